@@ -1,0 +1,149 @@
+"""The ``epfpga`` command line.  User errors print one line and exit with status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from . import config as config_mod
+from .errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if not 0 <= value < 1 << 32:
+        raise argparse.ArgumentTypeError(f"{value} must be in [0, 2**32)")
+    return value
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of numbers") from None
+    if not all(0 < v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}': every value must be positive and finite")
+    return values
+
+
+def _load_config(args: argparse.Namespace) -> config_mod.Config:
+    cfg = config_mod.load(args.config)
+    changes = {k: getattr(args, k) for k in ("epochs", "seed") if getattr(args, k, None) is not None}
+    return cfg.replace(**changes) if changes else cfg
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    sys.stdout.write(config_mod.dumps(config_mod.load(args.name)))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from .train import run
+
+    cfg = _load_config(args)
+    if args.backend != "float":
+        raise UserError(f"--backend {args.backend}: not available yet (this release has 'float')")
+    if args.check:
+        raise UserError("--check compares the RTL with the fixed-point model: it needs --backend rtl")
+    from epfpga.golden.mlp import load_params
+    from epfpga.golden.trainer import FloatTrainer
+
+    params = load_params(cfg, args.init) if args.init else None
+    dataset = data_mod.load(args.data).limited(args.limit)
+    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    metrics = run(cfg, dataset, FloatTrainer(cfg, params), out)
+    last = metrics["epochs"][-1]
+    print(f"{cfg.name}: test error {100 * metrics['test_error']:.2f} % after {cfg.epochs} epochs "
+          f"({sum(e['seconds'] for e in metrics['epochs']):.1f} s training, "
+          f"{last['samples_per_s']:,.0f} samples/s); wrote {out}/metrics.json, weights.npz, curves.png")
+    return 0
+
+
+def cmd_gdu(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from epfpga.golden.gdu import run_gdu
+
+    cfg = _load_config(args)
+    dataset = data_mod.load(args.data)
+    out = Path(args.out)
+    report = run_gdu(cfg, dataset, args.betas, args.samples, out)
+    for entry in report["betas"]:
+        cells = ", ".join(f"{name} {v['rmse']:.3g}" for name, v in entry["params"].items())
+        print(f"beta {entry['beta']:g}: RMSE {cells}")
+    print(f"wrote {out}/gdu.json, {out}/gdu.png")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="epfpga", description="Equilibrium Propagation on FPGAs, bit for bit.")
+    parser.add_argument("--version", action="version", version=f"epfpga {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p_config = sub.add_parser("config", help="inspect configurations")
+    config_sub = p_config.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    p_show = config_sub.add_parser("show", help="print a preset or file as full, validated TOML")
+    p_show.add_argument("name", metavar="NAME|FILE")
+    p_show.set_defaults(func=cmd_config_show)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", default="digits", metavar="NAME|FILE",
+                       help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
+        p.add_argument("--data", default="digits", metavar="D", help="'digits' or 'mnist:DIR'")
+        p.add_argument("--seed", type=_seed, help="override the config's seed")
+
+    p_train = sub.add_parser("train", help="train and write metrics.json, weights.npz, curves.png")
+    common(p_train)
+    p_train.add_argument("--backend", choices=("float", "fixed", "rtl"), default="float")
+    p_train.add_argument("--sim", choices=("verilator", "icarus", "amaranth"), default="verilator")
+    p_train.add_argument("--epochs", type=_positive, help="override the config's epochs")
+    p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
+    p_train.add_argument("--init", metavar="FILE.npz", help="start from these weights")
+    p_train.add_argument("--check", action="store_true", help="check RTL against the fixed-point model")
+    p_train.add_argument("--out", metavar="DIR", help="output folder (default runs/NAME)")
+    p_train.set_defaults(func=cmd_train)
+
+    p_gdu = sub.add_parser("gdu", help="EP per-step updates vs truncated-BPTT gradients")
+    common(p_gdu)
+    p_gdu.add_argument("--betas", type=_float_list, default=[0.5, 0.1, 0.01, 0.001],
+                       metavar="B1,B2,…", help="nudging strengths to sweep")
+    p_gdu.add_argument("--samples", type=_positive, default=8, help="training samples in the batch")
+    p_gdu.add_argument("--out", metavar="DIR", required=True)
+    p_gdu.set_defaults(func=cmd_gdu)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"epfpga: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("epfpga: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

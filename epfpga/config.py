@@ -1,0 +1,265 @@
+"""The one configuration object of a trainer: network, algorithm, fixed-point formats, hardware.
+
+A :class:`Config` is frozen and validated on construction, so every object that holds one
+may trust it.  Presets (:data:`PRESETS`) and TOML files are interchangeable: :func:`load`
+takes either, :func:`dumps` writes TOML that :func:`load` reads back to an equal object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid", "tanh")
+ESTIMATORS = ("one-sided", "random-sign", "symmetric")
+LOSSES = ("mse", "ce")
+NUDGES = ("inside", "outside")
+ALGORITHMS = ("ep", "bptt")
+DTYPES = ("float32", "float64")
+ROUNDINGS = ("nearest", "stochastic")
+BOARDS = ("icebreaker", "ulx3s-85f")
+
+MAX_LAYER = 1 << 16
+MAX_STEPS = 100_000
+
+
+def _int(key: str, value: Any, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, value, "must be an integer")
+    if not lo <= value <= hi:
+        raise ConfigError(key, value, f"must be in [{lo}, {hi}]")
+
+
+def _float(key: str, value: Any, lo: float, hi: float, *, lo_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(key, value, "must be a finite number")
+    if value < lo or (lo_open and value == lo) or value > hi:
+        bracket = "(" if lo_open else "["
+        raise ConfigError(key, value, f"must be in {bracket}{lo}, {hi}]")
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(key, value, f"must be one of {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class FixedFormat:
+    """Fixed-point formats of the on-chip trainer (see ``docs/fixed-point.md``).
+
+    Neuron states are unsigned with ``state_frac`` fractional bits (1.0 representable);
+    weights and biases are signed ``weight_bits`` wide with ``weight_frac`` fractional bits;
+    inputs are quantised to ``input_frac`` fractional bits.
+    """
+
+    state_frac: int = 8
+    weight_bits: int = 16
+    weight_frac: int = 12
+    input_frac: int = 8
+    rounding: str = "stochastic"
+
+    def __post_init__(self) -> None:
+        _int("fixed.state_frac", self.state_frac, 1, 16)
+        _int("fixed.weight_bits", self.weight_bits, 2, 32)
+        _int("fixed.weight_frac", self.weight_frac, 0, self.weight_bits - 1)
+        _int("fixed.input_frac", self.input_frac, 1, 16)
+        _choice("fixed.rounding", self.rounding, ROUNDINGS)
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Target board and clock of the on-chip trainer."""
+
+    board: str = "ulx3s-85f"
+    clock_mhz: float = 25.0
+
+    def __post_init__(self) -> None:
+        _choice("hardware.board", self.board, BOARDS)
+        _float("hardware.clock_mhz", self.clock_mhz, 0.0, 1000.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A trainer: network, EP algorithm, optimiser, fixed-point formats and hardware.
+
+    ``sizes`` lists the layer widths, input first.  With ``loss = "mse"`` every entry after
+    the input is a neuron layer; with ``loss = "ce"`` the last entry is the width of the
+    softmax readout, which sits outside the dynamics (``ep-algorithms.md`` section 3).
+    ``lrs`` holds one learning rate per weight layer, input side first (the readout last).
+    """
+
+    name: str = "custom"
+    sizes: tuple[int, ...] = (64, 128, 10)
+    activation: str = "hard_sigmoid"
+    estimator: str = "symmetric"
+    loss: str = "mse"
+    nudge: str = "inside"
+    algorithm: str = "ep"
+    beta: float = 0.5
+    t1: int = 20
+    t2: int = 8
+    batch: int = 16
+    lanes: int = 8
+    seed: int = 0
+    epochs: int = 1
+    lrs: tuple[float, ...] = (0.1, 0.05)
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    dtype: str = "float32"
+    fixed: FixedFormat = field(default_factory=FixedFormat)
+    hardware: Hardware = field(default_factory=Hardware)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError("name", self.name, "must be a non-empty string")
+        if not isinstance(self.sizes, tuple) or len(self.sizes) < 2:
+            raise ConfigError("sizes", self.sizes, "must list at least 2 layer widths, input first")
+        for i, n in enumerate(self.sizes):
+            _int(f"sizes[{i}]", n, 1, MAX_LAYER)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("estimator", self.estimator, ESTIMATORS)
+        _choice("loss", self.loss, LOSSES)
+        if self.loss == "ce" and len(self.sizes) < 3:
+            raise ConfigError("sizes", list(self.sizes),
+                              "with loss 'ce' needs input, at least one neuron layer and the readout")
+        _choice("nudge", self.nudge, NUDGES)
+        _choice("algorithm", self.algorithm, ALGORITHMS)
+        _float("beta", self.beta, 0.0, 100.0, lo_open=True)
+        _int("t1", self.t1, 1, MAX_STEPS)
+        _int("t2", self.t2, 1, MAX_STEPS)
+        if self.algorithm == "bptt" and self.t2 > self.t1:
+            raise ConfigError("t2", self.t2, f"must be <= t1 = {self.t1} with algorithm 'bptt'")
+        _int("batch", self.batch, 1, 1 << 16)
+        _int("lanes", self.lanes, 1, 1024)
+        _int("seed", self.seed, 0, (1 << 32) - 1)
+        _int("epochs", self.epochs, 1, 10_000)
+        if not isinstance(self.lrs, tuple) or len(self.lrs) != len(self.sizes) - 1:
+            raise ConfigError("lrs", self.lrs,
+                              f"must list {len(self.sizes) - 1} learning rates, one per weight layer")
+        for i, lr in enumerate(self.lrs):
+            _float(f"lrs[{i}]", lr, 0.0, 100.0)
+        _float("momentum", self.momentum, 0.0, 0.999)
+        _float("weight_decay", self.weight_decay, 0.0, 1.0)
+        _choice("dtype", self.dtype, DTYPES)
+        if not isinstance(self.fixed, FixedFormat):
+            raise ConfigError("fixed", self.fixed, "must be a table")
+        if not isinstance(self.hardware, Hardware):
+            raise ConfigError("hardware", self.hardware, "must be a table")
+
+    @property
+    def neuron_sizes(self) -> tuple[int, ...]:
+        """Widths of the neuron layers ``s_1 … s_N`` (the readout excluded)."""
+        return self.sizes[1:-1] if self.loss == "ce" else self.sizes[1:]
+
+    @property
+    def classes(self) -> int:
+        return self.sizes[-1]
+
+    def replace(self, **changes: Any) -> Config:
+        """A validated copy with some top-level keys changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if dataclasses.is_dataclass(value):
+                value = dataclasses.asdict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+_TABLES = {"fixed": FixedFormat, "hardware": Hardware}
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(dotted, value, f"unknown key (known: {', '.join(known)})")
+        if key in _TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(dotted, value, "must be a table")
+            value = _build(_TABLES[key], value, f"{key}.")
+        elif isinstance(value, dict):
+            raise ConfigError(dotted, "{...}", "must be a value, not a table")
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
+    """Build a config from a TOML-shaped dict; keys that are absent keep ``base``'s values."""
+    merged = (base or Config()).to_dict()
+    for key, value in data.items():
+        if key in _TABLES and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return _build(Config, merged, "")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # 64-256-10 on the bundled 8x8 digits: the README's first command trains this.
+    "digits": dict(
+        name="digits", sizes=[64, 256, 10], activation="hard_sigmoid", estimator="symmetric",
+        beta=0.5, t1=20, t2=8, batch=16, epochs=30, lrs=[0.1, 0.05],
+    ),
+    # 784-128-10 MNIST, symmetric nudging with hard_sigmoid.
+    "mnist": dict(
+        name="mnist", sizes=[784, 128, 10], activation="hard_sigmoid", estimator="symmetric",
+        beta=0.5, t1=20, t2=8, batch=16, epochs=3, lrs=[0.1, 0.05],
+    ),
+}
+
+
+def load(name_or_path: str) -> Config:
+    """A preset by name, or a TOML file by path.  Raises :class:`ConfigError` on bad input."""
+    if name_or_path in PRESETS:
+        return from_dict(PRESETS[name_or_path])
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ConfigError("--config", name_or_path,
+                          f"is neither a preset ({', '.join(PRESETS)}) nor a readable file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("--config", name_or_path, f"is not valid TOML ({exc})") from None
+    preset = data.pop("preset", None)
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError("preset", preset, f"must be one of {', '.join(PRESETS)}")
+    base = from_dict(PRESETS[preset]) if preset else None
+    return from_dict(data, base)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def dumps(config: Config) -> str:
+    """The full configuration as TOML that :func:`load` reads back to an equal config."""
+    data = config.to_dict()
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if k not in _TABLES]
+    for table in _TABLES:
+        lines += ["", f"[{table}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in data[table].items()]
+    return "\n".join(lines) + "\n"

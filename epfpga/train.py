@@ -1,0 +1,115 @@
+"""The training loop shared by every backend, and the files it writes.
+
+Each epoch visits the training set in the order of ``numpy.random.default_rng(seed)``
+permutations (one per epoch, drawn in sequence), in mini-batches of ``config.batch``; the
+last incomplete mini-batch of an epoch is dropped, so every backend sees the same batches.
+After each epoch the test set is evaluated (free phase only) and ``metrics.json`` is
+rewritten, so an interrupted run keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import Config
+from .data import Dataset
+from .errors import UserError
+
+
+class Backend(Protocol):
+    backend: str
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray: ...
+
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+
+    def weights(self) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    train_error: float
+    test_error: float
+    seconds: float
+    samples_per_s: float
+
+
+def batches(n: int, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(n)
+    return [order[i:i + batch] for i in range(0, n - batch + 1, batch)]
+
+
+def error_rate(backend: Backend, x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(backend.predict(x) != y))
+
+
+def run(config: Config, data: Dataset, backend: Backend, out: Path,
+        *, progress: bool | None = None) -> dict:
+    """Train for ``config.epochs`` epochs, writing ``metrics.json``, ``weights.npz`` and
+    ``curves.png`` to ``out``.  ``progress=None`` shows a bar only on a terminal."""
+    if data.features != config.sizes[0]:
+        raise UserError(f"data '{data.name}' has {data.features} inputs but config "
+                        f"'{config.name}' sizes[0] = {config.sizes[0]}")
+    if data.classes > config.classes:
+        raise UserError(f"data '{data.name}' has {data.classes} classes but config "
+                        f"'{config.name}' has {config.classes} outputs")
+    n_batches = len(data.train_y) // config.batch
+    if n_batches == 0:
+        raise UserError(f"{len(data.train_y)} training samples do not fill one mini-batch "
+                        f"of {config.batch}")
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(config.seed)
+    metrics: dict = {"backend": backend.backend, "config": config.to_dict(), "data": data.name,
+                     "train_samples": n_batches * config.batch, "test_samples": len(data.test_y),
+                     "epochs": [], "test_error": None}
+    for epoch in range(1, config.epochs + 1):
+        wrong = seen = 0
+        bar = tqdm(batches(len(data.train_y), config.batch, rng), desc=f"epoch {epoch}/{config.epochs}",
+                   unit="batch", disable=None if progress is None else not progress,
+                   leave=False, file=sys.stderr)
+        start = time.perf_counter()
+        for idx in bar:
+            pred = backend.train_batch(data.train_x[idx], data.train_y[idx])
+            wrong += int(np.sum(pred != data.train_y[idx]))
+            seen += len(idx)
+            bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
+        seconds = time.perf_counter() - start
+        result = EpochResult(epoch, wrong / seen, error_rate(backend, data.test_x, data.test_y),
+                             seconds, seen / seconds)
+        metrics["epochs"].append(result.__dict__)
+        metrics["test_error"] = result.test_error
+        print(f"epoch {epoch}/{config.epochs}: train error {100 * result.train_error:.2f} %, "
+              f"test error {100 * result.test_error:.2f} %, {result.samples_per_s:,.0f} samples/s",
+              file=sys.stderr)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        np.savez(out / "weights.npz", **backend.weights())
+    plot_curves(metrics, out / "curves.png")
+    return metrics
+
+
+def plot_curves(metrics: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [e["epoch"] for e in metrics["epochs"]]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for key, label in (("train_error", "train"), ("test_error", "test")):
+        ax.plot(epochs, [100 * e[key] for e in metrics["epochs"]], marker="o", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("error (%)")
+    ax.set_title(f"{metrics['config']['name']} ({metrics['backend']} backend)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,29 @@
+"""Neuron activations ρ of the prototypical model (``ep-algorithms.md`` section 1)."""
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+
+def hard_sigmoid(x: Tensor) -> Tensor:
+    """clamp(x, 0, 1): the hardware default."""
+    return x.clamp(0.0, 1.0)
+
+
+def my_hard_sig(x: Tensor) -> Tensor:
+    """clamp(x/2, 0, 1): the 2021 paper's CIFAR-10 activation."""
+    return (0.5 * x).clamp(0.0, 1.0)
+
+
+def my_sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-4(x - 0.5))): the P-MLP MNIST activation of both Ernoult repositories."""
+    return torch.sigmoid(4.0 * (x - 0.5))
+
+
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "hard_sigmoid": hard_sigmoid,
+    "my_hard_sig": my_hard_sig,
+    "my_sigmoid": my_sigmoid,
+    "tanh": torch.tanh,
+}

@@ -1,0 +1,30 @@
+"""EP gradient estimators: the local update from two phases' states (``ep-algorithms.md`` §2).
+
+Every estimator is the same Φ-difference between two (state, β) pairs,
+
+    ΔΘ = ( ∂Φ/∂θ(s_b, β_b) − ∂Φ/∂θ(s_a, β_a) ) / (β_b − β_a),
+
+an ascent direction on Φ (a descent direction on the loss):
+
+=============  ===================  ==================
+estimator      a                    b
+=============  ===================  ==================
+one-sided      (s*, 0)              (s⁺, +β)
+random-sign    (s*, 0)              (s^±, ±β)
+symmetric      (s⁻, −β)             (s⁺, +β)
+=============  ===================  ==================
+"""
+
+from torch import Tensor
+
+from .mlp import Dynamics, Params, State
+
+
+def ep_update(dyn: Dynamics, p: Params, x: Tensor, target: Tensor,
+              a: tuple[State, float], b: tuple[State, float]) -> Params:
+    """Batch-mean update direction of every parameter from phases ``a`` and ``b``."""
+    (s_a, beta_a), (s_b, beta_b) = a, b
+    g_a = dyn.phi_grads(p, x, s_a, beta_a, target)
+    g_b = dyn.phi_grads(p, x, s_b, beta_b, target)
+    scale = 1.0 / (beta_b - beta_a)
+    return {k: (g_b[k] - g_a[k]) * scale for k in g_a}

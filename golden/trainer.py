@@ -1,0 +1,105 @@
+"""The float backend: trains a P-MLP with EP (or truncated BPTT) one mini-batch at a time.
+
+Phases for one mini-batch (``ep-algorithms.md`` §1–2): the state starts at zero, ``T1`` free
+steps give ``s*`` (the prediction is read there); ``T2`` steps at ``+β`` from ``s*`` give
+``s⁺``; the symmetric estimator restarts from ``s*`` for ``T2`` steps at ``−β`` (``s⁻``);
+random-sign draws the sign of β per mini-batch from a ``torch.Generator`` seeded with the
+config seed (``randint(0, 2)``: 0 → ``−β``, 1 → ``+β``).  The update direction ``ΔΘ`` is
+handed to ``torch.optim.SGD`` as the gradient ``−ΔΘ`` (per-layer learning rates, momentum,
+weight decay).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from epfpga.config import Config
+
+from . import bptt
+from .estimators import ep_update
+from .mlp import DTYPES, Dynamics, Params, init_params, layer_of
+
+EVAL_CHUNK = 1000
+
+
+class FloatTrainer:
+    """EP / BPTT training of the float golden model.
+
+    Parameters
+    ----------
+    config : Config
+        Network, algorithm and optimiser; ``config.dtype`` picks float32 or float64.
+    params : dict, optional
+        Initial parameters (see :func:`~epfpga.golden.mlp.load_params`); by default drawn
+        with :func:`~epfpga.golden.mlp.init_params` from ``config.seed``.
+    """
+
+    backend = "float"
+
+    def __init__(self, config: Config, params: Params | None = None):
+        self.config = config
+        self.dtype = DTYPES[config.dtype]
+        self.dyn = Dynamics(config)
+        self.params = {k: v.clone().to(self.dtype) for k, v in
+                       (params if params is not None else init_params(config)).items()}
+        groups: dict[int, list[Tensor]] = {}
+        for name, tensor in self.params.items():
+            groups.setdefault(layer_of(name), []).append(tensor)
+        self.optimizer = torch.optim.SGD(
+            [{"params": ts, "lr": config.lrs[layer]} for layer, ts in groups.items()],
+            lr=config.lrs[0], momentum=config.momentum, weight_decay=config.weight_decay)
+        self.sign_gen = torch.Generator().manual_seed(config.seed)
+
+    def _tensors(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[Tensor, Tensor | None]:
+        xt = torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)
+        if y is None:
+            return xt, None
+        target = torch.nn.functional.one_hot(torch.from_numpy(y), self.config.classes)
+        return xt, target.to(self.dtype)
+
+    def _direction(self, x: Tensor, target: Tensor) -> tuple[Params, Tensor]:
+        """EP update direction ΔΘ for one mini-batch, and the free-phase predictions."""
+        cfg, dyn, p = self.config, self.dyn, self.params
+        drive = dyn.drive(p, x)
+        free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, cfg.t1, 0.0, None)
+        pred = dyn.predict(p, free)
+        beta = cfg.beta
+        if cfg.estimator == "random-sign":
+            beta = beta if torch.randint(0, 2, (1,), generator=self.sign_gen).item() else -beta
+        nudged = dyn.relax(p, free, drive, cfg.t2, beta, target)
+        if cfg.estimator == "symmetric":
+            mirrored = dyn.relax(p, free, drive, cfg.t2, -beta, target)
+            return ep_update(dyn, p, x, target, (mirrored, -beta), (nudged, beta)), pred
+        return ep_update(dyn, p, x, target, (free, 0.0), (nudged, beta)), pred
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """One optimiser step on a mini-batch; returns the free-phase predictions."""
+        xt, target = self._tensors(x, y)
+        cfg = self.config
+        if cfg.algorithm == "bptt":
+            grads, free = bptt.gradients(self.dyn, self.params, xt, target, cfg.t1, cfg.t2)
+            pred = self.dyn.predict(self.params, free)
+        else:
+            with torch.no_grad():
+                direction, pred = self._direction(xt, target)
+            grads = {k: -v for k, v in direction.items()}
+        for name, tensor in self.params.items():
+            tensor.grad = grads[name]
+        self.optimizer.step()
+        return pred.numpy()
+
+    @torch.no_grad()
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Free-phase (``T1`` steps) predictions."""
+        out = []
+        for i in range(0, len(x), EVAL_CHUNK):
+            xt, _ = self._tensors(x[i:i + EVAL_CHUNK])
+            p, dyn = self.params, self.dyn
+            s = dyn.relax(p, dyn.zero_state(len(xt), xt), dyn.drive(p, xt), self.config.t1, 0.0, None)
+            out.append(dyn.predict(p, s).numpy())
+        return np.concatenate(out)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().numpy().copy() for k, v in self.params.items()}
