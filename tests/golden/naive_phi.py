@@ -1,0 +1,102 @@
+"""A deliberately naive P-MLP: dynamics and updates by autograd of the primitive function Φ.
+
+This is how the 2021 reference code works (``s ← ρ(∂Φ/∂s)``, updates from the gradient of a
+Φ-difference), written independently of ``epfpga.golden`` so that the explicit dynamics can
+be checked against it.  It is slow on purpose: every step builds and differentiates a graph.
+
+    Φ(x, s, β) = Σ_n s_nᵀ (W_n s_{n-1} + b_n) − β L(s_N, y)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _rho(name: str):
+    return {
+        "hard_sigmoid": lambda v: (1 + F.hardtanh(2 * v - 1)) * 0.5,
+        "my_hard_sig": lambda v: (1 + F.hardtanh(v - 1)) * 0.5,
+        "my_sigmoid": lambda v: 1 / (1 + torch.exp(-4 * (v - 0.5))),
+        "tanh": torch.tanh,
+    }[name]
+
+
+class NaivePhiMLP:
+    """P-MLP whose parameters are ``torch.nn.Linear`` layers (the readout last, for CE)."""
+
+    def __init__(self, config, params: dict[str, torch.Tensor]):
+        self.cfg = config
+        self.rho = _rho(config.activation)
+        self.layers = torch.nn.ModuleList()
+        names = [n[1:] for n in params if n.startswith("W")]
+        for suffix in names:
+            w = params[f"W{suffix}"]
+            lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=w.dtype)
+            with torch.no_grad():
+                lin.weight.copy_(w)
+                lin.bias.copy_(params[f"b{suffix}"])
+            self.layers.append(lin)
+        self.n_neuron = len(config.neuron_sizes)
+
+    def loss(self, top, y):
+        if self.cfg.loss == "mse":
+            return 0.5 * ((top - y) ** 2).sum(dim=1)
+        return -(torch.log_softmax(self.layers[-1](top), dim=1) * y).sum(dim=1)
+
+    def phi(self, x, s, beta, y, with_loss=True):
+        chain = [x] + s
+        phi = sum((self.layers[n](chain[n]) * chain[n + 1]).sum(dim=1) for n in range(self.n_neuron))
+        if with_loss and beta != 0.0:
+            phi = phi - beta * self.loss(s[-1], y)
+        return phi
+
+    def step(self, x, s, beta, y):
+        s = [t.detach().requires_grad_() for t in s]
+        if self.cfg.nudge == "inside" or beta == 0.0:
+            grads = torch.autograd.grad(self.phi(x, s, beta, y).sum(), s)
+            return [self.rho(g).detach() for g in grads]
+        grads = torch.autograd.grad(self.phi(x, s, 0.0, y).sum(), s)
+        nudge = torch.autograd.grad((-beta * self.loss(s[-1], y)).sum(), s[-1])[0]
+        new = [self.rho(g).detach() for g in grads]
+        new[-1] = (new[-1] + nudge).detach()
+        return new
+
+    def relax(self, x, s, steps, beta, y):
+        for _ in range(steps):
+            s = self.step(x, s, beta, y)
+        return s
+
+    def zero_state(self, batch, dtype):
+        return [torch.zeros(batch, n, dtype=dtype) for n in self.cfg.neuron_sizes]
+
+    def update_direction(self, x, y, a, b):
+        """(∂Φ/∂θ(s_b, β_b) − ∂Φ/∂θ(s_a, β_a)) / (β_b − β_a), batch mean, by autograd."""
+        (s_a, beta_a), (s_b, beta_b) = a, b
+        for p in self.layers.parameters():
+            p.grad = None
+        delta = (self.phi(x, s_b, beta_b, y).mean() - self.phi(x, s_a, beta_a, y).mean()) / (beta_b - beta_a)
+        delta.backward()
+        out = {}
+        for i, lin in enumerate(self.layers):
+            suffix = "out" if (self.cfg.loss == "ce" and i == len(self.layers) - 1) else str(i + 1)
+            out[f"W{suffix}"] = lin.weight.grad.detach().clone()
+            out[f"b{suffix}"] = lin.bias.grad.detach().clone()
+        return out
+
+    def phases(self, x, y, estimator, beta):
+        """Free phase and the (a, b) phase pair of the estimator, as the reference runs them."""
+        free = self.relax(x, self.zero_state(x.shape[0], x.dtype), self.cfg.t1, 0.0, None)
+        nudged = self.relax(x, free, self.cfg.t2, beta, y)
+        if estimator == "symmetric":
+            mirrored = self.relax(x, free, self.cfg.t2, -beta, y)
+            return free, (mirrored, -beta), (nudged, beta)
+        return free, (free, 0.0), (nudged, beta)
+
+    def params(self) -> dict[str, torch.Tensor]:
+        out = {}
+        for i, lin in enumerate(self.layers):
+            suffix = "out" if (self.cfg.loss == "ce" and i == len(self.layers) - 1) else str(i + 1)
+            out[f"W{suffix}"] = lin.weight.detach()
+            out[f"b{suffix}"] = lin.bias.detach()
+        return out

@@ -1,0 +1,83 @@
+"""Explicit P-MLP dynamics and estimators against the naive autograd-of-Φ implementation."""
+
+import numpy as np
+import pytest
+import torch
+
+from epfpga.config import Config
+from epfpga.golden.estimators import ep_update
+from epfpga.golden.mlp import Dynamics, init_params, param_shapes
+
+from .naive_phi import NaivePhiMLP
+from .random_configs import random_batch, random_config
+
+CASES = 60
+TOL = 1e-12
+
+
+def _setup(seed):
+    rng = np.random.default_rng(seed)
+    cfg = random_config(rng)
+    p = init_params(cfg)
+    x, y = random_batch(cfg, rng)
+    xt = torch.from_numpy(x)
+    target = torch.nn.functional.one_hot(torch.from_numpy(y), cfg.classes).double()
+    return cfg, p, xt, target
+
+
+def _maxdiff(a, b):
+    return max(float((u - v).abs().max()) for u, v in zip(a, b))
+
+
+@pytest.mark.parametrize("seed", range(CASES))
+def test_phases_match_autograd_of_phi(seed):
+    cfg, p, x, y = _setup(seed)
+    dyn, naive = Dynamics(cfg), NaivePhiMLP(cfg, p)
+    drive = dyn.drive(p, x)
+    free = dyn.relax(p, dyn.zero_state(len(x), x), drive, cfg.t1, 0.0, None)
+    naive_free = naive.relax(x, naive.zero_state(len(x), x.dtype), cfg.t1, 0.0, None)
+    assert _maxdiff(free, naive_free) <= TOL
+    for beta in (cfg.beta, -cfg.beta):
+        nudged = dyn.relax(p, free, drive, cfg.t2, beta, y)
+        assert _maxdiff(nudged, naive.relax(x, naive_free, cfg.t2, beta, y)) <= TOL
+
+
+@pytest.mark.parametrize("seed", range(CASES))
+def test_estimator_update_matches_autograd_of_phi(seed):
+    cfg, p, x, y = _setup(seed)
+    dyn, naive = Dynamics(cfg), NaivePhiMLP(cfg, p)
+    _, a, b = naive.phases(x, y, cfg.estimator, cfg.beta)
+    ours = ep_update(dyn, p, x, y, a, b)
+    ref = naive.update_direction(x, y, a, b)
+    assert ours.keys() == ref.keys()
+    for name in ours:
+        assert float((ours[name] - ref[name]).abs().max()) <= TOL, name
+
+
+def test_nudge_changes_the_output_only_where_configured():
+    cfg = Config(sizes=(4, 3, 2), dtype="float64", lrs=(0.1, 0.1))
+    p, dyn = init_params(cfg), Dynamics(cfg)
+    x = torch.rand(2, 4, dtype=torch.float64)
+    s = dyn.zero_state(2, x)
+    target = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    free = dyn.step(p, s, dyn.drive(p, x), 0.0, None)
+    nudged = dyn.step(p, s, dyn.drive(p, x), 0.5, target)
+    assert torch.equal(free[0], nudged[0])
+    expected = (free[1].new_tensor(0) + torch.addmm(p["b2"], s[0], p["W2"].T) + 0.5 * target).clamp(0, 1)
+    assert torch.equal(nudged[1], expected)
+
+
+def test_prediction_ties_go_to_the_lowest_index():
+    cfg = Config(sizes=(2, 4), lrs=(0.1,))
+    dyn = Dynamics(cfg)
+    top = torch.tensor([[0.2, 0.7, 0.7, 0.1], [1.0, 1.0, 1.0, 1.0]])
+    assert dyn.predict(init_params(cfg), [top]).tolist() == [1, 0]
+
+
+def test_init_is_pytorch_linear_default_and_dtype_independent():
+    cfg = Config(sizes=(100, 30, 10), lrs=(0.1, 0.1))
+    p32, p64 = init_params(cfg), init_params(cfg.replace(dtype="float64"))
+    assert {k: tuple(v.shape) for k, v in p32.items()} == param_shapes(cfg)
+    assert float(p32["W1"].abs().max()) <= 100 ** -0.5 and float(p32["W2"].abs().max()) <= 30 ** -0.5
+    assert float(p32["W1"].abs().max()) > 0.9 * 100 ** -0.5
+    assert torch.equal(p32["W1"], p64["W1"].float())
