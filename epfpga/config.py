@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UserError
 
 ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid", "tanh")
 ESTIMATORS = ("one-sided", "random-sign", "symmetric")
@@ -119,7 +119,7 @@ class Config:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError("name", self.name, "must be a non-empty string")
         if not isinstance(self.sizes, tuple) or len(self.sizes) < 2:
-            raise ConfigError("sizes", self.sizes, "must list at least 2 layer widths, input first")
+            raise ConfigError("sizes", list(self.sizes), "must list at least 2 layer widths, input first")
         for i, n in enumerate(self.sizes):
             _int(f"sizes[{i}]", n, 1, MAX_LAYER)
         _choice("activation", self.activation, ACTIVATIONS)
@@ -140,7 +140,7 @@ class Config:
         _int("seed", self.seed, 0, (1 << 32) - 1)
         _int("epochs", self.epochs, 1, 10_000)
         if not isinstance(self.lrs, tuple) or len(self.lrs) != len(self.sizes) - 1:
-            raise ConfigError("lrs", self.lrs,
+            raise ConfigError("lrs", list(self.lrs),
                               f"must list {len(self.sizes) - 1} learning rates, one per weight layer")
         for i, lr in enumerate(self.lrs):
             _float(f"lrs[{i}]", lr, 0.0, 100.0)
@@ -230,12 +230,12 @@ def load(name_or_path: str) -> Config:
         return from_dict(PRESETS[name_or_path])
     path = Path(name_or_path)
     if not path.is_file():
-        raise ConfigError("--config", name_or_path,
-                          f"is neither a preset ({', '.join(PRESETS)}) nor a readable file")
+        raise UserError(f"--config '{name_or_path}': neither a preset "
+                        f"({', '.join(PRESETS)}) nor a readable file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError("--config", name_or_path, f"is not valid TOML ({exc})") from None
+        raise UserError(f"--config '{name_or_path}': not valid TOML ({exc})") from None
     preset = data.pop("preset", None)
     if preset is not None and preset not in PRESETS:
         raise ConfigError("preset", preset, f"must be one of {', '.join(PRESETS)}")

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .config import Config
+from .errors import DataError, UserError
 
 DIGITS_TRAIN = 1437
 
@@ -41,6 +42,15 @@ class Dataset:
     @property
     def classes(self) -> int:
         return int(max(self.train_y.max(), self.test_y.max())) + 1
+
+    def check_fits(self, config: Config) -> None:
+        """Raise a :class:`UserError` unless ``config``'s input and output widths fit this set."""
+        if self.features != config.sizes[0]:
+            raise UserError(f"data '{self.name}' has {self.features} inputs but config "
+                            f"'{config.name}' sizes[0] = {config.sizes[0]} (choose the data with --data)")
+        if self.classes > config.classes:
+            raise UserError(f"data '{self.name}' has {self.classes} classes but config "
+                            f"'{config.name}' has {config.classes} outputs")
 
     def limited(self, n: int | None) -> Dataset:
         """The same set with at most ``n`` training samples (the test set is kept whole)."""

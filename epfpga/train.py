@@ -56,12 +56,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
         *, progress: bool | None = None) -> dict:
     """Train for ``config.epochs`` epochs, writing ``metrics.json``, ``weights.npz`` and
     ``curves.png`` to ``out``.  ``progress=None`` shows a bar only on a terminal."""
-    if data.features != config.sizes[0]:
-        raise UserError(f"data '{data.name}' has {data.features} inputs but config "
-                        f"'{config.name}' sizes[0] = {config.sizes[0]}")
-    if data.classes > config.classes:
-        raise UserError(f"data '{data.name}' has {data.classes} classes but config "
-                        f"'{config.name}' has {config.classes} outputs")
+    data.check_fits(config)
     n_batches = len(data.train_y) // config.batch
     if n_batches == 0:
         raise UserError(f"{len(data.train_y)} training samples do not fill one mini-batch "

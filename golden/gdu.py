@@ -84,9 +84,7 @@ def run_gdu(config: Config, data: Dataset, betas: list[float], samples: int, out
     initial weights; write ``gdu.json`` and ``gdu.png`` to ``out``."""
     from epfpga.errors import UserError
 
-    if data.features != config.sizes[0]:
-        raise UserError(f"data '{data.name}' has {data.features} inputs but config "
-                        f"'{config.name}' sizes[0] = {config.sizes[0]}")
+    data.check_fits(config)
     if config.t2 > config.t1:
         raise UserError(f"gdu needs t2 <= t1 (BPTT runs through the last t2 free steps); "
                         f"config has t1 = {config.t1}, t2 = {config.t2}")

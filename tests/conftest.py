@@ -1,0 +1,13 @@
+from pathlib import Path
+
+import pytest
+
+MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    """The shared MNIST idx files; tests that need them skip, saying why, where they are absent."""
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST not found at {MNIST_DIR} (the shared data folder beside the project)")
+    return MNIST_DIR

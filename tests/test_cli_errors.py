@@ -1,0 +1,111 @@
+"""Catalogue of bad input: every case exits 2 with one line that names the problem."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def _toml(tmp, text):
+    path = tmp / "bad.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _mnist(tmp, damage):
+    """A tiny valid MNIST folder, then damaged by ``damage(folder)``."""
+    folder = tmp / "mnist"
+    folder.mkdir()
+    for prefix, n in (("train", 4), ("t10k", 2)):
+        (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
+            b"\x00\x00\x08\x03" + np.array([n, 28, 28], ">u4").tobytes() + bytes(n * 784))
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            b"\x00\x00\x08\x01" + np.array([n], ">u4").tobytes() + bytes(n))
+    damage(folder)
+    return f"mnist:{folder}"
+
+
+def _truncate(folder):
+    path = folder / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+def _bad_magic(folder):
+    path = folder / "t10k-labels-idx1-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x07" + path.read_bytes()[4:])
+
+
+def _label_count(folder):
+    (folder / "train-labels-idx1-ubyte").write_bytes(
+        b"\x00\x00\x08\x01" + np.array([3], ">u4").tobytes() + bytes(3))
+
+
+def _bad_label(folder):
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(
+        b"\x00\x00\x08\x01" + np.array([2], ">u4").tobytes() + bytes([1, 42]))
+
+
+def _not_gzip(folder):
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"this is not gzip data")
+
+
+def _weights(tmp, **arrays):
+    path = tmp / "w.npz"
+    np.savez(path, **arrays)
+    return str(path)
+
+
+CASES = {
+    # configuration files
+    "unknown key": (lambda t: ["train", "--config", _toml(t, "betta = 0.5\n")], "betta"),
+    "negative beta": (lambda t: ["train", "--config", _toml(t, "beta = -0.5\n")], "beta"),
+    "nan beta": (lambda t: ["train", "--config", _toml(t, "beta = nan\n")], "beta"),
+    "zero steps": (lambda t: ["train", "--config", _toml(t, "t1 = 0\n")], "t1"),
+    "string for int": (lambda t: ["train", "--config", _toml(t, 't1 = "twenty"\n')], "t1"),
+    "unknown activation": (lambda t: ["train", "--config", _toml(t, 'activation = "relu"\n')], "activation"),
+    "unknown estimator": (lambda t: ["train", "--config", _toml(t, 'estimator = "two-sided"\n')], "estimator"),
+    "one layer": (lambda t: ["train", "--config", _toml(t, "sizes = [64]\n")], "sizes"),
+    "lrs count": (lambda t: ["train", "--config", _toml(t, "lrs = [0.1]\n")], "lrs"),
+    "table for value": (lambda t: ["train", "--config", _toml(t, "beta = {a = 1}\n")], "beta"),
+    "bad toml": (lambda t: ["train", "--config", _toml(t, "beta = = 1\n")], "TOML"),
+    "frac >= bits": (lambda t: ["config", "show", _toml(t, "[fixed]\nweight_bits = 8\nweight_frac = 8\n")],
+                     "fixed.weight_frac"),
+    "unknown board": (lambda t: ["config", "show", _toml(t, '[hardware]\nboard = "de10"\n')], "hardware.board"),
+    "unknown preset": (lambda t: ["config", "show", "cifar"], "cifar"),
+    "unknown base preset": (lambda t: ["config", "show", _toml(t, 'preset = "cifar"\n')], "preset"),
+    # arguments
+    "zero epochs": (lambda t: ["train", "--epochs", "0"], "--epochs"),
+    "negative seed": (lambda t: ["train", "--seed", "-1"], "--seed"),
+    "unknown option": (lambda t: ["train", "--fast"], "--fast"),
+    "bad betas": (lambda t: ["gdu", "--betas", "0.1,abc", "--out", str(t / "g")], "--betas"),
+    "fixed backend": (lambda t: ["train", "--backend", "fixed", "--out", str(t / "o")], "fixed"),
+    "check without rtl": (lambda t: ["train", "--check", "--out", str(t / "o")], "--check"),
+    # data and weights files
+    "unknown data": (lambda t: ["train", "--data", "cifar10"], "cifar10"),
+    "missing mnist dir": (lambda t: ["train", "--data", f"mnist:{t / 'nowhere'}"], "nowhere"),
+    "truncated idx": (lambda t: ["train", "--data", _mnist(t, _truncate)], "train-images-idx3-ubyte"),
+    "bad idx magic": (lambda t: ["train", "--data", _mnist(t, _bad_magic)], "magic"),
+    "label count": (lambda t: ["train", "--data", _mnist(t, _label_count)], "labels"),
+    "label range": (lambda t: ["train", "--data", _mnist(t, _bad_label)], "42"),
+    "not gzip": (lambda t: ["train", "--data", _mnist(t, _not_gzip)], "t10k-labels-idx1-ubyte.gz"),
+    "inputs mismatch": (lambda t: ["train", "--config", "mnist", "--out", str(t / "o")], "sizes[0]"),
+    "missing init": (lambda t: ["train", "--init", str(t / "none.npz")], "none.npz"),
+    "init shape": (lambda t: ["train", "--init", _weights(t, W1=np.zeros((3, 3)), b1=np.zeros(256),
+                                                          W2=np.zeros((10, 256)), b2=np.zeros(10))], "W1"),
+    "init missing array": (lambda t: ["train", "--init", _weights(t, W1=np.zeros((256, 64)))], "b1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_exits_2_with_one_line(case, tmp_path):
+    make_args, needle = CASES[case]
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", *make_args(tmp_path)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and lines[0].startswith("epfpga")
+    assert needle in lines[0], lines[0]
+    assert proc.stdout == ""

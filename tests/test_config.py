@@ -1,0 +1,48 @@
+import pytest
+
+from epfpga import config
+from epfpga.cli import main
+from epfpga.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", sorted(config.PRESETS))
+def test_preset_round_trips_through_toml(name, tmp_path):
+    cfg = config.load(name)
+    path = tmp_path / "c.toml"
+    path.write_text(config.dumps(cfg))
+    assert config.load(str(path)) == cfg
+
+
+def test_config_show_prints_loadable_toml(tmp_path, capsys):
+    assert main(["config", "show", "mnist"]) == 0
+    text = capsys.readouterr().out
+    for key in ("sizes", "activation", "estimator", "beta", "t1", "t2", "batch", "lanes", "seed"):
+        assert any(line.startswith(f"{key} = ") for line in text.splitlines()), key
+    path = tmp_path / "shown.toml"
+    path.write_text(text)
+    assert config.load(str(path)) == config.load("mnist")
+
+
+def test_file_overrides_a_preset_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('preset = "mnist"\nbeta = 0.25\n[fixed]\nweight_bits = 18\n')
+    cfg = config.load(str(path))
+    assert cfg.beta == 0.25 and cfg.fixed.weight_bits == 18
+    assert cfg.sizes == config.load("mnist").sizes and cfg.fixed.state_frac == config.load("mnist").fixed.state_frac
+
+
+def test_config_is_frozen_and_replace_validates():
+    cfg = config.load("digits")
+    with pytest.raises(AttributeError):
+        cfg.beta = 1.0  # type: ignore[misc]
+    with pytest.raises(ConfigError) as err:
+        cfg.replace(t2=0)
+    assert (err.value.key, err.value.value) == ("t2", 0)
+    assert "[1, 100000]" in str(err.value)
+
+
+def test_ce_keeps_readout_outside_the_neuron_layers():
+    cfg = config.Config(sizes=(64, 32, 16, 10), loss="ce", lrs=(0.1, 0.1, 0.1))
+    assert cfg.neuron_sizes == (32, 16) and cfg.classes == 10
+    with pytest.raises(ConfigError, match="sizes"):
+        config.Config(sizes=(64, 10), loss="ce", lrs=(0.1,))
