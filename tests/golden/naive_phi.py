@@ -100,3 +100,32 @@ class NaivePhiMLP:
             out[f"W{suffix}"] = lin.weight.detach()
             out[f"b{suffix}"] = lin.bias.detach()
         return out
+
+
+class NaiveTrainer:
+    """Trains :class:`NaivePhiMLP` as the reference code does: SGD on ``p.grad = −ΔΘ``, the
+    random sign drawn as the float backend documents it."""
+
+    def __init__(self, config, params: dict[str, torch.Tensor]):
+        self.cfg = config
+        self.net = NaivePhiMLP(config, params)
+        groups = [{"params": list(lin.parameters()), "lr": lr} for lin, lr in zip(self.net.layers, config.lrs)]
+        self.opt = torch.optim.SGD(groups, lr=config.lrs[0], momentum=config.momentum,
+                                   weight_decay=config.weight_decay)
+        self.sign_gen = torch.Generator().manual_seed(config.seed)
+        self.dtype = params["W1"].dtype
+
+    def train_batch(self, x, y):
+        cfg = self.cfg
+        x = torch.from_numpy(x).to(self.dtype)
+        target = F.one_hot(torch.from_numpy(y), cfg.classes).to(self.dtype)
+        beta = cfg.beta
+        if cfg.estimator == "random-sign":
+            beta = beta if torch.randint(0, 2, (1,), generator=self.sign_gen).item() else -beta
+        free, a, b = self.net.phases(x, target, cfg.estimator, beta)
+        top = self.net.layers[-1](free[-1]) if cfg.loss == "ce" else free[-1]
+        self.net.update_direction(x, target, a, b)
+        for p in self.net.layers.parameters():
+            p.grad = -p.grad
+        self.opt.step()
+        return torch.argmax(top, dim=1).numpy()

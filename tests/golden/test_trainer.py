@@ -7,33 +7,10 @@ import torch
 from epfpga.golden.mlp import init_params
 from epfpga.golden.trainer import FloatTrainer
 
-from .naive_phi import NaivePhiMLP
+from .naive_phi import NaiveTrainer
 from .random_configs import random_batch, random_config
 
 BATCHES = 3
-
-
-def _reference_training(cfg, batches):
-    """Train the naive model as the reference code does: SGD on p.grad = -ΔΘ."""
-    naive = NaivePhiMLP(cfg, init_params(cfg))
-    groups = [{"params": list(lin.parameters()), "lr": lr} for lin, lr in zip(naive.layers, cfg.lrs)]
-    opt = torch.optim.SGD(groups, lr=cfg.lrs[0], momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sign_gen = torch.Generator().manual_seed(cfg.seed)
-    preds = []
-    for x, y in batches:
-        x = torch.from_numpy(x)
-        target = torch.nn.functional.one_hot(torch.from_numpy(y), cfg.classes).double()
-        beta = cfg.beta
-        if cfg.estimator == "random-sign":
-            beta = beta if torch.randint(0, 2, (1,), generator=sign_gen).item() else -beta
-        free, a, b = naive.phases(x, target, cfg.estimator, beta)
-        top = naive.layers[-1](free[-1]) if cfg.loss == "ce" else free[-1]
-        preds.append(torch.argmax(top, dim=1).numpy())
-        naive.update_direction(x, target, a, b)
-        for p in naive.layers.parameters():
-            p.grad = -p.grad
-        opt.step()
-    return naive.params(), preds
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -43,7 +20,9 @@ def test_training_matches_reference_code_procedure(seed):
     batches = [random_batch(cfg, rng) for _ in range(BATCHES)]
     trainer = FloatTrainer(cfg)
     preds = [trainer.train_batch(x, y) for x, y in batches]
-    ref_params, ref_preds = _reference_training(cfg, batches)
+    ref = NaiveTrainer(cfg, init_params(cfg))
+    ref_preds = [ref.train_batch(x, y) for x, y in batches]
+    ref_params = ref.net.params()
     for name, value in ref_params.items():
         assert float((trainer.params[name] - value).abs().max()) <= 1e-12, name
     for ours, ref in zip(preds, ref_preds):
