@@ -55,20 +55,30 @@ class FixedFormat:
 
     Neuron states are unsigned with ``state_frac`` fractional bits (1.0 representable);
     weights and biases are signed ``weight_bits`` wide with ``weight_frac`` fractional bits;
-    inputs are quantised to ``input_frac`` fractional bits.
+    inputs are quantised to ``input_frac`` fractional bits (at most ``state_frac``); learning
+    rates to ``lr_frac`` fractional bits.  ``acc_bits`` and ``grad_bits`` are the widths of the
+    neuron-update and weight-update accumulators: the fixed-point backend proves from the layer
+    sizes that they cannot overflow, or rejects the config.
     """
 
     state_frac: int = 8
     weight_bits: int = 16
     weight_frac: int = 12
     input_frac: int = 8
+    lr_frac: int = 16
+    acc_bits: int = 48
+    grad_bits: int = 48
     rounding: str = "stochastic"
 
     def __post_init__(self) -> None:
         _int("fixed.state_frac", self.state_frac, 1, 16)
         _int("fixed.weight_bits", self.weight_bits, 2, 32)
         _int("fixed.weight_frac", self.weight_frac, 0, self.weight_bits - 1)
-        _int("fixed.input_frac", self.input_frac, 1, 16)
+        _int("fixed.input_frac", self.input_frac, 1, self.state_frac)
+        _int("fixed.lr_frac", self.lr_frac, 0, 24)
+        # 53: the golden model multiplies integer matrices exactly in float64.
+        _int("fixed.acc_bits", self.acc_bits, 8, 53)
+        _int("fixed.grad_bits", self.grad_bits, 8, 53)
         _choice("fixed.rounding", self.rounding, ROUNDINGS)
 
 
