@@ -62,22 +62,64 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import run
 
     cfg = _load_config(args)
-    if args.backend != "float":
-        raise UserError(f"--backend {args.backend}: not available yet (this release has 'float')")
     if args.check:
         raise UserError("--check compares the RTL with the fixed-point model: it needs --backend rtl")
     from epfpga.golden.mlp import load_params
-    from epfpga.golden.trainer import FloatTrainer
 
+    trainer_cls = _trainer_class(args.backend)
     params = load_params(cfg, args.init) if args.init else None
+    trainer = trainer_cls(cfg, params)
     dataset = data_mod.load(args.data).limited(args.limit)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    metrics = run(cfg, dataset, FloatTrainer(cfg, params), out)
+    metrics = run(cfg, dataset, trainer, out)
     last = metrics["epochs"][-1]
     print(f"{cfg.name}: test error {100 * metrics['test_error']:.2f} % after {cfg.epochs} epochs "
           f"({sum(e['seconds'] for e in metrics['epochs']):.1f} s training, "
           f"{last['samples_per_s']:,.0f} samples/s); wrote {out}/metrics.json, weights.npz, curves.png")
     return 0
+
+
+def _trainer_class(backend: str) -> type:
+    if backend == "float":
+        from epfpga.golden.trainer import FloatTrainer
+        return FloatTrainer
+    if backend == "fixed":
+        from epfpga.golden.fixed.trainer import FixedTrainer
+        return FixedTrainer
+    raise UserError(f"--backend {backend}: not available yet (this release has 'float' and 'fixed')")
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from .trace import TraceWriter
+
+    cfg = _load_config(args)
+    if args.samples % cfg.batch:
+        raise UserError(f"--samples {args.samples}: must be a multiple of the batch size {cfg.batch}")
+    trainer = _trainer_class(args.backend)(cfg)
+    dataset = data_mod.load(args.data)
+    dataset.check_fits(cfg)
+    if args.samples > len(dataset.train_y):
+        raise UserError(f"--samples {args.samples}: data '{dataset.name}' has {len(dataset.train_y)} training samples")
+    writer = TraceWriter(cfg, args.backend, trainer.params)
+    trainer.on_batch = writer
+    for i in range(0, args.samples, cfg.batch):
+        trainer.train_batch(dataset.train_x[i:i + cfg.batch], dataset.train_y[i:i + cfg.batch])
+    writer.save(Path(args.out))
+    print(f"traced {args.samples} samples ({len(writer.records)} mini-batches) to {args.out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from . import trace
+
+    result = trace.compare(trace.load(args.expected), trace.load(args.got))
+    if result.first is None:
+        print(f"identical: {result.values} values")
+        return 0
+    print(f"first mismatch: {result.first}")
+    print(f"{result.mismatches} of {result.values} values differ")
+    return 1
 
 
 def cmd_gdu(args: argparse.Namespace) -> int:
@@ -122,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--check", action="store_true", help="check RTL against the fixed-point model")
     p_train.add_argument("--out", metavar="DIR", help="output folder (default runs/NAME)")
     p_train.set_defaults(func=cmd_train)
+
+    p_trace = sub.add_parser("trace", help="record every state, prediction and update of a short run")
+    common(p_trace)
+    p_trace.add_argument("--backend", choices=("fixed", "rtl"), default="fixed")
+    p_trace.add_argument("--sim", choices=("verilator", "icarus", "amaranth"), default="verilator")
+    p_trace.add_argument("--samples", type=_positive, default=64,
+                         help="training samples, the first N of the data, a multiple of the batch")
+    p_trace.add_argument("--out", metavar="F.npz", required=True)
+    p_trace.set_defaults(func=cmd_trace)
+
+    p_compare = sub.add_parser("compare", help="exit 0 iff two traces are identical")
+    p_compare.add_argument("expected", metavar="A.npz")
+    p_compare.add_argument("got", metavar="B.npz")
+    p_compare.set_defaults(func=cmd_compare)
 
     p_gdu = sub.add_parser("gdu", help="EP per-step updates vs truncated-BPTT gradients")
     common(p_gdu)
