@@ -3,8 +3,9 @@
 Phases for one mini-batch (``ep-algorithms.md`` §1–2): the state starts at zero, ``T1`` free
 steps give ``s*`` (the prediction is read there); ``T2`` steps at ``+β`` from ``s*`` give
 ``s⁺``; the symmetric estimator restarts from ``s*`` for ``T2`` steps at ``−β`` (``s⁻``);
-random-sign draws the sign of β per mini-batch from a ``torch.Generator`` seeded with the
-config seed (``randint(0, 2)``: 0 → ``−β``, 1 → ``+β``).  The update direction ``ΔΘ`` is
+random-sign draws the sign of β per mini-batch from the sequencer's sign stream
+(:class:`~epfpga.golden.prng.SignStream`, ``docs/fixed-point.md`` §7), as the fixed-point
+backend and the hardware do.  The update direction ``ΔΘ`` is
 handed to ``torch.optim.SGD`` as the gradient ``−ΔΘ`` (per-layer learning rates, momentum,
 weight decay).
 """
@@ -20,6 +21,7 @@ from epfpga.config import Config
 from . import bptt
 from .estimators import ep_update
 from .mlp import DTYPES, Dynamics, Params, init_params, layer_of
+from .prng import SignStream
 
 EVAL_CHUNK = 1000
 
@@ -50,7 +52,7 @@ class FloatTrainer:
         self.optimizer = torch.optim.SGD(
             [{"params": ts, "lr": config.lrs[layer]} for layer, ts in groups.items()],
             lr=config.lrs[0], momentum=config.momentum, weight_decay=config.weight_decay)
-        self.sign_gen = torch.Generator().manual_seed(config.seed)
+        self.signs = SignStream(config.seed)
 
     def _tensors(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[Tensor, Tensor | None]:
         xt = torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)
@@ -67,7 +69,7 @@ class FloatTrainer:
         pred = dyn.predict(p, free)
         beta = cfg.beta
         if cfg.estimator == "random-sign":
-            beta = beta if torch.randint(0, 2, (1,), generator=self.sign_gen).item() else -beta
+            beta *= self.signs.next_sign()
         nudged = dyn.relax(p, free, drive, cfg.t2, beta, target)
         if cfg.estimator == "symmetric":
             mirrored = dyn.relax(p, free, drive, cfg.t2, -beta, target)

@@ -27,9 +27,7 @@ from epfpga.train import run
 
 
 def compare(cfg: config_mod.Config, dataset: data_mod.Dataset, out: Path) -> dict:
-    spec = FixedSpec.from_config(cfg)
-    start = {k: spec.dequantise_weight(spec.quantise_weight(v))
-             for k, v in init_params(cfg.replace(dtype="float64")).items()}
+    start = FixedSpec.from_config(cfg).representable(init_params(cfg.replace(dtype="float64")))
     results = {}
     for name, trainer in (("float", FloatTrainer(cfg, start)), ("fixed", FixedTrainer(cfg, start))):
         print(f"== {name} backend", file=sys.stderr)

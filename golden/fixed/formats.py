@@ -19,7 +19,8 @@ from torch import Tensor
 from epfpga.config import Config
 from epfpga.errors import ConfigError
 
-PRNG_BITS = 32
+from ..prng import PRNG_BITS
+
 
 
 def exact_mm(a: Tensor, b: Tensor) -> Tensor:
@@ -186,3 +187,7 @@ class FixedSpec:
 
     def dequantise_weight(self, q: Tensor) -> Tensor:
         return q.double() / (1 << self.fw)
+
+    def representable(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Float weights rounded to the weight format: a start both backends share exactly."""
+        return {k: self.dequantise_weight(self.quantise_weight(v)) for k, v in params.items()}

@@ -20,7 +20,7 @@ from epfpga.config import Config
 from ..mlp import Params, init_params
 from .formats import FixedSpec
 from .neuron_update import IntParams, IntState, input_drive, relax, weight_view
-from .prng import LaneStreams, SignStream
+from ..prng import LaneStreams, SignStream
 from .weight_update import bias_difference, product_difference, scale_round, write_back
 
 EVAL_CHUNK = 1000

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .formats import PRNG_BITS, FixedSpec, exact_mm, rshift_round
-from .prng import LaneStreams
+from ..prng import PRNG_BITS, LaneStreams
+from .formats import FixedSpec, exact_mm, rshift_round
 
 
 def product_difference(post_b: Tensor, pre_b: Tensor, post_a: Tensor, pre_a: Tensor,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from epfpga.golden.prng import SignStream
+
 
 def _rho(name: str):
     return {
@@ -112,7 +114,7 @@ class NaiveTrainer:
         groups = [{"params": list(lin.parameters()), "lr": lr} for lin, lr in zip(self.net.layers, config.lrs)]
         self.opt = torch.optim.SGD(groups, lr=config.lrs[0], momentum=config.momentum,
                                    weight_decay=config.weight_decay)
-        self.sign_gen = torch.Generator().manual_seed(config.seed)
+        self.signs = SignStream(config.seed)
         self.dtype = params["W1"].dtype
 
     def train_batch(self, x, y):
@@ -121,7 +123,7 @@ class NaiveTrainer:
         target = F.one_hot(torch.from_numpy(y), cfg.classes).to(self.dtype)
         beta = cfg.beta
         if cfg.estimator == "random-sign":
-            beta = beta if torch.randint(0, 2, (1,), generator=self.sign_gen).item() else -beta
+            beta *= self.signs.next_sign()
         free, a, b = self.net.phases(x, target, cfg.estimator, beta)
         top = self.net.layers[-1](free[-1]) if cfg.loss == "ce" else free[-1]
         self.net.update_direction(x, target, a, b)

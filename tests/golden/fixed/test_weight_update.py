@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from epfpga.golden.estimators import ep_update
-from epfpga.golden.fixed.prng import LaneStreams
+from epfpga.golden.prng import LaneStreams
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.golden.fixed.weight_update import bias_difference, product_difference, scale_round, write_back
 from epfpga.golden.mlp import Dynamics

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-MASK = 0xFFFFFFFF
+PRNG_BITS = 32
+MASK = (1 << PRNG_BITS) - 1
 SIGN_STREAM = 0xFFFF
 
 

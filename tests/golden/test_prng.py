@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from epfpga.golden.fixed.prng import SIGN_STREAM, LaneStreams, SignStream, stream_seed, xorshift32
+from epfpga.golden.prng import SIGN_STREAM, LaneStreams, SignStream, stream_seed, xorshift32
 
 CASES = 1000
 
