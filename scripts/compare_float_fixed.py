@@ -11,7 +11,6 @@ format, so both backends start from exactly the same values.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -24,6 +23,8 @@ from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.golden.mlp import init_params
 from epfpga.golden.trainer import FloatTrainer
 from epfpga.train import run
+
+import run_args
 
 
 def compare(cfg: config_mod.Config, dataset: data_mod.Dataset, out: Path) -> dict:
@@ -65,18 +66,9 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="digits")
-    parser.add_argument("--data", default="digits")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    cfg, dataset, out = run_args.parse(__doc__.splitlines()[0])
     try:
-        cfg = config_mod.load(args.config)
-        if args.epochs:
-            cfg = cfg.replace(epochs=args.epochs)
-        dataset = data_mod.load(args.data)
-        s = compare(cfg, dataset, Path(args.out))
+        s = compare(cfg, dataset, out)
     except UserError as exc:
         print(f"compare_float_fixed: error: {exc}", file=sys.stderr)
         return 2

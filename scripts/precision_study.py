@@ -13,13 +13,11 @@ prints a Markdown table.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from epfpga import config as config_mod
 from epfpga import data as data_mod
 from epfpga.config import Config
 from epfpga.errors import UserError
@@ -27,6 +25,8 @@ from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.golden.mlp import init_params
 from epfpga.golden.trainer import FloatTrainer
 from epfpga.train import run
+
+import run_args
 
 WEIGHT_BITS = (8, 10, 12, 14, 16, 18, 20)
 STATE_FRACS = (4, 6, 8, 10, 12)
@@ -102,17 +102,9 @@ def table(report: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="digits")
-    parser.add_argument("--data", default="digits")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    base, dataset, out = run_args.parse(__doc__.splitlines()[0])
     try:
-        base = config_mod.load(args.config)
-        if args.epochs:
-            base = base.replace(epochs=args.epochs)
-        report = study(base, data_mod.load(args.data), Path(args.out))
+        report = study(base, dataset, out)
     except UserError as exc:
         print(f"precision_study: error: {exc}", file=sys.stderr)
         return 2

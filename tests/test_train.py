@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from epfpga import config, data
 from epfpga.cli import main

@@ -1,0 +1,29 @@
+"""Command line shared by the scripts that train on a config and a data set."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from epfpga import config as config_mod
+from epfpga import data as data_mod
+from epfpga.errors import UserError
+
+
+def parse(description: str) -> tuple[config_mod.Config, data_mod.Dataset, Path]:
+    """``--config``, ``--data``, ``--epochs`` and ``--out``, loaded; bad input exits 2 with one line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", default="digits", help="preset or TOML file")
+    parser.add_argument("--data", default="digits", help="'digits' or 'mnist:DIR'")
+    parser.add_argument("--epochs", type=int, help="override the config's epochs")
+    parser.add_argument("--out", required=True, help="output folder")
+    args = parser.parse_args()
+    try:
+        cfg = config_mod.load(args.config)
+        if args.epochs:
+            cfg = cfg.replace(epochs=args.epochs)
+        return cfg, data_mod.load(args.data), Path(args.out)
+    except UserError as exc:
+        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
