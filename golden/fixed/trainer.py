@@ -39,7 +39,7 @@ class FixedTrainer:
         Float initial weights, rounded to the weight format; by default
         :func:`~epfpga.golden.mlp.init_params` of ``config``.
     on_batch : callable, optional
-        Called after every mini-batch with everything a trace records (§10).
+        Called after every mini-batch with everything a trace records (``docs/trace-format.md``).
     """
 
     backend = "fixed"
