@@ -23,8 +23,6 @@ from .estimators import ep_update
 from .mlp import DTYPES, Dynamics, Params, init_params, layer_of
 from .prng import SignStream
 
-EVAL_CHUNK = 1000
-
 
 class FloatTrainer:
     """EP / BPTT training of the float golden model.
@@ -95,13 +93,10 @@ class FloatTrainer:
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Free-phase (``T1`` steps) predictions."""
-        out = []
-        for i in range(0, len(x), EVAL_CHUNK):
-            xt, _ = self._tensors(x[i:i + EVAL_CHUNK])
-            p, dyn = self.params, self.dyn
-            s = dyn.relax(p, dyn.zero_state(len(xt), xt), dyn.drive(p, xt), self.config.t1, 0.0, None)
-            out.append(dyn.predict(p, s).numpy())
-        return np.concatenate(out)
+        xt, _ = self._tensors(x)
+        p, dyn = self.params, self.dyn
+        s = dyn.relax(p, dyn.zero_state(len(xt), xt), dyn.drive(p, xt), self.config.t1, 0.0, None)
+        return dyn.predict(p, s).numpy()
 
     def weights(self) -> dict[str, np.ndarray]:
         return {k: v.detach().numpy().copy() for k, v in self.params.items()}

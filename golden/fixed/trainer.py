@@ -23,8 +23,6 @@ from .neuron_update import IntParams, IntState, input_drive, relax, weight_view
 from ..prng import LaneStreams, SignStream
 from .weight_update import bias_difference, product_difference, scale_round, write_back
 
-EVAL_CHUNK = 1000
-
 BatchRecord = dict[str, object]
 
 
@@ -102,14 +100,10 @@ class FixedTrainer:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Free-phase (``T1`` steps) predictions; ties go to the lowest index."""
-        out = []
-        for i in range(0, len(x), EVAL_CHUNK):
-            xq = self.spec.quantise_input(x[i:i + EVAL_CHUNK])
-            p = weight_view(self.params)
-            drive = input_drive(self.spec, p, xq)
-            q = relax(self.spec, p, self.zero_state(len(xq)), drive, self.config.t1, 0, None)
-            out.append(torch.argmax(q[-1], dim=1).numpy())
-        return np.concatenate(out)
+        xq = self.spec.quantise_input(x)
+        p = weight_view(self.params)
+        q = relax(self.spec, p, self.zero_state(len(xq)), input_drive(self.spec, p, xq), self.config.t1, 0, None)
+        return torch.argmax(q[-1], dim=1).numpy()
 
     def weights(self) -> dict[str, np.ndarray]:
         """Weights as floats (exactly the fixed-point values)."""
