@@ -53,9 +53,12 @@ def study(base: Config, dataset: data_mod.Dataset, out: Path) -> dict:
     rows = []
     print("== float", file=sys.stderr)
     reference = run(base, dataset, FloatTrainer(base, start), out / "float", progress=False)["test_error"]
+    done: dict[Config, dict] = {}  # the preset's own formats recur in several groups: train once
     for i, (group, knobs, cfg) in enumerate(variants(base)):
-        print(f"== {group} {knobs}", file=sys.stderr)
-        metrics = run(cfg, dataset, FixedTrainer(cfg, start), out / f"run{i:02d}", progress=False)
+        if cfg not in done:
+            print(f"== {group} {knobs}", file=sys.stderr)
+            done[cfg] = run(cfg, dataset, FixedTrainer(cfg, start), out / f"run{i:02d}", progress=False)
+        metrics = done[cfg]
         rows.append({"group": group, **knobs, "fixed": dataclasses.asdict(cfg.fixed), "batch": cfg.batch,
                      "test_error": metrics["test_error"],
                      "samples_per_s": metrics["epochs"][-1]["samples_per_s"]})
