@@ -196,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"epfpga: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an output that cannot be written: full disk, missing folder, …
+        print(f"epfpga: error: cannot write {exc.filename or 'output'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("epfpga: interrupted", file=sys.stderr)
         return 130

@@ -8,10 +8,8 @@ same bytes.
 
 from __future__ import annotations
 
-import io
 import json
 import tomllib
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +17,11 @@ import numpy as np
 
 from .config import Config, dumps
 from .errors import DataError
+from .npz import read_npz, write_npz
 
 SCHEMA = "epfpga-trace/1"
 # Chronological order of the parts of one mini-batch.
 PHASES = ("input", "free", "predict", "sign", "plus", "minus", "update")
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class TraceWriter:
@@ -76,18 +74,6 @@ class TraceWriter:
         write_npz(path, self.arrays())
 
 
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An ``.npz`` readable by ``numpy.load`` whose bytes depend only on ``arrays``."""
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in sorted(arrays):
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue(), compresslevel=6)
-
-
 @dataclass(frozen=True)
 class Trace:
     path: str
@@ -101,13 +87,7 @@ class Trace:
 
 def load(path: str | Path) -> Trace:
     """Read and check a trace; any problem is a :class:`DataError` naming the file."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise DataError(f"trace {path}: no such file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise DataError(f"trace {path}: not a readable .npz trace ({exc})") from None
+    arrays = read_npz(path, "trace")
     if "meta" not in arrays:
         raise DataError(f"trace {path}: no 'meta' array (not an epfpga trace)")
     try:

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from .config import Config
 from .data import Dataset
 from .errors import UserError
+from .npz import write_npz
 
 
 class Backend(Protocol):
@@ -92,7 +93,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
               f"test error {100 * result.test_error:.2f} %, {result.samples_per_s:,.0f} samples/s",
               file=sys.stderr)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        np.savez(out / "weights.npz", **backend.weights())
+        write_npz(out / "weights.npz", backend.weights())
     plot_curves(metrics, out / "curves.png")
     return metrics
 

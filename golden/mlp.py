@@ -28,6 +28,7 @@ from torch import Tensor
 
 from epfpga.config import Config
 from epfpga.errors import DataError
+from epfpga.npz import read_npz
 
 from .activations import ACTIVATIONS
 
@@ -72,18 +73,10 @@ def init_params(config: Config, seed: int | None = None) -> Params:
     return params
 
 
-def save_params(params: Params, path: Path) -> None:
-    np.savez(path, **{k: v.detach().cpu().numpy() for k, v in params.items()})
-
-
 def load_params(config: Config, path: str | Path) -> Params:
     """Weights from an ``.npz`` file, checked against the shapes ``config`` needs."""
     shapes = param_shapes(config)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"weights file {path}: cannot be read as .npz ({exc})") from None
+    arrays = read_npz(path, "weights file")
     missing = [k for k in shapes if k not in arrays]
     if missing:
         raise DataError(f"weights file {path}: missing {', '.join(missing)} "

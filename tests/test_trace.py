@@ -9,6 +9,7 @@ import pytest
 
 from epfpga import trace
 from epfpga.cli import main
+from epfpga.npz import write_npz
 
 
 def _cli(*args, cwd):
@@ -32,7 +33,7 @@ def _rewrite(src, dst, change):
     meta = dict(t.meta)
     change(arrays, meta)
     arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    trace.write_npz(dst, arrays)
+    write_npz(dst, arrays)
     return str(dst)
 
 
@@ -86,6 +87,8 @@ BAD = {
     "truncated": lambda d, t: (t / "cut.npz").write_bytes((d / "sym.npz").read_bytes()[:5000]) and str(t / "cut.npz"),
     "not a zip": lambda d, t: (t / "txt.npz").write_text("hello") and str(t / "txt.npz"),
     "plain npz": lambda d, t: np.savez(t / "plain.npz", a=np.zeros(3)) or str(t / "plain.npz"),
+    "npy not npz": lambda d, t: np.save(t / "arr.npy", np.zeros(3)) or str(t / "arr.npy"),
+    "directory": lambda d, t: str(t),
     "corrupt meta": lambda d, t: _rewrite(d / "sym.npz", t / "m.npz", lambda a, m: m.pop("config")),
     "other schema": lambda d, t: _rewrite(d / "sym.npz", t / "s.npz", lambda a, m: m.update(schema="x/9")),
     "missing array": lambda d, t: _rewrite(d / "sym.npz", t / "a.npz", lambda a, m: a.pop("plus_L1")),
