@@ -44,6 +44,11 @@ def _float(key: str, value: Any, lo: float, hi: float, *, lo_open: bool = False)
         raise ConfigError(key, value, f"must be in {bracket}{lo}, {hi}]")
 
 
+def _shown(value: Any) -> Any:
+    """A value as the TOML user wrote it (lists arrive here as tuples)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(key, value, f"must be one of {', '.join(choices)}")
@@ -129,14 +134,14 @@ class Config:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError("name", self.name, "must be a non-empty string")
         if not isinstance(self.sizes, tuple) or len(self.sizes) < 2:
-            raise ConfigError("sizes", list(self.sizes), "must list at least 2 layer widths, input first")
+            raise ConfigError("sizes", _shown(self.sizes), "must list at least 2 layer widths, input first")
         for i, n in enumerate(self.sizes):
             _int(f"sizes[{i}]", n, 1, MAX_LAYER)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("estimator", self.estimator, ESTIMATORS)
         _choice("loss", self.loss, LOSSES)
         if self.loss == "ce" and len(self.sizes) < 3:
-            raise ConfigError("sizes", list(self.sizes),
+            raise ConfigError("sizes", _shown(self.sizes),
                               "with loss 'ce' needs input, at least one neuron layer and the readout")
         _choice("nudge", self.nudge, NUDGES)
         _choice("algorithm", self.algorithm, ALGORITHMS)
@@ -150,7 +155,7 @@ class Config:
         _int("seed", self.seed, 0, (1 << 32) - 1)
         _int("epochs", self.epochs, 1, 10_000)
         if not isinstance(self.lrs, tuple) or len(self.lrs) != len(self.sizes) - 1:
-            raise ConfigError("lrs", list(self.lrs),
+            raise ConfigError("lrs", _shown(self.lrs),
                               f"must list {len(self.sizes) - 1} learning rates, one per weight layer")
         for i, lr in enumerate(self.lrs):
             _float(f"lrs[{i}]", lr, 0.0, 100.0)

@@ -67,6 +67,8 @@ CASES = {
     "unknown activation": (lambda t: ["train", "--config", _toml(t, 'activation = "relu"\n')], "activation"),
     "unknown estimator": (lambda t: ["train", "--config", _toml(t, 'estimator = "two-sided"\n')], "estimator"),
     "one layer": (lambda t: ["train", "--config", _toml(t, "sizes = [64]\n")], "sizes"),
+    "scalar sizes": (lambda t: ["train", "--config", _toml(t, "sizes = 5\n")], "sizes"),
+    "scalar lrs": (lambda t: ["train", "--config", _toml(t, "lrs = 0.1\n")], "lrs"),
     "lrs count": (lambda t: ["train", "--config", _toml(t, "lrs = [0.1]\n")], "lrs"),
     "table for value": (lambda t: ["train", "--config", _toml(t, "beta = {a = 1}\n")], "beta"),
     "bad toml": (lambda t: ["train", "--config", _toml(t, "beta = = 1\n")], "TOML"),
