@@ -87,7 +87,7 @@ def test_neurips2019_p1h_reaches_6_5_percent_in_1_epoch(tmp_path, mnist_dir):
 
 @pytest.mark.slow
 def test_neurips2019_p1h_full_length(tmp_path, mnist_dir):
-    """The full-length P-1h run (30 epochs, about 10 minutes here); measured 1.81 %."""
+    """The full-length P-1h run (30 epochs, about 6 minutes here); measured 1.81 %."""
     cfg = config.load(P1H).replace(epochs=30)
     metrics = run(cfg, data.load(f"mnist:{mnist_dir}"), FloatTrainer(cfg), tmp_path, progress=False)
     assert metrics["test_error"] <= 0.025
