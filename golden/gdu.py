@@ -25,6 +25,7 @@ from torch import Tensor
 
 from epfpga.config import Config
 from epfpga.data import Dataset
+from epfpga.errors import UserError
 
 from . import bptt
 from .mlp import Dynamics, Params, init_params
@@ -60,30 +61,33 @@ class GduResult:
         return {k: {"rmse": self.rmse(k), "sign_error": self.sign_error(k)} for k in self.ep}
 
 
-def gdu_check(config: Config, p: Params, x: Tensor, target: Tensor, beta: float) -> GduResult:
-    """EP and BPTT per-step series for one batch (``config.t1`` free, ``config.t2`` nudged)."""
+def gdu_check(config: Config, p: Params, x: Tensor, target: Tensor, betas: list[float]) -> list[GduResult]:
+    """EP and BPTT per-step series for one batch (``config.t1`` free, ``config.t2`` nudged), one
+    result per β.  The free phase and the BPTT gradients do not depend on β: computed once."""
     dyn = Dynamics(config)
     names = [k for k in p if not k.endswith("out")]
     drive = dyn.drive(p, x)
     before = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, config.t1 - 1, 0.0, None)
-    s = dyn.step(p, before, drive, 0.0, None)
-    residual = max(float((a - b).abs().max()) for a, b in zip(s, before))
-    phis = [dyn.phi_grads(p, x, s, beta, target)]
-    for _ in range(config.t2):
-        s = dyn.step(p, s, drive, beta, target)
-        phis.append(dyn.phi_grads(p, x, s, beta, target))
-    ep = {k: torch.stack([-(phis[t + 1][k] - phis[t][k]) / beta for t in range(config.t2)])
-          for k in names}
+    free = dyn.step(p, before, drive, 0.0, None)
+    residual = max(float((a - b).abs().max()) for a, b in zip(free, before))
     _, per_step, _ = bptt.step_gradients(dyn, p, x, target, config.t1, config.t2)
     grads = {k: torch.stack([q[k] for q in per_step]) for k in names}
-    return GduResult(beta, ep, grads, residual)
+    results = []
+    for beta in betas:
+        s = free
+        phis = [dyn.phi_grads(p, x, s, beta, target)]
+        for _ in range(config.t2):
+            s = dyn.step(p, s, drive, beta, target)
+            phis.append(dyn.phi_grads(p, x, s, beta, target))
+        ep = {k: torch.stack([-(phis[t + 1][k] - phis[t][k]) / beta for t in range(config.t2)])
+              for k in names}
+        results.append(GduResult(beta, ep, grads, residual))
+    return results
 
 
 def run_gdu(config: Config, data: Dataset, betas: list[float], samples: int, out: Path) -> dict:
     """``epfpga gdu``: sweep β on the first ``samples`` training samples, from the config's
     initial weights; write ``gdu.json`` and ``gdu.png`` to ``out``."""
-    from epfpga.errors import UserError
-
     data.check_fits(config)
     if config.t2 > config.t1:
         raise UserError(f"gdu needs t2 <= t1 (BPTT runs through the last t2 free steps); "
@@ -92,7 +96,7 @@ def run_gdu(config: Config, data: Dataset, betas: list[float], samples: int, out
     p = init_params(cfg)
     x = torch.from_numpy(data.train_x[:samples].astype(np.float64))
     target = torch.nn.functional.one_hot(torch.from_numpy(data.train_y[:samples]), cfg.classes).double()
-    results = [gdu_check(cfg, p, x, target, b) for b in sorted(betas, reverse=True)]
+    results = gdu_check(cfg, p, x, target, sorted(betas, reverse=True))
     residual = results[0].free_residual
     if residual > CONVERGED:
         print(f"epfpga gdu: warning: the free phase has not converged (last step moved a state "

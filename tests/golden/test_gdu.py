@@ -23,7 +23,7 @@ def test_rmse_falls_with_beta_and_is_small_at_1e_3(activation, seed):
     rng = np.random.default_rng(seed)
     x = torch.from_numpy(rng.uniform(0, 1, (8, 10)))
     target = torch.nn.functional.one_hot(torch.from_numpy(rng.integers(0, 4, 8)), 4).double()
-    results = [gdu_check(cfg, p, x, target, b) for b in BETAS]
+    results = gdu_check(cfg, p, x, target, list(BETAS))
     assert results[0].free_residual < CONVERGED
     summaries = [r.summary() for r in results]
     for name in summaries[0]:
