@@ -193,6 +193,9 @@ def compare(a: Trace, b: Trace) -> Comparison:
     if a.meta["batches"] != b.meta["batches"]:
         raise DataError(f"traces {a.path} and {b.path} hold {a.meta['batches']} and "
                         f"{b.meta['batches']} mini-batches")
+    for name in sorted(a.arrays):
+        if name.startswith("init_") and not np.array_equal(a.arrays[name], b.arrays[name]):
+            raise DataError(f"traces {a.path} and {b.path} start from different weights ({name[5:]})")
     batch = int(cfg_a["batch"])
     count = values = 0
     first: tuple | None = None
@@ -210,7 +213,4 @@ def compare(a: Trace, b: Trace) -> Comparison:
         key, fields = _locate(name, tuple(int(i) for i in index), batch)
         if first is None or key < first[0]:
             first = (key, Mismatch(expected=int(x[index]), got=int(y[index]), **fields))
-    for name in sorted(a.arrays):
-        if name.startswith("init_") and not np.array_equal(a.arrays[name], b.arrays[name]):
-            raise DataError(f"traces {a.path} and {b.path} start from different weights ({name[5:]})")
     return Comparison(values, count, None if first is None else first[1])
