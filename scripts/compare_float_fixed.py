@@ -17,7 +17,6 @@ from pathlib import Path
 
 from epfpga import config as config_mod
 from epfpga import data as data_mod
-from epfpga.errors import UserError
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.golden.mlp import init_params
@@ -65,18 +64,12 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> int:
-    cfg, dataset, out = run_args.parse(__doc__.splitlines()[0])
-    try:
-        s = compare(cfg, dataset, out)
-    except UserError as exc:
-        print(f"compare_float_fixed: error: {exc}", file=sys.stderr)
-        return 2
-    print(f"{s['config']} on {s['data']}, {s['epochs']} epochs: float {100 * s['float_test_error']:.2f} %, "
-          f"fixed {100 * s['fixed_test_error']:.2f} % (gap {s['gap_points']:+.2f} points); "
-          f"samples/s float {s['float_samples_per_s']:,.0f}, fixed {s['fixed_samples_per_s']:,.0f}")
-    return 0
+def report(cfg: config_mod.Config, dataset: data_mod.Dataset, out: Path) -> str:
+    s = compare(cfg, dataset, out)
+    return (f"{s['config']} on {s['data']}, {s['epochs']} epochs: float {100 * s['float_test_error']:.2f} %, "
+            f"fixed {100 * s['fixed_test_error']:.2f} % (gap {s['gap_points']:+.2f} points); "
+            f"samples/s float {s['float_samples_per_s']:,.0f}, fixed {s['fixed_samples_per_s']:,.0f}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_args.main(__doc__.splitlines()[0], report))

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from epfpga import data as data_mod
 from epfpga.config import Config
-from epfpga.errors import UserError
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.golden.mlp import init_params
 from epfpga.golden.trainer import FloatTrainer
@@ -104,16 +103,5 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    base, dataset, out = run_args.parse(__doc__.splitlines()[0])
-    try:
-        report = study(base, dataset, out)
-    except UserError as exc:
-        print(f"precision_study: error: {exc}", file=sys.stderr)
-        return 2
-    print(table(report))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_args.main(__doc__.splitlines()[0], lambda cfg, data, out: table(study(cfg, data, out))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from epfpga import config as config_mod
@@ -27,3 +28,15 @@ def parse(description: str) -> tuple[config_mod.Config, data_mod.Dataset, Path]:
     except UserError as exc:
         print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def main(description: str, body: Callable[[config_mod.Config, data_mod.Dataset, Path], str]) -> int:
+    """Parse the command line, run ``body`` and print what it returns; a :class:`UserError`
+    (a config without a fixed-point form, …) exits 2 with one line."""
+    cfg, dataset, out = parse(description)
+    try:
+        print(body(cfg, dataset, out))
+    except UserError as exc:
+        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
