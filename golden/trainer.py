@@ -20,6 +20,7 @@ from epfpga.config import Config
 
 from . import bptt
 from .estimators import ep_update
+from .phases import PHASES
 from .mlp import DTYPES, Dynamics, Params, init_params, layer_of
 from .prng import SignStream
 
@@ -65,11 +66,12 @@ class FloatTrainer:
         drive = dyn.drive(p, x)
         free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, cfg.t1, 0.0, None)
         pred = dyn.predict(p, free)
+        phases = PHASES[cfg.estimator]
         beta = cfg.beta
-        if cfg.estimator == "random-sign":
+        if phases.random_sign:
             beta *= self.signs.next_sign()
         nudged = dyn.relax(p, free, drive, cfg.t2, beta, target)
-        if cfg.estimator == "symmetric":
+        if phases.minus:
             mirrored = dyn.relax(p, free, drive, cfg.t2, -beta, target)
             return ep_update(dyn, p, x, target, (mirrored, -beta), (nudged, beta)), pred
         return ep_update(dyn, p, x, target, (free, 0.0), (nudged, beta)), pred

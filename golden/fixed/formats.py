@@ -19,6 +19,7 @@ from torch import Tensor
 from epfpga.config import Config
 from epfpga.errors import ConfigError
 
+from ..phases import PHASES
 from ..prng import PRNG_BITS
 
 
@@ -125,9 +126,6 @@ class FixedSpec:
     def layers(self) -> int:
         return len(self.sizes) - 1
 
-    @property
-    def symmetric(self) -> bool:
-        return self.config.estimator == "symmetric"
 
     def pre_frac(self, layer: int) -> int:
         """Fractional bits of the presynaptic values of weight layer ``layer`` (1-based)."""
@@ -136,7 +134,7 @@ class FixedSpec:
     def update_shift(self, layer: int, bias: bool) -> int:
         """``S`` of §6: ``ΔW = round(σ · D · lr_q / 2**S)``."""
         frac_d = self.fs + (0 if bias else self.pre_frac(layer))
-        c_log2 = 1 if self.symmetric else 0
+        c_log2 = PHASES[self.config.estimator].c.bit_length() - 1
         return self.fl + c_log2 + self.batch_log2 - self.k + frac_d - self.fw
 
     def acc_needed(self, layer: int) -> int:

@@ -20,6 +20,7 @@ from epfpga.config import Config
 from ..mlp import Params, init_params
 from .formats import FixedSpec
 from .neuron_update import IntParams, IntState, input_drive, relax, weight_view
+from ..phases import PHASES
 from ..prng import LaneStreams, SignStream
 from .weight_update import bias_difference, product_difference, scale_round, write_back
 
@@ -69,11 +70,12 @@ class FixedTrainer:
         free_steps: list[IntState] | None = [] if recording else None
         free = relax(spec, p, self.zero_state(len(xq)), drive, cfg.t1, 0, None, free_steps)
         pred = torch.argmax(free[-1], dim=1)
-        sign = self.signs.next_sign() if cfg.estimator == "random-sign" else 1
+        phases = PHASES[cfg.estimator]
+        sign = self.signs.next_sign() if phases.random_sign else 1
         plus_steps: list[IntState] | None = [] if recording else None
         plus = relax(spec, p, free, drive, cfg.t2, sign, target, plus_steps)
         minus_steps: list[IntState] | None = None
-        if spec.symmetric:
+        if phases.minus:
             minus_steps = [] if recording else None
             minus = relax(spec, p, free, drive, cfg.t2, -1, target, minus_steps)
             self.update(xq, minus, plus, 1)

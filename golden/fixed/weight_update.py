@@ -33,10 +33,16 @@ def bias_difference(post_b: Tensor, post_a: Tensor) -> Tensor:
 
 def scale_round(v: Tensor, shift: int, streams: LaneStreams | None) -> Tensor:
     """``v / 2**shift`` rounded: to nearest (ties up) without ``streams``, else stochastically,
-    ``floor((v + r) / 2**shift)`` with ``r`` the top ``shift`` bits of each element's draw."""
+    ``floor((v + r) / 2**shift)`` with ``r`` the top ``shift`` bits of each element's draw.
+
+    ``v`` is a block (a matrix, or a bias vector as one row).  Its rows are padded to a whole
+    number of lanes, element ``(i, j)`` takes the next draw of lane ``j mod lanes``, and the
+    padding draws too (§7): exactly what the lanes of the update pipeline do."""
     if shift <= 0 or streams is None:
         return rshift_round(v, shift)
-    draws = streams.draw(v.numel()) >> np.uint64(PRNG_BITS - shift)
+    rows, cols = (1, v.shape[0]) if v.dim() == 1 else v.shape
+    padded = -(-cols // streams.lanes) * streams.lanes
+    draws = streams.draw(rows * padded).reshape(rows, padded)[:, :cols] >> np.uint64(PRNG_BITS - shift)
     r = torch.from_numpy(draws.astype(np.int64)).reshape(v.shape)
     return (v + r) >> shift
 

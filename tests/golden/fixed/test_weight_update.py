@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from epfpga.golden.estimators import ep_update
+from epfpga.golden.phases import PHASES
 from epfpga.golden.prng import LaneStreams
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.golden.fixed.weight_update import bias_difference, product_difference, scale_round, write_back
@@ -85,7 +86,7 @@ def test_update_matches_the_float_estimator_within_one_rounding():
         sign = int(rng.choice([-1, 1])) if cfg.estimator == "random-sign" else 1
         trainer.update(xq, a, b, sign)
         beta = cfg.beta * sign
-        pairs = ((a, -beta), (b, beta)) if spec.symmetric else ((a, 0.0), (b, beta))
+        pairs = ((a, -beta), (b, beta)) if PHASES[spec.config.estimator].minus else ((a, 0.0), (b, beta))
         direction = ep_update(Dynamics(cfg), {}, xq.double() / (1 << spec.fx), None,
                               *[([s.double() / 2 ** fs for s in st], bt) for st, bt in pairs])
         bound = 0.5 if cfg.fixed.rounding == "nearest" else 1.0

@@ -1,0 +1,165 @@
+"""The one parameter object the gateware is elaborated from.
+
+:class:`CoreParams` takes a validated :class:`~epfpga.config.Config`, derives the fixed-point
+contract from it (:class:`~epfpga.golden.fixed.formats.FixedSpec`, which proves the
+accumulator widths), adds the gateware's own limits and the memory layout, and raises a
+:class:`~epfpga.errors.ConfigError` naming the key for anything the gateware cannot run.
+Every module of ``hdl/``, ``firmware/`` and the schedule model reads its constants here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from epfpga.config import Config
+from epfpga.errors import ConfigError
+from epfpga.golden.fixed.formats import FixedSpec
+
+MAX_LANES = 64
+HOST_DATA_BITS = 32
+# Pipeline depth of a neuron-update pass and of a weight-update block: fixed by the gateware
+# (hdl/neuron_update.py, hdl/weight_update.py) and used by the schedule model.
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def pow2_at_least(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class CoreParams:
+    """Everything the gateware is elaborated from (build with :meth:`from_config`).
+
+    Attributes
+    ----------
+    spec : FixedSpec
+        The integer contract (formats, shifts, learning rates).
+    lanes : int
+        ``P``: weights read per cycle; a power of two.
+    """
+
+    config: Config
+    spec: FixedSpec
+
+    @classmethod
+    def from_config(cls, config: Config) -> CoreParams:
+        spec = FixedSpec.from_config(config)
+        p = config.lanes
+        if p & (p - 1) or p > MAX_LANES:
+            raise ConfigError("lanes", p, f"the gateware needs a power of two <= {MAX_LANES}")
+        if len(config.sizes) < 3:
+            raise ConfigError("sizes", list(config.sizes), "the gateware needs at least one hidden layer")
+        if spec.wbits > HOST_DATA_BITS:
+            raise ConfigError("fixed.weight_bits", spec.wbits,
+                              f"the host port is {HOST_DATA_BITS} bits wide")
+        return cls(config, spec)
+
+    # -- network ---------------------------------------------------------------------------
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.spec.sizes
+
+    @property
+    def layers(self) -> int:
+        """``N``: neuron layers (= weight layers)."""
+        return len(self.sizes) - 1
+
+    @property
+    def lanes(self) -> int:
+        return self.config.lanes
+
+    @property
+    def lane_bits(self) -> int:
+        return (self.lanes - 1).bit_length()
+
+    @property
+    def batch(self) -> int:
+        return self.config.batch
+
+    @property
+    def classes(self) -> int:
+        return self.sizes[-1]
+
+    # -- widths ----------------------------------------------------------------------------
+    @property
+    def state_bits(self) -> int:
+        """Unsigned state ``[0, 2**fs]``."""
+        return self.spec.fs + 1
+
+    @property
+    def input_bits(self) -> int:
+        return self.spec.fx + 1
+
+    @property
+    def weight_bits(self) -> int:
+        return self.spec.wbits
+
+    @cached_property
+    def acc_bits(self) -> int:
+        """Neuron accumulator: the widest any layer needs (§8), not the config's upper limit."""
+        return max(self.spec.acc_needed(n) for n in range(1, self.layers + 1))
+
+    @cached_property
+    def grad_bits(self) -> int:
+        """Update accumulator ``v = σ·D·lr_q`` (§8), widest over blocks."""
+        return max(self.spec.grad_needed(n, bias) for n in range(1, self.layers + 1) for bias in (False, True))
+
+    def diff_bits(self, layer: int, bias: bool) -> int:
+        """Batch sum ``D`` of a block: ``|D| <= B·2**F`` (§8)."""
+        frac = self.spec.fs + (0 if bias else self.spec.pre_frac(layer))
+        return 1 + (self.batch << frac).bit_length()
+
+    # -- memory layout (docs/architecture.md) -----------------------------------------------
+    def groups(self, width: int) -> int:
+        """Words of ``P`` lanes that hold ``width`` elements (a row padded to whole lanes)."""
+        return ceil_div(width, self.lanes)
+
+    def weight_groups(self, layer: int) -> int:
+        """``G_n``: words per row of ``W_n`` (its ``n_(n-1)`` columns padded)."""
+        return self.groups(self.sizes[layer - 1])
+
+    def weight_depth(self, layer: int) -> int:
+        return self.sizes[layer] * self.weight_groups(layer)
+
+    def unit_words(self, layer: int) -> int:
+        """Words holding the ``n_n`` units of neuron layer ``layer`` (also its biases)."""
+        return self.groups(self.sizes[layer])
+
+    def slot_stride(self, layer: int) -> int:
+        """Words per state slot: a power of two, so a slot base is a concatenation."""
+        return pow2_at_least(self.unit_words(layer))
+
+    @property
+    def state_slots(self) -> int:
+        """Ping, pong, ``s*``, then ``B`` saved states of phase ``a`` and ``B`` of phase ``b``."""
+        return 3 + 2 * self.batch
+
+    def state_depth(self, layer: int) -> int:
+        return self.state_slots * self.slot_stride(layer)
+
+    @property
+    def input_stride(self) -> int:
+        return pow2_at_least(self.groups(self.sizes[0]))
+
+    @property
+    def label_bits(self) -> int:
+        return max(1, (self.classes - 1).bit_length())
+
+    def memory_bits(self) -> dict[str, int]:
+        """Bits of every memory, by name (the formula is in docs/architecture.md)."""
+        p = self.lanes
+        out: dict[str, int] = {}
+        for n in range(1, self.layers + 1):
+            out[f"W{n}"] = self.weight_depth(n) * p * self.weight_bits
+            out[f"b{n}"] = self.unit_words(n) * p * self.weight_bits
+            out[f"state{n}"] = self.state_depth(n) * p * self.state_bits
+            out[f"acc{n}"] = self.unit_words(n) * p * self.acc_bits
+        out["drive"] = self.unit_words(1) * p * self.acc_bits
+        out["x"] = self.batch * self.input_stride * p * self.input_bits
+        out["y"] = self.batch * self.label_bits
+        out["pred"] = self.batch * self.label_bits
+        return out
