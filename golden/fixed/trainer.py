@@ -19,6 +19,7 @@ from epfpga.config import Config
 
 from ..mlp import Params, init_params
 from .formats import FixedSpec
+from .prediction import prediction
 from .neuron_update import IntParams, IntState, input_drive, relax, weight_view
 from ..phases import PHASES
 from ..prng import LaneStreams, SignStream
@@ -69,7 +70,7 @@ class FixedTrainer:
         drive = input_drive(spec, p, xq)
         free_steps: list[IntState] | None = [] if recording else None
         free = relax(spec, p, self.zero_state(len(xq)), drive, cfg.t1, 0, None, free_steps)
-        pred = torch.argmax(free[-1], dim=1)
+        pred = prediction(free[-1])
         phases = PHASES[cfg.estimator]
         sign = self.signs.next_sign() if phases.random_sign else 1
         plus_steps: list[IntState] | None = [] if recording else None
@@ -105,7 +106,7 @@ class FixedTrainer:
         xq = self.spec.quantise_input(x)
         p = weight_view(self.params)
         q = relax(self.spec, p, self.zero_state(len(xq)), input_drive(self.spec, p, xq), self.config.t1, 0, None)
-        return torch.argmax(q[-1], dim=1).numpy()
+        return prediction(q[-1]).numpy()
 
     def weights(self) -> dict[str, np.ndarray]:
         """Weights as floats (exactly the fixed-point values)."""

@@ -1,0 +1,66 @@
+"""The activation ρ_q in gateware: accumulator → state, twin of
+:func:`epfpga.golden.fixed.activation.activation` (``docs/fixed-point.md`` §4)."""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.golden.fixed.activation import sigmoid_table
+
+from .params import CoreParams
+
+LATENCY = 2
+
+
+def rshift_round(v, m: int):
+    """``round(v, m)`` of §4 on an Amaranth value (nearest, ties up)."""
+    if m <= 0:
+        return v << -m
+    return (v + (1 << (m - 1))) >> m
+
+
+def clamp(v, lo: int, hi: int):
+    return Mux(v < lo, lo, Mux(v > hi, hi, v))
+
+
+class Activation(wiring.Component):
+    """ρ_q of the config's activation.
+
+    Parameters
+    ----------
+    params : CoreParams
+        Formats (``fs``, ``fw``) and the activation.
+
+    Attributes
+    ----------
+    u : In(signed(acc_bits))
+        Pre-activation (``fw + fs`` fractional bits).
+    q : Out(unsigned(fs + 1))
+        State, :data:`LATENCY` = 2 cycles after ``u``: the first register holds the rounded and
+        clamped pre-activation, the second the state (for ``my_sigmoid`` the table's
+        synchronous read port).
+    """
+
+    def __init__(self, params: CoreParams):
+        self.params = params
+        super().__init__({"u": In(signed(params.acc_bits)), "q": Out(unsigned(params.state_bits))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        spec = self.params.spec
+        name = spec.config.activation
+        if name == "my_sigmoid":
+            z_lo, table = sigmoid_table(spec.fs)
+            rom = m.submodules.table = memory.Memory(
+                shape=unsigned(self.params.state_bits), depth=len(table), init=[int(v) for v in table])
+            z = Signal(range(len(table)))
+            m.d.sync += z.eq(clamp(rshift_round(self.u, spec.fw), z_lo, z_lo + len(table) - 1) - z_lo)
+            port = rom.read_port()
+            m.d.comb += [port.addr.eq(z), self.q.eq(port.data)]
+        else:
+            shift = spec.fw + (1 if name == "my_hard_sig" else 0)
+            z = Signal(unsigned(self.params.state_bits))
+            m.d.sync += [z.eq(clamp(rshift_round(self.u, shift), 0, spec.one)), self.q.eq(z)]
+        return m

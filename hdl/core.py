@@ -1,0 +1,224 @@
+"""The EP trainer core: memories, the two pipelines, the sequencer and the host port.
+
+Host port: a plain synchronous bus.  A write (``we``) takes effect at the clock edge; a read
+(``re``) answers in ``rdata`` with ``rvalid`` one cycle later.  Memories are accessible only
+while the core is idle (``STATUS.busy`` = 0); the control registers always.  An address is
+``region << 24 | offset``; in a memory region the offset of element ``e`` of word ``w`` is
+``w << log2(P) | e`` (layout: ``docs/architecture.md``).  Weights read back sign-extended.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.firmware import programs
+from epfpga.firmware.isa import Op
+
+from . import memories as mem
+from .neuron_update import NeuronUpdate
+from .params import HOST_DATA_BITS, CoreParams
+from .prediction import Prediction
+from .sequencer import Sequencer
+from .weight_update import WeightUpdate
+
+REGION_SHIFT = 24
+
+
+class Region(enum.IntEnum):
+    CONTROL = 0
+    PROGRAM = 1
+    X = 2
+    Y = 3
+    PRED = 4
+
+
+def layer_region(layer: int, kind: str) -> int:
+    """Region of ``W{layer}``, ``b{layer}`` or ``state{layer}``."""
+    return 16 + 4 * (layer - 1) + ("W", "b", "state").index(kind)
+
+
+class Reg(enum.IntEnum):
+    """Control registers (region 0)."""
+    START = 0        # write 1: run the program
+    STATUS = 1       # bit 0 busy, bit 1 done
+    CYCLES = 2       # cycles of the last run
+    DRIVE_CYCLES = 3
+    RELAX_CYCLES = 4
+    UPDATE_CYCLES = 5
+    NEGATIVE = 6     # the last random sign was σ = −1
+    STEPS = 7        # neuron steps of the last run
+
+
+COUNTERS = {Reg.DRIVE_CYCLES: Op.DRIVE, Reg.RELAX_CYCLES: Op.RELAX, Reg.UPDATE_CYCLES: Op.UPDATE}
+
+
+class Core(wiring.Component):
+    """EP training core of one configuration.
+
+    Parameters
+    ----------
+    params : CoreParams
+    program : list of int, optional
+        Initial program memory; by default the training program of the config's estimator.
+
+    Attributes
+    ----------
+    addr, wdata, we, re : In
+        Host bus request.
+    rdata, rvalid : Out
+        Read answer, one cycle after ``re``.
+    busy, done : Out(1)
+        Status (also in ``STATUS``).
+    step_done : Out(1)
+        Pulse after each neuron step (for monitors).
+    mon{n}_en, mon{n}_addr, mon{n}_data : Out
+        Every write into the state memory of layer ``n``, as it happens (for monitors).
+    """
+
+    def __init__(self, params: CoreParams, program: list[int] | None = None):
+        self.params = params
+        cfg = params.config
+        self.program = program if program is not None else programs.training(cfg.estimator, cfg.t1, cfg.t2)
+        members = {"addr": In(32), "wdata": In(HOST_DATA_BITS), "we": In(1), "re": In(1),
+                   "rdata": Out(HOST_DATA_BITS), "rvalid": Out(1), "busy": Out(1), "done": Out(1),
+                   "step_done": Out(1)}
+        for n in range(1, params.layers + 1):
+            spec = mem.states(params, n)
+            members[f"mon{n}_en"] = Out(params.lanes)
+            members[f"mon{n}_addr"] = Out(spec.addr_bits)
+            members[f"mon{n}_data"] = Out(spec.shape)
+        super().__init__(members)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p = self.params
+        N, P = p.layers, p.lanes
+        neu = m.submodules.neuron_update = NeuronUpdate(p)
+        upd = m.submodules.weight_update = WeightUpdate(p)
+        seq = m.submodules.sequencer = Sequencer(p, self.program)
+        pred_unit = m.submodules.prediction = Prediction(p)
+
+        region = self.addr[REGION_SHIFT:]
+        offset = self.addr[:REGION_SHIFT]
+        word = offset >> p.lane_bits
+        lane = offset[:p.lane_bits] if P > 1 else 0
+        idle = ~seq.busy
+        host_write = lambda r: self.we & idle & (region == r)  # noqa: E731
+
+        # -- sequencer and engines --------------------------------------------------------------
+        m.d.comb += [
+            seq.start.eq(self.we & (region == Region.CONTROL) & (offset == Reg.START) & self.wdata[0] & idle),
+            seq.n_busy.eq(neu.busy), seq.u_busy.eq(upd.busy),
+            neu.start.eq(seq.n_start), neu.drive.eq(seq.n_drive), neu.src.eq(seq.n_src),
+            neu.dst.eq(seq.n_dst), neu.sample.eq(seq.sample), neu.nudge.eq(seq.n_nudge),
+            upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate),
+            self.busy.eq(seq.busy), self.done.eq(seq.done), self.step_done.eq(seq.step_done),
+            pred_unit.clear.eq(seq.n_start), pred_unit.valid.eq(neu.out_valid),
+            pred_unit.unit.eq(neu.out_unit), pred_unit.q.eq(neu.out_q),
+            seq.prog.addr.eq(offset), seq.prog.data.eq(self.wdata), seq.prog.en.eq(host_write(Region.PROGRAM)),
+        ]
+
+        # -- memories, each port driven by the engine that is busy, else by the host ----------------
+        reads: dict[int, memory.ReadPort] = {}   # memory regions the host reads
+
+        def host_or(port, *owners):
+            """Drive ``port`` from the first busy owner's request, else leave it to the host."""
+            cond = None
+            for busy, request in owners:
+                with (m.If(busy) if cond is None else m.Elif(busy)):
+                    for name in ("addr", "en", "data"):
+                        if name == "data" and isinstance(port, memory.ReadPort):
+                            continue
+                        if hasattr(port, name):
+                            m.d.comb += getattr(port, name).eq(getattr(request, name))
+                cond = busy
+            if isinstance(port, memory.ReadPort):
+                for _, request in owners:
+                    m.d.comb += request.data.eq(port.data)
+            return cond
+
+        def host_write_port(port, r):
+            m.d.comb += [port.addr.eq(word), *[port.data[l].eq(self.wdata) for l in range(P)]]
+            with m.If(host_write(r)):
+                m.d.comb += port.en.eq(1 << lane if P > 1 else 1)
+
+        x_mem = m.submodules.x = mem.inputs(p).build()
+        x_rd = x_mem.read_port()
+        m.d.comb += x_rd.addr.eq(neu.x.addr)
+        with m.If(upd.busy):
+            m.d.comb += x_rd.addr.eq(upd.x.addr)
+        m.d.comb += [neu.x.data.eq(x_rd.data), upd.x.data.eq(x_rd.data)]
+        host_write_port(x_mem.write_port(granularity=1), Region.X)
+
+        y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=p.batch, init=[])
+        y_rd = y_mem.read_port(domain="comb")
+        y_wr = y_mem.write_port()
+        m.d.comb += [y_rd.addr.eq(seq.sample), neu.label.eq(y_rd.data),
+                     y_wr.addr.eq(offset), y_wr.data.eq(self.wdata), y_wr.en.eq(host_write(Region.Y))]
+
+        pred_mem = m.submodules.pred = memory.Memory(shape=unsigned(p.label_bits), depth=p.batch, init=[])
+        pred_wr = pred_mem.write_port()
+        pred_rd = pred_mem.read_port()
+        m.d.comb += [pred_wr.addr.eq(seq.sample), pred_wr.data.eq(pred_unit.index), pred_wr.en.eq(seq.predict),
+                     pred_rd.addr.eq(offset)]
+
+        for n in range(1, N + 1):
+            for kind, spec in (("w", mem.weights(p, n)), ("b", mem.biases(p, n))):
+                store = m.submodules[spec.name] = spec.build()
+                rd, wr = store.read_port(), store.write_port(granularity=1)
+                region_id = layer_region(n, "W" if kind == "w" else "b")
+                m.d.comb += rd.addr.eq(word)
+                host_or(rd, (upd.busy, getattr(upd, f"{kind}{n}")), (neu.busy, getattr(neu, f"{kind}{n}")))
+                host_write_port(wr, region_id)
+                host_or(wr, (upd.busy, getattr(upd, f"{kind}{n}_w")))
+                reads[region_id] = rd
+            spec = mem.states(p, n)
+            store = m.submodules[spec.name] = spec.build()
+            port_a, port_b, wr = store.read_port(), store.read_port(), store.write_port(granularity=1)
+            m.d.comb += port_a.addr.eq(word)
+            host_or(port_a, (upd.busy, getattr(upd, f"sa{n}")), (neu.busy, getattr(neu, f"s{n}")))
+            host_or(port_b, (upd.busy, getattr(upd, f"sb{n}")))
+            m.d.comb += [wr.addr.eq(getattr(neu, f"s{n}_w").addr), wr.data.eq(getattr(neu, f"s{n}_w").data),
+                         wr.en.eq(getattr(neu, f"s{n}_w").en),
+                         getattr(self, f"mon{n}_en").eq(wr.en), getattr(self, f"mon{n}_addr").eq(wr.addr),
+                         getattr(self, f"mon{n}_data").eq(wr.data)]
+            reads[layer_region(n, "state")] = port_a
+
+        # -- cycle counters ------------------------------------------------------------------------
+        counters = {r: Signal(32, name=r.name.lower()) for r in (Reg.CYCLES, *COUNTERS, Reg.STEPS)}
+        with m.If(seq.start):
+            m.d.sync += [c.eq(0) for c in counters.values()]
+        with m.Elif(seq.busy):
+            m.d.sync += counters[Reg.CYCLES].eq(counters[Reg.CYCLES] + 1)
+            for r, op in COUNTERS.items():
+                with m.If(seq.op == op):
+                    m.d.sync += counters[r].eq(counters[r] + 1)
+        with m.If(seq.step_done):
+            m.d.sync += counters[Reg.STEPS].eq(counters[Reg.STEPS] + 1)
+
+        # -- host reads: answer one cycle later ----------------------------------------------------
+        read_region = Signal.like(region)
+        read_lane = Signal(max(1, p.lane_bits))
+        read_reg = Signal(8)
+        m.d.sync += [self.rvalid.eq(self.re), read_region.eq(region), read_reg.eq(offset),
+                     read_lane.eq(lane)]
+        with m.Switch(read_region):
+            with m.Case(Region.CONTROL):
+                with m.Switch(read_reg):
+                    with m.Case(Reg.STATUS):
+                        m.d.comb += self.rdata.eq(Cat(seq.busy, seq.done))
+                    with m.Case(Reg.NEGATIVE):
+                        m.d.comb += self.rdata.eq(seq.negative)
+                    for r, c in counters.items():
+                        with m.Case(r):
+                            m.d.comb += self.rdata.eq(c)
+            with m.Case(Region.PRED):
+                m.d.comb += self.rdata.eq(pred_rd.data)
+            for r, port in reads.items():
+                with m.Case(r):  # elements sign- or zero-extend as their shape says
+                    m.d.comb += self.rdata.eq(port.data[read_lane] if P > 1 else port.data[0])
+        return m

@@ -1,0 +1,92 @@
+"""Shapes, depths and port signatures of the core's memories (layout: ``docs/architecture.md``).
+
+Every memory is ``P`` lanes wide (:class:`~amaranth.lib.data.ArrayLayout`), so one read gives
+the ``P`` elements a pipeline consumes in a cycle; writes have per-lane enables.  State slots
+are a power of two of words apart, so a slot's base is a concatenation, never a multiply.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from amaranth import Const, Mux, signed, unsigned
+from amaranth.lib import data, memory
+from amaranth.utils import ceil_log2
+
+from .params import CoreParams
+
+
+@dataclass(frozen=True)
+class MemorySpec:
+    """One memory: ``depth`` words of ``lanes`` elements of ``elem``."""
+
+    name: str
+    elem: object
+    lanes: int
+    depth: int
+
+    @property
+    def shape(self) -> data.ArrayLayout:
+        return data.ArrayLayout(self.elem, self.lanes)
+
+    @property
+    def addr_bits(self) -> int:
+        return ceil_log2(self.depth)
+
+    def read_signature(self) -> memory.ReadPort.Signature:
+        return memory.ReadPort.Signature(addr_width=self.addr_bits, shape=self.shape)
+
+    def write_signature(self) -> memory.WritePort.Signature:
+        return memory.WritePort.Signature(addr_width=self.addr_bits, shape=self.shape, granularity=1)
+
+    def build(self, init=()) -> memory.Memory:
+        return memory.Memory(shape=self.shape, depth=self.depth, init=init)
+
+
+def weights(p: CoreParams, layer: int) -> MemorySpec:
+    return MemorySpec(f"W{layer}", signed(p.weight_bits), p.lanes, p.weight_depth(layer))
+
+
+def biases(p: CoreParams, layer: int) -> MemorySpec:
+    return MemorySpec(f"b{layer}", signed(p.weight_bits), p.lanes, p.unit_words(layer))
+
+
+def states(p: CoreParams, layer: int) -> MemorySpec:
+    return MemorySpec(f"state{layer}", unsigned(p.state_bits), p.lanes, p.state_depth(layer))
+
+
+def accumulators(p: CoreParams, layer: int) -> MemorySpec:
+    return MemorySpec(f"acc{layer}", signed(p.acc_bits), p.lanes, p.unit_words(layer))
+
+
+def drive(p: CoreParams) -> MemorySpec:
+    return MemorySpec("drive", signed(p.acc_bits), p.lanes, p.unit_words(1))
+
+
+def inputs(p: CoreParams) -> MemorySpec:
+    return MemorySpec("x", unsigned(p.input_bits), p.lanes, p.batch * p.input_stride)
+
+
+class SlotCode(enum.IntEnum):
+    """State slots as the engines name them (the first four are :class:`firmware.isa.Slot`)."""
+    ZERO = 0
+    STAR = 1
+    A = 2
+    B = 3
+    PING = 4
+    PONG = 5
+
+
+def slot_index(p: CoreParams, code, sample):
+    """Slot number of ``code`` for the current ``sample``: ping 0, pong 1, ``s*`` 2, then the
+    ``B`` slots of phase ``a`` and the ``B`` of phase ``b`` (``ZERO`` reads no memory)."""
+    b = sample if p.batch > 1 else Const(0, 1)
+    return Mux(code == SlotCode.A, 3 + b,
+               Mux(code == SlotCode.B, 3 + p.batch + b,
+                   Mux(code == SlotCode.PONG, 1, Mux(code == SlotCode.PING, 0, 2))))
+
+
+def slot_address(p: CoreParams, layer: int, slot, word):
+    """Address of ``word`` of ``slot`` in the state memory of ``layer``."""
+    return ((slot << ceil_log2(p.slot_stride(layer))) | word)[:states(p, layer).addr_bits]

@@ -1,0 +1,288 @@
+"""The neuron-update pipeline: input drive and synchronous neuron steps, twin of
+:mod:`epfpga.golden.fixed.neuron_update` (``docs/fixed-point.md`` §3–5).
+
+One *pass* streams a weight matrix ``W_m`` row by row, ``P`` columns a cycle, and each weight
+read serves two multiplies: ``W_m[i,j]·q_(m−1)[j]`` into the forward sum of row ``i`` (an
+adder tree, then a row accumulator) and ``W_m[i,j]·q_m[i]`` into the feedback sum of unit
+``j`` of layer ``m−1`` (a read-modify-write of that layer's accumulator memory, ``P`` lanes a
+cycle, read transparently so that back-to-back rows need no stall).
+
+- ``drive``: one pass over ``W_1`` with the clamped input gives ``D_1`` (input_drive).
+- ``step``: passes over ``W_2 … W_N``.  A layer's accumulator starts from its forward sum plus
+  bias (layer 1: ``D_1``); the last row of ``W_(m+1)`` completes the feedback sums of layer
+  ``m``, which go straight through the activation into the next-state slot, as do the rows
+  of ``W_N`` for the output layer (with the nudge).  Reads come from slot ``src`` and writes
+  go to slot ``dst``, so the step is synchronous (double buffering).
+
+Pipeline (cycles after a token is issued): 0 issue reads; 1 products; 2 feedback
+read-modify-write and adder tree; 3 row end (bias, shift, nudge); 2+2 feedback activation
+written; 3+2 output activation written.  A pass takes ``rows · G_m`` issue cycles plus a
+fixed drain (:data:`DRAIN`); the schedule model (``hdl/schedule.py``) counts them.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.firmware.isa import Nudge
+
+from . import memories as mem
+from .activation import LATENCY, Activation, clamp, rshift_round
+from .params import CoreParams
+
+# Cycles from the last issue of a pass to the first issue of the next (or to idle).
+DRAIN = 3 + LATENCY + 2
+
+
+class NeuronUpdate(wiring.Component):
+    """Drive and neuron-step engine.
+
+    Parameters
+    ----------
+    params : CoreParams
+
+    Attributes
+    ----------
+    start : In(1)
+        Pulse: run one drive pass (``drive`` = 1) or one step (passes over ``W_2 … W_N``).
+    drive, src, dst, sample, nudge, label : In
+        Operation, state slots (:class:`~.memories.SlotCode`), sample of the mini-batch, β of
+        the step (:class:`~epfpga.firmware.isa.Nudge`: free, plus or minus) and the sample's
+        label.  Held while ``busy``.
+    busy : Out(1)
+        High from the cycle after ``start`` until the last write has landed.
+    out_valid, out_unit, out_q : Out
+        Each output-layer state as it is written (feeds the prediction).
+    x, w{n}, b{n}, s{n} : memory read requests; ``s{n}_w`` : state write request.
+    """
+
+    def __init__(self, params: CoreParams):
+        p = self.params = params
+        members = {
+            "start": In(1), "drive": In(1), "busy": Out(1),
+            "src": In(3), "dst": In(3), "sample": In(range(max(2, p.batch))),
+            "nudge": In(2), "label": In(unsigned(p.label_bits)),
+            "out_valid": Out(1), "out_unit": Out(unsigned(p.label_bits)),
+            "out_q": Out(unsigned(p.state_bits)),
+            "x": In(mem.inputs(p).read_signature()),
+        }
+        for n in range(1, p.layers + 1):
+            members[f"w{n}"] = In(mem.weights(p, n).read_signature())
+            members[f"b{n}"] = In(mem.biases(p, n).read_signature())
+            members[f"s{n}"] = In(mem.states(p, n).read_signature())
+            members[f"s{n}_w"] = In(mem.states(p, n).write_signature())
+        super().__init__(members)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p, spec = self.params, self.params.spec
+        N, P = p.layers, p.lanes
+        rows = {n: p.sizes[n] for n in range(1, N + 1)}
+        groups = {n: p.weight_groups(n) for n in range(1, N + 1)}
+
+        # -- accumulators (one per layer) and the input drive, private to this engine -------
+        acc_rd, acc_wr = {}, {}
+        for n in range(1, N):
+            acc = mem.accumulators(p, n).build()
+            m.submodules[f"acc{n}"] = acc
+            acc_wr[n] = acc.write_port(granularity=1)
+            acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
+        drive_mem = m.submodules.drive = mem.drive(p).build()
+        drive_wr = drive_mem.write_port(granularity=1)
+        drive_rd = drive_mem.read_port()
+
+        # -- issue counters -----------------------------------------------------------------
+        layer = Signal(range(N + 1))          # the pass: W_layer
+        i = Signal(range(max(rows.values()) + 1))
+        i_word = Signal(range(max(p.unit_words(n) for n in rows) + 1))
+        i_lane = Signal(range(P))
+        g = Signal(range(max(groups.values()) + 1))
+        waddr = Signal(range(max(p.weight_depth(n) for n in rows) + 1))
+        issuing = Signal()
+        last_g, last_row = Signal(), Signal()
+        with m.Switch(layer):
+            for n in rows:
+                with m.Case(n):
+                    m.d.comb += [last_g.eq(g == groups[n] - 1), last_row.eq(i == rows[n] - 1)]
+
+        token = data.StructLayout({
+            "valid": 1, "g": len(g), "i": len(i), "i_word": len(i_word), "i_lane": max(1, len(i_lane)),
+            "first_row": 1, "last_row": 1, "last_g": 1,
+        })
+        tok0 = Signal(token)
+        m.d.comb += [tok0.valid.eq(issuing), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
+                     tok0.i_lane.eq(i_lane), tok0.first_row.eq(i == 0), tok0.last_row.eq(last_row),
+                     tok0.last_g.eq(last_g)]
+        tok1, tok2 = Signal(token), Signal(token)
+        m.d.sync += [tok1.eq(tok0), tok2.eq(tok1)]
+
+        # -- stage 0: reads -----------------------------------------------------------------
+        src_slot = mem.slot_index(p, self.src, self.sample)
+        dst_slot = mem.slot_index(p, self.dst, self.sample)
+        m.d.comb += self.x.addr.eq(self.sample * p.input_stride + g)
+        for n in rows:
+            with m.If(layer == n):
+                m.d.comb += [getattr(self, f"w{n}").addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
+            port = getattr(self, f"s{n}")
+            with m.If(layer == n + 1):     # presynaptic layer of the pass
+                m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, g))
+            with m.Elif(layer == n):       # postsynaptic layer
+                m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
+
+        # -- stage 1: operands and products --------------------------------------------------
+        zero = self.src == mem.SlotCode.ZERO
+        w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
+        pre1 = [Signal(unsigned(p.state_bits), name=f"pre_l{l}") for l in range(P)]
+        post1 = Signal(unsigned(p.state_bits))
+        bias1 = Signal(signed(p.weight_bits))
+        lane1 = tok1.i_lane if P > 1 else 0
+        with m.Switch(layer):
+            for n in rows:
+                with m.Case(n):
+                    w_data, b_data = getattr(self, f"w{n}").data, getattr(self, f"b{n}").data
+                    pre_data = self.x.data if n == 1 else getattr(self, f"s{n - 1}").data
+                    m.d.comb += [bias1.eq(b_data[lane1])]
+                    m.d.comb += [w1[l].eq(w_data[l]) for l in range(P)]
+                    if n == 1:
+                        m.d.comb += [pre1[l].eq(pre_data[l]) for l in range(P)]
+                    else:
+                        m.d.comb += [pre1[l].eq(Mux(zero, 0, pre_data[l])) for l in range(P)]
+                        m.d.comb += post1.eq(Mux(zero, 0, getattr(self, f"s{n}").data[lane1]))
+        prod_bits = p.weight_bits + p.state_bits + 1
+        fwd2 = [Signal(signed(prod_bits), name=f"fwd_l{l}") for l in range(P)]
+        fb2 = [Signal(signed(prod_bits), name=f"fb_l{l}") for l in range(P)]
+        post2, bias2 = Signal.like(post1), Signal.like(bias1)
+        m.d.sync += [post2.eq(post1), bias2.eq(bias1)]
+        m.d.sync += [fwd2[l].eq(w1[l] * pre1[l]) for l in range(P)]
+        m.d.sync += [fb2[l].eq(w1[l] * post1) for l in range(P)]
+        for n in range(1, N):
+            with m.If(layer == n + 1):
+                m.d.comb += acc_rd[n].addr.eq(tok1.g)
+        m.d.comb += drive_rd.addr.eq(tok1.g)
+
+        # -- stage 2: feedback read-modify-write, adder tree ---------------------------------
+        acts = [Activation(p) for _ in range(P)]
+        for l, a in enumerate(acts):
+            m.submodules[f"act_l{l}"] = a
+        fb_done = [Signal(name=f"fb_done{t}") for t in range(LATENCY + 1)]
+        fb_g = [Signal.like(g, name=f"fb_g{t}") for t in range(LATENCY + 1)]
+        m.d.comb += [fb_done[0].eq(tok2.valid & tok2.last_row & (layer >= 2)), fb_g[0].eq(tok2.g)]
+        for t in range(LATENCY):
+            m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t])]
+        for n in range(1, N):
+            with m.If(layer == n + 1):
+                rd = acc_rd[n].data
+                u_fb = [Signal(signed(p.acc_bits), name=f"ufb{n}_l{l}") for l in range(P)]
+                for l in range(P):
+                    start = Mux(tok2.first_row, drive_rd.data[l], rd[l]) if n == 1 else rd[l]
+                    m.d.comb += [u_fb[l].eq(start + fb2[l]), acts[l].u.eq(u_fb[l])]
+                m.d.comb += [acc_wr[n].addr.eq(tok2.g), *[acc_wr[n].data[l].eq(u_fb[l]) for l in range(P)]]
+                with m.If(tok2.valid & ~tok2.last_row):
+                    m.d.comb += acc_wr[n].en.eq((1 << P) - 1)
+        row_acc = Signal(signed(p.acc_bits))
+        tree = Signal(signed(p.acc_bits))
+        m.d.comb += tree.eq(sum(fwd2))
+        row_sum = Signal(signed(p.acc_bits))
+        m.d.comb += row_sum.eq(Mux(tok2.g == 0, 0, row_acc) + tree)
+        with m.If(tok2.valid):
+            m.d.sync += row_acc.eq(row_sum)
+
+        # -- stage 3: row end -------------------------------------------------------------------
+        row3 = Signal(signed(p.acc_bits))
+        end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tok2.i_lane.shape())
+        post3, bias3 = Signal.like(post1), Signal.like(bias1)
+        m.d.sync += [end3.eq(tok2.valid & tok2.last_g), row3.eq(row_sum), i3.eq(tok2.i),
+                     i_word3.eq(tok2.i_word), i_lane3.eq(tok2.i_lane), post3.eq(post2), bias3.eq(bias2)]
+        u3 = Signal(signed(p.acc_bits))
+        m.d.comb += u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + (bias3 << spec.fs))
+        lane_en3 = (1 << i_lane3) if P > 1 else 1
+        with m.If(layer == 1):
+            m.d.comb += [drive_wr.addr.eq(i_word3), *[drive_wr.data[l].eq(u3) for l in range(P)]]
+            with m.If(end3):
+                m.d.comb += drive_wr.en.eq(lane_en3)
+        for n in range(2, N):
+            with m.If(layer == n):
+                m.d.comb += [acc_wr[n].addr.eq(i_word3), *[acc_wr[n].data[l].eq(u3) for l in range(P)]]
+                with m.If(end3):
+                    m.d.comb += acc_wr[n].en.eq(lane_en3)
+        # output layer: nudge σ·(y_q − q_N), inside (before ρ) or outside (after)
+        out_act = m.submodules.act_out = Activation(p)
+        err3 = Signal(signed(p.state_bits + 2))
+        target = Mux(i3 == self.label, spec.one, 0)
+        m.d.comb += err3.eq(Mux(self.nudge == Nudge.MINUS, post3 - target, target - post3))
+        nudged = self.nudge != Nudge.FREE
+        if spec.config.nudge == "inside":
+            m.d.comb += out_act.u.eq(u3 + Mux(nudged, err3 << (spec.fw - spec.k), 0))
+        else:
+            m.d.comb += out_act.u.eq(u3)
+        out_valid = [Signal(name=f"out_v{t}") for t in range(LATENCY + 1)]
+        out_i = [Signal.like(i, name=f"out_i{t}") for t in range(LATENCY + 1)]
+        out_word = [Signal.like(i_word, name=f"out_word{t}") for t in range(LATENCY + 1)]
+        out_lane = [Signal.like(i_lane3, name=f"out_lane{t}") for t in range(LATENCY + 1)]
+        out_err = [Signal.like(err3, name=f"out_err{t}") for t in range(LATENCY + 1)]
+        m.d.comb += [out_valid[0].eq(end3 & (layer == N)), out_i[0].eq(i3), out_word[0].eq(i_word3),
+                     out_lane[0].eq(i_lane3), out_err[0].eq(Mux(nudged, err3, 0))]
+        for t in range(LATENCY):
+            m.d.sync += [out_valid[t + 1].eq(out_valid[t]), out_i[t + 1].eq(out_i[t]),
+                         out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
+                         out_err[t + 1].eq(out_err[t])]
+
+        # -- stage 2 + LATENCY: feedback states; 3 + LATENCY: output states -------------------------
+        q_out = Signal(unsigned(p.state_bits))
+        if spec.config.nudge == "inside":
+            m.d.comb += q_out.eq(out_act.q)
+        else:
+            m.d.comb += q_out.eq(clamp(out_act.q + rshift_round(out_err[-1], spec.k), 0, spec.one))
+        m.d.comb += [self.out_valid.eq(out_valid[-1]), self.out_unit.eq(out_i[-1]), self.out_q.eq(q_out)]
+        for n in rows:
+            port = getattr(self, f"s{n}_w")
+            if n == N:
+                lane_en = (1 << out_lane[-1]) if P > 1 else 1
+                m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, out_word[-1])),
+                             *[port.data[l].eq(q_out) for l in range(P)]]
+                with m.If(out_valid[-1]):
+                    m.d.comb += port.en.eq(lane_en)
+            else:
+                width = p.sizes[n]
+                valid_lane = [fb_g[-1] * P + l < width for l in range(P)]
+                m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, fb_g[-1])),
+                             *[port.data[l].eq(Mux(valid_lane[l], acts[l].q, 0)) for l in range(P)]]
+                with m.If(fb_done[-1] & (layer == n + 1)):
+                    m.d.comb += port.en.eq((1 << P) - 1)
+
+        # -- control --------------------------------------------------------------------------------
+        in_flight = Signal()
+        m.d.comb += in_flight.eq(tok1.valid | tok2.valid | end3 | Cat(*fb_done[1:]).any()
+                                 | Cat(*out_valid[1:]).any())
+
+        def reset_counters():
+            return [i.eq(0), i_word.eq(0), i_lane.eq(0), g.eq(0), waddr.eq(0)]
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [layer.eq(Mux(self.drive, 1, 2)), *reset_counters()]
+                    m.next = "ISSUE"
+            with m.State("ISSUE"):
+                m.d.comb += [issuing.eq(1), self.busy.eq(1)]
+                m.d.sync += [waddr.eq(waddr + 1), g.eq(g + 1)]
+                with m.If(last_g):
+                    m.d.sync += [g.eq(0), i.eq(i + 1), i_lane.eq(i_lane + 1)]
+                    if P > 1:
+                        with m.If(i_lane == P - 1):
+                            m.d.sync += i_word.eq(i_word + 1)
+                    else:
+                        m.d.sync += i_word.eq(i_word + 1)
+                    with m.If(last_row):
+                        m.next = "DRAIN"
+            with m.State("DRAIN"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(~in_flight):
+                    with m.If((layer == 1) | (layer == N)):
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.sync += [layer.eq(layer + 1), *reset_counters()]
+                        m.next = "ISSUE"
+        return m

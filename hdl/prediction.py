@@ -1,0 +1,42 @@
+"""Prediction in gateware: a running argmax over the output layer as its states are written,
+twin of :func:`epfpga.golden.fixed.prediction.prediction` (ties to the lowest index)."""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .params import CoreParams
+
+
+class Prediction(wiring.Component):
+    """Argmax of the output layer, fed one unit at a time in increasing unit order.
+
+    Attributes
+    ----------
+    clear : In(1)
+        Start a new step: the next ``valid`` unit becomes the best so far.
+    valid, unit, q : In
+        One output unit and its new state.
+    index : Out(label_bits)
+        Index of the largest state seen since ``clear``; a later unit replaces it only when
+        strictly larger, so ties keep the lowest index.  Updated one cycle after ``valid``.
+    """
+
+    def __init__(self, params: CoreParams):
+        super().__init__({
+            "clear": In(1), "valid": In(1), "unit": In(unsigned(params.label_bits)),
+            "q": In(unsigned(params.state_bits)), "index": Out(unsigned(params.label_bits)),
+        })
+        self.params = params
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        best = Signal(unsigned(self.params.state_bits))
+        empty = Signal(init=1)
+        with m.If(self.clear):
+            m.d.sync += empty.eq(1)
+        with m.If(self.valid & (empty | (self.q > best))):
+            m.d.sync += [best.eq(self.q), self.index.eq(self.unit), empty.eq(0)]
+        return m

@@ -1,0 +1,140 @@
+"""The phase sequencer: runs a microcoded program (``firmware/isa.py``) from its program memory.
+
+Each instruction starts one engine operation and waits for it; a ``relax`` of ``T`` steps
+runs ``T`` neuron steps whose intermediate states alternate between the ping and pong slots,
+the first reading the instruction's ``src`` and the last writing its ``dst``.  The random
+sign is the twin of :class:`epfpga.golden.prng.SignStream`.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.firmware.assembler import PROGRAM_DEPTH
+from epfpga.firmware.isa import INSTRUCTION, IMM_BITS, WORD_BITS, Nudge, Op
+from epfpga.golden.prng import SIGN_STREAM, stream_seed
+
+from .memories import SlotCode
+from .params import CoreParams
+from .prng import Xorshift32
+
+
+class Sequencer(wiring.Component):
+    """Program counter, sample loop and the engines' handshakes.
+
+    Parameters
+    ----------
+    params : CoreParams
+    program : list of int
+        Initial contents of the program memory (the host may load another).
+
+    Attributes
+    ----------
+    start : In(1)
+        Pulse: run the program from address 0 with sample 0.
+    busy, done : Out(1)
+        ``done`` rises at ``halt`` and stays until the next ``start``.
+    op : Out(3)
+        Opcode being executed (for the cycle counters).
+    prog : In(WritePort.Signature)
+        Host writes to the program memory.
+    n_start, n_drive, n_src, n_dst, n_nudge : Out; n_busy : In
+        Neuron-update engine.
+    u_start, u_negate : Out; u_busy : In
+        Weight-update engine.
+    sample : Out
+        Current sample of the mini-batch.
+    predict : Out(1)
+        Pulse: store the prediction of ``sample``.
+    step_done : Out(1)
+        Pulse after every neuron step.
+    negative : Out(1)
+        The last random sign drawn was ``σ = −1``.
+    """
+
+    def __init__(self, params: CoreParams, program: list[int]):
+        self.params, self.program = params, program
+        super().__init__({
+            "start": In(1), "busy": Out(1), "done": Out(1), "op": Out(3),
+            "prog": In(memory.WritePort.Signature(addr_width=(PROGRAM_DEPTH - 1).bit_length(),
+                                                  shape=WORD_BITS)),
+            "n_start": Out(1), "n_drive": Out(1), "n_src": Out(3), "n_dst": Out(3), "n_nudge": Out(2),
+            "n_busy": In(1), "u_start": Out(1), "u_negate": Out(1), "u_busy": In(1),
+            "sample": Out(range(max(2, params.batch))), "predict": Out(1), "step_done": Out(1),
+            "negative": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p = self.params
+        rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program)
+        wr = rom.write_port()
+        m.d.comb += [wr.addr.eq(self.prog.addr), wr.data.eq(self.prog.data), wr.en.eq(self.prog.en)]
+        rd = rom.read_port()
+        signs = m.submodules.sign_stream = Xorshift32(stream_seed(p.config.seed, SIGN_STREAM))
+
+        pc = Signal(range(PROGRAM_DEPTH))
+        instr = Signal(INSTRUCTION)
+        step = Signal(IMM_BITS)
+        m.d.comb += [rd.addr.eq(pc), self.op.eq(instr.op)]
+        nudge = Mux(instr.nudge == Nudge.SIGMA, Mux(self.negative, Nudge.MINUS, Nudge.PLUS), instr.nudge)
+        m.d.comb += [self.n_nudge.eq(nudge), self.u_negate.eq((instr.nudge == Nudge.SIGMA) & self.negative)]
+        scratch = lambda s: Mux(s[0], SlotCode.PING, SlotCode.PONG)  # noqa: E731
+        m.d.comb += [self.n_src.eq(Mux(step == 1, instr.src, scratch(step - 1))),
+                     self.n_dst.eq(Mux(step == instr.imm, instr.dst, scratch(step))),
+                     self.n_drive.eq(instr.op == Op.DRIVE)]
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [pc.eq(0), self.sample.eq(0), self.done.eq(0)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "DECODE"
+            with m.State("DECODE"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [instr.eq(rd.data), step.eq(1)]
+                m.next = "EXECUTE"
+            with m.State("EXECUTE"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "FETCH"
+                with m.Switch(instr.op):
+                    with m.Case(Op.HALT):
+                        m.d.sync += self.done.eq(1)
+                        m.next = "IDLE"
+                    with m.Case(Op.DRIVE, Op.RELAX):
+                        m.d.comb += self.n_start.eq(1)
+                        m.next = "NEURON"
+                    with m.Case(Op.UPDATE):
+                        m.d.comb += self.u_start.eq(1)
+                        m.next = "UPDATE"
+                    with m.Case(Op.PREDICT):
+                        m.d.comb += self.predict.eq(1)
+                        m.d.sync += pc.eq(pc + 1)
+                    with m.Case(Op.SIGN):
+                        m.d.comb += signs.advance.eq(1)
+                        m.d.sync += [self.negative.eq(~signs.draw[31]), pc.eq(pc + 1)]
+                    with m.Case(Op.NEXT):
+                        with m.If(self.sample != p.batch - 1):
+                            m.d.sync += [self.sample.eq(self.sample + 1), pc.eq(instr.imm)]
+                        with m.Else():
+                            m.d.sync += [self.sample.eq(0), pc.eq(pc + 1)]
+            with m.State("NEURON"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(~self.n_busy):
+                    m.d.comb += self.step_done.eq(instr.op == Op.RELAX)
+                    with m.If((instr.op == Op.RELAX) & (step != instr.imm)):
+                        m.d.sync += step.eq(step + 1)
+                        m.next = "EXECUTE"
+                    with m.Else():
+                        m.d.sync += pc.eq(pc + 1)
+                        m.next = "FETCH"
+            with m.State("UPDATE"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(~self.u_busy):
+                    m.d.sync += pc.eq(pc + 1)
+                    m.next = "FETCH"
+        return m

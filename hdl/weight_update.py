@@ -1,0 +1,224 @@
+"""The weight-update pipeline, twin of :mod:`epfpga.golden.fixed.weight_update` (§6–7).
+
+Blocks ``W_1, b_1, W_2, b_2, …`` are streamed ``P`` columns a cycle, each word once per
+mini-batch.  For every word the pipeline forms the exact batch sum of product differences
+from the saved last-step states of the ``B`` samples (``B`` cycles, two multiplies a lane:
+``q_b,post·q_b,pre − q_a,post·q_a,pre``; one for ``W_1``, whose presynaptic input is the same
+in both phases; none for biases), so no memory grows with the number of weights.  Then
+``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the lane's xorshift32 draw),
+saturating write-back.
+
+Pipeline (cycles after a token is issued): 0 state reads; 1 products; 2 batch sum;
+3 ``× lr_q`` and sign; 4 rounding and saturation; 5 write.  A block takes ``rows · G · B``
+issue cycles plus :data:`DRAIN`.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.golden.prng import PRNG_BITS, stream_seed
+
+from . import memories as mem
+from .activation import clamp, rshift_round
+from .params import CoreParams
+from .prng import Xorshift32
+
+DRAIN = 6
+
+
+class WeightUpdate(wiring.Component):
+    """Weight-update engine.
+
+    Parameters
+    ----------
+    params : CoreParams
+
+    Attributes
+    ----------
+    start : In(1)
+        Pulse: update every block from the saved slots ``a`` and ``b`` of all samples.
+    negate : In(1)
+        ``σ_u = −1`` (random-sign estimator with a negative draw).  Held while ``busy``.
+    busy : Out(1)
+    x, w{n}, b{n}, sa{n}, sb{n} : memory read requests (``sa``/``sb``: state ports A and B);
+    w{n}_w, b{n}_w : weight and bias write requests.
+    """
+
+    def __init__(self, params: CoreParams):
+        p = self.params = params
+        members = {"start": In(1), "negate": In(1), "busy": Out(1),
+                   "x": In(mem.inputs(p).read_signature())}
+        for n in range(1, p.layers + 1):
+            members[f"w{n}"] = In(mem.weights(p, n).read_signature())
+            members[f"w{n}_w"] = In(mem.weights(p, n).write_signature())
+            members[f"b{n}"] = In(mem.biases(p, n).read_signature())
+            members[f"b{n}_w"] = In(mem.biases(p, n).write_signature())
+            members[f"sa{n}"] = In(mem.states(p, n).read_signature())
+            members[f"sb{n}"] = In(mem.states(p, n).read_signature())
+        super().__init__(members)
+
+    def blocks(self) -> list[tuple[int, bool]]:
+        """``(layer, bias)`` in update order."""
+        return [(n, bias) for n in range(1, self.params.layers + 1) for bias in (False, True)]
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p, spec = self.params, self.params.spec
+        P, B = p.lanes, p.batch
+        blocks = self.blocks()
+        shape = {k: (1 if bias else p.sizes[n], p.unit_words(n) if bias else p.weight_groups(n))
+                 for k, (n, bias) in enumerate(blocks)}
+        stochastic = spec.config.fixed.rounding == "stochastic"
+        lanes = [Xorshift32(stream_seed(spec.config.seed, l)) for l in range(P)]
+        for l, lane in enumerate(lanes):
+            m.submodules[f"prng_l{l}"] = lane
+
+        block = Signal(range(len(blocks)))
+        i = Signal(range(max(r for r, _ in shape.values()) + 1))
+        i_word = Signal(range(max(p.unit_words(n) for n in range(1, p.layers + 1)) + 1))
+        i_lane = Signal(range(P))
+        g = Signal(range(max(c for _, c in shape.values()) + 1))
+        b = Signal(range(max(2, B)))
+        waddr = Signal(range(max(p.weight_depth(n) for n in range(1, p.layers + 1)) + 1))
+        issuing, last_g, last_row = Signal(), Signal(), Signal()
+        last_b = b == B - 1
+        with m.Switch(block):
+            for k, (r, c) in shape.items():
+                with m.Case(k):
+                    m.d.comb += [last_g.eq(g == c - 1), last_row.eq(i == r - 1)]
+
+        token = data.StructLayout({"valid": 1, "first_b": 1, "last_b": 1, "addr": len(waddr),
+                                   "i_lane": max(1, len(i_lane))})
+        tok0, tok1, tok2 = Signal(token), Signal(token), Signal(token)
+        m.d.comb += [tok0.valid.eq(issuing), tok0.first_b.eq(b == 0), tok0.last_b.eq(last_b),
+                     tok0.addr.eq(waddr), tok0.i_lane.eq(i_lane)]
+        m.d.sync += [tok1.eq(tok0), tok2.eq(tok1)]
+
+        # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
+        slot_a = mem.slot_index(p, mem.SlotCode.A, b)
+        slot_b = mem.slot_index(p, mem.SlotCode.B, b)
+        m.d.comb += self.x.addr.eq(b * p.input_stride + g)
+        for k, (n, bias) in enumerate(blocks):
+            with m.If(block == k):
+                word = g if bias else i_word
+                sa, sb = getattr(self, f"sa{n}"), getattr(self, f"sb{n}")
+                m.d.comb += [sa.addr.eq(mem.slot_address(p, n, slot_a, word)),
+                             sb.addr.eq(mem.slot_address(p, n, slot_b, word))]
+                if not bias and n > 1:
+                    pa, pb = getattr(self, f"sa{n - 1}"), getattr(self, f"sb{n - 1}")
+                    m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
+                                 pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
+                m.d.comb += getattr(self, f"b{n}" if bias else f"w{n}").addr.eq(waddr)
+
+        # -- stage 1: products ------------------------------------------------------------------
+        lane1 = tok1.i_lane if P > 1 else 0
+        prod_bits = 2 * p.state_bits + 2
+        m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
+        m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
+        w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
+        with m.Switch(block):
+            for k, (n, bias) in enumerate(blocks):
+                with m.Case(k):
+                    sa, sb = getattr(self, f"sa{n}").data, getattr(self, f"sb{n}").data
+                    wd = getattr(self, f"b{n}" if bias else f"w{n}").data
+                    m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
+                    if bias:
+                        m.d.sync += [m1[l].eq(sb[l] - sa[l]) for l in range(P)]
+                    elif n == 1:
+                        diff = Signal(signed(p.state_bits + 1))
+                        m.d.comb += diff.eq(sb[lane1] - sa[lane1])
+                        m.d.sync += [m1[l].eq(diff * self.x.data[l]) for l in range(P)]
+                    else:
+                        pre_a, pre_b = getattr(self, f"sa{n - 1}").data, getattr(self, f"sb{n - 1}").data
+                        m.d.sync += [m1[l].eq(sb[lane1] * pre_b[l]) for l in range(P)]
+                        m.d.sync += [m2[l].eq(sa[lane1] * pre_a[l]) for l in range(P)]
+                    if bias or n == 1:
+                        m.d.sync += [m2[l].eq(0) for l in range(P)]
+        w2 = [Signal.like(w1[l], name=f"w2_l{l}") for l in range(P)]
+        m.d.sync += [w2[l].eq(w1[l]) for l in range(P)]
+
+        # -- stage 2: batch sum D ---------------------------------------------------------------
+        d_bits = max(p.diff_bits(n, bias) for n, bias in blocks)
+        d_acc = [Signal(signed(d_bits), name=f"d_l{l}") for l in range(P)]
+        d_sum = [Signal(signed(d_bits), name=f"dsum_l{l}") for l in range(P)]
+        m.d.comb += [d_sum[l].eq(Mux(tok2.first_b, 0, d_acc[l]) + m1[l] - m2[l]) for l in range(P)]
+        with m.If(tok2.valid):
+            m.d.sync += [d_acc[l].eq(d_sum[l]) for l in range(P)]
+        valid3, addr3 = Signal(), Signal.like(waddr)
+        d3 = [Signal(signed(d_bits), name=f"d3_l{l}") for l in range(P)]
+        w3 = [Signal.like(w1[l], name=f"w3_l{l}") for l in range(P)]
+        m.d.sync += [valid3.eq(tok2.valid & tok2.last_b), addr3.eq(tok2.addr)]
+        m.d.sync += [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
+
+        # -- stage 3: v = σ_u · D · lr_q ------------------------------------------------------------
+        valid4, addr4 = Signal(), Signal.like(waddr)
+        v4 = [Signal(signed(p.grad_bits), name=f"v_l{l}") for l in range(P)]
+        w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
+        m.d.sync += [valid4.eq(valid3), addr4.eq(addr3)] + [w4[l].eq(w3[l]) for l in range(P)]
+        with m.Switch(block):
+            for k, (n, bias) in enumerate(blocks):
+                with m.Case(k):
+                    lr = spec.lr_q[n - 1]
+                    m.d.sync += [v4[l].eq(Mux(self.negate, -(d3[l] * lr), d3[l] * lr)) for l in range(P)]
+
+        # -- stage 4: rounding, saturating write-back ---------------------------------------------
+        valid5, addr5 = Signal(), Signal.like(waddr)
+        w5 = [Signal.like(w1[l], name=f"w5_l{l}") for l in range(P)]
+        m.d.sync += [valid5.eq(valid4), addr5.eq(addr4)]
+        with m.Switch(block):
+            for k, (n, bias) in enumerate(blocks):
+                with m.Case(k):
+                    shift = spec.update_shift(n, bias)
+                    for l in range(P):
+                        if stochastic and shift > 0:
+                            r = lanes[l].draw[PRNG_BITS - shift:]
+                            dw = (v4[l] + r) >> shift
+                            m.d.comb += lanes[l].advance.eq(valid4)
+                        else:
+                            dw = rshift_round(v4[l], shift)
+                        m.d.sync += w5[l].eq(clamp(w4[l] + dw, spec.w_min, spec.w_max))
+
+        # -- stage 5: write ---------------------------------------------------------------------
+        for k, (n, bias) in enumerate(blocks):
+            port = getattr(self, f"b{n}_w" if bias else f"w{n}_w")
+            m.d.comb += [port.addr.eq(addr5), *[port.data[l].eq(w5[l]) for l in range(P)]]
+            with m.If(valid5 & (block == k)):
+                m.d.comb += port.en.eq((1 << P) - 1)
+
+        # -- control ------------------------------------------------------------------------------
+        in_flight = Cat(tok1.valid, tok2.valid, valid3, valid4, valid5).any()
+
+        def reset_counters():
+            return [i.eq(0), i_word.eq(0), i_lane.eq(0), g.eq(0), b.eq(0), waddr.eq(0)]
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [block.eq(0), *reset_counters()]
+                    m.next = "ISSUE"
+            with m.State("ISSUE"):
+                m.d.comb += [issuing.eq(1), self.busy.eq(1)]
+                m.d.sync += b.eq(b + 1)
+                with m.If(last_b):
+                    m.d.sync += [b.eq(0), waddr.eq(waddr + 1), g.eq(g + 1)]
+                    with m.If(last_g):
+                        m.d.sync += [g.eq(0), i.eq(i + 1), i_lane.eq(i_lane + 1)]
+                        if P > 1:
+                            with m.If(i_lane == P - 1):
+                                m.d.sync += i_word.eq(i_word + 1)
+                        else:
+                            m.d.sync += i_word.eq(i_word + 1)
+                        with m.If(last_row):
+                            m.next = "DRAIN"
+            with m.State("DRAIN"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(~in_flight):
+                    with m.If(block == len(blocks) - 1):
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.sync += [block.eq(block + 1), *reset_counters()]
+                        m.next = "ISSUE"
+        return m
