@@ -28,6 +28,13 @@ from .weight_update import bias_difference, product_difference, scale_round, wri
 BatchRecord = dict[str, object]
 
 
+def initial_weights(spec: FixedSpec, params: Params | None = None) -> IntParams:
+    """Integer start of a run: ``params`` (by default the float initialisation of the config,
+    drawn in float64) rounded to the weight format (§1)."""
+    start = params if params is not None else init_params(spec.config.replace(dtype="float64"))
+    return {k: spec.quantise_weight(v) for k, v in start.items()}
+
+
 class FixedTrainer:
     """EP training in the fixed-point arithmetic of the hardware.
 
@@ -48,8 +55,7 @@ class FixedTrainer:
                  on_batch: Callable[[BatchRecord], None] | None = None):
         self.spec = FixedSpec.from_config(config)
         self.config = config
-        start = params if params is not None else init_params(config.replace(dtype="float64"))
-        self.params: IntParams = {k: self.spec.quantise_weight(v) for k, v in start.items()}
+        self.params: IntParams = initial_weights(self.spec, params)
         stochastic = config.fixed.rounding == "stochastic"
         self.streams = LaneStreams(config.seed, config.lanes) if stochastic else None
         self.signs = SignStream(config.seed)

@@ -1,0 +1,135 @@
+"""The core in Amaranth's simulator, behind the host driver's transport interface.
+
+The simulator runs in a thread of its own with one testbench that executes the driver's
+requests (bus writes and reads, one a cycle; program runs) as they arrive, so the caller sees
+ordinary blocking calls and the simulated core keeps its state between them.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+from amaranth.sim import Simulator
+
+from epfpga.firmware.driver import StateWrite
+from epfpga.firmware.driver import Transport  # noqa: F401  (the protocol this implements)
+
+from .core import Core, Reg, Region, REGION_SHIFT
+
+
+class SimulationError(RuntimeError):
+    """The simulated core did not finish (a program that never halts, or a gateware bug)."""
+
+
+class AmaranthTransport:
+    """Bus transport to a :class:`~epfpga.hdl.core.Core` simulated by Amaranth.
+
+    Parameters
+    ----------
+    core : Core
+    max_cycles : int
+        A program run that takes longer fails with :class:`SimulationError`.
+    """
+
+    def __init__(self, core: Core, max_cycles: int = 50_000_000):
+        self.core, self.max_cycles = core, max_cycles
+        self.cycles = 0
+        self._requests: queue.Queue = queue.Queue()
+        self._answers: queue.Queue = queue.Queue()
+        sim = Simulator(core)
+        sim.add_clock(1e-8)
+        sim.add_testbench(self._testbench)
+        self._thread = threading.Thread(target=sim.run, daemon=True)
+        self._thread.start()
+
+    # -- the caller's side -------------------------------------------------------------------
+    def _call(self, kind: str, arg) -> object:
+        self._requests.put((kind, arg))
+        ok, value = self._answers.get()
+        if not ok:
+            raise value
+        return value
+
+    def write(self, pairs: list[tuple[int, int]]) -> None:
+        self._call("write", pairs)
+
+    def read(self, addrs: list[int]) -> list[int]:
+        return self._call("read", addrs)
+
+    def run(self, monitor: bool) -> list[list[StateWrite]]:
+        return self._call("run", monitor)
+
+    def close(self) -> None:
+        self._requests.put(("stop", None))
+        self._thread.join()
+
+    # -- the simulator's side -----------------------------------------------------------------
+    async def _testbench(self, ctx) -> None:
+        handlers: dict[str, Callable] = {"write": self._write, "read": self._read, "run": self._run}
+        while True:
+            kind, arg = self._requests.get()
+            if kind == "stop":
+                return
+            try:
+                self._answers.put((True, await handlers[kind](ctx, arg)))
+            except Exception as exc:  # handed to the caller's thread, re-raised there
+                self._answers.put((False, exc))
+
+    async def _write(self, ctx, pairs) -> None:
+        core = self.core
+        ctx.set(core.we, 1)
+        for addr, value in pairs:
+            ctx.set(core.addr, addr)
+            ctx.set(core.wdata, value & 0xFFFFFFFF)
+            await ctx.tick()
+        ctx.set(core.we, 0)
+
+    async def _read(self, ctx, addrs) -> list[int]:
+        core = self.core
+        out = []
+        ctx.set(core.re, 1)
+        for addr in addrs:
+            ctx.set(core.addr, addr)
+            await ctx.tick()
+            out.append(ctx.get(core.rdata) & 0xFFFFFFFF)
+        ctx.set(core.re, 0)
+        return out
+
+    async def _run(self, ctx, monitor: bool) -> list[list[StateWrite]]:
+        core = self.core
+        await self._write(ctx, [(Region.CONTROL << REGION_SHIFT | Reg.START, 1)])
+        layers = core.params.layers
+        mons = [(getattr(core, f"mon{n}_en"), getattr(core, f"mon{n}_addr"), getattr(core, f"mon{n}_data"))
+                for n in range(1, layers + 1)]
+        steps: list[list[StateWrite]] = []
+        writes: list[StateWrite] = []
+        cycles = 0
+        if not monitor:
+            async for _, _, done in ctx.tick().sample(core.done):
+                cycles += 1
+                if done or cycles > self.max_cycles:
+                    break
+        else:
+            signals = [core.done, core.step_done, *[s for mon in mons for s in mon]]
+            async for _, _, done, step_done, *values in ctx.tick().sample(*signals):
+                cycles += 1
+                for n in range(layers):
+                    en = values[3 * n]
+                    if en:
+                        writes.append(StateWrite(n + 1, values[3 * n + 1], en, _bits(values[3 * n + 2])))
+                if step_done:
+                    steps.append(writes)
+                    writes = []
+                if done or cycles > self.max_cycles:
+                    break
+        if cycles > self.max_cycles:
+            raise SimulationError(f"the program did not halt within {self.max_cycles} cycles")
+        self.cycles += cycles
+        return steps
+
+
+def _bits(value) -> int:
+    """The raw bits of a sampled ``ArrayLayout`` value."""
+    return int(value.as_value().value) if hasattr(value, "as_value") else int(value)

@@ -1,0 +1,119 @@
+"""The RTL backend: EP training on the simulated gateware, through the host port.
+
+:class:`RtlTrainer` has the interface of the fixed-point trainer, so the training loop and
+the trace writer drive either; every number it reports comes out of the simulated core
+(predictions, weights, the random sign, every step's states from the state-write monitors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from epfpga.config import Config
+from epfpga.errors import UserError
+from epfpga.firmware import programs
+from epfpga.firmware.driver import HostDriver
+from epfpga.golden.fixed.trainer import BatchRecord, initial_weights
+from epfpga.golden.mlp import Params
+from epfpga.golden.phases import PHASES
+
+from .core import Core, Reg
+from .params import CoreParams
+
+SIMULATORS = ("amaranth", "icarus", "verilator")
+
+
+def transport(core: Core, sim: str):
+    if sim == "amaranth":
+        from .sim import AmaranthTransport
+        return AmaranthTransport(core)
+    raise UserError(f"--sim {sim}: the cocotb simulators arrive with the next release; use --sim amaranth")
+
+
+class RtlTrainer:
+    """EP training on the gateware of ``config``.
+
+    Parameters
+    ----------
+    config : Config
+        Must be one the gateware runs (:meth:`CoreParams.from_config` says why not).
+    params : dict, optional
+        Float initial weights, rounded as the fixed-point trainer rounds them.
+    on_batch : callable, optional
+        Called after every mini-batch with the trace record (``docs/trace-format.md``).
+    sim : str
+        ``amaranth`` (the cocotb simulators come with the next issue).
+    """
+
+    backend = "rtl"
+
+    def __init__(self, config: Config, params: Params | None = None,
+                 on_batch: Callable[[BatchRecord], None] | None = None, sim: str = "amaranth"):
+        if sim not in SIMULATORS:
+            raise UserError(f"--sim {sim}: unknown simulator (one of {', '.join(SIMULATORS)})")
+        self.hw = CoreParams.from_config(config)
+        self.config, self.spec = config, self.hw.spec
+        self.params = initial_weights(self.spec, params)
+        self.training_program = programs.training(config.estimator, config.t1, config.t2)
+        self.core = Core(self.hw, self.training_program)
+        self.driver = HostDriver(self.hw, transport(self.core, sim))
+        self.driver.load_weights({k: v.numpy() for k, v in self.params.items()})
+        self.on_batch = on_batch
+        self.cycles: list[dict[str, int]] = []
+
+    def _counters(self) -> dict[str, int]:
+        return {r.name.lower(): self.driver.register(r)
+                for r in (Reg.CYCLES, Reg.DRIVE_CYCLES, Reg.RELAX_CYCLES, Reg.UPDATE_CYCLES, Reg.STEPS)}
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """One mini-batch on the core; returns the free-phase predictions."""
+        cfg = self.config
+        xq = self.spec.quantise_input(x)
+        recording = self.on_batch is not None
+        self.driver.load_batch(xq.numpy(), y)
+        steps = self.driver.run(monitor=recording)
+        pred = self.driver.predictions()
+        self.cycles.append(self._counters())
+        phases = PHASES[cfg.estimator]
+        sign = -1 if phases.random_sign and self.driver.register(Reg.NEGATIVE) else 1
+        if recording:
+            self.params = {k: torch.from_numpy(v) for k, v in self.driver.read_weights().items()}
+            self.on_batch(self._record(xq, y, steps, pred, sign, phases.minus))
+        return pred
+
+    def _record(self, xq, y, steps, pred, sign, minus: bool) -> BatchRecord:
+        cfg, B = self.config, self.config.batch
+        states = self.driver.states(steps)
+        per_sample = cfg.t1 + cfg.t2 * (2 if minus else 1)
+        if len(states) != B * per_sample:
+            raise RuntimeError(f"the core ran {len(states)} neuron steps, the program needs {B * per_sample}")
+
+        def phase(first: int, count: int):
+            return [[torch.from_numpy(np.stack([states[b * per_sample + first + t][n] for b in range(B)]))
+                     for n in range(self.hw.layers)] for t in range(count)]
+
+        return {"x": xq, "y": torch.from_numpy(np.asarray(y)), "free": phase(0, cfg.t1),
+                "plus": phase(cfg.t1, cfg.t2), "minus": phase(cfg.t1 + cfg.t2, cfg.t2) if minus else None,
+                "pred": torch.from_numpy(pred.astype(np.int64)), "sign": sign,
+                "params": {k: v.clone() for k, v in self.params.items()}}
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Free-phase predictions, ``batch`` samples a program run (the last run padded)."""
+        B = self.config.batch
+        self.driver.load_program(programs.inference(self.config.t1))
+        out = []
+        for i in range(0, len(x), B):
+            chunk = x[i:i + B]
+            padded = np.concatenate([chunk, np.repeat(chunk[-1:], B - len(chunk), axis=0)])
+            self.driver.load_batch(self.spec.quantise_input(padded).numpy(), np.zeros(B, dtype=np.int64))
+            self.driver.run(monitor=False)
+            out.append(self.driver.predictions()[:len(chunk)])
+        self.driver.load_program(self.training_program)
+        return np.concatenate(out)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        self.params = {k: torch.from_numpy(v) for k, v in self.driver.read_weights().items()}
+        return {k: self.spec.dequantise_weight(v).numpy() for k, v in self.params.items()}
