@@ -2,15 +2,18 @@
 
 Blocks ``W_1, b_1, W_2, b_2, …`` are streamed ``P`` columns a cycle, each word once per
 mini-batch.  For every word the pipeline forms the exact batch sum of product differences
-from the saved last-step states of the ``B`` samples (``B`` cycles, two multiplies a lane:
-``q_b,post·q_b,pre − q_a,post·q_a,pre``; one for ``W_1``, whose presynaptic input is the same
-in both phases; none for biases), so no memory grows with the number of weights.  Then
-``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the lane's xorshift32 draw),
-saturating write-back.
+from the saved last-step states of the ``B`` samples, so no memory grows with the number of
+weights: ``B`` cycles of two multiplies a lane, ``q_b,post·q_b,pre − q_a,post·q_a,pre``, for
+``W_n`` (``n ≥ 2``); for ``W_1``, whose presynaptic input is the same in both phases, one
+multiply per sample, ``(q_b,1 − q_a,1)·x``, and two samples a cycle (``B/2`` cycles a word);
+biases need no multiply.  The differences ``q_b,1 − q_a,1`` of all samples are formed first,
+in a pass of their own (the ``diff`` block, ``B · ceil(n_1/P)`` cycles), into a small memory
+with two read ports.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
+lane's xorshift32 draw), saturating write-back.
 
-Pipeline (cycles after a token is issued): 0 state reads; 1 products; 2 batch sum;
-3 ``× lr_q`` and sign; 4 rounding and saturation; 5 write.  A block takes ``rows · G · B``
-issue cycles plus :data:`DRAIN`.
+Pipeline (cycles after a token is issued): 0 state reads; 1 products (``diff``: difference);
+2 batch sum (``diff``: written); 3 ``× lr_q`` and sign; 4 rounding and saturation; 5 write.
+A block takes ``rows · G · samples`` issue cycles plus :data:`DRAIN`.
 """
 
 from __future__ import annotations
@@ -21,12 +24,40 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
+from dataclasses import dataclass
+
 from . import memories as mem
 from .activation import clamp, rshift_round
 from .params import CoreParams
 from .prng import Xorshift32
 
 DRAIN = 6
+
+
+@dataclass(frozen=True)
+class Block:
+    """One pass of the update pipeline: ``rows × groups`` words, ``samples`` cycles each."""
+
+    kind: str     # "diff", "W" or "b"
+    layer: int
+    rows: int
+    groups: int
+    samples: int
+
+
+def blocks(p: CoreParams) -> list[Block]:
+    """The passes of one update, in order."""
+    half = max(1, p.batch // 2)
+    out = [Block("diff", 1, p.batch, p.unit_words(1), 1)]
+    for n in range(1, p.layers + 1):
+        out.append(Block("W", n, p.sizes[n], p.weight_groups(n), half if n == 1 else p.batch))
+        out.append(Block("b", n, 1, p.unit_words(n), p.batch))
+    return out
+
+
+def diff_memory(p: CoreParams) -> mem.MemorySpec:
+    """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per sample."""
+    return mem.MemorySpec("diff", signed(p.state_bits + 1), p.lanes, p.batch * p.slot_stride(1))
 
 
 class WeightUpdate(wiring.Component):
@@ -43,14 +74,15 @@ class WeightUpdate(wiring.Component):
     negate : In(1)
         ``σ_u = −1`` (random-sign estimator with a negative draw).  Held while ``busy``.
     busy : Out(1)
-    x, w{n}, b{n}, sa{n}, sb{n} : memory read requests (``sa``/``sb``: state ports A and B);
+    x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests (``x2``: a second port of the
+        inputs; ``sa``/``sb``: state ports A and B);
     w{n}_w, b{n}_w : weight and bias write requests.
     """
 
     def __init__(self, params: CoreParams):
         p = self.params = params
         members = {"start": In(1), "negate": In(1), "busy": Out(1),
-                   "x": In(mem.inputs(p).read_signature())}
+                   "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature())}
         for n in range(1, p.layers + 1):
             members[f"w{n}"] = In(mem.weights(p, n).read_signature())
             members[f"w{n}_w"] = In(mem.weights(p, n).write_signature())
@@ -60,35 +92,31 @@ class WeightUpdate(wiring.Component):
             members[f"sb{n}"] = In(mem.states(p, n).read_signature())
         super().__init__(members)
 
-    def blocks(self) -> list[tuple[int, bool]]:
-        """``(layer, bias)`` in update order."""
-        return [(n, bias) for n in range(1, self.params.layers + 1) for bias in (False, True)]
-
     def elaborate(self, platform) -> Module:
         m = Module()
         p, spec = self.params, self.params.spec
         P, B = p.lanes, p.batch
-        blocks = self.blocks()
-        shape = {k: (1 if bias else p.sizes[n], p.unit_words(n) if bias else p.weight_groups(n))
-                 for k, (n, bias) in enumerate(blocks)}
+        plan = blocks(p)
         stochastic = spec.config.fixed.rounding == "stochastic"
         lanes = [Xorshift32(stream_seed(spec.config.seed, l)) for l in range(P)]
         for l, lane in enumerate(lanes):
             m.submodules[f"prng_l{l}"] = lane
+        diffs = m.submodules.diff = diff_memory(p).build()
+        diff_wr, diff_rd1, diff_rd2 = diffs.write_port(granularity=1), diffs.read_port(), diffs.read_port()
 
-        block = Signal(range(len(blocks)))
-        i = Signal(range(max(r for r, _ in shape.values()) + 1))
+        block = Signal(range(len(plan)))
+        i = Signal(range(max(k.rows for k in plan) + 1))
         i_word = Signal(range(max(p.unit_words(n) for n in range(1, p.layers + 1)) + 1))
         i_lane = Signal(range(P))
-        g = Signal(range(max(c for _, c in shape.values()) + 1))
+        g = Signal(range(max(k.groups for k in plan) + 1))
         b = Signal(range(max(2, B)))
-        waddr = Signal(range(max(p.weight_depth(n) for n in range(1, p.layers + 1)) + 1))
-        issuing, last_g, last_row = Signal(), Signal(), Signal()
-        last_b = b == B - 1
+        waddr = Signal(range(max(max(p.weight_depth(n) for n in range(1, p.layers + 1)), diff_memory(p).depth) + 1))
+        issuing, last_g, last_row, last_b = Signal(), Signal(), Signal(), Signal()
         with m.Switch(block):
-            for k, (r, c) in shape.items():
+            for k, blk in enumerate(plan):
                 with m.Case(k):
-                    m.d.comb += [last_g.eq(g == c - 1), last_row.eq(i == r - 1)]
+                    m.d.comb += [last_g.eq(g == blk.groups - 1), last_row.eq(i == blk.rows - 1),
+                                 last_b.eq(b == blk.samples - 1)]
 
         token = data.StructLayout({"valid": 1, "first_b": 1, "last_b": 1, "addr": len(waddr),
                                    "i_lane": max(1, len(i_lane))})
@@ -98,50 +126,80 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [tok1.eq(tok0), tok2.eq(tok1)]
 
         # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
-        slot_a = mem.slot_index(p, mem.SlotCode.A, b)
-        slot_b = mem.slot_index(p, mem.SlotCode.B, b)
-        m.d.comb += self.x.addr.eq(b * p.input_stride + g)
-        for k, (n, bias) in enumerate(blocks):
+        def x_address(sample):
+            return (sample << (p.input_stride - 1).bit_length()) | g
+
+        def diff_address(sample):
+            return mem.slot_address(p, 1, sample, i_word)
+
+        for k, blk in enumerate(plan):
+            n = blk.layer
             with m.If(block == k):
-                word = g if bias else i_word
+                if blk.kind == "diff":       # row i is the sample
+                    sa, sb = getattr(self, "sa1"), getattr(self, "sb1")
+                    m.d.comb += [sa.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.A, i), g)),
+                                 sb.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.B, i), g))]
+                    continue
+                m.d.comb += getattr(self, f"{blk.kind.lower()}{n}").addr.eq(waddr)
+                if blk.kind == "W" and n == 1:   # two samples a cycle
+                    pair = b << 1
+                    m.d.comb += [self.x.addr.eq(x_address(pair)), self.x2.addr.eq(x_address(pair | 1)),
+                                 diff_rd1.addr.eq(diff_address(pair)), diff_rd2.addr.eq(diff_address(pair | 1))]
+                    continue
+                slot_a = mem.slot_index(p, mem.SlotCode.A, b)
+                slot_b = mem.slot_index(p, mem.SlotCode.B, b)
+                word = g if blk.kind == "b" else i_word
                 sa, sb = getattr(self, f"sa{n}"), getattr(self, f"sb{n}")
                 m.d.comb += [sa.addr.eq(mem.slot_address(p, n, slot_a, word)),
                              sb.addr.eq(mem.slot_address(p, n, slot_b, word))]
-                if not bias and n > 1:
+                if blk.kind == "W":
                     pa, pb = getattr(self, f"sa{n - 1}"), getattr(self, f"sb{n - 1}")
                     m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
-                m.d.comb += getattr(self, f"b{n}" if bias else f"w{n}").addr.eq(waddr)
 
-        # -- stage 1: products ------------------------------------------------------------------
+        # -- stage 1: products (diff block: the difference, written at stage 2) -------------------
         lane1 = tok1.i_lane if P > 1 else 0
         prod_bits = 2 * p.state_bits + 2
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
         m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
+        diff_block = Signal()
         with m.Switch(block):
-            for k, (n, bias) in enumerate(blocks):
+            for k, blk in enumerate(plan):
+                n = blk.layer
                 with m.Case(k):
                     sa, sb = getattr(self, f"sa{n}").data, getattr(self, f"sb{n}").data
-                    wd = getattr(self, f"b{n}" if bias else f"w{n}").data
-                    m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
-                    if bias:
+                    if blk.kind == "diff":
+                        m.d.comb += diff_block.eq(1)
                         m.d.sync += [m1[l].eq(sb[l] - sa[l]) for l in range(P)]
+                        m.d.sync += [m2[l].eq(0) for l in range(P)]
+                        continue
+                    wd = getattr(self, f"{blk.kind.lower()}{n}").data
+                    m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
+                    if blk.kind == "b":
+                        m.d.sync += [m1[l].eq(sb[l] - sa[l]) for l in range(P)]
+                        m.d.sync += [m2[l].eq(0) for l in range(P)]
                     elif n == 1:
-                        diff = Signal(signed(p.state_bits + 1))
-                        m.d.comb += diff.eq(sb[lane1] - sa[lane1])
-                        m.d.sync += [m1[l].eq(diff * self.x.data[l]) for l in range(P)]
+                        d1, d2 = diff_rd1.data[lane1], diff_rd2.data[lane1]
+                        m.d.sync += [m1[l].eq(d1 * self.x.data[l]) for l in range(P)]
+                        if B > 1:
+                            m.d.sync += [m2[l].eq(-(d2 * self.x2.data[l])) for l in range(P)]
+                        else:
+                            m.d.sync += [m2[l].eq(0) for l in range(P)]
                     else:
                         pre_a, pre_b = getattr(self, f"sa{n - 1}").data, getattr(self, f"sb{n - 1}").data
                         m.d.sync += [m1[l].eq(sb[lane1] * pre_b[l]) for l in range(P)]
                         m.d.sync += [m2[l].eq(sa[lane1] * pre_a[l]) for l in range(P)]
-                    if bias or n == 1:
-                        m.d.sync += [m2[l].eq(0) for l in range(P)]
         w2 = [Signal.like(w1[l], name=f"w2_l{l}") for l in range(P)]
         m.d.sync += [w2[l].eq(w1[l]) for l in range(P)]
+        diff2 = Signal()
+        m.d.sync += diff2.eq(diff_block)
+        m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(m1[l]) for l in range(P)]]
+        with m.If(tok2.valid & diff2):
+            m.d.comb += diff_wr.en.eq((1 << P) - 1)
 
         # -- stage 2: batch sum D ---------------------------------------------------------------
-        d_bits = max(p.diff_bits(n, bias) for n, bias in blocks)
+        d_bits = max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True))
         d_acc = [Signal(signed(d_bits), name=f"d_l{l}") for l in range(P)]
         d_sum = [Signal(signed(d_bits), name=f"dsum_l{l}") for l in range(P)]
         m.d.comb += [d_sum[l].eq(Mux(tok2.first_b, 0, d_acc[l]) + m1[l] - m2[l]) for l in range(P)]
@@ -150,7 +208,7 @@ class WeightUpdate(wiring.Component):
         valid3, addr3 = Signal(), Signal.like(waddr)
         d3 = [Signal(signed(d_bits), name=f"d3_l{l}") for l in range(P)]
         w3 = [Signal.like(w1[l], name=f"w3_l{l}") for l in range(P)]
-        m.d.sync += [valid3.eq(tok2.valid & tok2.last_b), addr3.eq(tok2.addr)]
+        m.d.sync += [valid3.eq(tok2.valid & tok2.last_b & ~diff2), addr3.eq(tok2.addr)]
         m.d.sync += [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
 
         # -- stage 3: v = σ_u · D · lr_q ------------------------------------------------------------
@@ -159,9 +217,9 @@ class WeightUpdate(wiring.Component):
         w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
         m.d.sync += [valid4.eq(valid3), addr4.eq(addr3)] + [w4[l].eq(w3[l]) for l in range(P)]
         with m.Switch(block):
-            for k, (n, bias) in enumerate(blocks):
+            for k, blk in enumerate(plan):
                 with m.Case(k):
-                    lr = spec.lr_q[n - 1]
+                    lr = spec.lr_q[blk.layer - 1]
                     m.d.sync += [v4[l].eq(Mux(self.negate, -(d3[l] * lr), d3[l] * lr)) for l in range(P)]
 
         # -- stage 4: rounding, saturating write-back ---------------------------------------------
@@ -169,9 +227,11 @@ class WeightUpdate(wiring.Component):
         w5 = [Signal.like(w1[l], name=f"w5_l{l}") for l in range(P)]
         m.d.sync += [valid5.eq(valid4), addr5.eq(addr4)]
         with m.Switch(block):
-            for k, (n, bias) in enumerate(blocks):
+            for k, blk in enumerate(plan):
+                if blk.kind == "diff":
+                    continue
                 with m.Case(k):
-                    shift = spec.update_shift(n, bias)
+                    shift = spec.update_shift(blk.layer, blk.kind == "b")
                     for l in range(P):
                         if stochastic and shift > 0:
                             r = lanes[l].draw[PRNG_BITS - shift:]
@@ -182,8 +242,10 @@ class WeightUpdate(wiring.Component):
                         m.d.sync += w5[l].eq(clamp(w4[l] + dw, spec.w_min, spec.w_max))
 
         # -- stage 5: write ---------------------------------------------------------------------
-        for k, (n, bias) in enumerate(blocks):
-            port = getattr(self, f"b{n}_w" if bias else f"w{n}_w")
+        for k, blk in enumerate(plan):
+            if blk.kind == "diff":
+                continue
+            port = getattr(self, f"{blk.kind.lower()}{blk.layer}_w")
             m.d.comb += [port.addr.eq(addr5), *[port.data[l].eq(w5[l]) for l in range(P)]]
             with m.If(valid5 & (block == k)):
                 m.d.comb += port.en.eq((1 << P) - 1)
@@ -216,7 +278,7 @@ class WeightUpdate(wiring.Component):
             with m.State("DRAIN"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(~in_flight):
-                    with m.If(block == len(blocks) - 1):
+                    with m.If(block == len(plan) - 1):
                         m.next = "IDLE"
                     with m.Else():
                         m.d.sync += [block.eq(block + 1), *reset_counters()]
