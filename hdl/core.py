@@ -196,7 +196,7 @@ class Core(wiring.Component):
         with m.Elif(seq.busy):
             m.d.sync += counters[Reg.CYCLES].eq(counters[Reg.CYCLES] + 1)
             for r, op in COUNTERS.items():
-                with m.If(seq.op == op):
+                with m.If(seq.executing & (seq.op == op)):
                     m.d.sync += counters[r].eq(counters[r] + 1)
         with m.If(seq.step_done):
             m.d.sync += counters[Reg.STEPS].eq(counters[Reg.STEPS] + 1)

@@ -17,7 +17,7 @@ cycle, read transparently so that back-to-back rows need no stall).
 Pipeline (cycles after a token is issued): 0 issue reads; 1 products; 2 feedback
 read-modify-write and adder tree; 3 row end (bias, shift, nudge); 2+2 feedback activation
 written; 3+2 output activation written.  A pass takes ``rows · G_m`` issue cycles plus a
-fixed drain (:data:`DRAIN`); the schedule model (``hdl/schedule.py``) counts them.
+fixed drain (``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
 from __future__ import annotations
@@ -32,8 +32,12 @@ from . import memories as mem
 from .activation import LATENCY, Activation, clamp, rshift_round
 from .params import CoreParams
 
-# Cycles from the last issue of a pass to the first issue of the next (or to idle).
-DRAIN = 3 + LATENCY + 2
+# Cycles a pass spends draining after its last issue: until its last write has landed, plus
+# the cycle that sees the pipeline empty.  The drive's last write is at stage 3, a hidden
+# layer's at 2 + LATENCY, the output layer's at 3 + LATENCY.
+DRAIN_DRIVE = 3 + 1
+DRAIN_HIDDEN = 2 + LATENCY + 1
+DRAIN_OUTPUT = 3 + LATENCY + 1
 
 
 class NeuronUpdate(wiring.Component):

@@ -37,7 +37,9 @@ class Sequencer(wiring.Component):
     busy, done : Out(1)
         ``done`` rises at ``halt`` and stays until the next ``start``.
     op : Out(3)
-        Opcode being executed (for the cycle counters).
+        Opcode of the current instruction.
+    executing : Out(1)
+        ``op`` is being executed (not fetched or decoded): the cycle counters' enable.
     prog : In(WritePort.Signature)
         Host writes to the program memory.
     n_start, n_drive, n_src, n_dst, n_nudge : Out; n_busy : In
@@ -57,7 +59,7 @@ class Sequencer(wiring.Component):
     def __init__(self, params: CoreParams, program: list[int]):
         self.params, self.program = params, program
         super().__init__({
-            "start": In(1), "busy": Out(1), "done": Out(1), "op": Out(3),
+            "start": In(1), "busy": Out(1), "done": Out(1), "op": Out(3), "executing": Out(1),
             "prog": In(memory.WritePort.Signature(addr_width=(PROGRAM_DEPTH - 1).bit_length(),
                                                   shape=WORD_BITS)),
             "n_start": Out(1), "n_drive": Out(1), "n_src": Out(3), "n_dst": Out(3), "n_nudge": Out(2),
@@ -99,7 +101,7 @@ class Sequencer(wiring.Component):
                 m.d.sync += [instr.eq(rd.data), step.eq(1)]
                 m.next = "EXECUTE"
             with m.State("EXECUTE"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += [self.busy.eq(1), self.executing.eq(1)]
                 m.next = "FETCH"
                 with m.Switch(instr.op):
                     with m.Case(Op.HALT):
@@ -123,7 +125,7 @@ class Sequencer(wiring.Component):
                         with m.Else():
                             m.d.sync += [self.sample.eq(0), pc.eq(pc + 1)]
             with m.State("NEURON"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += [self.busy.eq(1), self.executing.eq(1)]
                 with m.If(~self.n_busy):
                     m.d.comb += self.step_done.eq(instr.op == Op.RELAX)
                     with m.If((instr.op == Op.RELAX) & (step != instr.imm)):
@@ -133,7 +135,7 @@ class Sequencer(wiring.Component):
                         m.d.sync += pc.eq(pc + 1)
                         m.next = "FETCH"
             with m.State("UPDATE"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += [self.busy.eq(1), self.executing.eq(1)]
                 with m.If(~self.u_busy):
                     m.d.sync += pc.eq(pc + 1)
                     m.next = "FETCH"

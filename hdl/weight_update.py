@@ -13,7 +13,7 @@ lane's xorshift32 draw), saturating write-back.
 
 Pipeline (cycles after a token is issued): 0 state reads; 1 products (``diff``: difference);
 2 batch sum (``diff``: written); 3 ``× lr_q`` and sign; 4 rounding and saturation; 5 write.
-A block takes ``rows · G · samples`` issue cycles plus :data:`DRAIN`.
+A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ from .activation import clamp, rshift_round
 from .params import CoreParams
 from .prng import Xorshift32
 
-DRAIN = 6
+# Cycles a block spends draining after its last issue (last write, plus the cycle that sees the
+# pipeline empty): the diff block writes at stage 2, the others at stage 5.
+DRAIN_DIFF = 2 + 1
+DRAIN = 5 + 1
 
 
 @dataclass(frozen=True)

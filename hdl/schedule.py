@@ -1,0 +1,120 @@
+"""The schedule model: the exact cycle count of every instruction, phase and mini-batch.
+
+It follows the gateware's state machines (``hdl/sequencer.py``, ``hdl/neuron_update.py``,
+``hdl/weight_update.py``) and is held to the simulated core's cycle counters by the tests.
+Formulas (``docs/architecture.md`` §Schedule):
+
+- every instruction: 2 cycles of fetch and decode, then its execution;
+- ``predict``, ``sign``, ``next``, ``halt``: 1 cycle;
+- ``drive``: ``n_1 · G_1 + DRAIN_DRIVE + 2``;
+- one neuron step: ``Σ_(m=2..N) (n_m · G_m + drain_m) + 2``, ``drain_m`` = ``DRAIN_OUTPUT`` for
+  ``m = N``, else ``DRAIN_HIDDEN``; ``relax T``: ``T`` steps;
+- ``update``: ``Σ_blocks (rows · groups · samples + drain) + 2`` (blocks: ``hdl/weight_update.py``);
+
+with ``G_m = ceil(n_(m−1) / P)``.  The lower bound a P-lane machine (one weight-memory read
+and two multiplies a lane and cycle) cannot beat is :func:`lower_bound`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from epfpga.firmware.isa import INSTRUCTION, Op
+from epfpga.golden.phases import PHASES
+
+from .neuron_update import DRAIN_DRIVE, DRAIN_HIDDEN, DRAIN_OUTPUT
+from .params import CoreParams
+from .weight_update import DRAIN, DRAIN_DIFF, blocks
+
+FETCH = 2
+
+
+def _field(word: int, name: str) -> int:
+    f = INSTRUCTION[name]
+    return word >> f.offset & ((1 << f.width) - 1)
+
+
+def drive_cycles(p: CoreParams) -> int:
+    return p.sizes[1] * p.weight_groups(1) + DRAIN_DRIVE + 2
+
+
+def step_cycles(p: CoreParams) -> int:
+    passes = sum(p.sizes[m] * p.weight_groups(m) + (DRAIN_OUTPUT if m == p.layers else DRAIN_HIDDEN)
+                 for m in range(2, p.layers + 1))
+    return passes + 2
+
+
+def update_cycles(p: CoreParams) -> int:
+    return sum(b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else DRAIN)
+               for b in blocks(p)) + 2
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Cycles of one program run, in total and by operation (execution only; ``fetch`` holds
+    the fetch and decode cycles of every instruction)."""
+
+    cycles: int
+    drive: int
+    relax: int
+    update: int
+    fetch: int
+    steps: int
+
+
+def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
+    """Walk a program as the sequencer does and count its cycles."""
+    totals = {"drive": 0, "relax": 0, "update": 0, "fetch": 0, "other": 0, "steps": 0}
+    pc, sample = 0, 0
+    while True:
+        word = words[pc]
+        op, imm = Op(_field(word, "op")), _field(word, "imm")
+        totals["fetch"] += FETCH
+        pc += 1
+        if op == Op.DRIVE:
+            totals["drive"] += drive_cycles(p)
+        elif op == Op.RELAX:
+            totals["relax"] += imm * step_cycles(p)
+            totals["steps"] += imm
+        elif op == Op.UPDATE:
+            totals["update"] += update_cycles(p)
+        else:
+            totals["other"] += 1
+            if op == Op.NEXT and sample != p.batch - 1:
+                sample, pc = sample + 1, imm
+            elif op == Op.NEXT:
+                sample = 0
+            elif op == Op.HALT:
+                break
+    cycles = sum(v for k, v in totals.items() if k != "steps")
+    return Schedule(cycles, totals["drive"], totals["relax"], totals["update"], totals["fetch"], totals["steps"])
+
+
+def lower_bound(p: CoreParams) -> float:
+    """Cycles per training sample that no P-lane machine beats (one weight-memory read and two
+    multiplies a lane and cycle), operation by operation:
+
+    - a neuron step reads every weight of ``W_2 … W_N`` once (two multiplies each);
+    - the drive reads ``W_1`` once per sample;
+    - the update multiplies each ``W_1`` entry by ``B`` input samples (``B/2`` cycles of two
+      multiplies per ``P`` weights), each ``W_n`` entry (``n ≥ 2``) ``2B`` times, and reads
+      each bias ``B`` times from each phase: per sample ``n_0 n_1 / 2``, ``Σ n_(n−1) n_n``,
+      ``Σ n_n``.
+
+    This is larger than the weight-memory-read bound alone (which counts each weight once
+    per mini-batch in the update)."""
+    s = p.sizes
+    hidden = sum(s[m - 1] * s[m] for m in range(2, p.layers + 1))
+    steps = p.config.t1 + p.config.t2 * (2 if PHASES[p.config.estimator].minus else 1)
+    per_sample = steps * hidden + s[0] * s[1] + s[0] * s[1] / 2 + hidden + sum(s[1:])
+    return per_sample / p.lanes
+
+
+def read_bound(p: CoreParams) -> float:
+    """Weight-memory reads per sample / P (every weight once per step, ``W_1`` once per sample
+    for the drive, every weight and bias once per mini-batch for the update)."""
+    s = p.sizes
+    hidden = sum(s[m - 1] * s[m] for m in range(2, p.layers + 1))
+    steps = p.config.t1 + p.config.t2 * (2 if PHASES[p.config.estimator].minus else 1)
+    weights = sum(s[m - 1] * s[m] + s[m] for m in range(1, p.layers + 1))
+    return (steps * hidden + s[0] * s[1] + weights / p.batch) / p.lanes
