@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from . import config as config_mod
+from .backends import SIMULATORS
 from .errors import UserError
 
 
@@ -58,17 +59,18 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from . import backends
     from . import data as data_mod
     from .train import run
 
     cfg = _load_config(args)
     if args.check:
-        raise UserError("--check compares the RTL with the fixed-point model: it needs --backend rtl")
+        raise UserError("--check compares the RTL with the fixed-point model after every update: "
+                        "not available in this release (use 'epfpga trace' and 'epfpga compare')")
     from epfpga.golden.mlp import load_params
 
-    trainer_cls = _trainer_class(args.backend)
     params = load_params(cfg, args.init) if args.init else None
-    trainer = trainer_cls(cfg, params)
+    trainer = backends.make(args.backend, cfg, params, args.sim)
     dataset = data_mod.load(args.data).limited(args.limit)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
     metrics = run(cfg, dataset, trainer, out)
@@ -79,34 +81,37 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trainer_class(backend: str) -> type:
-    if backend == "float":
-        from epfpga.golden.trainer import FloatTrainer
-        return FloatTrainer
-    if backend == "fixed":
-        from epfpga.golden.fixed.trainer import FixedTrainer
-        return FixedTrainer
-    raise UserError(f"--backend {backend}: not available yet (this release has 'float' and 'fixed')")
-
-
 def cmd_trace(args: argparse.Namespace) -> int:
+    from . import backends
     from . import data as data_mod
     from .trace import TraceWriter
 
     cfg = _load_config(args)
     if args.samples % cfg.batch:
         raise UserError(f"--samples {args.samples}: must be a multiple of the batch size {cfg.batch}")
-    trainer = _trainer_class(args.backend)(cfg)
     dataset = data_mod.load(args.data)
     dataset.check_fits(cfg)
     if args.samples > len(dataset.train_y):
         raise UserError(f"--samples {args.samples}: data '{dataset.name}' has {len(dataset.train_y)} training samples")
+    from epfpga.golden.mlp import load_params
+
+    params = load_params(cfg, args.init) if args.init else None
+    trainer = backends.make(args.backend, cfg, params, args.sim)
     writer = TraceWriter(cfg, args.backend, trainer.params)
     trainer.on_batch = writer
     for i in range(0, args.samples, cfg.batch):
         trainer.train_batch(dataset.train_x[i:i + cfg.batch], dataset.train_y[i:i + cfg.batch])
     writer.save(Path(args.out))
     print(f"traced {args.samples} samples ({len(writer.records)} mini-batches) to {args.out}")
+    return 0
+
+
+def cmd_verilog(args: argparse.Namespace) -> int:
+    from epfpga.hdl.verilog import generate
+
+    cfg = config_mod.load(args.config)
+    v_path, j_path = generate(cfg, Path(args.out))
+    print(f"wrote {v_path} and {j_path}")
     return 0
 
 
@@ -157,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_train = sub.add_parser("train", help="train and write metrics.json, weights.npz, curves.png")
     common(p_train)
     p_train.add_argument("--backend", choices=("float", "fixed", "rtl"), default="float")
-    p_train.add_argument("--sim", choices=("verilator", "icarus", "amaranth"), default="verilator")
+    p_train.add_argument("--sim", choices=SIMULATORS, help="simulator of --backend rtl (default amaranth)")
     p_train.add_argument("--epochs", type=_positive, help="override the config's epochs")
     p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
     p_train.add_argument("--init", metavar="FILE.npz", help="start from these weights")
@@ -168,11 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_trace = sub.add_parser("trace", help="record every state, prediction and update of a short run")
     common(p_trace)
     p_trace.add_argument("--backend", choices=("fixed", "rtl"), default="fixed")
-    p_trace.add_argument("--sim", choices=("verilator", "icarus", "amaranth"), default="verilator")
+    p_trace.add_argument("--sim", choices=SIMULATORS, help="simulator of --backend rtl (default amaranth)")
+    p_trace.add_argument("--init", metavar="FILE.npz", help="start from these weights")
     p_trace.add_argument("--samples", type=_positive, default=64,
                          help="training samples, the first N of the data, a multiple of the batch")
     p_trace.add_argument("--out", metavar="F.npz", required=True)
     p_trace.set_defaults(func=cmd_trace)
+
+    p_verilog = sub.add_parser("verilog", help="generate the core's Verilog and its JSON port/memory map")
+    p_verilog.add_argument("--config", default="digits", metavar="NAME|FILE",
+                           help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
+    p_verilog.add_argument("--out", metavar="DIR", required=True)
+    p_verilog.set_defaults(func=cmd_verilog)
 
     p_compare = sub.add_parser("compare", help="exit 0 iff two traces are identical")
     p_compare.add_argument("expected", metavar="A.npz")

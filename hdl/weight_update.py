@@ -51,7 +51,7 @@ class Block:
 def blocks(p: CoreParams) -> list[Block]:
     """The passes of one update, in order."""
     half = max(1, p.batch // 2)
-    out = [Block("diff", 1, p.batch, p.unit_words(1), 1)]
+    out = [Block("diff", 1, p.batch, p.unit_words(1), 1)]   # first: block 0
     for n in range(1, p.layers + 1):
         out.append(Block("W", n, p.sizes[n], p.weight_groups(n), half if n == 1 else p.batch))
         out.append(Block("b", n, 1, p.unit_words(n), p.batch))
@@ -125,7 +125,7 @@ class WeightUpdate(wiring.Component):
                                    "i_lane": max(1, len(i_lane))})
         tok0, tok1, tok2 = Signal(token), Signal(token), Signal(token)
         m.d.comb += [tok0.valid.eq(issuing), tok0.first_b.eq(b == 0), tok0.last_b.eq(last_b),
-                     tok0.addr.eq(waddr), tok0.i_lane.eq(i_lane)]
+                     tok0.addr.eq(Mux(block == 0, mem.slot_address(p, 1, i, g), waddr)), tok0.i_lane.eq(i_lane)]
         m.d.sync += [tok1.eq(tok0), tok2.eq(tok1)]
 
         # -- stage 0: reads of the saved states of sample b, and of the word being updated ------

@@ -1,0 +1,59 @@
+"""The backends a run can use, by name: one registry for ``train`` and ``trace``.
+
+Every backend builds a trainer with ``train_batch``, ``predict``, ``weights``, ``params``
+(the integer or float weights the trace starts from) and an ``on_batch`` hook that receives
+one :data:`~epfpga.golden.fixed.trainer.BatchRecord` per mini-batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import Config
+from .errors import UserError
+
+SIMULATORS = ("amaranth", "icarus", "verilator")
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    simulated: bool        # runs the gateware: takes --sim
+    traceable: bool        # records the integer trace
+    factory: Callable[..., object]
+
+
+def _float(config: Config, params, sim):
+    from epfpga.golden.trainer import FloatTrainer
+    return FloatTrainer(config, params)
+
+
+def _fixed(config: Config, params, sim):
+    from epfpga.golden.fixed.trainer import FixedTrainer
+    return FixedTrainer(config, params)
+
+
+def _rtl(config: Config, params, sim):
+    from epfpga.hdl.trainer import RtlTrainer
+    return RtlTrainer(config, params, sim=sim)
+
+
+BACKENDS: dict[str, Backend] = {
+    "float": Backend("float", False, False, _float),
+    "fixed": Backend("fixed", False, True, _fixed),
+    "rtl": Backend("rtl", True, True, _rtl),
+}
+
+
+def make(name: str, config: Config, params=None, sim: str | None = None):
+    """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator."""
+    backend = BACKENDS[name]
+    if sim is not None and not backend.simulated:
+        raise UserError(f"--sim {sim}: only --backend rtl runs a simulator (this run uses '{name}')")
+    if backend.simulated:
+        sim = sim or "amaranth"
+        if sim != "amaranth":
+            raise UserError(f"--sim {sim}: the cocotb simulators (icarus, verilator) are not available "
+                            "in this release; use --sim amaranth")
+    return backend.factory(config, params, sim)

