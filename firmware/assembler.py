@@ -8,7 +8,7 @@ jump to.  Operands are separated by spaces or commas::
             predict
             relax   8   plus  star -> b
             next    loop
-            update  plus
+            update  plus 2                       ; sign (plus or sigma), c (1 or 2)
             halt
 
 Nudges: ``free``, ``plus``, ``minus``, ``sigma``.  Slots: ``zero`` (source only), ``star``,
@@ -65,7 +65,7 @@ def _int(text: str, number: int) -> int:
 
 def _encode(number: int, ops: list[str], labels: dict[str, int]) -> int:
     op = _enum(Op, ops[0], number)
-    arity = {Op.RELAX: 4, Op.NEXT: 1, Op.UPDATE: 1}.get(op, 0)
+    arity = {Op.RELAX: 4, Op.NEXT: 1, Op.UPDATE: 2}.get(op, 0)
     if len(ops) - 1 != arity:
         raise UserError(f"line {number}: '{ops[0]}' takes {arity} operands, got {len(ops) - 1}")
     if op == Op.RELAX:
@@ -81,5 +81,7 @@ def _encode(number: int, ops: list[str], labels: dict[str, int]) -> int:
         nudge = _enum(Nudge, ops[1], number)
         if nudge not in (Nudge.PLUS, Nudge.SIGMA):
             raise UserError(f"line {number}: an update's sign is 'plus' or 'sigma'")
-        return encode(op, nudge)
+        if ops[2] not in ("1", "2"):
+            raise UserError(f"line {number}: an update's divisor c is 1 or 2, not '{ops[2]}'")
+        return encode(op, nudge, imm=int(ops[2]))
     return encode(op)

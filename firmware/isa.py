@@ -12,7 +12,8 @@ sequencer starts it and waits until it is done.
 ``predict``  prediction of the current sample from the last step's output layer
 ``next``     next sample of the mini-batch: jump to ``imm`` unless it was the last
 ``sign``     draw the random sign σ from the sign stream
-``update``   weight update of every layer from slots ``a`` → ``b``, sign ``nudge``
+``update``   weight update of every layer from slots ``a`` → ``b``, sign ``nudge``, divided
+             by ``c = imm`` (1, or 2 when ``a`` and ``b`` are ``2β`` apart)
 ===========  =====================================================================
 """
 

@@ -25,7 +25,7 @@ def training_source(estimator: str, t1: int, t2: int) -> str:
              f"relax {t2} {nudged} {star} -> b",
              f"relax {t2} minus star -> a" if phases.minus else None,
              "next loop",
-             f"update {nudged}",
+             f"update {nudged} {phases.c}",
              "halt"]
     return "\n".join(line for line in lines if line)
 

@@ -115,7 +115,7 @@ class Core(wiring.Component):
             seq.n_busy.eq(neu.busy), seq.u_busy.eq(upd.busy),
             neu.start.eq(seq.n_start), neu.drive.eq(seq.n_drive), neu.src.eq(seq.n_src),
             neu.dst.eq(seq.n_dst), neu.sample.eq(seq.sample), neu.nudge.eq(seq.n_nudge),
-            upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate),
+            upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate), upd.halve.eq(seq.u_halve),
             self.busy.eq(seq.busy), self.done.eq(seq.done), self.step_done.eq(seq.step_done),
             pred_unit.clear.eq(seq.n_start), pred_unit.valid.eq(neu.out_valid),
             pred_unit.unit.eq(neu.out_unit), pred_unit.q.eq(neu.out_q),

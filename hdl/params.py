@@ -15,11 +15,11 @@ from functools import cached_property
 from epfpga.config import Config
 from epfpga.errors import ConfigError
 from epfpga.golden.fixed.formats import FixedSpec
+from epfpga.golden.phases import PHASES
+from epfpga.golden.prng import PRNG_BITS
 
 MAX_LANES = 64
 HOST_DATA_BITS = 32
-# Pipeline depth of a neuron-update pass and of a weight-update block: fixed by the gateware
-# (hdl/neuron_update.py, hdl/weight_update.py) and used by the schedule model.
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -53,6 +53,16 @@ class CoreParams:
             raise ConfigError("lanes", p, f"the gateware needs a power of two <= {MAX_LANES}")
         if len(config.sizes) < 3:
             raise ConfigError("sizes", list(config.sizes), "the gateware needs at least one hidden layer")
+        if config.fixed.rounding == "stochastic":
+            # one gateware runs every estimator's program: c = 2 rounds one more bit off
+            c_log2 = PHASES[config.estimator].c.bit_length() - 1
+            for n in range(1, len(config.sizes)):
+                for bias in (False, True):
+                    s = spec.update_shift(n, bias) - c_log2 + 1
+                    if s > PRNG_BITS:
+                        raise ConfigError("fixed.rounding", "stochastic",
+                                          f"the symmetric program would drop {s} bits of the update of "
+                                          f"{'b' if bias else 'W'}{n}, more than one {PRNG_BITS}-bit draw")
         if spec.wbits > HOST_DATA_BITS:
             raise ConfigError("fixed.weight_bits", spec.wbits,
                               f"the host port is {HOST_DATA_BITS} bits wide")
@@ -105,8 +115,9 @@ class CoreParams:
 
     @cached_property
     def grad_bits(self) -> int:
-        """Update accumulator ``v = σ·D·lr_q`` (§8), widest over blocks."""
-        return max(self.spec.grad_needed(n, bias) for n in range(1, self.layers + 1) for bias in (False, True))
+        """Update accumulator ``v = σ·D·lr_q`` (§8), widest over blocks, plus one bit for the
+        rounding offset of the other divisor ``c`` (every estimator's program runs)."""
+        return 1 + max(self.spec.grad_needed(n, bias) for n in range(1, self.layers + 1) for bias in (False, True))
 
     def diff_bits(self, layer: int, bias: bool) -> int:
         """Batch sum ``D`` of a block: ``|D| <= B·2**F`` (§8)."""

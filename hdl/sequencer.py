@@ -44,7 +44,7 @@ class Sequencer(wiring.Component):
         Host writes to the program memory.
     n_start, n_drive, n_src, n_dst, n_nudge : Out; n_busy : In
         Neuron-update engine.
-    u_start, u_negate : Out; u_busy : In
+    u_start, u_negate, u_halve : Out; u_busy : In
         Weight-update engine.
     sample : Out
         Current sample of the mini-batch.
@@ -63,7 +63,7 @@ class Sequencer(wiring.Component):
             "prog": In(memory.WritePort.Signature(addr_width=(PROGRAM_DEPTH - 1).bit_length(),
                                                   shape=WORD_BITS)),
             "n_start": Out(1), "n_drive": Out(1), "n_src": Out(3), "n_dst": Out(3), "n_nudge": Out(2),
-            "n_busy": In(1), "u_start": Out(1), "u_negate": Out(1), "u_busy": In(1),
+            "n_busy": In(1), "u_start": Out(1), "u_negate": Out(1), "u_halve": Out(1), "u_busy": In(1),
             "sample": Out(range(max(2, params.batch))), "predict": Out(1), "step_done": Out(1),
             "negative": Out(1),
         })
@@ -82,7 +82,8 @@ class Sequencer(wiring.Component):
         step = Signal(IMM_BITS)
         m.d.comb += [rd.addr.eq(pc), self.op.eq(instr.op)]
         nudge = Mux(instr.nudge == Nudge.SIGMA, Mux(self.negative, Nudge.MINUS, Nudge.PLUS), instr.nudge)
-        m.d.comb += [self.n_nudge.eq(nudge), self.u_negate.eq((instr.nudge == Nudge.SIGMA) & self.negative)]
+        m.d.comb += [self.n_nudge.eq(nudge), self.u_negate.eq((instr.nudge == Nudge.SIGMA) & self.negative),
+                     self.u_halve.eq(instr.imm == 2)]
         scratch = lambda s: Mux(s[0], SlotCode.PING, SlotCode.PONG)  # noqa: E731
         m.d.comb += [self.n_src.eq(Mux(step == 1, instr.src, scratch(step - 1))),
                      self.n_dst.eq(Mux(step == instr.imm, instr.dst, scratch(step))),

@@ -22,6 +22,7 @@ from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from epfpga.golden.phases import PHASES
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
 from dataclasses import dataclass
@@ -58,6 +59,12 @@ def blocks(p: CoreParams) -> list[Block]:
     return out
 
 
+def base_shift(p: CoreParams, layer: int, bias: bool) -> int:
+    """``S`` of §6 for ``c = 1``; the ``halve`` input adds one for ``c = 2``."""
+    c_log2 = PHASES[p.config.estimator].c.bit_length() - 1
+    return p.spec.update_shift(layer, bias) - c_log2
+
+
 def diff_memory(p: CoreParams) -> mem.MemorySpec:
     """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per sample."""
     return mem.MemorySpec("diff", signed(p.state_bits + 1), p.lanes, p.batch * p.slot_stride(1))
@@ -76,6 +83,8 @@ class WeightUpdate(wiring.Component):
         Pulse: update every block from the saved slots ``a`` and ``b`` of all samples.
     negate : In(1)
         ``σ_u = −1`` (random-sign estimator with a negative draw).  Held while ``busy``.
+    halve : In(1)
+        ``c = 2``: one more bit is rounded off (symmetric estimator).  Held while ``busy``.
     busy : Out(1)
     x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests (``x2``: a second port of the
         inputs; ``sa``/``sb``: state ports A and B);
@@ -84,7 +93,7 @@ class WeightUpdate(wiring.Component):
 
     def __init__(self, params: CoreParams):
         p = self.params = params
-        members = {"start": In(1), "negate": In(1), "busy": Out(1),
+        members = {"start": In(1), "negate": In(1), "halve": In(1), "busy": Out(1),
                    "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature())}
         for n in range(1, p.layers + 1):
             members[f"w{n}"] = In(mem.weights(p, n).read_signature())
@@ -226,6 +235,11 @@ class WeightUpdate(wiring.Component):
                     m.d.sync += [v4[l].eq(Mux(self.negate, -(d3[l] * lr), d3[l] * lr)) for l in range(P)]
 
         # -- stage 4: rounding, saturating write-back ---------------------------------------------
+        def rounded(shift: int, l: int):
+            if stochastic and shift > 0:
+                return (v4[l] + lanes[l].draw[PRNG_BITS - shift:]) >> shift
+            return rshift_round(v4[l], shift)
+
         valid5, addr5 = Signal(), Signal.like(waddr)
         w5 = [Signal.like(w1[l], name=f"w5_l{l}") for l in range(P)]
         m.d.sync += [valid5.eq(valid4), addr5.eq(addr4)]
@@ -234,15 +248,14 @@ class WeightUpdate(wiring.Component):
                 if blk.kind == "diff":
                     continue
                 with m.Case(k):
-                    shift = spec.update_shift(blk.layer, blk.kind == "b")
+                    base = base_shift(p, blk.layer, blk.kind == "b")
                     for l in range(P):
-                        if stochastic and shift > 0:
-                            r = lanes[l].draw[PRNG_BITS - shift:]
-                            dw = (v4[l] + r) >> shift
+                        m.d.sync += w5[l].eq(clamp(w4[l] + Mux(self.halve, rounded(base + 1, l), rounded(base, l)),
+                                                   spec.w_min, spec.w_max))
+                        if stochastic and base > 0:     # a draw whenever bits are rounded off
                             m.d.comb += lanes[l].advance.eq(valid4)
-                        else:
-                            dw = rshift_round(v4[l], shift)
-                        m.d.sync += w5[l].eq(clamp(w4[l] + dw, spec.w_min, spec.w_max))
+                        elif stochastic and base == 0:
+                            m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
 
         # -- stage 5: write ---------------------------------------------------------------------
         for k, blk in enumerate(plan):
