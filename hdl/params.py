@@ -168,8 +168,10 @@ class CoreParams:
             out[f"W{n}"] = self.weight_depth(n) * p * self.weight_bits
             out[f"b{n}"] = self.unit_words(n) * p * self.weight_bits
             out[f"state{n}"] = self.state_depth(n) * p * self.state_bits
-            out[f"acc{n}"] = self.unit_words(n) * p * self.acc_bits
+            if n < self.layers:  # the output layer's sums complete within a row
+                out[f"acc{n}"] = self.unit_words(n) * p * self.acc_bits
         out["drive"] = self.unit_words(1) * p * self.acc_bits
+        out["diff"] = self.batch * self.slot_stride(1) * p * (self.state_bits + 1)
         out["x"] = self.batch * self.input_stride * p * self.input_bits
         out["y"] = self.batch * self.label_bits
         out["pred"] = self.batch * self.label_bits

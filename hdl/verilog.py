@@ -38,7 +38,7 @@ def memory_map(p: CoreParams) -> list[dict]:
 
 
 def port_map(core: Core) -> list[dict]:
-    return [{"name": name, "direction": member.flow.value, "width": Value.cast(getattr(core, name)).shape().width}
+    return [{"name": name, "direction": member.flow.value.lower(), "width": Value.cast(getattr(core, name)).shape().width}
             for name, member in core.signature.members.items()]
 
 

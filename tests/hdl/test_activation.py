@@ -1,0 +1,38 @@
+"""The gateware activation against the golden ρ_q, value by value (2-cycle latency)."""
+
+import numpy as np
+import pytest
+import torch
+
+from epfpga import config as config_mod
+from epfpga.golden.fixed.activation import activation
+from epfpga.hdl.activation import LATENCY, Activation
+from epfpga.hdl.params import CoreParams
+
+from .sim_helpers import simulate
+
+
+@pytest.mark.parametrize("name", ["hard_sigmoid", "my_hard_sig", "my_sigmoid"])
+@pytest.mark.parametrize("fw", [0, 1, 12])
+def test_activation_matches_the_golden_function(name, fw):
+    cfg = config_mod.from_dict(dict(sizes=[20, 30, 10], activation=name, beta=1.0,
+                                    fixed={"weight_frac": fw, "rounding": "nearest"}))
+    params = CoreParams.from_config(cfg)
+    dut = Activation(params)
+    rng = np.random.default_rng(fw)
+    one = 1 << (params.spec.fs + fw)
+    u = np.concatenate([rng.integers(-4 * one, 5 * one, 300), [0, one, -1, one // 2, 1 - one,
+                                                                (1 << (params.acc_bits - 1)) - 1,
+                                                                -(1 << (params.acc_bits - 1))]])
+    want = activation(params.spec, torch.from_numpy(u)).tolist()
+    got = []
+
+    async def tb(ctx):
+        for t, value in enumerate([*u.tolist(), *[0] * LATENCY]):
+            ctx.set(dut.u, value)
+            await ctx.tick()
+            if t >= LATENCY - 1 and len(got) < len(u):
+                got.append(ctx.get(dut.q))
+
+    simulate(dut, tb)
+    assert got == want

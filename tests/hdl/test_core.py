@@ -1,0 +1,107 @@
+"""The core in Amaranth's simulator against the fixed-point golden model, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from epfpga import config as config_mod
+from epfpga import data as data_mod
+from epfpga.firmware import programs
+from epfpga.firmware.driver import address, to_signed
+from epfpga.golden.fixed.formats import FixedSpec
+from epfpga.golden.fixed.trainer import FixedTrainer
+from epfpga.hdl import schedule
+from epfpga.hdl.core import Reg, layer_region
+from epfpga.hdl.trainer import RtlTrainer
+from epfpga.trace import compare
+
+from .helpers import random_data, random_gateware_config, traces
+
+SEEDS = range(20)
+
+
+def assert_identical(fixed, rtl) -> None:
+    result = compare(fixed, rtl)
+    assert result.first is None, f"{result.mismatches} mismatches, first: {result.first}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_config_trace_is_bit_exact_and_on_schedule(seed):
+    rng = np.random.default_rng(1000 + seed)
+    cfg = random_gateware_config(rng)
+    x, y = random_data(cfg, rng, batches=2)
+    rtl = RtlTrainer(cfg)
+    fixed, got = traces(cfg, x, y, rtl)
+    assert_identical(fixed, got)
+    # the updates moved weights (a trace of frozen weights would prove little)
+    moved = sum(int(np.sum(fixed.arrays[f"W{n}"][-1] != fixed.arrays[f"init_W{n}"])) for n in range(1, len(cfg.sizes)))
+    assert moved > 0
+    # every mini-batch took exactly the cycles of the schedule model
+    words = programs.training(cfg.estimator, cfg.t1, cfg.t2)
+    model = schedule.program_cycles(rtl.hw, words)
+    for counters in rtl.cycles:
+        assert counters == {"cycles": model.cycles, "drive_cycles": model.drive, "relax_cycles": model.relax,
+                            "update_cycles": model.update, "steps": model.steps}
+
+
+def test_one_design_runs_every_estimator():
+    """One elaborated core trains with each estimator in turn, only its program changing; the
+    fixed-point model does the same with its random streams running on."""
+    base = config_mod.from_dict(dict(sizes=[9, 13, 5], lanes=4, batch=4, t1=5, t2=3, lrs=[0.6, 0.4],
+                                     estimator="symmetric", seed=11))
+    rng = np.random.default_rng(5)
+    x, y = random_data(base, rng, batches=6)
+    rtl, fixed = RtlTrainer(base), FixedTrainer(base)
+    for k, estimator in enumerate(("one-sided", "random-sign", "symmetric", "random-sign", "one-sided")):
+        cfg = base.replace(estimator=estimator)
+        rtl.config = fixed.config = cfg
+        fixed.spec = FixedSpec.from_config(cfg)
+        rtl.driver.load_program(programs.training(estimator, cfg.t1, cfg.t2))
+        batch = slice(4 * k, 4 * k + 4)
+        assert np.array_equal(rtl.train_batch(x[batch], y[batch]), fixed.train_batch(x[batch], y[batch]))
+        got = rtl.driver.read_weights()
+        for name, want in fixed.params.items():
+            assert np.array_equal(got[name], want.numpy()), f"{estimator}: {name} differs"
+
+
+def test_inference_program_predicts_like_the_model():
+    cfg = config_mod.from_dict(dict(sizes=[11, 7, 6, 4], lanes=2, batch=4, t1=6, t2=2, lrs=[0.5, 0.5, 0.5],
+                                    activation="my_sigmoid"))
+    rng = np.random.default_rng(9)
+    x, y = random_data(cfg, rng, batches=2)
+    rtl, fixed = RtlTrainer(cfg), FixedTrainer(cfg)
+    for trainer in (rtl, fixed):
+        trainer.train_batch(x[:4], y[:4])
+    assert np.array_equal(rtl.predict(x[:7]), fixed.predict(x[:7]))   # 7: the last run is padded
+    # and training goes on with the training program reloaded
+    assert np.array_equal(rtl.train_batch(x[4:], y[4:]), fixed.train_batch(x[4:], y[4:]))
+
+
+def test_host_port_reads_back_every_memory_it_writes():
+    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], fixed={"weight_bits": 12, "weight_frac": 8}))
+    rtl = RtlTrainer(cfg)
+    rng = np.random.default_rng(2)
+    weights = {name: rng.integers(-2048, 2048, v.shape) for name, v in rtl.params.items()}
+    rtl.driver.load_weights(weights)
+    got = rtl.driver.read_weights()
+    for name in weights:
+        assert np.array_equal(got[name], weights[name]), name
+    assert rtl.driver.register(Reg.STATUS) == 0   # idle, not done: nothing ran yet
+    # the weights sign-extend through the 32-bit bus
+    assert to_signed(rtl.driver.transport.read([address(layer_region(1, "W"), 0)])[0]) == weights["W1"][0, 0]
+
+
+def test_core_runs_the_digits_preset_on_schedule():
+    """One mini-batch of the real preset (digits, P = 16): predictions, weights and cycles."""
+    cfg = config_mod.load("digits").replace(lanes=16)
+    data = data_mod.load("digits")
+    rtl, fixed = RtlTrainer(cfg), FixedTrainer(cfg)
+    x, y = data.train_x[:16], data.train_y[:16]
+    assert np.array_equal(rtl.train_batch(x, y), fixed.train_batch(x, y))
+    got = rtl.driver.read_weights()
+    for name, want in fixed.params.items():
+        assert np.array_equal(got[name], want.numpy()), name
+    model = schedule.program_cycles(rtl.hw, rtl.training_program)
+    assert rtl.cycles[0]["cycles"] == model.cycles
+    assert rtl.driver.register(Reg.STATUS) == 2   # done, idle

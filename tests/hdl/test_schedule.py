@@ -1,0 +1,30 @@
+"""The schedule model on the presets: cycles per training sample against the lower bound."""
+
+import pytest
+
+from epfpga import config as config_mod
+from epfpga.firmware import programs
+from epfpga.hdl import schedule
+from epfpga.hdl.params import CoreParams
+
+
+@pytest.mark.parametrize("preset", ["digits", "mnist"])
+@pytest.mark.parametrize("lanes", [1, 4, 16])
+def test_cycles_per_sample_within_ten_percent_of_the_lower_bound(preset, lanes):
+    cfg = config_mod.load(preset).replace(lanes=lanes)
+    p = CoreParams.from_config(cfg)
+    run = schedule.program_cycles(p, programs.training(cfg.estimator, cfg.t1, cfg.t2))
+    per_sample = run.cycles / cfg.batch
+    assert schedule.lower_bound(p) <= per_sample <= 1.1 * schedule.lower_bound(p)
+    # the bound counts the multiplies the weight-memory read bound leaves out
+    assert schedule.lower_bound(p) >= schedule.read_bound(p)
+
+
+def test_program_walk_counts_every_instruction():
+    cfg = config_mod.from_dict(dict(sizes=[5, 7, 3], lanes=2, batch=2, t1=3, t2=2, lrs=[0.1, 0.05]))
+    p = CoreParams.from_config(cfg)
+    run = schedule.program_cycles(p, programs.training("symmetric", 3, 2))
+    # per sample: drive, 3 + 2 + 2 steps, predict, next; then update, halt (2 fetch cycles each)
+    per_sample = schedule.drive_cycles(p) + 7 * schedule.step_cycles(p) + 1 + 1 + 6 * schedule.FETCH
+    assert run.cycles == 2 * per_sample + schedule.update_cycles(p) + 1 + 2 * schedule.FETCH
+    assert run.steps == 14

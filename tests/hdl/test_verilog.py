@@ -1,0 +1,37 @@
+"""``epfpga verilog``: Verilog that Icarus accepts, and a JSON map that matches the parameters."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from epfpga import config as config_mod
+from epfpga.hdl.params import CoreParams
+
+
+def test_verilog_and_map(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text('preset = "digits"\nsizes = [20, 13, 7, 10]\nlrs = [0.1, 0.1, 0.05]\nlanes = 4\n'
+                    'activation = "my_sigmoid"\n')
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "verilog", "--config", str(toml),
+                           "--out", str(tmp_path / "v")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    verilog, mapping = tmp_path / "v" / "epfpga_core.v", tmp_path / "v" / "epfpga_core.json"
+    assert "module epfpga_core" in verilog.read_text()
+    if shutil.which("iverilog") is None:
+        pytest.fail("iverilog is not installed: run 'bash scripts/setup.sh' (it installs Debian's iverilog)")
+    check = subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "a.out"), str(verilog)],
+                           capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stderr
+    info = json.loads(mapping.read_text())
+    params = CoreParams.from_config(config_mod.load(str(toml)))
+    memories = {m["name"]: m for m in info["memories"]}
+    for name, bits in params.memory_bits().items():
+        assert memories[name]["bits"] == bits, name
+    assert info["parameters"]["acc_bits"] == params.acc_bits
+    ports = {p["name"]: p for p in info["ports"]}
+    assert ports["addr"] == {"name": "addr", "direction": "in", "width": 32}
+    assert ports["rdata"]["direction"] == "out"
+    assert info["schedule"]["cycles_per_sample"] <= 1.1 * info["schedule"]["lower_bound_per_sample"]
