@@ -2,7 +2,7 @@
 
 Every backend builds a trainer with ``train_batch``, ``predict``, ``weights``, ``params``
 (the integer or float weights the trace starts from) and an ``on_batch`` hook that receives
-one :data:`~epfpga.golden.fixed.trainer.BatchRecord` per mini-batch.
+one :class:`~epfpga.trace.BatchRecord` per mini-batch.
 """
 
 from __future__ import annotations

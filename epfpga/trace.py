@@ -24,6 +24,27 @@ SCHEMA = "epfpga-trace/1"
 PHASES = ("input", "free", "predict", "sign", "plus", "minus", "update")
 
 
+IntState = list  # one int64 tensor [batch, n_n] per neuron layer
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """Everything one mini-batch leaves in a trace, as every integer backend reports it.
+
+    ``free``, ``plus`` and ``minus`` hold the state after each step of the phase (``minus`` is
+    ``None`` unless the estimator runs a ``−β`` phase); ``params`` the weights after the update.
+    """
+
+    x: object
+    y: object
+    free: list[IntState]
+    plus: list[IntState]
+    minus: list[IntState] | None
+    pred: object
+    sign: int
+    params: dict[str, object]
+
+
 class TraceWriter:
     """Collects a trainer's per-batch records (pass it as ``on_batch``) and saves them.
 
@@ -40,28 +61,29 @@ class TraceWriter:
     def __init__(self, config: Config, backend: str, initial: dict[str, object]):
         self.config, self.backend = config, backend
         self.initial = {k: np.asarray(v) for k, v in initial.items()}
-        self.records: list[dict] = []
+        self.records: list[BatchRecord] = []
 
-    def __call__(self, record: dict) -> None:
+    def __call__(self, record: BatchRecord) -> None:
         self.records.append(record)
 
     def arrays(self) -> dict[str, np.ndarray]:
         recs = self.records
         layers = len(self.config.neuron_sizes)
         out: dict[str, np.ndarray] = {
-            "x": np.stack([np.asarray(r["x"]) for r in recs]),
-            "y": np.stack([np.asarray(r["y"]) for r in recs]),
-            "pred": np.stack([np.asarray(r["pred"]) for r in recs]),
-            "sign": np.array([r["sign"] for r in recs]),
+            "x": np.stack([np.asarray(r.x) for r in recs]),
+            "y": np.stack([np.asarray(r.y) for r in recs]),
+            "pred": np.stack([np.asarray(r.pred) for r in recs]),
+            "sign": np.array([r.sign for r in recs]),
         }
         for phase in ("free", "plus", "minus"):
-            if recs[0][phase] is None:
+            if getattr(recs[0], phase) is None:
                 continue
             for n in range(layers):
-                out[f"{phase}_L{n + 1}"] = np.stack([np.stack([np.asarray(s[n]) for s in r[phase]]) for r in recs])
-        for name in recs[0]["params"]:
+                out[f"{phase}_L{n + 1}"] = np.stack([np.stack([np.asarray(s[n]) for s in getattr(r, phase)])
+                                                     for r in recs])
+        for name in recs[0].params:
             out[f"init_{name}"] = self.initial[name]
-            out[name] = np.stack([np.asarray(r["params"][name]) for r in recs])
+            out[name] = np.stack([np.asarray(r.params[name]) for r in recs])
         out = {k: v.astype(np.int64) for k, v in out.items()}
         meta = {"schema": SCHEMA, "backend": self.backend, "config": dumps(self.config),
                 "batches": len(recs), "batch": self.config.batch}

@@ -16,9 +16,10 @@ from epfpga.config import Config
 from epfpga.errors import UserError
 from epfpga.firmware import programs
 from epfpga.firmware.driver import HostDriver
-from epfpga.golden.fixed.trainer import BatchRecord, initial_weights
+from epfpga.golden.fixed.trainer import initial_weights
 from epfpga.golden.mlp import Params
 from epfpga.golden.phases import PHASES
+from epfpga.trace import BatchRecord
 
 from .core import Core, Reg
 from .params import CoreParams
@@ -92,10 +93,10 @@ class RtlTrainer:
             return [[torch.from_numpy(np.stack([states[b * per_sample + first + t][n] for b in range(B)]))
                      for n in range(self.hw.layers)] for t in range(count)]
 
-        return {"x": xq, "y": torch.from_numpy(np.asarray(y)), "free": phase(0, cfg.t1),
-                "plus": phase(cfg.t1, cfg.t2), "minus": phase(cfg.t1 + cfg.t2, cfg.t2) if minus else None,
-                "pred": torch.from_numpy(pred.astype(np.int64)), "sign": sign,
-                "params": {k: v.clone() for k, v in self.params.items()}}
+        return BatchRecord(x=xq, y=torch.from_numpy(np.asarray(y)), free=phase(0, cfg.t1),
+                           plus=phase(cfg.t1, cfg.t2), minus=phase(cfg.t1 + cfg.t2, cfg.t2) if minus else None,
+                           pred=torch.from_numpy(pred.astype(np.int64)), sign=sign,
+                           params={k: v.clone() for k, v in self.params.items()})
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Free-phase predictions, ``batch`` samples a program run (the last run padded)."""

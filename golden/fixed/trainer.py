@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from epfpga.config import Config
+from epfpga.trace import BatchRecord
 
 from ..mlp import Params, init_params
 from .formats import FixedSpec
@@ -25,7 +26,6 @@ from ..phases import PHASES
 from ..prng import LaneStreams, SignStream
 from .weight_update import bias_difference, product_difference, scale_round, write_back
 
-BatchRecord = dict[str, object]
 
 
 def initial_weights(spec: FixedSpec, params: Params | None = None) -> IntParams:
@@ -89,9 +89,9 @@ class FixedTrainer:
         else:
             self.update(xq, free, plus, sign)
         if recording:
-            self.on_batch({"x": xq, "y": torch.from_numpy(y), "free": free_steps, "plus": plus_steps,
-                           "minus": minus_steps, "pred": pred, "sign": sign,
-                           "params": {k: v.clone() for k, v in self.params.items()}})
+            self.on_batch(BatchRecord(x=xq, y=torch.from_numpy(y), free=free_steps, plus=plus_steps,
+                                      minus=minus_steps, pred=pred, sign=sign,
+                                      params={k: v.clone() for k, v in self.params.items()}))
         return pred.numpy()
 
     def update(self, xq: Tensor, a: IntState, b: IntState, sign: int) -> None:

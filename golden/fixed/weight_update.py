@@ -31,9 +31,14 @@ def bias_difference(post_b: Tensor, post_a: Tensor) -> Tensor:
     return (post_b - post_a).sum(dim=0)
 
 
+def stochastic_round(v: Tensor, shift: int, r: Tensor) -> Tensor:
+    """``floor((v + r) / 2**shift)``: stochastic rounding with ``r`` uniform on ``[0, 2**shift)``."""
+    return (v + r) >> shift
+
+
 def scale_round(v: Tensor, shift: int, streams: LaneStreams | None) -> Tensor:
-    """``v / 2**shift`` rounded: to nearest (ties up) without ``streams``, else stochastically,
-    ``floor((v + r) / 2**shift)`` with ``r`` the top ``shift`` bits of each element's draw.
+    """``v / 2**shift`` rounded: to nearest (ties up) without ``streams``, else stochastically
+    with ``r`` the top ``shift`` bits of each element's draw (:func:`stochastic_round`).
 
     ``v`` is a block (a matrix, or a bias vector as one row).  Its rows are padded to a whole
     number of lanes, element ``(i, j)`` takes the next draw of lane ``j mod lanes``, and the
@@ -43,8 +48,7 @@ def scale_round(v: Tensor, shift: int, streams: LaneStreams | None) -> Tensor:
     rows, cols = (1, v.shape[0]) if v.dim() == 1 else v.shape
     padded = -(-cols // streams.lanes) * streams.lanes
     draws = streams.draw(rows * padded).reshape(rows, padded)[:, :cols] >> np.uint64(PRNG_BITS - shift)
-    r = torch.from_numpy(draws.astype(np.int64)).reshape(v.shape)
-    return (v + r) >> shift
+    return stochastic_round(v, shift, torch.from_numpy(draws.astype(np.int64)).reshape(v.shape))
 
 
 def write_back(spec: FixedSpec, w: Tensor, dw: Tensor) -> Tensor:

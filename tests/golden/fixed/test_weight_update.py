@@ -7,7 +7,8 @@ from epfpga.golden.estimators import ep_update
 from epfpga.golden.phases import PHASES
 from epfpga.golden.prng import LaneStreams
 from epfpga.golden.fixed.trainer import FixedTrainer
-from epfpga.golden.fixed.weight_update import bias_difference, product_difference, scale_round, write_back
+from epfpga.golden.fixed.weight_update import (bias_difference, product_difference, scale_round,
+                                               stochastic_round, write_back)
 from epfpga.golden.mlp import Dynamics
 
 from .helpers import random_spec
@@ -101,3 +102,36 @@ def test_update_matches_the_float_estimator_within_one_rounding():
                     assert float(err.max()) <= bound + 1e-6, (case, name)
                 assert bool((got[want >= spec.w_max] == spec.w_max).all())
                 assert bool((got[want <= spec.w_min] == spec.w_min).all())
+
+
+def test_stochastic_round_with_a_given_offset():
+    v = torch.tensor([5, -5, 7, 0, 8])
+    r = torch.tensor([3, 3, 0, 3, 3])
+    # floor((v + r) / 4): 5+3 → 2, -5+3 → -1, 7+0 → 1, 0+3 → 0, 8+3 → 2
+    assert stochastic_round(v, 2, r).tolist() == [2, -1, 1, 0, 2]
+
+
+def test_draw_order_is_by_column_lane_in_rows_padded_to_whole_lanes(monkeypatch):
+    """Element (i, j) of a 3×5 block with 4 lanes takes lane j mod 4's next draw; the padding
+    (columns 5…7 of each row) draws too, so lane 0 serves columns 0 and 4 of every row."""
+    from epfpga.golden.fixed import weight_update
+    from epfpga.golden.prng import stream_seed, xorshift32
+    lanes = 4
+    seen = []
+    monkeypatch.setattr(weight_update, "stochastic_round", lambda v, shift, r: seen.append(r) or v)
+    scale_round(torch.zeros(3, 5, dtype=torch.int64), 32, LaneStreams(7, lanes))
+    scale_round(torch.zeros(6, dtype=torch.int64), 32, LaneStreams(7, lanes))   # a bias row
+    state = [stream_seed(7, l) for l in range(lanes)]
+    want = torch.zeros(3, 5, dtype=torch.int64)
+    for i in range(3):
+        for j in range(8):
+            state[j % lanes] = xorshift32(state[j % lanes])
+            if j < 5:
+                want[i, j] = state[j % lanes]
+    assert torch.equal(seen[0], want)
+    state = [stream_seed(7, l) for l in range(lanes)]
+    bias = []
+    for j in range(6):
+        state[j % lanes] = xorshift32(state[j % lanes])
+        bias.append(state[j % lanes])
+    assert seen[1].tolist() == bias
