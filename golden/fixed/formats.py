@@ -141,7 +141,8 @@ class FixedSpec:
         """Bits the neuron accumulator of neuron layer ``layer`` needs (§8)."""
         n_below = self.sizes[layer - 1]
         n_above = self.sizes[layer + 1] if layer < self.layers else 0
-        nudge = (1 << (self.fw - self.k)) if layer == self.layers else 0
+        inside = self.config.nudge == "inside"  # outside ρ the nudge never enters the sum
+        nudge = (1 << (self.fw - self.k)) if layer == self.layers and inside else 0
         bound = ((n_below + n_above + 1) * (1 << (self.wbits - 1)) + nudge) << self.fs
         return 1 + bound.bit_length()
 
