@@ -64,11 +64,20 @@ class SerialShim(wiring.Component):
         return m
 
 
-def run(cmd: list[str], log: Path) -> None:
+def run(cmd: list[str], log: Path, check: bool = True) -> int:
     with log.open("w") as f:
         result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-    if result.returncode:
+    if check and result.returncode:
         raise SystemExit(f"{cmd[0]} failed (exit {result.returncode}); see {log}")
+    return result.returncode
+
+
+def utilisation_from_log(log: Path) -> dict:
+    """nextpnr's 'Device utilisation' table, for a design that could not be placed."""
+    util = {}
+    for name, used, avail in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", log.read_text(), re.M):
+        util[name] = {"used": int(used), "available": int(avail)}
+    return {"utilization": util}
 
 
 def summarise(report: dict, device: str) -> dict:
@@ -113,9 +122,15 @@ def main() -> int:
          f"read_verilog {out / 'top.v'}; {dev['synth']} -top top -json {out / 'top.json'}; stat"],
         out / "yosys.out")
     synth_s = time.time() - start
-    run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
-         "--report", str(out / "nextpnr.json"), "--seed", "1", "--timing-allow-fail"], out / "nextpnr.log")
-    figures = summarise(json.loads((out / "nextpnr.json").read_text()), args.device)
+    placed = run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
+                  "--report", str(out / "nextpnr.json"), "--seed", "1", "--timing-allow-fail"],
+                 out / "nextpnr.log", check=False) == 0
+    nextpnr = json.loads((out / "nextpnr.json").read_text()) if placed else utilisation_from_log(out / "nextpnr.log")
+    figures = summarise(nextpnr, args.device)
+    over = [f"{k} {v['used']}/{v['available']}" for k, v in nextpnr["utilization"].items()
+            if v["used"] > v["available"]]
+    figures["fits"] = placed and not over
+    figures["over"] = over
     if figures["ff"] is None:  # iCE40 logic cells hold both; count the flip-flops yosys mapped
         stat = (out / "yosys.log").read_text()
         figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
