@@ -39,6 +39,11 @@ def _rtl(config: Config, params, sim):
     return RtlTrainer(config, params, sim=sim)
 
 
+def _rtl_checked(config: Config, params, sim):
+    from epfpga.hdl.trainer import CheckedRtlTrainer
+    return CheckedRtlTrainer(config, params, sim=sim)
+
+
 BACKENDS: dict[str, Backend] = {
     "float": Backend("float", False, False, _float),
     "fixed": Backend("fixed", False, True, _fixed),
@@ -46,9 +51,13 @@ BACKENDS: dict[str, Backend] = {
 }
 
 
-def make(name: str, config: Config, params=None, sim: str | None = None):
-    """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator."""
+def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False):
+    """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator;
+    ``check`` runs the fixed-point model beside the RTL and counts mismatches."""
     backend = BACKENDS[name]
+    if check and not backend.simulated:
+        raise UserError(f"--check compares the RTL with the fixed-point model after every update: "
+                        f"it needs --backend rtl (this run uses '{name}')")
     if sim is not None and not backend.simulated:
         raise UserError(f"--sim {sim}: only --backend rtl runs a simulator (this run uses '{name}')")
     if backend.simulated:
@@ -56,4 +65,4 @@ def make(name: str, config: Config, params=None, sim: str | None = None):
         if sim != "amaranth":
             raise UserError(f"--sim {sim}: the cocotb simulators (icarus, verilator) are not available "
                             "in this release; use --sim amaranth")
-    return backend.factory(config, params, sim)
+    return (_rtl_checked if check else backend.factory)(config, params, sim)

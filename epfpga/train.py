@@ -89,6 +89,8 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
                              seconds, seen / seconds)
         metrics["epochs"].append(result.__dict__)
         metrics["test_error"] = result.test_error
+        if hasattr(backend, "mismatches"):  # train --check
+            metrics["mismatches"] = backend.mismatches
         print(f"epoch {epoch}/{config.epochs}: train error {100 * result.train_error:.2f} %, "
               f"test error {100 * result.test_error:.2f} %, {result.samples_per_s:,.0f} samples/s",
               file=sys.stderr)

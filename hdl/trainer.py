@@ -115,3 +115,24 @@ class RtlTrainer:
     def weights(self) -> dict[str, np.ndarray]:
         self.params = {k: torch.from_numpy(v) for k, v in self.driver.read_weights().items()}
         return {k: self.spec.dequantise_weight(v).numpy() for k, v in self.params.items()}
+
+
+class CheckedRtlTrainer(RtlTrainer):
+    """``train --check``: the RTL beside the fixed-point model, from the same weights; after
+    every update the core's weights and predictions are compared with the model's, and
+    :attr:`mismatches` counts the values that differ (``metrics.json``: ``mismatches``)."""
+
+    def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth"):
+        super().__init__(config, params, sim=sim)
+        from epfpga.golden.fixed.trainer import FixedTrainer
+        self.golden = FixedTrainer(config, params)
+        self.mismatches = 0
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        pred = super().train_batch(x, y)
+        want = self.golden.train_batch(x, y)
+        self.mismatches += int(np.sum(pred != want))
+        got = self.driver.read_weights()
+        for name, value in self.golden.params.items():
+            self.mismatches += int(np.sum(got[name] != value.numpy()))
+        return pred
