@@ -11,7 +11,7 @@ from epfpga.golden.fixed.activation import sigmoid_table
 
 from .params import CoreParams
 
-LATENCY = 2
+LATENCY = 3
 
 
 def rshift_round(v, m: int):
@@ -38,9 +38,9 @@ class Activation(wiring.Component):
     u : In(signed(acc_bits))
         Pre-activation (``fw + fs`` fractional bits).
     q : Out(unsigned(fs + 1))
-        State, :data:`LATENCY` = 2 cycles after ``u``: the first register holds the rounded and
-        clamped pre-activation, the second the state (for ``my_sigmoid`` the table's
-        synchronous read port).
+        State, :data:`LATENCY` = 3 cycles after ``u``: the first register holds ``u``, the
+        second the rounded and clamped pre-activation, the third the state (for ``my_sigmoid``
+        the table's synchronous read port).
     """
 
     def __init__(self, params: CoreParams):
@@ -51,16 +51,18 @@ class Activation(wiring.Component):
         m = Module()
         spec = self.params.spec
         name = spec.config.activation
+        u = Signal.like(self.u)
+        m.d.sync += u.eq(self.u)
         if name == "my_sigmoid":
             z_lo, table = sigmoid_table(spec.fs)
             rom = m.submodules.table = memory.Memory(
                 shape=unsigned(self.params.state_bits), depth=len(table), init=[int(v) for v in table])
             z = Signal(range(len(table)))
-            m.d.sync += z.eq(clamp(rshift_round(self.u, spec.fw), z_lo, z_lo + len(table) - 1) - z_lo)
+            m.d.sync += z.eq(clamp(rshift_round(u, spec.fw), z_lo, z_lo + len(table) - 1) - z_lo)
             port = rom.read_port()
             m.d.comb += [port.addr.eq(z), self.q.eq(port.data)]
         else:
             shift = spec.fw + (1 if name == "my_hard_sig" else 0)
             z = Signal(unsigned(self.params.state_bits))
-            m.d.sync += [z.eq(clamp(rshift_round(self.u, shift), 0, spec.one)), self.q.eq(z)]
+            m.d.sync += [z.eq(clamp(rshift_round(u, shift), 0, spec.one)), self.q.eq(z)]
         return m

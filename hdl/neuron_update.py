@@ -14,9 +14,9 @@ cycle, read transparently so that back-to-back rows need no stall).
   of ``W_N`` for the output layer (with the nudge).  Reads come from slot ``src`` and writes
   go to slot ``dst``, so the step is synchronous (double buffering).
 
-Pipeline (cycles after a token is issued): 0 issue reads; 1 products; 2 feedback
-read-modify-write and adder tree; 3 row end (bias, shift, nudge); 2+2 feedback activation
-written; 3+2 output activation written.  A pass takes ``rows · G_m`` issue cycles plus a
+Pipeline (cycles after a token is issued): 0 issue reads; 1 operands registered; 2 products;
+3 feedback read-modify-write and adder tree; 4 row end (bias, shift, nudge); 3 + LATENCY
+feedback activation written; 4 + LATENCY output activation written.  A pass takes ``rows · G_m`` issue cycles plus a
 fixed drain (``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
@@ -33,11 +33,11 @@ from .activation import LATENCY, Activation, clamp, rshift_round
 from .params import CoreParams
 
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
-# the cycle that sees the pipeline empty.  The drive's last write is at stage 3, a hidden
-# layer's at 2 + LATENCY, the output layer's at 3 + LATENCY.
-DRAIN_DRIVE = 3 + 1
-DRAIN_HIDDEN = 2 + LATENCY + 1
-DRAIN_OUTPUT = 3 + LATENCY + 1
+# the cycle that sees the pipeline empty.  The drive's last write is at stage 4, a hidden
+# layer's at 3 + LATENCY, the output layer's at 4 + LATENCY.
+DRAIN_DRIVE = 4 + 1
+DRAIN_HIDDEN = 3 + LATENCY + 1
+DRAIN_OUTPUT = 4 + LATENCY + 1
 
 
 class NeuronUpdate(wiring.Component):
@@ -119,8 +119,8 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [tok0.valid.eq(issuing), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
                      tok0.i_lane.eq(i_lane), tok0.first_row.eq(i == 0), tok0.last_row.eq(last_row),
                      tok0.last_g.eq(last_g)]
-        tok1, tok2 = Signal(token), Signal(token)
-        m.d.sync += [tok1.eq(tok0), tok2.eq(tok1)]
+        tok1, tok1b, tok2 = Signal(token), Signal(token), Signal(token)
+        m.d.sync += [tok1.eq(tok0), tok1b.eq(tok1), tok2.eq(tok1b)]
 
         # -- stage 0: reads -----------------------------------------------------------------
         src_slot = mem.slot_index(p, self.src, self.sample)
@@ -135,7 +135,7 @@ class NeuronUpdate(wiring.Component):
             with m.Elif(layer == n):       # postsynaptic layer
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
 
-        # -- stage 1: operands and products --------------------------------------------------
+        # -- stage 1: operands; stage 2: products ---------------------------------------------
         zero = self.src == mem.SlotCode.ZERO
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         pre1 = [Signal(unsigned(p.state_bits), name=f"pre_l{l}") for l in range(P)]
@@ -154,19 +154,25 @@ class NeuronUpdate(wiring.Component):
                     else:
                         m.d.comb += [pre1[l].eq(Mux(zero, 0, pre_data[l])) for l in range(P)]
                         m.d.comb += post1.eq(Mux(zero, 0, getattr(self, f"s{n}").data[lane1]))
+        # operands registered (memory read → register → multiplier → register: timing)
+        w_r = [Signal.like(w1[l], name=f"w_r{l}") for l in range(P)]
+        pre_r = [Signal.like(pre1[l], name=f"pre_r{l}") for l in range(P)]
+        post_r, bias_r = Signal.like(post1), Signal.like(bias1)
+        m.d.sync += [w_r[l].eq(w1[l]) for l in range(P)] + [pre_r[l].eq(pre1[l]) for l in range(P)]
+        m.d.sync += [post_r.eq(post1), bias_r.eq(bias1)]
         prod_bits = p.weight_bits + p.state_bits + 1
         fwd2 = [Signal(signed(prod_bits), name=f"fwd_l{l}") for l in range(P)]
         fb2 = [Signal(signed(prod_bits), name=f"fb_l{l}") for l in range(P)]
         post2, bias2 = Signal.like(post1), Signal.like(bias1)
-        m.d.sync += [post2.eq(post1), bias2.eq(bias1)]
-        m.d.sync += [fwd2[l].eq(w1[l] * pre1[l]) for l in range(P)]
-        m.d.sync += [fb2[l].eq(w1[l] * post1) for l in range(P)]
+        m.d.sync += [post2.eq(post_r), bias2.eq(bias_r)]
+        m.d.sync += [fwd2[l].eq(w_r[l] * pre_r[l]) for l in range(P)]
+        m.d.sync += [fb2[l].eq(w_r[l] * post_r) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
-                m.d.comb += acc_rd[n].addr.eq(tok1.g)
-        m.d.comb += drive_rd.addr.eq(tok1.g)
+                m.d.comb += acc_rd[n].addr.eq(tok1b.g)
+        m.d.comb += drive_rd.addr.eq(tok1b.g)
 
-        # -- stage 2: feedback read-modify-write, adder tree ---------------------------------
+        # -- stage 3: feedback read-modify-write, adder tree ---------------------------------
         acts = [Activation(p) for _ in range(P)]
         for l, a in enumerate(acts):
             m.submodules[f"act_l{l}"] = a
@@ -193,7 +199,7 @@ class NeuronUpdate(wiring.Component):
         with m.If(tok2.valid):
             m.d.sync += row_acc.eq(row_sum)
 
-        # -- stage 3: row end -------------------------------------------------------------------
+        # -- stage 4: row end -------------------------------------------------------------------
         row3 = Signal(signed(p.acc_bits))
         end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tok2.i_lane.shape())
         post3, bias3 = Signal.like(post1), Signal.like(bias1)
@@ -233,7 +239,7 @@ class NeuronUpdate(wiring.Component):
                          out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
                          out_err[t + 1].eq(out_err[t])]
 
-        # -- stage 2 + LATENCY: feedback states; 3 + LATENCY: output states -------------------------
+        # -- stage 3 + LATENCY: feedback states; 4 + LATENCY: output states -------------------------
         q_out = Signal(unsigned(p.state_bits))
         if spec.config.nudge == "inside":
             m.d.comb += q_out.eq(out_act.q)
@@ -258,7 +264,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- control --------------------------------------------------------------------------------
         in_flight = Signal()
-        m.d.comb += in_flight.eq(tok1.valid | tok2.valid | end3 | Cat(*fb_done[1:]).any()
+        m.d.comb += in_flight.eq(tok1.valid | tok1b.valid | tok2.valid | end3 | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())
 
         def reset_counters():

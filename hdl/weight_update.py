@@ -11,8 +11,9 @@ in a pass of their own (the ``diff`` block, ``B · ceil(n_1/P)`` cycles), into a
 with two read ports.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
 lane's xorshift32 draw), saturating write-back.
 
-Pipeline (cycles after a token is issued): 0 state reads; 1 products (``diff``: difference);
-2 batch sum (``diff``: written); 3 ``× lr_q`` and sign; 4 rounding and saturation; 5 write.
+Pipeline (cycles after a token is issued): 0 state reads; 1 operands registered (``diff``: the
+difference); 2 products; 3 batch sum (``diff``: written); 4 ``× lr_q`` and sign; 5 rounding and
+saturation; 6 write.
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
 """
 
@@ -33,9 +34,9 @@ from .params import CoreParams
 from .prng import Xorshift32
 
 # Cycles a block spends draining after its last issue (last write, plus the cycle that sees the
-# pipeline empty): the diff block writes at stage 2, the others at stage 5.
-DRAIN_DIFF = 2 + 1
-DRAIN = 5 + 1
+# pipeline empty): the diff block writes at stage 3, the others at stage 6.
+DRAIN_DIFF = 3 + 1
+DRAIN = 6 + 1
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,10 @@ class WeightUpdate(wiring.Component):
 
         token = data.StructLayout({"valid": 1, "first_b": 1, "last_b": 1, "addr": len(waddr),
                                    "i_lane": max(1, len(i_lane))})
-        tok0, tok1, tok2 = Signal(token), Signal(token), Signal(token)
+        tok0, tok1, tok1b, tok2 = Signal(token), Signal(token), Signal(token), Signal(token)
         m.d.comb += [tok0.valid.eq(issuing), tok0.first_b.eq(b == 0), tok0.last_b.eq(last_b),
                      tok0.addr.eq(Mux(block == 0, mem.slot_address(p, 1, i, g), waddr)), tok0.i_lane.eq(i_lane)]
-        m.d.sync += [tok1.eq(tok0), tok2.eq(tok1)]
+        m.d.sync += [tok1.eq(tok0), tok1b.eq(tok1), tok2.eq(tok1b)]
 
         # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
         def x_address(sample):
@@ -169,11 +170,14 @@ class WeightUpdate(wiring.Component):
                     m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
-        # -- stage 1: products (diff block: the difference, written at stage 2) -------------------
+        # -- stage 1: operands, registered (diff block: the difference itself) --------------------
+        # m1 = a1·b1, m2 = a2·b2 at stage 1b; the batch sum is m1 − m2.
         lane1 = tok1.i_lane if P > 1 else 0
-        prod_bits = 2 * p.state_bits + 2
-        m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
-        m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
+        a_shape, b_shape = signed(p.state_bits + 2), unsigned(max(p.state_bits, p.input_bits))
+        a1 = [Signal(a_shape, name=f"a1_l{l}") for l in range(P)]
+        b1 = [Signal(b_shape, name=f"b1_l{l}") for l in range(P)]
+        a2 = [Signal(a_shape, name=f"a2_l{l}") for l in range(P)]
+        b2 = [Signal(b_shape, name=f"b2_l{l}") for l in range(P)]
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         diff_block = Signal()
         with m.Switch(block):
@@ -181,36 +185,34 @@ class WeightUpdate(wiring.Component):
                 n = blk.layer
                 with m.Case(k):
                     sa, sb = getattr(self, f"sa{n}").data, getattr(self, f"sb{n}").data
-                    if blk.kind == "diff":
-                        m.d.comb += diff_block.eq(1)
-                        m.d.sync += [m1[l].eq(sb[l] - sa[l]) for l in range(P)]
-                        m.d.sync += [m2[l].eq(0) for l in range(P)]
-                        continue
-                    wd = getattr(self, f"{blk.kind.lower()}{n}").data
-                    m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
-                    if blk.kind == "b":
-                        m.d.sync += [m1[l].eq(sb[l] - sa[l]) for l in range(P)]
-                        m.d.sync += [m2[l].eq(0) for l in range(P)]
+                    if blk.kind != "diff":
+                        wd = getattr(self, f"{blk.kind.lower()}{n}").data
+                        m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
+                    m.d.comb += diff_block.eq(blk.kind == "diff")
+                    if blk.kind in ("diff", "b"):
+                        ops = [(sb[l] - sa[l], 1, 0, 0) for l in range(P)]
                     elif n == 1:
                         d1, d2 = diff_rd1.data[lane1], diff_rd2.data[lane1]
-                        m.d.sync += [m1[l].eq(d1 * self.x.data[l]) for l in range(P)]
-                        if B > 1:
-                            m.d.sync += [m2[l].eq(-(d2 * self.x2.data[l])) for l in range(P)]
-                        else:
-                            m.d.sync += [m2[l].eq(0) for l in range(P)]
+                        ops = [(d1, self.x.data[l], -d2 if B > 1 else 0, self.x2.data[l]) for l in range(P)]
                     else:
                         pre_a, pre_b = getattr(self, f"sa{n - 1}").data, getattr(self, f"sb{n - 1}").data
-                        m.d.sync += [m1[l].eq(sb[lane1] * pre_b[l]) for l in range(P)]
-                        m.d.sync += [m2[l].eq(sa[lane1] * pre_a[l]) for l in range(P)]
+                        ops = [(sb[lane1], pre_b[l], sa[lane1], pre_a[l]) for l in range(P)]
+                    for l, (x1, y1, x2, y2) in enumerate(ops):
+                        m.d.sync += [a1[l].eq(x1), b1[l].eq(y1), a2[l].eq(x2), b2[l].eq(y2)]
+        prod_bits = 2 * p.state_bits + 3
+        m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
+        m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
+        m.d.sync += [m1[l].eq(a1[l] * b1[l]) for l in range(P)] + [m2[l].eq(a2[l] * b2[l]) for l in range(P)]
+        w1b = [Signal.like(w1[l], name=f"w1b_l{l}") for l in range(P)]
         w2 = [Signal.like(w1[l], name=f"w2_l{l}") for l in range(P)]
-        m.d.sync += [w2[l].eq(w1[l]) for l in range(P)]
-        diff2 = Signal()
-        m.d.sync += diff2.eq(diff_block)
+        m.d.sync += [w1b[l].eq(w1[l]) for l in range(P)] + [w2[l].eq(w1b[l]) for l in range(P)]
+        diff1b, diff2 = Signal(), Signal()
+        m.d.sync += [diff1b.eq(diff_block), diff2.eq(diff1b)]
         m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(m1[l]) for l in range(P)]]
         with m.If(tok2.valid & diff2):
             m.d.comb += diff_wr.en.eq((1 << P) - 1)
 
-        # -- stage 2: batch sum D ---------------------------------------------------------------
+        # -- stage 3: batch sum D ---------------------------------------------------------------
         d_bits = max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True))
         d_acc = [Signal(signed(d_bits), name=f"d_l{l}") for l in range(P)]
         d_sum = [Signal(signed(d_bits), name=f"dsum_l{l}") for l in range(P)]
@@ -223,7 +225,7 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [valid3.eq(tok2.valid & tok2.last_b & ~diff2), addr3.eq(tok2.addr)]
         m.d.sync += [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
 
-        # -- stage 3: v = σ_u · D · lr_q ------------------------------------------------------------
+        # -- stage 4: v = σ_u · D · lr_q ------------------------------------------------------------
         valid4, addr4 = Signal(), Signal.like(waddr)
         v4 = [Signal(signed(p.grad_bits), name=f"v_l{l}") for l in range(P)]
         w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
@@ -234,7 +236,7 @@ class WeightUpdate(wiring.Component):
                     lr = spec.lr_q[blk.layer - 1]
                     m.d.sync += [v4[l].eq(Mux(self.negate, -(d3[l] * lr), d3[l] * lr)) for l in range(P)]
 
-        # -- stage 4: rounding, saturating write-back ---------------------------------------------
+        # -- stage 5: rounding, saturating write-back ---------------------------------------------
         def rounded(shift: int, l: int):
             if stochastic and shift > 0:
                 return (v4[l] + lanes[l].draw[PRNG_BITS - shift:]) >> shift
@@ -257,7 +259,7 @@ class WeightUpdate(wiring.Component):
                         elif stochastic and base == 0:
                             m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
 
-        # -- stage 5: write ---------------------------------------------------------------------
+        # -- stage 6: write ---------------------------------------------------------------------
         for k, blk in enumerate(plan):
             if blk.kind == "diff":
                 continue
@@ -267,7 +269,7 @@ class WeightUpdate(wiring.Component):
                 m.d.comb += port.en.eq((1 << P) - 1)
 
         # -- control ------------------------------------------------------------------------------
-        in_flight = Cat(tok1.valid, tok2.valid, valid3, valid4, valid5).any()
+        in_flight = Cat(tok1.valid, tok1b.valid, tok2.valid, valid3, valid4, valid5).any()
 
         def reset_counters():
             return [i.eq(0), i_word.eq(0), i_lane.eq(0), g.eq(0), b.eq(0), waddr.eq(0)]
