@@ -31,6 +31,7 @@ from epfpga.firmware.isa import Nudge
 from . import memories as mem
 from .activation import LATENCY, Activation, clamp, rshift_round
 from .params import CoreParams
+from .row_scan import RowScan
 
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
 # the cycle that sees the pipeline empty.  The drive's last write is at stage 4, a hidden
@@ -99,11 +100,9 @@ class NeuronUpdate(wiring.Component):
 
         # -- issue counters -----------------------------------------------------------------
         layer = Signal(range(N + 1))          # the pass: W_layer
-        i = Signal(range(max(rows.values()) + 1))
-        i_word = Signal(range(max(p.unit_words(n) for n in rows) + 1))
-        i_lane = Signal(range(P))
-        g = Signal(range(max(groups.values()) + 1))
-        waddr = Signal(range(max(p.weight_depth(n) for n in rows) + 1))
+        scan = m.submodules.scan = RowScan(P, max(rows.values()), max(groups.values()),
+                                           max(p.weight_depth(n) for n in rows))
+        i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
         issuing = Signal()
         last_g, last_row = Signal(), Signal()
         with m.Switch(layer):
@@ -267,32 +266,23 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += in_flight.eq(tok1.valid | tok1b.valid | tok2.valid | end3 | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())
 
-        def reset_counters():
-            return [i.eq(0), i_word.eq(0), i_lane.eq(0), g.eq(0), waddr.eq(0)]
-
+        m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g)]
         with m.FSM():
             with m.State("IDLE"):
+                m.d.comb += scan.restart.eq(1)
                 with m.If(self.start):
-                    m.d.sync += [layer.eq(Mux(self.drive, 1, 2)), *reset_counters()]
+                    m.d.sync += layer.eq(Mux(self.drive, 1, 2))
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(1), self.busy.eq(1)]
-                m.d.sync += [waddr.eq(waddr + 1), g.eq(g + 1)]
-                with m.If(last_g):
-                    m.d.sync += [g.eq(0), i.eq(i + 1), i_lane.eq(i_lane + 1)]
-                    if P > 1:
-                        with m.If(i_lane == P - 1):
-                            m.d.sync += i_word.eq(i_word + 1)
-                    else:
-                        m.d.sync += i_word.eq(i_word + 1)
-                    with m.If(last_row):
-                        m.next = "DRAIN"
+                with m.If(last_g & last_row):
+                    m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += [self.busy.eq(1), scan.restart.eq(1)]
                 with m.If(~in_flight):
                     with m.If((layer == 1) | (layer == N)):
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [layer.eq(layer + 1), *reset_counters()]
+                        m.d.sync += layer.eq(layer + 1)
                         m.next = "ISSUE"
         return m

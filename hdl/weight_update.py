@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from . import memories as mem
 from .activation import clamp, rshift_round
 from .params import CoreParams
+from .row_scan import RowScan
 from .prng import Xorshift32
 
 # Cycles a block spends draining after its last issue (last write, plus the cycle that sees the
@@ -118,12 +119,11 @@ class WeightUpdate(wiring.Component):
         diff_wr, diff_rd1, diff_rd2 = diffs.write_port(granularity=1), diffs.read_port(), diffs.read_port()
 
         block = Signal(range(len(plan)))
-        i = Signal(range(max(k.rows for k in plan) + 1))
-        i_word = Signal(range(max(p.unit_words(n) for n in range(1, p.layers + 1)) + 1))
-        i_lane = Signal(range(P))
-        g = Signal(range(max(k.groups for k in plan) + 1))
+        scan = m.submodules.scan = RowScan(P, max(k.rows for k in plan), max(k.groups for k in plan),
+                                           max(max(p.weight_depth(n) for n in range(1, p.layers + 1)),
+                                               diff_memory(p).depth))
+        i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
         b = Signal(range(max(2, B)))
-        waddr = Signal(range(max(max(p.weight_depth(n) for n in range(1, p.layers + 1)), diff_memory(p).depth) + 1))
         issuing, last_g, last_row, last_b = Signal(), Signal(), Signal(), Signal()
         with m.Switch(block):
             for k, blk in enumerate(plan):
@@ -271,34 +271,25 @@ class WeightUpdate(wiring.Component):
         # -- control ------------------------------------------------------------------------------
         in_flight = Cat(tok1.valid, tok1b.valid, tok2.valid, valid3, valid4, valid5).any()
 
-        def reset_counters():
-            return [i.eq(0), i_word.eq(0), i_lane.eq(0), g.eq(0), b.eq(0), waddr.eq(0)]
-
+        m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g)]
         with m.FSM():
             with m.State("IDLE"):
+                m.d.comb += scan.restart.eq(1)
+                m.d.sync += b.eq(0)
                 with m.If(self.start):
-                    m.d.sync += [block.eq(0), *reset_counters()]
+                    m.d.sync += block.eq(0)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(1), self.busy.eq(1)]
-                m.d.sync += b.eq(b + 1)
-                with m.If(last_b):
-                    m.d.sync += [b.eq(0), waddr.eq(waddr + 1), g.eq(g + 1)]
-                    with m.If(last_g):
-                        m.d.sync += [g.eq(0), i.eq(i + 1), i_lane.eq(i_lane + 1)]
-                        if P > 1:
-                            with m.If(i_lane == P - 1):
-                                m.d.sync += i_word.eq(i_word + 1)
-                        else:
-                            m.d.sync += i_word.eq(i_word + 1)
-                        with m.If(last_row):
-                            m.next = "DRAIN"
+                m.d.sync += b.eq(Mux(last_b, 0, b + 1))
+                with m.If(last_b & last_g & last_row):
+                    m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += self.busy.eq(1)
+                m.d.comb += [self.busy.eq(1), scan.restart.eq(1)]
                 with m.If(~in_flight):
                     with m.If(block == len(plan) - 1):
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [block.eq(block + 1), *reset_counters()]
+                        m.d.sync += block.eq(block + 1)
                         m.next = "ISSUE"
         return m

@@ -132,7 +132,7 @@ def main() -> int:
     figures["fits"] = placed and not over
     figures["over"] = over
     if figures["ff"] is None:  # iCE40 logic cells hold both; count the flip-flops yosys mapped
-        stat = (out / "yosys.log").read_text()
+        stat = (out / "yosys.log").read_text().rsplit("Printing statistics", 1)[-1]
         figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
     report = {"config": cfg.name, "lanes": params.lanes, "device": args.device,
               "target_mhz": dev["target_mhz"], **figures,

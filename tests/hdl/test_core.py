@@ -105,3 +105,31 @@ def test_core_runs_the_digits_preset_on_schedule():
     model = schedule.program_cycles(rtl.hw, rtl.training_program)
     assert rtl.cycles[0]["cycles"] == model.cycles
     assert rtl.driver.register(Reg.STATUS) == 2   # done, idle
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(20, 50))
+def test_more_random_configs(seed):
+    """The slow suite's 30 more seeds (50 in all with the default suite's)."""
+    test_random_config_trace_is_bit_exact_and_on_schedule(seed)
+
+
+@pytest.mark.slow
+def test_digits_trace_of_32_samples_is_bit_exact(tmp_path):
+    """Two updates of the digits preset (P = 4), through the CLI, decided by ``epfpga compare``."""
+    import subprocess
+    import sys
+    for backend in ("fixed", "rtl"):
+        proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "trace", "--config", str(_digits_p4(tmp_path)),
+                               "--backend", backend, "--samples", "32", "--out", str(tmp_path / f"{backend}.npz")],
+                              capture_output=True, text=True, timeout=3000)
+        assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "compare", str(tmp_path / "fixed.npz"),
+                           str(tmp_path / "rtl.npz")], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("identical"), proc.stdout
+
+
+def _digits_p4(tmp_path):
+    path = tmp_path / "digits-p4.toml"
+    path.write_text('preset = "digits"\nlanes = 4\n')
+    return path
