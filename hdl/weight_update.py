@@ -12,8 +12,8 @@ with two read ports.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stoc
 lane's xorshift32 draw), saturating write-back.
 
 Pipeline (cycles after a token is issued): 0 state reads; 1 operands registered (``diff``: the
-difference); 2 products; 3 batch sum (``diff``: written); 4 ``× lr_q`` and sign; 5 rounding and
-saturation; 6 write.
+difference); 2 products; 3 batch sum (``diff``: written); 4 ``× σ_u·lr_q``; 5 rounding;
+6 saturating add; 7 write.
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
 """
 
@@ -35,9 +35,9 @@ from .row_scan import RowScan
 from .prng import Xorshift32
 
 # Cycles a block spends draining after its last issue (last write, plus the cycle that sees the
-# pipeline empty): the diff block writes at stage 3, the others at stage 6.
+# pipeline empty): the diff block writes at stage 3, the others at stage 7.
 DRAIN_DIFF = 3 + 1
-DRAIN = 6 + 1
+DRAIN = 7 + 1
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class WeightUpdate(wiring.Component):
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
         # -- stage 1: operands, registered (diff block: the difference itself) --------------------
-        # m1 = a1·b1, m2 = a2·b2 at stage 1b; the batch sum is m1 − m2.
+        # m1 = a1·b1, m2 = a2·b2 at stage 2; the batch sum is m1 − m2.
         lane1 = tok1.i_lane if P > 1 else 0
         a_shape, b_shape = signed(p.state_bits + 2), unsigned(max(p.state_bits, p.input_bits))
         a1 = [Signal(a_shape, name=f"a1_l{l}") for l in range(P)]
@@ -230,21 +230,25 @@ class WeightUpdate(wiring.Component):
         v4 = [Signal(signed(p.grad_bits), name=f"v_l{l}") for l in range(P)]
         w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
         m.d.sync += [valid4.eq(valid3), addr4.eq(addr3)] + [w4[l].eq(w3[l]) for l in range(P)]
+        # σ_u·lr_q of the block, registered (stable long before the block's first word gets here)
+        signed_lr = Signal(signed(max(spec.lr_q).bit_length() + 2))
         with m.Switch(block):
             for k, blk in enumerate(plan):
                 with m.Case(k):
                     lr = spec.lr_q[blk.layer - 1]
-                    m.d.sync += [v4[l].eq(Mux(self.negate, -(d3[l] * lr), d3[l] * lr)) for l in range(P)]
+                    m.d.sync += signed_lr.eq(Mux(self.negate, -lr, lr))
+        m.d.sync += [v4[l].eq(d3[l] * signed_lr) for l in range(P)]
 
-        # -- stage 5: rounding, saturating write-back ---------------------------------------------
+        # -- stages 5, 6: rounding, saturating write-back ---------------------------------------------
         def rounded(shift: int, l: int):
             if stochastic and shift > 0:
                 return (v4[l] + lanes[l].draw[PRNG_BITS - shift:]) >> shift
             return rshift_round(v4[l], shift)
 
-        valid5, addr5 = Signal(), Signal.like(waddr)
-        w5 = [Signal.like(w1[l], name=f"w5_l{l}") for l in range(P)]
-        m.d.sync += [valid5.eq(valid4), addr5.eq(addr4)]
+        valid5a, addr5a = Signal(), Signal.like(waddr)
+        dw5 = [Signal(signed(p.grad_bits), name=f"dw_l{l}") for l in range(P)]
+        w5a = [Signal.like(w1[l], name=f"w5a_l{l}") for l in range(P)]
+        m.d.sync += [valid5a.eq(valid4), addr5a.eq(addr4)] + [w5a[l].eq(w4[l]) for l in range(P)]
         with m.Switch(block):
             for k, blk in enumerate(plan):
                 if blk.kind == "diff":
@@ -252,14 +256,17 @@ class WeightUpdate(wiring.Component):
                 with m.Case(k):
                     base = base_shift(p, blk.layer, blk.kind == "b")
                     for l in range(P):
-                        m.d.sync += w5[l].eq(clamp(w4[l] + Mux(self.halve, rounded(base + 1, l), rounded(base, l)),
-                                                   spec.w_min, spec.w_max))
+                        m.d.sync += dw5[l].eq(Mux(self.halve, rounded(base + 1, l), rounded(base, l)))
                         if stochastic and base > 0:     # a draw whenever bits are rounded off
                             m.d.comb += lanes[l].advance.eq(valid4)
                         elif stochastic and base == 0:
                             m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
+        valid5, addr5 = Signal(), Signal.like(waddr)
+        w5 = [Signal.like(w1[l], name=f"w5_l{l}") for l in range(P)]
+        m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]
+        m.d.sync += [w5[l].eq(clamp(w5a[l] + dw5[l], spec.w_min, spec.w_max)) for l in range(P)]
 
-        # -- stage 6: write ---------------------------------------------------------------------
+        # -- stage 7: write ---------------------------------------------------------------------
         for k, blk in enumerate(plan):
             if blk.kind == "diff":
                 continue
@@ -269,7 +276,7 @@ class WeightUpdate(wiring.Component):
                 m.d.comb += port.en.eq((1 << P) - 1)
 
         # -- control ------------------------------------------------------------------------------
-        in_flight = Cat(tok1.valid, tok1b.valid, tok2.valid, valid3, valid4, valid5).any()
+        in_flight = Cat(tok1.valid, tok1b.valid, tok2.valid, valid3, valid4, valid5a, valid5).any()
 
         m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g)]
         with m.FSM():
