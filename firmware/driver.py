@@ -55,9 +55,6 @@ class HostDriver:
         self.params, self.transport = params, transport
 
     # -- layout -----------------------------------------------------------------------------
-    def _element(self, word: int, lane: int) -> int:
-        return word << self.params.lane_bits | lane
-
     def weight_addresses(self, layer: int) -> np.ndarray:
         """Bus address of every element of ``W_layer``, ``[n_n, n_(n-1)]``."""
         p = self.params
@@ -91,14 +88,21 @@ class HostDriver:
                 out[name] = np.array([to_signed(v) for v in values], dtype=np.int64).reshape(addrs.shape)
         return out
 
-    def load_batch(self, xq: np.ndarray, y: np.ndarray) -> None:
+    def input_addresses(self) -> np.ndarray:
+        """Bus address of every input element, ``[B, n_0]``."""
         p = self.params
-        pairs = []
-        for b, sample in enumerate(np.asarray(xq)):
-            for j, v in enumerate(sample.tolist()):
-                pairs.append((address(Region.X, self._element(b * p.input_stride + j // p.lanes, j % p.lanes)), v))
+        b, j = np.meshgrid(np.arange(p.batch), np.arange(p.sizes[0]), indexing="ij")
+        word = b * p.input_stride + j // p.lanes
+        return (Region.X << REGION_SHIFT) | (word << p.lane_bits) | (j % p.lanes)
+
+    def load_batch(self, xq: np.ndarray, y: np.ndarray) -> None:
+        pairs = list(zip(self.input_addresses().ravel().tolist(), np.asarray(xq).ravel().tolist()))
         pairs += [(address(Region.Y, b), int(label)) for b, label in enumerate(y)]
         self.transport.write(pairs)
+
+    def read_inputs(self) -> np.ndarray:
+        addrs = self.input_addresses()
+        return np.array(self.transport.read(addrs.ravel().tolist()), dtype=np.int64).reshape(addrs.shape)
 
     def run(self, monitor: bool = False) -> list[list[StateWrite]]:
         return self.transport.run(monitor)

@@ -148,11 +148,10 @@ class Core(wiring.Component):
 
         x_mem = m.submodules.x = mem.inputs(p).build()
         x_rd, x_rd2 = x_mem.read_port(), x_mem.read_port()
-        m.d.comb += x_rd.addr.eq(neu.x.addr)
-        with m.If(upd.busy):
-            m.d.comb += x_rd.addr.eq(upd.x.addr)
-        m.d.comb += [neu.x.data.eq(x_rd.data), upd.x.data.eq(x_rd.data),
-                     x_rd2.addr.eq(upd.x2.addr), upd.x2.data.eq(x_rd2.data)]
+        m.d.comb += x_rd.addr.eq(word)
+        host_or(x_rd, (upd.busy, upd.x), (neu.busy, neu.x))
+        m.d.comb += [x_rd2.addr.eq(upd.x2.addr), upd.x2.data.eq(x_rd2.data)]
+        reads[Region.X] = x_rd
         host_write_port(x_mem.write_port(granularity=1), Region.X)
 
         y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=p.batch, init=[])

@@ -87,6 +87,9 @@ def test_host_port_reads_back_every_memory_it_writes():
     got = rtl.driver.read_weights()
     for name in weights:
         assert np.array_equal(got[name], weights[name]), name
+    xq = rng.integers(0, 257, (2, 5))
+    rtl.driver.load_batch(xq, np.array([2, 0]))
+    assert np.array_equal(rtl.driver.read_inputs(), xq)
     assert rtl.driver.register(Reg.STATUS) == 0   # idle, not done: nothing ran yet
     # the weights sign-extend through the 32-bit bus
     assert to_signed(rtl.driver.transport.read([address(layer_region(1, "W"), 0)])[0]) == weights["W1"][0, 0]
