@@ -14,7 +14,6 @@ from collections.abc import Callable
 from amaranth.sim import Simulator
 
 from epfpga.firmware.driver import StateWrite
-from epfpga.firmware.driver import Transport  # noqa: F401  (the protocol this implements)
 
 from .core import Core, Reg, Region, REGION_SHIFT
 
@@ -23,7 +22,7 @@ class SimulationError(RuntimeError):
     """The simulated core did not finish (a program that never halts, or a gateware bug)."""
 
 
-class AmaranthTransport:
+class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
     """Bus transport to a :class:`~epfpga.hdl.core.Core` simulated by Amaranth.
 
     Parameters
