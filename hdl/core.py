@@ -126,20 +126,15 @@ class Core(wiring.Component):
         reads: dict[int, memory.ReadPort] = {}   # memory regions the host reads
 
         def host_or(port, *owners):
-            """Drive ``port`` from the first busy owner's request, else leave it to the host."""
-            cond = None
-            for busy, request in owners:
-                with (m.If(busy) if cond is None else m.Elif(busy)):
-                    for name in ("addr", "en", "data"):
-                        if name == "data" and isinstance(port, memory.ReadPort):
-                            continue
-                        if hasattr(port, name):
-                            m.d.comb += getattr(port, name).eq(getattr(request, name))
-                cond = busy
-            if isinstance(port, memory.ReadPort):
-                for _, request in owners:
-                    m.d.comb += request.data.eq(port.data)
-            return cond
+            """``port`` follows the request of the first busy owner, else the host's defaults
+            (assigned before the call); read data goes to every owner."""
+            reading = isinstance(port, memory.ReadPort)
+            members = ("addr", "en") if reading else ("addr", "en", "data")
+            for k, (busy, request) in enumerate(owners):
+                with (m.If(busy) if k == 0 else m.Elif(busy)):
+                    m.d.comb += [getattr(port, name).eq(getattr(request, name)) for name in members]
+            if reading:
+                m.d.comb += [request.data.eq(port.data) for _, request in owners]
 
         def host_write_port(port, r):
             m.d.comb += [port.addr.eq(word), *[port.data[l].eq(self.wdata) for l in range(P)]]
