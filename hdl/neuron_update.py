@@ -15,8 +15,8 @@ cycle, read transparently so that back-to-back rows need no stall).
   go to slot ``dst``, so the step is synchronous (double buffering).
 
 Pipeline (cycles after a token is issued): 0 issue reads; 1 operands registered; 2 products;
-3 feedback read-modify-write and adder tree; 4 row end (bias, shift, nudge); 3 + LATENCY
-feedback activation written; 4 + LATENCY output activation written.  A pass takes ``rows · G_m`` issue cycles plus a
+3 adder tree, feedback read data registered; 4 feedback read-modify-write and row end (bias,
+shift, nudge); 4 + LATENCY both activations written.  A pass takes ``rows · G_m`` issue cycles plus a
 fixed drain (``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
@@ -35,9 +35,9 @@ from .row_scan import RowScan
 
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
 # the cycle that sees the pipeline empty.  The drive's last write is at stage 4, a hidden
-# layer's at 3 + LATENCY, the output layer's at 4 + LATENCY.
+# layer's at 4 + LATENCY, the output layer's at 4 + LATENCY.
 DRAIN_DRIVE = 4 + 1
-DRAIN_HIDDEN = 3 + LATENCY + 1
+DRAIN_HIDDEN = 4 + LATENCY + 1
 DRAIN_OUTPUT = 4 + LATENCY + 1
 
 
@@ -171,25 +171,42 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += acc_rd[n].addr.eq(tok1b.g)
         m.d.comb += drive_rd.addr.eq(tok1b.g)
 
-        # -- stage 3: feedback read-modify-write, adder tree ---------------------------------
+        # -- stage 3: adder tree; feedback read data registered ------------------------------------
+        # -- stage 4: feedback read-modify-write.  The memory's output is registered (timing), so
+        # a word written in the previous cycle is forwarded; one written two cycles before comes
+        # through the transparent read.
         acts = [Activation(p) for _ in range(P)]
         for l, a in enumerate(acts):
             m.submodules[f"act_l{l}"] = a
-        fb_done = [Signal(name=f"fb_done{t}") for t in range(LATENCY + 1)]
-        fb_g = [Signal.like(g, name=f"fb_g{t}") for t in range(LATENCY + 1)]
-        m.d.comb += [fb_done[0].eq(tok2.valid & tok2.last_row & (layer >= 2)), fb_g[0].eq(tok2.g)]
-        for t in range(LATENCY):
-            m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t])]
+        tok3 = Signal(token)
+        fb3 = [Signal.like(fb2[l], name=f"fb3_l{l}") for l in range(P)]
+        acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}") for l in range(P)]
+        drive_q = [Signal(signed(p.acc_bits), name=f"drive_q{l}") for l in range(P)]
+        m.d.sync += [tok3.eq(tok2)] + [fb3[l].eq(fb2[l]) for l in range(P)]
+        m.d.sync += [drive_q[l].eq(drive_rd.data[l]) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
-                rd = acc_rd[n].data
-                u_fb = [Signal(signed(p.acc_bits), name=f"ufb{n}_l{l}") for l in range(P)]
-                for l in range(P):
-                    start = Mux(tok2.first_row, drive_rd.data[l], rd[l]) if n == 1 else rd[l]
-                    m.d.comb += [u_fb[l].eq(start + fb2[l]), acts[l].u.eq(u_fb[l])]
-                m.d.comb += [acc_wr[n].addr.eq(tok2.g), *[acc_wr[n].data[l].eq(u_fb[l]) for l in range(P)]]
-                with m.If(tok2.valid & ~tok2.last_row):
+                m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
+        prev_valid, prev_g = Signal(), Signal.like(g)      # the word written in the previous cycle
+        prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}") for l in range(P)]
+        forward = prev_valid & (prev_g == tok3.g)
+        u_fb = [Signal(signed(p.acc_bits), name=f"ufb_l{l}") for l in range(P)]
+        for l in range(P):
+            held = Mux(forward, prev_u[l], acc_q[l])
+            start = Mux(tok3.first_row & (layer == 2), drive_q[l], held)   # layer 1 starts from D_1
+            m.d.comb += [u_fb[l].eq(start + fb3[l]), acts[l].u.eq(u_fb[l])]
+        writes = tok3.valid & ~tok3.last_row & (layer >= 2)
+        m.d.sync += [prev_valid.eq(writes), prev_g.eq(tok3.g)] + [prev_u[l].eq(u_fb[l]) for l in range(P)]
+        for n in range(1, N):
+            with m.If(layer == n + 1):
+                m.d.comb += [acc_wr[n].addr.eq(tok3.g), *[acc_wr[n].data[l].eq(u_fb[l]) for l in range(P)]]
+                with m.If(writes):
                     m.d.comb += acc_wr[n].en.eq((1 << P) - 1)
+        fb_done = [Signal(name=f"fb_done{t}") for t in range(LATENCY + 1)]
+        fb_g = [Signal.like(g, name=f"fb_g{t}") for t in range(LATENCY + 1)]
+        m.d.comb += [fb_done[0].eq(tok3.valid & tok3.last_row & (layer >= 2)), fb_g[0].eq(tok3.g)]
+        for t in range(LATENCY):
+            m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t])]
         row_acc = Signal(signed(p.acc_bits))
         tree = Signal(signed(p.acc_bits))
         m.d.comb += tree.eq(sum(fwd2))
@@ -238,7 +255,7 @@ class NeuronUpdate(wiring.Component):
                          out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
                          out_err[t + 1].eq(out_err[t])]
 
-        # -- stage 3 + LATENCY: feedback states; 4 + LATENCY: output states -------------------------
+        # -- stage 4 + LATENCY: feedback and output states -------------------------
         q_out = Signal(unsigned(p.state_bits))
         if spec.config.nudge == "inside":
             m.d.comb += q_out.eq(out_act.q)
@@ -263,7 +280,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- control --------------------------------------------------------------------------------
         in_flight = Signal()
-        m.d.comb += in_flight.eq(tok1.valid | tok1b.valid | tok2.valid | end3 | Cat(*fb_done[1:]).any()
+        m.d.comb += in_flight.eq(tok1.valid | tok1b.valid | tok2.valid | tok3.valid | end3 | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())
 
         m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g)]
