@@ -14,9 +14,9 @@ cycle, read transparently so that back-to-back rows need no stall).
   of ``W_N`` for the output layer (with the nudge).  Reads come from slot ``src`` and writes
   go to slot ``dst``, so the step is synchronous (double buffering).
 
-Pipeline (cycles after a token is issued): 0 issue reads; 1 operands registered; 2 products;
-3 adder tree, feedback read data registered; 4 feedback read-modify-write and row end (bias,
-shift, nudge); 4 + LATENCY both activations written.  A pass takes ``rows · G_m`` issue cycles plus a
+Pipeline (cycles after a token is issued): 0 issue reads; 1 read data registered; 2 operands
+registered; 3 products; 4 adder tree, feedback read data registered; 5 feedback
+read-modify-write and row end (bias, shift, nudge); 5 + LATENCY both activations written.  A pass takes ``rows · G_m`` issue cycles plus a
 fixed drain (``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
@@ -34,11 +34,11 @@ from .params import CoreParams
 from .row_scan import RowScan
 
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
-# the cycle that sees the pipeline empty.  The drive's last write is at stage 4, a hidden
-# layer's at 4 + LATENCY, the output layer's at 4 + LATENCY.
-DRAIN_DRIVE = 4 + 1
-DRAIN_HIDDEN = 4 + LATENCY + 1
-DRAIN_OUTPUT = 4 + LATENCY + 1
+# the cycle that sees the pipeline empty.  The drive's last write is at stage 5, a hidden
+# layer's at 5 + LATENCY, the output layer's at 5 + LATENCY.
+DRAIN_DRIVE = 5 + 1
+DRAIN_HIDDEN = 5 + LATENCY + 1
+DRAIN_OUTPUT = 5 + LATENCY + 1
 
 
 class NeuronUpdate(wiring.Component):
@@ -118,8 +118,8 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [tok0.valid.eq(issuing), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
                      tok0.i_lane.eq(i_lane), tok0.first_row.eq(i == 0), tok0.last_row.eq(last_row),
                      tok0.last_g.eq(last_g)]
-        tok1, tok1b, tok2 = Signal(token), Signal(token), Signal(token)
-        m.d.sync += [tok1.eq(tok0), tok1b.eq(tok1), tok2.eq(tok1b)]
+        tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(4))
+        m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads -----------------------------------------------------------------
         src_slot = mem.slot_index(p, self.src, self.sample)
@@ -134,25 +134,36 @@ class NeuronUpdate(wiring.Component):
             with m.Elif(layer == n):       # postsynaptic layer
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
 
-        # -- stage 1: operands; stage 2: products ---------------------------------------------
+        # -- stage 1: every memory's read data registered (timing) ---------------------------------
+        def registered(port):
+            q = Signal(port.data.shape())
+            m.d.sync += q.eq(port.data)
+            return q
+
+        w_q = {n: registered(getattr(self, f"w{n}")) for n in rows}
+        b_q = {n: registered(getattr(self, f"b{n}")) for n in rows}
+        s_q = {n: registered(getattr(self, f"s{n}")) for n in rows}
+        x_q = registered(self.x)
+
+        # -- stage 2: operands; stage 3: products ---------------------------------------------
         zero = self.src == mem.SlotCode.ZERO
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         pre1 = [Signal(unsigned(p.state_bits), name=f"pre_l{l}") for l in range(P)]
         post1 = Signal(unsigned(p.state_bits))
         bias1 = Signal(signed(p.weight_bits))
-        lane1 = tok1.i_lane if P > 1 else 0
+        lane1 = tokr.i_lane if P > 1 else 0
         with m.Switch(layer):
             for n in rows:
                 with m.Case(n):
-                    w_data, b_data = getattr(self, f"w{n}").data, getattr(self, f"b{n}").data
-                    pre_data = self.x.data if n == 1 else getattr(self, f"s{n - 1}").data
+                    w_data, b_data = w_q[n], b_q[n]
+                    pre_data = x_q if n == 1 else s_q[n - 1]
                     m.d.comb += [bias1.eq(b_data[lane1])]
                     m.d.comb += [w1[l].eq(w_data[l]) for l in range(P)]
                     if n == 1:
                         m.d.comb += [pre1[l].eq(pre_data[l]) for l in range(P)]
                     else:
                         m.d.comb += [pre1[l].eq(Mux(zero, 0, pre_data[l])) for l in range(P)]
-                        m.d.comb += post1.eq(Mux(zero, 0, getattr(self, f"s{n}").data[lane1]))
+                        m.d.comb += post1.eq(Mux(zero, 0, s_q[n][lane1]))
         # operands registered (memory read → register → multiplier → register: timing)
         w_r = [Signal.like(w1[l], name=f"w_r{l}") for l in range(P)]
         pre_r = [Signal.like(pre1[l], name=f"pre_r{l}") for l in range(P)]
@@ -171,8 +182,8 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += acc_rd[n].addr.eq(tok1b.g)
         m.d.comb += drive_rd.addr.eq(tok1b.g)
 
-        # -- stage 3: adder tree; feedback read data registered ------------------------------------
-        # -- stage 4: feedback read-modify-write.  The memory's output is registered (timing), so
+        # -- stage 4: adder tree; feedback read data registered ------------------------------------
+        # -- stage 5: feedback read-modify-write.  The memory's output is registered (timing), so
         # a word written in the previous cycle is forwarded; one written two cycles before comes
         # through the transparent read.
         acts = [Activation(p) for _ in range(P)]
@@ -215,7 +226,7 @@ class NeuronUpdate(wiring.Component):
         with m.If(tok2.valid):
             m.d.sync += row_acc.eq(row_sum)
 
-        # -- stage 4: row end -------------------------------------------------------------------
+        # -- stage 5: row end -------------------------------------------------------------------
         row3 = Signal(signed(p.acc_bits))
         end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tok2.i_lane.shape())
         post3, bias3 = Signal.like(post1), Signal.like(bias1)
@@ -255,7 +266,7 @@ class NeuronUpdate(wiring.Component):
                          out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
                          out_err[t + 1].eq(out_err[t])]
 
-        # -- stage 4 + LATENCY: feedback and output states -------------------------
+        # -- stage 5 + LATENCY: feedback and output states -------------------------
         q_out = Signal(unsigned(p.state_bits))
         if spec.config.nudge == "inside":
             m.d.comb += q_out.eq(out_act.q)
@@ -280,7 +291,8 @@ class NeuronUpdate(wiring.Component):
 
         # -- control --------------------------------------------------------------------------------
         in_flight = Signal()
-        m.d.comb += in_flight.eq(tok1.valid | tok1b.valid | tok2.valid | tok3.valid | end3 | Cat(*fb_done[1:]).any()
+        m.d.comb += in_flight.eq(tok1.valid | tokr.valid | tok1b.valid | tok2.valid | tok3.valid | end3
+                                 | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())
 
         m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g)]

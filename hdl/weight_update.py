@@ -11,9 +11,9 @@ in a pass of their own (the ``diff`` block, ``B · ceil(n_1/P)`` cycles), into a
 with two read ports.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
 lane's xorshift32 draw), saturating write-back.
 
-Pipeline (cycles after a token is issued): 0 state reads; 1 operands registered (``diff``: the
-difference); 2 products; 3 batch sum (``diff``: written); 4 ``× σ_u·lr_q``; 5 rounding;
-6 saturating add; 7 write.
+Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
+registered (``diff``: the difference); 3 products; 4 batch sum (``diff``: written);
+5 ``× σ_u·lr_q``; 6 rounding; 7 saturating add; 8 write.
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
 """
 
@@ -35,9 +35,9 @@ from .row_scan import RowScan
 from .prng import Xorshift32
 
 # Cycles a block spends draining after its last issue (last write, plus the cycle that sees the
-# pipeline empty): the diff block writes at stage 3, the others at stage 7.
-DRAIN_DIFF = 3 + 1
-DRAIN = 7 + 1
+# pipeline empty): the diff block writes at stage 4, the others at stage 8.
+DRAIN_DIFF = 4 + 1
+DRAIN = 8 + 1
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,10 @@ class WeightUpdate(wiring.Component):
 
         token = data.StructLayout({"valid": 1, "first_b": 1, "last_b": 1, "addr": len(waddr),
                                    "i_lane": max(1, len(i_lane))})
-        tok0, tok1, tok1b, tok2 = Signal(token), Signal(token), Signal(token), Signal(token)
+        tok0, tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(5))
         m.d.comb += [tok0.valid.eq(issuing), tok0.first_b.eq(b == 0), tok0.last_b.eq(last_b),
                      tok0.addr.eq(Mux(block == 0, mem.slot_address(p, 1, i, g), waddr)), tok0.i_lane.eq(i_lane)]
-        m.d.sync += [tok1.eq(tok0), tok1b.eq(tok1), tok2.eq(tok1b)]
+        m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
         def x_address(sample):
@@ -170,9 +170,21 @@ class WeightUpdate(wiring.Component):
                     m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
-        # -- stage 1: operands, registered (diff block: the difference itself) --------------------
-        # m1 = a1·b1, m2 = a2·b2 at stage 2; the batch sum is m1 − m2.
-        lane1 = tok1.i_lane if P > 1 else 0
+        # -- stage 1: every memory's read data registered (timing) ---------------------------------
+        def registered(port):
+            q = Signal(port.data.shape())
+            m.d.sync += q.eq(port.data)
+            return q
+
+        layers = range(1, p.layers + 1)
+        sa_q = {n: registered(getattr(self, f"sa{n}")) for n in layers}
+        sb_q = {n: registered(getattr(self, f"sb{n}")) for n in layers}
+        word_q = {(kind, n): registered(getattr(self, f"{kind}{n}")) for kind in ("w", "b") for n in layers}
+        x_q, x2_q, d1_q, d2_q = (registered(port) for port in (self.x, self.x2, diff_rd1, diff_rd2))
+
+        # -- stage 2: operands, registered (diff block: the difference itself) --------------------
+        # m1 = a1·b1, m2 = a2·b2 at stage 3; the batch sum is m1 − m2.
+        lane1 = tokr.i_lane if P > 1 else 0
         a_shape, b_shape = signed(p.state_bits + 2), unsigned(max(p.state_bits, p.input_bits))
         a1 = [Signal(a_shape, name=f"a1_l{l}") for l in range(P)]
         b1 = [Signal(b_shape, name=f"b1_l{l}") for l in range(P)]
@@ -184,18 +196,18 @@ class WeightUpdate(wiring.Component):
             for k, blk in enumerate(plan):
                 n = blk.layer
                 with m.Case(k):
-                    sa, sb = getattr(self, f"sa{n}").data, getattr(self, f"sb{n}").data
+                    sa, sb = sa_q[n], sb_q[n]
                     if blk.kind != "diff":
-                        wd = getattr(self, f"{blk.kind.lower()}{n}").data
+                        wd = word_q[blk.kind.lower(), n]
                         m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
                     m.d.comb += diff_block.eq(blk.kind == "diff")
                     if blk.kind in ("diff", "b"):
                         ops = [(sb[l] - sa[l], 1, 0, 0) for l in range(P)]
                     elif n == 1:
-                        d1, d2 = diff_rd1.data[lane1], diff_rd2.data[lane1]
-                        ops = [(d1, self.x.data[l], -d2 if B > 1 else 0, self.x2.data[l]) for l in range(P)]
+                        d1, d2 = d1_q[lane1], d2_q[lane1]
+                        ops = [(d1, x_q[l], -d2 if B > 1 else 0, x2_q[l]) for l in range(P)]
                     else:
-                        pre_a, pre_b = getattr(self, f"sa{n - 1}").data, getattr(self, f"sb{n - 1}").data
+                        pre_a, pre_b = sa_q[n - 1], sb_q[n - 1]
                         ops = [(sb[lane1], pre_b[l], sa[lane1], pre_a[l]) for l in range(P)]
                     for l, (x1, y1, x2, y2) in enumerate(ops):
                         m.d.sync += [a1[l].eq(x1), b1[l].eq(y1), a2[l].eq(x2), b2[l].eq(y2)]
@@ -212,7 +224,7 @@ class WeightUpdate(wiring.Component):
         with m.If(tok2.valid & diff2):
             m.d.comb += diff_wr.en.eq((1 << P) - 1)
 
-        # -- stage 3: batch sum D ---------------------------------------------------------------
+        # -- stage 4: batch sum D ---------------------------------------------------------------
         d_bits = max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True))
         d_acc = [Signal(signed(d_bits), name=f"d_l{l}") for l in range(P)]
         d_sum = [Signal(signed(d_bits), name=f"dsum_l{l}") for l in range(P)]
@@ -225,7 +237,7 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [valid3.eq(tok2.valid & tok2.last_b & ~diff2), addr3.eq(tok2.addr)]
         m.d.sync += [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
 
-        # -- stage 4: v = σ_u · D · lr_q ------------------------------------------------------------
+        # -- stage 5: v = σ_u · D · lr_q ------------------------------------------------------------
         valid4, addr4 = Signal(), Signal.like(waddr)
         v4 = [Signal(signed(p.grad_bits), name=f"v_l{l}") for l in range(P)]
         w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
@@ -239,7 +251,7 @@ class WeightUpdate(wiring.Component):
                     m.d.sync += signed_lr.eq(Mux(self.negate, -lr, lr))
         m.d.sync += [v4[l].eq(d3[l] * signed_lr) for l in range(P)]
 
-        # -- stages 5, 6: rounding, saturating write-back ---------------------------------------------
+        # -- stages 6, 7: rounding, saturating write-back ---------------------------------------------
         def rounded(shift: int, l: int):
             if stochastic and shift > 0:
                 return (v4[l] + lanes[l].draw[PRNG_BITS - shift:]) >> shift
@@ -266,7 +278,7 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]
         m.d.sync += [w5[l].eq(clamp(w5a[l] + dw5[l], spec.w_min, spec.w_max)) for l in range(P)]
 
-        # -- stage 7: write ---------------------------------------------------------------------
+        # -- stage 8: write ---------------------------------------------------------------------
         for k, blk in enumerate(plan):
             if blk.kind == "diff":
                 continue
@@ -276,7 +288,7 @@ class WeightUpdate(wiring.Component):
                 m.d.comb += port.en.eq((1 << P) - 1)
 
         # -- control ------------------------------------------------------------------------------
-        in_flight = Cat(tok1.valid, tok1b.valid, tok2.valid, valid3, valid4, valid5a, valid5).any()
+        in_flight = Cat(tok1.valid, tokr.valid, tok1b.valid, tok2.valid, valid3, valid4, valid5a, valid5).any()
 
         m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g)]
         with m.FSM():
