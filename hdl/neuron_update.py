@@ -136,9 +136,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- stage 1: every memory's read data registered (timing) ---------------------------------
         def registered(port):
-            q = Signal(port.data.shape())
-            m.d.sync += q.eq(port.data)
-            return q
+            return mem.registered_data(m, port)
 
         w_q = {n: registered(getattr(self, f"w{n}")) for n in rows}
         b_q = {n: registered(getattr(self, f"b{n}")) for n in rows}

@@ -172,9 +172,7 @@ class WeightUpdate(wiring.Component):
 
         # -- stage 1: every memory's read data registered (timing) ---------------------------------
         def registered(port):
-            q = Signal(port.data.shape())
-            m.d.sync += q.eq(port.data)
-            return q
+            return mem.registered_data(m, port)
 
         layers = range(1, p.layers + 1)
         sa_q = {n: registered(getattr(self, f"sa{n}")) for n in layers}
