@@ -87,6 +87,11 @@ def slot_index(p: CoreParams, code, sample):
                    Mux(code == SlotCode.PONG, 1, Mux(code == SlotCode.PING, 0, 2))))
 
 
+def input_address(p: CoreParams, sample, word):
+    """Address of ``word`` of ``sample`` in the input memory (samples a power of two apart)."""
+    return ((sample << (p.input_stride - 1).bit_length()) | word)[:inputs(p).addr_bits]
+
+
 def slot_address(p: CoreParams, layer: int, slot, word):
     """Address of ``word`` of ``slot`` in the state memory of ``layer``."""
     return ((slot << ceil_log2(p.slot_stride(layer))) | word)[:states(p, layer).addr_bits]

@@ -124,7 +124,7 @@ class NeuronUpdate(wiring.Component):
         # -- stage 0: reads -----------------------------------------------------------------
         src_slot = mem.slot_index(p, self.src, self.sample)
         dst_slot = mem.slot_index(p, self.dst, self.sample)
-        m.d.comb += self.x.addr.eq(self.sample * p.input_stride + g)
+        m.d.comb += self.x.addr.eq(mem.input_address(p, self.sample, g))
         for n in rows:
             with m.If(layer == n):
                 m.d.comb += [getattr(self, f"w{n}").addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
@@ -135,13 +135,10 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
 
         # -- stage 1: every memory's read data registered (timing) ---------------------------------
-        def registered(port):
-            return mem.registered_data(m, port)
-
-        w_q = {n: registered(getattr(self, f"w{n}")) for n in rows}
-        b_q = {n: registered(getattr(self, f"b{n}")) for n in rows}
-        s_q = {n: registered(getattr(self, f"s{n}")) for n in rows}
-        x_q = registered(self.x)
+        w_q = {n: mem.registered_data(m, getattr(self, f"w{n}")) for n in rows}
+        b_q = {n: mem.registered_data(m, getattr(self, f"b{n}")) for n in rows}
+        s_q = {n: mem.registered_data(m, getattr(self, f"s{n}")) for n in rows}
+        x_q = mem.registered_data(m, self.x)
 
         # -- stage 2: operands; stage 3: products ---------------------------------------------
         zero = self.src == mem.SlotCode.ZERO

@@ -139,9 +139,6 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
-        def x_address(sample):
-            return (sample << (p.input_stride - 1).bit_length()) | g
-
         def diff_address(sample):
             return mem.slot_address(p, 1, sample, i_word)
 
@@ -156,7 +153,8 @@ class WeightUpdate(wiring.Component):
                 m.d.comb += getattr(self, f"{blk.kind.lower()}{n}").addr.eq(waddr)
                 if blk.kind == "W" and n == 1:   # two samples a cycle
                     pair = b << 1
-                    m.d.comb += [self.x.addr.eq(x_address(pair)), self.x2.addr.eq(x_address(pair | 1)),
+                    m.d.comb += [self.x.addr.eq(mem.input_address(p, pair, g)),
+                                 self.x2.addr.eq(mem.input_address(p, pair | 1, g)),
                                  diff_rd1.addr.eq(diff_address(pair)), diff_rd2.addr.eq(diff_address(pair | 1))]
                     continue
                 slot_a = mem.slot_index(p, mem.SlotCode.A, b)
@@ -171,14 +169,13 @@ class WeightUpdate(wiring.Component):
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
         # -- stage 1: every memory's read data registered (timing) ---------------------------------
-        def registered(port):
-            return mem.registered_data(m, port)
-
         layers = range(1, p.layers + 1)
-        sa_q = {n: registered(getattr(self, f"sa{n}")) for n in layers}
-        sb_q = {n: registered(getattr(self, f"sb{n}")) for n in layers}
-        word_q = {(kind, n): registered(getattr(self, f"{kind}{n}")) for kind in ("w", "b") for n in layers}
-        x_q, x2_q, d1_q, d2_q = (registered(port) for port in (self.x, self.x2, diff_rd1, diff_rd2))
+        sa_q = {n: mem.registered_data(m, getattr(self, f"sa{n}")) for n in layers}
+        sb_q = {n: mem.registered_data(m, getattr(self, f"sb{n}")) for n in layers}
+        word_q = {(kind, n): mem.registered_data(m, getattr(self, f"{kind}{n}"))
+                  for kind in ("w", "b") for n in layers}
+        x_q, x2_q, d1_q, d2_q = (mem.registered_data(m, port)
+                                 for port in (self.x, self.x2, diff_rd1, diff_rd2))
 
         # -- stage 2: operands, registered (diff block: the difference itself) --------------------
         # m1 = a1·b1, m2 = a2·b2 at stage 3; the batch sum is m1 − m2.
