@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from amaranth.sim import Simulator
 
-from epfpga.firmware.driver import StateWrite
+from epfpga.firmware.driver import StateWrite, address
 
-from .core import Core, Reg, Region, REGION_SHIFT
+from .core import Core, Reg, Region
 
 
 class SimulationError(RuntimeError):
@@ -98,7 +98,7 @@ class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
 
     async def _run(self, ctx, monitor: bool) -> list[list[StateWrite]]:
         core = self.core
-        await self._write(ctx, [(Region.CONTROL << REGION_SHIFT | Reg.START, 1)])
+        await self._write(ctx, [(address(Region.CONTROL, Reg.START), 1)])
         layers = core.params.layers
         mons = [(getattr(core, f"mon{n}_en"), getattr(core, f"mon{n}_addr"), getattr(core, f"mon{n}_data"))
                 for n in range(1, layers + 1)]
