@@ -7,7 +7,8 @@ one :class:`~epfpga.trace.BatchRecord` per mini-batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .config import Config
@@ -62,7 +63,18 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         raise UserError(f"--sim {sim}: only --backend rtl runs a simulator (this run uses '{name}')")
     if backend.simulated:
         sim = sim or "amaranth"
-        if sim != "amaranth":
-            raise UserError(f"--sim {sim}: the cocotb simulators (icarus, verilator) are not available "
-                            "in this release; use --sim amaranth")
+        if sim not in SIMULATORS:
+            raise UserError(f"--sim {sim}: unknown simulator (choose from {', '.join(SIMULATORS)})")
     return (_rtl_checked if check else backend.factory)(config, params, sim)
+
+
+@contextmanager
+def session(name: str, config: Config, params=None, sim: str | None = None, check: bool = False) -> Iterator:
+    """:func:`make`, and on leaving the block close the trainer if it holds a simulator."""
+    trainer = make(name, config, params, sim, check)
+    try:
+        yield trainer
+    finally:
+        close = getattr(trainer, "close", None)
+        if close is not None:
+            close()

@@ -9,7 +9,7 @@ from pathlib import Path
 from . import __version__
 from . import config as config_mod
 from .backends import SIMULATORS
-from .errors import UserError
+from .errors import GatewareMismatch, UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,10 +67,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from epfpga.golden.mlp import load_params
 
     params = load_params(cfg, args.init) if args.init else None
-    trainer = backends.make(args.backend, cfg, params, args.sim, check=args.check)
     dataset = data_mod.load(args.data).limited(args.limit)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    metrics = run(cfg, dataset, trainer, out)
+    with backends.session(args.backend, cfg, params, args.sim, check=args.check) as trainer:
+        metrics = run(cfg, dataset, trainer, out)
     last = metrics["epochs"][-1]
     if args.check:
         print(f"check: {metrics['mismatches']} values of the RTL differ from the fixed-point model")
@@ -95,11 +95,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from epfpga.golden.mlp import load_params
 
     params = load_params(cfg, args.init) if args.init else None
-    trainer = backends.make(args.backend, cfg, params, args.sim)
-    writer = TraceWriter(cfg, args.backend, trainer.params)
-    trainer.on_batch = writer
-    for i in range(0, args.samples, cfg.batch):
-        trainer.train_batch(dataset.train_x[i:i + cfg.batch], dataset.train_y[i:i + cfg.batch])
+    with backends.session(args.backend, cfg, params, args.sim) as trainer:
+        writer = TraceWriter(cfg, args.backend, trainer.params)
+        trainer.on_batch = writer
+        for i in range(0, args.samples, cfg.batch):
+            trainer.train_batch(dataset.train_x[i:i + cfg.batch], dataset.train_y[i:i + cfg.batch])
     writer.save(Path(args.out))
     print(f"traced {args.samples} samples ({len(writer.records)} mini-batches) to {args.out}")
     return 0
@@ -207,9 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"epfpga: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # an output that cannot be written: full disk, missing folder, …
-        print(f"epfpga: error: cannot write {exc.filename or 'output'}: {exc.strerror or exc}", file=sys.stderr)
+    except OSError as exc:  # a file that cannot be read or written: full disk, missing folder, …
+        print(f"epfpga: error: {exc.filename or 'file'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except GatewareMismatch as exc:  # train --check: a beat of the gateware differs from the model
+        print(f"epfpga: check failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("epfpga: interrupted", file=sys.stderr)
         return 130

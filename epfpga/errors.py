@@ -25,3 +25,8 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A missing, corrupt or mismatching data or weights file."""
+
+
+class GatewareMismatch(AssertionError):
+    """The gateware computed something other than the fixed-point model (``train --check``,
+    the cocotb monitors): the message names the first differing value."""

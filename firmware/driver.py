@@ -34,9 +34,11 @@ class Transport(Protocol):
     def read(self, addrs: list[int]) -> list[int]:
         """Bus reads, in order (values as the bus returns them, 32-bit)."""
 
-    def run(self, monitor: bool) -> list[list[StateWrite]]:
+    def run(self, monitor: bool, expect=None) -> list[list[StateWrite]]:
         """Start the program and wait for ``done``; with ``monitor``, every state write of every
-        neuron step, one list per step."""
+        neuron step, one list per step.  Given an :class:`~epfpga.hdl.checker.Expectation`,
+        every beat of both pipelines is checked against it as it happens (a
+        :class:`~epfpga.hdl.checker.Mismatch` at the first wrong one)."""
 
 
 def address(region: int, offset: int) -> int:
@@ -104,8 +106,8 @@ class HostDriver:
         addrs = self.input_addresses()
         return np.array(self.transport.read(addrs.ravel().tolist()), dtype=np.int64).reshape(addrs.shape)
 
-    def run(self, monitor: bool = False) -> list[list[StateWrite]]:
-        return self.transport.run(monitor)
+    def run(self, monitor: bool = False, expect=None) -> list[list[StateWrite]]:
+        return self.transport.run(monitor, expect)
 
     def predictions(self) -> np.ndarray:
         return np.array(self.transport.read([address(Region.PRED, b) for b in range(self.params.batch)]))

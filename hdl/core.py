@@ -77,6 +77,10 @@ class Core(wiring.Component):
         Pulse after each neuron step (for monitors).
     mon{n}_en, mon{n}_addr, mon{n}_data : Out
         Every write into the state memory of layer ``n``, as it happens (for monitors).
+    wmon_en, wmon_block, wmon_addr, wmon_data : Out
+        Every write of the weight-update pipeline, as it happens (for monitors): lane mask,
+        memory (``2(n-1)`` for ``W_n``, ``2(n-1) + 1`` for ``b_n``), word address and the
+        ``P`` packed values.  The update writes one memory at a time.
     """
 
     def __init__(self, params: CoreParams, program: list[int] | None = None):
@@ -91,6 +95,9 @@ class Core(wiring.Component):
             members[f"mon{n}_en"] = Out(params.lanes)
             members[f"mon{n}_addr"] = Out(spec.addr_bits)
             members[f"mon{n}_data"] = Out(spec.shape)
+        weight_specs = [mem.weights(params, n) for n in range(1, params.layers + 1)]
+        members |= {"wmon_en": Out(params.lanes), "wmon_block": Out(range(2 * params.layers)),
+                    "wmon_addr": Out(max(s.addr_bits for s in weight_specs)), "wmon_data": Out(weight_specs[0].shape)}
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:
@@ -169,7 +176,11 @@ class Core(wiring.Component):
                 m.d.comb += rd.addr.eq(word)
                 host_or(rd, (upd.busy, getattr(upd, f"{kind}{n}")), (neu.busy, getattr(neu, f"{kind}{n}")))
                 host_write_port(wr, region_id)
-                host_or(wr, (upd.busy, getattr(upd, f"{kind}{n}_w")))
+                request = getattr(upd, f"{kind}{n}_w")
+                host_or(wr, (upd.busy, request))
+                with m.If(upd.busy & request.en.any()):
+                    m.d.comb += [self.wmon_en.eq(request.en), self.wmon_block.eq(2 * (n - 1) + (kind == "b")),
+                                 self.wmon_addr.eq(request.addr), self.wmon_data.eq(request.data)]
                 reads[region_id] = rd
             spec = mem.states(p, n)
             store = m.submodules[spec.name] = spec.build()

@@ -40,10 +40,15 @@ class CoreParams:
         The integer contract (formats, shifts, learning rates).
     lanes : int
         ``P``: weights read per cycle; a power of two.
+    fault_rounding : bool
+        Test only: the activation's rounding constant ``2^(m-1)`` is dropped (one bit
+        flipped), so the gateware truncates where the contract rounds.  The verification
+        tests build it to show that their monitors catch a wrong beat.
     """
 
     config: Config
     spec: FixedSpec
+    fault_rounding: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> CoreParams:

