@@ -65,6 +65,9 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         sim = sim or "amaranth"
         if sim not in SIMULATORS:
             raise UserError(f"--sim {sim}: unknown simulator (choose from {', '.join(SIMULATORS)})")
+        if sim != "amaranth":   # before anything is elaborated: a missing simulator fails at once
+            from epfpga.hdl.simulators import prepare
+            prepare(sim)
     return (_rtl_checked if check else backend.factory)(config, params, sim)
 
 

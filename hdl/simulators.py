@@ -75,6 +75,8 @@ def prepare(sim: str) -> None:
     # The wheel's verilated.mk leaves the precompiled-header flag empty; a design split over
     # several C++ files then fails to link (hardware.md §7).
     os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    if shutil.which("ccache"):   # Verilator's runtime library is the same in every build
+        os.environ["MAKEFLAGS"] += " OBJCACHE=ccache"
 
 
 def _tool_version(sim: str) -> str:
@@ -140,6 +142,8 @@ def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
     if model.directory.exists():   # a build that was interrupted
         shutil.rmtree(model.directory)
     model.build_dir.mkdir(parents=True)
+    if sim == "verilator" and waves and not Path("/usr/include/lz4.h").is_file():
+        raise SimulatorError("Verilator's FST waveforms need lz4: run 'apt-get install liblz4-dev zlib1g-dev'")
     sources = [model.directory / f"{TOP}.v"]
     sources[0].write_text(verilog)
     if sim == "icarus":
@@ -150,7 +154,7 @@ def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
         args = VERILATOR_ARGS + (VERILATOR_WAVES if waves else [])
     log(f"building the {sim} model in {model.directory} (once per gateware)")
     try:
-        model.runner().build(verilog_sources=sources, hdl_toplevel=TOP, build_dir=model.build_dir,
+        model.runner().build(sources=sources, hdl_toplevel=TOP, build_dir=model.build_dir,
                              build_args=args, timescale=TIMESCALE, waves=waves and sim == "verilator", always=True,
                              log_file=model.directory / "build.log")
     except (SystemExit, Exception) as exc:  # the runner exits on a failed command

@@ -26,13 +26,13 @@ from .core import Core, Reg
 from .params import CoreParams
 
 
-def transport(core: Core, sim: str):
+def transport(core: Core, sim: str, waves: bool = False):
     """The bus transport to ``core`` in simulator ``sim`` (``epfpga.backends`` checks the name)."""
     if sim == "amaranth":
         from .sim import AmaranthTransport
         return AmaranthTransport(core)
     from .cocotb_transport import CocotbTransport
-    return CocotbTransport(core, sim)
+    return CocotbTransport(core, sim, waves=waves)
 
 
 class RtlTrainer:
@@ -47,19 +47,24 @@ class RtlTrainer:
     on_batch : callable, optional
         Called after every mini-batch with the trace record (``docs/trace-format.md``).
     sim : str
-        ``amaranth`` (the cocotb simulators come with the next issue).
+        ``amaranth``, ``icarus`` or ``verilator``.
+    gateware : CoreParams, optional
+        Elaborate this instead of ``CoreParams.from_config(config)`` (tests: a faulty core).
+    waves : bool
+        Icarus and Verilator: record a waveform of the session (its path is in failure messages).
     """
 
     backend = "rtl"
 
     def __init__(self, config: Config, params: Params | None = None,
-                 on_batch: Callable[[BatchRecord], None] | None = None, sim: str = "amaranth"):
-        self.hw = CoreParams.from_config(config)
+                 on_batch: Callable[[BatchRecord], None] | None = None, sim: str = "amaranth",
+                 gateware: CoreParams | None = None, waves: bool = False):
+        self.hw = gateware or CoreParams.from_config(config)
         self.config, self.spec = config, self.hw.spec
         self.params = initial_weights(self.spec, params)
         self.training_program = programs.training(config.estimator, config.t1, config.t2)
         self.core = Core(self.hw, self.training_program)
-        self.driver = HostDriver(self.hw, transport(self.core, sim))
+        self.driver = HostDriver(self.hw, transport(self.core, sim, waves))
         self.driver.load_weights({k: v.numpy() for k, v in self.params.items()})
         self.on_batch = on_batch
         self.cycles: list[dict[str, int]] = []
@@ -136,8 +141,9 @@ class CheckedRtlTrainer(RtlTrainer):
     model.  After every update the weights and predictions are compared too:
     :attr:`mismatches` counts the values that differ (``metrics.json``: ``mismatches``)."""
 
-    def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth"):
-        super().__init__(config, params, sim=sim)
+    def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth",
+                 gateware: CoreParams | None = None, waves: bool = False):
+        super().__init__(config, params, sim=sim, gateware=gateware, waves=waves)
         from epfpga.golden.fixed.trainer import FixedTrainer
         self.golden = FixedTrainer(config, params, on_batch=self._golden_batch)
         self.mismatches = 0

