@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from importlib import metadata
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 from epfpga.errors import UserError
 
 TOP = "epfpga_core"
+RECIPE = 3   # part of the cache key: bump when the way a model is built changes
 SIMULATORS = ("icarus", "verilator")
 TIMESCALE = ("1ns", "1ps")
 # Amaranth's Verilog trips Verilator's width lint; the waveform is FST.
@@ -74,7 +76,7 @@ def prepare(sim: str) -> None:
         os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
     # The wheel's verilated.mk leaves the precompiled-header flag empty; a design split over
     # several C++ files then fails to link (hardware.md §7).
-    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
     if shutil.which("ccache"):   # Verilator's runtime library is the same in every build
         os.environ["MAKEFLAGS"] += " OBJCACHE=ccache"
 
@@ -114,8 +116,21 @@ class Model:
         return self.directory / "manifest.json"
 
     def runner(self):
-        from cocotb_tools.runner import get_runner
-        return get_runner(self.sim)
+        from cocotb_tools.runner import Verilator, get_runner
+        if self.sim != "verilator":
+            return get_runner(self.sim)
+
+        class PortsOnly(Verilator):
+            """cocotb's Verilator runner, but only the top-level ports are public (the control
+            file says which): ``--public-flat-rw`` on every signal stops Verilator optimising
+            and costs several times the simulation speed."""
+
+            def _build_command(self):
+                cmds = super()._build_command()
+                cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+                return cmds
+
+        return PortsOnly()
 
     def check(self) -> None:
         """Raise :class:`SimulatorError` unless the model is the one its manifest records."""
@@ -133,7 +148,7 @@ def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
     """The model of ``verilog`` for ``sim``: from the cache, or built now (``log`` says so)."""
     prepare(sim)
     waves = waves or sim == "icarus"   # Icarus builds always carry the dump module
-    tools = f"{sim}\0{int(waves)}\0{sys.version}\0{metadata.version('cocotb')}\0{_tool_version(sim)}\0"
+    tools = f"{RECIPE}\0{sim}\0{int(waves)}\0{sys.version}\0{metadata.version('cocotb')}\0{_tool_version(sim)}\0"
     key = hashlib.sha256(tools.encode() + verilog.encode()).hexdigest()[:16]
     model = Model(sim, cache_root() / f"{sim}-{key}", waves)
     if model.manifest.exists():
@@ -151,6 +166,13 @@ def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
         sources[1].write_text(ICARUS_DUMP)
         args = ICARUS_ARGS
     else:
+        header = re.search(rf"^module {TOP}\((.*?)\);", verilog, re.M | re.S)
+        ports = [name.strip() for name in header[1].split(",")]
+        from cocotb_tools.runner import VerilatorControlFile
+        control = model.directory / "ports.vlt"
+        control.write_text("`verilator_config\n" + "".join(
+            f'public_flat_rw -module "{TOP}" -var "{port}"\n' for port in ports))
+        sources.append(VerilatorControlFile(control))
         args = VERILATOR_ARGS + (VERILATOR_WAVES if waves else [])
     log(f"building the {sim} model in {model.directory} (once per gateware)")
     try:
