@@ -44,7 +44,7 @@ class CocotbTransport:  # implements epfpga.firmware.driver.Transport
         Record a waveform (FST) of the whole session in :attr:`waves_file`.
     work_dir : Path, optional
         Where the session's log, results and waveform go; by default a fresh temporary
-        directory, removed by :meth:`close` unless a test failed or ``waves`` was asked for.
+        directory, removed by :meth:`close` unless a check failed.
     max_cycles : int
         A program run that takes longer fails with :class:`SimulationError`.
     log : callable
@@ -55,7 +55,7 @@ class CocotbTransport:  # implements epfpga.firmware.driver.Transport
                  max_cycles: int = 50_000_000, log=print):
         self.params, self.sim, self.max_cycles = core.params, sim, max_cycles
         self.model = simulators.build(sim, verilog.convert(core, name=simulators.TOP, emit_src=False), waves, log)
-        self.keep = waves or work_dir is not None
+        self.keep = work_dir is not None
         self.dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix=f"epfpga-{sim}-"))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.waves_file = self.dir / "waves.fst" if waves else None

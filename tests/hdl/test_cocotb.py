@@ -47,11 +47,11 @@ def replay(sim: str, seed: int, slow: bool) -> str:
 
 def check_random_config(sim: str, seed: int, slow: bool = False) -> None:
     """A seeded random config: monitors on, trace equal to the fixed-point model's, every run on
-    schedule."""
+    schedule; a waveform is recorded so that a failure leaves one."""
     rng = np.random.default_rng(2000 + seed)
     cfg = random_gateware_config(rng)
     x, y = random_data(cfg, rng, batches=2)
-    rtl = CheckedRtlTrainer(cfg, sim=sim)
+    rtl = CheckedRtlTrainer(cfg, sim=sim, waves=True)
     try:
         fixed, got = traces(cfg, x, y, rtl)
     except Mismatch as exc:
