@@ -83,6 +83,10 @@ CASES = {
     "unknown option": (lambda t: ["train", "--fast"], "--fast"),
     "bad betas": (lambda t: ["gdu", "--betas", "0.1,abc", "--out", str(t / "g")], "--betas"),
     # the gateware: simulators and configurations it cannot run
+    "verilator lanes": (lambda t: ["trace", "--backend", "rtl", "--sim", "verilator", "--config",
+                                   _toml(t, "lanes = 6\n"), "--out", str(t / "t.npz")], "lanes"),
+    "icarus ce": (lambda t: ["train", "--backend", "rtl", "--sim", "icarus", "--config",
+                             _toml(t, 'loss = "ce"\nsizes = [64, 32, 10]\n'), "--out", str(t / "o")], "loss"),
     "sim without rtl": (lambda t: ["trace", "--sim", "amaranth", "--out", str(t / "t.npz")], "--backend rtl"),
     "unknown sim": (lambda t: ["trace", "--backend", "rtl", "--sim", "modelsim", "--out", str(t / "t.npz")],
                     "modelsim"),

@@ -9,6 +9,7 @@ with the line that says what to install; nothing is skipped.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import subprocess
@@ -155,3 +156,18 @@ def test_corrupt_cached_model_exits_2_with_one_line(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "corrupt" in lines[0] and str(model) in lines[0], proc.stderr
+
+
+def test_train_check_through_the_cli(tmp_path):
+    """``train --check`` in Icarus: every beat checked, the epoch runs to the end, no mismatch."""
+    cfg = config_mod.from_dict(dict(sizes=[64, 12, 10], lanes=4, batch=4, t1=3, t2=2, lrs=[0.5, 0.25],
+                                    estimator="random-sign", epochs=1))
+    path = tmp_path / "c.toml"
+    path.write_text(config_mod.dumps(cfg))
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "train", "--backend", "rtl", "--sim", "icarus",
+                           "--check", "--config", str(path), "--limit", "16", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "check: 0 values of the RTL differ" in proc.stdout
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["mismatches"] == 0
