@@ -41,6 +41,23 @@ class Transport(Protocol):
         :class:`~epfpga.hdl.checker.Mismatch` at the first wrong one)."""
 
 
+class RequestTransport:
+    """A :class:`Transport` whose simulator runs elsewhere (a thread, a child process): every
+    operation is one request, ``_call(kind, *args)``, answered when the simulator has done it."""
+
+    def _call(self, kind: str, *args):
+        raise NotImplementedError
+
+    def write(self, pairs: list[tuple[int, int]]) -> None:
+        self._call("write", pairs)
+
+    def read(self, addrs: list[int]) -> list[int]:
+        return self._call("read", addrs)
+
+    def run(self, monitor: bool, expect=None) -> list[list[StateWrite]]:
+        return self._call("run", monitor, expect)
+
+
 def address(region: int, offset: int) -> int:
     return region << REGION_SHIFT | offset
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from epfpga.errors import UserError
-from epfpga.firmware.driver import StateWrite
+from epfpga.firmware.driver import RequestTransport, StateWrite
 
 from . import simulators
 from .bench import ENV_ADDRESS, ENV_AUTHKEY
@@ -32,7 +32,7 @@ class RtlMismatch(Mismatch):
     waveform file."""
 
 
-class CocotbTransport:  # implements epfpga.firmware.driver.Transport
+class CocotbTransport(RequestTransport):
     """Bus transport to ``core``'s Verilog in ``sim`` (``icarus`` or ``verilator``).
 
     Parameters
@@ -111,13 +111,8 @@ class CocotbTransport:  # implements epfpga.firmware.driver.Transport
             raise SimulationError(f"{self.sim}: {value}; see {self.log_file}")
         return value
 
-    def write(self, pairs: list[tuple[int, int]]) -> None:
-        self._call("write", pairs)
-
-    def read(self, addrs: list[int]) -> list[int]:
-        return self._call("read", addrs)
-
     def run(self, monitor: bool, expect: Expectation | None = None) -> list[list[StateWrite]]:
+        # the bench has only the ports: it gets the parameters its checker needs with the run
         return self._call("run", monitor, None if expect is None else (self.params, expect), self.max_cycles)
 
     def close(self) -> None:

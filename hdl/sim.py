@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from amaranth.sim import Simulator
 
-from epfpga.firmware.driver import StateWrite, address
+from epfpga.firmware.driver import RequestTransport, StateWrite, address
 
 from .checker import PERIOD_NS, BeatChecker, Expectation
 from .core import Core, Reg, Region
@@ -23,7 +23,7 @@ class SimulationError(RuntimeError):
     """The simulated core did not finish (a program that never halts, or a gateware bug)."""
 
 
-class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
+class AmaranthTransport(RequestTransport):
     """Bus transport to a :class:`~epfpga.hdl.core.Core` simulated by Amaranth.
 
     Parameters
@@ -45,21 +45,12 @@ class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
         self._thread.start()
 
     # -- the caller's side -------------------------------------------------------------------
-    def _call(self, kind: str, arg) -> object:
-        self._requests.put((kind, arg))
+    def _call(self, kind: str, *args) -> object:
+        self._requests.put((kind, args))
         ok, value = self._answers.get()
         if not ok:
             raise value
         return value
-
-    def write(self, pairs: list[tuple[int, int]]) -> None:
-        self._call("write", pairs)
-
-    def read(self, addrs: list[int]) -> list[int]:
-        return self._call("read", addrs)
-
-    def run(self, monitor: bool, expect: Expectation | None = None) -> list[list[StateWrite]]:
-        return self._call("run", (monitor, expect))
 
     def close(self) -> None:
         self._requests.put(("stop", None))
@@ -69,11 +60,11 @@ class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
     async def _testbench(self, ctx) -> None:
         handlers: dict[str, Callable] = {"write": self._write, "read": self._read, "run": self._run}
         while True:
-            kind, arg = self._requests.get()
+            kind, args = self._requests.get()
             if kind == "stop":
                 return
             try:
-                self._answers.put((True, await handlers[kind](ctx, arg)))
+                self._answers.put((True, await handlers[kind](ctx, *args)))
             except Exception as exc:  # handed to the caller's thread, re-raised there
                 self._answers.put((False, exc))
 
@@ -97,8 +88,7 @@ class AmaranthTransport:  # implements epfpga.firmware.driver.Transport
         ctx.set(core.re, 0)
         return out
 
-    async def _run(self, ctx, request) -> list[list[StateWrite]]:
-        monitor, expect = request
+    async def _run(self, ctx, monitor: bool, expect: Expectation | None) -> list[list[StateWrite]]:
         core = self.core
         await self._write(ctx, [(address(Region.CONTROL, Reg.START), 1)])
         layers = core.params.layers
