@@ -74,14 +74,22 @@ class Bench:
         dut.we.value = 0
 
     async def read(self, addrs: list[int]) -> list[int]:
+        """One read a cycle; the answers come back in order, ``rvalid`` marking them."""
         dut = self.dut
-        out = []
+        out: list[int] = []
+
+        async def cycle():
+            await FallingEdge(dut.clk)
+            if value(dut.rvalid):
+                out.append(value(dut.rdata))
+
         dut.re.value = 1
         for addr in addrs:
             dut.addr.value = addr
-            await FallingEdge(dut.clk)   # the rising edge took the request; rdata answers it
-            out.append(value(dut.rdata))
+            await cycle()
         dut.re.value = 0
+        while len(out) < len(addrs):
+            await cycle()
         return out
 
     async def run(self, monitor: bool, expect: tuple[CoreParams, Expectation] | None,

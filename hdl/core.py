@@ -1,7 +1,8 @@
 """The EP trainer core: memories, the two pipelines, the sequencer and the host port.
 
 Host port: a plain synchronous bus.  A write (``we``) takes effect at the clock edge; a read
-(``re``) answers in ``rdata`` with ``rvalid`` one cycle later.  Memories are accessible only
+(``re``) answers in ``rdata`` with ``rvalid`` :data:`READ_LATENCY` = 2 cycles later; reads
+may be issued every cycle.  Memories are accessible only
 while the core is idle (``STATUS.busy`` = 0); the control registers always.  An address is
 ``region << 24 | offset``; in a memory region the offset of element ``e`` of word ``w`` is
 ``w << log2(P) | e`` (layout: ``docs/architecture.md``).  Weights read back sign-extended.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import enum
 
-from amaranth import Cat, Module, Signal, unsigned
+from amaranth import Cat, Module, Signal, Value, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -26,6 +27,7 @@ from .sequencer import Sequencer
 from .weight_update import WeightUpdate
 
 REGION_SHIFT = 24
+READ_LATENCY = 2
 
 
 class Region(enum.IntEnum):
@@ -70,7 +72,7 @@ class Core(wiring.Component):
     addr, wdata, we, re : In
         Host bus request.
     rdata, rvalid : Out
-        Read answer, one cycle after ``re``.
+        Read answer, :data:`READ_LATENCY` cycles after ``re``.
     busy, done : Out(1)
         Status (also in ``STATUS``).
     step_done : Out(1)
@@ -206,25 +208,33 @@ class Core(wiring.Component):
         with m.If(seq.step_done):
             m.d.sync += counters[Reg.STEPS].eq(counters[Reg.STEPS] + 1)
 
-        # -- host reads: answer one cycle later ----------------------------------------------------
-        read_region = Signal.like(region)
+        # -- host reads, in two registered stages so that no path runs from every memory to the
+        # answer: the cycle after the request each memory's read data is there and its lane is
+        # picked into a register of its own; the cycle after, one multiplexer of those answers.
+        read_region, answer_region = Signal.like(region), Signal.like(region)
         read_lane = Signal(max(1, p.lane_bits))
         read_reg = Signal(8)
-        m.d.sync += [self.rvalid.eq(self.re), read_region.eq(region), read_reg.eq(offset),
-                     read_lane.eq(lane)]
-        with m.Switch(read_region):
-            with m.Case(Region.CONTROL):
-                with m.Switch(read_reg):
-                    with m.Case(Reg.STATUS):
-                        m.d.comb += self.rdata.eq(Cat(seq.busy, seq.done))
-                    with m.Case(Reg.NEGATIVE):
-                        m.d.comb += self.rdata.eq(seq.negative)
-                    for r, c in counters.items():
-                        with m.Case(r):
-                            m.d.comb += self.rdata.eq(c)
-            with m.Case(Region.PRED):
-                m.d.comb += self.rdata.eq(pred_rd.data)
-            for r, port in reads.items():
+        read_valid = Signal()
+        m.d.sync += [read_valid.eq(self.re), read_region.eq(region), read_reg.eq(offset), read_lane.eq(lane),
+                     self.rvalid.eq(read_valid), answer_region.eq(read_region)]
+        answers: dict[int, Value] = {}
+        for r, port in reads.items():
+            element = port.data[read_lane] if P > 1 else port.data[0]
+            answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
+            m.d.sync += answers[r].eq(element)
+        answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
+        answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
+        m.d.sync += answers[Region.PRED].eq(pred_rd.data)
+        with m.Switch(read_reg):
+            with m.Case(Reg.STATUS):
+                m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done))
+            with m.Case(Reg.NEGATIVE):
+                m.d.sync += answers[Region.CONTROL].eq(seq.negative)
+            for r, c in counters.items():
+                with m.Case(r):
+                    m.d.sync += answers[Region.CONTROL].eq(c)
+        with m.Switch(answer_region):
+            for r, answer in answers.items():
                 with m.Case(r):  # elements sign- or zero-extend as their shape says
-                    m.d.comb += self.rdata.eq(port.data[read_lane] if P > 1 else port.data[0])
+                    m.d.comb += self.rdata.eq(answer)
         return m

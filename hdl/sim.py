@@ -78,14 +78,22 @@ class AmaranthTransport(RequestTransport):
         ctx.set(core.we, 0)
 
     async def _read(self, ctx, addrs) -> list[int]:
+        """One read a cycle; the answers come back in order, ``rvalid`` marking them."""
         core = self.core
-        out = []
+        out: list[int] = []
+
+        async def cycle():
+            await ctx.tick()
+            if ctx.get(core.rvalid):
+                out.append(ctx.get(core.rdata) & 0xFFFFFFFF)
+
         ctx.set(core.re, 1)
         for addr in addrs:
             ctx.set(core.addr, addr)
-            await ctx.tick()
-            out.append(ctx.get(core.rdata) & 0xFFFFFFFF)
+            await cycle()
         ctx.set(core.re, 0)
+        while len(out) < len(addrs):
+            await cycle()
         return out
 
     async def _run(self, ctx, monitor: bool, expect: Expectation | None) -> list[list[StateWrite]]:

@@ -12,7 +12,7 @@ from epfpga.config import Config, dumps
 
 from . import memories as mem
 from . import schedule
-from .core import REGION_SHIFT, Core, Reg, Region, layer_region
+from .core import READ_LATENCY, REGION_SHIFT, Core, Reg, Region, layer_region
 from .params import CoreParams
 from .weight_update import diff_memory
 
@@ -56,7 +56,7 @@ def describe(p: CoreParams, core: Core) -> dict:
                        "update_shift": {f"{'b' if bias else 'W'}{n}": p.spec.update_shift(n, bias)
                                         for n in range(1, p.layers + 1) for bias in (False, True)}},
         "host_bus": {"address": f"region << {REGION_SHIFT} | offset; memory offset = word << {p.lane_bits} | lane",
-                     "data_bits": 32, "read_latency": 1,
+                     "data_bits": 32, "read_latency": READ_LATENCY,
                      "control_registers": {r.name: int(r) for r in Reg},
                      "regions": {r.name: int(r) for r in Region}},
         "ports": port_map(core),
