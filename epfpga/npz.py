@@ -17,8 +17,10 @@ def read_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
     """All arrays of an ``.npz`` file; any problem is a :class:`DataError` naming ``what`` and
     the file (``what``: "weights file", "trace", …)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{what} {path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{what} {path}: not a file")
     if not zipfile.is_zipfile(path):
         raise DataError(f"{what} {path}: not an .npz archive")
     try:

@@ -128,6 +128,7 @@ CASES = {
     "label range": (lambda t: ["train", "--data", _mnist(t, _bad_label)], "42"),
     "not gzip": (lambda t: ["train", "--data", _mnist(t, _not_gzip)], "t10k-labels-idx1-ubyte.gz"),
     "inputs mismatch": (lambda t: ["train", "--config", "mnist", "--out", str(t / "o")], "sizes[0]"),
+    "init is a folder": (lambda t: ["train", "--init", str(t)], "not a file"),
     "missing init": (lambda t: ["train", "--init", str(t / "none.npz")], "none.npz"),
     "init is npy": (lambda t: np.save(t / "w.npy", np.zeros(3)) or ["train", "--init", str(t / "w.npy")], "w.npy"),
     "init is text": (lambda t: (t / "w.txt").write_text("hello") and ["train", "--init", str(t / "w.txt")],
