@@ -104,6 +104,8 @@ def main() -> int:
     parser.add_argument("--lanes", type=int, help="override the config's lanes")
     parser.add_argument("--device", choices=DEVICES, default="ecp5-85f")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--router", choices=("router1", "router2"), default="router1",
+                        help="nextpnr's router (router2 copes better with congestion)")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
@@ -123,7 +125,8 @@ def main() -> int:
         out / "yosys.out")
     synth_s = time.time() - start
     placed = run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
-                  "--report", str(out / "nextpnr.json"), "--seed", "1", "--timing-allow-fail"],
+                  "--report", str(out / "nextpnr.json"), "--seed", "1", "--timing-allow-fail",
+                  "--router", args.router],
                  out / "nextpnr.log", check=False) == 0
     nextpnr = json.loads((out / "nextpnr.json").read_text()) if placed else utilisation_from_log(out / "nextpnr.log")
     figures = summarise(nextpnr, args.device)
@@ -134,7 +137,7 @@ def main() -> int:
     if figures["ff"] is None:  # iCE40 logic cells hold both; count the flip-flops yosys mapped
         stat = (out / "yosys.log").read_text().rsplit("Printing statistics", 1)[-1]
         figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
-    report = {"config": cfg.name, "lanes": params.lanes, "device": args.device,
+    report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router,
               "target_mhz": dev["target_mhz"], **figures,
               "synth_s": round(synth_s, 1), "total_s": round(time.time() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
