@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ConfigError, UserError
 
-ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid", "tanh")
+ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid", "sigmoid", "ctrd_hard_sig", "tanh")
 ESTIMATORS = ("one-sided", "random-sign", "symmetric")
 LOSSES = ("mse", "ce")
 NUDGES = ("inside", "outside")

@@ -21,9 +21,16 @@ def my_sigmoid(x: Tensor) -> Tensor:
     return torch.sigmoid(4.0 * (x - 0.5))
 
 
+def ctrd_hard_sig(x: Tensor) -> Tensor:
+    """clamp(x, -1/2, 1/2): the 2021 code's centred hard sigmoid (states may be negative)."""
+    return x.clamp(-0.5, 0.5)
+
+
 ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "hard_sigmoid": hard_sigmoid,
     "my_hard_sig": my_hard_sig,
     "my_sigmoid": my_sigmoid,
+    "sigmoid": torch.sigmoid,   # the plain logistic, 1 / (1 + exp(-x))
+    "ctrd_hard_sig": ctrd_hard_sig,
     "tanh": torch.tanh,
 }

@@ -110,6 +110,8 @@ CASES = {
                        "momentum"),
     "fixed tanh": (lambda t: ["trace", "--config", _toml(t, 'activation = "tanh"\n'), "--out", str(t / "t.npz")],
                    "activation"),
+    "fixed ctrd_hard_sig": (lambda t: ["trace", "--config", _toml(t, 'activation = "ctrd_hard_sig"\n'), "--out",
+                                       str(t / "t.npz")], "activation"),
     "fixed acc width": (lambda t: ["trace", "--config", _toml(t, "[fixed]\nacc_bits = 20\n"), "--out",
                                    str(t / "t.npz")], "fixed.acc_bits"),
     "fixed lr too small": (lambda t: ["trace", "--config", _toml(t, "lrs = [1e-9, 0.05]\n"), "--out",

@@ -43,6 +43,9 @@ def _power_of_two_exponent(value: float) -> int | None:
     return exp - 1 if mantissa == 0.5 else None
 
 
+FIXED_ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid")
+
+
 @dataclass(frozen=True)
 class FixedSpec:
     """The integer trainer of one config.  Build it with :meth:`from_config`.
@@ -79,9 +82,9 @@ class FixedSpec:
         fx = config.fixed
         if config.loss != "mse":
             raise ConfigError("loss", config.loss, "the fixed-point trainer supports 'mse' only")
-        if config.activation == "tanh":
+        if config.activation not in FIXED_ACTIVATIONS:
             raise ConfigError("activation", config.activation,
-                              "states are unsigned in fixed point: use hard_sigmoid, my_hard_sig or my_sigmoid")
+                              f"fixed point has unsigned states and one sigmoid table: use {', '.join(FIXED_ACTIVATIONS)}")
         if config.algorithm != "ep":
             raise ConfigError("algorithm", config.algorithm, "the fixed-point trainer runs 'ep' only")
         if config.momentum != 0.0:

@@ -20,6 +20,8 @@ def _rho(name: str):
         "hard_sigmoid": lambda v: (1 + F.hardtanh(2 * v - 1)) * 0.5,
         "my_hard_sig": lambda v: (1 + F.hardtanh(v - 1)) * 0.5,
         "my_sigmoid": lambda v: 1 / (1 + torch.exp(-4 * (v - 0.5))),
+        "sigmoid": lambda v: 1 / (1 + torch.exp(-v)),
+        "ctrd_hard_sig": lambda v: F.hardtanh(2 * v) * 0.5,
         "tanh": torch.tanh,
     }[name]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from epfpga.config import Config
+from epfpga.config import ACTIVATIONS, Config
 from epfpga.golden.estimators import ep_update
 from epfpga.golden.mlp import Dynamics, init_params, param_shapes
 
@@ -15,9 +15,9 @@ CASES = 60
 TOL = 1e-12
 
 
-def _setup(seed):
+def _setup(seed, **overrides):
     rng = np.random.default_rng(seed)
-    cfg = random_config(rng)
+    cfg = random_config(rng, **overrides)
     p = init_params(cfg)
     x, y = random_batch(cfg, rng)
     xt = torch.from_numpy(x)
@@ -31,7 +31,16 @@ def _maxdiff(a, b):
 
 @pytest.mark.parametrize("seed", range(CASES))
 def test_phases_match_autograd_of_phi(seed):
-    cfg, p, x, y = _setup(seed)
+    check_phases(*_setup(seed))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_matches_autograd_of_phi(activation):
+    """Each of the authors' activations (the reference defines them as their code does)."""
+    check_phases(*_setup(500, activation=activation))
+
+
+def check_phases(cfg, p, x, y):
     dyn, naive = Dynamics(cfg), NaivePhiMLP(cfg, p)
     drive = dyn.drive(p, x)
     free = dyn.relax(p, dyn.zero_state(len(x), x), drive, cfg.t1, 0.0, None)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from epfpga.config import ESTIMATORS, Config
+from epfpga.golden.fixed.formats import FIXED_ACTIVATIONS
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.hdl.trainer import RtlTrainer
 from epfpga.trace import Trace, TraceWriter
 
-FIXED_ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid")
 
 
 def random_gateware_config(rng: np.random.Generator, **fixed) -> Config:

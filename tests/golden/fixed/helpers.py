@@ -6,7 +6,7 @@ import numpy as np
 
 from epfpga.config import Config, FixedFormat
 from epfpga.errors import ConfigError
-from epfpga.golden.fixed.formats import FixedSpec
+from epfpga.golden.fixed.formats import FIXED_ACTIVATIONS, FixedSpec
 
 
 def random_spec(rng: np.random.Generator, **overrides) -> FixedSpec:
@@ -24,7 +24,7 @@ def _draw(rng: np.random.Generator, **overrides) -> FixedSpec:
     depth = int(rng.integers(1, 4))
     cfg = dict(
         sizes=tuple(int(v) for v in rng.integers(2, 10, depth + 1)),
-        activation=str(rng.choice(["hard_sigmoid", "my_hard_sig", "my_sigmoid"])),
+        activation=str(rng.choice(FIXED_ACTIVATIONS)),
         estimator=str(rng.choice(["one-sided", "random-sign", "symmetric"])),
         nudge=str(rng.choice(["inside", "outside"])),
         batch=int(2 ** rng.integers(0, 4)), t1=int(rng.integers(1, 6)), t2=int(rng.integers(1, 4)),
