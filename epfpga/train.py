@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from .config import Config
@@ -72,6 +73,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
     rng = np.random.default_rng(config.seed)
     metrics: dict = {"backend": backend.backend, "config": config.to_dict(), "data": data.name,
                      "train_samples": n_batches * config.batch, "test_samples": len(data.test_y),
+                     "threads": torch.get_num_threads(),
                      "epochs": [], "test_error": None}
     for epoch in range(1, config.epochs + 1):
         wrong = seen = 0

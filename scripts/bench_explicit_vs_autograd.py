@@ -47,7 +47,13 @@ def main() -> int:
     parser.add_argument("--data", default=None, help="'digits' or 'mnist:DIR' (default: the shared MNIST "
                         "folder if present, else random inputs of the config's width)")
     parser.add_argument("--seconds", type=float, default=10.0, help="time per model (default 10)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads, fixed so that the figures are reproducible (default 1)")
     args = parser.parse_args()
+    if args.threads < 1:
+        print(f"bench_explicit_vs_autograd: error: --threads {args.threads}: must be >= 1", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
     try:
         cfg = config_mod.load(args.config)
         spec = args.data

@@ -79,6 +79,7 @@ CASES = {
     "unknown base preset": (lambda t: ["config", "show", _toml(t, 'preset = "cifar"\n')], "preset"),
     # arguments
     "zero epochs": (lambda t: ["train", "--epochs", "0"], "--epochs"),
+    "zero threads": (lambda t: ["train", "--threads", "0"], "--threads"),
     "negative seed": (lambda t: ["train", "--seed", "-1"], "--seed"),
     "unknown option": (lambda t: ["train", "--fast"], "--fast"),
     "bad betas": (lambda t: ["gdu", "--betas", "0.1,abc", "--out", str(t / "g")], "--betas"),

@@ -91,3 +91,16 @@ def test_neurips2019_p1h_full_length(tmp_path, mnist_dir):
     cfg = config.load(P1H).replace(epochs=30)
     metrics = run(cfg, data.load(f"mnist:{mnist_dir}"), FloatTrainer(cfg), tmp_path, progress=False)
     assert metrics["test_error"] <= 0.025
+
+
+def test_threads_option_is_applied_and_recorded(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        for threads in (2, 1):
+            out = tmp_path / f"t{threads}"
+            assert main(["train", "--threads", str(threads), "--epochs", "1", "--limit", "64", "--out", str(out)]) == 0
+            assert json.loads((out / "metrics.json").read_text())["threads"] == threads
+    finally:
+        torch.set_num_threads(before)
