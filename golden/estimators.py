@@ -24,7 +24,10 @@ def ep_update(dyn: Dynamics, p: Params, x: Tensor, target: Tensor,
               a: tuple[State, float], b: tuple[State, float]) -> Params:
     """Batch-mean update direction of every parameter from phases ``a`` and ``b``."""
     (s_a, beta_a), (s_b, beta_b) = a, b
-    g_a = dyn.phi_grads(p, x, s_a, beta_a, target)
-    g_b = dyn.phi_grads(p, x, s_b, beta_b, target)
+    g_a = dyn.phi_grads(p, x, s_a, beta_a, target, first_weights=False)
+    g_b = dyn.phi_grads(p, x, s_b, beta_b, target, first_weights=False)
     scale = 1.0 / (beta_b - beta_a)
-    return {k: (g_b[k] - g_a[k]) * scale for k in g_a}
+    # W1's presynaptic input is x in both phases: one product of the state difference with x,
+    # not two products subtracted (the largest matmul of the update)
+    w1 = (s_b[0] - s_a[0]).T @ x * (scale / x.shape[0])
+    return {"W1": w1, **{k: (g_b[k] - g_a[k]) * scale for k in g_a}}

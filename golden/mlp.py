@@ -157,14 +157,16 @@ class Dynamics:
         out = self.readout(p, s[-1]) if self.config.loss == "ce" else s[-1]
         return torch.argmax(out, dim=1)
 
-    def phi_grads(self, p: Params, x: Tensor, s: State, beta: float, target: Tensor) -> Params:
+    def phi_grads(self, p: Params, x: Tensor, s: State, beta: float, target: Tensor,
+                  first_weights: bool = True) -> Params:
         """Batch-mean ∂Φ/∂θ at state ``s``: ``s_n s_{n-1}ᵀ`` and ``s_n`` per layer and, for
-        the readout, ``-β ∂L/∂θ``."""
+        the readout, ``-β ∂L/∂θ``; without ``W1`` unless ``first_weights``."""
         batch = x.shape[0]
         below = [x, *s[:-1]]
         grads: Params = {}
         for n, (post, pre) in enumerate(zip(s, below), start=1):
-            grads[f"W{n}"] = post.T @ pre / batch
+            if n > 1 or first_weights:
+                grads[f"W{n}"] = post.T @ pre / batch
             grads[f"b{n}"] = post.mean(dim=0)
         if self.config.loss == "ce":
             err = torch.softmax(self.readout(p, s[-1]), dim=1) - target
