@@ -26,7 +26,7 @@ from cocotb.utils import get_sim_time
 
 from epfpga.firmware.driver import StateWrite, address
 
-from .checker import PERIOD_NS, BeatChecker, Expectation, Mismatch
+from .checker import PERIOD_NS, BeatChecker, Beats, Expectation, Mismatch
 from .core import Reg, Region
 from .params import CoreParams
 
@@ -105,10 +105,8 @@ class Bench:
                 raise SimulationTimeout(f"the program did not halt within {max_cycles} cycles")
             await FallingEdge(dut.clk)
             return []
-        checker = BeatChecker(*expect) if expect is not None else None
-        watched = [en for en, _, _ in self.mons] + [dut.step_done] + ([dut.wmon_en] if checker else [])
-        steps: list[list[StateWrite]] = []
-        writes: list[StateWrite] = []
+        beats = Beats(BeatChecker(*expect) if expect is not None else None)
+        watched = [en for en, _, _ in self.mons] + [dut.step_done] + ([dut.wmon_en] if beats.checker else [])
         while True:
             now = get_sim_time("ns")
             active = False
@@ -116,20 +114,14 @@ class Bench:
                 lanes = value(en)
                 if lanes:
                     active = True
-                    write = StateWrite(n, value(addr), lanes, value(data))
-                    writes.append(write)
-                    if checker:
-                        checker.state_write(write, now)
-            if checker and value(dut.wmon_en):
+                    beats.state_write(StateWrite(n, value(addr), lanes, value(data)), now)
+            if beats.checker and value(dut.wmon_en):
                 active = True
-                checker.weight_write(value(dut.wmon_block), value(dut.wmon_addr),
-                                     value(dut.wmon_en), value(dut.wmon_data), now)
+                beats.weight_write(value(dut.wmon_block), value(dut.wmon_addr), value(dut.wmon_en),
+                                   value(dut.wmon_data), now)
             if value(dut.step_done):
                 active = True
-                steps.append(writes)
-                writes = []
-                if checker:
-                    checker.step_done(now)
+                beats.step_done(now)
             if value(dut.done):
                 break
             if now >= deadline:
@@ -138,10 +130,8 @@ class Bench:
                 await First(*(s.value_change for s in watched), RisingEdge(dut.done),
                             Timer(deadline - now, "ns"))
             await FallingEdge(dut.clk)
-        if checker:
-            now = get_sim_time("ns")
-            checker.finish(now, round((now - started) / PERIOD_NS))
-        return steps
+        now = get_sim_time("ns")
+        return beats.finish(now, round((now - started) / PERIOD_NS))
 
 
 @cocotb.test()

@@ -150,3 +150,34 @@ class BeatChecker:
         if self.word != len(self.words):
             raise Mismatch(f"batch {self.expect.batch} phase update: the program ended after {self.word} of "
                            f"{len(self.words)} weight words, at {time_ns:g} ns")
+
+
+class Beats:
+    """One run's beats as a testbench samples them: the state writes, one list a neuron step
+    (for the trace), each beat also handed to the :class:`BeatChecker` when there is one."""
+
+    def __init__(self, checker: BeatChecker | None):
+        self.checker = checker
+        self.steps: list[list[StateWrite]] = []
+        self._writes: list[StateWrite] = []
+
+    def state_write(self, write: StateWrite, time_ns: float) -> None:
+        self._writes.append(write)
+        if self.checker:
+            self.checker.state_write(write, time_ns)
+
+    def weight_write(self, block: int, addr: int, lanes: int, word: int, time_ns: float) -> None:
+        if self.checker:
+            self.checker.weight_write(block, addr, lanes, word, time_ns)
+
+    def step_done(self, time_ns: float) -> None:
+        self.steps.append(self._writes)
+        self._writes = []
+        if self.checker:
+            self.checker.step_done(time_ns)
+
+    def finish(self, time_ns: float, cycles: int) -> list[list[StateWrite]]:
+        """The run ended after ``cycles``; returns the steps' writes."""
+        if self.checker:
+            self.checker.finish(time_ns, cycles)
+        return self.steps

@@ -15,7 +15,7 @@ from amaranth.sim import Simulator
 
 from epfpga.firmware.driver import RequestTransport, StateWrite, address
 
-from .checker import PERIOD_NS, BeatChecker, Expectation
+from .checker import PERIOD_NS, BeatChecker, Beats, Expectation
 from .core import Core, Reg, Region
 
 
@@ -100,11 +100,9 @@ class AmaranthTransport(RequestTransport):
         core = self.core
         await self._write(ctx, [(address(Region.CONTROL, Reg.START), 1)])
         layers = core.params.layers
-        checker = BeatChecker(core.params, expect) if expect is not None else None
-        steps: list[list[StateWrite]] = []
-        writes: list[StateWrite] = []
+        beats = Beats(BeatChecker(core.params, expect) if expect is not None else None)
         cycles = 0
-        if not monitor and checker is None:
+        if not monitor and beats.checker is None:
             async for _, _, done in ctx.tick().sample(core.done):
                 cycles += 1
                 if done or cycles > self.max_cycles:
@@ -118,26 +116,18 @@ class AmaranthTransport(RequestTransport):
                 for n in range(layers):
                     en = values[3 * n]
                     if en:
-                        write = StateWrite(n + 1, values[3 * n + 1], en, _bits(values[3 * n + 2]))
-                        writes.append(write)
-                        if checker:
-                            checker.state_write(write, now)
+                        beats.state_write(StateWrite(n + 1, values[3 * n + 1], en, _bits(values[3 * n + 2])), now)
                 w_en, w_block, w_addr, w_data = values[3 * layers:]
-                if checker and w_en:
-                    checker.weight_write(w_block, w_addr, w_en, _bits(w_data), now)
+                if w_en:
+                    beats.weight_write(w_block, w_addr, w_en, _bits(w_data), now)
                 if step_done:
-                    steps.append(writes)
-                    writes = []
-                    if checker:
-                        checker.step_done(now)
+                    beats.step_done(now)
                 if done or cycles > self.max_cycles:
                     break
         if cycles > self.max_cycles:
             raise SimulationError(f"the program did not halt within {self.max_cycles} cycles")
         self.cycles += cycles
-        if checker:
-            checker.finish(self.cycles * PERIOD_NS, cycles - 1)   # the last tick sampled done high
-        return steps
+        return beats.finish(self.cycles * PERIOD_NS, cycles - 1)   # the last tick sampled done high
 
 
 def _bits(value) -> int:

@@ -148,14 +148,14 @@ class CheckedRtlTrainer(RtlTrainer):
         self.golden = FixedTrainer(config, params, on_batch=self._golden_batch)
         self.mismatches = 0
         self._records: list[BatchRecord] = []
+        self._cycles = schedule.program_cycles(self.hw, self.training_program).cycles
 
     def _golden_batch(self, record: BatchRecord) -> None:
         self._records.append(record)
 
     def expectation(self, x: np.ndarray, y: np.ndarray) -> Expectation:
         self._want = self.golden.train_batch(x, y)
-        cycles = schedule.program_cycles(self.hw, self.training_program).cycles
-        return Expectation.from_record(len(self._records) - 1, self._records[-1], cycles)
+        return Expectation.from_record(len(self._records) - 1, self._records[-1], self._cycles)
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         pred = super().train_batch(x, y)
