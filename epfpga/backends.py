@@ -25,22 +25,28 @@ class Backend:
     factory: Callable[..., object]
 
 
-def _float(config: Config, params, sim):
+def _float(config: Config, params, sim, device):
+    import torch
+
     from epfpga.golden.trainer import FloatTrainer
-    return FloatTrainer(config, params)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: PyTorch sees no CUDA device here (use --device cpu)")
+    return FloatTrainer(config, params, device=device)
 
 
-def _fixed(config: Config, params, sim):
+def _fixed(config: Config, params, sim, device):
     from epfpga.golden.fixed.trainer import FixedTrainer
     return FixedTrainer(config, params)
 
 
-def _rtl(config: Config, params, sim):
+def _rtl(config: Config, params, sim, device):
     from epfpga.hdl.trainer import RtlTrainer
     return RtlTrainer(config, params, sim=sim)
 
 
-def _rtl_checked(config: Config, params, sim):
+def _rtl_checked(config: Config, params, sim, device):
     from epfpga.hdl.trainer import CheckedRtlTrainer
     return CheckedRtlTrainer(config, params, sim=sim)
 
@@ -52,10 +58,14 @@ BACKENDS: dict[str, Backend] = {
 }
 
 
-def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False):
+def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
+         device: str | None = None):
     """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator;
-    ``check`` runs the fixed-point model beside the RTL and counts mismatches."""
+    ``check`` runs the fixed-point model beside the RTL and counts mismatches; ``device``
+    (``cpu`` or ``cuda``, only for the float backend; default ``cuda`` when present)."""
     backend = BACKENDS[name]
+    if device is not None and name != "float":
+        raise UserError(f"--device {device}: only --backend float runs on a device (this run uses '{name}')")
     if check and not backend.simulated:
         raise UserError(f"--check compares the RTL with the fixed-point model after every update: "
                         f"it needs --backend rtl (this run uses '{name}')")
@@ -68,13 +78,14 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         if sim != "amaranth":   # before anything is elaborated: a missing simulator fails at once
             from epfpga.hdl.simulators import prepare
             prepare(sim)
-    return (_rtl_checked if check else backend.factory)(config, params, sim)
+    return (_rtl_checked if check else backend.factory)(config, params, sim, device)
 
 
 @contextmanager
-def session(name: str, config: Config, params=None, sim: str | None = None, check: bool = False) -> Iterator:
+def session(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
+            device: str | None = None) -> Iterator:
     """:func:`make`, and on leaving the block close the trainer if it holds a simulator."""
-    trainer = make(name, config, params, sim, check)
+    trainer = make(name, config, params, sim, check, device)
     try:
         yield trainer
     finally:

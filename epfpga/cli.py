@@ -72,12 +72,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import run
 
     cfg = _load_config(args)
-    from epfpga.golden.mlp import load_params
+    from epfpga.golden.network import load_params
 
     params = load_params(cfg, args.init) if args.init else None
     dataset = data_mod.load(args.data).limited(args.limit)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    with backends.session(args.backend, cfg, params, args.sim, check=args.check) as trainer:
+    with backends.session(args.backend, cfg, params, args.sim, check=args.check, device=args.device) as trainer:
         metrics = run(cfg, dataset, trainer, out)
     last = metrics["epochs"][-1]
     if args.check:
@@ -100,7 +100,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     dataset.check_fits(cfg)
     if args.samples > len(dataset.train_y):
         raise UserError(f"--samples {args.samples}: data '{dataset.name}' has {len(dataset.train_y)} training samples")
-    from epfpga.golden.mlp import load_params
+    from epfpga.golden.network import load_params
 
     params = load_params(cfg, args.init) if args.init else None
     with backends.session(args.backend, cfg, params, args.sim) as trainer:
@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
     p_train.add_argument("--init", metavar="FILE.npz", help="start from these weights")
     p_train.add_argument("--check", action="store_true", help="check RTL against the fixed-point model")
+    p_train.add_argument("--device", choices=("cpu", "cuda"),
+                         help="where --backend float runs (default cuda when PyTorch sees one, else cpu)")
     p_train.add_argument("--out", metavar="DIR", help="output folder (default runs/NAME)")
     p_train.set_defaults(func=cmd_train)
 

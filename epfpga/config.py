@@ -107,6 +107,13 @@ class Config:
     the input is a neuron layer; with ``loss = "ce"`` the last entry is the width of the
     softmax readout, which sits outside the dynamics (``ep-algorithms.md`` section 3).
     ``lrs`` holds one learning rate per weight layer, input side first (the readout last).
+
+    A convolutional network (P-CNN, ``docs/algorithms.md``) lists one entry per conv layer in
+    ``channels`` (output channels), ``kernels`` (square kernel size) and ``paddings``; each conv
+    layer is a stride-1 convolution followed by a 2×2 max-pool of stride 2.  The input is then
+    an image of ``input_shape = [C, H, W]`` (``sizes[0]`` is its flattened size) and the entries
+    of ``sizes`` after the input are the fully connected layers above the conv stack.  The conv
+    layers' weights come first in ``lrs``.
     """
 
     name: str = "custom"
@@ -124,6 +131,10 @@ class Config:
     seed: int = 0
     epochs: int = 1
     lrs: tuple[float, ...] = (0.1, 0.05)
+    channels: tuple[int, ...] = ()
+    kernels: tuple[int, ...] = ()
+    paddings: tuple[int, ...] = ()
+    input_shape: tuple[int, ...] = ()
     momentum: float = 0.0
     weight_decay: float = 0.0
     dtype: str = "float32"
@@ -140,9 +151,10 @@ class Config:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("estimator", self.estimator, ESTIMATORS)
         _choice("loss", self.loss, LOSSES)
-        if self.loss == "ce" and len(self.sizes) < 3:
+        if self.loss == "ce" and len(self.sizes) < 3 and not self.channels:
             raise ConfigError("sizes", _shown(self.sizes),
-                              "with loss 'ce' needs input, at least one neuron layer and the readout")
+                              "with loss 'ce' needs input, at least one neuron layer and the readout "
+                              "(or conv layers in channels)")
         _choice("nudge", self.nudge, NUDGES)
         _choice("algorithm", self.algorithm, ALGORITHMS)
         _float("beta", self.beta, 0.0, 100.0, lo_open=True)
@@ -154,9 +166,11 @@ class Config:
         _int("lanes", self.lanes, 1, 1024)
         _int("seed", self.seed, 0, (1 << 32) - 1)
         _int("epochs", self.epochs, 1, 10_000)
-        if not isinstance(self.lrs, tuple) or len(self.lrs) != len(self.sizes) - 1:
+        self._check_conv()
+        weight_layers = len(self.channels) + len(self.sizes) - 1
+        if not isinstance(self.lrs, tuple) or len(self.lrs) != weight_layers:
             raise ConfigError("lrs", _shown(self.lrs),
-                              f"must list {len(self.sizes) - 1} learning rates, one per weight layer")
+                              f"must list {weight_layers} learning rates, one per weight layer")
         for i, lr in enumerate(self.lrs):
             _float(f"lrs[{i}]", lr, 0.0, 100.0)
         _float("momentum", self.momentum, 0.0, 0.999)
@@ -167,10 +181,61 @@ class Config:
         if not isinstance(self.hardware, Hardware):
             raise ConfigError("hardware", self.hardware, "must be a table")
 
+    def _check_conv(self) -> None:
+        for key in ("channels", "kernels", "paddings", "input_shape"):
+            if not isinstance(getattr(self, key), tuple):
+                raise ConfigError(key, getattr(self, key), "must be a list of integers")
+        n = len(self.channels)
+        for key in ("kernels", "paddings"):
+            if len(getattr(self, key)) != n:
+                raise ConfigError(key, _shown(getattr(self, key)),
+                                  f"must list one entry per conv layer ({n}, as channels)")
+        if n == 0:
+            if self.input_shape:
+                raise ConfigError("input_shape", _shown(self.input_shape),
+                                  "is used only by a conv net: leave it empty or set channels")
+            return
+        for i in range(n):
+            _int(f"channels[{i}]", self.channels[i], 1, 4096)
+            _int(f"kernels[{i}]", self.kernels[i], 1, 31)
+            _int(f"paddings[{i}]", self.paddings[i], 0, 15)
+        if len(self.input_shape) != 3:
+            raise ConfigError("input_shape", _shown(self.input_shape),
+                              "must be [channels, height, width] with channels set")
+        for i, v in enumerate(self.input_shape):
+            _int(f"input_shape[{i}]", v, 1, MAX_LAYER)
+        if math.prod(self.input_shape) != self.sizes[0]:
+            raise ConfigError("input_shape", _shown(self.input_shape),
+                              f"must hold sizes[0] = {self.sizes[0]} values")
+        _, h, w = self.input_shape
+        for i, (k, pad) in enumerate(zip(self.kernels, self.paddings)):
+            h, w = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+            if min(h, w) < 2:
+                raise ConfigError(f"kernels[{i}]", k, f"leaves a {max(h, 0)}x{max(w, 0)} map, "
+                                  "too small for the 2x2 max-pool")
+            h, w = h // 2, w // 2
+
+    @property
+    def is_conv(self) -> bool:
+        return bool(self.channels)
+
+    @property
+    def neuron_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Shape of each neuron layer ``s_1 … s_N`` (``[C, H, W]`` for conv layers, ``[n]``
+        for fully connected ones; the readout excluded)."""
+        shapes: list[tuple[int, ...]] = []
+        if self.channels:
+            _, h, w = self.input_shape
+            for c, k, pad in zip(self.channels, self.kernels, self.paddings):
+                h, w = (h + 2 * pad - k + 1) // 2, (w + 2 * pad - k + 1) // 2
+                shapes.append((c, h, w))
+        fc = self.sizes[1:-1] if self.loss == "ce" else self.sizes[1:]
+        return (*shapes, *((n,) for n in fc))
+
     @property
     def neuron_sizes(self) -> tuple[int, ...]:
-        """Widths of the neuron layers ``s_1 … s_N`` (the readout excluded)."""
-        return self.sizes[1:-1] if self.loss == "ce" else self.sizes[1:]
+        """Number of units of each neuron layer ``s_1 … s_N`` (the readout excluded)."""
+        return tuple(math.prod(shape) for shape in self.neuron_shapes)
 
     @property
     def classes(self) -> int:
@@ -235,6 +300,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     "mnist": dict(
         name="mnist", sizes=[784, 128, 10], activation="hard_sigmoid", estimator="symmetric",
         beta=0.5, t1=20, t2=8, batch=16, epochs=3, lrs=[0.1, 0.05],
+    ),
+    # NeurIPS 2019 P-conv on MNIST: 1x28x28 -> conv5x5 32 -> pool -> conv5x5 64 -> pool -> fc 10,
+    # hard_sigmoid, one-sided, nudge outside rho (that paper's discrete-time dynamics).
+    "mnist-conv": dict(
+        name="mnist-conv", sizes=[784, 10], input_shape=[1, 28, 28], channels=[32, 64],
+        kernels=[5, 5], paddings=[0, 0], activation="hard_sigmoid", estimator="one-sided",
+        nudge="outside", beta=0.4, t1=200, t2=10, batch=20, epochs=40, lrs=[0.15, 0.035, 0.015],
     ),
 }
 

@@ -73,7 +73,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
     rng = np.random.default_rng(config.seed)
     metrics: dict = {"backend": backend.backend, "config": config.to_dict(), "data": data.name,
                      "train_samples": n_batches * config.batch, "test_samples": len(data.test_y),
-                     "threads": torch.get_num_threads(),
+                     "threads": torch.get_num_threads(), "device": getattr(backend, "device", "cpu"),
                      "epochs": [], "test_error": None}
     for epoch in range(1, config.epochs + 1):
         wrong = seen = 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .mlp import Dynamics, Params, State
+from .network import Dynamics, Params, State
 
 
 def step_gradients(dyn: Dynamics, p: Params, x: Tensor, target: Tensor,

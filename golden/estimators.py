@@ -17,7 +17,7 @@ symmetric      (s⁻, −β)             (s⁺, +β)
 
 from torch import Tensor
 
-from .mlp import Dynamics, Params, State
+from .network import Dynamics, Params, State
 
 
 def ep_update(dyn: Dynamics, p: Params, x: Tensor, target: Tensor,
@@ -29,5 +29,5 @@ def ep_update(dyn: Dynamics, p: Params, x: Tensor, target: Tensor,
     scale = 1.0 / (beta_b - beta_a)
     # W1's presynaptic input is x in both phases: one product of the state difference with x,
     # not two products subtracted (the largest matmul of the update)
-    w1 = (s_b[0] - s_a[0]).T @ x * (scale / x.shape[0])
+    w1 = dyn.input_weight_grad(p, x, s_b[0] - s_a[0]) * scale
     return {"W1": w1, **{k: (g_b[k] - g_a[k]) * scale for k in g_a}}

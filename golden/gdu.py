@@ -28,7 +28,7 @@ from epfpga.data import Dataset
 from epfpga.errors import UserError
 
 from . import bptt
-from .mlp import Dynamics, Params, init_params
+from .network import Dynamics, Params, init_params
 
 CONVERGED = 1e-6
 

@@ -21,7 +21,7 @@ from epfpga.config import Config
 from . import bptt
 from .estimators import ep_update
 from .phases import PHASES
-from .mlp import DTYPES, Dynamics, Params, init_params, layer_of
+from .network import DTYPES, Dynamics, Params, init_params, layer_of
 from .prng import SignStream
 
 
@@ -33,17 +33,21 @@ class FloatTrainer:
     config : Config
         Network, algorithm and optimiser; ``config.dtype`` picks float32 or float64.
     params : dict, optional
-        Initial parameters (see :func:`~epfpga.golden.mlp.load_params`); by default drawn
-        with :func:`~epfpga.golden.mlp.init_params` from ``config.seed``.
+        Initial parameters (see :func:`~epfpga.golden.network.load_params`); by default drawn
+        with :func:`~epfpga.golden.network.init_params` from ``config.seed``.
+    device : str
+        ``"cpu"`` or ``"cuda"``: where the parameters live and the dynamics run.  The
+        initial parameters are drawn on the CPU, so both devices start from the same values.
     """
 
     backend = "float"
 
-    def __init__(self, config: Config, params: Params | None = None):
+    def __init__(self, config: Config, params: Params | None = None, device: str = "cpu"):
         self.config = config
+        self.device = device
         self.dtype = DTYPES[config.dtype]
         self.dyn = Dynamics(config)
-        self.params = {k: v.clone().to(self.dtype) for k, v in
+        self.params = {k: v.to(device=device, dtype=self.dtype, copy=True) for k, v in
                        (params if params is not None else init_params(config)).items()}
         groups: dict[int, list[Tensor]] = {}
         for name, tensor in self.params.items():
@@ -54,11 +58,11 @@ class FloatTrainer:
         self.signs = SignStream(config.seed)
 
     def _tensors(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[Tensor, Tensor | None]:
-        xt = torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)
+        xt = torch.from_numpy(np.ascontiguousarray(x)).to(device=self.device, dtype=self.dtype)
         if y is None:
             return xt, None
         target = torch.nn.functional.one_hot(torch.from_numpy(y), self.config.classes)
-        return xt, target.to(self.dtype)
+        return xt, target.to(device=self.device, dtype=self.dtype)
 
     def _direction(self, x: Tensor, target: Tensor) -> tuple[Params, Tensor]:
         """EP update direction ΔΘ for one mini-batch, and the free-phase predictions."""
@@ -90,7 +94,7 @@ class FloatTrainer:
         for name, tensor in self.params.items():
             tensor.grad = grads[name]
         self.optimizer.step()
-        return pred.numpy()
+        return pred.cpu().numpy()
 
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -98,7 +102,7 @@ class FloatTrainer:
         xt, _ = self._tensors(x)
         p, dyn = self.params, self.dyn
         s = dyn.relax(p, dyn.zero_state(len(xt), xt), dyn.drive(p, xt), self.config.t1, 0.0, None)
-        return dyn.predict(p, s).numpy()
+        return dyn.predict(p, s).cpu().numpy()
 
     def weights(self) -> dict[str, np.ndarray]:
-        return {k: v.detach().numpy().copy() for k, v in self.params.items()}
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.params.items()}

@@ -16,7 +16,7 @@ from epfpga.config import Config
 from epfpga.firmware import programs
 from epfpga.firmware.driver import HostDriver
 from epfpga.golden.fixed.trainer import initial_weights
-from epfpga.golden.mlp import Params
+from epfpga.golden.network import Params
 from epfpga.golden.phases import PHASES
 from epfpga.trace import BatchRecord
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from epfpga import config as config_mod  # noqa: E402
 from epfpga import data as data_mod  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
-from epfpga.golden.mlp import init_params  # noqa: E402
+from epfpga.golden.network import init_params  # noqa: E402
 from epfpga.golden.trainer import FloatTrainer  # noqa: E402
 from tests.golden.naive_phi import NaiveTrainer  # noqa: E402
 

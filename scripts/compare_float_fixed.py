@@ -19,7 +19,7 @@ from epfpga import config as config_mod
 from epfpga import data as data_mod
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.fixed.trainer import FixedTrainer
-from epfpga.golden.mlp import init_params
+from epfpga.golden.network import init_params
 from epfpga.golden.trainer import FloatTrainer
 from epfpga.train import run
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from epfpga import data as data_mod
 from epfpga.config import Config
 from epfpga.golden.fixed.trainer import FixedTrainer
-from epfpga.golden.mlp import init_params
+from epfpga.golden.network import init_params
 from epfpga.golden.trainer import FloatTrainer
 from epfpga.train import run
 

@@ -57,6 +57,9 @@ def _weights(tmp, **arrays):
     return str(path)
 
 
+DIGITS_CONV = ("sizes = [64, 10]\ninput_shape = [1, 8, 8]\nchannels = [2]\nkernels = [3]\n"
+               "paddings = [0]\nlrs = [0.1, 0.1]\n")
+
 CASES = {
     # configuration files
     "unknown key": (lambda t: ["train", "--config", _toml(t, "betta = 0.5\n")], "betta"),
@@ -113,6 +116,10 @@ CASES = {
                    "activation"),
     "fixed ctrd_hard_sig": (lambda t: ["trace", "--config", _toml(t, 'activation = "ctrd_hard_sig"\n'), "--out",
                                        str(t / "t.npz")], "activation"),
+    "fixed conv": (lambda t: ["trace", "--config", _toml(t, DIGITS_CONV), "--out", str(t / "t.npz")], "channels"),
+    "verilog conv": (lambda t: ["verilog", "--config", "mnist-conv", "--out", str(t / "v")], "channels"),
+    "conv input shape": (lambda t: ["train", "--config", _toml(t, 'preset = "mnist-conv"\ninput_shape = [1, 8, 8]\n')],
+                         "input_shape"),
     "fixed acc width": (lambda t: ["trace", "--config", _toml(t, "[fixed]\nacc_bits = 20\n"), "--out",
                                    str(t / "t.npz")], "fixed.acc_bits"),
     "fixed lr too small": (lambda t: ["trace", "--config", _toml(t, "lrs = [1e-9, 0.05]\n"), "--out",
@@ -121,6 +128,8 @@ CASES = {
                                                                   "--out", str(t / "file" / "run")], "file"),
     "trace into missing dir": (lambda t: ["trace", "--samples", "16", "--out", str(t / "no" / "t.npz")], "t.npz"),
     "trace samples": (lambda t: ["trace", "--samples", "20", "--out", str(t / "t.npz")], "--samples"),
+    "device with fixed": (lambda t: ["train", "--backend", "fixed", "--device", "cpu"], "--device"),
+    "cuda without gpu": (lambda t: ["train", "--device", "cuda", "--out", str(t / "o")], "cuda"),
     "check without rtl": (lambda t: ["train", "--check", "--out", str(t / "o")], "--check"),
     # data and weights files
     "unknown data": (lambda t: ["train", "--data", "cifar10"], "cifar10"),

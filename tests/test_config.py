@@ -46,3 +46,27 @@ def test_ce_keeps_readout_outside_the_neuron_layers():
     assert cfg.neuron_sizes == (32, 16) and cfg.classes == 10
     with pytest.raises(ConfigError, match="sizes"):
         config.Config(sizes=(64, 10), loss="ce", lrs=(0.1,))
+
+
+def test_conv_net_shapes_and_weight_layers():
+    cfg = config.load("mnist-conv")
+    assert cfg.is_conv and cfg.neuron_shapes == ((32, 12, 12), (64, 4, 4), (10,))
+    assert cfg.neuron_sizes == (32 * 144, 64 * 16, 10) and len(cfg.lrs) == 3
+    ce = cfg.replace(sizes=(784, 10), loss="ce")   # the last conv layer feeds the readout
+    assert ce.neuron_shapes == ((32, 12, 12), (64, 4, 4)) and ce.classes == 10
+
+
+@pytest.mark.parametrize("change, key", [
+    (dict(kernels=(5,)), "kernels"),
+    (dict(paddings=(0, 0, 0)), "paddings"),
+    (dict(channels=(32, 0)), "channels[1]"),
+    (dict(input_shape=(1, 28)), "input_shape"),
+    (dict(input_shape=(1, 28, 27)), "input_shape"),
+    (dict(kernels=(5, 12)), "kernels[1]"),
+    (dict(lrs=(0.1, 0.1)), "lrs"),
+    (dict(channels=(), kernels=(), paddings=()), "input_shape"),
+])
+def test_bad_conv_keys_are_named(change, key):
+    with pytest.raises(ConfigError) as err:
+        config.load("mnist-conv").replace(**change)
+    assert err.value.key == key

@@ -8,7 +8,7 @@ import pytest
 
 from epfpga import config, data
 from epfpga.cli import main
-from epfpga.golden.mlp import load_params
+from epfpga.golden.network import load_params
 from epfpga.golden.trainer import FloatTrainer
 from epfpga.train import run
 

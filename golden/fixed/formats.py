@@ -80,6 +80,9 @@ class FixedSpec:
     def from_config(cls, config: Config) -> FixedSpec:
         """Check that ``config`` has a fixed-point form and that its accumulators suffice."""
         fx = config.fixed
+        if config.is_conv:
+            raise ConfigError("channels", list(config.channels),
+                              "the fixed-point trainer and the gateware run fully connected nets only")
         if config.loss != "mse":
             raise ConfigError("loss", config.loss, "the fixed-point trainer supports 'mse' only")
         if config.activation not in FIXED_ACTIVATIONS:

@@ -18,7 +18,7 @@ from torch import Tensor
 from epfpga.config import Config
 from epfpga.trace import BatchRecord
 
-from ..mlp import Params, init_params
+from ..network import Params, init_params
 from .formats import FixedSpec
 from .prediction import prediction
 from .neuron_update import IntParams, IntState, input_drive, relax, weight_view
@@ -44,7 +44,7 @@ class FixedTrainer:
         Must have a fixed-point form (:meth:`FixedSpec.from_config` says why not).
     params : dict, optional
         Float initial weights, rounded to the weight format; by default
-        :func:`~epfpga.golden.mlp.init_params` of ``config``.
+        :func:`~epfpga.golden.network.init_params` of ``config``.
     on_batch : callable, optional
         Called after every mini-batch with everything a trace records (``docs/trace-format.md``).
     """

@@ -1,10 +1,13 @@
-"""A deliberately naive P-MLP: dynamics and updates by autograd of the primitive function Φ.
+"""A deliberately naive P-MLP / P-CNN: dynamics and updates by autograd of the primitive function Φ.
 
 This is how the 2021 reference code works (``s ← ρ(∂Φ/∂s)``, updates from the gradient of a
 Φ-difference), written independently of ``epfpga.golden`` so that the explicit dynamics can
 be checked against it.  It is slow on purpose: every step builds and differentiates a graph.
 
-    Φ(x, s, β) = Σ_n s_nᵀ (W_n s_{n-1} + b_n) − β L(s_N, y)
+    Φ(x, s, β) = Σ_n s_n · F_n(s_{n-1}) − β L(s_N, y)
+
+with ``F_n = Linear`` (on the flattened state) or ``F_n = max_pool2d(Conv2d(·), 2)``, so the
+max-pool's gradient routing is PyTorch's own.
 """
 
 from __future__ import annotations
@@ -26,17 +29,22 @@ def _rho(name: str):
     }[name]
 
 
-class NaivePhiMLP:
-    """P-MLP whose parameters are ``torch.nn.Linear`` layers (the readout last, for CE)."""
+class NaivePhiNet:
+    """Network whose parameters are ``torch.nn.Conv2d`` and ``torch.nn.Linear`` layers (the
+    readout last, for CE)."""
 
     def __init__(self, config, params: dict[str, torch.Tensor]):
         self.cfg = config
         self.rho = _rho(config.activation)
         self.layers = torch.nn.ModuleList()
         names = [n[1:] for n in params if n.startswith("W")]
-        for suffix in names:
+        for i, suffix in enumerate(names):
             w = params[f"W{suffix}"]
-            lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=w.dtype)
+            if w.dim() == 4:
+                lin = torch.nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=config.paddings[i],
+                                      dtype=w.dtype)
+            else:
+                lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=w.dtype)
             with torch.no_grad():
                 lin.weight.copy_(w)
                 lin.bias.copy_(params[f"b{suffix}"])
@@ -46,11 +54,19 @@ class NaivePhiMLP:
     def loss(self, top, y):
         if self.cfg.loss == "mse":
             return 0.5 * ((top - y) ** 2).sum(dim=1)
-        return -(torch.log_softmax(self.layers[-1](top), dim=1) * y).sum(dim=1)
+        return -(torch.log_softmax(self.layers[-1](top.flatten(1)), dim=1) * y).sum(dim=1)
+
+    def _term(self, n, below, above):
+        layer = self.layers[n]
+        if isinstance(layer, torch.nn.Conv2d):
+            return (F.max_pool2d(layer(below), 2) * above).sum(dim=(1, 2, 3))
+        return (layer(below.flatten(1)) * above).sum(dim=1)
 
     def phi(self, x, s, beta, y, with_loss=True):
+        if self.cfg.channels:
+            x = x.view(x.shape[0], *self.cfg.input_shape)
         chain = [x] + s
-        phi = sum((self.layers[n](chain[n]) * chain[n + 1]).sum(dim=1) for n in range(self.n_neuron))
+        phi = sum(self._term(n, chain[n], chain[n + 1]) for n in range(self.n_neuron))
         if with_loss and beta != 0.0:
             phi = phi - beta * self.loss(s[-1], y)
         return phi
@@ -72,7 +88,7 @@ class NaivePhiMLP:
         return s
 
     def zero_state(self, batch, dtype):
-        return [torch.zeros(batch, n, dtype=dtype) for n in self.cfg.neuron_sizes]
+        return [torch.zeros(batch, *shape, dtype=dtype) for shape in self.cfg.neuron_shapes]
 
     def update_direction(self, x, y, a, b):
         """(∂Φ/∂θ(s_b, β_b) − ∂Φ/∂θ(s_a, β_a)) / (β_b − β_a), batch mean, by autograd."""
@@ -107,12 +123,12 @@ class NaivePhiMLP:
 
 
 class NaiveTrainer:
-    """Trains :class:`NaivePhiMLP` as the reference code does: SGD on ``p.grad = −ΔΘ``, the
+    """Trains :class:`NaivePhiNet` as the reference code does: SGD on ``p.grad = −ΔΘ``, the
     random sign drawn as the float backend documents it."""
 
     def __init__(self, config, params: dict[str, torch.Tensor]):
         self.cfg = config
-        self.net = NaivePhiMLP(config, params)
+        self.net = NaivePhiNet(config, params)
         groups = [{"params": list(lin.parameters()), "lr": lr} for lin, lr in zip(self.net.layers, config.lrs)]
         self.opt = torch.optim.SGD(groups, lr=config.lrs[0], momentum=config.momentum,
                                    weight_decay=config.weight_decay)
@@ -127,7 +143,7 @@ class NaiveTrainer:
         if cfg.estimator == "random-sign":
             beta *= self.signs.next_sign()
         free, a, b = self.net.phases(x, target, cfg.estimator, beta)
-        top = self.net.layers[-1](free[-1]) if cfg.loss == "ce" else free[-1]
+        top = self.net.layers[-1](free[-1].flatten(1)) if cfg.loss == "ce" else free[-1]
         self.net.update_direction(x, target, a, b)
         for p in self.net.layers.parameters():
             p.grad = -p.grad

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from epfpga.golden import bptt
-from epfpga.golden.mlp import Dynamics, init_params
+from epfpga.golden.network import Dynamics, init_params
 
 from .random_configs import random_batch, random_config
 

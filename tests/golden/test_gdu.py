@@ -9,7 +9,7 @@ import torch
 from epfpga.cli import main
 from epfpga.config import Config
 from epfpga.golden.gdu import CONVERGED, GduResult, gdu_check
-from epfpga.golden.mlp import init_params
+from epfpga.golden.network import init_params
 
 BETAS = (0.5, 0.1, 0.01, 0.001)
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from epfpga.golden.mlp import init_params
+from epfpga.golden.network import init_params
 from epfpga.golden.trainer import FloatTrainer
 
 from .naive_phi import NaiveTrainer
-from .random_configs import random_batch, random_config
+from .random_configs import random_batch, random_config, random_conv_config, random_images
 
 BATCHES = 3
 
@@ -17,7 +17,17 @@ BATCHES = 3
 def test_training_matches_reference_code_procedure(seed):
     rng = np.random.default_rng(1000 + seed)
     cfg = random_config(rng)
-    batches = [random_batch(cfg, rng) for _ in range(BATCHES)]
+    check_training(cfg, [random_batch(cfg, rng) for _ in range(BATCHES)])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_conv_training_matches_reference_code_procedure(seed):
+    rng = np.random.default_rng(2000 + seed)
+    cfg = random_conv_config(rng)
+    check_training(cfg, [random_images(cfg, rng) for _ in range(BATCHES)])
+
+
+def check_training(cfg, batches):
     trainer = FloatTrainer(cfg)
     preds = [trainer.train_batch(x, y) for x, y in batches]
     ref = NaiveTrainer(cfg, init_params(cfg))

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from epfpga.golden.fixed.neuron_update import input_drive, neuron_step, weight_view
-from epfpga.golden.mlp import Dynamics
+from epfpga.golden.network import Dynamics
 
 from .helpers import random_spec
 from .test_activation import BOUND

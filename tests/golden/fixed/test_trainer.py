@@ -6,7 +6,7 @@ import pytest
 from epfpga import config, data
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.fixed.trainer import FixedTrainer
-from epfpga.golden.mlp import init_params
+from epfpga.golden.network import init_params
 from epfpga.golden.trainer import FloatTrainer
 from epfpga.train import run
 

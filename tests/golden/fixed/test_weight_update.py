@@ -9,7 +9,7 @@ from epfpga.golden.prng import LaneStreams
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.golden.fixed.weight_update import (bias_difference, product_difference, scale_round,
                                                stochastic_round, write_back)
-from epfpga.golden.mlp import Dynamics
+from epfpga.golden.network import Dynamics, init_params
 
 from .helpers import random_spec
 
@@ -88,7 +88,7 @@ def test_update_matches_the_float_estimator_within_one_rounding():
         trainer.update(xq, a, b, sign)
         beta = cfg.beta * sign
         pairs = ((a, -beta), (b, beta)) if PHASES[spec.config.estimator].minus else ((a, 0.0), (b, beta))
-        direction = ep_update(Dynamics(cfg), {}, xq.double() / (1 << spec.fx), None,
+        direction = ep_update(Dynamics(cfg), init_params(cfg), xq.double() / (1 << spec.fx), None,
                               *[([s.double() / 2 ** fs for s in st], bt) for st, bt in pairs])
         bound = 0.5 if cfg.fixed.rounding == "nearest" else 1.0
         for n in range(1, spec.layers + 1):

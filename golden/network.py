@@ -1,16 +1,20 @@
-"""Float prototypical MLP (P-MLP): parameters and explicit synchronous dynamics.
+"""Float prototypical networks (P-MLP, P-CNN): parameters and explicit synchronous dynamics.
 
 The dynamics are written out, not obtained by autograd of Φ: one step computes, from the
 previous state only (double buffering),
 
-    s_n ← ρ( W_n s_{n-1} + b_n + W_{n+1}ᵀ s_{n+1} )                 n < N
-    s_N ← ρ( W_N s_{N-1} + b_N + g )        nudge inside ρ (default)
-    s_N ← ρ( W_N s_{N-1} + b_N ) + g        nudge outside ρ
+    s_n ← ρ( F_n(s_{n-1}) + ∂Φ_{n+1}/∂s_n )                         n < N
+    s_N ← ρ( F_N(s_{N-1}) + g )             nudge inside ρ (default)
+    s_N ← ρ( F_N(s_{N-1}) ) + g             nudge outside ρ
 
-with the nudge ``g = -β ∂L/∂s_N``: ``β (y - s_N)`` for MSE, ``-β W_outᵀ (softmax(o) - y)``
-for the softmax-readout cross-entropy (``o = W_out s_N + b_out``).  States are ``[B, n]``
-row-major tensors; ``W_n`` is ``[n_out, n_in]`` as in ``torch.nn.Linear``.  ``W_1 x + b_1``
-(the *drive*) is constant while the input is clamped and is computed once per mini-batch.
+where ``F_n`` is the fully connected ``W_n s_{n-1} + b_n`` or the conv layer's pooled
+``P(conv(s_{n-1}, W_n) + b_n)`` and ``∂Φ_{n+1}/∂s_n`` the feedback from above (``W_{n+1}ᵀ
+s_{n+1}``, or the transposed convolution of ``s_{n+1}`` unpooled at the current argmax):
+:mod:`~epfpga.golden.layers`.  The nudge is ``g = -β ∂L/∂s_N``: ``β (y - s_N)`` for MSE,
+``-β W_outᵀ (softmax(o) - y)`` for the softmax-readout cross-entropy (``o = W_out s_N +
+b_out``).  States are ``[B, n]`` (fully connected) or ``[B, C, H, W]`` (conv) tensors.
+``F_1(x)`` (the *drive*) is constant while the input is clamped and is computed once per
+mini-batch.
 
 Parameters live in a plain dict, named ``W1, b1, …, WN, bN`` and, with the cross-entropy
 loss, ``Wout, bout``.  The functions here are pure in those parameters, so the BPTT baseline
@@ -19,7 +23,9 @@ can unroll them with a separate copy of the parameters per step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +37,7 @@ from epfpga.errors import DataError
 from epfpga.npz import read_npz
 
 from .activations import ACTIVATIONS
+from .layers import ConvPool, Dense, Layer
 
 Params = dict[str, Tensor]
 State = list[Tensor]
@@ -38,15 +45,26 @@ State = list[Tensor]
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+def weight_layers(config: Config) -> list[Layer]:
+    """The neuron layers' weight layers, input side first (the readout excluded)."""
+    return [*(ConvPool(pad) for pad in config.paddings),
+            *(Dense() for _ in config.neuron_shapes[len(config.channels):])]
+
+
 def param_shapes(config: Config) -> dict[str, tuple[int, ...]]:
     """Name and shape of every trainable tensor, in layer order (input side first)."""
     shapes: dict[str, tuple[int, ...]] = {}
-    widths = (config.sizes[0], *config.neuron_sizes)
-    for n in range(1, len(widths)):
-        shapes[f"W{n}"] = (widths[n], widths[n - 1])
-        shapes[f"b{n}"] = (widths[n],)
+    below = config.input_shape or (config.sizes[0],)
+    for n, above in enumerate(config.neuron_shapes, start=1):
+        if len(above) == 3:
+            k = config.kernels[n - 1]
+            shapes[f"W{n}"] = (above[0], below[0], k, k)
+        else:
+            shapes[f"W{n}"] = (above[0], math.prod(below))
+        shapes[f"b{n}"] = (above[0],)
+        below = above
     if config.loss == "ce":
-        shapes["Wout"] = (config.classes, widths[-1])
+        shapes["Wout"] = (config.classes, math.prod(below))
         shapes["bout"] = (config.classes,)
     return shapes
 
@@ -57,7 +75,7 @@ def layer_of(name: str) -> int:
 
 
 def init_params(config: Config, seed: int | None = None) -> Params:
-    """``torch.nn.Linear``'s default initialisation, ``W, b ~ U(±1/√fan_in)``.
+    """``torch.nn.Linear``'s and ``Conv2d``'s default initialisation, ``W, b ~ U(±1/√fan_in)``.
 
     Drawn in float64 from a generator seeded with ``seed`` (the config's by default), in the
     order of :func:`param_shapes`, then cast: float32 and float64 runs start from the same
@@ -66,7 +84,8 @@ def init_params(config: Config, seed: int | None = None) -> Params:
     gen = torch.Generator().manual_seed(config.seed if seed is None else seed)
     params: Params = {}
     for name, shape in param_shapes(config).items():
-        fan_in = shape[1] if len(shape) == 2 else params[f"W{name[1:]}"].shape[1]
+        weight = shape if name.startswith("W") else params[f"W{name[1:]}"].shape
+        fan_in = math.prod(weight[1:])
         bound = fan_in ** -0.5
         u = torch.rand(shape, generator=gen, dtype=torch.float64)
         params[name] = ((2.0 * u - 1.0) * bound).to(DTYPES[config.dtype])
@@ -97,32 +116,36 @@ def load_params(config: Config, path: str | Path) -> Params:
 
 @dataclass(frozen=True)
 class Dynamics:
-    """The explicit dynamics of one configuration (activation, nudge placement, loss)."""
+    """The explicit dynamics of one configuration (layers, activation, nudge placement, loss)."""
 
     config: Config
 
-    @property
-    def layers(self) -> int:
-        return len(self.config.neuron_sizes)
+    @cached_property
+    def layers(self) -> list[Layer]:
+        return weight_layers(self.config)
 
     def rho(self, x: Tensor) -> Tensor:
         return ACTIVATIONS[self.config.activation](x)
 
+    def image(self, x: Tensor) -> Tensor:
+        """The input as the first layer reads it: ``[B, C, H, W]`` for a conv net."""
+        return x.view(x.shape[0], *self.config.input_shape) if self.config.is_conv else x
+
     def drive(self, p: Params, x: Tensor) -> Tensor:
-        """``W_1 x + b_1``: the input's constant contribution to the first layer."""
-        return torch.addmm(p["b1"], x, p["W1"].T)
+        """``F_1(x)``: the input's constant contribution to the first layer."""
+        return self.layers[0].forward(p["W1"], p["b1"], self.image(x))[0]
 
     def zero_state(self, batch: int, like: Tensor) -> State:
-        return [like.new_zeros(batch, n) for n in self.config.neuron_sizes]
+        return [like.new_zeros(batch, *shape) for shape in self.config.neuron_shapes]
 
     def readout(self, p: Params, top: Tensor) -> Tensor:
-        return torch.addmm(p["bout"], top, p["Wout"].T)
+        return torch.addmm(p["bout"], top.flatten(1), p["Wout"].T)
 
     def loss_grad(self, p: Params, top: Tensor, target: Tensor) -> Tensor:
         """∂L/∂s_N per sample (``target`` is one-hot)."""
         if self.config.loss == "mse":
             return top - target
-        return (torch.softmax(self.readout(p, top), dim=1) - target) @ p["Wout"]
+        return ((torch.softmax(self.readout(p, top), dim=1) - target) @ p["Wout"]).view(top.shape)
 
     def loss(self, p: Params, top: Tensor, target: Tensor) -> Tensor:
         """Batch-mean loss at the output state (½‖s_N - y‖², or CE of the readout)."""
@@ -134,16 +157,18 @@ class Dynamics:
     def step(self, p: Params, s: State, drive: Tensor, beta: float, target: Tensor | None) -> State:
         """One synchronous step of every layer from the previous state ``s``."""
         n_layers = len(s)
-        new: State = []
-        for n in range(n_layers):
-            pre = drive if n == 0 else torch.addmm(p[f"b{n + 1}"], s[n - 1], p[f"W{n + 1}"].T)
-            if n + 1 < n_layers:
-                pre = pre + s[n + 1] @ p[f"W{n + 2}"]
-            if n + 1 == n_layers and beta != 0.0:
-                g = -beta * self.loss_grad(p, s[n], target)
-                new.append(self.rho(pre + g) if self.config.nudge == "inside" else self.rho(pre) + g)
-            else:
-                new.append(self.rho(pre))
+        pre = [drive]
+        for n in range(1, n_layers):
+            layer, w = self.layers[n], p[f"W{n + 1}"]
+            forward, ctx = layer.forward(w, p[f"b{n + 1}"], s[n - 1])
+            pre[n - 1] = layer.add_feedback(pre[n - 1], w, s[n], ctx)
+            pre.append(forward)
+        new = [self.rho(v) for v in pre[:-1]]
+        if beta == 0.0:
+            new.append(self.rho(pre[-1]))
+        else:
+            g = -beta * self.loss_grad(p, s[-1], target)
+            new.append(self.rho(pre[-1] + g) if self.config.nudge == "inside" else self.rho(pre[-1]) + g)
         return new
 
     def relax(self, p: Params, s: State, drive: Tensor, steps: int, beta: float,
@@ -157,19 +182,24 @@ class Dynamics:
         out = self.readout(p, s[-1]) if self.config.loss == "ce" else s[-1]
         return torch.argmax(out, dim=1)
 
+    def input_weight_grad(self, p: Params, x: Tensor, above: Tensor) -> Tensor:
+        """Batch-mean ``∂Φ/∂W_1`` with ``above`` in place of ``s_1``: linear in ``above``,
+        since the input (and the first pool's argmax) is the same in every phase."""
+        return self.layers[0].weight_grad(p["W1"], p["b1"], self.image(x), above) / x.shape[0]
+
     def phi_grads(self, p: Params, x: Tensor, s: State, beta: float, target: Tensor,
                   first_weights: bool = True) -> Params:
-        """Batch-mean ∂Φ/∂θ at state ``s``: ``s_n s_{n-1}ᵀ`` and ``s_n`` per layer and, for
+        """Batch-mean ∂Φ/∂θ at state ``s``: ``∂Φ_n/∂W_n`` and ``∂Φ_n/∂b_n`` per layer and, for
         the readout, ``-β ∂L/∂θ``; without ``W1`` unless ``first_weights``."""
         batch = x.shape[0]
-        below = [x, *s[:-1]]
+        below = [self.image(x), *s[:-1]]
         grads: Params = {}
-        for n, (post, pre) in enumerate(zip(s, below), start=1):
+        for n, (layer, post, pre) in enumerate(zip(self.layers, s, below), start=1):
             if n > 1 or first_weights:
-                grads[f"W{n}"] = post.T @ pre / batch
-            grads[f"b{n}"] = post.mean(dim=0)
+                grads[f"W{n}"] = layer.weight_grad(p[f"W{n}"], p[f"b{n}"], pre, post) / batch
+            grads[f"b{n}"] = layer.bias_grad(post) / batch
         if self.config.loss == "ce":
             err = torch.softmax(self.readout(p, s[-1]), dim=1) - target
-            grads["Wout"] = -beta * (err.T @ s[-1]) / batch
+            grads["Wout"] = -beta * (err.T @ s[-1].flatten(1)) / batch
             grads["bout"] = -beta * err.mean(dim=0)
         return grads

@@ -1,4 +1,4 @@
-"""Explicit P-MLP dynamics and estimators against the naive autograd-of-Φ implementation."""
+"""Explicit P-MLP and P-CNN dynamics and estimators against the naive autograd-of-Φ implementation."""
 
 import numpy as np
 import pytest
@@ -6,12 +6,13 @@ import torch
 
 from epfpga.config import ACTIVATIONS, Config
 from epfpga.golden.estimators import ep_update
-from epfpga.golden.mlp import Dynamics, init_params, param_shapes
+from epfpga.golden.network import Dynamics, init_params, param_shapes
 
-from .naive_phi import NaivePhiMLP
-from .random_configs import random_batch, random_config
+from .naive_phi import NaivePhiNet
+from .random_configs import random_batch, random_config, random_conv_config, random_images
 
 CASES = 60
+CONV_CASES = 40
 TOL = 1e-12
 
 
@@ -20,6 +21,16 @@ def _setup(seed, **overrides):
     cfg = random_config(rng, **overrides)
     p = init_params(cfg)
     x, y = random_batch(cfg, rng)
+    xt = torch.from_numpy(x)
+    target = torch.nn.functional.one_hot(torch.from_numpy(y), cfg.classes).double()
+    return cfg, p, xt, target
+
+
+def _conv_setup(seed, **overrides):
+    rng = np.random.default_rng(10_000 + seed)
+    cfg = random_conv_config(rng, **overrides)
+    p = init_params(cfg)
+    x, y = random_images(cfg, rng)
     xt = torch.from_numpy(x)
     target = torch.nn.functional.one_hot(torch.from_numpy(y), cfg.classes).double()
     return cfg, p, xt, target
@@ -41,7 +52,7 @@ def test_every_activation_matches_autograd_of_phi(activation):
 
 
 def check_phases(cfg, p, x, y):
-    dyn, naive = Dynamics(cfg), NaivePhiMLP(cfg, p)
+    dyn, naive = Dynamics(cfg), NaivePhiNet(cfg, p)
     drive = dyn.drive(p, x)
     free = dyn.relax(p, dyn.zero_state(len(x), x), drive, cfg.t1, 0.0, None)
     naive_free = naive.relax(x, naive.zero_state(len(x), x.dtype), cfg.t1, 0.0, None)
@@ -51,10 +62,47 @@ def check_phases(cfg, p, x, y):
         assert _maxdiff(nudged, naive.relax(x, naive_free, cfg.t2, beta, y)) <= TOL
 
 
+@pytest.mark.parametrize("seed", range(CONV_CASES))
+def test_conv_phases_match_autograd_of_phi(seed):
+    check_phases(*_conv_setup(seed))
+
+
 @pytest.mark.parametrize("seed", range(CASES))
 def test_estimator_update_matches_autograd_of_phi(seed):
-    cfg, p, x, y = _setup(seed)
-    dyn, naive = Dynamics(cfg), NaivePhiMLP(cfg, p)
+    check_update(*_setup(seed))
+
+
+@pytest.mark.parametrize("seed", range(CONV_CASES))
+def test_conv_estimator_update_matches_autograd_of_phi(seed):
+    check_update(*_conv_setup(seed))
+
+
+def _tied_windows(conv: torch.Tensor) -> int:
+    """Pool windows (2×2, stride 2) whose maximum is reached more than once."""
+    h, w = conv.shape[-2] // 2 * 2, conv.shape[-1] // 2 * 2
+    win = conv[..., :h, :w].unfold(-2, 2, 2).unfold(-2, 2, 2).flatten(-2)
+    return int(((win == win.amax(dim=-1, keepdim=True)).sum(dim=-1) > 1).sum())
+
+
+def test_conv_max_pool_ties_route_like_pytorch():
+    """From the zero state every window of the second conv layer is tied (conv of zeros is
+    the bias), and so are the input's zero regions: the explicit feedback and update must pick
+    the window's first maximum, as autograd through ``max_pool2d`` does."""
+    cfg, p, x, y = _conv_setup(3, channels=(2, 3), kernels=(3, 2), paddings=(1, 0),
+                               input_shape=(1, 10, 10), sizes=(100, 4), loss="mse",
+                               lrs=(0.1, 0.1, 0.1), activation="hard_sigmoid", t1=3, t2=2)
+    dyn = Dynamics(cfg)
+    s0 = dyn.zero_state(len(x), x)
+    conv2 = torch.nn.functional.conv2d(s0[0], p["W2"], p["b2"])
+    assert _tied_windows(conv2) == conv2[..., :4, :4].numel() // 4
+    conv1 = torch.nn.functional.conv2d(dyn.image(x), p["W1"], p["b1"], padding=1)
+    assert _tied_windows(conv1) > 0
+    check_phases(cfg, p, x, y)
+    check_update(cfg, p, x, y)
+
+
+def check_update(cfg, p, x, y):
+    dyn, naive = Dynamics(cfg), NaivePhiNet(cfg, p)
     _, a, b = naive.phases(x, y, cfg.estimator, cfg.beta)
     ours = ep_update(dyn, p, x, y, a, b)
     ref = naive.update_direction(x, y, a, b)
