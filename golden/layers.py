@@ -55,8 +55,10 @@ class ConvPool:
         return pooled, (where, conv.shape[-2:])
 
     def _unpool(self, above: Tensor, ctx: Any) -> Tensor:
+        # a scatter to the pool's flat indices (what max_unpool2d does), which a CUDA graph can capture
         where, size = ctx
-        return F.max_unpool2d(above, where, 2, output_size=size)
+        out = above.new_zeros(*above.shape[:2], size[0] * size[1])
+        return out.scatter_(2, where.flatten(2), above.flatten(2)).view(*above.shape[:2], *size)
 
     def add_feedback(self, pre: Tensor, w: Tensor, above: Tensor, ctx: Any) -> Tensor:
         return pre + F.conv_transpose2d(self._unpool(above, ctx), w, padding=self.padding)

@@ -12,6 +12,8 @@ weight decay).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -20,8 +22,9 @@ from epfpga.config import Config
 
 from . import bptt
 from .estimators import ep_update
+from .graphs import GraphedPhases
 from .phases import PHASES
-from .network import DTYPES, Dynamics, Params, init_params, layer_of
+from .network import DTYPES, Dynamics, Params, State, init_params, layer_of
 from .prng import SignStream
 
 
@@ -56,6 +59,7 @@ class FloatTrainer:
             [{"params": ts, "lr": config.lrs[layer]} for layer, ts in groups.items()],
             lr=config.lrs[0], momentum=config.momentum, weight_decay=config.weight_decay)
         self.signs = SignStream(config.seed)
+        self.graphs: GraphedPhases | None = None   # on CUDA, captured at the first mini-batch
 
     def _tensors(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[Tensor, Tensor | None]:
         xt = torch.from_numpy(np.ascontiguousarray(x)).to(device=self.device, dtype=self.dtype)
@@ -64,19 +68,30 @@ class FloatTrainer:
         target = torch.nn.functional.one_hot(torch.from_numpy(y), self.config.classes)
         return xt, target.to(device=self.device, dtype=self.dtype)
 
+    def _phases(self, x: Tensor, target: Tensor) -> tuple[State, Callable[[float], State]]:
+        """``s*``, and a function giving the nudged phase's last state at a β."""
+        cfg, dyn, p = self.config, self.dyn, self.params
+        if self.device == "cuda":
+            if self.graphs is None or self.graphs.x.shape != x.shape:
+                self.graphs = GraphedPhases(dyn, p, cfg.t1, cfg.t2, x, target)
+            free = self.graphs.free(x)
+            return free, lambda beta: self.graphs.nudged(beta, target)
+        drive = dyn.drive(p, x)
+        free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, cfg.t1, 0.0, None)
+        return free, lambda beta: dyn.relax(p, free, drive, cfg.t2, beta, target)
+
     def _direction(self, x: Tensor, target: Tensor) -> tuple[Params, Tensor]:
         """EP update direction ΔΘ for one mini-batch, and the free-phase predictions."""
         cfg, dyn, p = self.config, self.dyn, self.params
-        drive = dyn.drive(p, x)
-        free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, cfg.t1, 0.0, None)
+        free, nudge = self._phases(x, target)
         pred = dyn.predict(p, free)
         phases = PHASES[cfg.estimator]
         beta = cfg.beta
         if phases.random_sign:
             beta *= self.signs.next_sign()
-        nudged = dyn.relax(p, free, drive, cfg.t2, beta, target)
+        nudged = nudge(beta)
         if phases.minus:
-            mirrored = dyn.relax(p, free, drive, cfg.t2, -beta, target)
+            mirrored = nudge(-beta)
             return ep_update(dyn, p, x, target, (mirrored, -beta), (nudged, beta)), pred
         return ep_update(dyn, p, x, target, (free, 0.0), (nudged, beta)), pred
 
