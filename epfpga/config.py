@@ -20,7 +20,8 @@ ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid", "sigmoid", "ctrd_har
 ESTIMATORS = ("one-sided", "random-sign", "symmetric")
 LOSSES = ("mse", "ce")
 NUDGES = ("inside", "outside")
-ALGORITHMS = ("ep", "bptt")
+ALGORITHMS = ("ep", "cep", "bptt")
+FEEDBACKS = ("tied", "separate")
 DTYPES = ("float32", "float64")
 ROUNDINGS = ("nearest", "stochastic")
 BOARDS = ("icebreaker", "ulx3s-85f")
@@ -107,6 +108,9 @@ class Config:
     the input is a neuron layer; with ``loss = "ce"`` the last entry is the width of the
     softmax readout, which sits outside the dynamics (``ep-algorithms.md`` section 3).
     ``lrs`` holds one learning rate per weight layer, input side first (the readout last).
+    ``algorithm = "cep"`` updates the weights at every nudged step (C-EP); ``feedback =
+    "separate"`` gives every layer its own feedback weights ``B_n`` (VF; C-VF with ``cep``),
+    which learn with ``W_n``'s learning rate.
 
     A convolutional network (P-CNN, ``docs/algorithms.md``) lists one entry per conv layer in
     ``channels`` (output channels), ``kernels`` (square kernel size) and ``paddings``; each conv
@@ -123,6 +127,7 @@ class Config:
     loss: str = "mse"
     nudge: str = "inside"
     algorithm: str = "ep"
+    feedback: str = "tied"
     beta: float = 0.5
     t1: int = 20
     t2: int = 8
@@ -157,6 +162,11 @@ class Config:
                               "(or conv layers in channels)")
         _choice("nudge", self.nudge, NUDGES)
         _choice("algorithm", self.algorithm, ALGORITHMS)
+        if self.algorithm == "cep" and self.loss != "mse":
+            raise ConfigError("loss", self.loss, "C-EP (algorithm 'cep') is defined with the MSE loss")
+        _choice("feedback", self.feedback, FEEDBACKS)
+        if self.feedback == "separate" and self.algorithm == "bptt":
+            raise ConfigError("feedback", self.feedback, "BPTT needs tied feedback (the gradient of one loss)")
         _float("beta", self.beta, 0.0, 100.0, lo_open=True)
         _int("t1", self.t1, 1, MAX_STEPS)
         _int("t2", self.t2, 1, MAX_STEPS)
@@ -167,6 +177,9 @@ class Config:
         _int("seed", self.seed, 0, (1 << 32) - 1)
         _int("epochs", self.epochs, 1, 10_000)
         self._check_conv()
+        if self.feedback == "separate" and self.channels:
+            raise ConfigError("feedback", self.feedback, "separate feedback weights (VF) are implemented "
+                              "for fully connected layers only: leave channels empty")
         weight_layers = len(self.channels) + len(self.sizes) - 1
         if not isinstance(self.lrs, tuple) or len(self.lrs) != weight_layers:
             raise ConfigError("lrs", _shown(self.lrs),

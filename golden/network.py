@@ -16,8 +16,9 @@ b_out``).  States are ``[B, n]`` (fully connected) or ``[B, C, H, W]`` (conv) te
 ``F_1(x)`` (the *drive*) is constant while the input is clamped and is computed once per
 mini-batch.
 
-Parameters live in a plain dict, named ``W1, b1, …, WN, bN`` and, with the cross-entropy
-loss, ``Wout, bout``.  The functions here are pure in those parameters, so the BPTT baseline
+Parameters live in a plain dict, named ``W1, b1, …, WN, bN``, with separate feedback (VF)
+``B2, …, BN`` (``B_n`` is ``[n_{n-1}, n_n]``: it replaces ``W_nᵀ`` in the feedback), and,
+with the cross-entropy loss, ``Wout, bout``.  The functions here are pure in those parameters, so the BPTT baseline
 can unroll them with a separate copy of the parameters per step.
 """
 
@@ -63,6 +64,9 @@ def param_shapes(config: Config) -> dict[str, tuple[int, ...]]:
             shapes[f"W{n}"] = (above[0], math.prod(below))
         shapes[f"b{n}"] = (above[0],)
         below = above
+    if config.feedback == "separate":   # B_n carries s_n back to s_{n-1} (VF)
+        for n in range(2, len(config.neuron_sizes) + 1):
+            shapes[f"B{n}"] = shapes[f"W{n}"][::-1]
     if config.loss == "ce":
         shapes["Wout"] = (config.classes, math.prod(below))
         shapes["bout"] = (config.classes,)
@@ -84,7 +88,7 @@ def init_params(config: Config, seed: int | None = None) -> Params:
     gen = torch.Generator().manual_seed(config.seed if seed is None else seed)
     params: Params = {}
     for name, shape in param_shapes(config).items():
-        weight = shape if name.startswith("W") else params[f"W{name[1:]}"].shape
+        weight = shape if name[0] in "WB" else params[f"W{name[1:]}"].shape
         fan_in = math.prod(weight[1:])
         bound = fan_in ** -0.5
         u = torch.rand(shape, generator=gen, dtype=torch.float64)
@@ -161,7 +165,8 @@ class Dynamics:
         for n in range(1, n_layers):
             layer, w = self.layers[n], p[f"W{n + 1}"]
             forward, ctx = layer.forward(w, p[f"b{n + 1}"], s[n - 1])
-            pre[n - 1] = layer.add_feedback(pre[n - 1], w, s[n], ctx)
+            back = p[f"B{n + 1}"].T if self.config.feedback == "separate" else w
+            pre[n - 1] = layer.add_feedback(pre[n - 1], back, s[n], ctx)
             pre.append(forward)
         new = [self.rho(v) for v in pre[:-1]]
         if beta == 0.0:

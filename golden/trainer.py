@@ -21,7 +21,7 @@ from torch import Tensor
 from epfpga.config import Config
 
 from . import bptt
-from .estimators import ep_update
+from .estimators import ep_update, vf_update
 from .graphs import GraphedPhases
 from .phases import PHASES
 from .network import DTYPES, Dynamics, Params, State, init_params, layer_of
@@ -80,35 +80,67 @@ class FloatTrainer:
         free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, cfg.t1, 0.0, None)
         return free, lambda beta: dyn.relax(p, free, drive, cfg.t2, beta, target)
 
+    def _rule(self, x: Tensor, target: Tensor, ref: State, a: tuple[State, float],
+              b: tuple[State, float], scale: float | None = None) -> Params:
+        """EP's Φ-difference, or with separate feedback VF's rule (presynaptic ``ref``)."""
+        if self.config.feedback == "separate":
+            return vf_update(self.dyn, self.params, x, target, ref, a, b, scale)
+        return ep_update(self.dyn, self.params, x, target, a, b, scale)
+
+    def _beta(self) -> float:
+        """β of this mini-batch's nudged phase (its sign drawn for random-sign)."""
+        if PHASES[self.config.estimator].random_sign:
+            return self.config.beta * self.signs.next_sign()
+        return self.config.beta
+
     def _direction(self, x: Tensor, target: Tensor) -> tuple[Params, Tensor]:
         """EP update direction ΔΘ for one mini-batch, and the free-phase predictions."""
-        cfg, dyn, p = self.config, self.dyn, self.params
         free, nudge = self._phases(x, target)
+        pred = self.dyn.predict(self.params, free)
+        beta = self._beta()
+        nudged = nudge(beta)
+        if PHASES[self.config.estimator].minus:
+            return self._rule(x, target, free, (nudge(-beta), -beta), (nudged, beta)), pred
+        return self._rule(x, target, free, (free, 0.0), (nudged, beta)), pred
+
+    def _continual(self, x: Tensor, target: Tensor) -> Tensor:
+        """C-EP / C-VF: an optimiser step after every nudged step, from the update between
+        that step's two states (scaled by ``1/β``, or ``±1/2β`` in each leg of the symmetric
+        variant, which restarts from ``s*`` for the ``−β`` leg); the next step runs with the
+        new weights.  Returns the free-phase predictions."""
+        cfg, dyn, p = self.config, self.dyn, self.params
+        free = dyn.relax(p, dyn.zero_state(x.shape[0], x), dyn.drive(p, x), cfg.t1, 0.0, None)
         pred = dyn.predict(p, free)
         phases = PHASES[cfg.estimator]
-        beta = cfg.beta
-        if phases.random_sign:
-            beta *= self.signs.next_sign()
-        nudged = nudge(beta)
-        if phases.minus:
-            mirrored = nudge(-beta)
-            return ep_update(dyn, p, x, target, (mirrored, -beta), (nudged, beta)), pred
-        return ep_update(dyn, p, x, target, (free, 0.0), (nudged, beta)), pred
+        beta = self._beta()
+        for leg in ((beta, -beta) if phases.minus else (beta,)):
+            s = free
+            for _ in range(cfg.t2):
+                new = dyn.step(p, s, dyn.drive(p, x), leg, target)
+                self._apply(self._rule(x, target, s, (s, leg), (new, leg), 1.0 / (phases.c * leg)))
+                s = new
+        return pred
+
+    def _apply(self, direction: Params) -> None:
+        """One optimiser step along ``direction`` (handed to SGD as the gradient ``−ΔΘ``)."""
+        for name, tensor in self.params.items():
+            tensor.grad = -direction[name]
+        self.optimizer.step()
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """One optimiser step on a mini-batch; returns the free-phase predictions."""
+        """One mini-batch (one optimiser step, or ``T2`` of them for C-EP); returns the
+        free-phase predictions."""
         xt, target = self._tensors(x, y)
         cfg = self.config
         if cfg.algorithm == "bptt":
             grads, free = bptt.gradients(self.dyn, self.params, xt, target, cfg.t1, cfg.t2)
-            pred = self.dyn.predict(self.params, free)
-        else:
-            with torch.no_grad():
-                direction, pred = self._direction(xt, target)
-            grads = {k: -v for k, v in direction.items()}
-        for name, tensor in self.params.items():
-            tensor.grad = grads[name]
-        self.optimizer.step()
+            self._apply({k: -v for k, v in grads.items()})
+            return self.dyn.predict(self.params, free).cpu().numpy()
+        with torch.no_grad():
+            if cfg.algorithm == "cep":
+                return self._continual(xt, target).cpu().numpy()
+            direction, pred = self._direction(xt, target)
+        self._apply(direction)
         return pred.cpu().numpy()
 
     @torch.no_grad()

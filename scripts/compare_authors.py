@@ -1,14 +1,16 @@
 """Train the float golden model beside the authors' own code on the same weights and batches.
 
 The reference code is not part of this repository: point ``--laborieux`` at a checkout of
-Laborieux-Axel/Equilibrium-Propagation (the folder holding ``model_utils.py``).  Its
-top-level ``torchvision`` import is satisfied by an empty module: the model classes do not
-use it.  For each case the script builds the reference model, copies our initial weights
+Laborieux-Axel/Equilibrium-Propagation (the folder holding ``model_utils.py``) for the P-CNN
+cases, and ``--continual`` at one of ernoult/continualEP (the folder holding
+``netClasses.py``) for C-EP and C-VF.  Their top-level ``torchvision`` imports are satisfied
+by an empty module, and continualEP's ``from main import rho`` by a module holding its
+two-line ``sigm`` activation: the model classes use nothing else from them.  For each case the script builds the reference model, copies our initial weights
 into it, runs the reference's own phases and ``compute_syn_grads`` with SGD exactly as its
 ``train`` loop does (the random sign taken from our documented sign stream), trains ours on
 the same mini-batches, and prints the largest weight difference after the last update.
 
-    python scripts/compare_authors.py --laborieux /path/to/Equilibrium-Propagation
+    python scripts/compare_authors.py --laborieux DIR --continual DIR
 """
 
 from __future__ import annotations
@@ -32,10 +34,64 @@ BATCHES = 5
 ACTIVATIONS = {"hard_sigmoid": "hard_sigmoid", "my_hard_sig": "my_hard_sig"}
 
 
-def _reference(folder: Path):
+def _reference(folder: Path, module: str):
     sys.modules.setdefault("torchvision", types.ModuleType("torchvision"))
     sys.path.insert(0, str(folder))
-    return importlib.import_module("model_utils")
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(str(folder))
+
+
+def _continual_reference(folder: Path):
+    main = types.ModuleType("main")
+    main.rho = lambda x: 1 / (1 + torch.exp(-(4 * (x - 0.5))))
+    main.rhop = lambda x: 4 * main.rho(x) * (1 - main.rho(x))
+    sys.modules["main"] = main
+    return _reference(folder, "netClasses")
+
+
+def continual_config(sizes: tuple[int, ...], feedback: str, lrs: tuple[float, ...], beta: float,
+                     t1: int, t2: int, dtype: str) -> Config:
+    """continualEP's discrete-time settings (my_sigmoid, nudge outside ρ, one-sided)."""
+    return Config(name="cep-check", sizes=sizes, activation="my_sigmoid", estimator="one-sided",
+                  nudge="outside", algorithm="cep", feedback=feedback, beta=beta, t1=t1, t2=t2,
+                  batch=8, lrs=lrs, dtype=dtype, seed=5)
+
+
+def run_continual(nc, cfg: Config, batches) -> float:
+    """continualEP's ``EPdisc`` / ``VFdisc`` with ``--cep``, driven as its ``train`` does."""
+    dtype = torch.float32 if cfg.dtype == "float32" else torch.float64
+    vf = cfg.feedback == "separate"
+    args = types.SimpleNamespace(T=cfg.t1, Kmax=cfg.t2, size_tab=list(cfg.sizes[::-1]),
+                                 lr_tab=list(cfg.lrs[::-1]), cep=True, device_label=-1, beta=cfg.beta,
+                                 debug_cep=False, randbeta=0, angle=0)
+    net = (nc.VFdisc if vf else nc.EPdisc)(args).to(dtype)
+    params = init_params(cfg)
+    n = len(cfg.neuron_sizes)
+    # theirs, output side first: w[2i] = W_{N-i}, w[2i+1] = B_{N-i} (VF only)
+    with torch.no_grad():
+        for i in range(n):
+            net.w[2 * i].weight.copy_(params[f"W{n - i}"])
+            net.w[2 * i].bias.copy_(params[f"b{n - i}"])
+            if vf and i < n - 1:
+                net.w[2 * i + 1].weight.copy_(params[f"B{n - i}"])
+    ours = FloatTrainer(cfg, params)
+    for x, y in batches:
+        data = torch.from_numpy(x).to(dtype)
+        target = torch.nn.functional.one_hot(torch.from_numpy(y), cfg.classes).to(dtype)
+        with torch.no_grad():
+            s = net.forward(data, [t.to(dtype) for t in net.initHidden(len(x))])
+            net.forward(data, s, target=target, beta=cfg.beta, method="nograd")
+        ours.train_batch(x, y)
+    diff = 0.0
+    for i in range(n):
+        pairs = [(net.w[2 * i].weight, f"W{n - i}"), (net.w[2 * i].bias, f"b{n - i}")]
+        if vf and i < n - 1:
+            pairs.append((net.w[2 * i + 1].weight, f"B{n - i}"))
+        for ref, key in pairs:
+            diff = max(diff, float((ours.params[key].double() - ref.detach().double()).abs().max()))
+    return diff
 
 
 def conv_config(activation: str, estimator: str, loss: str, dtype: str) -> Config:
@@ -89,16 +145,43 @@ def run_pcnn(mu, cfg: Config, batches) -> tuple[float, bool]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--laborieux", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--laborieux", type=Path, metavar="DIR")
+    parser.add_argument("--continual", type=Path, metavar="DIR")
     args = parser.parse_args()
-    if not (args.laborieux / "model_utils.py").is_file():
-        parser.error(f"--laborieux {args.laborieux}: no model_utils.py there")
     torch.set_num_threads(1)
-    mu = _reference(args.laborieux)
     data = load_digits()
     rng = np.random.default_rng(0)
     batches = [(data.train_x[i].astype(np.float64), data.train_y[i])
                for i in (rng.permutation(len(data.train_y))[k * 8:(k + 1) * 8] for k in range(BATCHES))]
+    if args.laborieux:
+        if not (args.laborieux / "model_utils.py").is_file():
+            parser.error(f"--laborieux {args.laborieux}: no model_utils.py there")
+        compare_pcnn(_reference(args.laborieux, "model_utils"), batches)
+    if args.continual:
+        if not (args.continual / "netClasses.py").is_file():
+            parser.error(f"--continual {args.continual}: no netClasses.py there")
+        compare_continual(_continual_reference(args.continual), batches)
+    return 0
+
+
+def compare_continual(nc, batches) -> None:
+    print(f"\ncontinualEP, discrete time, my_sigmoid, the README's rates, beta, T1 and T2 per case, "
+          f"batch 8, {BATCHES} mini-batches on digits (C-VF: the input layer's rate is 0: see docs/results.md)")
+    print("| case | lrs (input first) | beta, T1, T2 | max |θ_ours - θ_ref| f32 / f64 |")
+    print("|---|---|---|---|")
+    cases = [("C-EP 64-32-10", (64, 32, 10), "tied", (0.0056, 0.0028), 0.2, 40, 15),
+             ("C-EP 64-32-16-10", (64, 32, 16, 10), "tied", (0.01, 0.0018, 0.00018), 0.5, 100, 20),
+             ("C-VF 64-32-16-10", (64, 32, 16, 10), "separate", (0.0, 0.0016, 0.00016), 0.35, 100, 20),
+             ("C-VF 64-32-10", (64, 32, 10), "separate", (0.0, 0.0038), 0.2, 40, 15)]
+    for name, sizes, feedback, lrs, beta, t1, t2 in cases:
+        res = []
+        for dtype in ("float32", "float64"):
+            cast = [(x.astype(np.float32) if dtype == "float32" else x, y) for x, y in batches]
+            res.append(run_continual(nc, continual_config(sizes, feedback, lrs, beta, t1, t2, dtype), cast))
+        print(f"| {name} | {', '.join(map(str, lrs))} | {beta}, {t1}, {t2} | {res[0]:.1e} / {res[1]:.1e} |")
+
+
+def compare_pcnn(mu, batches) -> None:
     print(f"P-CNN 1x8x8 -> conv3 4 -> pool -> conv3 8 -> pool -> 10, beta 0.5, T1 20, T2 8, batch 8, "
           f"SGD momentum 0.9, weight decay 1e-3, {BATCHES} updates on digits")
     print("| activation | loss | estimator | max |W_ours - W_ref| f32 / f64 | same predictions |")
@@ -115,7 +198,6 @@ def main() -> int:
                     torch.set_default_dtype(torch.float32)
                 print(f"| {activation} | {loss} | {estimator} | {res[0][0]:.1e} / {res[1][0]:.1e} "
                       f"| {res[0][1] and res[1][1]} |")
-    return 0
 
 
 if __name__ == "__main__":

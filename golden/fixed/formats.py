@@ -90,6 +90,8 @@ class FixedSpec:
                               f"fixed point has unsigned states and one sigmoid table: use {', '.join(FIXED_ACTIVATIONS)}")
         if config.algorithm != "ep":
             raise ConfigError("algorithm", config.algorithm, "the fixed-point trainer runs 'ep' only")
+        if config.feedback != "tied":
+            raise ConfigError("feedback", config.feedback, "the fixed-point trainer reads W transposed (tied)")
         if config.momentum != 0.0:
             raise ConfigError("momentum", config.momentum, "must be 0 in fixed point (plain SGD on chip)")
         if config.weight_decay != 0.0:
