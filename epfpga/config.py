@@ -321,6 +321,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         kernels=[5, 5], paddings=[0, 0], activation="hard_sigmoid", estimator="one-sided",
         nudge="outside", beta=0.4, t1=200, t2=10, batch=20, epochs=40, lrs=[0.15, 0.035, 0.015],
     ),
+    # C-EP-1h of the continual-EP paper: 784-512-10, weights updated at every nudged step.
+    "mnist-cep": dict(
+        name="mnist-cep", sizes=[784, 512, 10], activation="my_sigmoid", estimator="one-sided",
+        nudge="outside", algorithm="cep", beta=0.2, t1=40, t2=15, batch=20, epochs=100,
+        lrs=[0.0056, 0.0028],
+    ),
+    # C-VF-1h of the same paper: separate feedback weights, random sign of beta.
+    "mnist-vf": dict(
+        name="mnist-vf", sizes=[784, 512, 10], activation="my_sigmoid", estimator="random-sign",
+        nudge="outside", algorithm="cep", feedback="separate", beta=0.2, t1=40, t2=15, batch=20,
+        epochs=100, lrs=[0.0076, 0.0038],
+    ),
 }
 
 

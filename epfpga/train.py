@@ -89,7 +89,8 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
         seconds = time.perf_counter() - start
         result = EpochResult(epoch, wrong / seen, error_rate(backend, data.test_x, data.test_y),
                              seconds, seen / seconds)
-        metrics["epochs"].append(result.__dict__)
+        angles = backend.angles() if hasattr(backend, "angles") else {}
+        metrics["epochs"].append({**result.__dict__, **({"angles": angles} if angles else {})})
         metrics["test_error"] = result.test_error
         if hasattr(backend, "mismatches"):  # train --check
             metrics["mismatches"] = backend.mismatches

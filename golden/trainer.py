@@ -151,5 +151,16 @@ class FloatTrainer:
         s = dyn.relax(p, dyn.zero_state(len(xt), xt), dyn.drive(p, xt), self.config.t1, 0.0, None)
         return dyn.predict(p, s).cpu().numpy()
 
+    def angles(self) -> dict[str, float]:
+        """Angle in degrees between ``W_n`` and ``B_nᵀ`` for each layer with separate feedback
+        (VF); empty with tied feedback."""
+        out = {}
+        for name, b in self.params.items():
+            if name.startswith("B"):
+                w = self.params["W" + name[1:]].double().flatten()
+                cos = float(w @ b.double().T.flatten() / (w.norm() * b.double().norm()))
+                out[name] = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+        return out
+
     def weights(self) -> dict[str, np.ndarray]:
         return {k: v.detach().cpu().numpy().copy() for k, v in self.params.items()}

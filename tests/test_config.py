@@ -70,3 +70,20 @@ def test_bad_conv_keys_are_named(change, key):
     with pytest.raises(ConfigError) as err:
         config.load("mnist-conv").replace(**change)
     assert err.value.key == key
+
+
+@pytest.mark.parametrize("change, key", [
+    (dict(algorithm="cep", loss="ce", sizes=(64, 32, 10)), "loss"),
+    (dict(feedback="mirrored"), "feedback"),
+    (dict(feedback="separate", algorithm="bptt"), "feedback"),
+])
+def test_bad_cep_and_vf_keys_are_named(change, key):
+    with pytest.raises(ConfigError) as err:
+        config.load("digits").replace(**change)
+    assert err.value.key == key
+
+
+def test_vf_is_fully_connected_only():
+    with pytest.raises(ConfigError) as err:
+        config.load("mnist-conv").replace(feedback="separate")
+    assert err.value.key == "feedback"

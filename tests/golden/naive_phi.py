@@ -90,12 +90,14 @@ class NaivePhiNet:
     def zero_state(self, batch, dtype):
         return [torch.zeros(batch, *shape, dtype=dtype) for shape in self.cfg.neuron_shapes]
 
-    def update_direction(self, x, y, a, b):
-        """(∂Φ/∂θ(s_b, β_b) − ∂Φ/∂θ(s_a, β_a)) / (β_b − β_a), batch mean, by autograd."""
+    def update_direction(self, x, y, a, b, scale=None):
+        """(∂Φ/∂θ(s_b, β_b) − ∂Φ/∂θ(s_a, β_a)) · scale, batch mean, by autograd; the scale is
+        1 / (β_b − β_a) unless given."""
         (s_a, beta_a), (s_b, beta_b) = a, b
         for p in self.layers.parameters():
             p.grad = None
-        delta = (self.phi(x, s_b, beta_b, y).mean() - self.phi(x, s_a, beta_a, y).mean()) / (beta_b - beta_a)
+        scale = 1.0 / (beta_b - beta_a) if scale is None else scale
+        delta = (self.phi(x, s_b, beta_b, y).mean() - self.phi(x, s_a, beta_a, y).mean()) * scale
         delta.backward()
         out = {}
         for i, lin in enumerate(self.layers):
@@ -142,6 +144,8 @@ class NaiveTrainer:
         beta = cfg.beta
         if cfg.estimator == "random-sign":
             beta *= self.signs.next_sign()
+        if cfg.algorithm == "cep":
+            return self.continual(x, target, beta)
         free, a, b = self.net.phases(x, target, cfg.estimator, beta)
         top = self.net.layers[-1](free[-1].flatten(1)) if cfg.loss == "ce" else free[-1]
         self.net.update_direction(x, target, a, b)
@@ -149,3 +153,20 @@ class NaiveTrainer:
             p.grad = -p.grad
         self.opt.step()
         return torch.argmax(top, dim=1).numpy()
+
+    def continual(self, x, target, beta):
+        """C-EP: an SGD step after every nudged step, from the Φ-difference of its two states
+        over β (over ±2β in each leg of the symmetric variant, both legs from s*)."""
+        net, cfg = self.net, self.cfg
+        free = net.relax(x, net.zero_state(x.shape[0], x.dtype), cfg.t1, 0.0, None)
+        legs = [(beta, 0.5 / beta), (-beta, -0.5 / beta)] if cfg.estimator == "symmetric" else [(beta, 1 / beta)]
+        for leg, scale in legs:
+            s = free
+            for _ in range(cfg.t2):
+                new = net.step(x, s, leg, target)
+                net.update_direction(x, target, (s, leg), (new, leg), scale)
+                for p in net.layers.parameters():
+                    p.grad = -p.grad
+                self.opt.step()
+                s = new
+        return torch.argmax(free[-1], dim=1).numpy()
