@@ -106,7 +106,7 @@ class Config:
 
     ``sizes`` lists the layer widths, input first.  With ``loss = "mse"`` every entry after
     the input is a neuron layer; with ``loss = "ce"`` the last entry is the width of the
-    softmax readout, which sits outside the dynamics (``ep-algorithms.md`` section 3).
+    softmax readout, which sits outside the dynamics (``docs/algorithms.md`` §3).
     ``lrs`` holds one learning rate per weight layer, input side first (the readout last).
     ``algorithm = "cep"`` updates the weights at every nudged step (C-EP); ``feedback =
     "separate"`` gives every layer its own feedback weights ``B_n`` (VF; C-VF with ``cep``),

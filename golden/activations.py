@@ -1,4 +1,4 @@
-"""Neuron activations ρ of the prototypical model (``ep-algorithms.md`` section 1)."""
+"""Neuron activations ρ of the prototypical model (``docs/algorithms.md`` §1)."""
 
 from collections.abc import Callable
 

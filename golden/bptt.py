@@ -1,4 +1,4 @@
-"""Truncated BPTT on the same network (``ep-algorithms.md`` §5).
+"""Truncated BPTT on the same network (``docs/algorithms.md`` §5).
 
 The loss at the final free state ``s_T`` is back-propagated through the last ``k`` steps
 only; the earlier steps are detached.  Each of those ``k`` steps runs with its own copy of

@@ -1,4 +1,4 @@
-"""EP gradient estimators: the local update from two phases' states (``ep-algorithms.md`` §2).
+"""EP gradient estimators: the local update from two phases' states (``docs/algorithms.md`` §2).
 
 Every estimator is the same Φ-difference between two (state, β) pairs,
 

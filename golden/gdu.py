@@ -1,6 +1,6 @@
 """The GDU check: EP's per-step updates against truncated BPTT's per-step gradients.
 
-``ep-algorithms.md`` §5.  For the nudged trajectory ``s_0 = s*, s_1, …, s_K`` (``K = T2``):
+``docs/algorithms.md`` §5.  For the nudged trajectory ``s_0 = s*, s_1, …, s_K`` (``K = T2``):
 
     d_t = −(1/β) ( ∂Φ/∂θ(s_{t+1}) − ∂Φ/∂θ(s_t) )                     EP, t = 0 … K−1
     n_t = gradient through the (t+1)-th free step from the end         BPTT

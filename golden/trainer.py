@@ -1,6 +1,6 @@
 """The float backend: trains a P-MLP with EP (or truncated BPTT) one mini-batch at a time.
 
-Phases for one mini-batch (``ep-algorithms.md`` §1–2): the state starts at zero, ``T1`` free
+Phases for one mini-batch (``docs/algorithms.md`` §1–2): the state starts at zero, ``T1`` free
 steps give ``s*`` (the prediction is read there); ``T2`` steps at ``+β`` from ``s*`` give
 ``s⁺``; the symmetric estimator restarts from ``s*`` for ``T2`` steps at ``−β`` (``s⁻``);
 random-sign draws the sign of β per mini-batch from the sequencer's sign stream
