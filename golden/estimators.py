@@ -36,7 +36,7 @@ def ep_update(dyn: Dynamics, p: Params, x: Tensor, target: Tensor,
         scale = 1.0 / (beta_b - beta_a)
     # W1's presynaptic input is x in both phases: one product of the state difference with x,
     # not two products subtracted (the largest matmul of the update)
-    w1 = dyn.input_weight_grad(p, x, s_b[0] - s_a[0]) * scale
+    w1 = dyn.input_weight_grad(p, x, s_b[0] - s_a[0]).mul_(scale / x.shape[0])
     return {"W1": w1, **{k: (g_b[k] - g_a[k]) * scale for k in g_a}}
 
 

@@ -188,9 +188,9 @@ class Dynamics:
         return torch.argmax(out, dim=1)
 
     def input_weight_grad(self, p: Params, x: Tensor, above: Tensor) -> Tensor:
-        """Batch-mean ``∂Φ/∂W_1`` with ``above`` in place of ``s_1``: linear in ``above``,
+        """Batch-sum ``∂Φ/∂W_1`` with ``above`` in place of ``s_1``: linear in ``above``,
         since the input (and the first pool's argmax) is the same in every phase."""
-        return self.layers[0].weight_grad(p["W1"], p["b1"], self.image(x), above) / x.shape[0]
+        return self.layers[0].weight_grad(p["W1"], p["b1"], self.image(x), above)
 
     def phi_grads(self, p: Params, x: Tensor, s: State, beta: float, target: Tensor,
                   first_weights: bool = True) -> Params:

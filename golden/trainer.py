@@ -80,12 +80,14 @@ class FloatTrainer:
         free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, cfg.t1, 0.0, None)
         return free, lambda beta: dyn.relax(p, free, drive, cfg.t2, beta, target)
 
-    def _rule(self, x: Tensor, target: Tensor, ref: State, a: tuple[State, float],
-              b: tuple[State, float], scale: float | None = None) -> Params:
-        """EP's Φ-difference, or with separate feedback VF's rule (presynaptic ``ref``)."""
+    def _gradient(self, x: Tensor, target: Tensor, ref: State, a: tuple[State, float],
+                  b: tuple[State, float], scale: float) -> Params:
+        """``−ΔΘ``, the gradient SGD descends: EP's Φ-difference, or with separate feedback
+        VF's rule (presynaptic ``ref``), times ``−scale`` (the sign folded into the scale
+        rather than a pass over every weight)."""
         if self.config.feedback == "separate":
-            return vf_update(self.dyn, self.params, x, target, ref, a, b, scale)
-        return ep_update(self.dyn, self.params, x, target, a, b, scale)
+            return vf_update(self.dyn, self.params, x, target, ref, a, b, -scale)
+        return ep_update(self.dyn, self.params, x, target, a, b, -scale)
 
     def _beta(self) -> float:
         """β of this mini-batch's nudged phase (its sign drawn for random-sign)."""
@@ -93,15 +95,15 @@ class FloatTrainer:
             return self.config.beta * self.signs.next_sign()
         return self.config.beta
 
-    def _direction(self, x: Tensor, target: Tensor) -> tuple[Params, Tensor]:
-        """EP update direction ΔΘ for one mini-batch, and the free-phase predictions."""
+    def _ep_gradient(self, x: Tensor, target: Tensor) -> tuple[Params, Tensor]:
+        """``−ΔΘ`` of EP for one mini-batch, and the free-phase predictions."""
         free, nudge = self._phases(x, target)
         pred = self.dyn.predict(self.params, free)
         beta = self._beta()
         nudged = nudge(beta)
         if PHASES[self.config.estimator].minus:
-            return self._rule(x, target, free, (nudge(-beta), -beta), (nudged, beta)), pred
-        return self._rule(x, target, free, (free, 0.0), (nudged, beta)), pred
+            return self._gradient(x, target, free, (nudge(-beta), -beta), (nudged, beta), 0.5 / beta), pred
+        return self._gradient(x, target, free, (free, 0.0), (nudged, beta), 1.0 / beta), pred
 
     def _continual(self, x: Tensor, target: Tensor) -> Tensor:
         """C-EP / C-VF: an optimiser step after every nudged step, from the update between
@@ -117,14 +119,14 @@ class FloatTrainer:
             s = free
             for _ in range(cfg.t2):
                 new = dyn.step(p, s, dyn.drive(p, x), leg, target)
-                self._apply(self._rule(x, target, s, (s, leg), (new, leg), 1.0 / (phases.c * leg)))
+                self._apply(self._gradient(x, target, s, (s, leg), (new, leg), 1.0 / (phases.c * leg)))
                 s = new
         return pred
 
-    def _apply(self, direction: Params) -> None:
-        """One optimiser step along ``direction`` (handed to SGD as the gradient ``−ΔΘ``)."""
+    def _apply(self, grads: Params) -> None:
+        """One optimiser step down ``grads``."""
         for name, tensor in self.params.items():
-            tensor.grad = -direction[name]
+            tensor.grad = grads[name]
         self.optimizer.step()
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -134,13 +136,13 @@ class FloatTrainer:
         cfg = self.config
         if cfg.algorithm == "bptt":
             grads, free = bptt.gradients(self.dyn, self.params, xt, target, cfg.t1, cfg.t2)
-            self._apply({k: -v for k, v in grads.items()})
+            self._apply(grads)
             return self.dyn.predict(self.params, free).cpu().numpy()
         with torch.no_grad():
             if cfg.algorithm == "cep":
                 return self._continual(xt, target).cpu().numpy()
-            direction, pred = self._direction(xt, target)
-        self._apply(direction)
+            grads, pred = self._ep_gradient(xt, target)
+        self._apply(grads)
         return pred.cpu().numpy()
 
     @torch.no_grad()
