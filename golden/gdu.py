@@ -61,9 +61,14 @@ class GduResult:
         return {k: {"rmse": self.rmse(k), "sign_error": self.sign_error(k)} for k in self.ep}
 
 
-def gdu_check(config: Config, p: Params, x: Tensor, target: Tensor, betas: list[float]) -> list[GduResult]:
+def gdu_check(config: Config, p: Params, x: Tensor, target: Tensor, betas: list[float],
+              lr: float = 0.0) -> list[GduResult]:
     """EP and BPTT per-step series for one batch (``config.t1`` free, ``config.t2`` nudged), one
-    result per β.  The free phase and the BPTT gradients do not depend on β: computed once."""
+    result per β.  The free phase and the BPTT gradients do not depend on β: computed once.
+
+    With ``lr > 0`` the nudged phase is C-EP's: after each step every parameter moves by
+    ``lr · ΔΘ_t = −lr · d_t`` and the next step runs with the moved parameters, while BPTT's
+    series stays that of the initial parameters (``docs/algorithms.md`` §6)."""
     dyn = Dynamics(config)
     names = [k for k in p if not k.endswith("out")]
     drive = dyn.drive(p, x)
@@ -74,13 +79,18 @@ def gdu_check(config: Config, p: Params, x: Tensor, target: Tensor, betas: list[
     grads = {k: torch.stack([q[k] for q in per_step]) for k in names}
     results = []
     for beta in betas:
-        s = free
-        phis = [dyn.phi_grads(p, x, s, beta, target)]
+        q = {k: v.clone() for k, v in p.items()}
+        s, series = free, []
         for _ in range(config.t2):
-            s = dyn.step(p, s, drive, beta, target)
-            phis.append(dyn.phi_grads(p, x, s, beta, target))
-        ep = {k: torch.stack([-(phis[t + 1][k] - phis[t][k]) / beta for t in range(config.t2)])
-              for k in names}
+            new = dyn.step(q, s, dyn.drive(q, x), beta, target)
+            old_g, new_g = dyn.phi_grads(q, x, s, beta, target), dyn.phi_grads(q, x, new, beta, target)
+            d = {k: -(new_g[k] - old_g[k]) / beta for k in names}
+            series.append(d)
+            if lr:
+                for k in names:
+                    q[k] = q[k] - lr * d[k]
+            s = new
+        ep = {k: torch.stack([d[k] for d in series]) for k in names}
         results.append(GduResult(beta, ep, grads, residual))
     return results
 

@@ -54,3 +54,21 @@ def test_gdu_command_writes_report_and_plot(tmp_path, capsys):
     assert small < big and small < 0.1
     assert (tmp_path / "gdu" / "gdu.png").stat().st_size > 10_000
     assert "beta 0.001" in capsys.readouterr().out
+
+
+def test_cep_gdu_degrades_continuously_with_the_learning_rate():
+    """C-EP's per-step updates leave BPTT's gradients in proportion to the learning rate:
+    rate 0 is EP's GDU check, and the RMSE rises steadily through small rates."""
+    cfg = Config(sizes=(10, 8, 6, 4), activation="my_sigmoid", t1=300, t2=10, lrs=(0.1,) * 3,
+                 dtype="float64", seed=0)
+    p = init_params(cfg)
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.uniform(0, 1, (8, 10)))
+    target = torch.nn.functional.one_hot(torch.from_numpy(rng.integers(0, 4, 8)), 4).double()
+    plain = gdu_check(cfg, p, x, target, [0.01])[0].summary()
+    curves = [gdu_check(cfg, p, x, target, [0.01], lr=lr)[0].summary() for lr in (0.0, 1e-5, 1e-3, 3e-3)]
+    assert curves[0] == plain
+    for name in plain:
+        rmse = [c[name]["rmse"] for c in curves]
+        assert abs(rmse[1] - rmse[0]) < 0.01, (name, rmse)   # a tiny rate changes little
+        assert rmse[1] < rmse[2] < rmse[3] < 1 and rmse[2] > 3 * rmse[0], (name, rmse)
