@@ -88,7 +88,8 @@ def init_params(config: Config, seed: int | None = None) -> Params:
     gen = torch.Generator().manual_seed(config.seed if seed is None else seed)
     params: Params = {}
     for name, shape in param_shapes(config).items():
-        weight = shape if name[0] in "WB" else params[f"W{name[1:]}"].shape
+        # biases and feedback weights B_n take W_n's fan-in: B_n is distributed as W_nᵀ
+        weight = shape if name[0] == "W" else params[f"W{name[1:]}"].shape
         fan_in = math.prod(weight[1:])
         bound = fan_in ** -0.5
         u = torch.rand(shape, generator=gen, dtype=torch.float64)

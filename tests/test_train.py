@@ -107,14 +107,14 @@ def test_threads_option_is_applied_and_recorded(tmp_path):
 
 
 def test_cep_and_cvf_train_and_vf_records_angles(tmp_path):
-    """C-EP and C-VF learn the digits in 5 epochs; C-VF's forward/backward angle is recorded
-    every epoch and falls from about 90° as the feedback weights align."""
+    """C-EP learns the digits in 5 epochs and C-VF in 10; C-VF's forward/backward angle is
+    recorded every epoch and falls from about 90° as the feedback weights align."""
     base = config.load("digits").replace(epochs=5, algorithm="cep", sizes=(64, 64, 10), activation="my_sigmoid",
                                          nudge="outside", beta=0.2, t1=30, t2=10, lrs=(0.03, 0.015))
     cep = run(base, data.load("digits"), FloatTrainer(base), tmp_path / "cep", progress=False)
     assert cep["test_error"] < 0.15 and "angles" not in cep["epochs"][0]
-    vf = base.replace(feedback="separate")
+    vf = base.replace(feedback="separate", epochs=10)
     metrics = run(vf, data.load("digits"), FloatTrainer(vf), tmp_path / "vf", progress=False)
-    assert metrics["test_error"] < 0.2
+    assert metrics["test_error"] < 0.15
     angles = [e["angles"]["B2"] for e in metrics["epochs"]]
     assert angles[-1] < angles[0] < 100
