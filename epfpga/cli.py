@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", default="digits", metavar="NAME|FILE",
                        help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
-        p.add_argument("--data", default="digits", metavar="D", help="'digits' or 'mnist:DIR'")
+        p.add_argument("--data", default="digits", metavar="D", help="'digits', 'mnist:DIR' or 'cifar10:DIR'")
         p.add_argument("--seed", type=_seed, help="override the config's seed")
         p.add_argument("--threads", type=_positive, default=1,
                        help="torch intra-op threads (default 1: fastest for the MLPs, which are bound by "

@@ -22,6 +22,7 @@ LOSSES = ("mse", "ce")
 NUDGES = ("inside", "outside")
 ALGORITHMS = ("ep", "cep", "bptt")
 FEEDBACKS = ("tied", "separate")
+SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
 ROUNDINGS = ("nearest", "stochastic")
 BOARDS = ("icebreaker", "ulx3s-85f")
@@ -108,6 +109,8 @@ class Config:
     the input is a neuron layer; with ``loss = "ce"`` the last entry is the width of the
     softmax readout, which sits outside the dynamics (``docs/algorithms.md`` §3).
     ``lrs`` holds one learning rate per weight layer, input side first (the readout last).
+    ``lr_schedule = "cosine"`` anneals every rate after each epoch as PyTorch's
+    ``CosineAnnealingLR(T_max = schedule_epochs, eta_min = lr_min)`` (the 2021 CIFAR-10 runs).
     ``algorithm = "cep"`` updates the weights at every nudged step (C-EP); ``feedback =
     "separate"`` gives every layer its own feedback weights ``B_n`` (VF; C-VF with ``cep``),
     which learn with ``W_n``'s learning rate.
@@ -142,6 +145,9 @@ class Config:
     input_shape: tuple[int, ...] = ()
     momentum: float = 0.0
     weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    lr_min: float = 1e-5
+    schedule_epochs: int = 100
     dtype: str = "float32"
     fixed: FixedFormat = field(default_factory=FixedFormat)
     hardware: Hardware = field(default_factory=Hardware)
@@ -188,6 +194,9 @@ class Config:
             _float(f"lrs[{i}]", lr, 0.0, 100.0)
         _float("momentum", self.momentum, 0.0, 0.999)
         _float("weight_decay", self.weight_decay, 0.0, 1.0)
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _float("lr_min", self.lr_min, 0.0, 100.0)
+        _int("schedule_epochs", self.schedule_epochs, 1, 10_000)
         _choice("dtype", self.dtype, DTYPES)
         if not isinstance(self.fixed, FixedFormat):
             raise ConfigError("fixed", self.fixed, "must be a table")
@@ -332,6 +341,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         name="mnist-vf", sizes=[784, 512, 10], activation="my_sigmoid", estimator="random-sign",
         nudge="outside", algorithm="cep", feedback="separate", beta=0.2, t1=40, t2=15, batch=20,
         epochs=100, lrs=[0.0076, 0.0038],
+    ),
+    # The 2021 paper's CIFAR-10 P-CNN: 3x32x32 -> 128-256-512-512 conv3 (paddings 1 1 1 0), each
+    # with a max-pool, softmax readout 512 -> 10, symmetric nudging.  Needs --data cifar10:DIR.
+    "cifar10-cnn": dict(
+        name="cifar10-cnn", sizes=[3072, 10], input_shape=[3, 32, 32], channels=[128, 256, 512, 512],
+        kernels=[3, 3, 3, 3], paddings=[1, 1, 1, 0], activation="my_hard_sig", loss="ce",
+        estimator="symmetric", beta=1.0, t1=250, t2=25, batch=128, epochs=120,
+        lrs=[0.25, 0.15, 0.1, 0.08, 0.05], momentum=0.9, weight_decay=3e-4,
+        lr_schedule="cosine", lr_min=1e-5, schedule_epochs=100,
     ),
 }
 

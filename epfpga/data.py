@@ -1,6 +1,8 @@
-"""Data sets: scikit-learn's bundled 8x8 digits (the default) and MNIST idx files.
+"""Data sets: scikit-learn's bundled 8x8 digits (the default), MNIST idx files and CIFAR-10
+(:mod:`epfpga.cifar`).
 
-Every set is returned as float32 pixels in [0, 1], one row per sample, and int64 labels.
+Every set is returned as float32 pixels, one row per sample, and int64 labels; digits and
+MNIST pixels lie in [0, 1].
 
 ``digits``: the 1,797 samples of :func:`sklearn.datasets.load_digits`, pixels divided by 16,
 split by a fixed permutation (``numpy.random.RandomState(0).permutation(1797)``): the first
@@ -127,9 +129,12 @@ def load_mnist(directory: str | Path) -> Dataset:
 
 
 def load(spec: str) -> Dataset:
-    """``digits`` or ``mnist:DIR``; raises :class:`DataError` naming the problem."""
+    """``digits``, ``mnist:DIR`` or ``cifar10:DIR``; raises :class:`DataError` naming the problem."""
     if spec == "digits":
         return load_digits()
     if spec.startswith("mnist:") and len(spec) > len("mnist:"):
         return load_mnist(spec[len("mnist:"):])
-    raise DataError(f"--data '{spec}': expected 'digits' or 'mnist:DIR'")
+    if spec.startswith("cifar10:") and len(spec) > len("cifar10:"):
+        from .cifar import load_cifar10
+        return load_cifar10(spec[len("cifar10:"):])
+    raise DataError(f"--data '{spec}': expected 'digits', 'mnist:DIR' or 'cifar10:DIR'")

@@ -87,6 +87,8 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
             seen += len(idx)
             bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
         seconds = time.perf_counter() - start
+        if hasattr(backend, "end_epoch"):
+            backend.end_epoch()
         result = EpochResult(epoch, wrong / seen, error_rate(backend, data.test_x, data.test_y),
                              seconds, seen / seconds)
         angles = backend.angles() if hasattr(backend, "angles") else {}

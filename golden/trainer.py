@@ -58,6 +58,9 @@ class FloatTrainer:
         self.optimizer = torch.optim.SGD(
             [{"params": ts, "lr": config.lrs[layer]} for layer, ts in groups.items()],
             lr=config.lrs[0], momentum=config.momentum, weight_decay=config.weight_decay)
+        self.scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, config.schedule_epochs, eta_min=config.lr_min)
+            if config.lr_schedule == "cosine" else None)
         self.signs = SignStream(config.seed)
         self.graphs: GraphedPhases | None = None   # on CUDA, captured at the first mini-batch
 
@@ -152,6 +155,11 @@ class FloatTrainer:
         p, dyn = self.params, self.dyn
         s = dyn.relax(p, dyn.zero_state(len(xt), xt), dyn.drive(p, xt), self.config.t1, 0.0, None)
         return dyn.predict(p, s).cpu().numpy()
+
+    def end_epoch(self) -> None:
+        """Advance the learning-rate schedule (once per epoch, as the 2021 code does)."""
+        if self.scheduler is not None:
+            self.scheduler.step()
 
     def angles(self) -> dict[str, float]:
         """Angle in degrees between ``W_n`` and ``B_nᵀ`` for each layer with separate feedback

@@ -94,6 +94,8 @@ class FixedSpec:
             raise ConfigError("feedback", config.feedback, "the fixed-point trainer reads W transposed (tied)")
         if config.momentum != 0.0:
             raise ConfigError("momentum", config.momentum, "must be 0 in fixed point (plain SGD on chip)")
+        if config.lr_schedule != "constant":
+            raise ConfigError("lr_schedule", config.lr_schedule, "must be 'constant' in fixed point")
         if config.weight_decay != 0.0:
             raise ConfigError("weight_decay", config.weight_decay, "must be 0 in fixed point (plain SGD on chip)")
         k = _power_of_two_exponent(config.beta)
