@@ -67,6 +67,10 @@ def main() -> int:
     parser.add_argument("--data", required=True, help="'mnist:DIR'")
     parser.add_argument("--seconds", type=float, default=20.0, help="time per model and case (default 20)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--only", choices=("authors", "ours"), help="train only one model for --batches "
+                        "mini-batches of --case and print nothing (for timing whole processes)")
+    parser.add_argument("--case", choices=sorted(CASES), default=sorted(CASES)[0])
+    parser.add_argument("--batches", type=int, default=100)
     args = parser.parse_args()
     if not (args.laborieux / "model_utils.py").is_file():
         parser.error(f"--laborieux {args.laborieux}: no model_utils.py there")
@@ -79,6 +83,12 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     mu = _reference(args.laborieux, "model_utils")
     x, y = data.train_x.astype(np.float32), data.train_y
+    if args.only:
+        cfg = CASES[args.case]
+        trainer = AuthorsTrainer(mu, cfg) if args.only == "authors" else FloatTrainer(cfg, device="cpu")
+        for i in range(args.batches):
+            trainer.train_batch(x[i * cfg.batch:(i + 1) * cfg.batch], y[i * cfg.batch:(i + 1) * cfg.batch])
+        return 0
     print(f"float32, {torch.get_num_threads()} threads, torch {torch.__version__}, data {data.name}, "
           f"{args.seconds:g} s per model")
     print("| case | authors' P_MLP samples/s | float golden samples/s | speed-up |")

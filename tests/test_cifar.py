@@ -105,7 +105,7 @@ def test_cifar10_preset_trains_on_the_stand_in(tmp_path):
     assert metrics["config"]["lr_schedule"] == "cosine"
 
 
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\(\)` before:UserWarning")
+@pytest.mark.filterwarnings(r"ignore:Detected call of `lr_scheduler.step\(\)` before:UserWarning")
 def test_cosine_schedule_follows_pytorch_once_per_epoch():
     cfg = config.load("digits").replace(lr_schedule="cosine", lr_min=1e-3, schedule_epochs=10)
     trainer = FloatTrainer(cfg)

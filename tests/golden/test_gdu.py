@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from epfpga.cli import main
-from epfpga.config import Config
+from epfpga.config import Config, load
 from epfpga.golden.gdu import CONVERGED, GduResult, gdu_check
 from epfpga.golden.network import init_params
 
@@ -72,3 +72,16 @@ def test_cep_gdu_degrades_continuously_with_the_learning_rate():
         rmse = [c[name]["rmse"] for c in curves]
         assert abs(rmse[1] - rmse[0]) < 0.01, (name, rmse)   # a tiny rate changes little
         assert rmse[1] < rmse[2] < rmse[3] < 1 and rmse[2] > 3 * rmse[0], (name, rmse)
+
+
+def test_conv_gdu_rmse_falls_with_beta():
+    """The GDU property on the small conv net (max-pool routing included)."""
+    cfg = load("configs/gdu-conv.toml").replace(dtype="float64", batch=4)
+    rng = np.random.default_rng(5)
+    x = torch.from_numpy(rng.uniform(0, 1, (4, 64)))
+    target = torch.nn.functional.one_hot(torch.from_numpy(rng.integers(0, 10, 4)), 10).double()
+    results = gdu_check(cfg, init_params(cfg), x, target, [0.1, 0.01, 0.001])
+    assert results[0].free_residual < CONVERGED
+    for name, first in results[0].summary().items():
+        last = results[-1].summary()[name]
+        assert last["rmse"] < 0.05 < first["rmse"] and last["sign_error"] < 0.01, name
