@@ -16,24 +16,13 @@ CONV_CASES = 40
 TOL = 1e-12
 
 
-def _setup(seed, **overrides):
-    rng = np.random.default_rng(seed)
-    cfg = random_config(rng, **overrides)
-    p = init_params(cfg)
-    x, y = random_batch(cfg, rng)
-    xt = torch.from_numpy(x)
+def _setup(seed, conv=False, **overrides):
+    """A random MLP (or, with ``conv``, P-CNN on images with a zero border) and its batch."""
+    rng = np.random.default_rng(10_000 + seed if conv else seed)
+    cfg = (random_conv_config if conv else random_config)(rng, **overrides)
+    x, y = (random_images if conv else random_batch)(cfg, rng)
     target = torch.nn.functional.one_hot(torch.from_numpy(y), cfg.classes).double()
-    return cfg, p, xt, target
-
-
-def _conv_setup(seed, **overrides):
-    rng = np.random.default_rng(10_000 + seed)
-    cfg = random_conv_config(rng, **overrides)
-    p = init_params(cfg)
-    x, y = random_images(cfg, rng)
-    xt = torch.from_numpy(x)
-    target = torch.nn.functional.one_hot(torch.from_numpy(y), cfg.classes).double()
-    return cfg, p, xt, target
+    return cfg, init_params(cfg), torch.from_numpy(x), target
 
 
 def _maxdiff(a, b):
@@ -64,7 +53,7 @@ def check_phases(cfg, p, x, y):
 
 @pytest.mark.parametrize("seed", range(CONV_CASES))
 def test_conv_phases_match_autograd_of_phi(seed):
-    check_phases(*_conv_setup(seed))
+    check_phases(*_setup(seed, conv=True))
 
 
 @pytest.mark.parametrize("seed", range(CASES))
@@ -74,7 +63,7 @@ def test_estimator_update_matches_autograd_of_phi(seed):
 
 @pytest.mark.parametrize("seed", range(CONV_CASES))
 def test_conv_estimator_update_matches_autograd_of_phi(seed):
-    check_update(*_conv_setup(seed))
+    check_update(*_setup(seed, conv=True))
 
 
 def _tied_windows(conv: torch.Tensor) -> int:
@@ -88,7 +77,7 @@ def test_conv_max_pool_ties_route_like_pytorch():
     """From the zero state every window of the second conv layer is tied (conv of zeros is
     the bias), and so are the input's zero regions: the explicit feedback and update must pick
     the window's first maximum, as autograd through ``max_pool2d`` does."""
-    cfg, p, x, y = _conv_setup(3, channels=(2, 3), kernels=(3, 2), paddings=(1, 0),
+    cfg, p, x, y = _setup(3, conv=True, channels=(2, 3), kernels=(3, 2), paddings=(1, 0),
                                input_shape=(1, 10, 10), sizes=(100, 4), loss="mse",
                                lrs=(0.1, 0.1, 0.1), activation="hard_sigmoid", t1=3, t2=2)
     dyn = Dynamics(cfg)
