@@ -1,13 +1,15 @@
-"""The float backend: trains a P-MLP with EP (or truncated BPTT) one mini-batch at a time.
+"""The float backend: trains a P-MLP or P-CNN with EP, C-EP or truncated BPTT, one
+mini-batch at a time.
 
 Phases for one mini-batch (``docs/algorithms.md`` §1–2): the state starts at zero, ``T1`` free
 steps give ``s*`` (the prediction is read there); ``T2`` steps at ``+β`` from ``s*`` give
 ``s⁺``; the symmetric estimator restarts from ``s*`` for ``T2`` steps at ``−β`` (``s⁻``);
 random-sign draws the sign of β per mini-batch from the sequencer's sign stream
 (:class:`~epfpga.golden.prng.SignStream`, ``docs/fixed-point.md`` §7), as the fixed-point
-backend and the hardware do.  The update direction ``ΔΘ`` is
-handed to ``torch.optim.SGD`` as the gradient ``−ΔΘ`` (per-layer learning rates, momentum,
-weight decay).
+backend and the hardware do.  The update direction ``ΔΘ`` (EP's, or VF's with separate
+feedback, §6) is handed to ``torch.optim.SGD`` as the gradient ``−ΔΘ`` (per-layer learning
+rates, momentum, weight decay, optionally a cosine schedule); C-EP takes one such step after
+every nudged step.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .prng import SignStream
 
 
 class FloatTrainer:
-    """EP / BPTT training of the float golden model.
+    """EP / C-EP / BPTT training of the float golden model.
 
     Parameters
     ----------
