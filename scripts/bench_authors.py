@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_explicit_vs_autograd import samples_per_s  # noqa: E402
 from compare_authors import _reference  # noqa: E402
+from run_args import fail  # noqa: E402
 
 from epfpga.config import Config  # noqa: E402
 from epfpga.data import load  # noqa: E402
@@ -73,13 +74,13 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=100)
     args = parser.parse_args()
     if not (args.laborieux / "model_utils.py").is_file():
-        parser.error(f"--laborieux {args.laborieux}: no model_utils.py there")
+        fail(f"--laborieux {args.laborieux}: no model_utils.py there")
     if args.threads < 1:
-        parser.error(f"--threads {args.threads}: must be >= 1")
+        fail(f"--threads {args.threads}: must be >= 1")
     try:
         data = load(args.data)
     except UserError as exc:
-        parser.error(str(exc))
+        fail(str(exc))
     torch.set_num_threads(args.threads)
     mu = _reference(args.laborieux, "model_utils")
     x, y = data.train_x.astype(np.float32), data.train_y

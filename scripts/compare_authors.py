@@ -29,6 +29,7 @@ from epfpga.data import load_digits
 from epfpga.golden.network import init_params
 from epfpga.golden.prng import SignStream
 from epfpga.golden.trainer import FloatTrainer
+from run_args import fail
 
 BATCHES = 5
 ACTIVATIONS = {"hard_sigmoid": "hard_sigmoid", "my_hard_sig": "my_hard_sig"}
@@ -148,6 +149,8 @@ def main() -> int:
     parser.add_argument("--laborieux", type=Path, metavar="DIR")
     parser.add_argument("--continual", type=Path, metavar="DIR")
     args = parser.parse_args()
+    if not (args.laborieux or args.continual):
+        fail("nothing to compare: give --laborieux DIR and/or --continual DIR")
     torch.set_num_threads(1)
     data = load_digits()
     rng = np.random.default_rng(0)
@@ -155,11 +158,11 @@ def main() -> int:
                for i in (rng.permutation(len(data.train_y))[k * 8:(k + 1) * 8] for k in range(BATCHES))]
     if args.laborieux:
         if not (args.laborieux / "model_utils.py").is_file():
-            parser.error(f"--laborieux {args.laborieux}: no model_utils.py there")
+            fail(f"--laborieux {args.laborieux}: no model_utils.py there")
         compare_pcnn(_reference(args.laborieux, "model_utils"), batches)
     if args.continual:
         if not (args.continual / "netClasses.py").is_file():
-            parser.error(f"--continual {args.continual}: no netClasses.py there")
+            fail(f"--continual {args.continual}: no netClasses.py there")
         compare_continual(_continual_reference(args.continual), batches)
     return 0
 

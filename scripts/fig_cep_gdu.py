@@ -20,18 +20,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from epfpga.config import load  # noqa: E402
-from epfpga.data import load_digits  # noqa: E402
-from epfpga.errors import UserError  # noqa: E402
-from epfpga.golden.gdu import gdu_check  # noqa: E402
-from epfpga.golden.network import init_params  # noqa: E402
+from epfpga.config import load
+from epfpga.data import load_digits
+from epfpga.errors import UserError
+from epfpga.golden.gdu import gdu_check
+from epfpga.golden.network import init_params
+from run_args import fail
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RATES = [0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/gdu-small.toml")
+    parser.add_argument("--config", default=str(ROOT / "configs" / "gdu-small.toml"),
+                        help="preset or TOML (default: configs/gdu-small.toml)")
     parser.add_argument("--beta", type=float, default=0.01)
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--out", type=Path, required=True)
@@ -39,7 +43,7 @@ def main() -> int:
     try:
         cfg = load(args.config).replace(dtype="float64")
     except UserError as exc:
-        parser.error(str(exc))
+        fail(str(exc))
     torch.set_num_threads(1)
     d = load_digits()
     x = torch.from_numpy(d.train_x[:args.samples].astype(np.float64))

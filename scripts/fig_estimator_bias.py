@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from epfpga.config import ACTIVATIONS, Config, load
+from epfpga.data import load_digits
+from epfpga.golden.bias import estimator_bias
+from epfpga.golden.network import init_params
 
-from epfpga.config import ACTIVATIONS, Config, load  # noqa: E402
-from epfpga.data import load_digits  # noqa: E402
-from epfpga.golden.bias import estimator_bias  # noqa: E402
-from epfpga.golden.network import init_params  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 BETAS = [1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01]
 MLP = Config(sizes=(64, 32, 24, 10), activation="sigmoid", loss="ce", t1=150, t2=40, lrs=(0.1,) * 3,

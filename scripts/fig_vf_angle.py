@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from run_args import fail
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,9 +28,9 @@ def main() -> int:
             m = json.loads(path.read_text())
             epochs = m["epochs"]
             if not epochs or "angles" not in epochs[0]:
-                parser.error(f"{path}: no angles recorded (not a run with feedback = \"separate\")")
+                fail(f"{path}: no angles recorded (not a run with feedback = \"separate\")")
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            parser.error(f"{path}: not a metrics.json ({exc})")
+            fail(f"{path}: not a metrics.json ({exc})")
         runs.append((m["config"]["name"], epochs))
     import matplotlib
     matplotlib.use("Agg")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 from pathlib import Path
 
 from epfpga import config as config_mod
@@ -26,8 +27,13 @@ def parse(description: str) -> tuple[config_mod.Config, data_mod.Dataset, Path]:
             cfg = cfg.replace(epochs=args.epochs)
         return cfg, data_mod.load(args.data), Path(args.out)
     except UserError as exc:
-        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(str(exc))
+
+
+def fail(message: str) -> NoReturn:
+    """Exit 2 with one line on stderr naming the script and the problem."""
+    print(f"{Path(sys.argv[0]).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def main(description: str, body: Callable[[config_mod.Config, data_mod.Dataset, Path], str]) -> int:
@@ -37,6 +43,5 @@ def main(description: str, body: Callable[[config_mod.Config, data_mod.Dataset, 
     try:
         print(body(cfg, dataset, out))
     except UserError as exc:
-        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
-        return 2
+        fail(str(exc))
     return 0

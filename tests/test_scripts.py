@@ -44,3 +44,30 @@ def test_scripts_reject_bad_input_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_float_fixed.py"), "--config", "nope",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "nope" in proc.stderr
+
+
+def test_figure_scripts_write_figures_and_numbers(tmp_path):
+    out = _script("fig_estimator_bias.py", "--out", str(tmp_path / "b"), cwd=tmp_path)
+    bias = json.loads((tmp_path / "b" / "bias.json").read_text())
+    mlp = bias["sweep"]["MLP 64-32-24-10"]
+    assert mlp[1]["beta"] == 0.5 and mlp[1]["one_sided"] > 5 * mlp[1]["symmetric"]
+    assert (tmp_path / "b" / "bias.png").stat().st_size > 10_000 and "| sigmoid | ce |" in out
+    _script("fig_cep_gdu.py", "--samples", "4", "--out", str(tmp_path / "c"), cwd=tmp_path)
+    rates = json.loads((tmp_path / "c" / "cep_gdu.json").read_text())["rates"]
+    assert rates[0]["lr"] == 0 and rates[-1]["params"]["W1"]["rmse"] > rates[0]["params"]["W1"]["rmse"]
+    assert (tmp_path / "c" / "cep_gdu.png").stat().st_size > 10_000
+
+
+def test_vf_angle_figure_from_a_vf_run_and_bad_input(tmp_path):
+    toml = tmp_path / "vf.toml"
+    toml.write_text('preset = "digits"\nfeedback = "separate"\nepochs = 2\n')
+    subprocess.run([sys.executable, "-m", "epfpga.cli", "train", "--config", str(toml), "--limit", "160",
+                    "--out", str(tmp_path / "run")], check=True, capture_output=True, timeout=300)
+    out = _script("fig_vf_angle.py", str(tmp_path / "run" / "metrics.json"), "--out", str(tmp_path / "a.png"),
+                  cwd=tmp_path)
+    assert "epoch 2: B2 " in out and (tmp_path / "a.png").stat().st_size > 10_000
+    tied = tmp_path / "tied.json"
+    tied.write_text(json.dumps({"config": {"name": "x"}, "epochs": [{"epoch": 1, "test_error": 0.5}]}))
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "fig_vf_angle.py"), str(tied), "--out",
+                           str(tmp_path / "b.png")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "no angles" in proc.stderr

@@ -85,7 +85,7 @@ def _first_wrong_step(fixed, faulty, cfg) -> tuple[int, str, int, dict[int, list
     """The first neuron step (in the order the core runs them) whose states differ, and the
     differing units of each layer in it."""
     layers = len(cfg.sizes) - 1
-    phases = [("free", cfg.t1), ("plus", cfg.t2)] + ([("minus", cfg.t2)] if f"minus_L1" in fixed.arrays else [])
+    phases = [("free", cfg.t1), ("plus", cfg.t2)] + ([("minus", cfg.t2)] if "minus_L1" in fixed.arrays else [])
     for b in range(cfg.batch):
         for phase, steps in phases:
             for t in range(steps):
