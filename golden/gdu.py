@@ -99,6 +99,9 @@ def run_gdu(config: Config, data: Dataset, betas: list[float], samples: int, out
     """``epfpga gdu``: sweep β on the first ``samples`` training samples, from the config's
     initial weights; write ``gdu.json`` and ``gdu.png`` to ``out``."""
     data.check_fits(config)
+    if config.feedback != "tied":
+        raise UserError("gdu compares EP's updates, gradients of Φ, with BPTT's: it needs "
+                        f"feedback = 'tied' (config has '{config.feedback}')")
     if config.t2 > config.t1:
         raise UserError(f"gdu needs t2 <= t1 (BPTT runs through the last t2 free steps); "
                         f"config has t1 = {config.t1}, t2 = {config.t2}")

@@ -118,6 +118,8 @@ CASES = {
                                        str(t / "t.npz")], "activation"),
     "fixed conv": (lambda t: ["trace", "--config", _toml(t, DIGITS_CONV), "--out", str(t / "t.npz")], "channels"),
     "verilog conv": (lambda t: ["verilog", "--config", "mnist-conv", "--out", str(t / "v")], "channels"),
+    "gdu with vf": (lambda t: ["gdu", "--config", _toml(t, 'feedback = "separate"\n'), "--out", str(t / "g")],
+                    "feedback"),
     "conv input shape": (lambda t: ["train", "--config", _toml(t, 'preset = "mnist-conv"\ninput_shape = [1, 8, 8]\n')],
                          "input_shape"),
     "fixed acc width": (lambda t: ["trace", "--config", _toml(t, "[fixed]\nacc_bits = 20\n"), "--out",
