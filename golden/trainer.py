@@ -54,6 +54,7 @@ class FloatTrainer:
         self.dyn = Dynamics(config)
         self.params = {k: v.to(device=device, dtype=self.dtype, copy=True) for k, v in
                        (params if params is not None else init_params(config)).items()}
+        self._names = {id(t): name for name, t in self.params.items()}
         groups: dict[int, list[Tensor]] = {}
         for name, tensor in self.params.items():
             groups.setdefault(layer_of(name), []).append(tensor)
@@ -122,11 +123,24 @@ class FloatTrainer:
         beta = self._beta()
         for leg in ((beta, -beta) if phases.minus else (beta,)):
             s = free
-            for _ in range(cfg.t2):
+            for k in range(cfg.t2):
                 new = dyn.step(p, s, dyn.drive(p, x), leg, target)
-                self._apply(self._gradient(x, target, s, (s, leg), (new, leg), 1.0 / (phases.c * leg)))
+                grads = self._gradient(x, target, s, (s, leg), (new, leg), 1.0 / (phases.c * leg))
+                if cfg.weight_decay:
+                    self._undo_later_decay(grads, cfg.t2 - 1 - k)
+                self._apply(grads)
                 s = new
         return pred
+
+    def _undo_later_decay(self, grads: Params, later: int) -> None:
+        """The 2021 code's per-step scaling of C-EP: the update of a step is divided by
+        ``(1 − lr·wd)^later``, the shrinking that weight decay applies to it over the
+        ``later`` optimiser steps still to come in the phase."""
+        for group in self.optimizer.param_groups:
+            factor = (1.0 - group["lr"] * group["weight_decay"]) ** later
+            for tensor in group["params"]:
+                name = self._names[id(tensor)]
+                grads[name] = grads[name] / factor
 
     def _apply(self, grads: Params) -> None:
         """One optimiser step down ``grads``."""

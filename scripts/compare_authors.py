@@ -159,12 +159,63 @@ def main() -> int:
     if args.laborieux:
         if not (args.laborieux / "model_utils.py").is_file():
             fail(f"--laborieux {args.laborieux}: no model_utils.py there")
-        compare_pcnn(_reference(args.laborieux, "model_utils"), batches)
+        mu = _reference(args.laborieux, "model_utils")
+        compare_pcnn(mu, batches)
+        compare_laborieux_cep(mu, batches)
     if args.continual:
         if not (args.continual / "netClasses.py").is_file():
             fail(f"--continual {args.continual}: no netClasses.py there")
         compare_continual(_continual_reference(args.continual), batches)
     return 0
+
+
+def run_laborieux_cep(mu, cfg: Config, batches) -> float:
+    """Laborieux's ``P_MLP`` trained by the ``CEP`` branch of its ``train`` loop: one
+    ``compute_syn_grads`` and SGD step per nudged step, each update divided by
+    ``(1 − lr·wd)^(T2−1−k)``."""
+    dtype = torch.float32 if cfg.dtype == "float32" else torch.float64
+    model = mu.P_MLP(list(cfg.sizes), activation=mu.my_sigmoid).to(dtype)
+    params = init_params(cfg)
+    with torch.no_grad():
+        for n, syn in enumerate(model.synapses, start=1):
+            syn.weight.copy_(params[f"W{n}"])
+            syn.bias.copy_(params[f"b{n}"])
+    opt = torch.optim.SGD([{"params": syn.parameters(), "lr": lr} for syn, lr in zip(model.synapses, cfg.lrs)],
+                          momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    crit = torch.nn.MSELoss(reduction="none")
+    ours = FloatTrainer(cfg, params)
+    for x, y in batches:
+        xt, yt = torch.from_numpy(x).to(dtype), torch.from_numpy(y)
+        neurons = model(xt, yt, model.init_neurons(len(x), "cpu"), cfg.t1, beta=0.0, criterion=crit)
+        before = mu.copy(neurons)
+        for k in range(cfg.t2):
+            neurons = model(xt, yt, neurons, 1, beta=cfg.beta, criterion=crit)
+            after = mu.copy(neurons)
+            model.compute_syn_grads(xt, yt, before, after, (0.0, cfg.beta), crit)
+            for name, param in model.named_parameters():
+                group = opt.param_groups[int(name[9])]
+                param.grad.data.div_((1 - group["lr"] * group["weight_decay"]) ** (cfg.t2 - 1 - k))
+            opt.step()
+            before = mu.copy(neurons)
+        ours.train_batch(x, y)
+    return max(float((ours.params[f"{kind}{n}"].double() - getattr(syn, attr).detach().double()).abs().max())
+               for n, syn in enumerate(model.synapses, start=1)
+               for kind, attr in (("W", "weight"), ("b", "bias")))
+
+
+def compare_laborieux_cep(mu, batches) -> None:
+    print(f"\nLaborieux P_MLP, CEP branch: 64-32-10, my_sigmoid, nudge inside, beta 0.2, T1 40, T2 15, "
+          f"batch 8, lrs 0.02 0.01, weight decay 1e-3, {BATCHES} mini-batches")
+    res = []
+    for dtype in ("float32", "float64"):
+        cfg = Config(name="cep-2021", sizes=(64, 32, 10), activation="my_sigmoid", estimator="one-sided",
+                     algorithm="cep", beta=0.2, t1=40, t2=15, batch=8, lrs=(0.02, 0.01),
+                     weight_decay=1e-3, dtype=dtype, seed=5)
+        cast = [(x.astype(np.float32) if dtype == "float32" else x, y) for x, y in batches]
+        torch.set_default_dtype(torch.float32 if dtype == "float32" else torch.float64)
+        res.append(run_laborieux_cep(mu, cfg, cast))
+        torch.set_default_dtype(torch.float32)
+    print(f"max |θ_ours - θ_ref| f32 / f64: {res[0]:.1e} / {res[1]:.1e}")
 
 
 def compare_continual(nc, batches) -> None:

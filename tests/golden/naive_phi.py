@@ -162,11 +162,12 @@ class NaiveTrainer:
         legs = [(beta, 0.5 / beta), (-beta, -0.5 / beta)] if cfg.estimator == "symmetric" else [(beta, 1 / beta)]
         for leg, scale in legs:
             s = free
-            for _ in range(cfg.t2):
+            for k in range(cfg.t2):
                 new = net.step(x, s, leg, target)
                 net.update_direction(x, target, (s, leg), (new, leg), scale)
-                for p in net.layers.parameters():
-                    p.grad = -p.grad
+                for group in self.opt.param_groups:   # the 2021 code's per-step scaling
+                    for p in group["params"]:
+                        p.grad = -p.grad / (1 - group["lr"] * group["weight_decay"]) ** (cfg.t2 - 1 - k)
                 self.opt.step()
                 s = new
         return torch.argmax(free[-1], dim=1).numpy()
