@@ -47,8 +47,7 @@ def estimator_bias(config: Config, p: Params, x: Tensor, target: Tensor, betas: 
     grads, _ = bptt.gradients(dyn, p, x, target, config.t1, config.t2)
     names = list(grads)
     ref = -_flat(grads, names)
-    drive = dyn.drive(p, x)
-    free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, config.t1, 0.0, None)
+    drive, free = dyn.free_phase(p, x, config.t1)
     out = []
     for beta in betas:
         plus = dyn.relax(p, free, drive, config.t2, beta, target)

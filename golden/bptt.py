@@ -33,7 +33,7 @@ def step_gradients(dyn: Dynamics, p: Params, x: Tensor, target: Tensor,
     layer_names = [n for n in p if not n.endswith("out")]
     readout = {n: p[n].detach().clone().requires_grad_() for n in p if n.endswith("out")}
     with torch.no_grad():
-        s = dyn.relax(p, dyn.zero_state(x.shape[0], x), dyn.drive(p, x), steps - k, 0.0, None)
+        _, s = dyn.free_phase(p, x, steps - k)
     copies = [{n: p[n].detach().clone().requires_grad_() for n in layer_names} for _ in range(k)]
     for q in copies:
         s = dyn.step(q, s, dyn.drive(q, x), 0.0, None)

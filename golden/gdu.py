@@ -71,8 +71,7 @@ def gdu_check(config: Config, p: Params, x: Tensor, target: Tensor, betas: list[
     series stays that of the initial parameters (``docs/algorithms.md`` §6)."""
     dyn = Dynamics(config)
     names = [k for k in p if not k.endswith("out")]
-    drive = dyn.drive(p, x)
-    before = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, config.t1 - 1, 0.0, None)
+    drive, before = dyn.free_phase(p, x, config.t1 - 1)
     free = dyn.step(p, before, drive, 0.0, None)
     residual = max(float((a - b).abs().max()) for a, b in zip(free, before))
     _, per_step, _ = bptt.step_gradients(dyn, p, x, target, config.t1, config.t2)

@@ -47,11 +47,7 @@ class GraphedPhases:
         self.dyn, self.p, self.t2 = dyn, p, t2
         self.x, self.target = x.clone(), target.clone()
 
-        def free() -> tuple[Tensor, State]:
-            drive = dyn.drive(p, self.x)
-            return drive, dyn.relax(p, dyn.zero_state(len(self.x), self.x), drive, t1, 0.0, None)
-
-        self.free_graph, (self.drive, self.free_state) = _capture(free)
+        self.free_graph, (self.drive, self.free_state) = _capture(lambda: dyn.free_phase(p, self.x, t1))
         self.nudged_graphs: dict[float, tuple[torch.cuda.CUDAGraph, State]] = {}
 
     def free(self, x: Tensor) -> State:

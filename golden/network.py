@@ -183,6 +183,11 @@ class Dynamics:
             s = self.step(p, s, drive, beta, target)
         return s
 
+    def free_phase(self, p: Params, x: Tensor, steps: int) -> tuple[Tensor, State]:
+        """The drive ``F_1(x)`` and the state after ``steps`` free steps from zero."""
+        drive = self.drive(p, x)
+        return drive, self.relax(p, self.zero_state(x.shape[0], x), drive, steps, 0.0, None)
+
     def predict(self, p: Params, s: State) -> Tensor:
         """Class of each sample: argmax of ``s_N`` (or of the readout); ties → lowest index."""
         out = self.readout(p, s[-1]) if self.config.loss == "ce" else s[-1]

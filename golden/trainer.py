@@ -54,7 +54,6 @@ class FloatTrainer:
         self.dyn = Dynamics(config)
         self.params = {k: v.to(device=device, dtype=self.dtype, copy=True) for k, v in
                        (params if params is not None else init_params(config)).items()}
-        self._names = {id(t): name for name, t in self.params.items()}
         groups: dict[int, list[Tensor]] = {}
         for name, tensor in self.params.items():
             groups.setdefault(layer_of(name), []).append(tensor)
@@ -82,8 +81,7 @@ class FloatTrainer:
                 self.graphs = GraphedPhases(dyn, p, cfg.t1, cfg.t2, x, target)
             free = self.graphs.free(x)
             return free, lambda beta: self.graphs.nudged(beta, target)
-        drive = dyn.drive(p, x)
-        free = dyn.relax(p, dyn.zero_state(x.shape[0], x), drive, cfg.t1, 0.0, None)
+        drive, free = dyn.free_phase(p, x, cfg.t1)
         return free, lambda beta: dyn.relax(p, free, drive, cfg.t2, beta, target)
 
     def _gradient(self, x: Tensor, target: Tensor, ref: State, a: tuple[State, float],
@@ -117,7 +115,7 @@ class FloatTrainer:
         variant, which restarts from ``s*`` for the ``−β`` leg); the next step runs with the
         new weights.  Returns the free-phase predictions."""
         cfg, dyn, p = self.config, self.dyn, self.params
-        free = dyn.relax(p, dyn.zero_state(x.shape[0], x), dyn.drive(p, x), cfg.t1, 0.0, None)
+        _, free = dyn.free_phase(p, x, cfg.t1)
         pred = dyn.predict(p, free)
         phases = PHASES[cfg.estimator]
         beta = self._beta()
@@ -125,27 +123,23 @@ class FloatTrainer:
             s = free
             for k in range(cfg.t2):
                 new = dyn.step(p, s, dyn.drive(p, x), leg, target)
-                grads = self._gradient(x, target, s, (s, leg), (new, leg), 1.0 / (phases.c * leg))
-                if cfg.weight_decay:
-                    self._undo_later_decay(grads, cfg.t2 - 1 - k)
-                self._apply(grads)
+                self._apply(self._gradient(x, target, s, (s, leg), (new, leg), 1.0 / (phases.c * leg)),
+                            later=cfg.t2 - 1 - k)
                 s = new
         return pred
 
-    def _undo_later_decay(self, grads: Params, later: int) -> None:
-        """The 2021 code's per-step scaling of C-EP: the update of a step is divided by
-        ``(1 − lr·wd)^later``, the shrinking that weight decay applies to it over the
-        ``later`` optimiser steps still to come in the phase."""
-        for group in self.optimizer.param_groups:
-            factor = (1.0 - group["lr"] * group["weight_decay"]) ** later
-            for tensor in group["params"]:
-                name = self._names[id(tensor)]
-                grads[name] = grads[name] / factor
-
-    def _apply(self, grads: Params) -> None:
-        """One optimiser step down ``grads``."""
+    def _apply(self, grads: Params, later: int = 0) -> None:
+        """One optimiser step down ``grads``.  ``later`` optimiser steps still to come in a
+        C-EP phase: with weight decay each gradient is divided by ``(1 − lr·wd)^later``, the
+        shrinking that the decay of those steps will apply to it (the 2021 code's per-step
+        scaling)."""
         for name, tensor in self.params.items():
             tensor.grad = grads[name]
+        if later and self.config.weight_decay:
+            for group in self.optimizer.param_groups:
+                factor = (1.0 - group["lr"] * group["weight_decay"]) ** later
+                for tensor in group["params"]:
+                    tensor.grad = tensor.grad / factor
         self.optimizer.step()
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -168,9 +162,8 @@ class FloatTrainer:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Free-phase (``T1`` steps) predictions."""
         xt, _ = self._tensors(x)
-        p, dyn = self.params, self.dyn
-        s = dyn.relax(p, dyn.zero_state(len(xt), xt), dyn.drive(p, xt), self.config.t1, 0.0, None)
-        return dyn.predict(p, s).cpu().numpy()
+        _, s = self.dyn.free_phase(self.params, xt, self.config.t1)
+        return self.dyn.predict(self.params, s).cpu().numpy()
 
     def end_epoch(self) -> None:
         """Advance the learning-rate schedule (once per epoch, as the 2021 code does)."""
