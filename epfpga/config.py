@@ -229,13 +229,22 @@ class Config:
         if math.prod(self.input_shape) != self.sizes[0]:
             raise ConfigError("input_shape", _shown(self.input_shape),
                               f"must hold sizes[0] = {self.sizes[0]} values")
-        _, h, w = self.input_shape
-        for i, (k, pad) in enumerate(zip(self.kernels, self.paddings)):
-            h, w = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+        for i, (h, w) in enumerate(self._conv_maps()):
             if min(h, w) < 2:
-                raise ConfigError(f"kernels[{i}]", k, f"leaves a {max(h, 0)}x{max(w, 0)} map, "
+                raise ConfigError(f"kernels[{i}]", self.kernels[i], f"leaves a {max(h, 0)}x{max(w, 0)} map, "
                                   "too small for the 2x2 max-pool")
+
+    def _conv_maps(self) -> list[tuple[int, int]]:
+        """Height and width of each conv layer's output, before its pool (none for an MLP)."""
+        if not self.channels:
+            return []
+        _, h, w = self.input_shape
+        maps = []
+        for k, pad in zip(self.kernels, self.paddings):
+            h, w = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+            maps.append((h, w))
             h, w = h // 2, w // 2
+        return maps
 
     @property
     def is_conv(self) -> bool:
@@ -245,14 +254,9 @@ class Config:
     def neuron_shapes(self) -> tuple[tuple[int, ...], ...]:
         """Shape of each neuron layer ``s_1 … s_N`` (``[C, H, W]`` for conv layers, ``[n]``
         for fully connected ones; the readout excluded)."""
-        shapes: list[tuple[int, ...]] = []
-        if self.channels:
-            _, h, w = self.input_shape
-            for c, k, pad in zip(self.channels, self.kernels, self.paddings):
-                h, w = (h + 2 * pad - k + 1) // 2, (w + 2 * pad - k + 1) // 2
-                shapes.append((c, h, w))
+        conv = [(c, h // 2, w // 2) for c, (h, w) in zip(self.channels, self._conv_maps())]
         fc = self.sizes[1:-1] if self.loss == "ce" else self.sizes[1:]
-        return (*shapes, *((n,) for n in fc))
+        return (*conv, *((n,) for n in fc))
 
     @property
     def neuron_sizes(self) -> tuple[int, ...]:
