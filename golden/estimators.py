@@ -49,7 +49,10 @@ def vf_update(dyn: Dynamics, p: Params, x: Tensor, target: Tensor, ref: State,
     (s_a, beta_a), (s_b, beta_b) = a, b
     if scale is None:
         scale = 1.0 / (beta_b - beta_a)
-    out = ep_update(dyn, p, x, target, a, b, scale) if dyn.config.loss == "ce" else {}
+    out: Params = {}
+    if dyn.config.loss == "ce":
+        g_a, g_b = (dyn.readout_grads(p, s[-1], beta, target) for s, beta in (a, b))
+        out = {k: (g_b[k] - g_a[k]) * scale for k in g_a}
     deltas = [(post_b - post_a) * (scale / x.shape[0]) for post_a, post_b in zip(s_a, s_b)]
     below = [x, *ref[:-1]]
     for n, delta in enumerate(deltas, start=1):

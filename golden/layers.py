@@ -7,7 +7,7 @@ A weight layer ``n`` connects ``s_{n-1}`` (below) to ``s_n`` (above) and contrib
 to the primitive function, with ``F_n(v) = W_n v + b_n`` (:class:`Dense`) or
 ``F_n(v) = P(conv(v, W_n) + b_n)`` (:class:`ConvPool`: stride-1 convolution, then a 2×2
 max-pool of stride 2).  The dynamics need ``∂Φ_n/∂s_n = F_n(s_{n-1})`` (:meth:`forward`) and
-``∂Φ_n/∂s_{n-1}`` (:meth:`feedback`), the learning rule ``∂Φ_n/∂W_n`` and ``∂Φ_n/∂b_n``.
+``∂Φ_n/∂s_{n-1}`` (added by :meth:`add_feedback`), the learning rule ``∂Φ_n/∂W_n`` and ``∂Φ_n/∂b_n``.
 For the conv layer the pool is differentiated where PyTorch's max-pool routes gradients: each
 pooled value back to the position of its window's maximum in the *current* state (ties →
 the first in row-major order), then through the transposed convolution.

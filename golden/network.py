@@ -210,7 +210,10 @@ class Dynamics:
                 grads[f"W{n}"] = layer.weight_grad(p[f"W{n}"], p[f"b{n}"], pre, post) / batch
             grads[f"b{n}"] = layer.bias_grad(post) / batch
         if self.config.loss == "ce":
-            err = torch.softmax(self.readout(p, s[-1]), dim=1) - target
-            grads["Wout"] = -beta * (err.T @ s[-1].flatten(1)) / batch
-            grads["bout"] = -beta * err.mean(dim=0)
+            grads.update(self.readout_grads(p, s[-1], beta, target))
         return grads
+
+    def readout_grads(self, p: Params, top: Tensor, beta: float, target: Tensor) -> Params:
+        """Batch-mean ∂Φ/∂θ of the softmax readout, ``-β ∂L/∂θ``, at output state ``top``."""
+        err = torch.softmax(self.readout(p, top), dim=1) - target
+        return {"Wout": -beta * (err.T @ top.flatten(1)) / top.shape[0], "bout": -beta * err.mean(dim=0)}
