@@ -52,6 +52,44 @@ def _continual_reference(folder: Path):
     return _reference(folder, "netClasses")
 
 
+def _in_both_dtypes(run, batches) -> list:
+    """``run(dtype, batches)`` in float32 then float64, the batches cast and PyTorch's default
+    dtype set to match (the references create their states with the default dtype)."""
+    results = []
+    for dtype in ("float32", "float64"):
+        cast = [(x.astype(np.float32) if dtype == "float32" else x, y) for x, y in batches]
+        torch.set_default_dtype(torch.float32 if dtype == "float32" else torch.float64)
+        try:
+            results.append(run(dtype, cast))
+        finally:
+            torch.set_default_dtype(torch.float32)
+    return results
+
+
+def _copy_into(synapses, params, names: list[str]) -> None:
+    """Our ``W``/``b`` of each name in ``names`` into the reference's layers, in order."""
+    with torch.no_grad():
+        for syn, name in zip(synapses, names):
+            syn.weight.copy_(params[name])
+            syn.bias.copy_(params["b" + name[1:]])
+
+
+def _weights_and_biases(synapses, names: list[str]) -> list:
+    """``(reference tensor, our name)`` pairs of the weights and biases of ``synapses``."""
+    return [pair for syn, name in zip(synapses, names) for pair in ((syn.weight, name), (syn.bias, "b" + name[1:]))]
+
+
+def _max_diff(ours: FloatTrainer, pairs) -> float:
+    """Largest |ours − reference| over ``(reference tensor, our parameter name)`` pairs."""
+    return max(float((ours.params[key].double() - ref.detach().double()).abs().max()) for ref, key in pairs)
+
+
+def _sgd(synapses, cfg: Config) -> torch.optim.SGD:
+    """The references' optimiser: one SGD group per layer at its rate."""
+    return torch.optim.SGD([{"params": syn.parameters(), "lr": lr} for syn, lr in zip(synapses, cfg.lrs)],
+                           momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
 def continual_config(sizes: tuple[int, ...], feedback: str, lrs: tuple[float, ...], beta: float,
                      t1: int, t2: int, dtype: str) -> Config:
     """continualEP's discrete-time settings (my_sigmoid, nudge outside ρ, one-sided)."""
@@ -71,12 +109,12 @@ def run_continual(nc, cfg: Config, batches) -> float:
     params = init_params(cfg)
     n = len(cfg.neuron_sizes)
     # theirs, output side first: w[2i] = W_{N-i}, w[2i+1] = B_{N-i} (VF only)
+    forward, names = [net.w[2 * i] for i in range(n)], [f"W{n - i}" for i in range(n)]
+    feedback = [(net.w[2 * i + 1].weight, f"B{n - i}") for i in range(n - 1)] if vf else []
+    _copy_into(forward, params, names)
     with torch.no_grad():
-        for i in range(n):
-            net.w[2 * i].weight.copy_(params[f"W{n - i}"])
-            net.w[2 * i].bias.copy_(params[f"b{n - i}"])
-            if vf and i < n - 1:
-                net.w[2 * i + 1].weight.copy_(params[f"B{n - i}"])
+        for ref, key in feedback:
+            ref.copy_(params[key])
     ours = FloatTrainer(cfg, params)
     for x, y in batches:
         data = torch.from_numpy(x).to(dtype)
@@ -85,14 +123,7 @@ def run_continual(nc, cfg: Config, batches) -> float:
             s = net.forward(data, [t.to(dtype) for t in net.initHidden(len(x))])
             net.forward(data, s, target=target, beta=cfg.beta, method="nograd")
         ours.train_batch(x, y)
-    diff = 0.0
-    for i in range(n):
-        pairs = [(net.w[2 * i].weight, f"W{n - i}"), (net.w[2 * i].bias, f"b{n - i}")]
-        if vf and i < n - 1:
-            pairs.append((net.w[2 * i + 1].weight, f"B{n - i}"))
-        for ref, key in pairs:
-            diff = max(diff, float((ours.params[key].double() - ref.detach().double()).abs().max()))
-    return diff
+    return _max_diff(ours, _weights_and_biases(forward, names) + feedback)
 
 
 def conv_config(activation: str, estimator: str, loss: str, dtype: str) -> Config:
@@ -111,12 +142,8 @@ def run_pcnn(mu, cfg: Config, batches) -> tuple[float, bool]:
                      softmax=cfg.loss == "ce").to(dtype)
     params = init_params(cfg)
     names = [n for n in params if n.startswith("W")]
-    with torch.no_grad():
-        for syn, name in zip(model.synapses, names):
-            syn.weight.copy_(params[name])
-            syn.bias.copy_(params["b" + name[1:]])
-    groups = [{"params": syn.parameters(), "lr": lr} for syn, lr in zip(model.synapses, cfg.lrs)]
-    opt = torch.optim.SGD(groups, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    _copy_into(model.synapses, params, names)
+    opt = _sgd(model.synapses, cfg)
     criterion = (torch.nn.MSELoss(reduction="none") if cfg.loss == "mse"
                  else torch.nn.CrossEntropyLoss(reduction="none"))
     signs = SignStream(cfg.seed)
@@ -137,11 +164,7 @@ def run_pcnn(mu, cfg: Config, batches) -> tuple[float, bool]:
             model.compute_syn_grads(xt, yt, free, plus, (0.0, beta), criterion)
         opt.step()
         same_pred &= bool(np.array_equal(torch.argmax(top, dim=1).numpy(), ours.train_batch(x, y)))
-    diff = 0.0
-    for syn, name in zip(model.synapses, names):
-        for ref, key in ((syn.weight, name), (syn.bias, "b" + name[1:])):
-            diff = max(diff, float((ours.params[key].double() - ref.detach().double()).abs().max()))
-    return diff, same_pred
+    return _max_diff(ours, _weights_and_biases(model.synapses, names)), same_pred
 
 
 def main() -> int:
@@ -176,12 +199,9 @@ def run_laborieux_cep(mu, cfg: Config, batches) -> float:
     dtype = torch.float32 if cfg.dtype == "float32" else torch.float64
     model = mu.P_MLP(list(cfg.sizes), activation=mu.my_sigmoid).to(dtype)
     params = init_params(cfg)
-    with torch.no_grad():
-        for n, syn in enumerate(model.synapses, start=1):
-            syn.weight.copy_(params[f"W{n}"])
-            syn.bias.copy_(params[f"b{n}"])
-    opt = torch.optim.SGD([{"params": syn.parameters(), "lr": lr} for syn, lr in zip(model.synapses, cfg.lrs)],
-                          momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    names = [f"W{n}" for n in range(1, len(model.synapses) + 1)]
+    _copy_into(model.synapses, params, names)
+    opt = _sgd(model.synapses, cfg)
     crit = torch.nn.MSELoss(reduction="none")
     ours = FloatTrainer(cfg, params)
     for x, y in batches:
@@ -198,23 +218,15 @@ def run_laborieux_cep(mu, cfg: Config, batches) -> float:
             opt.step()
             before = mu.copy(neurons)
         ours.train_batch(x, y)
-    return max(float((ours.params[f"{kind}{n}"].double() - getattr(syn, attr).detach().double()).abs().max())
-               for n, syn in enumerate(model.synapses, start=1)
-               for kind, attr in (("W", "weight"), ("b", "bias")))
+    return _max_diff(ours, _weights_and_biases(model.synapses, names))
 
 
 def compare_laborieux_cep(mu, batches) -> None:
     print(f"\nLaborieux P_MLP, CEP branch: 64-32-10, my_sigmoid, nudge inside, beta 0.2, T1 40, T2 15, "
           f"batch 8, lrs 0.02 0.01, weight decay 1e-3, {BATCHES} mini-batches")
-    res = []
-    for dtype in ("float32", "float64"):
-        cfg = Config(name="cep-2021", sizes=(64, 32, 10), activation="my_sigmoid", estimator="one-sided",
-                     algorithm="cep", beta=0.2, t1=40, t2=15, batch=8, lrs=(0.02, 0.01),
-                     weight_decay=1e-3, dtype=dtype, seed=5)
-        cast = [(x.astype(np.float32) if dtype == "float32" else x, y) for x, y in batches]
-        torch.set_default_dtype(torch.float32 if dtype == "float32" else torch.float64)
-        res.append(run_laborieux_cep(mu, cfg, cast))
-        torch.set_default_dtype(torch.float32)
+    res = _in_both_dtypes(lambda dtype, cast: run_laborieux_cep(mu, Config(
+        name="cep-2021", sizes=(64, 32, 10), activation="my_sigmoid", estimator="one-sided", algorithm="cep",
+        beta=0.2, t1=40, t2=15, batch=8, lrs=(0.02, 0.01), weight_decay=1e-3, dtype=dtype, seed=5), cast), batches)
     print(f"max |θ_ours - θ_ref| f32 / f64: {res[0]:.1e} / {res[1]:.1e}")
 
 
@@ -228,10 +240,8 @@ def compare_continual(nc, batches) -> None:
              ("C-VF 64-32-16-10", (64, 32, 16, 10), "separate", (0.0, 0.0016, 0.00016), 0.35, 100, 20),
              ("C-VF 64-32-10", (64, 32, 10), "separate", (0.0, 0.0038), 0.2, 40, 15)]
     for name, sizes, feedback, lrs, beta, t1, t2 in cases:
-        res = []
-        for dtype in ("float32", "float64"):
-            cast = [(x.astype(np.float32) if dtype == "float32" else x, y) for x, y in batches]
-            res.append(run_continual(nc, continual_config(sizes, feedback, lrs, beta, t1, t2, dtype), cast))
+        res = _in_both_dtypes(lambda dtype, cast: run_continual(
+            nc, continual_config(sizes, feedback, lrs, beta, t1, t2, dtype), cast), batches)
         print(f"| {name} | {', '.join(map(str, lrs))} | {beta}, {t1}, {t2} | {res[0]:.1e} / {res[1]:.1e} |")
 
 
@@ -243,13 +253,8 @@ def compare_pcnn(mu, batches) -> None:
     for activation in ACTIVATIONS:
         for loss in ("mse", "ce"):
             for estimator in ("one-sided", "symmetric", "random-sign"):
-                res = []
-                for dtype in ("float32", "float64"):
-                    cfg = conv_config(activation, estimator, loss, dtype)
-                    cast = [(x.astype(np.float32) if dtype == "float32" else x, y) for x, y in batches]
-                    torch.set_default_dtype(torch.float32 if dtype == "float32" else torch.float64)
-                    res.append(run_pcnn(mu, cfg, cast))   # the reference's states take the default dtype
-                    torch.set_default_dtype(torch.float32)
+                res = _in_both_dtypes(lambda dtype, cast: run_pcnn(
+                    mu, conv_config(activation, estimator, loss, dtype), cast), batches)
                 print(f"| {activation} | {loss} | {estimator} | {res[0][0]:.1e} / {res[1][0]:.1e} "
                       f"| {res[0][1] and res[1][1]} |")
 
