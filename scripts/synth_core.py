@@ -163,6 +163,19 @@ def utilisation_from_log(log: Path) -> dict:
     return {"utilization": util}
 
 
+def critical_path(report: dict) -> dict | None:
+    """The slowest clock-to-clock path of nextpnr's report: where it starts and ends, and how
+    much of it is routing."""
+    paths = [p["path"] for p in report.get("critical_paths", []) if p["from"] == p["to"] and p["path"]]
+    if not paths:
+        return None
+    path = max(paths, key=lambda steps: sum(s["delay"] for s in steps))
+    return {"from": f"{path[0]['from']['cell']}.{path[0]['from']['port']}",
+            "to": f"{path[-1]['to']['cell']}.{path[-1]['to']['port']}",
+            "ns": round(sum(s["delay"] for s in path), 2),
+            "routing_ns": round(sum(s["delay"] for s in path if s["type"] == "routing"), 2)}
+
+
 def summarise(report: dict, device: str) -> dict:
     util = report.get("utilization", {})
 
@@ -177,6 +190,7 @@ def summarise(report: dict, device: str) -> dict:
                    "bram": used("ICESTORM_RAM"), "spram": used("ICESTORM_SPRAM")}
     fmax = report.get("fmax", {})
     figures["fmax_mhz"] = min((v["achieved"] for v in fmax.values()), default=None)
+    figures["critical_path"] = critical_path(report)
     figures["utilization"] = {k: v for k, v in util.items() if v["used"]}
     return figures
 
@@ -192,6 +206,10 @@ def main() -> int:
     parser.add_argument("--noabc9", action="store_true",
                         help="ECP5: map the LUTs with ABC instead of ABC9 (yosys 0.70's ABC9 fails an "
                              "assertion on 784-128-10 at P = 16)")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr's placement seed")
+    parser.add_argument("--density", type=float, default=0.9,
+                        help="nextpnr's highest placement density (--placer-heap-beta); lower spreads "
+                             "the logic out, which relieves congested regions")
     parser.add_argument("--no-deep", action="store_true",
                         help="ECP5: let yosys pack every memory (see deep_memories)")
     args = parser.parse_args()
@@ -214,8 +232,8 @@ def main() -> int:
         out / "yosys.out")
     synth_s = time.time() - start
     placed = run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
-                  "--report", str(out / "nextpnr.json"), "--seed", "1", "--timing-allow-fail",
-                  "--router", args.router],
+                  "--report", str(out / "nextpnr.json"), "--seed", str(args.seed), "--timing-allow-fail",
+                  "--router", args.router, "--placer-heap-beta", str(args.density)],
                  out / "nextpnr.log", check=False) == 0
     nextpnr = json.loads((out / "nextpnr.json").read_text()) if placed else utilisation_from_log(out / "nextpnr.log")
     figures = summarise(nextpnr, args.device)
@@ -227,6 +245,7 @@ def main() -> int:
         stat = (out / "yosys.log").read_text().rsplit("Printing statistics", 1)[-1]
         figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
     report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router, "abc9": not args.noabc9,
+              "seed": args.seed, "density": args.density, "deep": deep,
               "target_mhz": dev["target_mhz"], **figures,
               "synth_s": round(synth_s, 1), "total_s": round(time.time() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
