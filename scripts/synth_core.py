@@ -106,6 +106,11 @@ endmodule
 """
 
 
+def dp16kd_width(depth: int) -> int:
+    """The widest DP16KD shape that holds ``depth`` words in one block."""
+    return max(w for w, words in DP16KD_SHAPES.items() if words >= depth)
+
+
 def deep_memories(params: CoreParams) -> dict[str, int]:
     """Weight memories deeper than one DP16KD at 36 bits, with the widest DP16KD width that
     holds all their words.
@@ -119,7 +124,7 @@ def deep_memories(params: CoreParams) -> dict[str, int]:
     for n in range(1, params.layers + 1):
         depth = params.weight_depth(n)
         if depth > 512:
-            out[f"core.W{n}"] = max(w for w, words in DP16KD_SHAPES.items() if words >= depth)
+            out[f"core.W{n}"] = dp16kd_width(depth)
     return out
 
 
@@ -169,10 +174,10 @@ def critical_path(report: dict) -> dict | None:
     paths = [p["path"] for p in report.get("critical_paths", []) if p["from"] == p["to"] and p["path"]]
     if not paths:
         return None
-    path = max(paths, key=lambda steps: sum(s["delay"] for s in steps))
+    delay, path = max(((sum(s["delay"] for s in steps), steps) for steps in paths), key=lambda dp: dp[0])
     return {"from": f"{path[0]['from']['cell']}.{path[0]['from']['port']}",
             "to": f"{path[-1]['to']['cell']}.{path[-1]['to']['port']}",
-            "ns": round(sum(s["delay"] for s in path), 2),
+            "ns": round(delay, 2),
             "routing_ns": round(sum(s["delay"] for s in path if s["type"] == "routing"), 2)}
 
 
@@ -202,14 +207,11 @@ def main() -> int:
     parser.add_argument("--device", choices=DEVICES, default="ecp5-85f")
     parser.add_argument("--out", required=True)
     parser.add_argument("--router", choices=("router1", "router2"), default="router1",
-                        help="nextpnr's router (router2 copes better with congestion)")
+                        help="nextpnr's router (784-128-10 at P = 16 routes with router1 only)")
     parser.add_argument("--noabc9", action="store_true",
                         help="ECP5: map the LUTs with ABC instead of ABC9 (yosys 0.70's ABC9 fails an "
                              "assertion on 784-128-10 at P = 16)")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr's placement seed")
-    parser.add_argument("--density", type=float, default=0.9,
-                        help="nextpnr's highest placement density (--placer-heap-beta); lower spreads "
-                             "the logic out, which relieves congested regions")
     parser.add_argument("--no-deep", action="store_true",
                         help="ECP5: let yosys pack every memory (see deep_memories)")
     args = parser.parse_args()
@@ -233,7 +235,7 @@ def main() -> int:
     synth_s = time.time() - start
     placed = run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
                   "--report", str(out / "nextpnr.json"), "--seed", str(args.seed), "--timing-allow-fail",
-                  "--router", args.router, "--placer-heap-beta", str(args.density)],
+                  "--router", args.router],
                  out / "nextpnr.log", check=False) == 0
     nextpnr = json.loads((out / "nextpnr.json").read_text()) if placed else utilisation_from_log(out / "nextpnr.log")
     figures = summarise(nextpnr, args.device)
@@ -245,7 +247,7 @@ def main() -> int:
         stat = (out / "yosys.log").read_text().rsplit("Printing statistics", 1)[-1]
         figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
     report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router, "abc9": not args.noabc9,
-              "seed": args.seed, "density": args.density, "deep": deep,
+              "seed": args.seed, "deep": deep,
               "target_mhz": dev["target_mhz"], **figures,
               "synth_s": round(synth_s, 1), "total_s": round(time.time() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

