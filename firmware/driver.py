@@ -13,8 +13,10 @@ from typing import Protocol
 
 import numpy as np
 
-from epfpga.hdl.core import REGION_SHIFT, Reg, Region, layer_region
+from epfpga.golden.prng import SIGN_STREAM, stream_seed
 from epfpga.hdl.params import CoreParams
+
+from .address_map import REGION_SHIFT, Reg, Region, address, layer_region
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,8 @@ class Transport(Protocol):
     def read(self, addrs: list[int]) -> list[int]:
         """Bus reads, in order (values as the bus returns them, 32-bit)."""
 
-    def run(self, monitor: bool, expect=None) -> list[list[StateWrite]]:
-        """Start the program and wait for ``done``; with ``monitor``, every state write of every
+    def run(self, monitor: bool, expect=None, bank: int = 0) -> list[list[StateWrite]]:
+        """Start the program on input ``bank`` and wait for ``done``; with ``monitor``, every state write of every
         neuron step, one list per step.  Given an :class:`~epfpga.hdl.checker.Expectation`,
         every beat of both pipelines is checked against it as it happens (a
         :class:`~epfpga.hdl.checker.Mismatch` at the first wrong one)."""
@@ -54,12 +56,8 @@ class RequestTransport:
     def read(self, addrs: list[int]) -> list[int]:
         return self._call("read", addrs)
 
-    def run(self, monitor: bool, expect=None) -> list[list[StateWrite]]:
-        return self._call("run", monitor, expect)
-
-
-def address(region: int, offset: int) -> int:
-    return region << REGION_SHIFT | offset
+    def run(self, monitor: bool, expect=None, bank: int = 0) -> list[list[StateWrite]]:
+        return self._call("run", monitor, expect, bank)
 
 
 def to_signed(value: int, bits: int = 32) -> int:
@@ -107,24 +105,45 @@ class HostDriver:
                 out[name] = np.array([to_signed(v) for v in values], dtype=np.int64).reshape(addrs.shape)
         return out
 
-    def input_addresses(self) -> np.ndarray:
-        """Bus address of every input element, ``[B, n_0]``."""
+    def input_addresses(self, bank: int = 0) -> np.ndarray:
+        """Bus address of every input element of ``bank``, ``[B, n_0]``."""
         p = self.params
         b, j = np.meshgrid(np.arange(p.batch), np.arange(p.sizes[0]), indexing="ij")
-        word = b * p.input_stride + j // p.lanes
+        word = (bank * p.batch + b) * p.input_stride + j // p.lanes
         return (Region.X << REGION_SHIFT) | (word << p.lane_bits) | (j % p.lanes)
 
-    def load_batch(self, xq: np.ndarray, y: np.ndarray) -> None:
-        pairs = list(zip(self.input_addresses().ravel().tolist(), np.asarray(xq).ravel().tolist()))
-        pairs += [(address(Region.Y, b), int(label)) for b, label in enumerate(y)]
+    def load_batch(self, xq: np.ndarray, y: np.ndarray, bank: int = 0) -> None:
+        """Inputs and labels of one mini-batch into ``bank`` (the bank a running program does
+        not use may be loaded while it runs)."""
+        pairs = list(zip(self.input_addresses(bank).ravel().tolist(), np.asarray(xq).ravel().tolist()))
+        pairs += [(address(Region.Y, bank * self.params.batch + b), int(label)) for b, label in enumerate(y)]
         self.transport.write(pairs)
 
-    def read_inputs(self) -> np.ndarray:
-        addrs = self.input_addresses()
+    def read_inputs(self, bank: int = 0) -> np.ndarray:
+        addrs = self.input_addresses(bank)
         return np.array(self.transport.read(addrs.ravel().tolist()), dtype=np.int64).reshape(addrs.shape)
 
-    def run(self, monitor: bool = False, expect=None) -> list[list[StateWrite]]:
-        return self.transport.run(monitor, expect)
+    def run(self, monitor: bool = False, expect=None, bank: int = 0) -> list[list[StateWrite]]:
+        return self.transport.run(monitor, expect, bank)
+
+    # -- PRNG streams (checkpoints) ---------------------------------------------------------------
+    def prng_addresses(self) -> list[int]:
+        """The lane streams' states, then the sign stream's."""
+        return [address(Region.PRNG, k) for k in range(self.params.lanes + 1)]
+
+    def read_prng(self) -> np.ndarray:
+        return np.array(self.transport.read(self.prng_addresses()), dtype=np.uint64)
+
+    def load_prng(self, states) -> None:
+        """Set every stream (``lanes + 1`` non-zero 32-bit states, as :meth:`read_prng` gives)."""
+        values = [int(v) for v in states]
+        if len(values) != self.params.lanes + 1 or not all(0 < v < 1 << 32 for v in values):
+            raise ValueError(f"PRNG states: {self.params.lanes + 1} non-zero 32-bit values expected, got {values}")
+        self.transport.write(list(zip(self.prng_addresses(), values)))
+
+    def seed_prng(self, seed: int) -> None:
+        """The streams' initial states for ``seed`` (``docs/fixed-point.md`` §7)."""
+        self.load_prng([*(stream_seed(seed, l) for l in range(self.params.lanes)), stream_seed(seed, SIGN_STREAM)])
 
     def predictions(self) -> np.ndarray:
         return np.array(self.transport.read([address(Region.PRED, b) for b in range(self.params.batch)]))

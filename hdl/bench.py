@@ -24,10 +24,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from epfpga.firmware.driver import StateWrite, address
+from epfpga.firmware.address_map import Reg, Region, address
+from epfpga.firmware.driver import StateWrite
 
 from .checker import PERIOD_NS, BeatChecker, Beats, Expectation, Mismatch
-from .core import Reg, Region
 from .params import CoreParams
 
 ENV_ADDRESS = "EPFPGA_BENCH_ADDRESS"
@@ -92,12 +92,12 @@ class Bench:
             await cycle()
         return out
 
-    async def run(self, monitor: bool, expect: tuple[CoreParams, Expectation] | None,
+    async def run(self, monitor: bool, expect: tuple[CoreParams, Expectation] | None, bank: int,
                   max_cycles: int) -> list[list[StateWrite]]:
         dut = self.dut
         start = get_sim_time("ns")
         deadline = start + max_cycles * PERIOD_NS
-        await self.write([(address(Region.CONTROL, Reg.START), 1)])
+        await self.write([(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
         started = get_sim_time("ns")
         if not monitor and expect is None:
             timeout = Timer(max_cycles * PERIOD_NS, "ns")

@@ -111,9 +111,10 @@ class CocotbTransport(RequestTransport):
             raise SimulationError(f"{self.sim}: {value}; see {self.log_file}")
         return value
 
-    def run(self, monitor: bool, expect: Expectation | None = None) -> list[list[StateWrite]]:
+    def run(self, monitor: bool, expect: Expectation | None = None, bank: int = 0) -> list[list[StateWrite]]:
         # the bench has only the ports: it gets the parameters its checker needs with the run
-        return self._call("run", monitor, None if expect is None else (self.params, expect), self.max_cycles)
+        return self._call("run", monitor, None if expect is None else (self.params, expect), bank,
+                          self.max_cycles)
 
     def close(self) -> None:
         """Stop the simulator; remove the session directory unless it is worth keeping."""

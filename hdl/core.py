@@ -1,23 +1,24 @@
 """The EP trainer core: memories, the two pipelines, the sequencer and the host port.
 
-Host port: a plain synchronous bus.  A write (``we``) takes effect at the clock edge; a read
-(``re``) answers in ``rdata`` with ``rvalid`` :data:`READ_LATENCY` = 2 cycles later; reads
-may be issued every cycle.  Memories are accessible only
-while the core is idle (``STATUS.busy`` = 0); the control registers always.  An address is
-``region << 24 | offset``; in a memory region the offset of element ``e`` of word ``w`` is
-``w << log2(P) | e`` (layout: ``docs/architecture.md``).  Weights read back sign-extended.
+Host port: a plain synchronous bus (address map: :mod:`epfpga.firmware.address_map`).  A
+write (``we``) takes effect at the clock edge; a read (``re``) answers in ``rdata`` with
+``rvalid`` :data:`READ_LATENCY` = 2 cycles later; reads may be issued every cycle.  Memories
+and the PRNG states are accessible only while the core is idle (``STATUS.busy`` = 0), with
+one exception: the input and label memories have two banks, and the bank the running
+program does not use may be written while it runs (double buffering).  The control
+registers are always accessible.  Weights read back sign-extended.
 """
 
 from __future__ import annotations
-
-import enum
 
 from amaranth import Cat, Module, Signal, Value, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.firmware import programs
+from epfpga.firmware.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
 from epfpga.firmware.isa import Op
+from epfpga.golden.prng import PRNG_BITS
 
 from . import memories as mem
 from .neuron_update import NeuronUpdate
@@ -26,33 +27,7 @@ from .prediction import Prediction
 from .sequencer import Sequencer
 from .weight_update import WeightUpdate
 
-REGION_SHIFT = 24
-READ_LATENCY = 2
-
-
-class Region(enum.IntEnum):
-    CONTROL = 0
-    PROGRAM = 1
-    X = 2
-    Y = 3
-    PRED = 4
-
-
-def layer_region(layer: int, kind: str) -> int:
-    """Region of ``W{layer}``, ``b{layer}`` or ``state{layer}``."""
-    return 16 + 4 * (layer - 1) + ("W", "b", "state").index(kind)
-
-
-class Reg(enum.IntEnum):
-    """Control registers (region 0)."""
-    START = 0        # write 1: run the program
-    STATUS = 1       # bit 0 busy, bit 1 done
-    CYCLES = 2       # cycles of the last run
-    DRIVE_CYCLES = 3
-    RELAX_CYCLES = 4
-    UPDATE_CYCLES = 5
-    NEGATIVE = 6     # the last random sign was σ = −1
-    STEPS = 7        # neuron steps of the last run
+__all__ = ["Core", "READ_LATENCY", "REGION_SHIFT", "Reg", "Region", "layer_region"]
 
 
 COUNTERS = {Reg.DRIVE_CYCLES: Op.DRIVE, Reg.RELAX_CYCLES: Op.RELAX, Reg.UPDATE_CYCLES: Op.UPDATE}
@@ -75,6 +50,8 @@ class Core(wiring.Component):
         Read answer, :data:`READ_LATENCY` cycles after ``re``.
     busy, done : Out(1)
         Status (also in ``STATUS``).
+    bank : Out(1)
+        Input bank of the current (or last) run.
     step_done : Out(1)
         Pulse after each neuron step (for monitors).
     mon{n}_en, mon{n}_addr, mon{n}_data : Out
@@ -90,7 +67,7 @@ class Core(wiring.Component):
         cfg = params.config
         self.program = program if program is not None else programs.training(cfg.estimator, cfg.t1, cfg.t2)
         members = {"addr": In(32), "wdata": In(HOST_DATA_BITS), "we": In(1), "re": In(1),
-                   "rdata": Out(HOST_DATA_BITS), "rvalid": Out(1), "busy": Out(1), "done": Out(1),
+                   "rdata": Out(HOST_DATA_BITS), "rvalid": Out(1), "busy": Out(1), "done": Out(1), "bank": Out(1),
                    "step_done": Out(1)}
         for n in range(1, params.layers + 1):
             spec = mem.states(params, n)
@@ -117,14 +94,18 @@ class Core(wiring.Component):
         lane = offset[:p.lane_bits] if P > 1 else 0
         idle = ~seq.busy
         host_write = lambda r: self.we & idle & (region == r)  # noqa: E731
+        # a bank the running program does not read may be written (double buffering)
+        bank_write = lambda r, bit: self.we & (region == r) & (idle | (offset[bit] != self.bank))  # noqa: E731
+        with m.If(seq.start):
+            m.d.sync += self.bank.eq(self.wdata[1])
 
         # -- sequencer and engines --------------------------------------------------------------
         m.d.comb += [
             seq.start.eq(self.we & (region == Region.CONTROL) & (offset == Reg.START) & self.wdata[0] & idle),
             seq.n_busy.eq(neu.busy), seq.u_busy.eq(upd.busy),
             neu.start.eq(seq.n_start), neu.drive.eq(seq.n_drive), neu.src.eq(seq.n_src),
-            neu.dst.eq(seq.n_dst), neu.sample.eq(seq.sample), neu.nudge.eq(seq.n_nudge),
-            upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate), upd.halve.eq(seq.u_halve),
+            neu.dst.eq(seq.n_dst), neu.sample.eq(seq.sample), neu.nudge.eq(seq.n_nudge), neu.bank.eq(self.bank),
+            upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate), upd.halve.eq(seq.u_halve), upd.bank.eq(self.bank),
             self.busy.eq(seq.busy), self.done.eq(seq.done), self.step_done.eq(seq.step_done),
             pred_unit.clear.eq(seq.n_start), pred_unit.valid.eq(neu.out_valid),
             pred_unit.unit.eq(neu.out_unit), pred_unit.q.eq(neu.out_q),
@@ -145,9 +126,9 @@ class Core(wiring.Component):
             if reading:
                 m.d.comb += [request.data.eq(port.data) for _, request in owners]
 
-        def host_write_port(port, r):
+        def host_write_port(port, allowed):
             m.d.comb += [port.addr.eq(word), *[port.data[l].eq(self.wdata) for l in range(P)]]
-            with m.If(host_write(r)):
+            with m.If(allowed):
                 m.d.comb += port.en.eq(1 << lane if P > 1 else 1)
 
         x_mem = m.submodules.x = mem.inputs(p).build()
@@ -156,13 +137,13 @@ class Core(wiring.Component):
         host_or(x_rd, (upd.busy, upd.x), (neu.busy, neu.x))
         m.d.comb += [x_rd2.addr.eq(upd.x2.addr), upd.x2.data.eq(x_rd2.data)]
         reads[Region.X] = x_rd
-        host_write_port(x_mem.write_port(granularity=1), Region.X)
+        host_write_port(x_mem.write_port(granularity=1), bank_write(Region.X, p.input_bank_bit))
 
-        y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=p.batch, init=[])
+        y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=INPUT_BANKS * p.batch, init=[])
         y_rd = y_mem.read_port(domain="comb")
         y_wr = y_mem.write_port()
-        m.d.comb += [y_rd.addr.eq(seq.sample), neu.label.eq(y_rd.data),
-                     y_wr.addr.eq(offset), y_wr.data.eq(self.wdata), y_wr.en.eq(host_write(Region.Y))]
+        m.d.comb += [y_rd.addr.eq(Cat(seq.sample[:p.label_bank_bit], self.bank)), neu.label.eq(y_rd.data),
+                     y_wr.addr.eq(offset), y_wr.data.eq(self.wdata), y_wr.en.eq(bank_write(Region.Y, p.label_bank_bit))]
 
         pred_mem = m.submodules.pred = memory.Memory(shape=unsigned(p.label_bits), depth=p.batch, init=[])
         pred_wr = pred_mem.write_port()
@@ -177,7 +158,7 @@ class Core(wiring.Component):
                 region_id = layer_region(n, "W" if kind == "w" else "b")
                 m.d.comb += rd.addr.eq(word)
                 host_or(rd, (upd.busy, getattr(upd, f"{kind}{n}")), (neu.busy, getattr(neu, f"{kind}{n}")))
-                host_write_port(wr, region_id)
+                host_write_port(wr, host_write(region_id))
                 request = getattr(upd, f"{kind}{n}_w")
                 host_or(wr, (upd.busy, request))
                 with m.If(upd.busy & request.en.any()):
@@ -197,10 +178,15 @@ class Core(wiring.Component):
             reads[layer_region(n, "state")] = port_a
 
         # -- cycle counters ------------------------------------------------------------------------
-        counters = {r: Signal(32, name=r.name.lower()) for r in (Reg.CYCLES, *COUNTERS, Reg.STEPS)}
+        counters = {r: Signal(32, name=r.name.lower()) for r in (Reg.CYCLES, *COUNTERS, Reg.STEPS, Reg.WAIT_CYCLES)}
+        idle_cycles = Signal(32)   # since the last run ended: how long the core waited for the host
         with m.If(seq.start):
-            m.d.sync += [c.eq(0) for c in counters.values()]
-        with m.Elif(seq.busy):
+            m.d.sync += [c.eq(0) for r, c in counters.items() if r != Reg.WAIT_CYCLES]
+            m.d.sync += [counters[Reg.WAIT_CYCLES].eq(idle_cycles), idle_cycles.eq(0)]
+        with m.Elif(~seq.busy):
+            with m.If(idle_cycles != 0xFFFF_FFFF):
+                m.d.sync += idle_cycles.eq(idle_cycles + 1)
+        with m.Else():
             m.d.sync += counters[Reg.CYCLES].eq(counters[Reg.CYCLES] + 1)
             for r, op in COUNTERS.items():
                 with m.If(seq.executing & (seq.op == op)):
@@ -223,11 +209,22 @@ class Core(wiring.Component):
             answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
             m.d.sync += answers[r].eq(element)
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
+        # -- PRNG states: lane l at offset l, the sign stream at offset P -------------------------
+        streams = [*upd.prng_state, seq.sign_state]
+        answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
+        with m.Switch(read_reg):
+            for k, state in enumerate(streams):
+                with m.Case(k):
+                    m.d.sync += answers[Region.PRNG].eq(state)
+        prng_write = host_write(Region.PRNG)
+        m.d.comb += [upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
+                     upd.prng_load.eq(Cat(prng_write & (offset == l) for l in range(P))),
+                     seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
         m.d.sync += answers[Region.PRED].eq(pred_rd.data)
         with m.Switch(read_reg):
             with m.Case(Reg.STATUS):
-                m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done))
+                m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done, self.bank))
             with m.Case(Reg.NEGATIVE):
                 m.d.sync += answers[Region.CONTROL].eq(seq.negative)
             for r, c in counters.items():

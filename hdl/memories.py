@@ -10,9 +10,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from amaranth import Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory
 from amaranth.utils import ceil_log2
+
+from epfpga.firmware.address_map import INPUT_BANKS
 
 from .params import CoreParams
 
@@ -65,7 +67,7 @@ def drive(p: CoreParams) -> MemorySpec:
 
 
 def inputs(p: CoreParams) -> MemorySpec:
-    return MemorySpec("x", unsigned(p.input_bits), p.lanes, p.batch * p.input_stride)
+    return MemorySpec("x", unsigned(p.input_bits), p.lanes, INPUT_BANKS * p.batch * p.input_stride)
 
 
 class SlotCode(enum.IntEnum):
@@ -87,9 +89,10 @@ def slot_index(p: CoreParams, code, sample):
                    Mux(code == SlotCode.PONG, 1, Mux(code == SlotCode.PING, 0, 2))))
 
 
-def input_address(p: CoreParams, sample, word):
-    """Address of ``word`` of ``sample`` in the input memory (samples a power of two apart)."""
-    return ((sample << (p.input_stride - 1).bit_length()) | word)[:inputs(p).addr_bits]
+def input_address(p: CoreParams, bank, sample, word):
+    """Address of ``word`` of ``sample`` of ``bank`` in the input memory (samples and banks a
+    power of two apart: ``B`` is one in fixed point)."""
+    return Cat(word[:ceil_log2(p.input_stride)], sample[:ceil_log2(p.batch)], bank)
 
 
 def slot_address(p: CoreParams, layer: int, slot, word):

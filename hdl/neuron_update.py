@@ -52,8 +52,8 @@ class NeuronUpdate(wiring.Component):
     ----------
     start : In(1)
         Pulse: run one drive pass (``drive`` = 1) or one step (passes over ``W_2 … W_N``).
-    drive, src, dst, sample, nudge, label : In
-        Operation, state slots (:class:`~.memories.SlotCode`), sample of the mini-batch, β of
+    drive, src, dst, bank, sample, nudge, label : In
+        Operation, state slots (:class:`~.memories.SlotCode`), input bank, sample of the mini-batch, β of
         the step (:class:`~epfpga.firmware.isa.Nudge`: free, plus or minus) and the sample's
         label.  Held while ``busy``.
     busy : Out(1)
@@ -67,7 +67,7 @@ class NeuronUpdate(wiring.Component):
         p = self.params = params
         members = {
             "start": In(1), "drive": In(1), "busy": Out(1),
-            "src": In(3), "dst": In(3), "sample": In(range(max(2, p.batch))),
+            "src": In(3), "dst": In(3), "bank": In(1), "sample": In(range(max(2, p.batch))),
             "nudge": In(2), "label": In(unsigned(p.label_bits)),
             "out_valid": Out(1), "out_unit": Out(unsigned(p.label_bits)),
             "out_q": Out(unsigned(p.state_bits)),
@@ -124,7 +124,7 @@ class NeuronUpdate(wiring.Component):
         # -- stage 0: reads -----------------------------------------------------------------
         src_slot = mem.slot_index(p, self.src, self.sample)
         dst_slot = mem.slot_index(p, self.dst, self.sample)
-        m.d.comb += self.x.addr.eq(mem.input_address(p, self.sample, g))
+        m.d.comb += self.x.addr.eq(mem.input_address(p, self.bank, self.sample, g))
         for n in rows:
             with m.If(layer == n):
                 m.d.comb += [getattr(self, f"w{n}").addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]

@@ -9,10 +9,14 @@ Every module of ``hdl/``, ``firmware/`` and the schedule model reads its constan
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import cached_property
 
 from epfpga.config import Config
+from epfpga.firmware.address_map import INPUT_BANKS, Reg, Region, layer_region
+from epfpga.firmware.assembler import PROGRAM_DEPTH
 from epfpga.errors import ConfigError
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.phases import PHASES
@@ -20,6 +24,9 @@ from epfpga.golden.prng import PRNG_BITS
 
 MAX_LANES = 64
 HOST_DATA_BITS = 32
+# The config keys the elaborated datapath depends on (the digest a device reports).  The host
+# loads the rest at connect: the program (t1, t2) and the PRNG states (seed).
+GATEWARE_KEYS = ("sizes", "activation", "estimator", "nudge", "beta", "batch", "lanes", "lrs", "fixed")
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -28,6 +35,19 @@ def ceil_div(a: int, b: int) -> int:
 
 def pow2_at_least(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
+
+
+@dataclass(frozen=True)
+class HostRegion:
+    """A region of the host bus: offsets ``[0, limit)`` exist; ``bank_bit``: the offset bit
+    that selects the input bank (writable while the core runs on the other one)."""
+
+    region: int
+    name: str
+    limit: int
+    readable: bool
+    writable: bool
+    bank_bit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,13 @@ class CoreParams:
             raise ConfigError("fixed.weight_bits", spec.wbits,
                               f"the host port is {HOST_DATA_BITS} bits wide")
         return cls(config, spec)
+
+    @cached_property
+    def digest(self) -> bytes:
+        """16 bytes naming the gateware: SHA-256 of the :data:`GATEWARE_KEYS` of the config as
+        sorted JSON (``docs/protocol.md`` §6)."""
+        keys = {k: v for k, v in self.config.to_dict().items() if k in GATEWARE_KEYS}
+        return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).digest()[:16]
 
     # -- network ---------------------------------------------------------------------------
     @property
@@ -165,6 +192,31 @@ class CoreParams:
     def label_bits(self) -> int:
         return max(1, (self.classes - 1).bit_length())
 
+    @property
+    def input_bank_bit(self) -> int:
+        """Offset bit of the input region that selects the bank (banks are a power of two apart)."""
+        return (self.batch * self.input_stride - 1).bit_length() + self.lane_bits
+
+    @property
+    def label_bank_bit(self) -> int:
+        return (self.batch - 1).bit_length()
+
+    def host_regions(self) -> list[HostRegion]:
+        """Every region of the host bus, its size and access (``docs/protocol.md`` §4)."""
+        lb = self.lane_bits
+        out = [HostRegion(Region.CONTROL, "control", len(Reg), True, True),
+               HostRegion(Region.PROGRAM, "program", PROGRAM_DEPTH, False, True),
+               HostRegion(Region.X, "x", (INPUT_BANKS * self.batch * self.input_stride) << lb, True, True,
+                          self.input_bank_bit),
+               HostRegion(Region.Y, "y", INPUT_BANKS * self.batch, False, True, self.label_bank_bit),
+               HostRegion(Region.PRED, "pred", self.batch, True, False),
+               HostRegion(Region.PRNG, "prng", self.lanes + 1, True, True)]
+        for n in range(1, self.layers + 1):
+            out += [HostRegion(layer_region(n, "W"), f"W{n}", self.weight_depth(n) << lb, True, True),
+                    HostRegion(layer_region(n, "b"), f"b{n}", self.unit_words(n) << lb, True, True),
+                    HostRegion(layer_region(n, "state"), f"state{n}", self.state_depth(n) << lb, True, False)]
+        return out
+
     def memory_bits(self) -> dict[str, int]:
         """Bits of every memory, by name (the formula is in docs/architecture.md)."""
         p = self.lanes
@@ -177,7 +229,7 @@ class CoreParams:
                 out[f"acc{n}"] = self.unit_words(n) * p * self.acc_bits
         out["drive"] = self.unit_words(1) * p * self.acc_bits
         out["diff"] = self.batch * self.slot_stride(1) * p * (self.state_bits + 1)
-        out["x"] = self.batch * self.input_stride * p * self.input_bits
-        out["y"] = self.batch * self.label_bits
+        out["x"] = INPUT_BANKS * self.batch * self.input_stride * p * self.input_bits
+        out["y"] = INPUT_BANKS * self.batch * self.label_bits
         out["pred"] = self.batch * self.label_bits
         return out

@@ -35,6 +35,11 @@ class Xorshift32(wiring.Component):
         The next draw, ``xorshift32(state)``: combinational, valid in the cycle it is used.
     advance : In(1)
         Take the draw: the state becomes ``draw`` at the next clock edge.
+    state : Out(32)
+        The current state (a checkpoint saves it).
+    load, value : In(1), In(32)
+        Set the state to ``value`` at the next clock edge (takes precedence over ``advance``;
+        a checkpoint restores it).  ``value`` must not be 0, xorshift's fixed point.
 
     Latency: a draw is available in the same cycle; one draw per cycle.
     """
@@ -43,12 +48,15 @@ class Xorshift32(wiring.Component):
         if not 0 < seed <= MASK:
             raise ValueError(f"xorshift32 seed {seed} must be in [1, 2**32)")
         self.seed = seed
-        super().__init__({"draw": Out(PRNG_BITS), "advance": In(1)})
+        super().__init__({"draw": Out(PRNG_BITS), "advance": In(1), "state": Out(PRNG_BITS),
+                          "load": In(1), "value": In(PRNG_BITS)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
         state = Signal(PRNG_BITS, init=self.seed)
-        m.d.comb += self.draw.eq(xorshift32(state))
-        with m.If(self.advance):
+        m.d.comb += [self.draw.eq(xorshift32(state)), self.state.eq(state)]
+        with m.If(self.load):
+            m.d.sync += state.eq(self.value)
+        with m.Elif(self.advance):
             m.d.sync += state.eq(self.draw)
         return m

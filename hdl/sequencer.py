@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.firmware.assembler import PROGRAM_DEPTH
 from epfpga.firmware.isa import INSTRUCTION, IMM_BITS, WORD_BITS, Nudge, Op
-from epfpga.golden.prng import SIGN_STREAM, stream_seed
+from epfpga.golden.prng import PRNG_BITS, SIGN_STREAM, stream_seed
 
 from .memories import SlotCode
 from .params import CoreParams
@@ -54,6 +54,10 @@ class Sequencer(wiring.Component):
         Pulse after every neuron step.
     negative : Out(1)
         The last random sign drawn was ``σ = −1``.
+    sign_state : Out(32)
+        The sign stream's state.
+    sign_load, sign_value : In(1), In(32)
+        Set the sign stream's state (only while idle).
     """
 
     def __init__(self, params: CoreParams, program: list[int]):
@@ -65,7 +69,7 @@ class Sequencer(wiring.Component):
             "n_start": Out(1), "n_drive": Out(1), "n_src": Out(3), "n_dst": Out(3), "n_nudge": Out(2),
             "n_busy": In(1), "u_start": Out(1), "u_negate": Out(1), "u_halve": Out(1), "u_busy": In(1),
             "sample": Out(range(max(2, params.batch))), "predict": Out(1), "step_done": Out(1),
-            "negative": Out(1),
+            "negative": Out(1), "sign_state": Out(PRNG_BITS), "sign_load": In(1), "sign_value": In(PRNG_BITS),
         })
 
     def elaborate(self, platform) -> Module:
@@ -76,6 +80,7 @@ class Sequencer(wiring.Component):
         m.d.comb += [wr.addr.eq(self.prog.addr), wr.data.eq(self.prog.data), wr.en.eq(self.prog.en)]
         rd = rom.read_port()
         signs = m.submodules.sign_stream = Xorshift32(stream_seed(p.config.seed, SIGN_STREAM))
+        m.d.comb += [self.sign_state.eq(signs.state), signs.load.eq(self.sign_load), signs.value.eq(self.sign_value)]
 
         pc = Signal(range(PROGRAM_DEPTH))
         instr = Signal(INSTRUCTION)

@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 from amaranth.sim import Simulator
 
-from epfpga.firmware.driver import RequestTransport, StateWrite, address
+from epfpga.firmware.address_map import Reg, Region, address
+from epfpga.firmware.driver import RequestTransport, StateWrite
 
 from .checker import PERIOD_NS, BeatChecker, Beats, Expectation
-from .core import Core, Reg, Region
+from .core import Core
 
 
 class SimulationError(RuntimeError):
@@ -96,9 +97,9 @@ class AmaranthTransport(RequestTransport):
             await cycle()
         return out
 
-    async def _run(self, ctx, monitor: bool, expect: Expectation | None) -> list[list[StateWrite]]:
+    async def _run(self, ctx, monitor: bool, expect: Expectation | None, bank: int) -> list[list[StateWrite]]:
         core = self.core
-        await self._write(ctx, [(address(Region.CONTROL, Reg.START), 1)])
+        await self._write(ctx, [(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
         layers = core.params.layers
         beats = Beats(BeatChecker(core.params, expect) if expect is not None else None)
         cycles = 0

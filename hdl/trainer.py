@@ -14,6 +14,7 @@ import torch
 
 from epfpga.config import Config
 from epfpga.firmware import programs
+from epfpga.firmware.address_map import Reg
 from epfpga.firmware.driver import HostDriver
 from epfpga.golden.fixed.trainer import initial_weights
 from epfpga.golden.network import Params
@@ -22,7 +23,7 @@ from epfpga.trace import BatchRecord
 
 from . import schedule
 from .checker import Expectation
-from .core import Core, Reg
+from .core import Core
 from .params import CoreParams
 
 

@@ -12,7 +12,9 @@ from epfpga.config import Config, dumps
 
 from . import memories as mem
 from . import schedule
-from .core import READ_LATENCY, REGION_SHIFT, Core, Reg, Region, layer_region
+from epfpga.firmware.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
+
+from .core import Core
 from .params import CoreParams
 from .weight_update import diff_memory
 
@@ -30,8 +32,8 @@ def memory_map(p: CoreParams) -> list[dict]:
     out = [{"name": spec.name, "region": None if region is None else int(region), "access": access,
             "depth": spec.depth, "lanes": spec.lanes, "width": spec.elem.width,
             "bits": spec.depth * spec.lanes * spec.elem.width} for spec, region, access in entries]
-    out.append({"name": "y", "region": int(Region.Y), "access": "w", "depth": p.batch, "lanes": 1,
-                "width": p.label_bits, "bits": p.batch * p.label_bits})
+    out.append({"name": "y", "region": int(Region.Y), "access": "w", "depth": INPUT_BANKS * p.batch, "lanes": 1,
+                "width": p.label_bits, "bits": INPUT_BANKS * p.batch * p.label_bits})
     out.append({"name": "pred", "region": int(Region.PRED), "access": "r", "depth": p.batch, "lanes": 1,
                 "width": p.label_bits, "bits": p.batch * p.label_bits})
     return out

@@ -87,7 +87,13 @@ class WeightUpdate(wiring.Component):
         ``σ_u = −1`` (random-sign estimator with a negative draw).  Held while ``busy``.
     halve : In(1)
         ``c = 2``: one more bit is rounded off (symmetric estimator).  Held while ``busy``.
+    bank : In(1)
+        Input bank of the mini-batch.  Held while ``busy``.
     busy : Out(1)
+    prng_state : Out(ArrayLayout(32, P))
+        The lane streams' states (the host reads them for checkpoints).
+    prng_load, prng_value : In(P), In(32)
+        Set the states of the lanes in ``prng_load`` to ``prng_value`` (only while idle).
     x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests (``x2``: a second port of the
         inputs; ``sa``/``sb``: state ports A and B);
     w{n}_w, b{n}_w : weight and bias write requests.
@@ -95,7 +101,9 @@ class WeightUpdate(wiring.Component):
 
     def __init__(self, params: CoreParams):
         p = self.params = params
-        members = {"start": In(1), "negate": In(1), "halve": In(1), "busy": Out(1),
+        members = {"start": In(1), "negate": In(1), "halve": In(1), "bank": In(1), "busy": Out(1),
+                   "prng_state": Out(data.ArrayLayout(PRNG_BITS, p.lanes)), "prng_load": In(p.lanes),
+                   "prng_value": In(PRNG_BITS),
                    "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature())}
         for n in range(1, p.layers + 1):
             members[f"w{n}"] = In(mem.weights(p, n).read_signature())
@@ -115,6 +123,8 @@ class WeightUpdate(wiring.Component):
         lanes = [Xorshift32(stream_seed(spec.config.seed, l)) for l in range(P)]
         for l, lane in enumerate(lanes):
             m.submodules[f"prng_l{l}"] = lane
+            m.d.comb += [self.prng_state[l].eq(lane.state), lane.load.eq(self.prng_load[l]),
+                         lane.value.eq(self.prng_value)]
         diffs = m.submodules.diff = diff_memory(p).build()
         diff_wr, diff_rd1, diff_rd2 = diffs.write_port(granularity=1), diffs.read_port(), diffs.read_port()
 
@@ -153,8 +163,8 @@ class WeightUpdate(wiring.Component):
                 m.d.comb += getattr(self, f"{blk.kind.lower()}{n}").addr.eq(waddr)
                 if blk.kind == "W" and n == 1:   # two samples a cycle
                     pair = b << 1
-                    m.d.comb += [self.x.addr.eq(mem.input_address(p, pair, g)),
-                                 self.x2.addr.eq(mem.input_address(p, pair | 1, g)),
+                    m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),
+                                 self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g)),
                                  diff_rd1.addr.eq(diff_address(pair)), diff_rd2.addr.eq(diff_address(pair | 1))]
                     continue
                 slot_a = mem.slot_index(p, mem.SlotCode.A, b)

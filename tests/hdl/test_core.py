@@ -8,11 +8,11 @@ import pytest
 from epfpga import config as config_mod
 from epfpga import data as data_mod
 from epfpga.firmware import programs
-from epfpga.firmware.driver import address, to_signed
+from epfpga.firmware.address_map import Reg, address, layer_region
+from epfpga.firmware.driver import to_signed
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.hdl import schedule
-from epfpga.hdl.core import Reg, layer_region
 from epfpga.hdl.trainer import RtlTrainer
 from epfpga.trace import compare
 
@@ -136,3 +136,127 @@ def _digits_p4(tmp_path):
     path = tmp_path / "digits-p4.toml"
     path.write_text('preset = "digits"\nlanes = 4\n')
     return path
+
+
+def _stochastic_config(**changes) -> config_mod.Config:
+    cfg = dict(sizes=[6, 7, 3], lanes=4, batch=2, lrs=[0.5, 0.5], t1=3, t2=2, estimator="random-sign",
+               fixed={"rounding": "stochastic"}, seed=5)
+    return config_mod.from_dict({**cfg, **changes})
+
+
+def test_prng_states_read_back_and_restore_a_run_exactly():
+    """The streams start from the documented seeds; states written by the host are the ones the
+    next mini-batch draws from (a checkpoint's restore), and read back as the model's after it."""
+    from epfpga.golden.prng import SIGN_STREAM, stream_seed
+    cfg = _stochastic_config()
+    rng = np.random.default_rng(4)
+    x, y = random_data(cfg, rng, 2)
+    rtl, model = RtlTrainer(cfg), FixedTrainer(cfg)
+    start = rtl.driver.read_prng()
+    assert start.tolist() == [*(stream_seed(5, l) for l in range(4)), stream_seed(5, SIGN_STREAM)]
+    states = rng.integers(1, 1 << 32, 5, dtype=np.uint64)
+    rtl.driver.load_prng(states)
+    assert np.array_equal(rtl.driver.read_prng(), states)
+    model.streams.state[:] = states[:4]
+    model.signs.state = int(states[4])
+    for b in range(2):
+        batch = slice(2 * b, 2 * b + 2)
+        assert np.array_equal(rtl.train_batch(x[batch], y[batch]), model.train_batch(x[batch], y[batch]))
+        assert rtl.driver.read_prng().tolist() == [*model.streams.state.tolist(), model.signs.state]
+    got = rtl.driver.read_weights()
+    for name, value in model.params.items():
+        assert np.array_equal(got[name], value.numpy()), name
+    rtl.close()
+
+
+def test_prng_states_are_not_writable_while_the_core_runs():
+    from epfpga.firmware.address_map import Region
+    from epfpga.hdl.core import Core
+    from epfpga.hdl.params import CoreParams
+    from .sim_helpers import simulate
+    cfg = _stochastic_config()
+    core = Core(CoreParams.from_config(cfg))
+
+    async def bench(ctx):
+        ctx.set(core.we, 1)
+        ctx.set(core.addr, address(Region.CONTROL, Reg.START))
+        ctx.set(core.wdata, 1)
+        await ctx.tick()
+        ctx.set(core.addr, address(Region.PRNG, 0))
+        ctx.set(core.wdata, 12345)
+        await ctx.tick()
+        ctx.set(core.we, 0)
+        assert ctx.get(core.busy)
+        ctx.set(core.re, 1)
+        await ctx.tick().repeat(3)
+        assert ctx.get(core.rvalid) and ctx.get(core.rdata) != 12345
+
+    simulate(core, bench)
+
+
+def test_the_idle_input_bank_loads_while_the_core_trains_on_the_other():
+    """Double buffering: mini-batch 1 goes into bank 1 while the core trains on bank 0; the
+    running bank refuses writes; the two runs equal the model's two mini-batches."""
+    from epfpga.firmware.address_map import Region
+    from epfpga.firmware.driver import HostDriver
+    from epfpga.hdl.core import Core
+    from epfpga.hdl.params import CoreParams
+    from .sim_helpers import simulate
+    cfg = _stochastic_config(estimator="symmetric", batch=4)
+    hw = CoreParams.from_config(cfg)
+    rng = np.random.default_rng(9)
+    x, y = random_data(cfg, rng, 2)
+    model = FixedTrainer(cfg)
+    want = [model.train_batch(x[:4], y[:4]), model.train_batch(x[4:], y[4:])]
+    core = Core(hw)
+    pairs = {}
+
+    class Record:   # collects the driver's bus writes for the testbench to replay
+        def write(self, items):
+            pairs.setdefault("now", []).extend(items)
+
+    driver = HostDriver(hw, Record())
+    driver.load_weights({k: v.numpy() for k, v in FixedTrainer(cfg).params.items()})
+    driver.load_batch(hw.spec.quantise_input(x[:4]).numpy(), y[:4], bank=0)
+    first = pairs.pop("now")
+    driver.load_batch(hw.spec.quantise_input(x[4:]).numpy(), y[4:], bank=1)
+    second = pairs.pop("now")
+    driver.load_batch(np.zeros((4, 6), dtype=np.int64), np.zeros(4, dtype=np.int64), bank=0)
+    clobber = pairs.pop("now")
+    got = []
+
+    async def bench(ctx):
+        async def write(items):
+            ctx.set(core.we, 1)
+            for a, v in items:
+                ctx.set(core.addr, a)
+                ctx.set(core.wdata, v & 0xFFFFFFFF)
+                await ctx.tick()
+            ctx.set(core.we, 0)
+
+        async def read(addrs):
+            out = []
+            for a in addrs:
+                ctx.set(core.addr, a)
+                ctx.set(core.re, 1)
+                await ctx.tick()
+                ctx.set(core.re, 0)
+                await ctx.tick()
+                out.append(ctx.get(core.rdata))
+            return out
+
+        async def finish():
+            while not ctx.get(core.done):
+                await ctx.tick()
+
+        await write(first)
+        for bank, loads in ((0, second + clobber), (1, [])):
+            await write([(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
+            assert ctx.get(core.busy)
+            await write(loads)   # bank 1 (and the refused bank-0 zeros) while bank 0 runs
+            assert ctx.get(core.busy)
+            await finish()
+            got.append(await read([address(Region.PRED, b) for b in range(4)]))
+
+    simulate(core, bench)
+    assert [list(g) for g in got] == [w.tolist() for w in want]

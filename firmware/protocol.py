@@ -1,0 +1,218 @@
+"""The host link's framed command protocol, sans I/O (``docs/protocol.md``).
+
+One module for both ends: the gateware's protocol engine (``hdl/protocol_engine.py``) takes its
+codes, sizes and CRC from here, and the host's transports encode requests and decode replies
+with :func:`encode_frame` and :class:`FrameDecoder`, never touching a port themselves.
+
+A frame on the wire is SLIP-encoded (RFC 1055) and delimited by ``END`` bytes; decoded it is
+``version, seq, command, length (u16 LE), payload, CRC-16/IBM-3740 (big-endian)``.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+VERSION = 1
+HEADER_BYTES = 5
+CRC_BYTES = 2
+MAX_PAYLOAD = 1024
+MAX_FRAME = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES
+REPLY = 0x80        # a reply's command byte: the request's, with this bit set
+WIDTHS = (1, 2, 4)  # bytes per element of WRITE and READ
+
+END, ESC, ESC_END, ESC_ESC = 0xC0, 0xDB, 0xDC, 0xDD
+
+CRC_POLY, CRC_INIT = 0x1021, 0xFFFF
+
+
+class Command(enum.IntEnum):
+    INFO = 0x01
+    WRITE = 0x02
+    READ = 0x03
+    START = 0x04
+    STATUS = 0x05
+
+
+STATE_CHANGING = (Command.WRITE, Command.START)   # never applied twice (docs/protocol.md §5)
+
+
+class Status(enum.IntEnum):
+    OK = 0
+    BAD_CRC = 1
+    BAD_LENGTH = 2
+    UNKNOWN_COMMAND = 3
+    ADDRESS = 4
+    BUSY = 5
+    OVERFLOW = 6
+    BAD_VERSION = 7
+    FRAMING = 8
+
+
+# STATUS reply: the core's control registers STATUS … WAIT_CYCLES (address_map.Reg 1-8), then
+# the link's counters, each a u32 LE after the status byte.
+STATUS_REGISTERS = 8
+LINK_COUNTERS = ("bad_frames", "rx_errors")
+
+
+def crc16(data: bytes, crc: int = CRC_INIT) -> int:
+    """CRC-16/IBM-3740 (also called CRC-16/CCITT-FALSE): poly 0x1021, init 0xFFFF, no
+    reflection, no final xor; ``crc16(b"123456789") == 0x29B1``."""
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ CRC_POLY if crc & 0x8000 else crc << 1) & 0xFFFF
+    return crc
+
+
+def slip_encode(frame: bytes) -> bytes:
+    """``END``, the escaped frame, ``END`` (the leading ``END`` ends any garbage before it)."""
+    body = frame.replace(bytes([ESC]), bytes([ESC, ESC_ESC])).replace(bytes([END]), bytes([ESC, ESC_END]))
+    return bytes([END]) + body + bytes([END])
+
+
+def pack(seq: int, command: int, payload: bytes = b"", version: int = VERSION) -> bytes:
+    """A decoded frame: header, payload and CRC."""
+    body = struct.pack("<BBBH", version, seq & 0xFF, command, len(payload)) + payload
+    return body + struct.pack(">H", crc16(body))
+
+
+def encode_frame(seq: int, command: int, payload: bytes = b"") -> bytes:
+    """A request (or reply) ready for the wire."""
+    return slip_encode(pack(seq, command, payload))
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A decoded frame whose CRC, version and length field are good."""
+
+    seq: int
+    command: int
+    payload: bytes
+
+    @property
+    def status(self) -> Status | None:
+        """A reply's status byte (``None`` when the payload is empty)."""
+        return Status(self.payload[0]) if self.payload and self.payload[0] in Status._value2member_map_ else None
+
+
+class BadFrame(ValueError):
+    """A frame that cannot be trusted: its text says why."""
+
+
+def parse(frame: bytes) -> Frame:
+    """Check and split one decoded (unescaped) frame."""
+    if len(frame) < HEADER_BYTES + CRC_BYTES:
+        raise BadFrame(f"{len(frame)} bytes, shorter than a header and CRC ({HEADER_BYTES + CRC_BYTES})")
+    if crc16(frame) != 0:   # the CRC over the frame with its big-endian CRC appended is 0
+        raise BadFrame(f"bad CRC (frame {frame[:HEADER_BYTES].hex()}…)")
+    version, seq, command, length = struct.unpack_from("<BBBH", frame)
+    if version != VERSION:
+        raise BadFrame(f"protocol version {version}, expected {VERSION}")
+    if length != len(frame) - HEADER_BYTES - CRC_BYTES:
+        raise BadFrame(f"length field {length}, but {len(frame) - HEADER_BYTES - CRC_BYTES} payload bytes")
+    return Frame(seq, command, frame[HEADER_BYTES:-CRC_BYTES])
+
+
+class FrameDecoder:
+    """Bytes in, frames out: :meth:`feed` returns the frames that ended in ``data`` (a
+    :class:`Frame`, or a :class:`BadFrame` naming what was wrong).  Empty frames (two
+    ``END`` in a row) are skipped; an unknown escape or an oversized frame is a bad frame."""
+
+    def __init__(self, max_frame: int = MAX_FRAME):
+        self.max_frame = max_frame
+        self._buf = bytearray()
+        self._escaped = False
+        self._error: str | None = None
+
+    def feed(self, data: bytes) -> list[Frame | BadFrame]:
+        return list(self._feed(data))
+
+    def _feed(self, data: bytes) -> Iterator[Frame | BadFrame]:
+        for byte in data:
+            if byte == END:
+                if self._error:
+                    yield BadFrame(self._error)
+                elif self._buf:
+                    try:
+                        yield parse(bytes(self._buf))
+                    except BadFrame as exc:
+                        yield exc
+                self._buf.clear()
+                self._escaped, self._error = False, None
+                continue
+            if self._escaped:
+                self._escaped = False
+                if byte not in (ESC_END, ESC_ESC):
+                    self._error = self._error or f"escape byte 0x{ESC:02X} followed by 0x{byte:02X}"
+                    continue
+                byte = END if byte == ESC_END else ESC
+            elif byte == ESC:
+                self._escaped = True
+                continue
+            if len(self._buf) >= self.max_frame:
+                self._error = self._error or f"frame longer than {self.max_frame} bytes"
+            else:
+                self._buf.append(byte)
+
+
+# -- payloads ---------------------------------------------------------------------------------------
+def write_payload(addr: int, width: int, values: list[int]) -> bytes:
+    """``WRITE``: ``values`` into consecutive element addresses from ``addr``, ``width``
+    bytes each (two's complement, truncated to the element)."""
+    mask = (1 << 8 * width) - 1
+    return struct.pack("<IB", addr, width) + b"".join((v & mask).to_bytes(width, "little") for v in values)
+
+
+def read_payload(addr: int, width: int, count: int) -> bytes:
+    return struct.pack("<IBH", addr, width, count)
+
+
+def read_values(payload: bytes, width: int) -> list[int]:
+    """The elements of a ``READ`` reply (after its status byte), unsigned."""
+    return [int.from_bytes(payload[k:k + width], "little") for k in range(1, len(payload), width)]
+
+
+def max_elements(width: int, command: Command) -> int:
+    """The most elements one ``WRITE`` or ``READ`` frame carries at ``width``."""
+    room = MAX_PAYLOAD - (5 if command == Command.WRITE else 1)
+    return room // width
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """The ``INFO`` reply: what the gateware was built from (``docs/protocol.md`` §6)."""
+
+    version: int
+    layers: int
+    lanes: int
+    state_bits: int
+    input_bits: int
+    weight_bits: int
+    label_bits: int
+    batch: int
+    max_payload: int
+    clock_hz: int
+    baud: int
+    digest: bytes
+    sizes: tuple[int, ...]
+
+    FIXED = struct.Struct("<BBBBBBBxHHII16s")
+
+    def pack(self) -> bytes:
+        return self.FIXED.pack(self.version, self.layers, self.lanes, self.state_bits, self.input_bits,
+                               self.weight_bits, self.label_bits, self.batch, self.max_payload, self.clock_hz,
+                               self.baud, self.digest) + struct.pack(f"<{len(self.sizes)}H", *self.sizes)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Descriptor:
+        if len(data) < cls.FIXED.size:
+            raise BadFrame(f"INFO descriptor of {len(data)} bytes, shorter than {cls.FIXED.size}")
+        fields = cls.FIXED.unpack_from(data)
+        layers = fields[1]
+        if len(data) != cls.FIXED.size + 2 * (layers + 1):
+            raise BadFrame(f"INFO descriptor of {len(data)} bytes for {layers} layers")
+        sizes = struct.unpack_from(f"<{layers + 1}H", data, cls.FIXED.size)
+        return cls(*fields, sizes=tuple(sizes))

@@ -1,0 +1,316 @@
+"""The device end of the host link's protocol (``docs/protocol.md``): frames in, bus cycles
+and replies out.
+
+A frame's bytes go into a frame buffer as they arrive, with the CRC running beside them.  Only
+at its ``END`` is the frame checked (length, CRC, version, command, payload, addresses, busy),
+and only a frame that passes every check touches the core's bus, so no write ever comes from
+a bad frame.  Then the reply goes out and the engine takes the next frame.  Every state
+waits on nothing but the transmitter, which always drains, so the engine cannot hang.
+"""
+
+from __future__ import annotations
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.firmware.address_map import REGION_SHIFT, Reg, Region, address
+from epfpga.firmware.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, REPLY,
+                                      STATE_CHANGING, STATUS_REGISTERS, VERSION, Command, Status)
+
+from .crc import crc16_next
+from .params import HOST_DATA_BITS, CoreParams
+from .slip import FRAME_BYTE, SYMBOL
+
+PARAMS = 7   # frame bytes after the header that the checks need: addr (4), width, count (2)
+STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
+
+
+class ProtocolEngine(wiring.Component):
+    """Executes the frames of the host link on the core's host bus.
+
+    Parameters
+    ----------
+    params : CoreParams
+        The core behind the bus (its regions, their sizes and which bank bits they have).
+    descriptor : bytes
+        The ``INFO`` reply's descriptor (:class:`~epfpga.firmware.protocol.Descriptor`).
+
+    Attributes
+    ----------
+    rx : In(stream.Signature(SYMBOL, always_ready=True))
+        Decoded symbols of the received bytes (:class:`~.slip.SlipDecoder`).
+    rx_error, rx_overflow : In(1)
+        Pulses from the UART receiver: a framing error, a byte lost.  The frame they fall in
+        is answered ``FRAMING`` or ``OVERFLOW``.
+    tx : Out(stream.Signature(FRAME_BYTE))
+        Reply frames, header and payload (:class:`~.slip.FrameEncoder` adds CRC and framing).
+    addr, wdata, we, re : Out; rdata, rvalid : In
+        The core's host bus (``hdl/core.py``): one write a cycle, reads answered by ``rvalid``.
+    core_busy, core_bank : In(1)
+        The core runs a program, on this input bank.
+    error : Out(1)
+        The last reply was an error (an LED).
+
+    Frames arriving while the engine executes a frame or sends its reply are not stored: one
+    that ends meanwhile is dropped, one that ends later is answered ``OVERFLOW``.  A frame is
+    executed in a few cycles plus one cycle per bus write and four per bus read, the reply
+    at the transmitter's pace.
+    """
+
+    def __init__(self, params: CoreParams, descriptor: bytes):
+        self.params, self.descriptor = params, descriptor
+        super().__init__({
+            "rx": In(stream.Signature(SYMBOL, always_ready=True)), "rx_error": In(1), "rx_overflow": In(1),
+            "tx": Out(stream.Signature(FRAME_BYTE)),
+            "addr": Out(32), "wdata": Out(HOST_DATA_BITS), "we": Out(1), "re": Out(1),
+            "rdata": In(HOST_DATA_BITS), "rvalid": In(1), "core_busy": In(1), "core_bank": In(1),
+            "error": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p = self.params
+        buf = m.submodules.frame = memory.Memory(shape=8, depth=MAX_FRAME, init=[])
+        buf_wr, buf_rd = buf.write_port(), buf.read_port()
+        rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
+        rom_rd = rom.read_port(domain="comb")
+
+        # -- the frame as it arrives ----------------------------------------------------------------
+        count = Signal(range(MAX_FRAME + 1))
+        crc = Signal(16, init=0xFFFF)
+        head = Array(Signal(8, name=f"head{k}") for k in range(HEADER_BYTES + PARAMS))
+        framing, overflow, lost = Signal(), Signal(), Signal()
+        version, seq, command = head[0], head[1], head[2]
+        length = Cat(head[3], head[4])
+        target = Cat(*head[5:9])
+        width = head[9]
+        read_count = Cat(head[10], head[11])
+        region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
+
+        receiving = Signal()
+        symbol = self.rx.payload
+        m.d.comb += [buf_wr.addr.eq(count), buf_wr.data.eq(symbol.byte)]
+        with m.If(receiving):
+            with m.If(self.rx_error):
+                m.d.sync += framing.eq(1)
+            with m.If(self.rx_overflow):
+                m.d.sync += overflow.eq(1)
+            with m.If(self.rx.valid & symbol.error):
+                m.d.sync += framing.eq(1)
+            with m.Elif(self.rx.valid & ~symbol.end):
+                with m.If(count == MAX_FRAME):
+                    m.d.sync += overflow.eq(1)
+                with m.Else():
+                    m.d.comb += buf_wr.en.eq(1)
+                    m.d.sync += [count.eq(count + 1), crc.eq(crc16_next(crc, symbol.byte))]
+                    with m.If(count < len(head)):
+                        m.d.sync += head[count].eq(symbol.byte)
+        with m.Elif(self.rx.valid | self.rx_error | self.rx_overflow):
+            m.d.sync += lost.eq(~(self.rx.valid & symbol.end))
+
+        # -- counters of the link (STATUS) ----------------------------------------------------------
+        bad_frames, rx_errors = Signal(32), Signal(32)
+        with m.If(self.rx_error | self.rx_overflow | (self.rx.valid & symbol.error)):
+            m.d.sync += rx_errors.eq(rx_errors + 1)
+
+        # -- checks, in two registered stages -------------------------------------------------------
+        log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
+        width_ok = (width == 1) | (width == 2) | (width == 4)
+        data_bytes = Signal(16)
+        m.d.comb += data_bytes.eq(length - 5)
+        shape_ok = Signal()
+        elements = Signal(16)
+        with m.Switch(command):
+            with m.Case(Command.INFO):
+                m.d.comb += shape_ok.eq(length == 0)
+            with m.Case(Command.STATUS):
+                m.d.comb += [shape_ok.eq(length == 0), elements.eq(STATUS_ELEMENTS)]
+            with m.Case(Command.START):
+                m.d.comb += shape_ok.eq(length == 1)
+            with m.Case(Command.WRITE):
+                m.d.comb += [shape_ok.eq((length > 5) & width_ok & ((data_bytes & (width - 1)) == 0)),
+                             elements.eq(data_bytes >> log_width)]
+            with m.Case(Command.READ):
+                m.d.comb += [shape_ok.eq((length == 7) & width_ok & (read_count != 0) &
+                                         ((read_count << log_width) <= MAX_PAYLOAD - 1)),
+                             elements.eq(read_count)]
+        known = Signal()
+        m.d.comb += known.eq(Cat(command == c for c in Command).any())
+
+        frame_status = Signal(Status)
+        with m.If(overflow):
+            m.d.comb += frame_status.eq(Status.OVERFLOW)
+        with m.Elif(framing):
+            m.d.comb += frame_status.eq(Status.FRAMING)
+        with m.Elif(count < HEADER_BYTES + CRC_BYTES):
+            m.d.comb += frame_status.eq(Status.BAD_LENGTH)
+        with m.Elif(crc != 0):
+            m.d.comb += frame_status.eq(Status.BAD_CRC)
+        with m.Elif(version != VERSION):
+            m.d.comb += frame_status.eq(Status.BAD_VERSION)
+        with m.Elif(length != count - HEADER_BYTES - CRC_BYTES):
+            m.d.comb += frame_status.eq(Status.BAD_LENGTH)
+        with m.Elif(~known):
+            m.d.comb += frame_status.eq(Status.UNKNOWN_COMMAND)
+        with m.Elif(~shape_ok):
+            m.d.comb += frame_status.eq(Status.BAD_LENGTH)
+
+        first_status = Signal(Status)
+        n = Signal(16)                                  # elements of a WRITE, READ or STATUS
+        last = Signal(REGION_SHIFT + 1)                 # the offset of the burst's last element
+        m.d.sync += last.eq(offset + elements - 1)
+
+        # the region's size and access, and whether the burst may run beside the core
+        limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
+        with m.Switch(region):
+            for r in p.host_regions():
+                with m.Case(r.region):
+                    m.d.comb += [limit.eq(r.limit), readable.eq(r.readable), writable.eq(r.writable)]
+                    if r.bank_bit is not None:
+                        m.d.comb += [banked.eq(1), bank_ok.eq((offset[r.bank_bit] == last[r.bank_bit]) &
+                                                              (offset[r.bank_bit] != self.core_bank))]
+        is_write, is_read = command == Command.WRITE, command == Command.READ
+        in_range = (last < limit) & Mux(is_write, writable, readable)
+        control = region == Region.CONTROL
+        may_run = control | (is_write & banked & bank_ok) | ~self.core_busy
+        applied_seq, applied = Signal(8), Signal()
+        duplicate = applied & (applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
+
+        status = Signal(Status)
+        reply_length = Signal(16)
+        payload_length = Mux(command == Command.INFO, len(self.descriptor),
+                             Mux(command == Command.STATUS, 4 * STATUS_ELEMENTS,
+                                 Mux(is_read, n << log_width, 0)))
+
+        # -- execution --------------------------------------------------------------------------------
+        k = Signal(16)                  # element
+        j = Signal(2)                   # byte of the element
+        word = Signal(32)
+        cursor = Signal(32)             # bus address of element k
+        rptr = Signal(range(MAX_FRAME))
+        hb = Signal(range(HEADER_BYTES + 1))
+        header = Array([Const(VERSION, 8), seq, command | REPLY, reply_length[:8], reply_length[8:], status])
+        link = Array([bad_frames, rx_errors])
+        word_bytes = Array(word[8 * b:8 * b + 8] for b in range(4))
+        last_byte = j == (width - 1)[:2]
+
+        m.d.comb += [self.addr.eq(cursor), self.wdata.eq(word), buf_rd.addr.eq(rptr), rom_rd.addr.eq(k)]
+
+        def reply(code):
+            m.d.sync += [status.eq(code), hb.eq(0)]
+            m.next = "HEADER"
+
+        with m.FSM():
+            with m.State("RECEIVE"):
+                m.d.comb += receiving.eq(1)
+                with m.If(self.rx.valid & symbol.end & ((count != 0) | framing | overflow)):
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                m.d.sync += [first_status.eq(frame_status), n.eq(elements), cursor.eq(target), k.eq(0), j.eq(0),
+                             word.eq(0), rptr.eq(HEADER_BYTES + 5)]
+                m.next = "DECIDE"
+            with m.State("DECIDE"):
+                m.d.sync += reply_length.eq(1)
+                with m.If(first_status != Status.OK):
+                    reply(first_status)
+                with m.Elif(duplicate):
+                    reply(Status.OK)     # applied once already: answer again, change nothing
+                with m.Elif((is_write | is_read) & ~in_range):
+                    reply(Status.ADDRESS)
+                with m.Elif(command == Command.START):
+                    with m.If(head[5] > 1):
+                        reply(Status.ADDRESS)
+                    with m.Elif(self.core_busy):
+                        reply(Status.BUSY)
+                    with m.Else():
+                        m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)), word.eq(1 | head[5] << 1)]
+                        m.next = "BUS_WRITE"
+                with m.Elif((is_write | is_read) & ~may_run):
+                    reply(Status.BUSY)
+                with m.Elif(is_write):
+                    m.next = "FETCH"
+                with m.Else():
+                    m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload_length)]
+                    with m.If(command == Command.STATUS):
+                        m.d.sync += cursor.eq(address(Region.CONTROL, Reg.STATUS))
+                    m.next = "HEADER"
+
+            # WRITE: the data bytes of element k from the buffer, then its bus write
+            with m.State("FETCH"):
+                m.d.sync += rptr.eq(rptr + 1)
+                m.next = "TAKE"
+            with m.State("TAKE"):
+                with m.Switch(j):
+                    for b in range(4):
+                        with m.Case(b):
+                            m.d.sync += word[8 * b:8 * b + 8].eq(buf_rd.data)
+                m.d.sync += j.eq(j + 1)
+                m.next = "FETCH"
+                with m.If(last_byte):
+                    m.d.sync += j.eq(0)
+                    m.next = "BUS_WRITE"
+            with m.State("BUS_WRITE"):
+                m.d.comb += self.we.eq(1)
+                m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
+                with m.If((command == Command.START) | (k == n - 1)):
+                    m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
+                    reply(Status.OK)
+                with m.Else():
+                    m.next = "FETCH"
+
+            with m.State("HEADER"):
+                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(header[hb]),
+                             self.tx.payload.last.eq((hb == HEADER_BYTES) & (reply_length == 1))]
+                with m.If(self.tx.ready):
+                    m.d.sync += hb.eq(hb + 1)
+                    with m.If(hb == HEADER_BYTES):
+                        with m.If(status != Status.OK):
+                            m.d.sync += bad_frames.eq(bad_frames + 1)
+                        m.d.sync += self.error.eq(status != Status.OK)
+                        with m.If(reply_length == 1):
+                            m.next = "RECEIVE"
+                        with m.Elif(command == Command.INFO):
+                            m.next = "DESCRIBE"
+                        with m.Else():
+                            m.next = "ELEMENT"
+
+            with m.State("DESCRIBE"):
+                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(rom_rd.data),
+                             self.tx.payload.last.eq(k == len(self.descriptor) - 1)]
+                with m.If(self.tx.ready):
+                    m.d.sync += k.eq(k + 1)
+                    with m.If(self.tx.payload.last):
+                        m.next = "RECEIVE"
+
+            # READ and STATUS: element k from the bus (or the link's counters), then its bytes
+            with m.State("ELEMENT"):
+                with m.If((command == Command.STATUS) & (k >= STATUS_REGISTERS)):
+                    m.d.sync += word.eq(link[k - STATUS_REGISTERS])
+                    m.next = "SEND"
+                with m.Else():
+                    m.d.comb += self.re.eq(1)
+                    m.next = "AWAIT"
+            with m.State("AWAIT"):
+                with m.If(self.rvalid):
+                    m.d.sync += word.eq(self.rdata)
+                    m.next = "SEND"
+            with m.State("SEND"):
+                element_width = Mux(command == Command.STATUS, 4, width)
+                final = j == (element_width - 1)[:2]
+                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(word_bytes[j]),
+                             self.tx.payload.last.eq(final & (k == n - 1))]
+                with m.If(self.tx.ready):
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(final):
+                        m.d.sync += [j.eq(0), k.eq(k + 1), cursor.eq(cursor + 1)]
+                        m.next = "ELEMENT"
+                        with m.If(k == n - 1):
+                            m.next = "RECEIVE"
+
+        # a new frame starts clean; one whose start was missed is an overflow
+        with m.If(~receiving):
+            m.d.sync += [count.eq(0), crc.eq(crc.init), framing.eq(0), overflow.eq(lost)]
+        with m.Elif(self.rx.valid & symbol.end):
+            m.d.sync += lost.eq(0)
+        return m

@@ -1,0 +1,78 @@
+"""The device: the core behind a UART, speaking the host link's protocol (``docs/protocol.md``).
+
+``rx``/``tx`` go to the board's USB-serial bridge; ``busy``, ``done`` and ``error`` to LEDs.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.firmware.protocol import MAX_PAYLOAD, VERSION, Descriptor
+
+from .core import Core
+from .params import CoreParams
+from .protocol_engine import ProtocolEngine
+from .slip import FrameEncoder, SlipDecoder
+from .uart import UARTRx, UARTTx, divisor
+
+TOP = "epfpga_system"
+
+
+def descriptor(params: CoreParams, clock_hz: int, baud: int) -> Descriptor:
+    """What ``INFO`` answers for this gateware."""
+    return Descriptor(version=VERSION, layers=params.layers, lanes=params.lanes, state_bits=params.state_bits,
+                      input_bits=params.input_bits, weight_bits=params.weight_bits, label_bits=params.label_bits,
+                      batch=params.batch, max_payload=MAX_PAYLOAD, clock_hz=clock_hz, baud=baud,
+                      digest=params.digest, sizes=params.sizes)
+
+
+class System(wiring.Component):
+    """Core, UART and protocol engine.
+
+    Parameters
+    ----------
+    params : CoreParams
+    clock_hz, baud : int
+        The clock of the ``sync`` domain and the link's baud (the UART divisor is their
+        ratio, rounded: :func:`~.uart.divisor` refuses one off by more than 2 %).
+
+    Attributes
+    ----------
+    rx : In(1)
+        Serial input (idle high), asynchronous to the clock.
+    tx : Out(1)
+        Serial output.
+    busy, done, error : Out(1)
+        The core runs a program; it finished one; the last reply was an error.
+    """
+
+    def __init__(self, params: CoreParams, clock_hz: int, baud: int):
+        self.params, self.clock_hz, self.baud = params, int(clock_hz), int(baud)
+        self.divisor = divisor(clock_hz, baud)
+        self.descriptor = descriptor(params, self.clock_hz, self.baud)
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "done": Out(1),
+                          "error": Out(1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        core = m.submodules.core = Core(self.params)
+        rx = m.submodules.uart_rx = UARTRx(self.divisor)
+        tx = m.submodules.uart_tx = UARTTx(self.divisor)
+        decoder = m.submodules.slip_decoder = SlipDecoder()
+        encoder = m.submodules.frame_encoder = FrameEncoder()
+        engine = m.submodules.engine = ProtocolEngine(self.params, self.descriptor.pack())
+        m.d.comb += [
+            rx.rx.eq(self.rx), self.tx.eq(tx.tx),
+            decoder.wire.valid.eq(rx.data.valid), decoder.wire.payload.eq(rx.data.payload), rx.data.ready.eq(1),
+            engine.rx_error.eq(rx.error), engine.rx_overflow.eq(rx.overflow),
+            core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we), core.re.eq(engine.re),
+            engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid),
+            engine.core_busy.eq(core.busy), engine.core_bank.eq(core.bank),
+            self.busy.eq(core.busy), self.done.eq(core.done), self.error.eq(engine.error),
+        ]
+        wiring.connect(m, decoder.symbols, engine.rx)
+        wiring.connect(m, engine.tx, encoder.frame)
+        wiring.connect(m, encoder.wire, tx.data)
+        return m

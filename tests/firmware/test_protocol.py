@@ -1,0 +1,79 @@
+"""The host's sans-IO protocol layer: CRC, SLIP, frames, payloads, descriptor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from epfpga.firmware.protocol import (END, ESC, MAX_FRAME, BadFrame, Command, Descriptor, Frame, FrameDecoder,
+                                      crc16, encode_frame, pack, parse, read_values, slip_encode, write_payload)
+
+
+def test_crc16_is_ibm_3740():
+    assert crc16(b"123456789") == 0x29B1      # the catalogue's check value
+    assert crc16(b"") == 0xFFFF
+    body = pack(7, Command.INFO)
+    assert crc16(body) == 0                   # a frame with its big-endian CRC leaves no residue
+
+
+def test_slip_escapes_every_delimiter_and_escape():
+    frame = bytes([END, ESC, 1, END, END, ESC, 0])
+    wire = slip_encode(frame)
+    assert wire[0] == END and wire[-1] == END and END not in wire[1:-1]
+    (unescaped,) = FrameDecoder().feed(wire)        # the same 7 bytes come back (a bad CRC)
+    assert isinstance(unescaped, BadFrame) and "bad CRC" in str(unescaped)
+    decoder = FrameDecoder()
+    raw = pack(3, Command.WRITE, bytes(range(256)))
+    (got,) = decoder.feed(slip_encode(raw))
+    assert got == Frame(3, Command.WRITE, bytes(range(256)))
+
+
+def test_decoder_resynchronises_after_garbage_and_skips_empty_frames():
+    rng = np.random.default_rng(1)
+    good = encode_frame(5, Command.STATUS)
+    garbage = bytes(rng.integers(0, 256, 40, dtype=np.uint8).tolist()).replace(bytes([END]), b"")
+    out = FrameDecoder().feed(garbage + good + bytes([END, END]) + good)
+    assert isinstance(out[0], BadFrame)
+    assert out[1:] == [Frame(5, Command.STATUS, b"")] * 2
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda f: f[:-1], "bad CRC"),
+    (lambda f: f[:4], "shorter than a header"),
+    (lambda f: bytes([2]) + f[1:], "bad CRC"),
+])
+def test_parse_names_what_is_wrong(mutate, reason):
+    with pytest.raises(BadFrame, match=reason):
+        parse(mutate(pack(1, Command.READ, b"\x00" * 7)))
+
+
+def test_parse_checks_version_and_length_field_behind_a_good_crc():
+    body = bytes([2, 1, Command.INFO, 0, 0])
+    with pytest.raises(BadFrame, match="version 2"):
+        parse(body + crc16(body).to_bytes(2, "big"))
+    body = bytes([1, 1, Command.INFO, 3, 0])
+    with pytest.raises(BadFrame, match="length field 3"):
+        parse(body + crc16(body).to_bytes(2, "big"))
+
+
+def test_oversized_and_bad_escape_frames_are_bad():
+    decoder = FrameDecoder()
+    (big,) = decoder.feed(bytes([END]) + b"\x01" * (MAX_FRAME + 1) + bytes([END]))
+    assert "longer than" in str(big)
+    (esc,) = decoder.feed(bytes([END, 1, ESC, 7, 2, END]))
+    assert "escape" in str(esc)
+
+
+def test_write_payload_truncates_twos_complement_and_read_values_inverts():
+    payload = write_payload(0x1000002, 2, [-1, 5, -32768])
+    assert payload[:5] == bytes([2, 0, 0, 1, 2]) and payload[5:] == bytes([0xFF, 0xFF, 5, 0, 0, 0x80])
+    assert read_values(b"\x00" + payload[5:], 2) == [0xFFFF, 5, 0x8000]
+
+
+def test_descriptor_round_trip_and_bad_lengths():
+    d = Descriptor(1, 2, 4, 9, 9, 16, 4, 16, 1024, 48_000_000, 12_000_000, bytes(range(16)), (64, 256, 10))
+    assert Descriptor.unpack(d.pack()) == d
+    with pytest.raises(BadFrame):
+        Descriptor.unpack(d.pack()[:-1])
+    with pytest.raises(BadFrame):
+        Descriptor.unpack(d.pack()[:10])

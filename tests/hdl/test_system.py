@@ -1,0 +1,52 @@
+"""The system top at its pins, in Amaranth's simulator: real UART bit timing (divisor 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from epfpga import config as config_mod
+from epfpga.firmware.address_map import Region, address, layer_region
+from epfpga.firmware.protocol import Command, Descriptor, Frame, Status, encode_frame, pack, read_payload, \
+    read_values, slip_encode, write_payload
+from epfpga.hdl.params import CoreParams
+from epfpga.hdl.system import System
+
+from .sim_helpers import simulate
+from .uart_pins import PinHost
+
+CLOCK, BAUD = 48_000_000, 12_000_000   # divisor 4, the iCEBreaker's link
+
+
+def small_system() -> System:
+    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2))
+    return System(CoreParams.from_config(cfg), CLOCK, BAUD)
+
+
+def test_info_write_read_and_a_corrupted_frame_through_the_pins():
+    system = small_system()
+    host = PinHost(system, system.divisor)
+    w1 = address(layer_region(1, "W"), 0)
+    values = [-3, 7, 1000, -2048, 5]
+    corrupt = bytearray(pack(9, Command.WRITE, write_payload(w1, 2, [1, 2, 3])))
+    corrupt[-3] ^= 0x10   # a data bit flipped: the CRC no longer matches
+    replies = []
+
+    async def bench(ctx):
+        for frame in (encode_frame(1, Command.INFO),
+                      encode_frame(2, Command.WRITE, write_payload(w1, 2, values)),
+                      slip_encode(bytes(corrupt)),
+                      encode_frame(3, Command.READ, read_payload(w1, 2, len(values)))):
+            await host.send(ctx, frame)
+            replies.extend(await host.receive(ctx))
+
+    assert system.divisor == 4
+    simulate(system, bench)
+    info, written, bad, read = replies
+    assert all(isinstance(r, Frame) for r in replies), replies
+    assert (info.seq, info.command, info.status) == (1, Command.INFO | 0x80, Status.OK)
+    assert Descriptor.unpack(info.payload[1:]) == system.descriptor
+    assert (written.seq, written.status) == (2, Status.OK)
+    assert (bad.seq, bad.status) == (9, Status.BAD_CRC)
+    assert read.status == Status.OK
+    got = [v - (1 << 16) if v >> 15 else v for v in read_values(read.payload, 2)]
+    assert got == values     # the corrupted frame wrote nothing
