@@ -51,6 +51,8 @@ class ProtocolEngine(wiring.Component):
         The core runs a program, on this input bank.
     error : Out(1)
         The last reply was an error (an LED).
+    idle : Out(1)
+        No frame is in progress: the engine waits for the first byte of the next one.
 
     Frames arriving while the engine executes a frame or sends its reply are not stored: one
     that ends meanwhile is dropped, one that ends later is answered ``OVERFLOW``.  A frame is
@@ -65,7 +67,7 @@ class ProtocolEngine(wiring.Component):
             "tx": Out(stream.Signature(FRAME_BYTE)),
             "addr": Out(32), "wdata": Out(HOST_DATA_BITS), "we": Out(1), "re": Out(1),
             "rdata": In(HOST_DATA_BITS), "rvalid": In(1), "core_busy": In(1), "core_bank": In(1),
-            "error": Out(1),
+            "error": Out(1), "idle": Out(1),
         })
 
     def elaborate(self, platform) -> Module:
@@ -203,7 +205,7 @@ class ProtocolEngine(wiring.Component):
 
         with m.FSM():
             with m.State("RECEIVE"):
-                m.d.comb += receiving.eq(1)
+                m.d.comb += [receiving.eq(1), self.idle.eq((count == 0) & ~framing & ~overflow)]
                 with m.If(self.rx.valid & symbol.end & ((count != 0) | framing | overflow)):
                     m.next = "CHECK"
             with m.State("CHECK"):

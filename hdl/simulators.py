@@ -87,7 +87,7 @@ def _tool_version(sim: str) -> str:
     return subprocess.run(["iverilog", "-V"], capture_output=True, text=True).stdout.split("\n", 1)[0]
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -139,7 +139,7 @@ class Model:
         except (OSError, ValueError, KeyError, TypeError):
             raise SimulatorError(f"cached {self.sim} model {self.directory}: unreadable manifest; "
                                  f"delete the directory to rebuild it") from None
-        if not self.binary.is_file() or _sha256(self.binary) != recorded:
+        if not self.binary.is_file() or sha256(self.binary) != recorded:
             raise SimulatorError(f"cached {self.sim} model {self.directory} is corrupt "
                                  f"({self.binary.name} does not match its manifest); delete the directory to rebuild it")
 
@@ -183,5 +183,5 @@ def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
         raise SimulatorError(f"building the {sim} model failed ({exc}); see {model.directory / 'build.log'}") from None
     if not model.binary.is_file():
         raise SimulatorError(f"building the {sim} model produced no {model.binary}; see {model.directory / 'build.log'}")
-    model.manifest.write_text(json.dumps({"sim": sim, "waves": waves, "sha256": _sha256(model.binary)}) + "\n")
+    model.manifest.write_text(json.dumps({"sim": sim, "waves": waves, "sha256": sha256(model.binary)}) + "\n")
     return model

@@ -71,6 +71,8 @@ class FrameEncoder(wiring.Component):
         Header and payload of one frame; ``last`` marks its final byte.
     wire : Out(stream.Signature(8))
         Bytes for the UART transmitter.
+    busy : Out(1)
+        A frame is being sent (until its closing ``END`` has been accepted).
 
     Latency: the leading ``END`` goes out as soon as a frame byte is offered; a frame byte is
     taken the cycle after the previous one's last wire byte was accepted, so the encoder runs
@@ -78,7 +80,8 @@ class FrameEncoder(wiring.Component):
     """
 
     def __init__(self):
-        super().__init__({"frame": In(stream.Signature(FRAME_BYTE)), "wire": Out(stream.Signature(8))})
+        super().__init__({"frame": In(stream.Signature(FRAME_BYTE)), "wire": Out(stream.Signature(8)),
+                          "busy": Out(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -91,7 +94,7 @@ class FrameEncoder(wiring.Component):
         special = (current == END) | (current == ESC)
         m.d.comb += self.wire.payload.eq(Mux(second, Mux(current == END, ESC_END, ESC_ESC),
                                              Mux(special, ESC, current)))
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(self.frame.valid):
                     m.d.comb += [self.wire.valid.eq(1), self.wire.payload.eq(END)]
@@ -121,4 +124,5 @@ class FrameEncoder(wiring.Component):
                 with m.If(self.wire.ready):
                     m.d.sync += crc.eq(0xFFFF)
                     m.next = "IDLE"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         return m

@@ -46,6 +46,9 @@ class System(wiring.Component):
         Serial output.
     busy, done, error : Out(1)
         The core runs a program; it finished one; the last reply was an error.
+    idle : Out(1)
+        Nothing is in progress: no frame received or sent, no program (the simulated board
+        then waits for the host instead of clocking).
     """
 
     def __init__(self, params: CoreParams, clock_hz: int, baud: int):
@@ -53,7 +56,7 @@ class System(wiring.Component):
         self.divisor = divisor(clock_hz, baud)
         self.descriptor = descriptor(params, self.clock_hz, self.baud)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "done": Out(1),
-                          "error": Out(1)})
+                          "error": Out(1), "idle": Out(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -71,6 +74,7 @@ class System(wiring.Component):
             engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid),
             engine.core_busy.eq(core.busy), engine.core_bank.eq(core.bank),
             self.busy.eq(core.busy), self.done.eq(core.done), self.error.eq(engine.error),
+            self.idle.eq(engine.idle & ~encoder.busy & ~tx.busy & ~core.busy),
         ]
         wiring.connect(m, decoder.symbols, engine.rx)
         wiring.connect(m, engine.tx, encoder.frame)

@@ -1,0 +1,108 @@
+"""The simulated board: the system top's Verilog in Verilator behind a pseudo-terminal.
+
+:class:`SimulatedBoard` builds ``hdl/board_main.cpp`` with the system's Verilog (once per
+gateware, cached beside the cocotb models in ``$EPFPGA_CACHE``), starts it, and gives the
+path of the pty's slave in :attr:`~SimulatedBoard.port`: the host opens it with pyserial
+exactly as it opens a board's USB-serial port.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import tempfile
+from importlib import metadata, resources
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from . import simulators
+from .params import CoreParams
+from .system import TOP, System
+
+SIM_CLOCK_HZ = 48_000_000    # with SIM_BAUD: divisor 4, the fewest clocks a bit the UART takes
+SIM_BAUD = 12_000_000
+RECIPE = 1                   # part of the cache key: bump when the way the board is built changes
+VERILATOR_ARGS = ["--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal", "-Wno-WIDTH"]
+
+
+def build(text: str, log=print) -> Path:
+    """The board binary for the system Verilog ``text``: from the cache, or built now."""
+    simulators.prepare("verilator")
+    main = resources.files("epfpga.hdl").joinpath("board_main.cpp").read_text()
+    key = hashlib.sha256(f"{RECIPE}\0{metadata.version('verilator')}\0{main}\0{text}".encode()).hexdigest()[:16]
+    directory = simulators.cache_root() / f"board-{key}"
+    binary, manifest = directory / "obj" / "Vboard", directory / "manifest.json"
+    if manifest.exists():
+        try:
+            recorded = json.loads(manifest.read_text())["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = None
+        if not binary.is_file() or simulators.sha256(binary) != recorded:
+            raise simulators.SimulatorError(f"cached board model {directory} is corrupt; delete the directory "
+                                            f"to rebuild it")
+        return binary
+    if directory.exists():   # a build that was interrupted
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / f"{TOP}.v").write_text(text)
+    (directory / "board_main.cpp").write_text(main)
+    log(f"building the simulated board in {directory} (once per gateware)")
+    cmd = ["verilator", *VERILATOR_ARGS, "--top-module", TOP, "--Mdir", "obj", "-o", "Vboard",
+           f"{TOP}.v", "board_main.cpp"]
+    with (directory / "build.log").open("w") as out:
+        done = subprocess.run(cmd, cwd=directory, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0 or not binary.is_file():
+        raise simulators.SimulatorError(f"building the simulated board failed; see {directory / 'build.log'}")
+    manifest.write_text(json.dumps({"sha256": simulators.sha256(binary)}) + "\n")
+    return binary
+
+
+class SimulatedBoard:
+    """A running simulated board.
+
+    Parameters
+    ----------
+    params : CoreParams
+    clock_hz, baud : int
+        Of the system top (the divisor is their ratio).
+    log : callable
+        Progress messages (the one-time build).
+
+    Attributes
+    ----------
+    port : str
+        The pty to open with pyserial.
+    system : System
+    stats : dict
+        After :meth:`close`: ``cycles`` simulated, ``busy_cycles`` (the core ran),
+        ``bytes_to_device``, ``bytes_from_device``, wall ``seconds``, ``divisor``.
+    """
+
+    def __init__(self, params: CoreParams, clock_hz: int = SIM_CLOCK_HZ, baud: int = SIM_BAUD, log=print):
+        self.system = System(params, clock_hz, baud)
+        binary = build(verilog.convert(self.system, name=TOP, emit_src=False), log)
+        self.dir = Path(tempfile.mkdtemp(prefix="epfpga-board-"))
+        self.stats: dict = {}
+        self._proc = subprocess.Popen([str(binary), str(self.system.divisor), str(self.dir / "stats.json")],
+                                      stdout=subprocess.PIPE, stderr=(self.dir / "board.log").open("w"), text=True)
+        self.port = self._proc.stdout.readline().strip()
+        if not self.port:
+            self._proc.wait()
+            raise simulators.SimulatorError(f"the simulated board did not start: "
+                                            f"{(self.dir / 'board.log').read_text().strip()}")
+
+    def close(self) -> dict:
+        """Stop the simulation; returns (and keeps in :attr:`stats`) its counters."""
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            self._proc.wait(timeout=30)
+        try:
+            self.stats = json.loads((self.dir / "stats.json").read_text())
+        except (OSError, ValueError):
+            self.stats = {}
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return self.stats
