@@ -51,24 +51,52 @@ def _rtl_checked(config: Config, params, sim, device):
     return CheckedRtlTrainer(config, params, sim=sim)
 
 
+def _board(config: Config, params, sim, device, check=False, **link):
+    from epfpga.firmware.board import BoardTrainer, CheckedBoardTrainer
+    return (CheckedBoardTrainer if check else BoardTrainer)(config, params, sim=sim, **link)
+
+
 BACKENDS: dict[str, Backend] = {
     "float": Backend("float", False, False, _float),
     "fixed": Backend("fixed", False, True, _fixed),
     "rtl": Backend("rtl", True, True, _rtl),
+    "board": Backend("board", False, False, _board),
 }
+BOARD_SIMULATORS = ("verilator",)   # the simulated board: the system top in Verilator behind a pty
 
 
 def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
-         device: str | None = None):
+         device: str | None = None, port: str | None = None, baud: int | None = None,
+         timeout: float | None = None):
     """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator;
     ``check`` runs the fixed-point model beside the RTL and counts mismatches; ``device``
-    (``cpu`` or ``cuda``, only for the float backend; default ``cuda`` when present)."""
+    (``cpu`` or ``cuda``, only for the float backend; default ``cuda`` when present);
+    ``port`` and ``baud``: the board's serial port (``--backend board``; ``sim =
+    "verilator"`` trains the simulated board instead)."""
     backend = BACKENDS[name]
     if device is not None and name != "float":
         raise UserError(f"--device {device}: only --backend float runs on a device (this run uses '{name}')")
+    for option, value in (("port", port), ("baud", baud), ("timeout", timeout)):
+        if name != "board" and value is not None:
+            raise UserError(f"--{option} {value}: only --backend board has a serial port (this run uses '{name}')")
+    if name == "board":
+        if sim is not None and port is not None:
+            raise UserError(f"--sim {sim} and --port {port}: train either a board on its port or the simulated "
+                            f"board (--sim verilator), not both")
+        if sim is None and port is None:
+            raise UserError("--backend board needs --port PORT (a board) or --sim verilator (the simulated board)")
+        if sim is not None and sim not in BOARD_SIMULATORS:
+            raise UserError(f"--sim {sim}: the simulated board runs in {', '.join(BOARD_SIMULATORS)} only")
+        if sim is not None:
+            from epfpga.hdl.simulators import prepare
+            prepare(sim)
+            if baud is not None:
+                raise UserError(f"--baud {baud}: the simulated board's link is fixed by its gateware (--sim)")
+        link = {"port": port} | {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
+        return _board(config, params, sim, device, check=check, **link)
     if check and not backend.simulated:
-        raise UserError(f"--check compares the RTL with the fixed-point model after every update: "
-                        f"it needs --backend rtl (this run uses '{name}')")
+        raise UserError(f"--check compares the gateware with the fixed-point model after every update: "
+                        f"it needs --backend rtl or board (this run uses '{name}')")
     if sim is not None and not backend.simulated:
         raise UserError(f"--sim {sim}: only --backend rtl runs a simulator (this run uses '{name}')")
     if backend.simulated:
@@ -83,9 +111,10 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
 
 @contextmanager
 def session(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
-            device: str | None = None) -> Iterator:
-    """:func:`make`, and on leaving the block close the trainer if it holds a simulator."""
-    trainer = make(name, config, params, sim, check, device)
+            device: str | None = None, port: str | None = None, baud: int | None = None,
+            timeout: float | None = None) -> Iterator:
+    """:func:`make`, and on leaving the block close the trainer if it holds a simulator or a port."""
+    trainer = make(name, config, params, sim, check, device, port, baud, timeout)
     try:
         yield trainer
     finally:

@@ -37,6 +37,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 < value < 3600:
+        raise argparse.ArgumentTypeError(f"{value:g} must be in (0, 3600) seconds")
+    return value
+
+
 def _float_list(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",")]
@@ -75,13 +85,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from epfpga.golden.network import load_params
 
     params = load_params(cfg, args.init) if args.init else None
-    dataset = data_mod.load(args.data).limited(args.limit)
+    dataset = data_mod.load(args.data).limited(args.limit, args.test_limit)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    with backends.session(args.backend, cfg, params, args.sim, check=args.check, device=args.device) as trainer:
+    with backends.session(args.backend, cfg, params, args.sim, check=args.check, device=args.device,
+                          port=args.port, baud=args.baud, timeout=args.timeout) as trainer:
         metrics = run(cfg, dataset, trainer, out)
     last = metrics["epochs"][-1]
     if args.check:
-        print(f"check: {metrics['mismatches']} values of the RTL differ from the fixed-point model")
+        print(f"check: {metrics['mismatches']} values of the gateware differ from the fixed-point model")
+    if "link" in metrics:
+        link = metrics["link"]
+        print(f"link: {link['bytes_sent']:,} bytes sent, {link['bytes_received']:,} received, "
+              f"{link['retries']} retries")
     print(f"{cfg.name}: test error {100 * metrics['test_error']:.2f} % after {cfg.epochs} epochs "
           f"({sum(e['seconds'] for e in metrics['epochs']):.1f} s training, "
           f"{last['samples_per_s']:,.0f} samples/s); wrote {out}/metrics.json, weights.npz, curves.png")
@@ -110,6 +125,38 @@ def cmd_trace(args: argparse.Namespace) -> int:
             trainer.train_batch(dataset.train_x[i:i + cfg.batch], dataset.train_y[i:i + cfg.batch])
     writer.save(Path(args.out))
     print(f"traced {args.samples} samples ({len(writer.records)} mini-batches) to {args.out}")
+    return 0
+
+
+def cmd_board_info(args: argparse.Namespace) -> int:
+    from epfpga.firmware.board import DEFAULT_BAUD
+    from epfpga.firmware.link import SerialLink
+
+    board = None
+    if args.sim is not None:
+        from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
+        from epfpga.hdl.params import CoreParams
+        from epfpga.hdl.simulators import prepare
+        if args.port is not None:
+            raise UserError(f"--sim {args.sim} and --port {args.port}: ask either a board or the simulated board")
+        prepare(args.sim)
+        board = SimulatedBoard(CoreParams.from_config(config_mod.load(args.config)))
+        port, baud = board.port, SIM_BAUD
+    elif args.port is None:
+        raise UserError("board info needs --port PORT (or --sim verilator --config C)")
+    else:
+        port, baud = args.port, args.baud or DEFAULT_BAUD
+    try:
+        link = SerialLink(port, baud, args.timeout)
+        try:
+            info = link.info()
+        finally:
+            link.close()
+    finally:
+        if board is not None:
+            board.close()
+    for key, value in info.__dict__.items():
+        print(f"{key}: {value.hex() if isinstance(value, bytes) else value}")
     return 0
 
 
@@ -171,10 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_train = sub.add_parser("train", help="train and write metrics.json, weights.npz, curves.png")
     common(p_train)
-    p_train.add_argument("--backend", choices=("float", "fixed", "rtl"), default="float")
-    p_train.add_argument("--sim", choices=SIMULATORS, help="simulator of --backend rtl (default amaranth)")
+    p_train.add_argument("--backend", choices=("float", "fixed", "rtl", "board"), default="float")
+    p_train.add_argument("--sim", choices=SIMULATORS,
+                         help="simulator of --backend rtl (default amaranth); with --backend board, "
+                              "'verilator' trains the simulated board")
+    p_train.add_argument("--port", help="--backend board: the board's serial port (e.g. /dev/ttyUSB1)")
+    p_train.add_argument("--baud", type=_positive, help="--backend board: the link's baud (default 3000000)")
+    p_train.add_argument("--timeout", type=_seconds, help="--backend board: seconds to wait for each answer (default 2)")
     p_train.add_argument("--epochs", type=_positive, help="override the config's epochs")
     p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
+    p_train.add_argument("--test-limit", type=_positive, metavar="N", help="evaluate on the first N test samples")
     p_train.add_argument("--init", metavar="FILE.npz", help="start from these weights")
     p_train.add_argument("--check", action="store_true", help="check RTL against the fixed-point model")
     p_train.add_argument("--device", choices=("cpu", "cuda"),
@@ -197,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
     p_verilog.add_argument("--out", metavar="DIR", required=True)
     p_verilog.set_defaults(func=cmd_verilog)
+
+    p_board = sub.add_parser("board", help="talk to a board")
+    board_sub = p_board.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    p_info = board_sub.add_parser("info", help="print the descriptor a board answers INFO with")
+    p_info.add_argument("--port", help="the board's serial port")
+    p_info.add_argument("--baud", type=_positive, help="the link's baud (default 3000000)")
+    p_info.add_argument("--sim", choices=("verilator",), help="ask a simulated board of --config instead")
+    p_info.add_argument("--config", default="digits", metavar="NAME|FILE", help="the simulated board's config")
+    p_info.add_argument("--timeout", type=_seconds, default=2.0, help="seconds to wait for each answer")
+    p_info.set_defaults(func=cmd_board_info)
 
     p_compare = sub.add_parser("compare", help="exit 0 iff two traces are identical")
     p_compare.add_argument("expected", metavar="A.npz")

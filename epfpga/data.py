@@ -54,11 +54,10 @@ class Dataset:
             raise UserError(f"data '{self.name}' has {self.classes} classes but config "
                             f"'{config.name}' has {config.classes} outputs")
 
-    def limited(self, n: int | None) -> Dataset:
-        """The same set with at most ``n`` training samples (the test set is kept whole)."""
-        if n is None:
-            return self
-        return Dataset(self.name, self.train_x[:n], self.train_y[:n], self.test_x, self.test_y)
+    def limited(self, n: int | None, test: int | None = None) -> Dataset:
+        """The same set with at most ``n`` training samples and ``test`` test samples, the
+        first ones (``None``: all)."""
+        return Dataset(self.name, self.train_x[:n], self.train_y[:n], self.test_x[:test], self.test_y[:test])
 
 
 def load_digits() -> Dataset:

@@ -71,6 +71,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
                         f"of {config.batch}")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(config.seed)
+    double_buffered = getattr(backend, "double_buffered", False)
     metrics: dict = {"backend": backend.backend, "config": config.to_dict(), "data": data.name,
                      "train_samples": n_batches * config.batch, "test_samples": len(data.test_y),
                      "threads": torch.get_num_threads(), "device": getattr(backend, "device", "cpu"),
@@ -81,8 +82,14 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
                    unit="batch", disable=None if progress is None else not progress,
                    leave=False, file=sys.stderr)
         start = time.perf_counter()
-        for idx in bar:
-            pred = backend.train_batch(data.train_x[idx], data.train_y[idx])
+        order = bar.iterable
+        for k, idx in enumerate(bar):
+            if double_buffered:   # the next mini-batch goes to the device while it trains on this one
+                upcoming = order[k + 1] if k + 1 < len(order) else None
+                pred = backend.train_batch(data.train_x[idx], data.train_y[idx],
+                                           None if upcoming is None else (data.train_x[upcoming], data.train_y[upcoming]))
+            else:
+                pred = backend.train_batch(data.train_x[idx], data.train_y[idx])
             wrong += int(np.sum(pred != data.train_y[idx]))
             seen += len(idx)
             bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
@@ -96,6 +103,8 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
         metrics["test_error"] = result.test_error
         if hasattr(backend, "mismatches"):  # train --check
             metrics["mismatches"] = backend.mismatches
+        if hasattr(backend, "link_report"):  # --backend board
+            metrics["link"] = backend.link_report()
         print(f"epoch {epoch}/{config.epochs}: train error {100 * result.train_error:.2f} %, "
               f"test error {100 * result.test_error:.2f} %, {result.samples_per_s:,.0f} samples/s",
               file=sys.stderr)

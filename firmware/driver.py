@@ -148,8 +148,12 @@ class HostDriver:
     def predictions(self) -> np.ndarray:
         return np.array(self.transport.read([address(Region.PRED, b) for b in range(self.params.batch)]))
 
+    @staticmethod
+    def register_address(reg: Reg) -> int:
+        return address(Region.CONTROL, reg)
+
     def register(self, reg: Reg) -> int:
-        return self.transport.read([address(Region.CONTROL, reg)])[0]
+        return self.transport.read([self.register_address(reg)])[0]
 
     def states(self, steps: list[list[StateWrite]]) -> list[list[np.ndarray]]:
         """The state of every layer after each monitored step (every unit is written each step)."""

@@ -34,6 +34,7 @@ class Command(enum.IntEnum):
     READ = 0x03
     START = 0x04
     STATUS = 0x05
+    WAIT = 0x06     # STATUS once the core is idle, or after a cycle limit (docs/protocol.md §3)
 
 
 STATE_CHANGING = (Command.WRITE, Command.START)   # never applied twice (docs/protocol.md §5)
@@ -168,6 +169,10 @@ def write_payload(addr: int, width: int, values: list[int]) -> bytes:
 
 def read_payload(addr: int, width: int, count: int) -> bytes:
     return struct.pack("<IBH", addr, width, count)
+
+
+def wait_payload(max_cycles: int) -> bytes:
+    return struct.pack("<I", max_cycles)
 
 
 def read_values(payload: bytes, width: int) -> list[int]:

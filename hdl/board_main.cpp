@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
     int rx_bit = -1;       // -1: waiting for a start bit
     long rx_wait = 0;
     unsigned rx_byte = 0;
+    long line_idle = 0;    // cycles without a byte on `tx`
     unsigned char out[4096];
     size_t out_len = 0;
     auto start = std::chrono::steady_clock::now();
@@ -149,7 +150,9 @@ int main(int argc, char** argv) {
             }
             rx_bit = rx_bit < 0 || rx_bit == 9 ? -1 : rx_bit + 1;
         }
-        if (out_len == sizeof out || (out_len && rx_bit < 0 && top.idle)) flush();
+        // between frames (no byte on `tx` for a byte time) the bytes go to the host
+        line_idle = rx_bit < 0 ? line_idle + 1 : 0;
+        if (out_len == sizeof out || (out_len && (top.idle || line_idle > 10 * divisor))) flush();
     }
     flush();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -128,6 +128,8 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += shape_ok.eq(length == 0)
             with m.Case(Command.STATUS):
                 m.d.comb += [shape_ok.eq(length == 0), elements.eq(STATUS_ELEMENTS)]
+            with m.Case(Command.WAIT):
+                m.d.comb += [shape_ok.eq(length == 4), elements.eq(STATUS_ELEMENTS)]
             with m.Case(Command.START):
                 m.d.comb += shape_ok.eq(length == 1)
             with m.Case(Command.WRITE):
@@ -181,9 +183,9 @@ class ProtocolEngine(wiring.Component):
 
         status = Signal(Status)
         reply_length = Signal(16)
+        reports = (command == Command.STATUS) | (command == Command.WAIT)   # the status registers
         payload_length = Mux(command == Command.INFO, len(self.descriptor),
-                             Mux(command == Command.STATUS, 4 * STATUS_ELEMENTS,
-                                 Mux(is_read, n << log_width, 0)))
+                             Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width, 0)))
 
         # -- execution --------------------------------------------------------------------------------
         k = Signal(16)                  # element
@@ -192,6 +194,7 @@ class ProtocolEngine(wiring.Component):
         cursor = Signal(32)             # bus address of element k
         rptr = Signal(range(MAX_FRAME))
         hb = Signal(range(HEADER_BYTES + 1))
+        wait_left = Signal(32)          # WAIT: cycles left before the reply says BUSY
         header = Array([Const(VERSION, 8), seq, command | REPLY, reply_length[:8], reply_length[8:], status])
         link = Array([bad_frames, rx_errors])
         word_bytes = Array(word[8 * b:8 * b + 8] for b in range(4))
@@ -201,6 +204,12 @@ class ProtocolEngine(wiring.Component):
 
         def reply(code):
             m.d.sync += [status.eq(code), hb.eq(0)]
+            m.next = "HEADER"
+
+        def report(code):
+            """Reply with the status registers (STATUS, WAIT)."""
+            m.d.sync += [status.eq(code), hb.eq(0), reply_length.eq(1 + 4 * STATUS_ELEMENTS),
+                         cursor.eq(address(Region.CONTROL, Reg.STATUS))]
             m.next = "HEADER"
 
         with m.FSM():
@@ -232,11 +241,21 @@ class ProtocolEngine(wiring.Component):
                     reply(Status.BUSY)
                 with m.Elif(is_write):
                     m.next = "FETCH"
+                with m.Elif(command == Command.STATUS):
+                    report(Status.OK)
+                with m.Elif(command == Command.WAIT):
+                    m.d.sync += wait_left.eq(target)
+                    m.next = "WAIT"
                 with m.Else():
                     m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload_length)]
-                    with m.If(command == Command.STATUS):
-                        m.d.sync += cursor.eq(address(Region.CONTROL, Reg.STATUS))
                     m.next = "HEADER"
+
+            with m.State("WAIT"):
+                m.d.sync += wait_left.eq(wait_left - 1)
+                with m.If(~self.core_busy):
+                    report(Status.OK)
+                with m.Elif(wait_left == 0):
+                    report(Status.BUSY)
 
             # WRITE: the data bytes of element k from the buffer, then its bus write
             with m.State("FETCH"):
@@ -267,9 +286,10 @@ class ProtocolEngine(wiring.Component):
                 with m.If(self.tx.ready):
                     m.d.sync += hb.eq(hb + 1)
                     with m.If(hb == HEADER_BYTES):
-                        with m.If(status != Status.OK):
+                        refused = (status != Status.OK) & ~(reports & (status == Status.BUSY))
+                        with m.If(refused):
                             m.d.sync += bad_frames.eq(bad_frames + 1)
-                        m.d.sync += self.error.eq(status != Status.OK)
+                        m.d.sync += self.error.eq(refused)
                         with m.If(reply_length == 1):
                             m.next = "RECEIVE"
                         with m.Elif(command == Command.INFO):
@@ -287,7 +307,7 @@ class ProtocolEngine(wiring.Component):
 
             # READ and STATUS: element k from the bus (or the link's counters), then its bytes
             with m.State("ELEMENT"):
-                with m.If((command == Command.STATUS) & (k >= STATUS_REGISTERS)):
+                with m.If(reports & (k >= STATUS_REGISTERS)):
                     m.d.sync += word.eq(link[k - STATUS_REGISTERS])
                     m.next = "SEND"
                 with m.Else():
@@ -298,7 +318,7 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += word.eq(self.rdata)
                     m.next = "SEND"
             with m.State("SEND"):
-                element_width = Mux(command == Command.STATUS, 4, width)
+                element_width = Mux(reports, 4, width)
                 final = j == (element_width - 1)[:2]
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(word_bytes[j]),
                              self.tx.payload.last.eq(final & (k == n - 1))]

@@ -16,7 +16,7 @@ from epfpga.config import Config
 from epfpga.firmware import programs
 from epfpga.firmware.address_map import Reg
 from epfpga.firmware.driver import HostDriver
-from epfpga.golden.fixed.trainer import initial_weights
+from epfpga.firmware.host_trainer import HostTrainer, count_mismatches
 from epfpga.golden.network import Params
 from epfpga.golden.phases import PHASES
 from epfpga.trace import BatchRecord
@@ -36,7 +36,7 @@ def transport(core: Core, sim: str, waves: bool = False):
     return CocotbTransport(core, sim, waves=waves)
 
 
-class RtlTrainer:
+class RtlTrainer(HostTrainer):
     """EP training on the gateware of ``config``.
 
     Parameters
@@ -60,19 +60,10 @@ class RtlTrainer:
     def __init__(self, config: Config, params: Params | None = None,
                  on_batch: Callable[[BatchRecord], None] | None = None, sim: str = "amaranth",
                  gateware: CoreParams | None = None, waves: bool = False):
-        self.hw = gateware or CoreParams.from_config(config)
-        self.config, self.spec = config, self.hw.spec
-        self.params = initial_weights(self.spec, params)
-        self.training_program = programs.training(config.estimator, config.t1, config.t2)
-        self.core = Core(self.hw, self.training_program)
-        self.driver = HostDriver(self.hw, transport(self.core, sim, waves))
-        self.driver.load_weights({k: v.numpy() for k, v in self.params.items()})
+        hw = gateware or CoreParams.from_config(config)
+        self.core = Core(hw, programs.training(config.estimator, config.t1, config.t2))
+        super().__init__(config, HostDriver(hw, transport(self.core, sim, waves)), params)
         self.on_batch = on_batch
-        self.cycles: list[dict[str, int]] = []
-
-    def _counters(self) -> dict[str, int]:
-        return {r.name.lower(): self.driver.register(r)
-                for r in (Reg.CYCLES, Reg.DRIVE_CYCLES, Reg.RELAX_CYCLES, Reg.UPDATE_CYCLES, Reg.STEPS)}
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """One mini-batch on the core; returns the free-phase predictions."""
@@ -83,7 +74,7 @@ class RtlTrainer:
         self.driver.load_batch(xq.numpy(), y)
         steps = self.driver.run(monitor=recording, expect=expect)
         pred = self.driver.predictions()
-        self.cycles.append(self._counters())
+        self.cycles.append(self.counters())
         phases = PHASES[cfg.estimator]
         sign = -1 if phases.random_sign and self.driver.register(Reg.NEGATIVE) else 1
         if recording:
@@ -94,10 +85,6 @@ class RtlTrainer:
     def expectation(self, x: np.ndarray, y: np.ndarray) -> Expectation | None:
         """The beats the monitors check this mini-batch against (none: not checked)."""
         return None
-
-    def close(self) -> None:
-        """Stop the simulator."""
-        self.driver.transport.close()
 
     def _record(self, xq, y, steps, pred, sign, minus: bool) -> BatchRecord:
         cfg, B = self.config, self.config.batch
@@ -114,24 +101,6 @@ class RtlTrainer:
                            plus=phase(cfg.t1, cfg.t2), minus=phase(cfg.t1 + cfg.t2, cfg.t2) if minus else None,
                            pred=torch.from_numpy(pred.astype(np.int64)), sign=sign,
                            params={k: v.clone() for k, v in self.params.items()})
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Free-phase predictions, ``batch`` samples a program run (the last run padded)."""
-        B = self.config.batch
-        self.driver.load_program(programs.inference(self.config.t1))
-        out = []
-        for i in range(0, len(x), B):
-            chunk = x[i:i + B]
-            padded = np.concatenate([chunk, np.repeat(chunk[-1:], B - len(chunk), axis=0)])
-            self.driver.load_batch(self.spec.quantise_input(padded).numpy(), np.zeros(B, dtype=np.int64))
-            self.driver.run(monitor=False)
-            out.append(self.driver.predictions()[:len(chunk)])
-        self.driver.load_program(self.training_program)
-        return np.concatenate(out)
-
-    def weights(self) -> dict[str, np.ndarray]:
-        self.params = {k: torch.from_numpy(v) for k, v in self.driver.read_weights().items()}
-        return {k: self.spec.dequantise_weight(v).numpy() for k, v in self.params.items()}
 
 
 class CheckedRtlTrainer(RtlTrainer):
@@ -160,8 +129,5 @@ class CheckedRtlTrainer(RtlTrainer):
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         pred = super().train_batch(x, y)
-        self.mismatches += int(np.sum(pred != self._want))
-        got = self.driver.read_weights()
-        for name, value in self.golden.params.items():
-            self.mismatches += int(np.sum(got[name] != value.numpy()))
+        self.mismatches += count_mismatches(pred, self._want, self.driver.read_weights(), self.golden.params)
         return pred

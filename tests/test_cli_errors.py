@@ -51,6 +51,16 @@ def _not_gzip(folder):
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"this is not gzip data")
 
 
+_PTYS: list[tuple[int, int]] = []   # held open while the case runs: a port with nobody behind it
+
+
+def _silent_port() -> str:
+    import os
+    master, slave = os.openpty()
+    _PTYS.append((master, slave))
+    return os.ttyname(slave)
+
+
 def _weights(tmp, **arrays):
     path = tmp / "w.npz"
     np.savez(path, **arrays)
@@ -150,6 +160,20 @@ CASES = {
     "init shape": (lambda t: ["train", "--init", _weights(t, W1=np.zeros((3, 3)), b1=np.zeros(256),
                                                           W2=np.zeros((10, 256)), b2=np.zeros(10))], "W1"),
     "init missing array": (lambda t: ["train", "--init", _weights(t, W1=np.zeros((256, 64)))], "b1"),
+    "board port missing": (lambda t: ["train", "--backend", "board", "--port", "/dev/epfpga-none"],
+                           "cannot open serial port /dev/epfpga-none"),
+    "board no port": (lambda t: ["train", "--backend", "board"], "--port PORT"),
+    "board sim and port": (lambda t: ["train", "--backend", "board", "--sim", "verilator", "--port", "/dev/ttyUSB9"],
+                           "--sim verilator and --port /dev/ttyUSB9"),
+    "board sim amaranth": (lambda t: ["train", "--backend", "board", "--sim", "amaranth"], "verilator only"),
+    "port without board": (lambda t: ["train", "--port", "/dev/ttyUSB1"], "--port /dev/ttyUSB1"),
+    "board no answer": (lambda t: ["train", "--backend", "board", "--timeout", "0.3", "--port", _silent_port()],
+                        "no answer from /dev/pts/"),
+    "board info no port": (lambda t: ["board", "info"], "--port PORT"),
+    "board info sim and port": (lambda t: ["board", "info", "--sim", "verilator", "--port", "/dev/ttyUSB9"],
+                                "--sim verilator and --port /dev/ttyUSB9"),
+    "board timeout": (lambda t: ["train", "--backend", "board", "--timeout", "0", "--port", "/dev/ttyUSB9"],
+                      "--timeout"),
 }
 
 

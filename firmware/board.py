@@ -1,0 +1,139 @@
+"""The board backend: EP training on a device over its serial link (a board, or the simulated
+board in Verilator behind a pty: the same code path).
+
+On connect the driver reads ``INFO`` and refuses a device built from another config, then
+loads the training program, the PRNG states of the config's seed and the initial weights.
+Training is double-buffered: while the core trains on one input bank the host loads the next
+mini-batch into the other (``train_batch``'s ``upcoming``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from epfpga.config import Config
+from epfpga.golden.network import Params
+from epfpga.hdl.params import CoreParams
+
+from . import programs
+from .driver import HostDriver
+from .host_trainer import HostTrainer, count_mismatches
+from .link import LinkError, LinkTransport, SerialLink
+from .protocol import Descriptor
+
+DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
+
+
+def connect(config: Config, port: str, baud: int, timeout: float) -> tuple[CoreParams, SerialLink, Descriptor]:
+    """Open ``port`` and check that the device runs ``config``'s gateware."""
+    hw = CoreParams.from_config(config)
+    link = SerialLink(port, baud, timeout)
+    try:
+        info = link.info()
+        if info.digest != hw.digest:
+            raise LinkError(f"{port}: the device was built from config digest {info.digest.hex()}, "
+                            f"this run's config '{config.name}' has {hw.digest.hex()}")
+    except BaseException:
+        link.close()
+        raise
+    return hw, link, info
+
+
+class BoardTrainer(HostTrainer):
+    """EP training on a device.
+
+    Parameters
+    ----------
+    config : Config
+    params : dict, optional
+        Float initial weights.
+    port : str, optional
+        The device's serial port; with ``sim``, the simulated board's pty instead.
+    baud : int
+    sim : str, optional
+        ``verilator``: start a simulated board of ``config`` and train it.
+    timeout : float
+        Seconds to wait for each reply.
+    """
+
+    backend = "board"
+    double_buffered = True   # train_batch takes the upcoming mini-batch
+
+    def __init__(self, config: Config, params: Params | None = None, port: str | None = None,
+                 baud: int = DEFAULT_BAUD, sim: str | None = None, timeout: float = 2.0):
+        self.board = None
+        if sim is not None:
+            from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
+            self.board = SimulatedBoard(CoreParams.from_config(config))
+            port, baud = self.board.port, SIM_BAUD
+        try:
+            hw, self.link, info = connect(config, port, baud, timeout)
+            self.link_clock_hz = info.clock_hz
+            driver = HostDriver(hw, LinkTransport(hw, self.link))
+            driver.load_program(programs.training(config.estimator, config.t1, config.t2))
+            driver.seed_prng(config.seed)
+            super().__init__(config, driver, params)
+        except BaseException:
+            self._stop_board()
+            raise
+        self._bank = 0
+        self._loaded = False   # the next mini-batch is in self._bank already
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray, upcoming: tuple[np.ndarray, np.ndarray] | None = None):
+        """One mini-batch; ``upcoming``, the next one, is loaded while the core trains."""
+        quantise = self.spec.quantise_input
+        if not self._loaded:
+            self.driver.load_batch(quantise(x).numpy(), y, bank=self._bank)
+        self.link.start(self._bank)
+        self._loaded = upcoming is not None
+        if upcoming is not None:
+            self.driver.load_batch(quantise(upcoming[0]).numpy(), upcoming[1], bank=1 - self._bank)
+        registers = self.link.wait()
+        pred = self.driver.predictions()
+        self.cycles.append({k: registers[k] for k in ("cycles", "drive_cycles", "relax_cycles", "update_cycles",
+                                                     "steps", "wait_cycles")})
+        if upcoming is not None:
+            self._bank = 1 - self._bank
+        return pred
+
+    def link_report(self) -> dict:
+        """What crossed the link so far, and the core's time: cycles it trained and cycles it
+        waited for the host (``WAIT_CYCLES``: with double buffering, the link's share)."""
+        c = self.link.counters
+        return {"bytes_sent": c.bytes_sent, "bytes_received": c.bytes_received, "requests": c.requests,
+                "retries": c.retries, "train_cycles": sum(r["cycles"] for r in self.cycles),
+                "wait_cycles": sum(r["wait_cycles"] for r in self.cycles[1:]),   # the first waits for the set-up
+                "batches": len(self.cycles), "clock_hz": self.link_clock_hz}
+
+    def _stop_board(self) -> None:
+        if self.board is not None:
+            self.board.close()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._stop_board()
+
+
+class CheckedBoardTrainer(BoardTrainer):
+    """``train --backend board --check``: the fixed-point model beside the device, from the
+    same weights; after every mini-batch the predictions, weights and PRNG states are
+    compared and :attr:`mismatches` counts the values that differ."""
+
+    def __init__(self, config: Config, params: Params | None = None, **link):
+        super().__init__(config, params, **link)
+        from epfpga.golden.fixed.trainer import FixedTrainer
+        self.golden = FixedTrainer(config, params)
+        self.mismatches = 0
+
+    def train_batch(self, x, y, upcoming=None):
+        pred = super().train_batch(x, y, upcoming)
+        want = self.golden.train_batch(x, y)
+        self.mismatches += count_mismatches(pred, want, self.driver.read_weights(), self.golden.params)
+        streams = self.golden.streams.state.tolist() if self.golden.streams is not None else None
+        got = self.driver.read_prng().tolist()
+        if streams is not None:
+            self.mismatches += sum(a != b for a, b in zip(got[:-1], streams))
+        self.mismatches += int(got[-1] != self.golden.signs.state)
+        return pred

@@ -1,0 +1,189 @@
+"""The host end of the link: requests over a serial port, and the host-bus transport on top.
+
+:class:`SerialLink` sends one request at a time and waits for its reply, matched by sequence
+number; a lost or damaged frame is sent again with the same number, which the device uses to
+apply a state-changing command once only (``docs/protocol.md`` §5).  :class:`LinkTransport`
+turns the host driver's bus writes and reads into bursts of ``WRITE`` and ``READ`` frames, so
+the driver runs unchanged on a board, a simulated board, or the simulators' buses.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from epfpga.errors import UserError
+from epfpga.hdl.params import CoreParams
+
+from .address_map import REGION_SHIFT, Reg, Region, address
+from .protocol import (LINK_COUNTERS, REPLY, STATE_CHANGING, STATUS_REGISTERS, BadFrame, Command, Descriptor,
+                       Frame, FrameDecoder, Status, encode_frame, max_elements, read_payload, read_values,
+                       wait_payload, write_payload)
+
+RETRIED = (Status.BAD_CRC, Status.FRAMING, Status.OVERFLOW)   # damage on the way: send again
+
+
+class LinkError(UserError):
+    """The port cannot be opened, the device does not answer, or it refuses a request."""
+
+
+@dataclass
+class LinkCounters:
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    requests: int = 0
+    retries: int = 0
+
+
+class SerialLink:
+    """Requests and replies over a serial port.
+
+    Parameters
+    ----------
+    port : str
+        The serial device (``/dev/ttyUSB1``, or a simulated board's pty).
+    baud : int
+    timeout : float
+        Seconds to wait for a reply before the request is sent again.
+    retries : int
+        How many times a request is sent again before :class:`LinkError`.
+    """
+
+    def __init__(self, port: str, baud: int, timeout: float = 2.0, retries: int = 2):
+        import serial
+        self.port, self.timeout, self.retries = port, timeout, retries
+        try:
+            self.serial = serial.Serial(port, baud, timeout=0.01, write_timeout=timeout)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise LinkError(f"cannot open serial port {port}: {reason}") from None
+        self.counters = LinkCounters()
+        self._decoder = FrameDecoder()
+        self._seq = 0
+        self._last_applied: int | None = None
+        # A write that changes nothing: whatever sequence number the device remembers from an
+        # earlier session, from here on it is one of ours.
+        self.request(Command.WRITE, write_payload(address(Region.CONTROL, Reg.STATUS), 4, [0]))
+
+    def close(self) -> None:
+        self.serial.close()
+
+    def _next_seq(self, command: Command) -> int:
+        self._seq = (self._seq + 1) & 0xFF
+        if command in STATE_CHANGING:
+            if self._seq == self._last_applied:   # the device would take it for a retry
+                self._seq = (self._seq + 1) & 0xFF
+            self._last_applied = self._seq
+        return self._seq
+
+    def request(self, command: Command, payload: bytes = b"", accept: tuple[Status, ...] = (Status.OK,)) -> Frame:
+        """Send ``command`` and return its reply, whose status is one of ``accept``."""
+        seq = self._next_seq(command)
+        wire = encode_frame(seq, command, payload)
+        self.counters.requests += 1
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.counters.retries += 1
+            self.serial.write(wire)
+            self.counters.bytes_sent += len(wire)
+            reply = self._reply(seq, command)
+            if reply is None or reply.status in RETRIED:
+                continue
+            if reply.status not in accept:
+                name = reply.status.name if reply.status is not None else "an empty payload"
+                raise LinkError(f"{self.port}: the device refused {command.name} ({name})")
+            return reply
+        raise LinkError(f"no answer from {self.port} after {self.timeout * (self.retries + 1):g} s")
+
+    def _reply(self, seq: int, command: Command) -> Frame | None:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            data = self.serial.read(max(1, self.serial.in_waiting))
+            self.counters.bytes_received += len(data)
+            for frame in self._decoder.feed(data):
+                if isinstance(frame, BadFrame):
+                    continue   # damaged on the way back: the request goes again
+                if frame.seq == seq and frame.command == command | REPLY:
+                    return frame
+        return None
+
+    # -- commands -----------------------------------------------------------------------------------
+    def info(self) -> Descriptor:
+        return Descriptor.unpack(self.request(Command.INFO).payload[1:])
+
+    def status(self) -> dict[str, int]:
+        return _registers(self.request(Command.STATUS).payload)
+
+    def wait(self, max_cycles: int = 1 << 18) -> dict[str, int]:
+        """The status registers once the core is idle (asking again while it runs)."""
+        while True:
+            reply = self.request(Command.WAIT, wait_payload(max_cycles), accept=(Status.OK, Status.BUSY))
+            if reply.status == Status.OK:
+                return _registers(reply.payload)
+
+    def start(self, bank: int) -> None:
+        self.request(Command.START, bytes([bank]))
+
+
+def _registers(payload: bytes) -> dict[str, int]:
+    """The STATUS and WAIT replies: the core's registers STATUS … WAIT_CYCLES, then the link's."""
+    names = [Reg(r).name.lower() for r in range(Reg.STATUS, Reg.STATUS + STATUS_REGISTERS)] + list(LINK_COUNTERS)
+    return dict(zip(names, read_values(payload, 4)))
+
+
+class LinkTransport:
+    """The host driver's :class:`~epfpga.firmware.driver.Transport` over a :class:`SerialLink`.
+
+    Consecutive addresses of one region go in one burst; each element takes the bytes its
+    memory's width needs.  Weights and biases come back sign-extended, as the bus gives them.
+    """
+
+    def __init__(self, params: CoreParams, link: SerialLink):
+        self.params, self.link = params, link
+        self.cycles = 0
+        bits = {"x": params.input_bits, "y": params.label_bits, "pred": params.label_bits}
+        self._width: dict[int, tuple[int, bool]] = {}
+        for r in params.host_regions():
+            signed = r.name[0] in "Wb"
+            width_bits = params.weight_bits if signed else params.state_bits if r.name.startswith("state") \
+                else bits.get(r.name, 32)
+            self._width[r.region] = (1 if width_bits <= 8 else 2 if width_bits <= 16 else 4, signed)
+
+    def _bursts(self, addrs: list[int], command: Command):
+        """``(first index, first address, count, width, signed)`` of each run of addresses."""
+        k = 0
+        while k < len(addrs):
+            region = addrs[k] >> REGION_SHIFT
+            width, signed = self._width.get(region, (4, False))
+            limit = max_elements(width, command)
+            end = k + 1
+            while end < len(addrs) and end - k < limit and addrs[end] == addrs[end - 1] + 1 \
+                    and addrs[end] >> REGION_SHIFT == region:
+                end += 1
+            yield k, addrs[k], end - k, width, signed
+            k = end
+
+    def write(self, pairs: list[tuple[int, int]]) -> None:
+        addrs = [a for a, _ in pairs]
+        for k, first, count, width, _ in self._bursts(addrs, Command.WRITE):
+            self.link.request(Command.WRITE, write_payload(first, width, [v for _, v in pairs[k:k + count]]))
+
+    def read(self, addrs: list[int]) -> list[int]:
+        out: list[int] = []
+        for _, first, count, width, signed in self._bursts(addrs, Command.READ):
+            values = read_values(self.link.request(Command.READ, read_payload(first, width, count)).payload, width)
+            if signed:
+                top = 1 << (8 * width - 1)
+                values = [(v - 2 * top) & 0xFFFFFFFF if v & top else v for v in values]
+            out += values
+        return out
+
+    def run(self, monitor: bool, expect=None, bank: int = 0) -> list:
+        if monitor or expect is not None:
+            raise UserError("a board has no state monitors: traces and beat checks need --backend rtl")
+        self.link.start(bank)
+        self.cycles += self.link.wait()["cycles"]
+        return []
+
+    def close(self) -> None:
+        self.link.close()

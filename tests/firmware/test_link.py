@@ -1,0 +1,190 @@
+"""The host link against the simulated board: the system top's Verilog in Verilator, its UART
+pins driven bit by bit (divisor 4) from a pty that pyserial opens like a board's port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import serial
+
+from epfpga import config as config_mod
+from epfpga.firmware import programs
+from epfpga.firmware.address_map import Region, address, layer_region
+from epfpga.firmware.assembler import assemble
+from epfpga.firmware.board import CheckedBoardTrainer, connect
+from epfpga.firmware.driver import HostDriver
+from epfpga.firmware.link import LinkError, LinkTransport, SerialLink
+from epfpga.firmware.protocol import (END, ESC, MAX_FRAME, Command, Frame, FrameDecoder, Status, crc16,
+                                      encode_frame, pack, read_payload, read_values, slip_encode, write_payload)
+from epfpga.hdl.params import CoreParams
+
+CONFIG = dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5], t1=3, t2=2, estimator="random-sign", seed=3)
+
+
+@pytest.fixture(scope="module")
+def board():
+    from epfpga.hdl.board_sim import SimulatedBoard
+    sim = SimulatedBoard(CoreParams.from_config(config_mod.from_dict(CONFIG)))
+    yield sim
+    sim.close()
+
+
+class Raw:
+    """Frames as bytes on the port, replies as decoded frames (no retries, no checks)."""
+
+    def __init__(self, port: str):
+        self.serial = serial.Serial(port, 12_000_000, timeout=0.02)
+        self.decoder = FrameDecoder()
+
+    def send(self, wire: bytes, replies: int = 1, timeout: float = 3.0) -> list:
+        self.serial.write(wire)
+        out: list = []
+        deadline = time.monotonic() + timeout
+        while len(out) < replies and time.monotonic() < deadline:
+            out += self.decoder.feed(self.serial.read(max(1, self.serial.in_waiting)))
+        assert len(out) == replies, f"{len(out)} replies, expected {replies}: {out}"
+        return out
+
+    def status_of(self, wire: bytes) -> Status:
+        (reply,) = self.send(wire)
+        assert isinstance(reply, Frame), reply
+        return reply.status
+
+    def close(self):
+        self.serial.close()
+
+
+def test_info_answers_the_descriptor_the_gateware_was_built_with(board):
+    link = SerialLink(board.port, 12_000_000)
+    assert link.info() == board.system.descriptor
+    link.close()
+
+
+def test_a_device_of_another_config_is_refused_naming_both_digests(board, tmp_path):
+    other = config_mod.from_dict({**CONFIG, "lrs": [0.25, 0.5]})
+    with pytest.raises(LinkError) as info:
+        connect(other, board.port, 12_000_000, 2.0)
+    ours, theirs = CoreParams.from_config(other).digest.hex(), board.system.params.digest.hex()
+    assert ours in str(info.value) and theirs in str(info.value)
+    (tmp_path / "other.toml").write_text(config_mod.dumps(other))
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "train", "--backend", "board", "--port", board.port,
+                           "--config", str(tmp_path / "other.toml")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert ours in proc.stderr and theirs in proc.stderr
+
+
+def test_the_driver_reads_back_every_memory_it_writes_over_the_link(board):
+    hw = board.system.params
+    link = SerialLink(board.port, 12_000_000)
+    driver = HostDriver(hw, LinkTransport(hw, link))
+    rng = np.random.default_rng(5)
+    weights = {f"W{n}": rng.integers(-2 ** 15, 2 ** 15, (hw.sizes[n], hw.sizes[n - 1])) for n in (1, 2)}
+    weights |= {f"b{n}": rng.integers(-2 ** 15, 2 ** 15, hw.sizes[n]) for n in (1, 2)}
+    driver.load_weights(weights)
+    got = driver.read_weights()
+    assert all(np.array_equal(got[k], v) for k, v in weights.items())
+    states = rng.integers(1, 1 << 32, hw.lanes + 1, dtype=np.uint64)
+    driver.load_prng(states)
+    assert np.array_equal(driver.read_prng(), states)
+    for bank in (0, 1):
+        xq = rng.integers(0, 257, (hw.batch, hw.sizes[0]))
+        driver.load_batch(xq, np.array([1, 2]), bank=bank)
+        assert np.array_equal(driver.read_inputs(bank), xq)
+    link.close()
+
+
+def test_every_bad_frame_gets_its_documented_status_and_changes_nothing(board):
+    hw = board.system.params
+    raw = Raw(board.port)
+    w1 = address(layer_region(1, "W"), 0)
+    before = raw.send(encode_frame(1, Command.READ, read_payload(w1, 2, 20)))[0].payload
+    good = pack(2, Command.WRITE, write_payload(w1, 2, list(range(20))))
+    flipped = bytearray(good)
+    flipped[9] ^= 0x04
+    cases = {
+        "bad CRC": (slip_encode(bytes(flipped)), Status.BAD_CRC),
+        "truncated": (slip_encode(good[:-5]), Status.BAD_CRC),
+        "too short": (slip_encode(good[:4]), Status.BAD_LENGTH),
+        "length field": (slip_encode(_with_crc(good[:3] + bytes([3, 0]) + good[5:-2])), Status.BAD_LENGTH),
+        "version": (slip_encode(_with_crc(bytes([2]) + good[1:-2])), Status.BAD_VERSION),
+        "unknown command": (encode_frame(3, 0x42), Status.UNKNOWN_COMMAND),
+        "odd write": (encode_frame(4, Command.WRITE, write_payload(w1, 2, [1])[:-1]), Status.BAD_LENGTH),
+        "width 3": (encode_frame(5, Command.READ, read_payload(w1, 3, 1)), Status.BAD_LENGTH),
+        "read too long": (encode_frame(6, Command.READ, read_payload(w1, 4, 300)), Status.BAD_LENGTH),
+        "beyond W1": (encode_frame(7, Command.WRITE, write_payload(w1 + (hw.weight_depth(1) << hw.lane_bits) - 1, 2,
+                                                                    [1, 2])), Status.ADDRESS),
+        "no such region": (encode_frame(8, Command.READ, read_payload(address(99, 0), 4, 1)), Status.ADDRESS),
+        "write read-only": (encode_frame(9, Command.WRITE, write_payload(address(Region.PRED, 0), 1, [1])),
+                            Status.ADDRESS),
+        "read write-only": (encode_frame(10, Command.READ, read_payload(address(Region.Y, 0), 1, 1)), Status.ADDRESS),
+        "bank 2": (encode_frame(11, Command.START, bytes([2])), Status.ADDRESS),
+        "oversized": (slip_encode(b"\x01" * (MAX_FRAME + 10)), Status.OVERFLOW),
+        "bad escape": (bytes([END]) + good[:6] + bytes([ESC, 0x11]) + good[6:] + bytes([END]), Status.FRAMING),
+    }
+    for name, (wire, want) in cases.items():
+        assert raw.status_of(wire) == want, name
+    assert raw.send(encode_frame(12, Command.READ, read_payload(w1, 2, 20)))[0].payload == before
+    raw.send(bytes([END, END]), replies=0, timeout=0.2)      # an empty frame: no answer
+    assert raw.status_of(encode_frame(13, Command.INFO)) == Status.OK
+    (status,) = raw.send(encode_frame(14, Command.STATUS))
+    registers = read_values(status.payload, 4)
+    assert registers[8] == len(cases)                      # bad_frames: one per error reply
+    raw.close()
+
+
+def _with_crc(body: bytes) -> bytes:
+    return body + crc16(body).to_bytes(2, "big")
+
+
+def test_a_retried_write_is_applied_once_and_a_busy_core_refuses_memory(board):
+    hw = board.system.params
+    raw = Raw(board.port)
+    b1 = address(layer_region(1, "b"), 0)
+    assert raw.status_of(encode_frame(40, Command.WRITE, write_payload(b1, 2, [11]))) == Status.OK
+    # the same sequence number again: a retry whose reply was lost; answered, not applied
+    assert raw.status_of(encode_frame(40, Command.WRITE, write_payload(b1, 2, [22]))) == Status.OK
+    (reply,) = raw.send(encode_frame(41, Command.READ, read_payload(b1, 2, 1)))
+    assert read_values(reply.payload, 2) == [11]
+    assert raw.status_of(encode_frame(42, Command.WRITE, write_payload(b1, 2, [33]))) == Status.OK
+    (reply,) = raw.send(encode_frame(43, Command.READ, read_payload(b1, 2, 1)))
+    assert read_values(reply.payload, 2) == [33]
+    # while a program runs (a long one: 100,000 neuron steps a sample): weights are refused, the other
+    # input bank is not
+    long = assemble("loop: drive\nrelax 100000 free zero -> star\nnext loop\nhalt")
+    program = address(Region.PROGRAM, 0)
+    assert raw.status_of(encode_frame(50, Command.WRITE, write_payload(program, 4, long))) == Status.OK
+    assert raw.status_of(encode_frame(44, Command.START, bytes([0]))) == Status.OK
+    assert raw.status_of(encode_frame(45, Command.WRITE, write_payload(b1, 2, [44]))) == Status.BUSY
+    assert raw.status_of(encode_frame(46, Command.START, bytes([1]))) == Status.BUSY
+    x1 = address(Region.X, (hw.batch * hw.input_stride) << hw.lane_bits)
+    assert raw.status_of(encode_frame(47, Command.WRITE, write_payload(x1, 2, [1, 2, 3]))) == Status.OK
+    assert raw.status_of(encode_frame(48, Command.WRITE, write_payload(address(Region.X, 0), 2, [1]))) == Status.BUSY
+    (still,) = raw.send(encode_frame(49, Command.WAIT, (100).to_bytes(4, "little")))
+    assert still.status == Status.BUSY and read_values(still.payload, 4)[0] & 1   # busy after 100 cycles
+    (done,) = raw.send(encode_frame(51, Command.WAIT, (1 << 24).to_bytes(4, "little")), timeout=120)
+    assert done.status == Status.OK and read_values(done.payload, 4)[0] & 0b111 == 0b010   # idle, done, bank 0
+    assert read_values(done.payload, 4)[6] == 100_000 * hw.batch                               # STEPS
+    program_words = programs.training(CONFIG["estimator"], CONFIG["t1"], CONFIG["t2"])
+    assert raw.status_of(encode_frame(52, Command.WRITE, write_payload(program, 4, program_words))) == Status.OK
+    raw.close()
+
+
+def test_training_on_the_simulated_board_matches_the_fixed_point_model():
+    cfg = config_mod.from_dict(CONFIG)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (8, 5)).astype(np.float32), rng.integers(0, 3, 8)
+    trainer = CheckedBoardTrainer(cfg, sim="verilator")
+    try:
+        for k in range(4):
+            upcoming = (x[2 * k + 2:2 * k + 4], y[2 * k + 2:2 * k + 4]) if k < 3 else None
+            trainer.train_batch(x[2 * k:2 * k + 2], y[2 * k:2 * k + 2], upcoming)
+        assert trainer.mismatches == 0
+        assert np.array_equal(trainer.predict(x), trainer.golden.predict(x))
+        assert [c["steps"] for c in trainer.cycles] == [2 * (3 + 2)] * 4
+    finally:
+        trainer.close()
+    assert trainer.board.stats["bytes_to_device"] == trainer.link.counters.bytes_sent
