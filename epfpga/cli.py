@@ -84,12 +84,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = _load_config(args)
     from epfpga.golden.network import load_params
 
+    if args.resume and args.init:
+        raise UserError(f"--resume {args.resume} and --init {args.init}: a resumed run continues from its "
+                        f"checkpoint's weights")
     params = load_params(cfg, args.init) if args.init else None
     dataset = data_mod.load(args.data).limited(args.limit, args.test_limit)
-    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    out = Path(args.out) if args.out else Path(args.resume) if args.resume else Path("runs") / cfg.name
     with backends.session(args.backend, cfg, params, args.sim, check=args.check, device=args.device,
                           port=args.port, baud=args.baud, timeout=args.timeout) as trainer:
-        metrics = run(cfg, dataset, trainer, out)
+        metrics = run(cfg, dataset, trainer, out, checkpoint_every=args.checkpoint_every,
+                      resume=Path(args.resume) if args.resume else None)
     last = metrics["epochs"][-1]
     if args.check:
         print(f"check: {metrics['mismatches']} values of the gateware differ from the fixed-point model")
@@ -229,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
     p_train.add_argument("--test-limit", type=_positive, metavar="N", help="evaluate on the first N test samples")
     p_train.add_argument("--init", metavar="FILE.npz", help="start from these weights")
+    p_train.add_argument("--checkpoint-every", type=_positive, metavar="N",
+                         help="write DIR/checkpoint.npz every N mini-batches and after every epoch")
+    p_train.add_argument("--resume", metavar="DIR",
+                         help="continue the run whose checkpoint is in DIR (same --config; --epochs may grow)")
     p_train.add_argument("--check", action="store_true", help="check RTL against the fixed-point model")
     p_train.add_argument("--device", choices=("cpu", "cuda"),
                          help="where --backend float runs (default cuda when PyTorch sees one, else cpu)")

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import checkpoint
 from .config import Config
 from .data import Dataset
 from .errors import UserError
@@ -60,30 +61,58 @@ def error_rate(backend: Backend, x: np.ndarray, y: np.ndarray) -> float:
     return wrong / len(y)
 
 
-def run(config: Config, data: Dataset, backend: Backend, out: Path,
-        *, progress: bool | None = None) -> dict:
+def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress: bool | None = None,
+        checkpoint_every: int | None = None, resume: Path | None = None) -> dict:
     """Train for ``config.epochs`` epochs, writing ``metrics.json``, ``weights.npz`` and
-    ``curves.png`` to ``out``.  ``progress=None`` shows a bar only on a terminal."""
+    ``curves.png`` to ``out``.  ``progress=None`` shows a bar only on a terminal.
+
+    ``checkpoint_every`` (mini-batches) also writes ``out/checkpoint.npz`` that often and
+    after every epoch; ``resume`` continues from the checkpoint in that folder.
+    """
     data.check_fits(config)
     n_batches = len(data.train_y) // config.batch
     if n_batches == 0:
         raise UserError(f"{len(data.train_y)} training samples do not fill one mini-batch "
                         f"of {config.batch}")
-    out.mkdir(parents=True, exist_ok=True)
+    if checkpoint_every is not None and not hasattr(backend, "state"):
+        raise UserError(f"--checkpoint-every: the {backend.backend} backend has no checkpoints "
+                        f"(fixed, rtl and board have)")
     rng = np.random.default_rng(config.seed)
     double_buffered = getattr(backend, "double_buffered", False)
     metrics: dict = {"backend": backend.backend, "config": config.to_dict(), "data": data.name,
                      "train_samples": n_batches * config.batch, "test_samples": len(data.test_y),
                      "threads": torch.get_num_threads(), "device": getattr(backend, "device", "cpu"),
                      "epochs": [], "test_error": None}
-    for epoch in range(1, config.epochs + 1):
-        wrong = seen = 0
-        bar = tqdm(batches(len(data.train_y), config.batch, rng), desc=f"epoch {epoch}/{config.epochs}",
-                   unit="batch", disable=None if progress is None else not progress,
-                   leave=False, file=sys.stderr)
+    first_epoch, skip, wrong, seen, seconds = 1, 0, 0, 0, 0.0
+    if resume is not None:
+        state, position = checkpoint.load(resume, config)
+        if not hasattr(backend, "restore"):
+            raise UserError(f"--resume: the {backend.backend} backend has no checkpoints (fixed, rtl and board have)")
+        backend.restore(state)
+        rng.bit_generator.state = position.rng_state
+        metrics = {**position.metrics, "config": config.to_dict()}
+        first_epoch, skip = position.epoch, position.batch
+        wrong, seen, seconds = position.wrong, position.seen, position.seconds
+        if hasattr(backend, "mismatches"):
+            backend.mismatches = metrics.get("mismatches", 0)
+    out.mkdir(parents=True, exist_ok=True)
+    done = 0   # mini-batches of this process, for the checkpoint period
+
+    def save_checkpoint(epoch: int, batch: int, rng_state: dict) -> None:
+        if hasattr(backend, "mismatches"):
+            metrics["mismatches"] = backend.mismatches
+        checkpoint.save(out, backend.state(), checkpoint.Position(epoch, batch, rng_state, wrong, seen, seconds,
+                                                                  metrics))
+
+    for epoch in range(first_epoch, config.epochs + 1):
+        rng_state = rng.bit_generator.state
+        order = batches(len(data.train_y), config.batch, rng)
+        todo = list(enumerate(order))[skip:]
+        skip = 0
+        bar = tqdm(todo, desc=f"epoch {epoch}/{config.epochs}", unit="batch",
+                   disable=None if progress is None else not progress, leave=False, file=sys.stderr)
         start = time.perf_counter()
-        order = bar.iterable
-        for k, idx in enumerate(bar):
+        for k, idx in bar:
             if double_buffered:   # the next mini-batch goes to the device while it trains on this one
                 upcoming = order[k + 1] if k + 1 < len(order) else None
                 pred = backend.train_batch(data.train_x[idx], data.train_y[idx],
@@ -92,8 +121,11 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
                 pred = backend.train_batch(data.train_x[idx], data.train_y[idx])
             wrong += int(np.sum(pred != data.train_y[idx]))
             seen += len(idx)
+            done += 1
             bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
-        seconds = time.perf_counter() - start
+            if checkpoint_every is not None and done % checkpoint_every == 0 and k + 1 < len(order):
+                save_checkpoint(epoch, k + 1, rng_state)
+        seconds += time.perf_counter() - start
         if hasattr(backend, "end_epoch"):
             backend.end_epoch()
         result = EpochResult(epoch, wrong / seen, error_rate(backend, data.test_x, data.test_y),
@@ -110,6 +142,9 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path,
               file=sys.stderr)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         write_npz(out / "weights.npz", backend.weights())
+        wrong, seen, seconds = 0, 0, 0.0
+        if checkpoint_every is not None:
+            save_checkpoint(epoch + 1, 0, rng.bit_generator.state)
     plot_curves(metrics, out / "curves.png")
     return metrics
 

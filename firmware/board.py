@@ -127,6 +127,10 @@ class CheckedBoardTrainer(BoardTrainer):
         self.golden = FixedTrainer(config, params)
         self.mismatches = 0
 
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        super().restore(state)
+        self.golden.restore(state)
+
     def train_batch(self, x, y, upcoming=None):
         pred = super().train_batch(x, y, upcoming)
         want = self.golden.train_batch(x, y)

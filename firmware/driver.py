@@ -105,17 +105,24 @@ class HostDriver:
                 out[name] = np.array([to_signed(v) for v in values], dtype=np.int64).reshape(addrs.shape)
         return out
 
-    def input_addresses(self, bank: int = 0) -> np.ndarray:
-        """Bus address of every input element of ``bank``, ``[B, n_0]``."""
+    def input_addresses(self, bank: int = 0, padded: bool = False) -> np.ndarray:
+        """Bus address of every input element of ``bank``, ``[B, n_0]``; ``padded``: with the
+        unused lanes of each sample's last word, ``[B, G·P]``."""
         p = self.params
-        b, j = np.meshgrid(np.arange(p.batch), np.arange(p.sizes[0]), indexing="ij")
+        width = p.groups(p.sizes[0]) * p.lanes if padded else p.sizes[0]
+        b, j = np.meshgrid(np.arange(p.batch), np.arange(width), indexing="ij")
         word = (bank * p.batch + b) * p.input_stride + j // p.lanes
         return (Region.X << REGION_SHIFT) | (word << p.lane_bits) | (j % p.lanes)
 
     def load_batch(self, xq: np.ndarray, y: np.ndarray, bank: int = 0) -> None:
         """Inputs and labels of one mini-batch into ``bank`` (the bank a running program does
-        not use may be loaded while it runs)."""
-        pairs = list(zip(self.input_addresses(bank).ravel().tolist(), np.asarray(xq).ravel().tolist()))
+        not use may be loaded while it runs).  The unused lanes of each sample's last word go
+        as zeros: the drive and the ``W_1`` update read whole words, and a padding element
+        written earlier (by another host, say) would count."""
+        addrs = self.input_addresses(bank, padded=True)
+        values = np.zeros(addrs.shape, dtype=np.int64)
+        values[:, :self.params.sizes[0]] = np.asarray(xq)
+        pairs = list(zip(addrs.ravel().tolist(), values.ravel().tolist()))
         pairs += [(address(Region.Y, bank * self.params.batch + b), int(label)) for b, label in enumerate(y)]
         self.transport.write(pairs)
 

@@ -64,6 +64,18 @@ class HostTrainer:
         self.params = {k: torch.from_numpy(v) for k, v in self.driver.read_weights().items()}
         return {k: self.spec.dequantise_weight(v).numpy() for k, v in self.params.items()}
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything a checkpoint needs, read from the device: the integer weights and the PRNG
+        states (lanes, then the sign stream), as :meth:`FixedTrainer.state` has them."""
+        return {**self.driver.read_weights(), "prng": self.driver.read_prng()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`state`: weights and PRNG states into the device."""
+        weights = {k: np.asarray(state[k], dtype=np.int64) for k in self.params}
+        self.driver.load_weights(weights)
+        self.driver.load_prng(state["prng"])
+        self.params = {k: torch.from_numpy(v) for k, v in weights.items()}
+
     def close(self) -> None:
         """Stop the simulator or close the port."""
         self.driver.transport.close()

@@ -206,6 +206,12 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += [status.eq(code), hb.eq(0)]
             m.next = "HEADER"
 
+        def finish():
+            """The reply is out: take the next frame (whose header starts from zeros, so the
+            reply to one too short to carry a ``seq`` says 0)."""
+            m.d.sync += [h.eq(0) for h in head]
+            m.next = "RECEIVE"
+
         def report(code):
             """Reply with the status registers (STATUS, WAIT)."""
             m.d.sync += [status.eq(code), hb.eq(0), reply_length.eq(1 + 4 * STATUS_ELEMENTS),
@@ -291,7 +297,7 @@ class ProtocolEngine(wiring.Component):
                             m.d.sync += bad_frames.eq(bad_frames + 1)
                         m.d.sync += self.error.eq(refused)
                         with m.If(reply_length == 1):
-                            m.next = "RECEIVE"
+                            finish()
                         with m.Elif(command == Command.INFO):
                             m.next = "DESCRIBE"
                         with m.Else():
@@ -303,7 +309,7 @@ class ProtocolEngine(wiring.Component):
                 with m.If(self.tx.ready):
                     m.d.sync += k.eq(k + 1)
                     with m.If(self.tx.payload.last):
-                        m.next = "RECEIVE"
+                        finish()
 
             # READ and STATUS: element k from the bus (or the link's counters), then its bytes
             with m.State("ELEMENT"):
@@ -328,7 +334,7 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += [j.eq(0), k.eq(k + 1), cursor.eq(cursor + 1)]
                         m.next = "ELEMENT"
                         with m.If(k == n - 1):
-                            m.next = "RECEIVE"
+                            finish()
 
         # a new frame starts clean; one whose start was missed is an overflow
         with m.If(~receiving):

@@ -120,6 +120,10 @@ class CheckedRtlTrainer(RtlTrainer):
         self._records: list[BatchRecord] = []
         self._cycles = schedule.program_cycles(self.hw, self.training_program).cycles
 
+    def restore(self, state) -> None:
+        super().restore(state)
+        self.golden.restore(state)
+
     def _golden_batch(self, record: BatchRecord) -> None:
         self._records.append(record)
 

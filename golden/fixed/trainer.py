@@ -23,7 +23,7 @@ from .formats import FixedSpec
 from .prediction import prediction
 from .neuron_update import IntParams, IntState, input_drive, relax, weight_view
 from ..phases import PHASES
-from ..prng import LaneStreams, SignStream
+from ..prng import LaneStreams, SignStream, stream_seed
 from .weight_update import bias_difference, product_difference, scale_round, write_back
 
 
@@ -113,6 +113,22 @@ class FixedTrainer:
         p = weight_view(self.params)
         q = relax(self.spec, p, self.zero_state(len(xq)), input_drive(self.spec, p, xq), self.config.t1, 0, None)
         return prediction(q[-1]).numpy()
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything a checkpoint needs: the integer weights, and ``prng``: the lane streams'
+        states (their seeds under nearest rounding, which draws nothing), then the sign
+        stream's."""
+        lanes = (self.streams.state if self.streams is not None else
+                 np.array([stream_seed(self.config.seed, l) for l in range(self.config.lanes)], dtype=np.uint64))
+        return {**{k: v.numpy().copy() for k, v in self.params.items()},
+                "prng": np.array([*lanes.tolist(), self.signs.state], dtype=np.uint64)}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`state`."""
+        self.params = {k: torch.from_numpy(np.array(state[k], dtype=np.int64)) for k in self.params}
+        if self.streams is not None:
+            self.streams.state[:] = state["prng"][:-1]
+        self.signs.state = int(state["prng"][-1])
 
     def weights(self) -> dict[str, np.ndarray]:
         """Weights as floats (exactly the fixed-point values)."""

@@ -1,0 +1,125 @@
+"""A Python model of the device's protocol engine (``hdl/protocol_engine.py``): wire bytes in,
+the replies' ``(seq, command, status)`` out, by the rules of ``docs/protocol.md`` §4–5.
+
+It models an idle core and a host that sends each frame after the previous reply (the fuzzer,
+``scripts/fuzz_link.py``, holds the gateware to it); the memory itself is the fuzzer's
+business.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from epfpga.firmware.address_map import REGION_SHIFT
+from epfpga.firmware.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER_BYTES, MAX_FRAME, MAX_PAYLOAD,
+                                      REPLY, STATE_CHANGING, VERSION, WIDTHS, Command, Status, crc16)
+from epfpga.hdl.params import CoreParams
+
+
+@dataclass(frozen=True)
+class Reply:
+    seq: int
+    command: int
+    status: Status
+    applied: bool = False   # a WRITE or START that changed the device
+
+
+class EngineModel:
+    """The protocol engine of ``params``' system top, with the core idle."""
+
+    def __init__(self, params: CoreParams):
+        self.regions = {r.region: r for r in params.host_regions()}
+        self.applied_seq: int | None = None
+        self._buf = bytearray()
+        self._escaped = self._framing = self._overflow = False
+
+    def feed(self, wire: bytes) -> list[Reply]:
+        """The replies to the frames that end in ``wire``."""
+        out = []
+        for byte in wire:
+            if byte == END:
+                if self._buf or self._framing or self._overflow:
+                    out.append(self.check(bytes(self._buf), self._framing, self._overflow))
+                self._buf.clear()
+                self._escaped = self._framing = self._overflow = False
+            elif self._escaped:
+                self._escaped = False
+                if byte in (ESC_END, ESC_ESC):
+                    self._store(END if byte == ESC_END else ESC)
+                else:
+                    self._framing = True
+            elif byte == ESC:
+                self._escaped = True
+            else:
+                self._store(byte)
+        return out
+
+    def _store(self, byte: int) -> None:
+        if len(self._buf) == MAX_FRAME:
+            self._overflow = True
+        else:
+            self._buf.append(byte)
+
+    def check(self, frame: bytes, framing: bool = False, overflow: bool = False) -> Reply:
+        """The reply to one decoded frame (the checks in the order of §4)."""
+        seq = frame[1] if len(frame) > 1 else 0
+        command = frame[2] if len(frame) > 2 else 0
+
+        def reply(status: Status, applied: bool = False) -> Reply:
+            return Reply(seq, command | REPLY, status, applied)
+
+        if overflow:
+            return reply(Status.OVERFLOW)
+        if framing:
+            return reply(Status.FRAMING)
+        if len(frame) < HEADER_BYTES + CRC_BYTES:
+            return reply(Status.BAD_LENGTH)
+        if crc16(frame) != 0:
+            return reply(Status.BAD_CRC)
+        if frame[0] != VERSION:
+            return reply(Status.BAD_VERSION)
+        length = struct.unpack_from("<H", frame, 3)[0]
+        payload = frame[HEADER_BYTES:-CRC_BYTES]
+        if length != len(payload):
+            return reply(Status.BAD_LENGTH)
+        if command not in Command._value2member_map_:
+            return reply(Status.UNKNOWN_COMMAND)
+        elements = self._elements(Command(command), payload)
+        if elements is None:
+            return reply(Status.BAD_LENGTH)
+        if command in STATE_CHANGING and seq == self.applied_seq:
+            return reply(Status.OK)                      # a retry: answered, not applied again
+        if command in (Command.WRITE, Command.READ):
+            addr = struct.unpack_from("<I", payload)[0]
+            region = self.regions.get(addr >> REGION_SHIFT)
+            last = (addr & ((1 << REGION_SHIFT) - 1)) + elements - 1
+            allowed = region is not None and (region.writable if command == Command.WRITE else region.readable)
+            if not allowed or last >= region.limit:
+                return reply(Status.ADDRESS)
+        if command == Command.START and payload[0] > 1:
+            return reply(Status.ADDRESS)
+        if command in STATE_CHANGING:
+            self.applied_seq = seq
+            return reply(Status.OK, applied=True)
+        return reply(Status.OK)
+
+    @staticmethod
+    def _elements(command: Command, payload: bytes) -> int | None:
+        """Elements a WRITE or READ moves (0 for the others); ``None``: a payload of the
+        wrong shape."""
+        n = len(payload)
+        if command in (Command.INFO, Command.STATUS):
+            return 0 if n == 0 else None
+        if command == Command.WAIT:
+            return 0 if n == 4 else None
+        if command == Command.START:
+            return 0 if n == 1 else None
+        width = payload[4] if n > 4 else 0
+        if width not in WIDTHS:
+            return None
+        if command == Command.WRITE:
+            data = n - 5
+            return data // width if data > 0 and data % width == 0 else None
+        count = struct.unpack_from("<H", payload, 5)[0] if n == 7 else 0
+        return count if count and count * width <= MAX_PAYLOAD - 1 else None

@@ -1,0 +1,257 @@
+"""Fuzzing the device's link: random, truncated, bit-flipped, oversized and interleaved frames
+against a running device (the simulated board), every answer held to the protocol engine's
+model (:class:`~epfpga.golden.protocol_engine.EngineModel`).
+
+The bad frames aim at the weights, biases and PRNG states: a bad frame that was applied
+shows at the end, when every one of them must read back as it was.  ``scripts/fuzz_link.py``
+runs it; a test runs a shorter seed.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import serial
+
+from epfpga.firmware.address_map import Region, address, layer_region
+from epfpga.firmware.driver import HostDriver
+from epfpga.firmware.link import LinkTransport, SerialLink
+from epfpga.firmware.protocol import (END, ESC, MAX_FRAME, REPLY, WIDTHS, Command, Frame, FrameDecoder, Status,
+                                      crc16, pack, read_payload, read_values, slip_encode, write_payload)
+from epfpga.golden.protocol_engine import EngineModel, Reply
+from epfpga.hdl.params import CoreParams
+
+SYNC_EVERY = 100
+SYNC_SEQ = 0xA5
+
+
+class FuzzFailure(AssertionError):
+    """The device answered other than the model says (or not at all)."""
+
+
+@dataclass
+class Report:
+    frames: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
+    syncs: int = 0
+    seconds: float = 0.0
+
+
+class Fuzzer:
+    def __init__(self, params: CoreParams, port: str, baud: int, seed: int):
+        self.params, self.port = params, port
+        self.rng = np.random.default_rng(seed)
+        self.model = EngineModel(params)
+        self.serial = serial.Serial(port, baud, timeout=0.01)
+        self.decoder = FrameDecoder()
+        self.report = Report()
+        # what the bad frames aim at, and what it holds
+        self.targets = [r for r in params.host_regions()
+                        if r.name[0] in "Wb" or r.region == Region.PRNG]
+        self.readable = [r for r in params.host_regions() if r.readable and r.region not in (Region.CONTROL,)]
+        self.x = next(r for r in params.host_regions() if r.region == Region.X)
+
+    # -- the wire ----------------------------------------------------------------------------------
+    def _replies(self, count: int, timeout: float = 3.0) -> list[Frame]:
+        out: list[Frame] = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            out += [f for f in self.decoder.feed(self.serial.read(max(1, self.serial.in_waiting)))
+                    if isinstance(f, Frame)]
+        return out
+
+    def _expect(self, kind: str, wire: bytes, want: list[Reply], payload: bytes | None = None) -> None:
+        self.serial.write(wire)
+        got = self._replies(len(want))
+        if len(got) < len(want):
+            raise FuzzFailure(f"frame {self.report.frames} ({kind}): {len(got)} of {len(want)} answers "
+                              f"within 3 s (a hang?); sent {wire[:40].hex()}…")
+        for g, w in zip(got, want):
+            if (g.seq, g.command, g.status) != (w.seq, w.command, w.status):
+                raise FuzzFailure(f"frame {self.report.frames} ({kind}): answer seq {g.seq} command 0x{g.command:02X} "
+                                  f"{g.status!r}, the model says seq {w.seq} command 0x{w.command:02X} "
+                                  f"{w.status!r}; sent {wire[:40].hex()}…")
+            self.report.statuses[w.status.name] += 1
+        if payload is not None and got[0].payload[1:] != payload:
+            raise FuzzFailure(f"frame {self.report.frames} ({kind}): READ answered {got[0].payload[1:21].hex()}…, "
+                              f"the memory holds {payload[:20].hex()}…")
+
+    def sync(self) -> None:
+        """An ``INFO`` answers (after whatever answers are still under way)."""
+        wire = slip_encode(pack(SYNC_SEQ, Command.INFO))
+        for _ in range(20):
+            self.serial.write(wire)
+            if any((f.seq, f.command, f.status) == (SYNC_SEQ, Command.INFO | REPLY, Status.OK)
+                   for f in self._replies(1, 0.3)):
+                self.report.syncs += 1
+                return
+        raise FuzzFailure(f"after frame {self.report.frames}: INFO unanswered (a hang)")
+
+    # -- frames ------------------------------------------------------------------------------------
+    def _seq(self) -> int:
+        return int(self.rng.integers(0, 256))
+
+    def _span(self, region, most: int) -> tuple[int, int]:
+        count = int(self.rng.integers(1, min(most, region.limit) + 1))
+        start = int(self.rng.integers(0, region.limit - count + 1))
+        return address(region.region, start), count
+
+    def _harmful_write(self) -> bytes:
+        """A well-formed WRITE of random values into the weights, biases or PRNG states."""
+        region = self.targets[int(self.rng.integers(len(self.targets)))]
+        width = 4 if region.region == Region.PRNG else 2
+        addr, count = self._span(region, 200)
+        values = [int(v) | 1 for v in self.rng.integers(0, 1 << (8 * width), count)]
+        return pack(self._seq(), Command.WRITE, write_payload(addr, width, values))
+
+    def run(self, frames: int, shadow: dict[int, int]) -> Report:
+        kinds = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted", "interleaved",
+                 "read", "write_x", "duplicate", "info")
+        start = time.monotonic()
+        while self.report.frames < frames:
+            kind = kinds[int(self.rng.integers(len(kinds)))]
+            getattr(self, f"_{kind}")(shadow)
+            self.report.kinds[kind] += 1
+            self.report.frames += 1
+            if self.report.frames % SYNC_EVERY == 0:
+                self.sync()
+        self.report.seconds = time.monotonic() - start
+        return self.report
+
+    def _send_modelled(self, kind: str, wire: bytes, payload: bytes | None = None) -> None:
+        """Send ``wire`` and hold the answers to the model.  A frame that follows an answered one
+        in the same burst arrives while the device answers: it is lost, answered ``OVERFLOW``
+        or not at all (the model, which knows no time, would take it)."""
+        want = self.model.feed(wire)
+        if any(w.applied for w in want[1:]):
+            raise FuzzFailure(f"fuzzer: a frame after the first in a burst would be applied ({wire[:40].hex()}…)")
+        self._expect(kind, wire, want[:1], payload)
+        if len(want) > 1:
+            self._late(kind)
+
+    def _late(self, kind: str) -> None:
+        for frame in self._replies(1, 0.05):
+            if frame.status != Status.OVERFLOW:
+                raise FuzzFailure(f"frame {self.report.frames} ({kind}): a frame that arrived during an answer "
+                                  f"was answered {frame.status!r}, not OVERFLOW")
+        self.sync()
+
+    def _bitflip(self, shadow) -> None:
+        frame = bytearray(self._harmful_write())
+        for _ in range(int(self.rng.integers(1, 4))):
+            bit = int(self.rng.integers(8 * len(frame)))
+            frame[bit // 8] ^= 1 << bit % 8
+        self._send_modelled("bitflip", slip_encode(bytes(frame)))
+
+    def _wireflip(self, shadow) -> None:
+        wire = bytearray(slip_encode(self._harmful_write()))
+        bit = int(self.rng.integers(8, 8 * (len(wire) - 1)))   # not the delimiters' own bits
+        wire[bit // 8] ^= 1 << bit % 8
+        wire = bytes(wire) + bytes([END])   # an END flipped away would leave the frame open
+        self._send_modelled("wireflip", wire)
+
+    def _truncated(self, shadow) -> None:
+        frame = self._harmful_write()
+        self._send_modelled("truncated", slip_encode(frame[:int(self.rng.integers(1, len(frame)))]))
+
+    def _oversized(self, shadow) -> None:
+        body = bytes(int(v) for v in self.rng.integers(0, 256, int(self.rng.integers(MAX_FRAME + 1, MAX_FRAME + 300))))
+        self._send_modelled("oversized", slip_encode(body))
+
+    def _garbage(self, shadow) -> None:
+        body = bytes(int(v) for v in self.rng.integers(0, 256, int(self.rng.integers(1, 60))))
+        self._send_modelled("garbage", bytes([END]) + body + bytes([END]))
+
+    def _crafted(self, shadow) -> None:
+        """A frame with a good CRC and one wrong field."""
+        frame = bytearray(self._harmful_write())
+        body = frame[:-2]
+        choice = int(self.rng.integers(6))
+        if choice == 0:
+            body[0] = int(self.rng.integers(2, 256))                       # version
+        elif choice == 1:
+            body[3:5] = struct.pack("<H", (len(body) - 5 + int(self.rng.integers(1, 9))) & 0xFFFF)   # length field
+        elif choice == 2:
+            body[2] = int(self.rng.choice([0, 7, 0x42, 0x81, 0xFF]))       # command
+        elif choice == 3:
+            body[9] = int(self.rng.choice([0, 3, 5, 8]))                   # width
+        elif choice == 4:                                                 # beyond the region
+            region = self.targets[int(self.rng.integers(len(self.targets)))]
+            body[5:9] = struct.pack("<I", address(region.region, region.limit - 1))
+        else:                                                             # a read-only or absent region
+            body[8] = int(self.rng.choice([Region.PRED, layer_region(1, "state"), 15, 200]))
+        self._send_modelled("crafted", slip_encode(bytes(body) + crc16(bytes(body)).to_bytes(2, "big")))
+
+    def _interleaved(self, shadow) -> None:
+        """A frame cut short by the next one: the first is answered as the model says; the
+        second arrives while the device answers the first, so it is lost (``OVERFLOW``, or
+        no answer at all), and never applied."""
+        first = self._harmful_write()
+        prefix = slip_encode(first)[:-1][:int(self.rng.integers(2, len(first)))]
+        second = slip_encode(self._harmful_write())
+        (want,) = self.model.feed(prefix + bytes([END]))
+        self.serial.write(prefix + second)
+        got = self._replies(1)
+        if not got or (got[0].seq, got[0].status) != (want.seq, want.status):
+            raise FuzzFailure(f"frame {self.report.frames} (interleaved): answers {got}, the model says {want}")
+        self.report.statuses[want.status.name] += 1
+        self._late("interleaved")
+
+    def _read(self, shadow) -> None:
+        region = self.readable[int(self.rng.integers(len(self.readable)))]
+        width = int(self.rng.choice(WIDTHS))
+        addr, count = self._span(region, 1023 // width)
+        wire = slip_encode(pack(self._seq(), Command.READ, read_payload(addr, width, count)))
+        known = all(addr + k in shadow for k in range(count))
+        payload = b"".join((shadow[addr + k] & ((1 << 8 * width) - 1)).to_bytes(width, "little")
+                           for k in range(count)) if known else None
+        self._send_modelled("read", wire, payload)
+
+    def _write_x(self, shadow) -> None:
+        addr, count = self._span(self.x, 300)
+        values = [int(v) for v in self.rng.integers(0, 1 << self.params.input_bits, count)]
+        self._send_modelled("write_x", slip_encode(pack(self._seq(), Command.WRITE, write_payload(addr, 2, values))))
+
+    def _duplicate(self, shadow) -> None:
+        addr, count = self._span(self.x, 20)
+        wire = slip_encode(pack(self._seq(), Command.WRITE, write_payload(addr, 2, [1] * count)))
+        self._send_modelled("duplicate", wire)
+        self._send_modelled("duplicate", wire)
+
+    def _info(self, shadow) -> None:
+        self._send_modelled("info", slip_encode(pack(self._seq(), Command.INFO)))
+
+
+def fuzz(params: CoreParams, port: str, baud: int, frames: int, seed: int) -> Report:
+    """``frames`` fuzz frames against the device on ``port``; raises :class:`FuzzFailure` at
+    the first answer the model does not give, and unless every weight, bias and PRNG state
+    reads back as it was."""
+    link = SerialLink(port, baud)
+    driver = HostDriver(params, LinkTransport(params, link))
+    before = {**driver.read_weights(), "prng": driver.read_prng()}
+    shadow: dict[int, int] = {}
+    for n in range(1, params.layers + 1):
+        for name, addrs in ((f"W{n}", driver.weight_addresses(n)), (f"b{n}", driver.bias_addresses(n))):
+            shadow.update(zip(addrs.ravel().tolist(), before[name].ravel().tolist()))
+    shadow.update(zip(driver.prng_addresses(), before["prng"].tolist()))
+    link.close()
+    fuzzer = Fuzzer(params, port, baud, seed)
+    # the model starts where the device is: the link's opening write is the last one applied
+    fuzzer.model.applied_seq = link._last_applied
+    report = fuzzer.run(frames, shadow)
+    fuzzer.sync()
+    fuzzer.serial.close()
+    link = SerialLink(port, baud)
+    driver = HostDriver(params, LinkTransport(params, link))
+    after = {**driver.read_weights(), "prng": driver.read_prng()}
+    link.close()
+    for name, value in before.items():
+        changed = np.flatnonzero(np.asarray(after[name]).ravel() != np.asarray(value).ravel())
+        if len(changed):
+            raise FuzzFailure(f"{name}: {len(changed)} values changed by the fuzz (first at flat index {changed[0]})")
+    return report

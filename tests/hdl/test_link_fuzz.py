@@ -1,0 +1,34 @@
+"""The link fuzzer against the simulated board, on a short seed (``scripts/fuzz_link.py`` runs
+10,000 frames): every answer as the model says, no hang, nothing changed by a bad frame."""
+
+from __future__ import annotations
+
+import pytest
+
+from epfpga import config as config_mod
+from epfpga.firmware.board import CheckedBoardTrainer
+from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
+from epfpga.hdl.link_fuzz import fuzz
+from epfpga.hdl.params import CoreParams
+
+from tests.helpers_data import random_batches
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fuzzed_frames_are_answered_as_documented_and_change_nothing(seed):
+    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5], t1=3, t2=2,
+                                    estimator="random-sign", seed=3))
+    params = CoreParams.from_config(cfg)
+    board = SimulatedBoard(params)
+    try:
+        report = fuzz(params, board.port, SIM_BAUD, 1000, seed)
+        assert report.frames == 1000 and report.syncs >= 10
+        assert {"BAD_CRC", "BAD_LENGTH", "OVERFLOW", "FRAMING", "ADDRESS", "BAD_VERSION",
+                "UNKNOWN_COMMAND", "OK"} <= set(report.statuses)
+        trainer = CheckedBoardTrainer(cfg, port=board.port, baud=SIM_BAUD)
+        for x, y in random_batches(cfg, 3):
+            trainer.train_batch(x, y)
+        trainer.link.close()
+        assert trainer.mismatches == 0
+    finally:
+        board.close()
