@@ -90,8 +90,6 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         if sim is not None:
             from epfpga.hdl.simulators import prepare
             prepare(sim)
-            if baud is not None:
-                raise UserError(f"--baud {baud}: the simulated board's link is fixed by its gateware (--sim)")
         link = {"port": port} | {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
         return _board(config, params, sim, device, check=check, **link)
     if check and not backend.simulated:

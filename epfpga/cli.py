@@ -168,7 +168,8 @@ def cmd_verilog(args: argparse.Namespace) -> int:
     from epfpga.hdl.verilog import generate
 
     cfg = config_mod.load(args.config)
-    v_path, j_path = generate(cfg, Path(args.out))
+    v_path, j_path = generate(cfg, Path(args.out), args.top,
+                              round(args.clock_mhz * 1e6) if args.clock_mhz else None, args.baud)
     print(f"wrote {v_path} and {j_path}")
     return 0
 
@@ -227,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="simulator of --backend rtl (default amaranth); with --backend board, "
                               "'verilator' trains the simulated board")
     p_train.add_argument("--port", help="--backend board: the board's serial port (e.g. /dev/ttyUSB1)")
-    p_train.add_argument("--baud", type=_positive, help="--backend board: the link's baud (default 3000000)")
+    p_train.add_argument("--baud", type=_positive,
+                         help="--backend board: the link's baud (default 3000000; the simulated board's "
+                              "gateware is built for it, default 12000000)")
     p_train.add_argument("--timeout", type=_seconds, help="--backend board: seconds to wait for each answer (default 2)")
     p_train.add_argument("--epochs", type=_positive, help="override the config's epochs")
     p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
@@ -256,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_verilog = sub.add_parser("verilog", help="generate the core's Verilog and its JSON port/memory map")
     p_verilog.add_argument("--config", default="digits", metavar="NAME|FILE",
                            help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
+    p_verilog.add_argument("--top", choices=("core", "system"), default="core",
+                           help="the core and its host bus, or the system: the core behind its UART")
+    p_verilog.add_argument("--clock-mhz", type=float, help="--top system: the clock (default: the config's hardware.clock_mhz)")
+    p_verilog.add_argument("--baud", type=_positive, help="--top system: the link's baud (default 3000000)")
     p_verilog.add_argument("--out", metavar="DIR", required=True)
     p_verilog.set_defaults(func=cmd_verilog)
 

@@ -50,6 +50,7 @@ class BoardTrainer(HostTrainer):
     port : str, optional
         The device's serial port; with ``sim``, the simulated board's pty instead.
     baud : int
+        Of the port; with ``sim``, of the simulated board's gateware (its clock is 48 MHz).
     sim : str, optional
         ``verilator``: start a simulated board of ``config`` and train it.
     timeout : float
@@ -60,12 +61,14 @@ class BoardTrainer(HostTrainer):
     double_buffered = True   # train_batch takes the upcoming mini-batch
 
     def __init__(self, config: Config, params: Params | None = None, port: str | None = None,
-                 baud: int = DEFAULT_BAUD, sim: str | None = None, timeout: float = 2.0):
+                 baud: int | None = None, sim: str | None = None, timeout: float = 2.0):
         self.board = None
         if sim is not None:
             from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
-            self.board = SimulatedBoard(CoreParams.from_config(config))
-            port, baud = self.board.port, SIM_BAUD
+            baud = baud or SIM_BAUD
+            self.board = SimulatedBoard(CoreParams.from_config(config), baud=baud)
+            port = self.board.port
+        baud = baud or DEFAULT_BAUD
         try:
             hw, self.link, info = connect(config, port, baud, timeout)
             self.link_clock_hz = info.clock_hz
@@ -78,10 +81,13 @@ class BoardTrainer(HostTrainer):
             raise
         self._bank = 0
         self._loaded = False   # the next mini-batch is in self._bank already
+        self.train_bytes = [0, 0]   # sent, received by train_batch
 
     def train_batch(self, x: np.ndarray, y: np.ndarray, upcoming: tuple[np.ndarray, np.ndarray] | None = None):
         """One mini-batch; ``upcoming``, the next one, is loaded while the core trains."""
         quantise = self.spec.quantise_input
+        counters = self.link.counters
+        before = (counters.bytes_sent, counters.bytes_received)
         if not self._loaded:
             self.driver.load_batch(quantise(x).numpy(), y, bank=self._bank)
         self.link.start(self._bank)
@@ -94,14 +100,20 @@ class BoardTrainer(HostTrainer):
                                                      "steps", "wait_cycles")})
         if upcoming is not None:
             self._bank = 1 - self._bank
+        self.train_bytes[0] += counters.bytes_sent - before[0]
+        self.train_bytes[1] += counters.bytes_received - before[1]
         return pred
 
     def link_report(self) -> dict:
         """What crossed the link so far, and the core's time: cycles it trained and cycles it
         waited for the host (``WAIT_CYCLES``: with double buffering, the link's share)."""
         c = self.link.counters
+        samples = max(1, len(self.cycles) * self.config.batch)
         return {"bytes_sent": c.bytes_sent, "bytes_received": c.bytes_received, "requests": c.requests,
-                "retries": c.retries, "train_cycles": sum(r["cycles"] for r in self.cycles),
+                "retries": c.retries, "baud": self.link.serial.baudrate,
+                "train_bytes_sent_per_sample": self.train_bytes[0] / samples,
+                "train_bytes_received_per_sample": self.train_bytes[1] / samples,
+                "train_cycles": sum(r["cycles"] for r in self.cycles),
                 "wait_cycles": sum(r["wait_cycles"] for r in self.cycles[1:]),   # the first waits for the set-up
                 "batches": len(self.cycles), "clock_hz": self.link_clock_hz}
 

@@ -13,6 +13,7 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from importlib import metadata, resources
 from pathlib import Path
@@ -29,7 +30,11 @@ RECIPE = 1                   # part of the cache key: bump when the way the boar
 VERILATOR_ARGS = ["--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal", "-Wno-WIDTH"]
 
 
-def build(text: str, log=print) -> Path:
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def build(text: str, log=_stderr) -> Path:
     """The board binary for the system Verilog ``text``: from the cache, or built now."""
     simulators.prepare("verilator")
     main = resources.files("epfpga.hdl").joinpath("board_main.cpp").read_text()
@@ -82,7 +87,7 @@ class SimulatedBoard:
         ``bytes_to_device``, ``bytes_from_device``, wall ``seconds``, ``divisor``.
     """
 
-    def __init__(self, params: CoreParams, clock_hz: int = SIM_CLOCK_HZ, baud: int = SIM_BAUD, log=print):
+    def __init__(self, params: CoreParams, clock_hz: int = SIM_CLOCK_HZ, baud: int = SIM_BAUD, log=_stderr):
         self.system = System(params, clock_hz, baud)
         binary = build(verilog.convert(self.system, name=TOP, emit_src=False), log)
         self.dir = Path(tempfile.mkdtemp(prefix="epfpga-board-"))

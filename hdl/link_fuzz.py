@@ -26,6 +26,7 @@ from epfpga.golden.protocol_engine import EngineModel, Reply
 from epfpga.hdl.params import CoreParams
 
 SYNC_EVERY = 100
+BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted")   # never OK
 SYNC_SEQ = 0xA5
 
 
@@ -110,8 +111,7 @@ class Fuzzer:
         return pack(self._seq(), Command.WRITE, write_payload(addr, width, values))
 
     def run(self, frames: int, shadow: dict[int, int]) -> Report:
-        kinds = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted", "interleaved",
-                 "read", "write_x", "duplicate", "info")
+        kinds = (*BAD, "interleaved", "read", "write_x", "duplicate", "info")
         start = time.monotonic()
         while self.report.frames < frames:
             kind = kinds[int(self.rng.integers(len(kinds)))]
@@ -128,6 +128,8 @@ class Fuzzer:
         in the same burst arrives while the device answers: it is lost, answered ``OVERFLOW``
         or not at all (the model, which knows no time, would take it)."""
         want = self.model.feed(wire)
+        if kind in BAD and any(w.status == Status.OK for w in want):
+            raise FuzzFailure(f"fuzzer: a {kind} frame is well-formed ({wire[:40].hex()}…)")
         if any(w.applied for w in want[1:]):
             raise FuzzFailure(f"fuzzer: a frame after the first in a burst would be applied ({wire[:40].hex()}…)")
         self._expect(kind, wire, want[:1], payload)
@@ -143,9 +145,8 @@ class Fuzzer:
 
     def _bitflip(self, shadow) -> None:
         frame = bytearray(self._harmful_write())
-        for _ in range(int(self.rng.integers(1, 4))):
-            bit = int(self.rng.integers(8 * len(frame)))
-            frame[bit // 8] ^= 1 << bit % 8
+        for bit in self.rng.choice(8 * len(frame), int(self.rng.integers(1, 4)), replace=False).tolist():
+            frame[bit // 8] ^= 1 << bit % 8   # distinct bits: two flips of one bit would undo it
         self._send_modelled("bitflip", slip_encode(bytes(frame)))
 
     def _wireflip(self, shadow) -> None:
@@ -180,9 +181,11 @@ class Fuzzer:
             body[2] = int(self.rng.choice([0, 7, 0x42, 0x81, 0xFF]))       # command
         elif choice == 3:
             body[9] = int(self.rng.choice([0, 3, 5, 8]))                   # width
-        elif choice == 4:                                                 # beyond the region
-            region = self.targets[int(self.rng.integers(len(self.targets)))]
-            body[5:9] = struct.pack("<I", address(region.region, region.limit - 1))
+        elif choice == 4:                                                 # past the region's end
+            region = next(r for r in self.targets if r.region == body[8])
+            count = (len(body) - 10) // body[9]
+            start = region.limit - count + int(self.rng.integers(1, count + 1))
+            body[5:9] = struct.pack("<I", address(region.region, start))
         else:                                                             # a read-only or absent region
             body[8] = int(self.rng.choice([Region.PRED, layer_region(1, "state"), 15, 200]))
         self._send_modelled("crafted", slip_encode(bytes(body) + crc16(bytes(body)).to_bytes(2, "big")))
@@ -195,6 +198,8 @@ class Fuzzer:
         prefix = slip_encode(first)[:-1][:int(self.rng.integers(2, len(first)))]
         second = slip_encode(self._harmful_write())
         (want,) = self.model.feed(prefix + bytes([END]))
+        if want.status == Status.OK:
+            raise FuzzFailure(f"fuzzer: the cut frame is well-formed ({prefix[:40].hex()}…)")
         self.serial.write(prefix + second)
         got = self._replies(1)
         if not got or (got[0].seq, got[0].status) != (want.seq, want.status):

@@ -108,8 +108,12 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += [count.eq(count + 1), crc.eq(crc16_next(crc, symbol.byte))]
                     with m.If(count < len(head)):
                         m.d.sync += head[count].eq(symbol.byte)
-        with m.Elif(self.rx.valid | self.rx_error | self.rx_overflow):
-            m.d.sync += lost.eq(~(self.rx.valid & symbol.end))
+
+        # Symbols while the engine executes or answers are dropped: ``lost`` says a frame has
+        # begun meanwhile (a data byte, an error) and not ended (an END).
+        lost_now = Signal()
+        m.d.comb += lost_now.eq(Mux(self.rx.valid | self.rx_error | self.rx_overflow,
+                                    ~(self.rx.valid & symbol.end), lost))
 
         # -- counters of the link (STATUS) ----------------------------------------------------------
         bad_frames, rx_errors = Signal(32), Signal(32)
@@ -336,9 +340,9 @@ class ProtocolEngine(wiring.Component):
                         with m.If(k == n - 1):
                             finish()
 
-        # a new frame starts clean; one whose start was missed is an overflow
+        # a new frame starts clean; one whose start was missed (up to this very cycle) is an overflow
         with m.If(~receiving):
-            m.d.sync += [count.eq(0), crc.eq(crc.init), framing.eq(0), overflow.eq(lost)]
+            m.d.sync += [count.eq(0), crc.eq(crc.init), framing.eq(0), lost.eq(lost_now), overflow.eq(lost_now)]
         with m.Elif(self.rx.valid & symbol.end):
             m.d.sync += lost.eq(0)
         return m

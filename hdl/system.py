@@ -20,6 +20,7 @@ from .uart import UARTRx, UARTTx, divisor
 TOP = "epfpga_system"
 
 
+
 def descriptor(params: CoreParams, clock_hz: int, baud: int) -> Descriptor:
     """What ``INFO`` answers for this gateware."""
     return Descriptor(version=VERSION, layers=params.layers, lanes=params.lanes, state_bits=params.state_bits,

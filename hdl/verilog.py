@@ -9,16 +9,19 @@ from amaranth import Value
 from amaranth.back import verilog
 
 from epfpga.config import Config, dumps
+from epfpga.errors import UserError
+from epfpga.firmware.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
 
 from . import memories as mem
 from . import schedule
-from epfpga.firmware.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
-
 from .core import Core
 from .params import CoreParams
+from .system import TOP as SYSTEM_TOP
+from .system import System
 from .weight_update import diff_memory
 
 TOP = "epfpga_core"
+DEFAULT_BAUD = 3_000_000
 
 
 def memory_map(p: CoreParams) -> list[dict]:
@@ -71,14 +74,34 @@ def describe(p: CoreParams, core: Core) -> dict:
     }
 
 
-def generate(config: Config, out: Path) -> tuple[Path, Path]:
-    """Write ``out/epfpga_core.v`` and ``out/epfpga_core.json``; returns their paths."""
+def describe_system(p: CoreParams, system) -> dict:
+    """The JSON map of the system top: its pins, link and descriptor, and the core's map."""
+    d = system.descriptor
+    return {"top": SYSTEM_TOP, "ports": port_map(system), "clock_hz": system.clock_hz, "baud": system.baud,
+            "uart_divisor": system.divisor, "protocol": "docs/protocol.md",
+            "descriptor": {k: (v.hex() if isinstance(v, bytes) else v) for k, v in d.__dict__.items()},
+            "core": describe(p, Core(p))}
+
+
+def generate(config: Config, out: Path, top: str = "core", clock_hz: int | None = None,
+             baud: int | None = None) -> tuple[Path, Path]:
+    """Write ``out/{top}.v`` and ``out/{top}.json`` (``top``: ``core`` or ``system``, the
+    core behind its UART at ``clock_hz`` and ``baud``); returns their paths."""
     p = CoreParams.from_config(config)
-    core = Core(p)
-    text = verilog.convert(core, name=TOP, emit_src=False)
+    if top == "system":
+        clock_hz = clock_hz or round(config.hardware.clock_mhz * 1e6)
+        try:
+            design = System(p, clock_hz, baud or DEFAULT_BAUD)
+        except ValueError as exc:   # a clock and baud the UART cannot divide
+            raise UserError(f"--baud: {exc}") from None
+        name, info = SYSTEM_TOP, describe_system(p, design)
+    else:
+        design = Core(p)
+        name, info = TOP, describe(p, design)
+    text = verilog.convert(design, name=name, emit_src=False)
     out.mkdir(parents=True, exist_ok=True)
-    v_path, j_path = out / f"{TOP}.v", out / f"{TOP}.json"
+    v_path, j_path = out / f"{name}.v", out / f"{name}.json"
     v_path.write_text(text)
-    j_path.write_text(json.dumps(describe(p, core), indent=2) + "\n")
+    j_path.write_text(json.dumps(info, indent=2) + "\n")
     (out / "config.toml").write_text(dumps(config))
     return v_path, j_path

@@ -31,7 +31,7 @@ def main() -> int:
     try:
         cfg = config_mod.load(args.config)
         params = CoreParams.from_config(cfg)
-        board = SimulatedBoard(params, log=lambda m: print(m, file=sys.stderr))
+        board = SimulatedBoard(params)
     except UserError as exc:
         print(f"fuzz_link: error: {exc}", file=sys.stderr)
         return 2

@@ -35,3 +35,24 @@ def test_verilog_and_map(tmp_path):
     assert ports["addr"] == {"name": "addr", "direction": "in", "width": 32}
     assert ports["rdata"]["direction"] == "out"
     assert info["schedule"]["cycles_per_sample"] >= info["schedule"]["lower_bound_per_sample"]
+
+
+def test_verilog_of_the_system_top_and_its_map(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "verilog", "--config", "digits", "--top", "system",
+                           "--clock-mhz", "48", "--baud", "12000000", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "epfpga_system.v").read_text()
+    assert "module epfpga_system(" in text
+    mapping = json.loads((tmp_path / "epfpga_system.json").read_text())
+    assert mapping["uart_divisor"] == 4 and mapping["descriptor"]["baud"] == 12_000_000
+    assert {p["name"] for p in mapping["ports"]} == {"rx", "tx", "busy", "done", "error", "idle"}
+    assert mapping["core"]["top"] == "epfpga_core"
+
+
+def test_verilog_of_a_system_whose_baud_the_clock_cannot_divide_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "verilog", "--config", "digits", "--top", "system",
+                           "--clock-mhz", "25", "--baud", "3000000", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "4.17% off" in proc.stderr

@@ -1,0 +1,100 @@
+"""The host link, measured on the simulated board: bytes per training sample, the cycles the
+core waits for the link with double buffering, and which bound holds on a board.
+
+For each baud the simulated board's gateware is built for that baud (48 MHz clock) and trains
+``--batches`` mini-batches, double-buffered, as ``train --backend board`` does.  Printed:
+
+* bytes sent and received per training sample (``train_batch`` only: inputs, labels,
+  ``START``, ``WAIT`` and the predictions, with every frame's header, CRC and escapes);
+* the core's cycles per mini-batch (``CYCLES``) and the cycles it stood idle between runs
+  (``WAIT_CYCLES``: the link's share once the host has loaded the next mini-batch in time);
+* link-bound samples/s, ``baud / 10`` bytes a second over sent + received bytes a sample (the
+  protocol is request/reply, so the two directions do not overlap);
+* compute-bound samples/s, the schedule model's cycles a sample at ``--fmax-mhz`` (the
+  measured Fmax of this config on the ECP5, ``docs/results.md``);
+* the simulated board's own samples/s at 48 MHz, from its cycle counters.
+
+    .venv/bin/python scripts/bench_link.py --config digits --lanes 4 --fmax-mhz 74.2
+    .venv/bin/python scripts/bench_link.py --config mnist --data mnist:../shared/data/mnist --lanes 16 --fmax-mhz 61.6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from epfpga import config as config_mod
+from epfpga import data as data_mod
+from epfpga.errors import UserError
+from epfpga.firmware.board import BoardTrainer
+from epfpga.hdl import schedule
+from epfpga.hdl.board_sim import SIM_CLOCK_HZ
+from epfpga.hdl.params import CoreParams
+
+
+def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: int, fmax_mhz: float) -> dict:
+    B = cfg.batch
+    start = time.perf_counter()
+    trainer = BoardTrainer(cfg, sim="verilator", baud=baud)
+    setup = time.perf_counter() - start
+    try:
+        start = time.perf_counter()
+        for k in range(batches):
+            x, y = data.train_x[k * B:(k + 1) * B], data.train_y[k * B:(k + 1) * B]
+            upcoming = (data.train_x[(k + 1) * B:(k + 2) * B], data.train_y[(k + 1) * B:(k + 2) * B]) \
+                if k + 1 < batches else None
+            trainer.train_batch(x, y, upcoming)
+        wall = time.perf_counter() - start
+        report = trainer.link_report()
+    finally:
+        trainer.close()
+    hw = CoreParams.from_config(cfg)
+    per_sample = schedule.program_cycles(hw, trainer.training_program).cycles / B
+    sent, received = report["train_bytes_sent_per_sample"], report["train_bytes_received_per_sample"]
+    train = report["train_cycles"] / batches
+    wait = report["wait_cycles"] / max(1, batches - 1)
+    sim_rate = trainer.board.stats.get("cycles", 0) / max(1e-9, trainer.board.stats.get("seconds", 0))
+    return {"config": cfg.name, "sizes": list(cfg.sizes), "lanes": cfg.lanes, "batch": B, "baud": baud,
+            "batches": batches, "bytes_sent_per_sample": round(sent, 1), "bytes_received_per_sample": round(received, 1),
+            "core_cycles_per_batch": train, "wait_cycles_per_batch": round(wait),
+            "link_bound_samples_per_s": round(baud / 10 / (sent + received)),
+            "compute_bound_samples_per_s": round(fmax_mhz * 1e6 / per_sample), "fmax_mhz": fmax_mhz,
+            "schedule_cycles_per_sample": per_sample,
+            "simulated_board_samples_per_s_at_48MHz": round(B * SIM_CLOCK_HZ / (train + wait)),
+            "simulated_cycles_per_s": round(sim_rate), "wall_s": round(wall, 1), "setup_s": round(setup, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="digits", help="preset or TOML file")
+    parser.add_argument("--data", default="digits", help="'digits' or 'mnist:DIR'")
+    parser.add_argument("--lanes", type=int, help="override the config's lanes")
+    parser.add_argument("--fmax-mhz", type=float, required=True, help="the config's measured Fmax")
+    parser.add_argument("--bauds", default="3000000,12000000", help="comma-separated")
+    parser.add_argument("--batches", type=int, default=8)
+    args = parser.parse_args()
+    try:
+        cfg = config_mod.load(args.config)
+        if args.lanes:
+            cfg = cfg.replace(lanes=args.lanes)
+        data = data_mod.load(args.data)
+        rows = [measure(cfg, data, int(b), args.batches, args.fmax_mhz) for b in args.bauds.split(",")]
+    except (UserError, ValueError) as exc:
+        print(f"bench_link: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2))
+    for r in rows:
+        link, compute = r["link_bound_samples_per_s"], r["compute_bound_samples_per_s"]
+        bound = "link" if link < compute else "compute"
+        print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud: {r['bytes_sent_per_sample'] + r['bytes_received_per_sample']:.0f} "
+              f"bytes/sample, link-bound {link:,}/s, compute-bound {compute:,}/s at {r['fmax_mhz']} MHz: "
+              f"{bound}-bound by {max(link, compute) / min(link, compute):.1f}x; the core waits "
+              f"{r['wait_cycles_per_batch']:,} cycles a batch for {r['core_cycles_per_batch']:,.0f} of training",
+              file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
