@@ -15,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from epfpga.golden.phases import PHASES as ESTIMATOR_PHASES
+from epfpga.golden.phases import RELAXATIONS
+
 from .config import Config, dumps
 from .errors import DataError
 from .npz import read_npz, write_npz
@@ -75,7 +78,7 @@ class TraceWriter:
             "pred": np.stack([np.asarray(r.pred) for r in recs]),
             "sign": np.array([r.sign for r in recs]),
         }
-        for phase in ("free", "plus", "minus"):
+        for phase in (r.name for r in RELAXATIONS):
             if getattr(recs[0], phase) is None:
                 continue
             for n in range(layers):
@@ -128,9 +131,7 @@ def _expected_shapes(config: dict, batches: int) -> dict[str, tuple[int, ...]]:
     sizes, batch = config["sizes"], config["batch"]
     shapes = {"x": (batches, batch, sizes[0]), "y": (batches, batch), "pred": (batches, batch),
               "sign": (batches,)}
-    phases = [("free", config["t1"]), ("plus", config["t2"])]
-    if config["estimator"] == "symmetric":
-        phases.append(("minus", config["t2"]))
+    phases = [(r.name, config[r.steps_key]) for r in ESTIMATOR_PHASES[config["estimator"]].relaxations]
     for phase, steps in phases:
         for n in range(1, len(sizes)):
             shapes[f"{phase}_L{n}"] = (batches, steps, batch, sizes[n])

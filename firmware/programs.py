@@ -8,7 +8,7 @@ the ``+β`` (or ``σβ``) phase ends in ``b`` and the ``−β`` phase in ``a``.
 
 from __future__ import annotations
 
-from epfpga.golden.phases import PHASES
+from epfpga.golden.phases import FREE, PHASES
 
 from .assembler import assemble
 
@@ -18,16 +18,17 @@ def training_source(estimator: str, t1: int, t2: int) -> str:
     phases = PHASES[estimator]
     star = "a" if phases.a == "free" else "star"
     nudged = "sigma" if phases.random_sign else "plus"
-    lines = ["sign" if phases.random_sign else None,
-             "loop: drive",
-             f"relax {t1} free zero -> {star}",
-             "predict",
-             f"relax {t2} {nudged} {star} -> b",
-             f"relax {t2} minus star -> a" if phases.minus else None,
-             "next loop",
-             f"update {nudged} {phases.c}",
-             "halt"]
-    return "\n".join(line for line in lines if line)
+    nudges = {0: "free", 1: nudged, -1: "minus"}
+    slots = {"free": ("zero", star), "plus": (star, "b"), "minus": ("star", "a")}   # src -> dst
+    lines = ["sign"] if phases.random_sign else []
+    lines.append("loop: drive")
+    for r in phases.relaxations:
+        src, dst = slots[r.name]
+        lines.append(f"relax {r.steps(t1, t2)} {nudges[r.nudge]} {src} -> {dst}")
+        if r is FREE:
+            lines.append("predict")
+    lines += ["next loop", f"update {nudged} {phases.c}", "halt"]
+    return "\n".join(lines)
 
 
 def inference_source(t1: int) -> str:

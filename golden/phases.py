@@ -1,12 +1,32 @@
-"""Which phases each estimator runs and which two it subtracts: one table for every backend.
+"""Which phases each estimator runs, in which order, and which two it subtracts: one table for
+every backend.
 
-The float trainer, the fixed-point trainer and the sequencer's programs
-(``firmware/programs.py``) all read :data:`PHASES`, so an estimator is defined once.
+The float and fixed-point trainers, the sequencer's programs (``firmware/programs.py``), the
+RTL trainer, the beat checker, the trace format and the schedule model all read
+:data:`PHASES`, so an estimator and the order of a sample's relaxations are defined once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """One relaxation of a sample: ``name`` (as traces call it), the config key of its step
+    count (``t1`` or ``t2``) and the sign of its nudge (0: free; the random sign multiplies
+    the ``+1``).  Every nudged relaxation starts from the free phase's last state ``s*``."""
+
+    name: str
+    steps_key: str
+    nudge: int
+
+    def steps(self, t1: int, t2: int) -> int:
+        return t1 if self.steps_key == "t1" else t2
+
+
+FREE, PLUS, MINUS = Relaxation("free", "t1", 0), Relaxation("plus", "t2", 1), Relaxation("minus", "t2", -1)
+RELAXATIONS = (FREE, PLUS, MINUS)   # every relaxation a trace may hold, in the order they run
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,15 @@ class EstimatorPhases:
     def minus(self) -> bool:
         """Whether a ``−β`` phase runs (from ``s*``, after the ``+β`` phase)."""
         return self.a == "minus"
+
+    @property
+    def relaxations(self) -> tuple[Relaxation, ...]:
+        """A sample's relaxations, in the order they run."""
+        return (FREE, PLUS, MINUS) if self.minus else (FREE, PLUS)
+
+    def steps(self, t1: int, t2: int) -> int:
+        """Neuron steps a sample: all its relaxations."""
+        return sum(r.steps(t1, t2) for r in self.relaxations)
 
 
 PHASES: dict[str, EstimatorPhases] = {

@@ -18,6 +18,7 @@ import numpy as np
 
 from epfpga.errors import GatewareMismatch
 from epfpga.firmware.driver import StateWrite, to_signed
+from epfpga.golden.phases import RELAXATIONS
 from epfpga.trace import BatchRecord
 
 from .params import CoreParams
@@ -55,9 +56,7 @@ class Expectation:
 
     @classmethod
     def from_record(cls, batch: int, record: BatchRecord, cycles: int) -> Expectation:
-        phases = [("free", record.free), ("plus", record.plus)]
-        if record.minus is not None:
-            phases.append(("minus", record.minus))
+        phases = [(r.name, getattr(record, r.name)) for r in RELAXATIONS if getattr(record, r.name) is not None]
         samples = len(record.y)
         steps = [(b, name, t, [np.asarray(s[b]) for s in state])
                  for b in range(samples) for name, states in phases for t, state in enumerate(states)]

@@ -26,7 +26,7 @@ from epfpga.golden.protocol_engine import EngineModel, Reply
 from epfpga.hdl.params import CoreParams
 
 SYNC_EVERY = 100
-BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted")   # never OK
+BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted")   # never applied
 SYNC_SEQ = 0xA5
 
 
@@ -128,7 +128,7 @@ class Fuzzer:
         in the same burst arrives while the device answers: it is lost, answered ``OVERFLOW``
         or not at all (the model, which knows no time, would take it)."""
         want = self.model.feed(wire)
-        if kind in BAD and any(w.status == Status.OK for w in want):
+        if kind in BAD and any(w.applied for w in want):
             raise FuzzFailure(f"fuzzer: a {kind} frame is well-formed ({wire[:40].hex()}…)")
         if any(w.applied for w in want[1:]):
             raise FuzzFailure(f"fuzzer: a frame after the first in a burst would be applied ({wire[:40].hex()}…)")
@@ -198,7 +198,7 @@ class Fuzzer:
         prefix = slip_encode(first)[:-1][:int(self.rng.integers(2, len(first)))]
         second = slip_encode(self._harmful_write())
         (want,) = self.model.feed(prefix + bytes([END]))
-        if want.status == Status.OK:
+        if want.applied:
             raise FuzzFailure(f"fuzzer: the cut frame is well-formed ({prefix[:40].hex()}…)")
         self.serial.write(prefix + second)
         got = self._replies(1)

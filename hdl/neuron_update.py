@@ -245,7 +245,7 @@ class NeuronUpdate(wiring.Component):
         target = Mux(i3 == self.label, spec.one, 0)
         m.d.comb += err3.eq(Mux(self.nudge == Nudge.MINUS, post3 - target, target - post3))
         nudged = self.nudge != Nudge.FREE
-        if spec.config.nudge == "inside":
+        if p.nudge_inside:
             m.d.comb += out_act.u.eq(u3 + Mux(nudged, err3 << (spec.fw - spec.k), 0))
         else:
             m.d.comb += out_act.u.eq(u3)
@@ -263,7 +263,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- stage 5 + LATENCY: feedback and output states -------------------------
         q_out = Signal(unsigned(p.state_bits))
-        if spec.config.nudge == "inside":
+        if p.nudge_inside:
             m.d.comb += q_out.eq(out_act.q)
         else:
             m.d.comb += q_out.eq(clamp(out_act.q + rshift_round(out_err[-1], spec.k), 0, spec.one))

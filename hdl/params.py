@@ -60,15 +60,12 @@ class CoreParams:
         The integer contract (formats, shifts, learning rates).
     lanes : int
         ``P``: weights read per cycle; a power of two.
-    fault_rounding : bool
-        Test only: the activation's rounding constant ``2^(m-1)`` is dropped (one bit
-        flipped), so the gateware truncates where the contract rounds.  The verification
-        tests build it to show that their monitors catch a wrong beat.
+
+    The components read every constant here (the properties below), never the raw config.
     """
 
     config: Config
     spec: FixedSpec
-    fault_rounding: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> CoreParams:
@@ -99,6 +96,32 @@ class CoreParams:
         sorted JSON (``docs/protocol.md`` §6)."""
         keys = {k: v for k, v in self.config.to_dict().items() if k in GATEWARE_KEYS}
         return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).digest()[:16]
+
+    # -- what the datapath computes -------------------------------------------------------------
+    @property
+    def activation(self) -> str:
+        return self.config.activation
+
+    @property
+    def nudge_inside(self) -> bool:
+        """The MSE nudge is added inside ρ (``nudge = "inside"``), else outside."""
+        return self.config.nudge == "inside"
+
+    @property
+    def stochastic(self) -> bool:
+        """Updates round stochastically (lane PRNG draws), else to nearest."""
+        return self.config.fixed.rounding == "stochastic"
+
+    @property
+    def update_c_log2(self) -> int:
+        """``log2 c`` of the config's estimator: the update shifts are built for it, and the
+        ``halve`` input adds one bit for ``c = 2``."""
+        return PHASES[self.config.estimator].c.bit_length() - 1
+
+    @property
+    def seed(self) -> int:
+        """The PRNG streams' reset states are those of this seed (the host may load others)."""
+        return self.config.seed
 
     # -- network ---------------------------------------------------------------------------
     @property

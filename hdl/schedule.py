@@ -61,6 +61,11 @@ class Schedule:
     fetch: int
     steps: int
 
+    def counters(self) -> dict[str, int]:
+        """The core's counters of one run of the program, as ``HostTrainer.counters`` names them."""
+        return {"cycles": self.cycles, "drive_cycles": self.drive, "relax_cycles": self.relax,
+                "update_cycles": self.update, "steps": self.steps}
+
 
 def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
     """Walk a program as the sequencer does and count its cycles."""
@@ -105,7 +110,7 @@ def lower_bound(p: CoreParams) -> float:
     per mini-batch in the update)."""
     s = p.sizes
     hidden = sum(s[m - 1] * s[m] for m in range(2, p.layers + 1))
-    steps = p.config.t1 + p.config.t2 * (2 if PHASES[p.config.estimator].minus else 1)
+    steps = PHASES[p.config.estimator].steps(p.config.t1, p.config.t2)
     per_sample = steps * hidden + s[0] * s[1] + s[0] * s[1] / 2 + hidden + sum(s[1:])
     return per_sample / p.lanes
 
@@ -115,6 +120,6 @@ def read_bound(p: CoreParams) -> float:
     for the drive, every weight and bias once per mini-batch for the update)."""
     s = p.sizes
     hidden = sum(s[m - 1] * s[m] for m in range(2, p.layers + 1))
-    steps = p.config.t1 + p.config.t2 * (2 if PHASES[p.config.estimator].minus else 1)
+    steps = PHASES[p.config.estimator].steps(p.config.t1, p.config.t2)
     weights = sum(s[m - 1] * s[m] + s[m] for m in range(1, p.layers + 1))
     return (steps * hidden + s[0] * s[1] + weights / p.batch) / p.lanes

@@ -20,6 +20,35 @@ from .checker import PERIOD_NS, BeatChecker, Beats, Expectation
 from .core import Core
 
 
+async def bus_write(ctx, core: Core, pairs: list[tuple[int, int]]) -> None:
+    """Host-bus writes, one a cycle, from an Amaranth testbench."""
+    ctx.set(core.we, 1)
+    for addr, value in pairs:
+        ctx.set(core.addr, addr)
+        ctx.set(core.wdata, value & 0xFFFFFFFF)
+        await ctx.tick()
+    ctx.set(core.we, 0)
+
+
+async def bus_read(ctx, core: Core, addrs: list[int]) -> list[int]:
+    """Host-bus reads, one a cycle; the answers come back in order, ``rvalid`` marking them."""
+    out: list[int] = []
+
+    async def cycle():
+        await ctx.tick()
+        if ctx.get(core.rvalid):
+            out.append(ctx.get(core.rdata) & 0xFFFFFFFF)
+
+    ctx.set(core.re, 1)
+    for addr in addrs:
+        ctx.set(core.addr, addr)
+        await cycle()
+    ctx.set(core.re, 0)
+    while len(out) < len(addrs):
+        await cycle()
+    return out
+
+
 class SimulationError(RuntimeError):
     """The simulated core did not finish (a program that never halts, or a gateware bug)."""
 
@@ -70,32 +99,10 @@ class AmaranthTransport(RequestTransport):
                 self._answers.put((False, exc))
 
     async def _write(self, ctx, pairs) -> None:
-        core = self.core
-        ctx.set(core.we, 1)
-        for addr, value in pairs:
-            ctx.set(core.addr, addr)
-            ctx.set(core.wdata, value & 0xFFFFFFFF)
-            await ctx.tick()
-        ctx.set(core.we, 0)
+        await bus_write(ctx, self.core, pairs)
 
     async def _read(self, ctx, addrs) -> list[int]:
-        """One read a cycle; the answers come back in order, ``rvalid`` marking them."""
-        core = self.core
-        out: list[int] = []
-
-        async def cycle():
-            await ctx.tick()
-            if ctx.get(core.rvalid):
-                out.append(ctx.get(core.rdata) & 0xFFFFFFFF)
-
-        ctx.set(core.re, 1)
-        for addr in addrs:
-            ctx.set(core.addr, addr)
-            await cycle()
-        ctx.set(core.re, 0)
-        while len(out) < len(addrs):
-            await cycle()
-        return out
+        return await bus_read(ctx, self.core, addrs)
 
     async def _run(self, ctx, monitor: bool, expect: Expectation | None, bank: int) -> list[list[StateWrite]]:
         core = self.core

@@ -49,8 +49,6 @@ class RtlTrainer(HostTrainer):
         Called after every mini-batch with the trace record (``docs/trace-format.md``).
     sim : str
         ``amaranth``, ``icarus`` or ``verilator``.
-    gateware : CoreParams, optional
-        Elaborate this instead of ``CoreParams.from_config(config)`` (tests: a faulty core).
     waves : bool
         Icarus and Verilator: record a waveform of the session (its path is in failure messages).
     """
@@ -59,8 +57,8 @@ class RtlTrainer(HostTrainer):
 
     def __init__(self, config: Config, params: Params | None = None,
                  on_batch: Callable[[BatchRecord], None] | None = None, sim: str = "amaranth",
-                 gateware: CoreParams | None = None, waves: bool = False):
-        hw = gateware or CoreParams.from_config(config)
+                 waves: bool = False):
+        hw = CoreParams.from_config(config)
         self.core = Core(hw, programs.training(config.estimator, config.t1, config.t2))
         super().__init__(config, HostDriver(hw, transport(self.core, sim, waves)), params)
         self.on_batch = on_batch
@@ -79,27 +77,29 @@ class RtlTrainer(HostTrainer):
         sign = -1 if phases.random_sign and self.driver.register(Reg.NEGATIVE) else 1
         if recording:
             self.params = {k: torch.from_numpy(v) for k, v in self.driver.read_weights().items()}
-            self.on_batch(self._record(xq, y, steps, pred, sign, phases.minus))
+            self.on_batch(self._record(xq, y, steps, pred, sign))
         return pred
 
     def expectation(self, x: np.ndarray, y: np.ndarray) -> Expectation | None:
         """The beats the monitors check this mini-batch against (none: not checked)."""
         return None
 
-    def _record(self, xq, y, steps, pred, sign, minus: bool) -> BatchRecord:
+    def _record(self, xq, y, steps, pred, sign) -> BatchRecord:
         cfg, B = self.config, self.config.batch
         states = self.driver.states(steps)
-        per_sample = cfg.t1 + cfg.t2 * (2 if minus else 1)
+        phases = PHASES[cfg.estimator]
+        per_sample = phases.steps(cfg.t1, cfg.t2)
         if len(states) != B * per_sample:
             raise RuntimeError(f"the core ran {len(states)} neuron steps, the program needs {B * per_sample}")
 
-        def phase(first: int, count: int):
-            return [[torch.from_numpy(np.stack([states[b * per_sample + first + t][n] for b in range(B)]))
-                     for n in range(self.hw.layers)] for t in range(count)]
-
-        return BatchRecord(x=xq, y=torch.from_numpy(np.asarray(y)), free=phase(0, cfg.t1),
-                           plus=phase(cfg.t1, cfg.t2), minus=phase(cfg.t1 + cfg.t2, cfg.t2) if minus else None,
-                           pred=torch.from_numpy(pred.astype(np.int64)), sign=sign,
+        relaxed, first = {}, 0   # each sample's steps, relaxation after relaxation
+        for r in phases.relaxations:
+            count = r.steps(cfg.t1, cfg.t2)
+            relaxed[r.name] = [[torch.from_numpy(np.stack([states[b * per_sample + first + t][n] for b in range(B)]))
+                                for n in range(self.hw.layers)] for t in range(count)]
+            first += count
+        return BatchRecord(x=xq, y=torch.from_numpy(np.asarray(y)), free=relaxed["free"], plus=relaxed["plus"],
+                           minus=relaxed.get("minus"), pred=torch.from_numpy(pred.astype(np.int64)), sign=sign,
                            params={k: v.clone() for k, v in self.params.items()})
 
 
@@ -111,9 +111,8 @@ class CheckedRtlTrainer(RtlTrainer):
     model.  After every update the weights and predictions are compared too:
     :attr:`mismatches` counts the values that differ (``metrics.json``: ``mismatches``)."""
 
-    def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth",
-                 gateware: CoreParams | None = None, waves: bool = False):
-        super().__init__(config, params, sim=sim, gateware=gateware, waves=waves)
+    def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth", waves: bool = False):
+        super().__init__(config, params, sim=sim, waves=waves)
         from epfpga.golden.fixed.trainer import FixedTrainer
         self.golden = FixedTrainer(config, params, on_batch=self._golden_batch)
         self.mismatches = 0

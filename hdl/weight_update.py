@@ -23,7 +23,6 @@ from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from epfpga.golden.phases import PHASES
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
 from dataclasses import dataclass
@@ -63,7 +62,7 @@ def blocks(p: CoreParams) -> list[Block]:
 
 def base_shift(p: CoreParams, layer: int, bias: bool) -> int:
     """``S`` of §6 for ``c = 1``; the ``halve`` input adds one for ``c = 2``."""
-    c_log2 = PHASES[p.config.estimator].c.bit_length() - 1
+    c_log2 = p.update_c_log2
     return p.spec.update_shift(layer, bias) - c_log2
 
 
@@ -119,8 +118,8 @@ class WeightUpdate(wiring.Component):
         p, spec = self.params, self.params.spec
         P, B = p.lanes, p.batch
         plan = blocks(p)
-        stochastic = spec.config.fixed.rounding == "stochastic"
-        lanes = [Xorshift32(stream_seed(spec.config.seed, l)) for l in range(P)]
+        stochastic = p.stochastic
+        lanes = [Xorshift32(stream_seed(p.seed, l)) for l in range(P)]
         for l, lane in enumerate(lanes):
             m.submodules[f"prng_l{l}"] = lane
             m.d.comb += [self.prng_state[l].eq(lane.state), lane.load.eq(self.prng_load[l]),

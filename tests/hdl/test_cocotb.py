@@ -8,7 +8,6 @@ with the line that says what to install; nothing is skipped.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -21,8 +20,8 @@ import pytest
 from epfpga import config as config_mod
 from epfpga.firmware import programs
 from epfpga.hdl import schedule, simulators
+from epfpga.hdl.activation import Activation
 from epfpga.hdl.checker import Mismatch
-from epfpga.hdl.params import CoreParams
 from epfpga.hdl.trainer import CheckedRtlTrainer, RtlTrainer
 from epfpga.trace import compare
 
@@ -63,9 +62,8 @@ def check_random_config(sim: str, seed: int, slow: bool = False) -> None:
     assert result.first is None, f"{result.first}; replay: {replay(sim, seed, slow)}"
     assert rtl.mismatches == 0
     model = schedule.program_cycles(rtl.hw, programs.training(cfg.estimator, cfg.t1, cfg.t2))
-    for counters in rtl.cycles:
-        assert counters == {"cycles": model.cycles, "drive_cycles": model.drive, "relax_cycles": model.relax,
-                            "update_cycles": model.update, "steps": model.steps}
+    for counters in rtl.cycles:   # (and the core waited between runs: WAIT_CYCLES, not scheduled)
+        assert {k: counters[k] for k in model.counters()} == model.counters()
 
 
 @pytest.mark.parametrize("seed", DEFAULT_SEEDS)
@@ -96,25 +94,30 @@ def _first_wrong_step(fixed, faulty, cfg) -> tuple[int, str, int, dict[int, list
     raise AssertionError("the faulty gateware computed the same states as the model")
 
 
+def _truncate(v, m: int):
+    """ρ_q's rounding with its constant ``2^(m-1)`` dropped (one bit flipped): a wrong core."""
+    return v >> m if m > 0 else v << -m
+
+
 @pytest.mark.parametrize("sim", SIMS)
-def test_wrong_gateware_is_caught_at_the_first_wrong_beat(sim):
-    """A core whose activation truncates instead of rounding (one bit of the rounding constant
-    flipped, ``CoreParams.fault_rounding``): the monitor stops at the first wrong beat, names it,
+def test_wrong_gateware_is_caught_at_the_first_wrong_beat(sim, monkeypatch):
+    """A core whose activation truncates instead of rounding (the fault is injected here, into
+    the gateware's one rounding of ρ_q): the monitor stops at the first wrong beat, names it,
     and the waveform file is written."""
     cfg = config_mod.from_dict(dict(sizes=[11, 9, 4], lanes=4, batch=2, t1=4, t2=2, lrs=[0.5, 0.5],
                                     activation="my_hard_sig", estimator="symmetric", seed=3))
     x, y = random_data(cfg, np.random.default_rng(3), batches=1)
-    faulty = dataclasses.replace(CoreParams.from_config(cfg), fault_rounding=True)
+    monkeypatch.setattr(Activation, "round", staticmethod(_truncate))
 
     # what the faulty core computes, recorded without checks: the reference for "first"
-    recorder = RtlTrainer(cfg, sim=sim, gateware=faulty)
+    recorder = RtlTrainer(cfg, sim=sim)
     try:
         fixed, got = traces(cfg, x, y, recorder)
     finally:
         recorder.close()
     sample, phase, step, wrong = _first_wrong_step(fixed, got, cfg)
 
-    checked = CheckedRtlTrainer(cfg, sim=sim, gateware=faulty, waves=True)
+    checked = CheckedRtlTrainer(cfg, sim=sim, waves=True)
     with pytest.raises(Mismatch) as caught:
         checked.train_batch(x, y)
     checked.close()
