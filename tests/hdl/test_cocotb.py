@@ -171,6 +171,6 @@ def test_train_check_through_the_cli(tmp_path):
                            "--check", "--config", str(path), "--limit", "16", "--out", str(tmp_path / "run")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "check: 0 values of the RTL differ" in proc.stdout
+    assert "check: 0 values of the gateware differ" in proc.stdout
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["mismatches"] == 0
