@@ -42,12 +42,12 @@ def _fixed(config: Config, params, sim, device):
 
 
 def _rtl(config: Config, params, sim, device):
-    from epfpga.hdl.trainer import RtlTrainer
+    from epfpga.verification.trainer import RtlTrainer
     return RtlTrainer(config, params, sim=sim)
 
 
 def _rtl_checked(config: Config, params, sim, device):
-    from epfpga.hdl.trainer import CheckedRtlTrainer
+    from epfpga.verification.trainer import CheckedRtlTrainer
     return CheckedRtlTrainer(config, params, sim=sim)
 
 
@@ -88,7 +88,7 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         if sim is not None and sim not in BOARD_SIMULATORS:
             raise UserError(f"--sim {sim}: the simulated board runs in {', '.join(BOARD_SIMULATORS)} only")
         if sim is not None:
-            from epfpga.hdl.simulators import prepare
+            from epfpga.verification.simulators import prepare
             prepare(sim)
         link = {"port": port} | {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
         return _board(config, params, sim, device, check=check, **link)
@@ -102,7 +102,7 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         if sim not in SIMULATORS:
             raise UserError(f"--sim {sim}: unknown simulator (choose from {', '.join(SIMULATORS)})")
         if sim != "amaranth":   # before anything is elaborated: a missing simulator fails at once
-            from epfpga.hdl.simulators import prepare
+            from epfpga.verification.simulators import prepare
             prepare(sim)
     return (_rtl_checked if check else backend.factory)(config, params, sim, device)
 

@@ -138,9 +138,9 @@ def cmd_board_info(args: argparse.Namespace) -> int:
 
     board = None
     if args.sim is not None:
-        from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
+        from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
         from epfpga.hdl.params import CoreParams
-        from epfpga.hdl.simulators import prepare
+        from epfpga.verification.simulators import prepare
         if args.port is not None:
             raise UserError(f"--sim {args.sim} and --port {args.port}: ask either a board or the simulated board")
         prepare(args.sim)

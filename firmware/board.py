@@ -64,7 +64,7 @@ class BoardTrainer(HostTrainer):
                  baud: int | None = None, sim: str | None = None, timeout: float = 2.0):
         self.board = None
         if sim is not None:
-            from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
+            from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
             baud = baud or SIM_BAUD
             self.board = SimulatedBoard(CoreParams.from_config(config), baud=baud)
             port = self.board.port

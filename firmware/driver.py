@@ -1,8 +1,9 @@
 """Host driver of the core: the address map, and training one mini-batch through the host port.
 
-The driver speaks to a *transport* (:class:`Transport`): the Amaranth simulator today
-(``hdl/sim.py``), the cocotb simulators and the UART link later.  It knows the memory
-layout (``docs/architecture.md``): element ``e`` of word ``w`` of a memory is at offset
+The driver speaks to a *transport* (:class:`Transport`): the Amaranth simulator
+(``verification/sim.py``), the cocotb simulators (``verification/cocotb_transport.py``) or a
+device's serial link (``firmware/link.py``).  It knows the memory layout
+(``docs/architecture.md``): element ``e`` of word ``w`` of a memory is at offset
 ``w << log2(P) | e`` of the memory's region.
 """
 
@@ -38,9 +39,9 @@ class Transport(Protocol):
 
     def run(self, monitor: bool, expect=None, bank: int = 0) -> list[list[StateWrite]]:
         """Start the program on input ``bank`` and wait for ``done``; with ``monitor``, every state write of every
-        neuron step, one list per step.  Given an :class:`~epfpga.hdl.checker.Expectation`,
+        neuron step, one list per step.  Given an :class:`~epfpga.verification.checker.Expectation`,
         every beat of both pipelines is checked against it as it happens (a
-        :class:`~epfpga.hdl.checker.Mismatch` at the first wrong one)."""
+        :class:`~epfpga.verification.checker.Mismatch` at the first wrong one)."""
 
 
 class RequestTransport:

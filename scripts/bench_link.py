@@ -30,7 +30,7 @@ from epfpga import data as data_mod
 from epfpga.errors import UserError
 from epfpga.firmware.board import BoardTrainer
 from epfpga.hdl import schedule
-from epfpga.hdl.board_sim import SIM_CLOCK_HZ
+from epfpga.verification.board_sim import SIM_CLOCK_HZ
 from epfpga.hdl.params import CoreParams
 
 

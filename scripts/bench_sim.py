@@ -22,7 +22,7 @@ import time
 from epfpga import config as config_mod
 from epfpga import data as data_mod
 from epfpga.errors import UserError
-from epfpga.hdl.trainer import CheckedRtlTrainer, RtlTrainer
+from epfpga.verification.trainer import CheckedRtlTrainer, RtlTrainer
 
 
 def measure(trainer: RtlTrainer, x, y, batches: int) -> dict:

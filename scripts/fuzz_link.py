@@ -16,8 +16,8 @@ from epfpga import config as config_mod
 from epfpga import data as data_mod
 from epfpga.errors import UserError
 from epfpga.firmware.board import CheckedBoardTrainer
-from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
-from epfpga.hdl.link_fuzz import FuzzFailure, fuzz
+from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
+from epfpga.verification.link_fuzz import FuzzFailure, fuzz
 from epfpga.hdl.params import CoreParams
 
 

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"epfpga": "epfpga", "golden": "epfpga/golden", "hdl": "epfpga/hdl",
+FOLDERS = {"epfpga": "epfpga", "golden": "epfpga/golden", "hdl": "epfpga/hdl", "verification": "epfpga/verification",
            "firmware": "epfpga/firmware", "boards": "epfpga/boards"}
 
 

@@ -27,7 +27,7 @@ CONFIG = dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5], t1=3, t2=2, est
 
 @pytest.fixture(scope="module")
 def board():
-    from epfpga.hdl.board_sim import SimulatedBoard
+    from epfpga.verification.board_sim import SimulatedBoard
     sim = SimulatedBoard(CoreParams.from_config(config_mod.from_dict(CONFIG)))
     yield sim
     sim.close()

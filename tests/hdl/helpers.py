@@ -8,7 +8,7 @@ import numpy as np
 from epfpga.config import ESTIMATORS, Config
 from epfpga.golden.fixed.formats import FIXED_ACTIVATIONS
 from epfpga.golden.fixed.trainer import FixedTrainer
-from epfpga.hdl.trainer import RtlTrainer
+from epfpga.verification.trainer import RtlTrainer
 from epfpga.trace import Trace, TraceWriter
 
 

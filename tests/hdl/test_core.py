@@ -13,7 +13,7 @@ from epfpga.firmware.driver import to_signed
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.hdl import schedule
-from epfpga.hdl.trainer import RtlTrainer
+from epfpga.verification.trainer import RtlTrainer
 from epfpga.trace import compare
 
 from .helpers import random_data, random_gateware_config, traces
@@ -200,7 +200,7 @@ def test_the_idle_input_bank_loads_while_the_core_trains_on_the_other():
     from epfpga.firmware.driver import HostDriver
     from epfpga.hdl.core import Core
     from epfpga.hdl.params import CoreParams
-    from epfpga.hdl.sim import bus_read, bus_write
+    from epfpga.verification.bus import AmaranthPins, BusDriver
     from .sim_helpers import simulate
     cfg = _stochastic_config(estimator="symmetric", batch=4)
     hw = CoreParams.from_config(cfg)
@@ -226,15 +226,16 @@ def test_the_idle_input_bank_loads_while_the_core_trains_on_the_other():
     got = []
 
     async def bench(ctx):
-        await bus_write(ctx, core, first)
+        pins = AmaranthPins(ctx, core)
+        bus = BusDriver(pins, hw.layers)
+        await bus.write(first)
         for bank, loads in ((0, second + clobber), (1, [])):
-            await bus_write(ctx, core, [(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
-            assert ctx.get(core.busy)
-            await bus_write(ctx, core, loads)   # bank 1 (and the refused bank-0 zeros) while bank 0 runs
-            assert ctx.get(core.busy)
-            while not ctx.get(core.done):
-                await ctx.tick()
-            got.append(await bus_read(ctx, core, [address(Region.PRED, b) for b in range(4)]))
+            await bus.write([(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
+            assert pins.get("busy")
+            await bus.write(loads)   # bank 1 (and the refused bank-0 zeros) while bank 0 runs
+            assert pins.get("busy")
+            assert await pins.until_high("done", 100_000)
+            got.append(await bus.read([address(Region.PRED, b) for b in range(4)]))
 
     simulate(core, bench)
     assert [list(g) for g in got] == [w.tolist() for w in want]

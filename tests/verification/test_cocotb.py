@@ -19,13 +19,14 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.firmware import programs
-from epfpga.hdl import schedule, simulators
+from epfpga.hdl import schedule
 from epfpga.hdl.activation import Activation
-from epfpga.hdl.checker import Mismatch
-from epfpga.hdl.trainer import CheckedRtlTrainer, RtlTrainer
 from epfpga.trace import compare
+from epfpga.verification import simulators
+from epfpga.verification.checker import Mismatch
+from epfpga.verification.trainer import CheckedRtlTrainer, RtlTrainer
 
-from .helpers import random_data, random_gateware_config, traces
+from tests.hdl.helpers import random_data, random_gateware_config, traces
 
 SIMS = ("icarus", "verilator")
 DEFAULT_SEEDS = (0, 1, 2)
@@ -42,7 +43,7 @@ def test_simulator_is_installed(sim):
 
 def replay(sim: str, seed: int, slow: bool) -> str:
     name = "test_random_config_slow" if slow else "test_random_config"
-    return f".venv/bin/python -m pytest 'tests/hdl/test_cocotb.py::{name}[{sim}-{seed}]'" + (" -m slow" if slow else "")
+    return f".venv/bin/python -m pytest 'tests/verification/test_cocotb.py::{name}[{sim}-{seed}]'" + (" -m slow" if slow else "")
 
 
 def check_random_config(sim: str, seed: int, slow: bool = False) -> None:

@@ -19,9 +19,8 @@ import numpy as np
 from epfpga.errors import GatewareMismatch
 from epfpga.firmware.driver import StateWrite, to_signed
 from epfpga.golden.phases import RELAXATIONS
+from epfpga.hdl.params import CoreParams
 from epfpga.trace import BatchRecord
-
-from .params import CoreParams
 
 
 PERIOD_NS = 10   # the simulated clock in every simulator; mismatch reports give times in ns

@@ -1,6 +1,6 @@
 """The simulated board: the system top's Verilog in Verilator behind a pseudo-terminal.
 
-:class:`SimulatedBoard` builds ``hdl/board_main.cpp`` with the system's Verilog (once per
+:class:`SimulatedBoard` builds ``verification/board_main.cpp`` with the system's Verilog (once per
 gateware, cached beside the cocotb models in ``$EPFPGA_CACHE``), starts it, and gives the
 path of the pty's slave in :attr:`~SimulatedBoard.port`: the host opens it with pyserial
 exactly as it opens a board's USB-serial port.
@@ -20,9 +20,10 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from epfpga.hdl.params import CoreParams
+from epfpga.hdl.system import TOP, System
+
 from . import simulators
-from .params import CoreParams
-from .system import TOP, System
 
 SIM_CLOCK_HZ = 48_000_000    # with SIM_BAUD: divisor 4, the fewest clocks a bit the UART takes
 SIM_BAUD = 12_000_000
@@ -37,7 +38,7 @@ def _stderr(message: str) -> None:
 def build(text: str, log=_stderr) -> Path:
     """The board binary for the system Verilog ``text``: from the cache, or built now."""
     simulators.prepare("verilator")
-    main = resources.files("epfpga.hdl").joinpath("board_main.cpp").read_text()
+    main = resources.files("epfpga.verification").joinpath("board_main.cpp").read_text()
     key = hashlib.sha256(f"{RECIPE}\0{metadata.version('verilator')}\0{main}\0{text}".encode()).hexdigest()[:16]
     directory = simulators.cache_root() / f"board-{key}"
     binary, manifest = directory / "obj" / "Vboard", directory / "manifest.json"

@@ -7,8 +7,8 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.firmware.board import CheckedBoardTrainer
-from epfpga.hdl.board_sim import SIM_BAUD, SimulatedBoard
-from epfpga.hdl.link_fuzz import fuzz
+from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
+from epfpga.verification.link_fuzz import fuzz
 from epfpga.hdl.params import CoreParams
 
 from tests.helpers_data import random_batches

@@ -8,7 +8,7 @@ written once, here.
 
 Timing: values are set for the next rising edge and read in the middle of a cycle (after its
 edge, settled).  A run's cycle count is from the cycle after the one that writes ``START``
-to the first with ``done`` high, as :class:`~epfpga.hdl.checker.Expectation` defines it.
+to the first with ``done`` high, as :class:`~epfpga.verification.checker.Expectation` defines it.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class BusDriver:
         Transaction-level (no ``monitor``, no ``checker``) it only waits.  Otherwise every
         state write of every neuron step is recorded (one list a step) and, with a
         ``checker``, every beat of both pipelines is checked as it happens
-        (:class:`~epfpga.hdl.checker.Mismatch` at the first wrong one) and the cycles of the
+        (:class:`~epfpga.verification.checker.Mismatch` at the first wrong one) and the cycles of the
         run against the schedule model.
         """
         pins = self.pins

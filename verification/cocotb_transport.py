@@ -1,7 +1,7 @@
 """The core's generated Verilog in Icarus or Verilator, behind the host driver's transport.
 
 The simulator runs as a child process, started by cocotb's Python runner in a thread of this
-process, with :mod:`epfpga.hdl.bench` as its test; the test connects back over a Unix socket
+process, with :mod:`epfpga.verification.bench` as its test; the test connects back over a Unix socket
 and executes this side's requests (:meth:`write`, :meth:`read`, :meth:`run`), so the driver,
 the trainers and the trace writer are the same as for the Amaranth simulator.
 """
@@ -20,11 +20,12 @@ from amaranth.back import verilog
 from epfpga.errors import UserError
 from epfpga.firmware.driver import RequestTransport, StateWrite
 
+from epfpga.hdl.core import Core
+
 from . import simulators
 from .bench import ENV_ADDRESS, ENV_AUTHKEY
+from .bus import SimulationError, SimulationTimeout
 from .checker import Expectation, Mismatch
-from .core import Core
-from .sim import SimulationError
 
 
 class RtlMismatch(Mismatch):
@@ -46,7 +47,7 @@ class CocotbTransport(RequestTransport):
         Where the session's log, results and waveform go; by default a fresh temporary
         directory, removed by :meth:`close` unless a check failed.
     max_cycles : int
-        A program run that takes longer fails with :class:`SimulationError`.
+        A program run that takes longer fails with :class:`~.bus.SimulationTimeout`.
     log : callable
         Progress messages (the one-time model build).
     """
@@ -78,7 +79,7 @@ class CocotbTransport(RequestTransport):
         # Icarus' dump module writes waves.fst in the run's directory
         test_args = ["--trace-file", str(self.waves_file)] if self.waves_file and self.sim == "verilator" else []
         try:
-            model.runner().test(test_module="epfpga.hdl.bench", hdl_toplevel=simulators.TOP, hdl_toplevel_lang="verilog",
+            model.runner().test(test_module="epfpga.verification.bench", hdl_toplevel=simulators.TOP, hdl_toplevel_lang="verilog",
                                 build_dir=model.build_dir, test_dir=self.dir,
                                 results_xml=str(self.dir / "results.xml"), waves=self.waves_file is not None,
                                 test_args=test_args, timescale=simulators.TIMESCALE,
@@ -106,6 +107,8 @@ class CocotbTransport(RequestTransport):
             self._thread.join(timeout=60)   # the simulator ends and flushes its waveform
             where = f"; waveform: {self.waves_file}" if self.waves_file else ""
             raise RtlMismatch(f"{self.sim}: {value}{where}; log: {self.log_file}")
+        if status == "timeout":
+            raise SimulationTimeout(f"{self.sim}: {value}")
         if status == "error":
             self.keep = True
             raise SimulationError(f"{self.sim}: {value}; see {self.log_file}")

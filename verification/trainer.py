@@ -19,12 +19,12 @@ from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.host_trainer import HostTrainer, count_mismatches
 from epfpga.golden.network import Params
 from epfpga.golden.phases import PHASES
+from epfpga.hdl import schedule
+from epfpga.hdl.core import Core
+from epfpga.hdl.params import CoreParams
 from epfpga.trace import BatchRecord
 
-from . import schedule
 from .checker import Expectation
-from .core import Core
-from .params import CoreParams
 
 
 def transport(core: Core, sim: str, waves: bool = False):
@@ -107,7 +107,7 @@ class CheckedRtlTrainer(RtlTrainer):
     """``train --check``: the RTL beside the fixed-point model, from the same weights.  The
     model runs each mini-batch first; the testbench's monitors then check every beat of the
     core's two pipelines against it as it happens and stop at the first wrong one
-    (:class:`~epfpga.hdl.checker.Mismatch`), and the cycles of the run against the schedule
+    (:class:`~epfpga.verification.checker.Mismatch`), and the cycles of the run against the schedule
     model.  After every update the weights and predictions are compared too:
     :attr:`mismatches` counts the values that differ (``metrics.json``: ``mismatches``)."""
 
