@@ -16,9 +16,9 @@ from epfpga.errors import UserError
 from epfpga.hdl.params import CoreParams
 
 from .address_map import REGION_SHIFT, Reg, Region, address
-from .protocol import (LINK_COUNTERS, REPLY, STATE_CHANGING, STATUS_REGISTERS, BadFrame, Command, Descriptor,
-                       Frame, FrameDecoder, Status, encode_frame, max_elements, read_payload, read_values,
-                       wait_payload, write_payload)
+from .protocol import (LINK_COUNTERS, REPLY, STATE_CHANGING, STATUS_REGISTERS, WIDTHS, BadFrame, Command,
+                       Descriptor, Frame, FrameDecoder, Status, encode_frame, max_elements, read_payload,
+                       read_values, wait_payload, write_payload)
 
 RETRIED = (Status.BAD_CRC, Status.FRAMING, Status.OVERFLOW)   # damage on the way: send again
 
@@ -67,6 +67,11 @@ class SerialLink:
 
     def close(self) -> None:
         self.serial.close()
+
+    @property
+    def last_applied_seq(self) -> int | None:
+        """The ``seq`` of the last state-changing request: the one the device remembers."""
+        return self._last_applied
 
     def _next_seq(self, command: Command) -> int:
         self._seq = (self._seq + 1) & 0xFF
@@ -141,13 +146,8 @@ class LinkTransport:
     def __init__(self, params: CoreParams, link: SerialLink):
         self.params, self.link = params, link
         self.cycles = 0
-        bits = {"x": params.input_bits, "y": params.label_bits, "pred": params.label_bits}
-        self._width: dict[int, tuple[int, bool]] = {}
-        for r in params.host_regions():
-            signed = r.name[0] in "Wb"
-            width_bits = params.weight_bits if signed else params.state_bits if r.name.startswith("state") \
-                else bits.get(r.name, 32)
-            self._width[r.region] = (1 if width_bits <= 8 else 2 if width_bits <= 16 else 4, signed)
+        self._width = {r.region: (next(w for w in WIDTHS if 8 * w >= r.element_bits), r.signed)
+                       for r in params.host_regions()}
 
     def _bursts(self, addrs: list[int], command: Command):
         """``(first index, first address, count, width, signed)`` of each run of addresses."""

@@ -48,6 +48,8 @@ class HostRegion:
     readable: bool
     writable: bool
     bank_bit: int | None = None
+    element_bits: int = 32      # of one element, as the memory keeps it
+    signed: bool = False        # reads sign-extend it
 
 
 @dataclass(frozen=True)
@@ -230,14 +232,17 @@ class CoreParams:
         out = [HostRegion(Region.CONTROL, "control", len(Reg), True, True),
                HostRegion(Region.PROGRAM, "program", PROGRAM_DEPTH, False, True),
                HostRegion(Region.X, "x", (INPUT_BANKS * self.batch * self.input_stride) << lb, True, True,
-                          self.input_bank_bit),
-               HostRegion(Region.Y, "y", INPUT_BANKS * self.batch, False, True, self.label_bank_bit),
-               HostRegion(Region.PRED, "pred", self.batch, True, False),
+                          self.input_bank_bit, self.input_bits),
+               HostRegion(Region.Y, "y", INPUT_BANKS * self.batch, False, True, self.label_bank_bit,
+                          self.label_bits),
+               HostRegion(Region.PRED, "pred", self.batch, True, False, element_bits=self.label_bits),
                HostRegion(Region.PRNG, "prng", self.lanes + 1, True, True)]
+        w = {"element_bits": self.weight_bits, "signed": True}
         for n in range(1, self.layers + 1):
-            out += [HostRegion(layer_region(n, "W"), f"W{n}", self.weight_depth(n) << lb, True, True),
-                    HostRegion(layer_region(n, "b"), f"b{n}", self.unit_words(n) << lb, True, True),
-                    HostRegion(layer_region(n, "state"), f"state{n}", self.state_depth(n) << lb, True, False)]
+            out += [HostRegion(layer_region(n, "W"), f"W{n}", self.weight_depth(n) << lb, True, True, **w),
+                    HostRegion(layer_region(n, "b"), f"b{n}", self.unit_words(n) << lb, True, True, **w),
+                    HostRegion(layer_region(n, "state"), f"state{n}", self.state_depth(n) << lb, True, False,
+                               element_bits=self.state_bits)]
         return out
 
     def memory_bits(self) -> dict[str, int]:

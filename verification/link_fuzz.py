@@ -52,8 +52,7 @@ class Fuzzer:
         self.decoder = FrameDecoder()
         self.report = Report()
         # what the bad frames aim at, and what it holds
-        self.targets = [r for r in params.host_regions()
-                        if r.name[0] in "Wb" or r.region == Region.PRNG]
+        self.targets = [r for r in params.host_regions() if r.signed or r.region == Region.PRNG]
         self.readable = [r for r in params.host_regions() if r.readable and r.region not in (Region.CONTROL,)]
         self.x = next(r for r in params.host_regions() if r.region == Region.X)
 
@@ -247,7 +246,7 @@ def fuzz(params: CoreParams, port: str, baud: int, frames: int, seed: int) -> Re
     link.close()
     fuzzer = Fuzzer(params, port, baud, seed)
     # the model starts where the device is: the link's opening write is the last one applied
-    fuzzer.model.applied_seq = link._last_applied
+    fuzzer.model.applied_seq = link.last_applied_seq
     report = fuzzer.run(frames, shadow)
     fuzzer.sync()
     fuzzer.serial.close()
