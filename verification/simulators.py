@@ -9,6 +9,7 @@ a model that no longer matches (:class:`~epfpga.errors.UserError`, naming the di
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ from importlib import metadata
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +146,19 @@ class Model:
                                  f"({self.binary.name} does not match its manifest); delete the directory to rebuild it")
 
 
+@contextmanager
+def locked(directory: Path):
+    """Hold the cache's lock of ``directory`` (a file beside it): two processes that want the
+    same model (the test suite's workers) build it once, one after the other."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.with_name(directory.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
     """The model of ``verilog`` for ``sim``: from the cache, or built now (``log`` says so)."""
     prepare(sim)
@@ -151,6 +166,11 @@ def build(sim: str, verilog: str, waves: bool = False, log=print) -> Model:
     tools = f"{RECIPE}\0{sim}\0{int(waves)}\0{sys.version}\0{metadata.version('cocotb')}\0{_tool_version(sim)}\0"
     key = hashlib.sha256(tools.encode() + verilog.encode()).hexdigest()[:16]
     model = Model(sim, cache_root() / f"{sim}-{key}", waves)
+    with locked(model.directory):
+        return _build(model, sim, verilog, waves, log)
+
+
+def _build(model: Model, sim: str, verilog: str, waves: bool, log) -> Model:
     if model.manifest.exists():
         model.check()
         return model
