@@ -188,3 +188,12 @@ def test_training_on_the_simulated_board_matches_the_fixed_point_model():
     finally:
         trainer.close()
     assert trainer.board.stats["bytes_to_device"] == trainer.link.counters.bytes_sent
+
+
+def test_board_info_prints_the_descriptor(board):
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "board", "info", "--port", board.port,
+                           "--baud", "12000000"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    fields = dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
+    assert fields["digest"] == board.system.params.digest.hex()
+    assert fields["sizes"] == "(5, 6, 3)" and fields["lanes"] == "4" and fields["baud"] == "12000000"
