@@ -55,9 +55,12 @@ class ProtocolEngine(wiring.Component):
         No frame is in progress: the engine waits for the first byte of the next one.
 
     Frames arriving while the engine executes a frame or sends its reply are not stored: one
-    that ends meanwhile is dropped, one that ends later is answered ``OVERFLOW``.  A frame is
-    executed in a few cycles plus one cycle per bus write and four per bus read, the reply
-    at the transmitter's pace.
+    that ends meanwhile is dropped, one that ends later is answered ``OVERFLOW``.
+
+    Latency: the checks take two cycles after the frame's ``END``; a ``WRITE`` then takes two
+    cycles per data byte (a buffer read each) and one per element (its bus write) before its
+    reply; a ``READ`` takes three cycles per element for its bus read, then sends its bytes at
+    the transmitter's pace.
     """
 
     def __init__(self, params: CoreParams, descriptor: bytes):
