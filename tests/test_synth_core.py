@@ -7,6 +7,8 @@ words and single lanes) and reads; the read data must agree on every cycle.
 """
 
 import importlib.util
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,6 +21,7 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from epfpga import config as config_mod
 from epfpga.hdl.memories import MemorySpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,3 +159,20 @@ def test_deep_weight_memory_holds_what_amaranth_holds(tmp_path, monkeypatch, dep
     assert len(reference) == len(mapped) == 3000 and len(set(reference)) > 1000
     first = next(((a, b) for a, b in zip(reference, mapped) if a != b), None)
     assert first is None, f"cycle {first}: Amaranth vs mapped ECP5 netlist"
+
+
+def test_the_flow_finds_its_tools_without_the_venv_and_writes_any_folder(tmp_path):
+    """Run as the README says, without the venv on ``PATH``, from one folder with ``--out`` an
+    absolute folder elsewhere (YoWASP's sandbox sees only the working directory): it places a
+    tiny core on the iCE40 and writes its report."""
+    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=1, batch=2, lrs=[0.5, 0.5], t1=3, t2=2))
+    (tmp_path / "c.toml").write_text(config_mod.dumps(cfg))
+    (tmp_path / "here").mkdir()
+    out = tmp_path / "elsewhere" / "tiny"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "synth_core.py"), "--config", str(tmp_path / "c.toml"),
+                           "--device", "ice40up5k", "--out", str(out)], cwd=tmp_path / "here",
+                          env={"PATH": "/usr/bin:/bin", "HOME": os.environ["HOME"]}, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["fits"] and report["lut"] > 0 and report["fmax_mhz"] > 0
