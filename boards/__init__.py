@@ -1,1 +1,1 @@
-"""Board tops and builds for iCEBreaker and ULX3S-85F (to come)."""
+"""Board tops and builds: the ULX3S-85F (``ulx3s.py``, ``build.py``); the iCEBreaker to come."""

@@ -9,6 +9,8 @@ import numpy as np
 
 from epfpga import config as config_mod
 from epfpga.cli import main
+from epfpga.firmware.link import train_bytes_per_sample
+from epfpga.hdl.params import CoreParams
 from epfpga.npz import read_npz
 
 from tests.test_checkpoint import small_config, without_timing
@@ -35,3 +37,7 @@ def test_board_training_checks_resumes_and_equals_the_fixed_backend(tmp_path):
     state = read_npz(tmp_path / "b" / "checkpoint.npz", "checkpoint")
     assert state["prng"].dtype == np.uint64 and len(state["prng"]) == 5
     assert a["link"]["retries"] == 0 and a["link"]["bytes_sent"] > 0
+    # the projection a build's report divides the link by, against what crossed the pty
+    sent, received = train_bytes_per_sample(CoreParams.from_config(small_config()))
+    assert sent <= a["link"]["train_bytes_sent_per_sample"] <= 1.03 * sent
+    assert received <= b["link"]["train_bytes_received_per_sample"] <= 1.03 * received
