@@ -62,7 +62,6 @@ BACKENDS: dict[str, Backend] = {
     "rtl": Backend("rtl", True, True, _rtl),
     "board": Backend("board", False, False, _board),
 }
-BOARD_SIMULATORS = ("verilator",)   # the simulated board: the system top in Verilator behind a pty
 
 
 def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
@@ -79,17 +78,7 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
     for option, value in (("port", port), ("baud", baud), ("timeout", timeout)):
         if name != "board" and value is not None:
             raise UserError(f"--{option} {value}: only --backend board has a serial port (this run uses '{name}')")
-    if name == "board":
-        if sim is not None and port is not None:
-            raise UserError(f"--sim {sim} and --port {port}: train either a board on its port or the simulated "
-                            f"board (--sim verilator), not both")
-        if sim is None and port is None:
-            raise UserError("--backend board needs --port PORT (a board) or --sim verilator (the simulated board)")
-        if sim is not None and sim not in BOARD_SIMULATORS:
-            raise UserError(f"--sim {sim}: the simulated board runs in {', '.join(BOARD_SIMULATORS)} only")
-        if sim is not None:
-            from epfpga.verification.simulators import prepare
-            prepare(sim)
+    if name == "board":   # firmware.board.open_port checks --port and --sim
         link = {"port": port} | {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
         return _board(config, params, sim, device, check=check, **link)
     if check and not backend.simulated:

@@ -133,23 +133,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_board_info(args: argparse.Namespace) -> int:
-    from epfpga.firmware.board import DEFAULT_BAUD
+    from epfpga.firmware.board import open_port
     from epfpga.firmware.link import SerialLink
 
-    board = None
-    if args.sim is not None:
-        from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
-        from epfpga.hdl.params import CoreParams
-        from epfpga.verification.simulators import prepare
-        if args.port is not None:
-            raise UserError(f"--sim {args.sim} and --port {args.port}: ask either a board or the simulated board")
-        prepare(args.sim)
-        board = SimulatedBoard(CoreParams.from_config(config_mod.load(args.config)))
-        port, baud = board.port, SIM_BAUD
-    elif args.port is None:
-        raise UserError("board info needs --port PORT (or --sim verilator --config C)")
-    else:
-        port, baud = args.port, args.baud or DEFAULT_BAUD
+    board, port, baud = open_port(config_mod.load(args.config), args.port, args.baud, args.sim)
     try:
         link = SerialLink(port, baud, args.timeout)
         try:

@@ -98,10 +98,10 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
     out.mkdir(parents=True, exist_ok=True)
     done = 0   # mini-batches of this process, for the checkpoint period
 
-    def save_checkpoint(epoch: int, batch: int, rng_state: dict) -> None:
+    def save_checkpoint(epoch: int, batch: int, rng_state: dict, elapsed: float) -> None:
         if hasattr(backend, "mismatches"):
             metrics["mismatches"] = backend.mismatches
-        checkpoint.save(out, backend.state(), checkpoint.Position(epoch, batch, rng_state, wrong, seen, seconds,
+        checkpoint.save(out, backend.state(), checkpoint.Position(epoch, batch, rng_state, wrong, seen, elapsed,
                                                                   metrics))
 
     for epoch in range(first_epoch, config.epochs + 1):
@@ -124,7 +124,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
             done += 1
             bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
             if checkpoint_every is not None and done % checkpoint_every == 0 and k + 1 < len(order):
-                save_checkpoint(epoch, k + 1, rng_state)
+                save_checkpoint(epoch, k + 1, rng_state, seconds + time.perf_counter() - start)
         seconds += time.perf_counter() - start
         if hasattr(backend, "end_epoch"):
             backend.end_epoch()
@@ -144,7 +144,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
         write_npz(out / "weights.npz", backend.weights())
         wrong, seen, seconds = 0, 0, 0.0
         if checkpoint_every is not None:
-            save_checkpoint(epoch + 1, 0, rng.bit_generator.state)
+            save_checkpoint(epoch + 1, 0, rng.bit_generator.state, 0.0)
     plot_curves(metrics, out / "curves.png")
     return metrics
 

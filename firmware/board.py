@@ -12,16 +12,37 @@ from __future__ import annotations
 import numpy as np
 
 from epfpga.config import Config
+from epfpga.errors import UserError
 from epfpga.golden.network import Params
 from epfpga.hdl.params import CoreParams
 
-from . import programs
 from .driver import HostDriver
-from .host_trainer import HostTrainer, count_mismatches
+from .host_trainer import COUNTERS, HostTrainer, count_mismatches
 from .link import LinkError, LinkTransport, SerialLink
 from .protocol import Descriptor
 
 DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
+BOARD_SIMULATORS = ("verilator",)   # the simulated board: the system top in Verilator behind a pty
+
+
+def open_port(config: Config, port: str | None, baud: int | None, sim: str | None):
+    """The device to talk to: ``(simulated board or None, port, baud)``.  ``port`` is a board's;
+    ``sim`` starts a simulated board of ``config`` (its gateware built for ``baud``) and gives
+    its pty.  Exactly one of the two must be given."""
+    if sim is not None and port is not None:
+        raise UserError(f"--sim {sim} and --port {port}: talk to either a board on its port or the simulated "
+                        f"board (--sim verilator), not both")
+    if sim is None and port is None:
+        raise UserError("a board needs --port PORT (a board) or --sim verilator (the simulated board)")
+    if sim is None:
+        return None, port, baud or DEFAULT_BAUD
+    if sim not in BOARD_SIMULATORS:
+        raise UserError(f"--sim {sim}: the simulated board runs in {', '.join(BOARD_SIMULATORS)} only")
+    from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
+    from epfpga.verification.simulators import prepare
+    prepare(sim)   # a missing simulator fails before anything is elaborated
+    board = SimulatedBoard(CoreParams.from_config(config), baud=baud or SIM_BAUD)
+    return board, board.port, board.system.baud
 
 
 def connect(config: Config, port: str, baud: int, timeout: float) -> tuple[CoreParams, SerialLink, Descriptor]:
@@ -62,20 +83,13 @@ class BoardTrainer(HostTrainer):
 
     def __init__(self, config: Config, params: Params | None = None, port: str | None = None,
                  baud: int | None = None, sim: str | None = None, timeout: float = 2.0):
-        self.board = None
-        if sim is not None:
-            from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
-            baud = baud or SIM_BAUD
-            self.board = SimulatedBoard(CoreParams.from_config(config), baud=baud)
-            port = self.board.port
-        baud = baud or DEFAULT_BAUD
+        self.board, port, baud = open_port(config, port, baud, sim)
         try:
             hw, self.link, info = connect(config, port, baud, timeout)
             self.link_clock_hz = info.clock_hz
-            driver = HostDriver(hw, LinkTransport(hw, self.link))
-            driver.load_program(programs.training(config.estimator, config.t1, config.t2))
-            driver.seed_prng(config.seed)
-            super().__init__(config, driver, params)
+            super().__init__(config, HostDriver(hw, LinkTransport(hw, self.link)), params)
+            self.driver.load_program(self.training_program)
+            self.driver.seed_prng(config.seed)
         except BaseException:
             self._stop_board()
             raise
@@ -96,8 +110,7 @@ class BoardTrainer(HostTrainer):
             self.driver.load_batch(quantise(upcoming[0]).numpy(), upcoming[1], bank=1 - self._bank)
         registers = self.link.wait()
         pred = self.driver.predictions()
-        self.cycles.append({k: registers[k] for k in ("cycles", "drive_cycles", "relax_cycles", "update_cycles",
-                                                     "steps", "wait_cycles")})
+        self.cycles.append({r.name.lower(): registers[r.name.lower()] for r in COUNTERS})
         if upcoming is not None:
             self._bank = 1 - self._bank
         self.train_bytes[0] += counters.bytes_sent - before[0]

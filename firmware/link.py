@@ -119,9 +119,6 @@ class SerialLink:
     def info(self) -> Descriptor:
         return Descriptor.unpack(self.request(Command.INFO).payload[1:])
 
-    def status(self) -> dict[str, int]:
-        return _registers(self.request(Command.STATUS).payload)
-
     def wait(self, max_cycles: int = 1 << 18) -> dict[str, int]:
         """The status registers once the core is idle (asking again while it runs)."""
         while True:

@@ -48,13 +48,7 @@ def build(text: str, log=_stderr) -> Path:
 def _build(directory: Path, main: str, text: str, log) -> Path:
     binary, manifest = directory / "obj" / "Vboard", directory / "manifest.json"
     if manifest.exists():
-        try:
-            recorded = json.loads(manifest.read_text())["sha256"]
-        except (OSError, ValueError, KeyError, TypeError):
-            recorded = None
-        if not binary.is_file() or simulators.sha256(binary) != recorded:
-            raise simulators.SimulatorError(f"cached board model {directory} is corrupt; delete the directory "
-                                            f"to rebuild it")
+        simulators.check_manifest("cached board model", directory, binary)
         return binary
     if directory.exists():   # a build that was interrupted
         shutil.rmtree(directory)

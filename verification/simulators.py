@@ -136,14 +136,18 @@ class Model:
 
     def check(self) -> None:
         """Raise :class:`SimulatorError` unless the model is the one its manifest records."""
-        try:
-            recorded = json.loads(self.manifest.read_text())["sha256"]
-        except (OSError, ValueError, KeyError, TypeError):
-            raise SimulatorError(f"cached {self.sim} model {self.directory}: unreadable manifest; "
-                                 f"delete the directory to rebuild it") from None
-        if not self.binary.is_file() or sha256(self.binary) != recorded:
-            raise SimulatorError(f"cached {self.sim} model {self.directory} is corrupt "
-                                 f"({self.binary.name} does not match its manifest); delete the directory to rebuild it")
+        check_manifest(f"cached {self.sim} model", self.directory, self.binary)
+
+
+def check_manifest(what: str, directory: Path, binary: Path) -> None:
+    """Raise :class:`SimulatorError` unless ``binary`` is the one ``directory``'s manifest records."""
+    try:
+        recorded = json.loads((directory / "manifest.json").read_text())["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SimulatorError(f"{what} {directory}: unreadable manifest; delete the directory to rebuild it") from None
+    if not binary.is_file() or sha256(binary) != recorded:
+        raise SimulatorError(f"{what} {directory} is corrupt ({binary.name} does not match its manifest); "
+                             f"delete the directory to rebuild it")
 
 
 @contextmanager

@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from epfpga.config import Config
-from epfpga.firmware import programs
 from epfpga.firmware.address_map import Reg
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.host_trainer import HostTrainer, count_mismatches
@@ -59,7 +58,7 @@ class RtlTrainer(HostTrainer):
                  on_batch: Callable[[BatchRecord], None] | None = None, sim: str = "amaranth",
                  waves: bool = False):
         hw = CoreParams.from_config(config)
-        self.core = Core(hw, programs.training(config.estimator, config.t1, config.t2))
+        self.core = Core(hw)   # with the config's training program
         super().__init__(config, HostDriver(hw, transport(self.core, sim, waves)), params)
         self.on_batch = on_batch
 
