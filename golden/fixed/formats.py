@@ -43,6 +43,19 @@ def _power_of_two_exponent(value: float) -> int | None:
     return exp - 1 if mantissa == 0.5 else None
 
 
+def _learning_rate(i: int, lr: float, lr_frac: int) -> int:
+    """``lr_q``: ``lr · 2**lr_frac`` rounded to the nearest power of two in ratio (below
+    ``√2 · 2**e`` it is ``2**e``), so that the update multiplies by a shift; 0 stays 0 (a frozen
+    layer).  A positive rate nearer 0 than ``2**-lr_frac`` is rejected."""
+    if lr == 0:
+        return 0
+    mantissa, exp = math.frexp(lr * (1 << lr_frac))    # value = mantissa · 2**exp, mantissa in [1/2, 1)
+    e = exp - 1 if mantissa < math.sqrt(0.5) else exp
+    if e < 0:
+        raise ConfigError(f"lrs[{i}]", lr, f"rounds to 0 with fixed.lr_frac = {lr_frac}")
+    return 1 << e
+
+
 FIXED_ACTIVATIONS = ("hard_sigmoid", "my_hard_sig", "my_sigmoid")
 
 
@@ -61,7 +74,8 @@ class FixedSpec:
     batch_log2 : int
         ``batch = 2**batch_log2``.
     lr_q : tuple of int
-        Learning rate of each weight layer, ``round(lr · 2**fl)``.
+        Learning rate of each weight layer, ``lr · 2**fl`` rounded to a power of two (or 0):
+        the gateware multiplies by it with a shift (:func:`_learning_rate`).
     """
 
     config: Config
@@ -107,14 +121,9 @@ class FixedSpec:
         batch_log2 = _power_of_two_exponent(config.batch)
         if batch_log2 is None:
             raise ConfigError("batch", config.batch, "must be a power of two in fixed point")
-        lr_q = []
-        for i, lr in enumerate(config.lrs):
-            q = math.floor(lr * (1 << fx.lr_frac) + 0.5)
-            if lr > 0 and q == 0:
-                raise ConfigError(f"lrs[{i}]", lr, f"rounds to 0 with fixed.lr_frac = {fx.lr_frac}")
-            lr_q.append(q)
+        lr_q = tuple(_learning_rate(i, lr, fx.lr_frac) for i, lr in enumerate(config.lrs))
         spec = cls(config, config.sizes, fx.state_frac, fx.input_frac, fx.weight_frac,
-                   fx.weight_bits, fx.lr_frac, k, batch_log2, config.lanes, tuple(lr_q))
+                   fx.weight_bits, fx.lr_frac, k, batch_log2, config.lanes, lr_q)
         spec._check_widths()
         return spec
 
@@ -136,6 +145,11 @@ class FixedSpec:
     def layers(self) -> int:
         return len(self.sizes) - 1
 
+    @property
+    def learning_rates(self) -> tuple[float, ...]:
+        """The rates the integer trainer applies, ``lr_q / 2**fl``: give them to the float
+        model to compare the two at the same rates."""
+        return tuple(q / (1 << self.fl) for q in self.lr_q)
 
     def pre_frac(self, layer: int) -> int:
         """Fractional bits of the presynaptic values of weight layer ``layer`` (1-based)."""

@@ -33,6 +33,15 @@ def clamp(v: int, lo: int, hi: int) -> int:
     return min(max(v, lo), hi)
 
 
+def pow2_rate(x: float) -> int:
+    """The power of two nearest ``x`` in ratio (``x`` below ``2**e · √2`` gives ``2**e``); 0
+    stays 0 (§1)."""
+    if x == 0:
+        return 0
+    e = math.floor(math.log2(x))
+    return 1 << (e + 1 if x >= 2 ** e * math.sqrt(2) else e)
+
+
 class Reference:
     """One run: ``cfg`` is the config as a dict (``epfpga config show`` keys), ``weights`` the
     integer start ``{"W1": [[...]], "b1": [...], …}``."""
@@ -49,7 +58,7 @@ class Reference:
         self.act, self.nudge, self.est = cfg["activation"], cfg["nudge"], cfg["estimator"]
         self.t1, self.t2 = cfg["t1"], cfg["t2"]
         self.stochastic = fx["rounding"] == "stochastic"
-        self.lr_q = [math.floor(lr * 2 ** self.fl + 0.5) for lr in cfg["lrs"]]
+        self.lr_q = [pow2_rate(lr * 2 ** self.fl) for lr in cfg["lrs"]]
         self.W = {k: [list(r) for r in v] if k[0] == "W" else list(v) for k, v in weights.items()}
         self.lanes = [seed_of(cfg["seed"], l) for l in range(self.P)]
         self.sign_state = seed_of(cfg["seed"], 0xFFFF)

@@ -12,11 +12,13 @@ from epfpga.train import run
 
 
 def _both(cfg, dataset, tmp_path):
-    start = FixedSpec.from_config(cfg).representable(init_params(cfg.replace(dtype="float64")))
+    spec = FixedSpec.from_config(cfg)
+    start = spec.representable(init_params(cfg.replace(dtype="float64")))
     fixed = FixedTrainer(cfg, start)
     assert all(np.array_equal(fixed.weights()[k], v.numpy()) for k, v in start.items())
     errors = {}
-    for name, trainer in (("float", FloatTrainer(cfg, start)), ("fixed", fixed)):
+    float_trainer = FloatTrainer(cfg.replace(lrs=spec.learning_rates), start)   # the same rates
+    for name, trainer in (("float", float_trainer), ("fixed", fixed)):
         errors[name] = run(cfg, dataset, trainer, tmp_path / name, progress=False)["test_error"]
     return errors
 

@@ -1,0 +1,26 @@
+"""The YoWASP tools (yosys, nextpnr, the packers) as this interpreter's environment has them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+
+def tool(name: str) -> str:
+    """A YoWASP tool: a console script beside this interpreter, found without ``PATH`` (the venv
+    need not be activated)."""
+    path = Path(sys.executable).parent / name
+    if not path.is_file():
+        raise UserError(f"{name} is not installed beside {sys.executable}: run 'bash scripts/setup.sh'")
+    return str(path)
+
+
+def run(cmd: list[str], cwd: Path, log: str) -> int:
+    """``cmd`` with its working directory at ``cwd`` and every path in it relative to there
+    (YoWASP's sandbox sees the working directory, not an absolute folder elsewhere); its output
+    goes to ``cwd / log``.  Returns the exit status."""
+    with (cwd / log).open("w") as f:
+        return subprocess.run([tool(cmd[0]), *cmd[1:]], stdout=f, stderr=subprocess.STDOUT, cwd=cwd).returncode

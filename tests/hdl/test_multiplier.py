@@ -1,0 +1,91 @@
+"""The lanes' multipliers: exact products after exactly LATENCY cycles, and the device's
+instance where one applies."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from amaranth import signed, unsigned
+from amaranth.back import rtlil
+
+from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, product_shape
+
+from .sim_helpers import simulate
+
+
+class ECP5:
+    """What :class:`Multiplier` asks of a platform."""
+    family = "ecp5"
+
+
+def _operands(a_shape, b_shape, count: int, rng) -> list[tuple[int, int]]:
+    def rails(shape):
+        lo, hi = (-(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1) if shape.signed else (0, (1 << shape.width) - 1)
+        return [lo, hi, 0, 1, -1 if shape.signed else hi - 1], lo, hi
+    a_rails, a_lo, a_hi = rails(a_shape)
+    b_rails, b_lo, b_hi = rails(b_shape)
+    edges = list(itertools.product(a_rails, b_rails))
+    return edges + [(int(rng.integers(a_lo, a_hi + 1)), int(rng.integers(b_lo, b_hi + 1))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [(signed(16), unsigned(9)), (signed(11), unsigned(9)),
+                                              (signed(18), unsigned(17)), (signed(24), unsigned(12))])
+def test_products_are_exact_and_arrive_latency_cycles_later(a_shape, b_shape):
+    dut = Multiplier(a_shape, b_shape)
+    operands = _operands(a_shape, b_shape, 200, np.random.default_rng(a_shape.width))
+    got = []
+
+    async def tb(ctx):
+        for t in range(len(operands) + LATENCY):
+            if t < len(operands):
+                ctx.set(dut.a, operands[t][0])
+                ctx.set(dut.b, operands[t][1])
+            await ctx.tick()
+            got.append(ctx.get(dut.p))
+
+    simulate(dut, tb)
+    # after the edge that ends cycle t, p holds the product of the operands of cycle t + 1 - LATENCY
+    assert got[LATENCY - 1:LATENCY - 1 + len(operands)] == [a * b for a, b in operands]
+
+
+def test_the_product_shape_holds_the_extreme_products():
+    shape = product_shape(signed(16), unsigned(9))
+    assert shape.signed
+    lo, hi = -(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1
+    assert lo <= -(1 << 15) * 511 and ((1 << 15) - 1) * 511 <= hi
+
+
+def test_the_ecp5_gets_a_registered_mult18x18d():
+    text = rtlil.convert(Multiplier(signed(16), unsigned(9)), platform=ECP5())
+    assert "MULT18X18D" in text
+    for register in ("REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_OUTPUT_CLK"):
+        assert f'parameter \\{register} "CLK0"' in text
+    assert "REG_PIPELINE_CLK" not in text      # latency 2: no pipeline register
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [(signed(19), unsigned(9)), (signed(16), unsigned(18))])
+def test_operands_wider_than_the_dsp_fall_back_to_a_multiply(a_shape, b_shape):
+    assert "MULT18X18D" not in rtlil.convert(Multiplier(a_shape, b_shape), platform=ECP5())
+
+
+def test_other_platforms_get_a_multiply():
+    assert "MULT18X18D" not in rtlil.convert(Multiplier(signed(16), unsigned(9)))
+
+
+def test_a_bank_multiplies_each_pair_on_its_own_multiplier():
+    dut = MultiplierBank(4, signed(8), unsigned(5))
+    pairs = [(-128, 31), (127, 31), (-1, 1), (5, 0)]
+    got = []
+
+    async def tb(ctx):
+        for k, (a, b) in enumerate(pairs):
+            ctx.set(dut.port.a[k], a)
+            ctx.set(dut.port.b[k], b)
+        await ctx.tick().repeat(LATENCY)
+        got.extend(ctx.get(dut.port.p[k]) for k in range(4))
+
+    simulate(dut, tb)
+    assert got == [a * b for a, b in pairs]
+    assert "MULT18X18D" in rtlil.convert(dut, platform=ECP5())

