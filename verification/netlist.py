@@ -5,8 +5,8 @@ inference into block RAM and LUT RAM, LUT mapping, the ``MULT18X18D`` instances.
 runs the ECP5 build's synthesis (``synth_ecp5``, YoWASP yosys; :data:`SYNTH`) on the core,
 elaborated for the ECP5 (so :mod:`epfpga.hdl.multiplier` instantiates its ``MULT18X18D``), and
 returns the netlist as one Verilog text with the cell models: yosys' own (``LUT4``,
-``TRELLIS_FF``, ``CCU2C``, ``DP16KD``, ``TRELLIS_DPR16X4``, …) and ours for ``MULT18X18D``,
-of which yosys ships only a black box.  The text goes to Icarus or Verilator like the
+``TRELLIS_FF``, ``CCU2C``, ``TRELLIS_DPR16X4``, …) and ours for ``MULT18X18D``, of which yosys
+ships only a black box, and ``DP16KD``, whose yosys model has parameters and no behaviour.  The text goes to Icarus or Verilator like the
 RTL's, behind the same bench and checker.
 
 The core is simulated, not the whole system top: the UART and the PLL would cost millions of
@@ -28,7 +28,7 @@ from epfpga.hdl.core import Core
 
 from .simulators import TOP, SimulatorError, cache_root, locked
 
-RECIPE = 1   # part of the cache key: bump when the way a netlist is made changes
+RECIPE = 3   # part of the cache key: bump when the way a netlist is made changes
 MODELS = Path(__file__).with_name("models")
 # The build's synthesis (amaranth's LatticePlatform runs `synth_ecp5 -top top`), with one step
 # changed: yosys 0.70's ABC9 fails an assertion (ABC_OPS_REINTEGRATE) on the core as the top,
@@ -59,7 +59,9 @@ def _cell_models() -> str:
             return inline(folder / match[1])
         return re.sub(r'^`include "([^"]+)"', include, path.read_text(), flags=re.M)
 
-    return inline(folder / "cells_sim.v") + (MODELS / "MULT18X18D.v").read_text()
+    # yosys declares DP16KD's parameters but gives it no behaviour: ours replaces it
+    cells = re.sub(r"^module DP16KD\b.*?^endmodule\n", "", inline(folder / "cells_sim.v"), flags=re.M | re.S)
+    return cells + "".join((MODELS / f"{cell}.v").read_text() for cell in ("DP16KD", "MULT18X18D"))
 
 
 def ecp5(core: Core, log=print) -> str:
