@@ -30,7 +30,6 @@ from epfpga.hdl.verilog import memory_map
 from .report import summarise
 
 
-
 @dataclass(frozen=True)
 class Board:
     name: str

@@ -11,13 +11,9 @@ from amaranth import signed, unsigned
 from amaranth.back import rtlil
 
 from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, product_shape
+from epfpga.verification.netlist import ECP5
 
 from .sim_helpers import simulate
-
-
-class ECP5:
-    """What :class:`Multiplier` asks of a platform."""
-    family = "ecp5"
 
 
 def _operands(a_shape, b_shape, count: int, rng) -> list[tuple[int, int]]:
