@@ -28,7 +28,7 @@ from epfpga.hdl.core import Core
 
 from .simulators import TOP, SimulatorError, cache_root, locked
 
-RECIPE = 3   # part of the cache key: bump when the way a netlist is made changes
+RECIPE = 4   # part of the cache key: bump when the way a netlist is made changes
 MODELS = Path(__file__).with_name("models")
 # The build's synthesis (amaranth's LatticePlatform runs `synth_ecp5 -top top`), with one step
 # changed: yosys 0.70's ABC9 fails an assertion (ABC_OPS_REINTEGRATE) on the core as the top,

@@ -22,7 +22,8 @@ from epfpga.verification.trainer import CheckedRtlTrainer
 
 from tests.hdl.helpers import random_data, traces
 
-SMALL = dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2, fixed={"rounding": "stochastic"})
+# 48 inputs: W1 (72 words of 64 bits) goes to DP16KD in its 36-bit mode, the rest to LUT RAM
+SMALL = dict(sizes=[48, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2, fixed={"rounding": "stochastic"})
 
 
 def check(cfg, x, y, sim: str) -> None:
@@ -43,7 +44,7 @@ def test_the_netlist_has_the_device_cells_and_no_inferred_multiply():
     text = netlist.ecp5(Core(CoreParams.from_config(config_mod.from_dict(SMALL))))
     top = text[:text.index("endmodule")]
     cells = set(re.findall(r"^\s+(\w+) (?:#\(|_\d+_|\\)", top, re.M))
-    assert {"MULT18X18D", "TRELLIS_FF", "LUT4"} <= cells, cells
+    assert {"MULT18X18D", "DP16KD", "TRELLIS_DPR16X4", "TRELLIS_FF", "LUT4"} <= cells, cells
     assert len(re.findall(r"^\s+MULT18X18D ", top, re.M)) == 2 * 4    # two a lane
 
 
@@ -60,7 +61,8 @@ def test_a_digits_mini_batch_is_bit_exact_in_verilator():
     check(cfg, ds.train_x[:cfg.batch], ds.train_y[:cfg.batch], "verilator")
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")   # refused before elaboration
 def test_an_unknown_target_is_refused():
+    core = Core(CoreParams.from_config(config_mod.from_dict(SMALL)))
+    core._MustUse__silence = True    # refused before it is elaborated
     with pytest.raises(SimulatorError, match="--netlist ice41: no such target"):
-        netlist.synthesised("ice41", Core(CoreParams.from_config(config_mod.from_dict(SMALL))))
+        netlist.synthesised("ice41", core)

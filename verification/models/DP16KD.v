@@ -6,7 +6,9 @@
 // bits 20 (r mod 16) +: 18 of INITVAL_(r / 16)). A port of width 18 addresses rows with
 // AD[13:4], AD[1:0] being its byte-write enables (bits 8:0 and 17:9); width 9 addresses
 // half rows with AD[13:3]; widths 4, 2 and 1 address the low 16 bits of rows with AD[13:2],
-// AD[13:1], AD[13:0]. Reads and writes take CE and the chip select (CS = CSDECODE); RST clears
+// AD[13:1], AD[13:0]. Width 36 is the pseudo-dual-port mode (yosys' PDPW16KD): port A writes
+// rows 2w and 2w + 1 from {DIB, DIA} with AD[13:5] = w and byte enables AD[3:0], port B reads
+// them onto {DOB, DOA}. Reads and writes take CE and the chip select (CS = CSDECODE); RST clears
 // the output synchronously; WRITEMODE NORMAL holds the output on a write, WRITETHROUGH shows
 // the new data, READBEFOREWRITE the old; REGMODE OUTREG adds the output register (OCE).
 // Clock inversion (CLKAMUX/CLKBMUX = "INV") stops the simulation, and so does an asserted reset
@@ -153,6 +155,14 @@ module DP16KD (
         endcase
     endtask
 
+    // Width 36 (pseudo-dual-port): port A only writes {DIB, DIA} at AD[13:5], rows 2w and 2w + 1,
+    // AD[3:0] enabling its four 9-bit bytes; port B only reads, {DOB, DOA}.
+    task write36(input [13:0] ad, input [35:0] di);
+        integer k;
+        for (k = 0; k < 4; k = k + 1)
+            if (ad[k]) mem[{ad[13:5], k[1]}][9 * k[0] +: 9] <= di[9 * k +: 9];
+    endtask
+
     // -- port A -----------------------------------------------------------------------------
     wire [13:0] ada = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5, ADA4, ADA3, ADA2, ADA1, ADA0};
     wire [17:0] dia = {DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0};
@@ -163,7 +173,10 @@ module DP16KD (
             $display("DP16KD %m: an asynchronous reset, which this model does not cover");
             $finish(1);
         end
-        if (RSTA) doa_q <= 0;
+        if (DATA_WIDTH_A == 36) begin
+            if (CEA && sela && WEA) write36(ada, {dib, dia});
+        end
+        else if (RSTA) doa_q <= 0;
         else if (CEA && sela) begin
             if (!WEA || WRITEMODE_A == "READBEFOREWRITE") doa_q <= read(DATA_WIDTH_A, ada);
             else if (WRITEMODE_A == "WRITETHROUGH") doa_q <= through(DATA_WIDTH_A, ada, dia);
@@ -171,25 +184,30 @@ module DP16KD (
         end
         if (RSTA) doa_r <= 0; else if (OCEA) doa_r <= doa_q;
     end
-    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = REGMODE_A == "OUTREG" ? doa_r : doa_q;
+    // a width-36 read puts its low half on DOA, through port B's registers
+    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} =
+        DATA_WIDTH_B == 36 ? (REGMODE_B == "OUTREG" ? low_r : low_q) : REGMODE_A == "OUTREG" ? doa_r : doa_q;
 
     // -- port B -----------------------------------------------------------------------------
     wire [13:0] adb = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0};
     wire [17:0] dib = {DIB17, DIB16, DIB15, DIB14, DIB13, DIB12, DIB11, DIB10, DIB9, DIB8, DIB7, DIB6, DIB5, DIB4, DIB3, DIB2, DIB1, DIB0};
     wire selb = {CSB2, CSB1, CSB0} == cs_value(CSDECODE_B);
-    reg [17:0] dob_q = 0, dob_r = 0;
+    reg [17:0] dob_q = 0, dob_r = 0, low_q = 0, low_r = 0;
     always @(posedge CLKB) begin
         if (RESETMODE == "ASYNC" && RSTB) begin
             $display("DP16KD %m: an asynchronous reset, which this model does not cover");
             $finish(1);
         end
-        if (RSTB) dob_q <= 0;
+        if (RSTB) {dob_q, low_q} <= 0;
+        else if (DATA_WIDTH_B == 36) begin
+            if (CEB && selb) {dob_q, low_q} <= {mem[{adb[13:5], 1'b1}], mem[{adb[13:5], 1'b0}]};
+        end
         else if (CEB && selb) begin
             if (!WEB || WRITEMODE_B == "READBEFOREWRITE") dob_q <= read(DATA_WIDTH_B, adb);
             else if (WRITEMODE_B == "WRITETHROUGH") dob_q <= through(DATA_WIDTH_B, adb, dib);
             if (WEB) write(DATA_WIDTH_B, adb, dib);
         end
-        if (RSTB) dob_r <= 0; else if (OCEB) dob_r <= dob_q;
+        if (RSTB) {dob_r, low_r} <= 0; else if (OCEB) {dob_r, low_r} <= {dob_q, low_q};
     end
     assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = REGMODE_B == "OUTREG" ? dob_r : dob_q;
 endmodule
