@@ -24,7 +24,7 @@ from epfpga.golden.phases import PHASES
 
 from .neuron_update import DRAIN_DRIVE, DRAIN_HIDDEN, DRAIN_OUTPUT
 from .params import CoreParams
-from .weight_update import DRAIN, DRAIN_DIFF, blocks
+from .weight_update import DRAIN, DRAIN_DIFF, WRITE_STAGE, blocks
 
 FETCH = 2
 
@@ -52,7 +52,10 @@ def update_cycles(p: CoreParams) -> int:
 @dataclass(frozen=True)
 class Schedule:
     """Cycles of one program run, in total and by operation (execution only; ``fetch`` holds
-    the fetch and decode cycles of every instruction)."""
+    the fetch and decode cycles of every instruction), and the cycle of every beat the
+    monitors stamp: ``step_ends`` (each neuron step's ``step_done``) and ``writes`` (each word
+    the weight update writes, in write order).  Cycles count from the first fetch (cycle 0),
+    so the program's ``done`` rises in cycle ``cycles``."""
 
     cycles: int
     drive: int
@@ -60,6 +63,8 @@ class Schedule:
     update: int
     fetch: int
     steps: int
+    step_ends: tuple[int, ...] = ()
+    writes: tuple[int, ...] = ()
 
     def counters(self) -> dict[str, int]:
         """The core's counters of one run of the program, as ``HostTrainer.counters`` names them."""
@@ -67,32 +72,54 @@ class Schedule:
                 "update_cycles": self.update, "steps": self.steps}
 
 
+def update_writes(p: CoreParams, start: int) -> list[int]:
+    """The cycles of the update's weight and bias word writes, for an update whose execution
+    starts in cycle ``start``: each block issues its words' samples back to back, and a word
+    is written ``WRITE_STAGE`` cycles after its last sample issues."""
+    out, issue = [], start + 1
+    for b in blocks(p):
+        if b.kind != "diff":
+            out += [issue + (w + 1) * b.samples - 1 + WRITE_STAGE for w in range(b.rows * b.groups)]
+        issue += b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else DRAIN)
+    return out
+
+
 def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
     """Walk a program as the sequencer does and count its cycles."""
     totals = {"drive": 0, "relax": 0, "update": 0, "fetch": 0, "other": 0, "steps": 0}
-    pc, sample = 0, 0
+    step_ends: list[int] = []
+    writes: list[int] = []
+    pc, sample, now = 0, 0, 0
     while True:
         word = words[pc]
         op, imm = Op(_field(word, "op")), _field(word, "imm")
         totals["fetch"] += FETCH
+        now += FETCH
         pc += 1
         if op == Op.DRIVE:
-            totals["drive"] += drive_cycles(p)
+            spent = drive_cycles(p)
+            totals["drive"] += spent
         elif op == Op.RELAX:
-            totals["relax"] += imm * step_cycles(p)
+            spent = imm * step_cycles(p)
+            step_ends += [now + (t + 1) * step_cycles(p) - 1 for t in range(imm)]
+            totals["relax"] += spent
             totals["steps"] += imm
         elif op == Op.UPDATE:
-            totals["update"] += update_cycles(p)
+            spent = update_cycles(p)
+            writes += update_writes(p, now)
+            totals["update"] += spent
         else:
-            totals["other"] += 1
+            spent = 1
+            totals["other"] += spent
             if op == Op.NEXT and sample != p.batch - 1:
                 sample, pc = sample + 1, imm
             elif op == Op.NEXT:
                 sample = 0
-            elif op == Op.HALT:
-                break
-    cycles = sum(v for k, v in totals.items() if k != "steps")
-    return Schedule(cycles, totals["drive"], totals["relax"], totals["update"], totals["fetch"], totals["steps"])
+        now += spent
+        if op == Op.HALT:
+            break
+    return Schedule(now, totals["drive"], totals["relax"], totals["update"], totals["fetch"], totals["steps"],
+                    tuple(step_ends), tuple(writes))
 
 
 def lower_bound(p: CoreParams) -> float:

@@ -34,10 +34,12 @@ from .multiplier import PER_LANE, request_signature
 from .prng import Xorshift32
 from .row_scan import RowScan
 
-# Cycles a block spends draining after its last issue (last write, plus the cycle that sees the
-# pipeline empty): the diff block writes at stage 4, the others at stage 8.
-DRAIN_DIFF = 4 + 1
-DRAIN = 8 + 1
+# The stages that write (cycles after issue): the diff block's differences, every other
+# block's words.  A block drains for its last write plus the cycle that sees the pipeline empty.
+DIFF_WRITE_STAGE = 4
+WRITE_STAGE = 8
+DRAIN_DIFF = DIFF_WRITE_STAGE + 1
+DRAIN = WRITE_STAGE + 1
 
 
 @dataclass(frozen=True)

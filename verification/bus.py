@@ -119,6 +119,7 @@ class BusDriver:
         watched = [en for en, _, _ in mons] + ["step_done", "done"] + (["wmon_en"] if checker else [])
         while True:
             now = pins.time_ns()
+            cycle = round((now - started) / PERIOD_NS)
             active = False
             for n, (en, addr, data) in enumerate(mons, 1):
                 lanes = pins.get(en)
@@ -128,10 +129,10 @@ class BusDriver:
             if checker and pins.get("wmon_en"):
                 active = True
                 beats.weight_write(pins.get("wmon_block"), pins.get("wmon_addr"), pins.get("wmon_en"),
-                                   pins.get("wmon_data"), now)
+                                   pins.get("wmon_data"), cycle, now)
             if pins.get("step_done"):
                 active = True
-                beats.step_done(now)
+                beats.step_done(cycle, now)
             if pins.get("done"):
                 break
             if now >= deadline:

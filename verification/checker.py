@@ -20,6 +20,7 @@ from epfpga.errors import GatewareMismatch
 from epfpga.firmware.driver import StateWrite, to_signed
 from epfpga.golden.phases import RELAXATIONS
 from epfpga.hdl.params import CoreParams
+from epfpga.hdl.schedule import Schedule
 from epfpga.trace import BatchRecord
 
 
@@ -43,23 +44,24 @@ class Expectation:
         them, ``states[n - 1]`` the ``int64`` states of layer ``n``.
     weights : dict
         The integer weights after the update, ``W{n}`` ``[n_n, n_(n-1)]`` and ``b{n}``.
-    cycles : int
-        Clock cycles of the program run (``hdl/schedule.py``), from the cycle after the one
-        that writes ``START`` to the first with ``done`` high.
+    schedule : Schedule
+        The schedule model's run of the program (``hdl/schedule.py``): its cycles, from the
+        cycle after the one that writes ``START`` (cycle 0) to the first with ``done`` high,
+        and the cycle of every ``step_done`` and every weight word write.
     """
 
     batch: int
     steps: list[tuple[int, str, int, list[np.ndarray]]]
     weights: dict[str, np.ndarray]
-    cycles: int
+    schedule: Schedule
 
     @classmethod
-    def from_record(cls, batch: int, record: BatchRecord, cycles: int) -> Expectation:
+    def from_record(cls, batch: int, record: BatchRecord, schedule: Schedule) -> Expectation:
         phases = [(r.name, getattr(record, r.name)) for r in RELAXATIONS if getattr(record, r.name) is not None]
         samples = len(record.y)
         steps = [(b, name, t, [np.asarray(s[b]) for s in state])
                  for b in range(samples) for name, states in phases for t, state in enumerate(states)]
-        return cls(batch, steps, {k: np.asarray(v) for k, v in record.params.items()}, cycles)
+        return cls(batch, steps, {k: np.asarray(v) for k, v in record.params.items()}, schedule)
 
 
 class BeatChecker:
@@ -105,7 +107,16 @@ class BeatChecker:
                 raise Mismatch(f"{self._where(write.layer, unit, time_ns)}: expected {int(want[unit])}, got {got}")
             self.next_unit[write.layer - 1] += 1
 
-    def step_done(self, time_ns: float) -> None:
+    def _on_time(self, beat: str, stamps: tuple[int, ...], index: int, cycle: int, time_ns: float) -> None:
+        want = stamps[index]
+        if cycle != want:
+            raise Mismatch(f"batch {self.expect.batch}: {beat} in cycle {cycle}, the schedule model's cycle {want} "
+                           f"({cycle - want:+d}), at {time_ns:g} ns")
+
+    def step_done(self, cycle: int, time_ns: float) -> None:
+        sample, phase, t, _ = self.expect.steps[min(self.step, len(self.expect.steps) - 1)]
+        self._on_time(f"sample {sample} phase {phase} step {t}: step_done", self.expect.schedule.step_ends,
+                      self.step, cycle, time_ns)
         for n, written in enumerate(self.next_unit, 1):
             if written != self.p.sizes[n]:
                 raise Mismatch(f"{self._where(n, written, time_ns)}: the step ended with {written} of "
@@ -113,7 +124,7 @@ class BeatChecker:
         self.step += 1
         self.next_unit = [0] * self.p.layers
 
-    def weight_write(self, block: int, addr: int, lanes: int, word: int, time_ns: float) -> None:
+    def weight_write(self, block: int, addr: int, lanes: int, word: int, cycle: int, time_ns: float) -> None:
         p = self.p
         where = f"batch {self.expect.batch} phase update"
         if self.word >= len(self.words):
@@ -122,6 +133,8 @@ class BeatChecker:
         if (block, addr) != (want_block, want_addr):
             raise Mismatch(f"{where}: write to memory {block} word {addr} at {time_ns:g} ns, "
                            f"expected {name} word {want_addr} next")
+        self._on_time(f"phase update: the write of {name} row {row} word {want_addr}", self.expect.schedule.writes,
+                      self.word, cycle, time_ns)
         want = self.expect.weights[name].reshape(-1, self.expect.weights[name].shape[-1])[row]
         for lane in range(p.lanes):
             col = col0 + lane
@@ -139,9 +152,9 @@ class BeatChecker:
 
     def finish(self, time_ns: float, cycles: int) -> None:
         """The run ended after ``cycles``: every step and every weight word must have been seen."""
-        if cycles != self.expect.cycles:
+        if cycles != self.expect.schedule.cycles:
             raise Mismatch(f"batch {self.expect.batch}: the program took {cycles} cycles, the schedule model "
-                           f"{self.expect.cycles}, at {time_ns:g} ns")
+                           f"{self.expect.schedule.cycles}, at {time_ns:g} ns")
         if self.step != len(self.expect.steps):
             raise Mismatch(f"batch {self.expect.batch}: the program ended after {self.step} of "
                            f"{len(self.expect.steps)} neuron steps, at {time_ns:g} ns")
@@ -164,15 +177,15 @@ class Beats:
         if self.checker:
             self.checker.state_write(write, time_ns)
 
-    def weight_write(self, block: int, addr: int, lanes: int, word: int, time_ns: float) -> None:
+    def weight_write(self, block: int, addr: int, lanes: int, word: int, cycle: int, time_ns: float) -> None:
         if self.checker:
-            self.checker.weight_write(block, addr, lanes, word, time_ns)
+            self.checker.weight_write(block, addr, lanes, word, cycle, time_ns)
 
-    def step_done(self, time_ns: float) -> None:
+    def step_done(self, cycle: int, time_ns: float) -> None:
         self.steps.append(self._writes)
         self._writes = []
         if self.checker:
-            self.checker.step_done(time_ns)
+            self.checker.step_done(cycle, time_ns)
 
     def finish(self, time_ns: float, cycles: int) -> list[list[StateWrite]]:
         """The run ended after ``cycles``; returns the steps' writes."""

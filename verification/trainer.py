@@ -124,7 +124,7 @@ class CheckedRtlTrainer(RtlTrainer):
         self.golden = FixedTrainer(config, params, on_batch=self._golden_batch)
         self.mismatches = 0
         self._records: list[BatchRecord] = []
-        self._cycles = schedule.program_cycles(self.hw, self.training_program).cycles
+        self._schedule = schedule.program_cycles(self.hw, self.training_program)
 
     def restore(self, state) -> None:
         super().restore(state)
@@ -135,7 +135,7 @@ class CheckedRtlTrainer(RtlTrainer):
 
     def expectation(self, x: np.ndarray, y: np.ndarray) -> Expectation:
         self._want = self.golden.train_batch(x, y)
-        return Expectation.from_record(len(self._records) - 1, self._records[-1], self._cycles)
+        return Expectation.from_record(len(self._records) - 1, self._records[-1], self._schedule)
 
     def train_batch(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         pred = super().train_batch(x, y)

@@ -8,6 +8,7 @@ with the line that says what to install; nothing is skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -175,3 +176,27 @@ def test_train_check_through_the_cli(tmp_path):
     assert "check: 0 values of the gateware differ" in proc.stdout
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["mismatches"] == 0
+
+
+@pytest.mark.parametrize("beat", ("step_ends", "writes"))
+@pytest.mark.parametrize("sim", SIMS)
+def test_a_one_cycle_slip_is_caught_at_its_beat(sim, beat):
+    """The monitors stamp every ``step_done`` and every weight word write with its cycle: a
+    schedule one cycle off at a single beat in the middle of the run (the total unchanged)
+    fails there, naming the beat, the model's cycle and the core's."""
+    cfg = config_mod.from_dict(dict(sizes=[11, 9, 4], lanes=4, batch=2, t1=4, t2=2, lrs=[0.5, 0.5],
+                                    estimator="symmetric", seed=3))
+    x, y = random_data(cfg, np.random.default_rng(3), batches=1)
+    checked = CheckedRtlTrainer(cfg, sim=sim)
+    stamps = list(getattr(checked._schedule, beat))
+    k = len(stamps) // 2
+    stamps[k] += 1
+    checked._schedule = dataclasses.replace(checked._schedule, **{beat: tuple(stamps)})
+    with pytest.raises(Mismatch) as caught:
+        checked.train_batch(x, y)
+    checked.close()
+    message = str(caught.value)
+    what = r"sample \d+ phase \w+ step \d+: step_done" if beat == "step_ends" else r"phase update: the write of \w+ row \d+ word \d+"
+    found = re.search(rf"batch 0: {what} in cycle (\d+), the schedule model's cycle (\d+) \(-1\)", message)
+    assert found, message
+    assert int(found[1]) == stamps[k] - 1 and int(found[2]) == stamps[k], message
