@@ -8,6 +8,7 @@ import numpy as np
 from epfpga.config import ESTIMATORS, Config
 from epfpga.golden.fixed.formats import FIXED_ACTIVATIONS
 from epfpga.golden.fixed.trainer import FixedTrainer
+from epfpga.golden.network import Params
 from epfpga.verification.trainer import RtlTrainer
 from epfpga.trace import Trace, TraceWriter
 
@@ -40,10 +41,12 @@ def random_data(cfg: Config, rng: np.random.Generator, batches: int) -> tuple[np
     return x, rng.integers(0, cfg.classes, n)
 
 
-def traces(cfg: Config, x: np.ndarray, y: np.ndarray, rtl: RtlTrainer | None = None) -> tuple[Trace, Trace]:
-    """Traces of the fixed-point model and of the core, both from the config's initial weights."""
+def traces(cfg: Config, x: np.ndarray, y: np.ndarray, rtl: RtlTrainer | None = None,
+           params: Params | None = None) -> tuple[Trace, Trace]:
+    """Traces of the fixed-point model and of the core, both from the same initial weights
+    (``params``, by default the config's)."""
     out = []
-    for trainer in (FixedTrainer(cfg), rtl or RtlTrainer(cfg)):
+    for trainer in (FixedTrainer(cfg, params), rtl or RtlTrainer(cfg, params)):
         writer = TraceWriter(cfg, trainer.backend, trainer.params)
         trainer.on_batch = writer
         for i in range(0, len(y), cfg.batch):
