@@ -69,3 +69,14 @@ def test_a_small_system_builds_from_any_folder_without_the_venv_on_path(tmp_path
 def test_program_without_a_bitstream_exits_2(tmp_path):
     proc = epfpga("program", "--board", "ulx3s-85f", str(tmp_path), "--dry-run")
     assert proc.returncode == 2 and "no bitstream" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lanes", "128"], "config key 'lanes' = 128: the gateware needs a power of two <= 64"),
+    (["--clock", "1000"], "--clock/--baud: 1000 MHz is outside the ECP5 PLL's output range, 3.125-400 MHz"),
+    (["--clock", "0.5"], "--clock/--baud: 0.5 MHz is outside the ECP5 PLL's output range, 3.125-400 MHz"),
+])
+def test_lanes_and_clocks_the_board_cannot_take_exit_2_before_synthesis(tmp_path, args, message):
+    proc = epfpga("build", "--board", "ulx3s-85f", "--config", "digits", *args, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [f"epfpga: error: {message}"], proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -32,3 +32,19 @@ def test_ecppll_agrees_on_the_output_frequency(tmp_path, f_out):
     assert proc.returncode == 0, proc.stderr
     theirs = float(re.search(r"clkout0 frequency: ([\d.]+) MHz", proc.stdout)[1])
     assert pll_config(25e6, f_out * 1e6).f_out_hz / 1e6 == pytest.approx(theirs)
+
+
+@pytest.mark.parametrize("f_out, message", [
+    (401e6, "401 MHz is outside the ECP5 PLL's output range, 3.125-400 MHz"),
+    (3e6, "3 MHz is outside the ECP5 PLL's output range"),
+])
+def test_clocks_outside_the_output_range_are_refused(f_out, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        pll_config(25e6, f_out)
+
+
+def test_a_clock_whose_nearest_setting_is_too_far_is_refused():
+    """From 25 MHz the phase detector (at least 3.125 MHz) allows ``CLKI_DIV`` up to 8, so the
+    slowest outputs are 25/8 and 25/7 MHz: 3.34 MHz is 6 % from both."""
+    with pytest.raises(ValueError, match=r"3\.34 MHz from 25 MHz within 2\.5% \(the nearest is 3\.125 MHz\)"):
+        pll_config(25e6, 3.34e6)
