@@ -11,7 +11,7 @@ registers are always accessible.  Weights read back sign-extended.
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Signal, Value, unsigned
+from amaranth import Cat, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -143,7 +143,8 @@ class Core(wiring.Component):
         x_rd, x_rd2 = x_mem.read_port(), x_mem.read_port()
         m.d.comb += x_rd.addr.eq(word)
         host_or(x_rd, (upd.busy, upd.x), (neu.busy, neu.x))
-        m.d.comb += [x_rd2.addr.eq(upd.x2.addr), upd.x2.data.eq(x_rd2.data)]
+        m.d.comb += [x_rd2.addr.eq(Mux(upd.busy, upd.x2.addr, neu.x2.addr)),
+                     upd.x2.data.eq(x_rd2.data), neu.x2.data.eq(x_rd2.data)]
         reads[Region.X] = x_rd
         host_write_port(x_mem.write_port(granularity=1), bank_write(Region.X, p.input_bank_bit))
 

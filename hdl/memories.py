@@ -63,7 +63,9 @@ def accumulators(p: CoreParams, layer: int) -> MemorySpec:
 
 
 def drive(p: CoreParams) -> MemorySpec:
-    return MemorySpec("drive", signed(p.acc_bits), p.lanes, p.unit_words(1))
+    """``D_1`` of a pair of samples (one drive pass serves both): lanes ``0 … P−1`` the even
+    sample's, ``P … 2P−1`` the odd one's."""
+    return MemorySpec("drive", signed(p.acc_bits), 2 * p.lanes, p.unit_words(1))
 
 
 def inputs(p: CoreParams) -> MemorySpec:

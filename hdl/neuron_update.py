@@ -7,7 +7,10 @@ adder tree, then a row accumulator) and ``W_m[i,j]·q_m[i]`` into the feedback s
 ``j`` of layer ``m−1`` (a read-modify-write of that layer's accumulator memory, ``P`` lanes a
 cycle, read transparently so that back-to-back rows need no stall).
 
-- ``drive``: one pass over ``W_1`` with the clamped input gives ``D_1`` (input_drive).
+- ``drive``: one pass over ``W_1`` gives ``D_1`` (input_drive) of two samples, the pair
+  ``sample & ~1`` and ``sample | 1``: each weight read serves the even sample's input on the
+  forward multiplier and the odd one's on the feedback multiplier, which the drive has no
+  other use for.  The sequencer skips the drive of an odd sample.
 - ``step``: passes over ``W_2 … W_N``.  A layer's accumulator starts from its forward sum plus
   bias (layer 1: ``D_1``); the last row of ``W_(m+1)`` completes the feedback sums of layer
   ``m``, which go straight through the activation into the next-state slot, as do the rows
@@ -62,7 +65,8 @@ class NeuronUpdate(wiring.Component):
         High from the cycle after ``start`` until the last write has landed.
     out_valid, out_unit, out_q : Out
         Each output-layer state as it is written (feeds the prediction).
-    x, w{n}, b{n}, s{n} : memory read requests; ``s{n}_w`` : state write request.
+    x, x2, w{n}, b{n}, s{n} : memory read requests (``x2``: the inputs' second port, the odd
+        sample of the drive's pair); ``s{n}_w`` : state write request.
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
     """
@@ -75,7 +79,7 @@ class NeuronUpdate(wiring.Component):
             "nudge": In(2), "label": In(unsigned(p.label_bits)),
             "out_valid": Out(1), "out_unit": Out(unsigned(p.label_bits)),
             "out_q": Out(unsigned(p.state_bits)),
-            "x": In(mem.inputs(p).read_signature()),
+            "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
             "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
         }
         for n in range(1, p.layers + 1):
@@ -129,7 +133,9 @@ class NeuronUpdate(wiring.Component):
         # -- stage 0: reads -----------------------------------------------------------------
         src_slot = mem.slot_index(p, self.src, self.sample)
         dst_slot = mem.slot_index(p, self.dst, self.sample)
-        m.d.comb += self.x.addr.eq(mem.input_address(p, self.bank, self.sample, g))
+        pair = self.sample & ~1
+        m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),
+                     self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g))]
         for n in rows:
             with m.If(layer == n):
                 m.d.comb += [getattr(self, f"w{n}").addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
@@ -144,12 +150,14 @@ class NeuronUpdate(wiring.Component):
         b_q = {n: mem.registered_data(m, getattr(self, f"b{n}")) for n in rows}
         s_q = {n: mem.registered_data(m, getattr(self, f"s{n}")) for n in rows}
         x_q = mem.registered_data(m, self.x)
+        x2_q = mem.registered_data(m, self.x2)
 
         # -- stage 2: operands; stage 3: products ---------------------------------------------
         zero = self.src == mem.SlotCode.ZERO
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         pre1 = [Signal(unsigned(p.state_bits), name=f"pre_l{l}") for l in range(P)]
         post1 = Signal(unsigned(p.state_bits))
+        other1 = [Signal.like(pre1[l], name=f"other_l{l}") for l in range(P)]   # feedback operand
         bias1 = Signal(signed(p.weight_bits))
         lane1 = tokr.i_lane if P > 1 else 0
         with m.Switch(layer):
@@ -161,14 +169,17 @@ class NeuronUpdate(wiring.Component):
                     m.d.comb += [w1[l].eq(w_data[l]) for l in range(P)]
                     if n == 1:
                         m.d.comb += [pre1[l].eq(pre_data[l]) for l in range(P)]
+                        m.d.comb += [other1[l].eq(x2_q[l]) for l in range(P)]
                     else:
                         m.d.comb += [pre1[l].eq(Mux(zero, 0, pre_data[l])) for l in range(P)]
                         m.d.comb += post1.eq(Mux(zero, 0, s_q[n][lane1]))
+                        m.d.comb += [other1[l].eq(post1) for l in range(P)]
         # the lanes' multipliers (hdl/multiplier.py) register the operands and the products:
-        # lane l's forward product on multiplier 2l, its feedback product on 2l + 1
+        # lane l's forward product on multiplier 2l, its feedback product (the drive: the odd
+        # sample's forward product) on 2l + 1
         for l in range(P):
             m.d.comb += [self.mul.a[2 * l].eq(w1[l]), self.mul.b[2 * l].eq(pre1[l]),
-                         self.mul.a[2 * l + 1].eq(w1[l]), self.mul.b[2 * l + 1].eq(post1)]
+                         self.mul.a[2 * l + 1].eq(w1[l]), self.mul.b[2 * l + 1].eq(other1[l])]
         prod_bits = p.weight_bits + p.state_bits + 1
         fwd2 = [Signal(signed(prod_bits), name=f"fwd_l{l}") for l in range(P)]
         fb2 = [Signal(signed(prod_bits), name=f"fb_l{l}") for l in range(P)]
@@ -194,7 +205,7 @@ class NeuronUpdate(wiring.Component):
         acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}") for l in range(P)]
         drive_q = [Signal(signed(p.acc_bits), name=f"drive_q{l}") for l in range(P)]
         m.d.sync += [tok3.eq(tok2)] + [fb3[l].eq(fb2[l]) for l in range(P)]
-        m.d.sync += [drive_q[l].eq(drive_rd.data[l]) for l in range(P)]
+        m.d.sync += [drive_q[l].eq(Mux(self.sample[0], drive_rd.data[P + l], drive_rd.data[l])) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
                 m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
@@ -218,27 +229,31 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [fb_done[0].eq(tok3.valid & tok3.last_row & (layer >= 2)), fb_g[0].eq(tok3.g)]
         for t in range(LATENCY):
             m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t])]
-        row_acc = Signal(signed(p.acc_bits))
-        tree = Signal(signed(p.acc_bits))
-        m.d.comb += tree.eq(sum(fwd2))
-        row_sum = Signal(signed(p.acc_bits))
-        m.d.comb += row_sum.eq(Mux(tok2.g == 0, 0, row_acc) + tree)
-        with m.If(tok2.valid):
-            m.d.sync += row_acc.eq(row_sum)
+        def row_sum(products, name):
+            """The row's forward sum so far: an adder tree, then the row accumulator."""
+            acc, total = Signal(signed(p.acc_bits), name=f"{name}_acc"), Signal(signed(p.acc_bits), name=name)
+            m.d.comb += total.eq(Mux(tok2.g == 0, 0, acc) + sum(products))
+            with m.If(tok2.valid):
+                m.d.sync += acc.eq(total)
+            return total
+
+        row_even, row_odd = row_sum(fwd2, "row_sum"), row_sum(fb2, "row_odd")   # (odd: the drive's)
 
         # -- stage 5: row end -------------------------------------------------------------------
-        row3 = Signal(signed(p.acc_bits))
+        row3, row3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
         end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tok2.i_lane.shape())
         post3, bias3 = Signal.like(post1), Signal.like(bias1)
-        m.d.sync += [end3.eq(tok2.valid & tok2.last_g), row3.eq(row_sum), i3.eq(tok2.i),
+        m.d.sync += [end3.eq(tok2.valid & tok2.last_g), row3.eq(row_even), row3_odd.eq(row_odd), i3.eq(tok2.i),
                      i_word3.eq(tok2.i_word), i_lane3.eq(tok2.i_lane), post3.eq(post2), bias3.eq(bias2)]
-        u3 = Signal(signed(p.acc_bits))
-        m.d.comb += u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + (bias3 << spec.fs))
+        u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
+        m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + (bias3 << spec.fs)),
+                     d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + (bias3 << spec.fs))]
         lane_en3 = (1 << i_lane3) if P > 1 else 1
         with m.If(layer == 1):
-            m.d.comb += [drive_wr.addr.eq(i_word3), *[drive_wr.data[l].eq(u3) for l in range(P)]]
+            m.d.comb += [drive_wr.addr.eq(i_word3), *[drive_wr.data[l].eq(u3) for l in range(P)],
+                         *[drive_wr.data[P + l].eq(d3_odd) for l in range(P)]]
             with m.If(end3):
-                m.d.comb += drive_wr.en.eq(lane_en3)
+                m.d.comb += drive_wr.en.eq(lane_en3 | lane_en3 << P)
         for n in range(2, N):
             with m.If(layer == n):
                 m.d.comb += [acc_wr[n].addr.eq(i_word3), *[acc_wr[n].data[l].eq(u3) for l in range(P)]]

@@ -268,7 +268,7 @@ class CoreParams:
             out[f"state{n}"] = self.state_depth(n) * p * self.state_bits
             if n < self.layers:  # the output layer's sums complete within a row
                 out[f"acc{n}"] = self.unit_words(n) * p * self.acc_bits
-        out["drive"] = self.unit_words(1) * p * self.acc_bits
+        out["drive"] = self.unit_words(1) * 2 * p * self.acc_bits   # a pair of samples
         out["diff"] = self.batch * self.slot_stride(1) * p * (self.state_bits + 1)
         out["x"] = INPUT_BANKS * self.batch * self.input_stride * p * self.input_bits
         out["y"] = INPUT_BANKS * self.batch * self.label_bits

@@ -6,13 +6,14 @@ Formulas (``docs/architecture.md`` §Schedule):
 
 - every instruction: 2 cycles of fetch and decode, then its execution;
 - ``predict``, ``sign``, ``next``, ``halt``: 1 cycle;
-- ``drive``: ``n_1 · G_1 + DRAIN_DRIVE + 2``;
+- ``drive``: ``n_1 · G_1 + DRAIN_DRIVE + 2`` for an even sample (one pass drives it and the
+  next), 1 for an odd one;
 - one neuron step: ``Σ_(m=2..N) (n_m · G_m + drain_m) + 2``, ``drain_m`` = ``DRAIN_OUTPUT`` for
   ``m = N``, else ``DRAIN_HIDDEN``; ``relax T``: ``T`` steps;
 - ``update``: ``Σ_blocks (rows · groups · samples + drain) + 2`` (blocks: ``hdl/weight_update.py``);
 
-with ``G_m = ceil(n_(m−1) / P)``.  The lower bound a P-lane machine (one weight-memory read
-and two multiplies a lane and cycle) cannot beat is :func:`lower_bound`.
+with ``G_m = ceil(n_(m−1) / P)``.  The bound a machine of ``2P`` multipliers cannot beat is
+:func:`lower_bound`; :func:`read_bound` is the weight-memory reads' (one a lane and cycle).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
         now += FETCH
         pc += 1
         if op == Op.DRIVE:
-            spent = drive_cycles(p)
+            spent = drive_cycles(p) if sample % 2 == 0 else 1
             totals["drive"] += spent
         elif op == Op.RELAX:
             spent = imm * step_cycles(p)
@@ -123,30 +124,23 @@ def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
 
 
 def lower_bound(p: CoreParams) -> float:
-    """Cycles per training sample that no P-lane machine beats (one weight-memory read and two
-    multiplies a lane and cycle), operation by operation:
-
-    - a neuron step reads every weight of ``W_2 … W_N`` once (two multiplies each);
-    - the drive reads ``W_1`` once per sample;
-    - the update multiplies each ``W_1`` entry by ``B`` input samples (``B/2`` cycles of two
-      multiplies per ``P`` weights), each ``W_n`` entry (``n ≥ 2``) ``2B`` times, and reads
-      each bias ``B`` times from each phase: per sample ``n_0 n_1 / 2``, ``Σ n_(n−1) n_n``,
-      ``Σ n_n``.
-
-    This is larger than the weight-memory-read bound alone (which counts each weight once
-    per mini-batch in the update)."""
+    """Cycles per training sample that no machine of ``2P`` multipliers beats: its multiplies
+    a sample over ``2P``.  A neuron step multiplies every weight of ``W_2 … W_N`` twice
+    (forward and feedback sums), the update each of them twice (a product difference); the
+    drive and the update multiply each ``W_1`` entry once.  With ``H = Σ_(m≥2) n_(m−1)·n_m``
+    and ``S`` steps a sample: ``[(S + 1)·2H + 2·n_0·n_1] / (2P)``.  The biases need no
+    multiply."""
     s = p.sizes
     hidden = sum(s[m - 1] * s[m] for m in range(2, p.layers + 1))
     steps = PHASES[p.config.estimator].steps(p.config.t1, p.config.t2)
-    per_sample = steps * hidden + s[0] * s[1] + s[0] * s[1] / 2 + hidden + sum(s[1:])
-    return per_sample / p.lanes
+    return ((steps + 1) * 2 * hidden + 2 * s[0] * s[1]) / (2 * p.lanes)
 
 
 def read_bound(p: CoreParams) -> float:
-    """Weight-memory reads per sample / P (every weight once per step, ``W_1`` once per sample
-    for the drive, every weight and bias once per mini-batch for the update)."""
+    """Weight-memory reads per sample / P (every weight once per step, ``W_1`` once per pair
+    of samples for the drive, every weight and bias once per mini-batch for the update)."""
     s = p.sizes
     hidden = sum(s[m - 1] * s[m] for m in range(2, p.layers + 1))
     steps = PHASES[p.config.estimator].steps(p.config.t1, p.config.t2)
     weights = sum(s[m - 1] * s[m] + s[m] for m in range(1, p.layers + 1))
-    return (steps * hidden + s[0] * s[1] + weights / p.batch) / p.lanes
+    return (steps * hidden + s[0] * s[1] / min(2, p.batch) + weights / p.batch) / p.lanes

@@ -1,6 +1,7 @@
 """The phase sequencer: runs a microcoded program (``firmware/isa.py``) from its program memory.
 
-Each instruction starts one engine operation and waits for it; a ``relax`` of ``T`` steps
+Each instruction starts one engine operation and waits for it (a ``drive`` of an odd sample
+does nothing: its pair's drive made both samples' ``D_1``); a ``relax`` of ``T`` steps
 runs ``T`` neuron steps whose intermediate states alternate between the ping and pong slots,
 the first reading the instruction's ``src`` and the last writing its ``dst``.  The random
 sign is the twin of :class:`epfpga.golden.prng.SignStream`.
@@ -113,7 +114,13 @@ class Sequencer(wiring.Component):
                     with m.Case(Op.HALT):
                         m.d.sync += self.done.eq(1)
                         m.next = "IDLE"
-                    with m.Case(Op.DRIVE, Op.RELAX):
+                    with m.Case(Op.DRIVE):
+                        with m.If(self.sample[0]):   # driven with its pair
+                            m.d.sync += pc.eq(pc + 1)
+                        with m.Else():
+                            m.d.comb += self.n_start.eq(1)
+                            m.next = "NEURON"
+                    with m.Case(Op.RELAX):
                         m.d.comb += self.n_start.eq(1)
                         m.next = "NEURON"
                     with m.Case(Op.UPDATE):
