@@ -163,19 +163,22 @@ class HostDriver:
     def register(self, reg: Reg) -> int:
         return self.transport.read([self.register_address(reg)])[0]
 
-    def states(self, steps: list[list[StateWrite]]) -> list[list[np.ndarray]]:
-        """The state of every layer after each monitored step (every unit is written each step)."""
+    def states(self, steps: list[list[StateWrite]]) -> list[list[list[np.ndarray]]]:
+        """The state of every layer after each monitored step, for each sample of the pair the
+        step runs: ``[step][half][layer]`` (every unit is written each step; a write's slot
+        says whose it is)."""
         p = self.params
-        current = [np.zeros(n, dtype=np.int64) for n in p.sizes[1:]]
+        current = [[np.zeros(n, dtype=np.int64) for n in p.sizes[1:]] for _ in range(p.halves)]
         mask = (1 << p.state_bits) - 1
         out = []
         for writes in steps:
             for w in writes:
                 n = w.layer
+                half = current[p.slot_half(w.addr // p.slot_stride(n))]
                 base = (w.addr % p.slot_stride(n)) * p.lanes
                 for lane in range(p.lanes):
                     unit = base + lane
                     if w.lanes >> lane & 1 and unit < p.sizes[n]:
-                        current[n - 1][unit] = w.word >> (lane * p.state_bits) & mask
-            out.append([c.copy() for c in current])
+                        half[n - 1][unit] = w.word >> (lane * p.state_bits) & mask
+            out.append([[c.copy() for c in layers] for layers in current])
         return out

@@ -87,7 +87,11 @@ class Core(wiring.Component):
         neu = m.submodules.neuron_update = NeuronUpdate(p)
         upd = m.submodules.weight_update = WeightUpdate(p)
         seq = m.submodules.sequencer = Sequencer(p, self.program)
-        pred_unit = m.submodules.prediction = Prediction(p)
+        predictions = [Prediction(p) for _ in range(p.halves)]   # of each sample of the pair
+        for h, unit in enumerate(predictions):
+            m.submodules[f"prediction{h}"] = unit
+            m.d.comb += [unit.clear.eq(seq.n_start), unit.valid.eq(neu.out_valid & (neu.out_half == h)),
+                         unit.unit.eq(neu.out_unit), unit.q.eq(neu.out_q)]
         # the lanes' multipliers, the weight update's while it runs, else the neuron update's
         bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
         with m.If(upd.busy):
@@ -115,8 +119,6 @@ class Core(wiring.Component):
             neu.dst.eq(seq.n_dst), neu.sample.eq(seq.sample), neu.nudge.eq(seq.n_nudge), neu.bank.eq(self.bank),
             upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate), upd.halve.eq(seq.u_halve), upd.bank.eq(self.bank),
             self.busy.eq(seq.busy), self.done.eq(seq.done), self.step_done.eq(seq.step_done),
-            pred_unit.clear.eq(seq.n_start), pred_unit.valid.eq(neu.out_valid),
-            pred_unit.unit.eq(neu.out_unit), pred_unit.q.eq(neu.out_q),
             seq.prog.addr.eq(offset), seq.prog.data.eq(self.wdata), seq.prog.en.eq(host_write(Region.PROGRAM)),
         ]
 
@@ -149,16 +151,19 @@ class Core(wiring.Component):
         host_write_port(x_mem.write_port(granularity=1), bank_write(Region.X, p.input_bank_bit))
 
         y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=INPUT_BANKS * p.batch, init=[])
-        y_rd = y_mem.read_port(domain="comb")
+        y_rd, y_rd_odd = y_mem.read_port(domain="comb"), y_mem.read_port(domain="comb")
         y_wr = y_mem.write_port()
         m.d.comb += [y_rd.addr.eq(Cat(seq.sample[:p.label_bank_bit], self.bank)), neu.label.eq(y_rd.data),
+                     y_rd_odd.addr.eq(Cat((seq.sample | 1)[:p.label_bank_bit], self.bank)),
+                     neu.label_odd.eq(y_rd_odd.data),
                      y_wr.addr.eq(offset), y_wr.data.eq(self.wdata), y_wr.en.eq(bank_write(Region.Y, p.label_bank_bit))]
 
         pred_mem = m.submodules.pred = memory.Memory(shape=unsigned(p.label_bits), depth=p.batch, init=[])
-        pred_wr = pred_mem.write_port()
+        for h, unit in enumerate(predictions):
+            pred_wr = pred_mem.write_port()
+            m.d.comb += [pred_wr.addr.eq(seq.sample | h), pred_wr.data.eq(unit.index), pred_wr.en.eq(seq.predict)]
         pred_rd = pred_mem.read_port()
-        m.d.comb += [pred_wr.addr.eq(seq.sample), pred_wr.data.eq(pred_unit.index), pred_wr.en.eq(seq.predict),
-                     pred_rd.addr.eq(offset)]
+        m.d.comb += pred_rd.addr.eq(offset)
 
         for n in range(1, N + 1):
             for kind, spec in (("w", mem.weights(p, n)), ("b", mem.biases(p, n))):

@@ -59,7 +59,13 @@ def states(p: CoreParams, layer: int) -> MemorySpec:
 
 
 def accumulators(p: CoreParams, layer: int) -> MemorySpec:
-    return MemorySpec(f"acc{layer}", signed(p.acc_bits), p.lanes, p.unit_words(layer))
+    """The sums of layer ``layer`` for each sample of the pair, a slot stride apart."""
+    return MemorySpec(f"acc{layer}", signed(p.acc_bits), p.lanes, p.halves * p.slot_stride(layer))
+
+
+def acc_address(p: CoreParams, layer: int, half, word):
+    """Address of ``word`` of sample ``half`` of the pair in the accumulators of ``layer``."""
+    return ((half << ceil_log2(p.slot_stride(layer))) | word)[:accumulators(p, layer).addr_bits]
 
 
 def drive(p: CoreParams) -> MemorySpec:
@@ -83,12 +89,16 @@ class SlotCode(enum.IntEnum):
 
 
 def slot_index(p: CoreParams, code, sample):
-    """Slot number of ``code`` for the current ``sample``: ping 0, pong 1, ``s*`` 2, then the
-    ``B`` slots of phase ``a`` and the ``B`` of phase ``b`` (``ZERO`` reads no memory)."""
+    """Slot number of ``code`` for ``sample``: ping, pong and ``s*`` of the even sample of a
+    pair (0, 1, 2) and of the odd one (3, 4, 5; none when ``B = 1``), then the ``B`` slots of
+    phase ``a`` and the ``B`` of phase ``b`` (``ZERO`` reads no memory).
+    :meth:`CoreParams.slot_half` is the inverse the host uses."""
     b = sample if p.batch > 1 else Const(0, 1)
-    return Mux(code == SlotCode.A, 3 + b,
-               Mux(code == SlotCode.B, 3 + p.batch + b,
-                   Mux(code == SlotCode.PONG, 1, Mux(code == SlotCode.PING, 0, 2))))
+    scratch = 3 * b[0] if p.halves > 1 else 0
+    saved = 3 * p.halves
+    return Mux(code == SlotCode.A, saved + b,
+               Mux(code == SlotCode.B, saved + p.batch + b,
+                   scratch + Mux(code == SlotCode.PONG, 1, Mux(code == SlotCode.PING, 0, 2))))
 
 
 def input_address(p: CoreParams, bank, sample, word):

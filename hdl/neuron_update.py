@@ -7,26 +7,28 @@ adder tree, then a row accumulator) and ``W_m[i,j]·q_m[i]`` into the feedback s
 ``j`` of layer ``m−1`` (a read-modify-write of that layer's accumulator memory, ``P`` lanes a
 cycle, read transparently so that back-to-back rows need no stall).
 
-- ``drive``: one pass over ``W_1`` gives ``D_1`` (input_drive) of two samples, the pair
-  ``sample & ~1`` and ``sample | 1``: each weight read serves the even sample's input on the
+- ``drive``: one pass over ``W_1`` gives ``D_1`` (input_drive) of both samples of the pair
+  (``sample``, ``sample + 1``): each weight read serves the even sample's input on the
   forward multiplier and the odd one's on the feedback multiplier, which the drive has no
-  other use for.  The sequencer skips the drive of an odd sample.
+  other use for.
 - ``step``: passes over ``W_2 … W_N``.  A layer's accumulator starts from its forward sum plus
   bias (layer 1: ``D_1``); the last row of ``W_(m+1)`` completes the feedback sums of layer
   ``m``, which go straight through the activation into the next-state slot, as do the rows
   of ``W_N`` for the output layer (with the nudge).  Reads come from slot ``src`` and writes
-  go to slot ``dst``, so the step is synchronous (double buffering).
+  go to slot ``dst``, so the step is synchronous (double buffering).  A step runs both
+  samples of the pair: each pass issues the even sample's rows, then at once the odd one's
+  (their own slots and accumulators), and drains once, so one drain serves two samples.
 
 Pipeline (cycles after a token is issued): 0 issue reads; 1 read data registered; 2 operands
 registered and 3 products, in the lanes' multipliers; 4 adder tree, feedback read data
 registered; 5 feedback read-modify-write and row end (bias, shift, nudge); 5 + LATENCY both
-activations written.  A pass takes ``rows · G_m`` issue cycles plus a fixed drain
+activations written.  A pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain
 (``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -57,14 +59,15 @@ class NeuronUpdate(wiring.Component):
     ----------
     start : In(1)
         Pulse: run one drive pass (``drive`` = 1) or one step (passes over ``W_2 … W_N``).
-    drive, src, dst, bank, sample, nudge, label : In
-        Operation, state slots (:class:`~.memories.SlotCode`), input bank, sample of the mini-batch, β of
-        the step (:class:`~epfpga.firmware.isa.Nudge`: free, plus or minus) and the sample's
-        label.  Held while ``busy``.
+    drive, src, dst, bank, sample, nudge, label, label_odd : In
+        Operation, state slots (:class:`~.memories.SlotCode`), input bank, the pair's even
+        sample, β of the step (:class:`~epfpga.firmware.isa.Nudge`: free, plus or minus) and
+        the two samples' labels.  Held while ``busy``.
     busy : Out(1)
         High from the cycle after ``start`` until the last write has landed.
-    out_valid, out_unit, out_q : Out
-        Each output-layer state as it is written (feeds the prediction).
+    out_valid, out_half, out_unit, out_q : Out
+        Each output-layer state as it is written, and the sample of the pair it is of (feeds
+        the predictions).
     x, x2, w{n}, b{n}, s{n} : memory read requests (``x2``: the inputs' second port, the odd
         sample of the drive's pair); ``s{n}_w`` : state write request.
     mul : Out(request_signature(2P, …))
@@ -76,8 +79,8 @@ class NeuronUpdate(wiring.Component):
         members = {
             "start": In(1), "drive": In(1), "busy": Out(1),
             "src": In(3), "dst": In(3), "bank": In(1), "sample": In(range(max(2, p.batch))),
-            "nudge": In(2), "label": In(unsigned(p.label_bits)),
-            "out_valid": Out(1), "out_unit": Out(unsigned(p.label_bits)),
+            "nudge": In(2), "label": In(unsigned(p.label_bits)), "label_odd": In(unsigned(p.label_bits)),
+            "out_valid": Out(1), "out_half": Out(1), "out_unit": Out(unsigned(p.label_bits)),
             "out_q": Out(unsigned(p.state_bits)),
             "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
             "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
@@ -96,7 +99,8 @@ class NeuronUpdate(wiring.Component):
         rows = {n: p.sizes[n] for n in range(1, N + 1)}
         groups = {n: p.weight_groups(n) for n in range(1, N + 1)}
 
-        # -- accumulators (one per layer) and the input drive, private to this engine -------
+        # -- accumulators (one per layer and sample of the pair) and the input drive, private
+        # to this engine ----------------------------------------------------------------------
         acc_rd, acc_wr = {}, {}
         for n in range(1, N):
             acc = mem.accumulators(p, n).build()
@@ -113,6 +117,8 @@ class NeuronUpdate(wiring.Component):
                                            max(p.weight_depth(n) for n in rows))
         i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
         issuing = Signal()
+        half = Signal()                       # the sample of the pair being issued
+        pairs = Const(p.halves > 1)
         last_g, last_row = Signal(), Signal()
         with m.Switch(layer):
             for n in rows:
@@ -121,21 +127,19 @@ class NeuronUpdate(wiring.Component):
 
         token = data.StructLayout({
             "valid": 1, "g": len(g), "i": len(i), "i_word": len(i_word), "i_lane": max(1, len(i_lane)),
-            "first_row": 1, "last_row": 1, "last_g": 1,
+            "first_row": 1, "last_row": 1, "last_g": 1, "h": 1,
         })
         tok0 = Signal(token)
-        m.d.comb += [tok0.valid.eq(issuing), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
+        m.d.comb += [tok0.valid.eq(issuing), tok0.h.eq(half), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
                      tok0.i_lane.eq(i_lane), tok0.first_row.eq(i == 0), tok0.last_row.eq(last_row),
                      tok0.last_g.eq(last_g)]
         tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(4))
         m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads -----------------------------------------------------------------
-        src_slot = mem.slot_index(p, self.src, self.sample)
-        dst_slot = mem.slot_index(p, self.dst, self.sample)
-        pair = self.sample & ~1
-        m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),
-                     self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g))]
+        src_slot = mem.slot_index(p, self.src, self.sample | half)
+        m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, g)),
+                     self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, g))]
         for n in rows:
             with m.If(layer == n):
                 m.d.comb += [getattr(self, f"w{n}").addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
@@ -190,7 +194,7 @@ class NeuronUpdate(wiring.Component):
         m.d.sync += [post_r.eq(post1), bias_r.eq(bias1), post2.eq(post_r), bias2.eq(bias_r)]
         for n in range(1, N):
             with m.If(layer == n + 1):
-                m.d.comb += acc_rd[n].addr.eq(tok1b.g)
+                m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, tok1b.h, tok1b.g))
         m.d.comb += drive_rd.addr.eq(tok1b.g)
 
         # -- stage 4: adder tree; feedback read data registered ------------------------------------
@@ -205,30 +209,33 @@ class NeuronUpdate(wiring.Component):
         acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}") for l in range(P)]
         drive_q = [Signal(signed(p.acc_bits), name=f"drive_q{l}") for l in range(P)]
         m.d.sync += [tok3.eq(tok2)] + [fb3[l].eq(fb2[l]) for l in range(P)]
-        m.d.sync += [drive_q[l].eq(Mux(self.sample[0], drive_rd.data[P + l], drive_rd.data[l])) for l in range(P)]
+        m.d.sync += [drive_q[l].eq(Mux(tok2.h, drive_rd.data[P + l], drive_rd.data[l])) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
                 m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
-        prev_valid, prev_g = Signal(), Signal.like(g)      # the word written in the previous cycle
+        prev_valid, prev_g, prev_h = Signal(), Signal.like(g), Signal()   # the word written in the previous cycle
         prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}") for l in range(P)]
-        forward = prev_valid & (prev_g == tok3.g)
+        forward = prev_valid & (prev_g == tok3.g) & (prev_h == tok3.h)
         u_fb = [Signal(signed(p.acc_bits), name=f"ufb_l{l}") for l in range(P)]
         for l in range(P):
             held = Mux(forward, prev_u[l], acc_q[l])
             start = Mux(tok3.first_row & (layer == 2), drive_q[l], held)   # layer 1 starts from D_1
             m.d.comb += [u_fb[l].eq(start + fb3[l]), acts[l].u.eq(u_fb[l])]
         writes = tok3.valid & ~tok3.last_row & (layer >= 2)
-        m.d.sync += [prev_valid.eq(writes), prev_g.eq(tok3.g)] + [prev_u[l].eq(u_fb[l]) for l in range(P)]
+        m.d.sync += [prev_valid.eq(writes), prev_g.eq(tok3.g), prev_h.eq(tok3.h)]
+        m.d.sync += [prev_u[l].eq(u_fb[l]) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
-                m.d.comb += [acc_wr[n].addr.eq(tok3.g), *[acc_wr[n].data[l].eq(u_fb[l]) for l in range(P)]]
+                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, tok3.h, tok3.g)),
+                             *[acc_wr[n].data[l].eq(u_fb[l]) for l in range(P)]]
                 with m.If(writes):
                     m.d.comb += acc_wr[n].en.eq((1 << P) - 1)
         fb_done = [Signal(name=f"fb_done{t}") for t in range(LATENCY + 1)]
         fb_g = [Signal.like(g, name=f"fb_g{t}") for t in range(LATENCY + 1)]
-        m.d.comb += [fb_done[0].eq(tok3.valid & tok3.last_row & (layer >= 2)), fb_g[0].eq(tok3.g)]
+        fb_h = [Signal(name=f"fb_h{t}") for t in range(LATENCY + 1)]
+        m.d.comb += [fb_done[0].eq(tok3.valid & tok3.last_row & (layer >= 2)), fb_g[0].eq(tok3.g), fb_h[0].eq(tok3.h)]
         for t in range(LATENCY):
-            m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t])]
+            m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t]), fb_h[t + 1].eq(fb_h[t])]
         def row_sum(products, name):
             """The row's forward sum so far: an adder tree, then the row accumulator."""
             acc, total = Signal(signed(p.acc_bits), name=f"{name}_acc"), Signal(signed(p.acc_bits), name=name)
@@ -242,9 +249,10 @@ class NeuronUpdate(wiring.Component):
         # -- stage 5: row end -------------------------------------------------------------------
         row3, row3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
         end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tok2.i_lane.shape())
-        post3, bias3 = Signal.like(post1), Signal.like(bias1)
+        post3, bias3, h3 = Signal.like(post1), Signal.like(bias1), Signal()
         m.d.sync += [end3.eq(tok2.valid & tok2.last_g), row3.eq(row_even), row3_odd.eq(row_odd), i3.eq(tok2.i),
-                     i_word3.eq(tok2.i_word), i_lane3.eq(tok2.i_lane), post3.eq(post2), bias3.eq(bias2)]
+                     i_word3.eq(tok2.i_word), i_lane3.eq(tok2.i_lane), post3.eq(post2), bias3.eq(bias2),
+                     h3.eq(tok2.h)]
         u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
         m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + (bias3 << spec.fs)),
                      d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + (bias3 << spec.fs))]
@@ -256,13 +264,14 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += drive_wr.en.eq(lane_en3 | lane_en3 << P)
         for n in range(2, N):
             with m.If(layer == n):
-                m.d.comb += [acc_wr[n].addr.eq(i_word3), *[acc_wr[n].data[l].eq(u3) for l in range(P)]]
+                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, h3, i_word3)),
+                             *[acc_wr[n].data[l].eq(u3) for l in range(P)]]
                 with m.If(end3):
                     m.d.comb += acc_wr[n].en.eq(lane_en3)
         # output layer: nudge σ·(y_q − q_N), inside (before ρ) or outside (after)
         out_act = m.submodules.act_out = Activation(p)
         err3 = Signal(signed(p.state_bits + 2))
-        target = Mux(i3 == self.label, spec.one, 0)
+        target = Mux(i3 == Mux(h3, self.label_odd, self.label), spec.one, 0)
         m.d.comb += err3.eq(Mux(self.nudge == Nudge.MINUS, post3 - target, target - post3))
         nudged = self.nudge != Nudge.FREE
         if p.nudge_inside:
@@ -274,12 +283,13 @@ class NeuronUpdate(wiring.Component):
         out_word = [Signal.like(i_word, name=f"out_word{t}") for t in range(LATENCY + 1)]
         out_lane = [Signal.like(i_lane3, name=f"out_lane{t}") for t in range(LATENCY + 1)]
         out_err = [Signal.like(err3, name=f"out_err{t}") for t in range(LATENCY + 1)]
+        out_h = [Signal(name=f"out_h{t}") for t in range(LATENCY + 1)]
         m.d.comb += [out_valid[0].eq(end3 & (layer == N)), out_i[0].eq(i3), out_word[0].eq(i_word3),
-                     out_lane[0].eq(i_lane3), out_err[0].eq(Mux(nudged, err3, 0))]
+                     out_lane[0].eq(i_lane3), out_err[0].eq(Mux(nudged, err3, 0)), out_h[0].eq(h3)]
         for t in range(LATENCY):
             m.d.sync += [out_valid[t + 1].eq(out_valid[t]), out_i[t + 1].eq(out_i[t]),
                          out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
-                         out_err[t + 1].eq(out_err[t])]
+                         out_err[t + 1].eq(out_err[t]), out_h[t + 1].eq(out_h[t])]
 
         # -- stage 5 + LATENCY: feedback and output states -------------------------
         q_out = Signal(unsigned(p.state_bits))
@@ -287,11 +297,13 @@ class NeuronUpdate(wiring.Component):
             m.d.comb += q_out.eq(out_act.q)
         else:
             m.d.comb += q_out.eq(clamp(out_act.q + rshift_round(out_err[-1], spec.k), 0, spec.one))
-        m.d.comb += [self.out_valid.eq(out_valid[-1]), self.out_unit.eq(out_i[-1]), self.out_q.eq(q_out)]
+        m.d.comb += [self.out_valid.eq(out_valid[-1]), self.out_half.eq(out_h[-1]), self.out_unit.eq(out_i[-1]),
+                     self.out_q.eq(q_out)]
         for n in rows:
             port = getattr(self, f"s{n}_w")
             if n == N:
                 lane_en = (1 << out_lane[-1]) if P > 1 else 1
+                dst_slot = mem.slot_index(p, self.dst, self.sample | out_h[-1])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, out_word[-1])),
                              *[port.data[l].eq(q_out) for l in range(P)]]
                 with m.If(out_valid[-1]):
@@ -299,6 +311,7 @@ class NeuronUpdate(wiring.Component):
             else:
                 width = p.sizes[n]
                 valid_lane = [fb_g[-1] * P + l < width for l in range(P)]
+                dst_slot = mem.slot_index(p, self.dst, self.sample | fb_h[-1])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, fb_g[-1])),
                              *[port.data[l].eq(Mux(valid_lane[l], acts[l].q, 0)) for l in range(P)]]
                 with m.If(fb_done[-1] & (layer == n + 1)):
@@ -315,12 +328,18 @@ class NeuronUpdate(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += scan.restart.eq(1)
                 with m.If(self.start):
-                    m.d.sync += layer.eq(Mux(self.drive, 1, 2))
+                    m.d.sync += [layer.eq(Mux(self.drive, 1, 2)), half.eq(0)]
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(1), self.busy.eq(1)]
                 with m.If(last_g & last_row):
-                    m.next = "DRAIN"
+                    # the pass's rows again for the pair's odd sample (the drive did both at once)
+                    with m.If((layer != 1) & ~half & pairs):
+                        m.d.sync += half.eq(1)
+                        m.d.comb += scan.restart.eq(1)
+                    with m.Else():
+                        m.d.sync += half.eq(0)
+                        m.next = "DRAIN"
             with m.State("DRAIN"):
                 m.d.comb += [self.busy.eq(1), scan.restart.eq(1)]
                 with m.If(~in_flight):

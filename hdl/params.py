@@ -215,9 +215,21 @@ class CoreParams:
         return pow2_at_least(self.unit_words(layer))
 
     @property
+    def halves(self) -> int:
+        """Samples a neuron step runs: the pair ``2k, 2k + 1`` (one when ``B = 1``)."""
+        return min(2, self.batch)
+
+    @property
     def state_slots(self) -> int:
-        """Ping, pong, ``s*``, then ``B`` saved states of phase ``a`` and ``B`` of phase ``b``."""
-        return 3 + 2 * self.batch
+        """Ping, pong and ``s*`` of each sample of the pair, then ``B`` saved states of phase
+        ``a`` and ``B`` of phase ``b`` (``memories.slot_index``)."""
+        return 3 * self.halves + 2 * self.batch
+
+    def slot_half(self, slot: int) -> int:
+        """The sample of the pair (0 or 1) whose state slot ``slot`` is."""
+        if slot < 3 * self.halves:
+            return slot // 3
+        return (slot - 3 * self.halves) % self.batch % self.halves
 
     def state_depth(self, layer: int) -> int:
         return self.state_slots * self.slot_stride(layer)
@@ -267,7 +279,7 @@ class CoreParams:
             out[f"b{n}"] = self.unit_words(n) * p * self.weight_bits
             out[f"state{n}"] = self.state_depth(n) * p * self.state_bits
             if n < self.layers:  # the output layer's sums complete within a row
-                out[f"acc{n}"] = self.unit_words(n) * p * self.acc_bits
+                out[f"acc{n}"] = self.halves * self.slot_stride(n) * p * self.acc_bits
         out["drive"] = self.unit_words(1) * 2 * p * self.acc_bits   # a pair of samples
         out["diff"] = self.batch * self.slot_stride(1) * p * (self.state_bits + 1)
         out["x"] = INPUT_BANKS * self.batch * self.input_stride * p * self.input_bits

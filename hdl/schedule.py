@@ -6,10 +6,11 @@ Formulas (``docs/architecture.md`` §Schedule):
 
 - every instruction: 2 cycles of fetch and decode, then its execution;
 - ``predict``, ``sign``, ``next``, ``halt``: 1 cycle;
-- ``drive``: ``n_1 · G_1 + DRAIN_DRIVE + 2`` for an even sample (one pass drives it and the
-  next), 1 for an odd one;
-- one neuron step: ``Σ_(m=2..N) (n_m · G_m + drain_m) + 2``, ``drain_m`` = ``DRAIN_OUTPUT`` for
-  ``m = N``, else ``DRAIN_HIDDEN``; ``relax T``: ``T`` steps;
+- the program runs on pairs of samples (``h = min(2, B)`` samples at a time; ``next`` steps
+  by ``h``);
+- ``drive``: ``n_1 · G_1 + DRAIN_DRIVE + 2`` (one pass drives both samples of the pair);
+- one neuron step (of both samples): ``Σ_(m=2..N) (h · n_m · G_m + drain_m) + 2``,
+  ``drain_m`` = ``DRAIN_OUTPUT`` for ``m = N``, else ``DRAIN_HIDDEN``; ``relax T``: ``T`` steps;
 - ``update``: ``Σ_blocks (rows · groups · samples + drain) + 2`` (blocks: ``hdl/weight_update.py``);
 
 with ``G_m = ceil(n_(m−1) / P)``.  The bound a machine of ``2P`` multipliers cannot beat is
@@ -40,7 +41,7 @@ def drive_cycles(p: CoreParams) -> int:
 
 
 def step_cycles(p: CoreParams) -> int:
-    passes = sum(p.sizes[m] * p.weight_groups(m) + (DRAIN_OUTPUT if m == p.layers else DRAIN_HIDDEN)
+    passes = sum(p.halves * p.sizes[m] * p.weight_groups(m) + (DRAIN_OUTPUT if m == p.layers else DRAIN_HIDDEN)
                  for m in range(2, p.layers + 1))
     return passes + 2
 
@@ -98,7 +99,7 @@ def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
         now += FETCH
         pc += 1
         if op == Op.DRIVE:
-            spent = drive_cycles(p) if sample % 2 == 0 else 1
+            spent = drive_cycles(p)
             totals["drive"] += spent
         elif op == Op.RELAX:
             spent = imm * step_cycles(p)
@@ -112,8 +113,8 @@ def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
         else:
             spent = 1
             totals["other"] += spent
-            if op == Op.NEXT and sample != p.batch - 1:
-                sample, pc = sample + 1, imm
+            if op == Op.NEXT and sample != p.batch - p.halves:
+                sample, pc = sample + p.halves, imm
             elif op == Op.NEXT:
                 sample = 0
         now += spent

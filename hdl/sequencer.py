@@ -1,7 +1,8 @@
 """The phase sequencer: runs a microcoded program (``firmware/isa.py``) from its program memory.
 
-Each instruction starts one engine operation and waits for it (a ``drive`` of an odd sample
-does nothing: its pair's drive made both samples' ``D_1``); a ``relax`` of ``T`` steps
+Each instruction starts one engine operation and waits for it.  The program runs on pairs of
+samples (``sample`` is the even one; ``next`` steps by two): one ``drive`` drives both, each
+neuron step runs both, and ``predict`` stores both predictions.  A ``relax`` of ``T`` steps
 runs ``T`` neuron steps whose intermediate states alternate between the ping and pong slots,
 the first reading the instruction's ``src`` and the last writing its ``dst``.  The random
 sign is the twin of :class:`epfpga.golden.prng.SignStream`.
@@ -48,9 +49,9 @@ class Sequencer(wiring.Component):
     u_start, u_negate, u_halve : Out; u_busy : In
         Weight-update engine.
     sample : Out
-        Current sample of the mini-batch.
+        Current sample of the mini-batch (of a pair: the even one).
     predict : Out(1)
-        Pulse: store the prediction of ``sample``.
+        Pulse: store the predictions of ``sample`` (and of ``sample + 1``).
     step_done : Out(1)
         Pulse after every neuron step.
     negative : Out(1)
@@ -114,13 +115,7 @@ class Sequencer(wiring.Component):
                     with m.Case(Op.HALT):
                         m.d.sync += self.done.eq(1)
                         m.next = "IDLE"
-                    with m.Case(Op.DRIVE):
-                        with m.If(self.sample[0]):   # driven with its pair
-                            m.d.sync += pc.eq(pc + 1)
-                        with m.Else():
-                            m.d.comb += self.n_start.eq(1)
-                            m.next = "NEURON"
-                    with m.Case(Op.RELAX):
+                    with m.Case(Op.DRIVE, Op.RELAX):
                         m.d.comb += self.n_start.eq(1)
                         m.next = "NEURON"
                     with m.Case(Op.UPDATE):
@@ -133,8 +128,8 @@ class Sequencer(wiring.Component):
                         m.d.comb += signs.advance.eq(1)
                         m.d.sync += [self.negative.eq(~signs.draw[31]), pc.eq(pc + 1)]
                     with m.Case(Op.NEXT):
-                        with m.If(self.sample != p.batch - 1):
-                            m.d.sync += [self.sample.eq(self.sample + 1), pc.eq(instr.imm)]
+                        with m.If(self.sample != p.batch - p.halves):
+                            m.d.sync += [self.sample.eq(self.sample + p.halves), pc.eq(instr.imm)]
                         with m.Else():
                             m.d.sync += [self.sample.eq(0), pc.eq(pc + 1)]
             with m.State("NEURON"):

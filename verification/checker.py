@@ -69,8 +69,10 @@ class BeatChecker:
 
     def __init__(self, params: CoreParams, expect: Expectation):
         self.p, self.expect = params, expect
+        self.per_sample = len(expect.steps) // max(1, len({s[0] for s in expect.steps}))
+        self.core_steps = len(expect.steps) // params.halves   # each runs both samples of a pair
         self.step = 0
-        self.next_unit = [0] * params.layers
+        self.next_unit = self._no_units()
         # the update's words in write order: (block, word address) → (name, row, first column)
         self.words: list[tuple[int, int, str, int, int]] = []
         for n in range(1, params.layers + 1):
@@ -81,31 +83,41 @@ class BeatChecker:
                                for r in range(rows) for g in range(groups)]
         self.word = 0
 
-    def _where(self, layer: int, unit: int, time_ns: float) -> str:
-        sample, phase, t, _ = self.expect.steps[self.step]
+    def _no_units(self) -> list[list[int]]:
+        return [[0] * self.p.layers for _ in range(self.p.halves)]
+
+    def _expected(self, half: int) -> tuple[int, str, int, list[np.ndarray]]:
+        """The model's step that the current step of the core runs for sample ``half`` of its pair."""
+        pair, step = divmod(self.step, self.per_sample)
+        return self.expect.steps[(pair * self.p.halves + half) * self.per_sample + step]
+
+    def _where(self, half: int, layer: int, unit: int, time_ns: float) -> str:
+        sample, phase, t, _ = self._expected(half)
         return (f"batch {self.expect.batch} sample {sample} phase {phase} step {t} layer {layer} unit {unit} "
                 f"at {time_ns:g} ns")
 
     def state_write(self, write: StateWrite, time_ns: float) -> None:
         p = self.p
-        if self.step >= len(self.expect.steps):
+        if self.step >= self.core_steps:
             raise Mismatch(f"batch {self.expect.batch}: a state write after the last of "
-                           f"{len(self.expect.steps)} neuron steps, layer {write.layer} at {time_ns:g} ns")
-        want = self.expect.steps[self.step][3][write.layer - 1]
+                           f"{self.core_steps} neuron steps, layer {write.layer} at {time_ns:g} ns")
+        half = p.slot_half(write.addr // p.slot_stride(write.layer))
+        want = self._expected(half)[3][write.layer - 1]
         base = (write.addr % p.slot_stride(write.layer)) * p.lanes
         mask = (1 << p.state_bits) - 1
         for lane in range(p.lanes):
             unit = base + lane
             if not write.lanes >> lane & 1 or unit >= p.sizes[write.layer]:
                 continue
-            expected_unit = self.next_unit[write.layer - 1]
+            expected_unit = self.next_unit[half][write.layer - 1]
             if unit != expected_unit:
-                raise Mismatch(f"{self._where(write.layer, unit, time_ns)}: written out of order "
+                raise Mismatch(f"{self._where(half, write.layer, unit, time_ns)}: written out of order "
                                f"(expected unit {expected_unit} next)")
             got = write.word >> (lane * p.state_bits) & mask
             if got != want[unit]:
-                raise Mismatch(f"{self._where(write.layer, unit, time_ns)}: expected {int(want[unit])}, got {got}")
-            self.next_unit[write.layer - 1] += 1
+                raise Mismatch(f"{self._where(half, write.layer, unit, time_ns)}: expected {int(want[unit])}, "
+                               f"got {got}")
+            self.next_unit[half][write.layer - 1] += 1
 
     def _on_time(self, beat: str, stamps: tuple[int, ...], index: int, cycle: int, time_ns: float) -> None:
         want = stamps[index]
@@ -114,15 +126,20 @@ class BeatChecker:
                            f"({cycle - want:+d}), at {time_ns:g} ns")
 
     def step_done(self, cycle: int, time_ns: float) -> None:
-        sample, phase, t, _ = self.expect.steps[min(self.step, len(self.expect.steps) - 1)]
-        self._on_time(f"sample {sample} phase {phase} step {t}: step_done", self.expect.schedule.step_ends,
+        if self.step >= self.core_steps:
+            raise Mismatch(f"batch {self.expect.batch}: a step_done after the last of {self.core_steps} "
+                           f"neuron steps, at {time_ns:g} ns")
+        _, phase, t, _ = self._expected(0)
+        samples = ", ".join(str(self._expected(h)[0]) for h in range(self.p.halves))
+        self._on_time(f"sample {samples} phase {phase} step {t}: step_done", self.expect.schedule.step_ends,
                       self.step, cycle, time_ns)
-        for n, written in enumerate(self.next_unit, 1):
-            if written != self.p.sizes[n]:
-                raise Mismatch(f"{self._where(n, written, time_ns)}: the step ended with {written} of "
-                               f"{self.p.sizes[n]} units written")
+        for half, units in enumerate(self.next_unit):
+            for n, written in enumerate(units, 1):
+                if written != self.p.sizes[n]:
+                    raise Mismatch(f"{self._where(half, n, written, time_ns)}: the step ended with {written} of "
+                                   f"{self.p.sizes[n]} units written")
         self.step += 1
-        self.next_unit = [0] * self.p.layers
+        self.next_unit = self._no_units()
 
     def weight_write(self, block: int, addr: int, lanes: int, word: int, cycle: int, time_ns: float) -> None:
         p = self.p
@@ -155,9 +172,9 @@ class BeatChecker:
         if cycles != self.expect.schedule.cycles:
             raise Mismatch(f"batch {self.expect.batch}: the program took {cycles} cycles, the schedule model "
                            f"{self.expect.schedule.cycles}, at {time_ns:g} ns")
-        if self.step != len(self.expect.steps):
+        if self.step != self.core_steps:
             raise Mismatch(f"batch {self.expect.batch}: the program ended after {self.step} of "
-                           f"{len(self.expect.steps)} neuron steps, at {time_ns:g} ns")
+                           f"{self.core_steps} neuron steps, at {time_ns:g} ns")
         if self.word != len(self.words):
             raise Mismatch(f"batch {self.expect.batch} phase update: the program ended after {self.word} of "
                            f"{len(self.words)} weight words, at {time_ns:g} ns")

@@ -94,14 +94,17 @@ class RtlTrainer(HostTrainer):
         cfg, B = self.config, self.config.batch
         states = self.driver.states(steps)
         phases = PHASES[cfg.estimator]
-        per_sample = phases.steps(cfg.t1, cfg.t2)
-        if len(states) != B * per_sample:
-            raise RuntimeError(f"the core ran {len(states)} neuron steps, the program needs {B * per_sample}")
+        per_sample, halves = phases.steps(cfg.t1, cfg.t2), self.hw.halves
+        if len(states) != B // halves * per_sample:
+            raise RuntimeError(f"the core ran {len(states)} neuron steps, the program needs {B // halves * per_sample}")
+
+        def after(b: int, step: int) -> list[np.ndarray]:   # sample b's states after its step
+            return states[b // halves * per_sample + step][b % halves]
 
         relaxed, first = {}, 0   # each sample's steps, relaxation after relaxation
         for r in phases.relaxations:
             count = r.steps(cfg.t1, cfg.t2)
-            relaxed[r.name] = [[torch.from_numpy(np.stack([states[b * per_sample + first + t][n] for b in range(B)]))
+            relaxed[r.name] = [[torch.from_numpy(np.stack([after(b, first + t)[n] for b in range(B)]))
                                 for n in range(self.hw.layers)] for t in range(count)]
             first += count
         return BatchRecord(x=xq, y=torch.from_numpy(np.asarray(y)), free=relaxed["free"], plus=relaxed["plus"],

@@ -167,7 +167,7 @@ def test_a_retried_write_is_applied_once_and_a_busy_core_refuses_memory(board):
     assert still.status == Status.BUSY and read_values(still.payload, 4)[0] & 1   # busy after 100 cycles
     (done,) = raw.send(encode_frame(51, Command.WAIT, (1 << 24).to_bytes(4, "little")), timeout=120)
     assert done.status == Status.OK and read_values(done.payload, 4)[0] & 0b111 == 0b010   # idle, done, bank 0
-    assert read_values(done.payload, 4)[6] == 100_000 * hw.batch                               # STEPS
+    assert read_values(done.payload, 4)[6] == 100_000 * hw.batch // hw.halves   # STEPS (a step runs a pair)
     program_words = programs.training(CONFIG["estimator"], CONFIG["t1"], CONFIG["t2"])
     assert raw.status_of(encode_frame(52, Command.WRITE, write_payload(program, 4, program_words))) == Status.OK
     raw.close()
@@ -184,7 +184,7 @@ def test_training_on_the_simulated_board_matches_the_fixed_point_model():
             trainer.train_batch(x[2 * k:2 * k + 2], y[2 * k:2 * k + 2], upcoming)
         assert trainer.mismatches == 0
         assert np.array_equal(trainer.predict(x), trainer.golden.predict(x))
-        assert [c["steps"] for c in trainer.cycles] == [2 * (3 + 2)] * 4
+        assert [c["steps"] for c in trainer.cycles] == [3 + 2] * 4   # each step runs both samples
     finally:
         trainer.close()
     assert trainer.board.stats["bytes_to_device"] == trainer.link.counters.bytes_sent

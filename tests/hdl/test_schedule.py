@@ -24,10 +24,10 @@ def test_program_walk_counts_every_instruction():
     cfg = config_mod.from_dict(dict(sizes=[5, 7, 3], lanes=2, batch=2, t1=3, t2=2, lrs=[0.1, 0.05]))
     p = CoreParams.from_config(cfg)
     run = schedule.program_cycles(p, programs.training("symmetric", 3, 2))
-    # per sample: drive (of both samples, skipped for the second), 3 + 2 + 2 steps, predict,
-    # next; then update, halt (2 fetch cycles each)
-    per_sample = 7 * schedule.step_cycles(p) + 1 + 1 + 6 * schedule.FETCH
-    drives = schedule.drive_cycles(p) + 1
-    assert run.cycles == 2 * per_sample + drives + schedule.update_cycles(p) + 1 + 2 * schedule.FETCH
-    assert run.drive == drives
-    assert run.steps == 14
+    # one pair of samples: drive, 3 + 2 + 2 steps (each of both samples), predict, next; then
+    # update, halt (2 fetch cycles each)
+    per_pair = schedule.drive_cycles(p) + 7 * schedule.step_cycles(p) + 1 + 1 + 6 * schedule.FETCH
+    assert run.cycles == per_pair + schedule.update_cycles(p) + 1 + 2 * schedule.FETCH
+    assert run.steps == 7 and run.drive == schedule.drive_cycles(p)
+    # a step issues both samples' rows and drains once
+    assert schedule.step_cycles(p) == 2 * 3 * 4 + schedule.DRAIN_OUTPUT + 2

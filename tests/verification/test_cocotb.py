@@ -196,7 +196,7 @@ def test_a_one_cycle_slip_is_caught_at_its_beat(sim, beat):
         checked.train_batch(x, y)
     checked.close()
     message = str(caught.value)
-    what = r"sample \d+ phase \w+ step \d+: step_done" if beat == "step_ends" else r"phase update: the write of \w+ row \d+ word \d+"
+    what = r"sample [\d, ]+ phase \w+ step \d+: step_done" if beat == "step_ends" else r"phase update: the write of \w+ row \d+ word \d+"
     found = re.search(rf"batch 0: {what} in cycle (\d+), the schedule model's cycle (\d+) \(-1\)", message)
     assert found, message
     assert int(found[1]) == stamps[k] - 1 and int(found[2]) == stamps[k], message
