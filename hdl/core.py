@@ -2,7 +2,7 @@
 
 Host port: a plain synchronous bus (address map: :mod:`epfpga.firmware.address_map`).  A
 write (``we``) takes effect at the clock edge; a read (``re``) answers in ``rdata`` with
-``rvalid`` :data:`READ_LATENCY` = 2 cycles later; reads may be issued every cycle.  Memories
+``rvalid`` :data:`READ_LATENCY` = 3 cycles later; reads may be issued every cycle.  Memories
 and the PRNG states are accessible only while the core is idle (``STATUS.busy`` = 0), with
 one exception: the input and label memories have two banks, and the bank the running
 program does not use may be written while it runs (double buffering).  The control
@@ -208,25 +208,30 @@ class Core(wiring.Component):
         with m.If(seq.step_done):
             m.d.sync += counters[Reg.STEPS].eq(counters[Reg.STEPS] + 1)
 
-        # -- host reads, in two registered stages so that no path runs from every memory to the
-        # answer: the cycle after the request each memory's read data is there and its lane is
-        # picked into a register of its own; the cycle after, one multiplexer of those answers.
-        read_region, answer_region = Signal.like(region), Signal.like(region)
-        read_lane = Signal(max(1, p.lane_bits))
-        read_reg = Signal(8)
-        read_valid = Signal()
+        # -- host reads, in three registered stages so that no path runs from a block RAM's
+        # slow output, or from every memory, to the answer: the cycle after the request each
+        # memory's read word is registered next to it; the cycle after, its lane is picked into
+        # a register of its own; the cycle after that, one multiplexer of those answers.
+        read_region, pick_region, answer_region = Signal.like(region), Signal.like(region), Signal.like(region)
+        read_lane, pick_lane = Signal(max(1, p.lane_bits)), Signal(max(1, p.lane_bits))
+        read_reg, pick_reg = Signal(8), Signal(8)
+        read_valid, pick_valid = Signal(), Signal()
         m.d.sync += [read_valid.eq(self.re), read_region.eq(region), read_reg.eq(offset), read_lane.eq(lane),
-                     self.rvalid.eq(read_valid), answer_region.eq(read_region)]
+                     pick_valid.eq(read_valid), pick_region.eq(read_region), pick_reg.eq(read_reg),
+                     pick_lane.eq(read_lane), self.rvalid.eq(pick_valid), answer_region.eq(pick_region)]
         answers: dict[int, Value] = {}
         for r, port in reads.items():
-            element = port.data[read_lane] if P > 1 else port.data[0]
+            word = Signal.like(port.data, name=f"read_{r}")
+            m.d.sync += word.eq(port.data)
+            element = word[pick_lane] if P > 1 else word[0]
             answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
             m.d.sync += answers[r].eq(element)
+        pred_word = Signal.like(pred_rd.data, name="read_pred")
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
         # -- PRNG states: lane l at offset l, the sign stream at offset P -------------------------
         streams = [*upd.prng_state, seq.sign_state]
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
-        with m.Switch(read_reg):
+        with m.Switch(pick_reg):
             for k, state in enumerate(streams):
                 with m.Case(k):
                     m.d.sync += answers[Region.PRNG].eq(state)
@@ -235,8 +240,8 @@ class Core(wiring.Component):
                      upd.prng_load.eq(Cat(prng_write & (offset == l) for l in range(P))),
                      seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
-        m.d.sync += answers[Region.PRED].eq(pred_rd.data)
-        with m.Switch(read_reg):
+        m.d.sync += [pred_word.eq(pred_rd.data), answers[Region.PRED].eq(pred_word)]
+        with m.Switch(pick_reg):
             with m.Case(Reg.STATUS):
                 m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done, self.bank))
             with m.Case(Reg.NEGATIVE):

@@ -20,6 +20,8 @@ from amaranth import ClockSignal, Instance, Module, ResetSignal, Shape, Signal, 
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .device import is_ecp5
+
 LATENCY = 2      # operands registered at the first edge, the product at the second
 PER_LANE = 2
 DSP_BITS = 18    # MULT18X18D operands: 18-bit two's complement
@@ -32,10 +34,6 @@ def product_shape(a: Shape, b: Shape) -> Shape:
 
 def _fits_dsp(shape: Shape) -> bool:
     return shape.width + (0 if shape.signed else 1) <= DSP_BITS
-
-
-def _is_ecp5(platform) -> bool:
-    return getattr(platform, "family", None) == "ecp5"
 
 
 class Multiplier(wiring.Component):
@@ -64,7 +62,7 @@ class Multiplier(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        if _is_ecp5(platform) and _fits_dsp(self.a_shape) and _fits_dsp(self.b_shape):
+        if is_ecp5(platform) and _fits_dsp(self.a_shape) and _fits_dsp(self.b_shape):
             a, b, p = Signal(signed(DSP_BITS)), Signal(signed(DSP_BITS)), Signal(2 * DSP_BITS)
             m.d.comb += [a.eq(self.a), b.eq(self.b), self.p.eq(p)]   # sign- or zero-extended
             ports = {f"i_A{k}": a[k] for k in range(DSP_BITS)}

@@ -103,11 +103,11 @@ class NeuronUpdate(wiring.Component):
         # to this engine ----------------------------------------------------------------------
         acc_rd, acc_wr = {}, {}
         for n in range(1, N):
-            acc = mem.accumulators(p, n).build()
+            acc = mem.accumulators(p, n).build(platform)
             m.submodules[f"acc{n}"] = acc
             acc_wr[n] = acc.write_port(granularity=1)
             acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
-        drive_mem = m.submodules.drive = mem.drive(p).build()
+        drive_mem = m.submodules.drive = mem.drive(p).build(platform)
         drive_wr = drive_mem.write_port(granularity=1)
         drive_rd = drive_mem.read_port()
 
@@ -213,16 +213,19 @@ class NeuronUpdate(wiring.Component):
         for n in range(1, N):
             with m.If(layer == n + 1):
                 m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
-        prev_valid, prev_g, prev_h = Signal(), Signal.like(g), Signal()   # the word written in the previous cycle
-        prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}") for l in range(P)]
-        forward = prev_valid & (prev_g == tok3.g) & (prev_h == tok3.h)
+        # the selects are registers, decided a cycle ahead (timing): ``forward``, the word
+        # written now is the one the next token reads; ``from_drive``, the next token starts
+        # layer 1's sums from ``D_1``
+        writes = tok3.valid & ~tok3.last_row & (layer >= 2)
+        forward, from_drive = Signal(), Signal()
+        m.d.sync += [forward.eq(writes & (tok3.g == tok2.g) & (tok3.h == tok2.h)),
+                     from_drive.eq(tok2.first_row & (layer == 2))]
+        prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}") for l in range(P)]   # the word written last cycle
         u_fb = [Signal(signed(p.acc_bits), name=f"ufb_l{l}") for l in range(P)]
         for l in range(P):
             held = Mux(forward, prev_u[l], acc_q[l])
-            start = Mux(tok3.first_row & (layer == 2), drive_q[l], held)   # layer 1 starts from D_1
+            start = Mux(from_drive, drive_q[l], held)
             m.d.comb += [u_fb[l].eq(start + fb3[l]), acts[l].u.eq(u_fb[l])]
-        writes = tok3.valid & ~tok3.last_row & (layer >= 2)
-        m.d.sync += [prev_valid.eq(writes), prev_g.eq(tok3.g), prev_h.eq(tok3.h)]
         m.d.sync += [prev_u[l].eq(u_fb[l]) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
@@ -249,13 +252,24 @@ class NeuronUpdate(wiring.Component):
         # -- stage 5: row end -------------------------------------------------------------------
         row3, row3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
         end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tok2.i_lane.shape())
-        post3, bias3, h3 = Signal.like(post1), Signal.like(bias1), Signal()
+        h3 = Signal()
         m.d.sync += [end3.eq(tok2.valid & tok2.last_g), row3.eq(row_even), row3_odd.eq(row_odd), i3.eq(tok2.i),
-                     i_word3.eq(tok2.i_word), i_lane3.eq(tok2.i_lane), post3.eq(post2), bias3.eq(bias2),
-                     h3.eq(tok2.h)]
+                     i_word3.eq(tok2.i_word), i_lane3.eq(tok2.i_lane), h3.eq(tok2.h)]
+        # the output layer's nudge σ·(y_q − q_N) is formed a stage early, from registered labels
+        # (the sample does not change while a step runs), and added to the bias there when it
+        # goes inside ρ: the row end is then one add (timing)
+        labels = [Signal.like(self.label, name="label_q"), Signal.like(self.label_odd, name="label_odd_q")]
+        m.d.sync += [labels[0].eq(self.label), labels[1].eq(self.label_odd)]
+        target = Mux(tok2.i == Mux(tok2.h, labels[1], labels[0]), spec.one, 0)
+        err2, err3 = Signal(signed(p.state_bits + 2)), Signal(signed(p.state_bits + 2))
+        nudged = self.nudge != Nudge.FREE
+        m.d.comb += err2.eq(Mux(self.nudge == Nudge.MINUS, post2 - target, target - post2))
+        offset3 = Signal(signed(p.acc_bits))   # bias, and the nudge inside ρ
+        nudge_in = Mux(nudged & (layer == N), err2 << (spec.fw - spec.k), 0) if p.nudge_inside else 0
+        m.d.sync += [err3.eq(err2), offset3.eq((bias2 << spec.fs) + nudge_in)]
         u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
-        m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + (bias3 << spec.fs)),
-                     d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + (bias3 << spec.fs))]
+        m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + offset3),
+                     d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + offset3)]
         lane_en3 = (1 << i_lane3) if P > 1 else 1
         with m.If(layer == 1):
             m.d.comb += [drive_wr.addr.eq(i_word3), *[drive_wr.data[l].eq(u3) for l in range(P)],
@@ -268,16 +282,9 @@ class NeuronUpdate(wiring.Component):
                              *[acc_wr[n].data[l].eq(u3) for l in range(P)]]
                 with m.If(end3):
                     m.d.comb += acc_wr[n].en.eq(lane_en3)
-        # output layer: nudge σ·(y_q − q_N), inside (before ρ) or outside (after)
+        # output layer: the nudge inside ρ is in u3; outside, it is added after ρ
         out_act = m.submodules.act_out = Activation(p)
-        err3 = Signal(signed(p.state_bits + 2))
-        target = Mux(i3 == Mux(h3, self.label_odd, self.label), spec.one, 0)
-        m.d.comb += err3.eq(Mux(self.nudge == Nudge.MINUS, post3 - target, target - post3))
-        nudged = self.nudge != Nudge.FREE
-        if p.nudge_inside:
-            m.d.comb += out_act.u.eq(u3 + Mux(nudged, err3 << (spec.fw - spec.k), 0))
-        else:
-            m.d.comb += out_act.u.eq(u3)
+        m.d.comb += out_act.u.eq(u3)
         out_valid = [Signal(name=f"out_v{t}") for t in range(LATENCY + 1)]
         out_i = [Signal.like(i, name=f"out_i{t}") for t in range(LATENCY + 1)]
         out_word = [Signal.like(i_word, name=f"out_word{t}") for t in range(LATENCY + 1)]

@@ -57,10 +57,10 @@ class ProtocolEngine(wiring.Component):
     Frames arriving while the engine executes a frame or sends its reply are not stored: one
     that ends meanwhile is dropped, one that ends later is answered ``OVERFLOW``.
 
-    Latency: the checks take two cycles after the frame's ``END``; a ``WRITE`` then takes two
-    cycles per data byte (a buffer read each) and one per element (its bus write) before its
-    reply; a ``READ`` takes three cycles per element for its bus read, then sends its bytes at
-    the transmitter's pace.
+    Latency: the checks take two cycles after the frame's ``END``; a ``WRITE`` then takes three
+    cycles per data byte (a buffer read each, registered after the block RAM) and one per
+    element (its bus write) before its reply; a ``READ`` takes ``READ_LATENCY + 1`` cycles per
+    element for its bus read, then sends its bytes at the transmitter's pace.
     """
 
     def __init__(self, params: CoreParams, descriptor: bytes):
@@ -78,6 +78,8 @@ class ProtocolEngine(wiring.Component):
         p = self.params
         buf = m.submodules.frame = memory.Memory(shape=8, depth=MAX_FRAME, init=[])
         buf_wr, buf_rd = buf.write_port(), buf.read_port()
+        byte_q = Signal(8)   # the buffer's read data registered: a block RAM's output is slow
+        m.d.sync += byte_q.eq(buf_rd.data)
         rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
         rom_rd = rom.read_port(domain="comb")
 
@@ -273,12 +275,14 @@ class ProtocolEngine(wiring.Component):
             # WRITE: the data bytes of element k from the buffer, then its bus write
             with m.State("FETCH"):
                 m.d.sync += rptr.eq(rptr + 1)
+                m.next = "LOAD"
+            with m.State("LOAD"):   # the byte into byte_q
                 m.next = "TAKE"
             with m.State("TAKE"):
                 with m.Switch(j):
                     for b in range(4):
                         with m.Case(b):
-                            m.d.sync += word[8 * b:8 * b + 8].eq(buf_rd.data)
+                            m.d.sync += word[8 * b:8 * b + 8].eq(byte_q)
                 m.d.sync += j.eq(j + 1)
                 m.next = "FETCH"
                 with m.If(last_byte):

@@ -13,7 +13,8 @@ lane's xorshift32 draw), saturating write-back.
 
 Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
 registered (``diff``: the difference) and 3 products, in the lanes' multipliers; 4 batch sum
-(``diff``: written); 5 ``× σ_u·lr_q`` (a shift); 6 rounding; 7 saturating add; 8 write.
+(``diff``: written); 5 ``× σ_u·lr_q`` (a shift); 6 rounding; 7 saturating add
+(:class:`~.write_back.WriteBack`); 8 write.
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
 """
 
@@ -28,11 +29,12 @@ from amaranth.lib.wiring import In, Out
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
 from . import memories as mem
-from .activation import clamp, rshift_round
+from .activation import rshift_round
 from .params import CoreParams
 from .multiplier import PER_LANE, request_signature
 from .prng import Xorshift32
 from .row_scan import RowScan
+from .write_back import WriteBack
 
 # The stages that write (cycles after issue): the diff block's differences, every other
 # block's words.  A block drains for its last write plus the cycle that sees the pipeline empty.
@@ -281,9 +283,10 @@ class WeightUpdate(wiring.Component):
                         elif stochastic and base == 0:
                             m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
         valid5, addr5 = Signal(), Signal.like(waddr)
-        w5 = [Signal.like(w1[l], name=f"w5_l{l}") for l in range(P)]
+        write_back = m.submodules.write_back = WriteBack(p)
         m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]
-        m.d.sync += [w5[l].eq(clamp(w5a[l] + dw5[l], spec.w_min, spec.w_max)) for l in range(P)]
+        m.d.comb += [write_back.w[l].eq(w5a[l]) for l in range(P)] + [write_back.dw[l].eq(dw5[l]) for l in range(P)]
+        w5 = write_back.q
 
         # -- stage 8: write ---------------------------------------------------------------------
         for k, blk in enumerate(plan):
