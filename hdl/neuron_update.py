@@ -32,11 +32,10 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from epfpga.firmware.isa import Nudge
-
 from . import memories as mem
 from .activation import LATENCY, Activation, clamp, rshift_round
 from .multiplier import PER_LANE, request_signature
+from .nudge_error import NudgeError
 from .params import CoreParams
 from .row_scan import RowScan
 
@@ -260,13 +259,13 @@ class NeuronUpdate(wiring.Component):
         # goes inside ρ: the row end is then one add (timing)
         labels = [Signal.like(self.label, name="label_q"), Signal.like(self.label_odd, name="label_odd_q")]
         m.d.sync += [labels[0].eq(self.label), labels[1].eq(self.label_odd)]
-        target = Mux(tok2.i == Mux(tok2.h, labels[1], labels[0]), spec.one, 0)
-        err2, err3 = Signal(signed(p.state_bits + 2)), Signal(signed(p.state_bits + 2))
-        nudged = self.nudge != Nudge.FREE
-        m.d.comb += err2.eq(Mux(self.nudge == Nudge.MINUS, post2 - target, target - post2))
+        nudge = m.submodules.nudge_error = NudgeError(p)
+        m.d.comb += [nudge.unit.eq(tok2.i), nudge.label.eq(Mux(tok2.h, labels[1], labels[0])), nudge.q.eq(post2),
+                     nudge.nudge.eq(self.nudge)]
+        err3 = Signal.like(nudge.err)
         offset3 = Signal(signed(p.acc_bits))   # bias, and the nudge inside ρ
-        nudge_in = Mux(nudged & (layer == N), err2 << (spec.fw - spec.k), 0) if p.nudge_inside else 0
-        m.d.sync += [err3.eq(err2), offset3.eq((bias2 << spec.fs) + nudge_in)]
+        nudge_in = Mux(layer == N, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
+        m.d.sync += [err3.eq(nudge.err), offset3.eq((bias2 << spec.fs) + nudge_in)]
         u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
         m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + offset3),
                      d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + offset3)]
@@ -292,7 +291,7 @@ class NeuronUpdate(wiring.Component):
         out_err = [Signal.like(err3, name=f"out_err{t}") for t in range(LATENCY + 1)]
         out_h = [Signal(name=f"out_h{t}") for t in range(LATENCY + 1)]
         m.d.comb += [out_valid[0].eq(end3 & (layer == N)), out_i[0].eq(i3), out_word[0].eq(i_word3),
-                     out_lane[0].eq(i_lane3), out_err[0].eq(Mux(nudged, err3, 0)), out_h[0].eq(h3)]
+                     out_lane[0].eq(i_lane3), out_err[0].eq(err3), out_h[0].eq(h3)]
         for t in range(LATENCY):
             m.d.sync += [out_valid[t + 1].eq(out_valid[t]), out_i[t + 1].eq(out_i[t]),
                          out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
