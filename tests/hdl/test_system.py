@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from epfpga import config as config_mod
-from epfpga.firmware.address_map import Region, address, layer_region
+from epfpga.firmware.address_map import address, layer_region
 from epfpga.firmware.protocol import Command, Descriptor, Frame, Status, encode_frame, pack, read_payload, \
     read_values, slip_encode, write_payload
 from epfpga.hdl.params import CoreParams
