@@ -1,6 +1,6 @@
 """Print the schedule model's cycles per mini-batch and per sample against the lower bounds.
 
-    .venv/bin/python scripts/schedule_table.py [--configs digits,mnist] [--lanes 1,4,16]
+    .venv/bin/python scripts/schedule_table.py [--configs digits,mnist] [--lanes 1,4,16,32,64]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from epfpga.hdl.params import CoreParams  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", default="digits,mnist")
-    parser.add_argument("--lanes", default="1,4,16")
+    parser.add_argument("--lanes", default="1,4,16,32,64")
     args = parser.parse_args()
     print("| config | P | cycles / mini-batch | cycles / sample | lower bound | ratio | read bound |")
     print("|---|---|---|---|---|---|---|")

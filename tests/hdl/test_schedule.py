@@ -31,3 +31,15 @@ def test_program_walk_counts_every_instruction():
     assert run.steps == 7 and run.drive == schedule.drive_cycles(p)
     # a step issues both samples' rows and drains once
     assert schedule.step_cycles(p) == 2 * 3 * 4 + schedule.DRAIN_OUTPUT + 2
+
+
+@pytest.mark.parametrize("lanes", [32, 64])
+def test_mnist_at_32_and_64_lanes_within_1_15_of_the_multiplier_bound(lanes):
+    """The ULX3S target (issue 21): pairs of samples in the drive and in every step keep
+    784-128-10 within 1.15 x the multiplies a sample over 2P."""
+    cfg = config_mod.load("mnist").replace(lanes=lanes)
+    p = CoreParams.from_config(cfg)
+    run = schedule.program_cycles(p, programs.training(cfg.estimator, cfg.t1, cfg.t2))
+    assert run.cycles / cfg.batch <= 1.15 * schedule.lower_bound(p)
+    multiplies = (cfg.t1 + 2 * cfg.t2 + 1) * 2 * 128 * 10 + 2 * 784 * 128   # the issue's formula
+    assert schedule.lower_bound(p) == multiplies / (2 * lanes)
