@@ -174,11 +174,10 @@ class HostDriver:
         for writes in steps:
             for w in writes:
                 n = w.layer
-                half = current[p.slot_half(w.addr // p.slot_stride(n))]
-                base = (w.addr % p.slot_stride(n)) * p.lanes
+                half, base = p.state_place(n, w.addr)
                 for lane in range(p.lanes):
                     unit = base + lane
                     if w.lanes >> lane & 1 and unit < p.sizes[n]:
-                        half[n - 1][unit] = w.word >> (lane * p.state_bits) & mask
+                        current[half][n - 1][unit] = w.word >> (lane * p.state_bits) & mask
             out.append([[c.copy() for c in layers] for layers in current])
         return out

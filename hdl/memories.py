@@ -107,7 +107,7 @@ def slot_index(p: CoreParams, code, sample):
     """Slot number of ``code`` for ``sample``: ping, pong and ``s*`` of the even sample of a
     pair (0, 1, 2) and of the odd one (3, 4, 5; none when ``B = 1``), then the ``B`` slots of
     phase ``a`` and the ``B`` of phase ``b`` (``ZERO`` reads no memory).
-    :meth:`CoreParams.slot_half` is the inverse the host uses."""
+    :meth:`CoreParams.state_place` is the inverse the host uses."""
     b = sample if p.batch > 1 else Const(0, 1)
     scratch = 3 * b[0] if p.halves > 1 else 0
     saved = 3 * p.halves

@@ -334,7 +334,7 @@ class NeuronUpdate(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += scan.restart.eq(1)
                 with m.If(self.start):
-                    m.d.sync += [layer.eq(Mux(self.drive, 1, 2)), half.eq(0)]
+                    m.d.sync += layer.eq(Mux(self.drive, 1, 2))   # (half is 0: every pass ends so)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(1), self.busy.eq(1)]

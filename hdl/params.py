@@ -225,11 +225,12 @@ class CoreParams:
         ``a`` and ``B`` of phase ``b`` (``memories.slot_index``)."""
         return 3 * self.halves + 2 * self.batch
 
-    def slot_half(self, slot: int) -> int:
-        """The sample of the pair (0 or 1) whose state slot ``slot`` is."""
-        if slot < 3 * self.halves:
-            return slot // 3
-        return (slot - 3 * self.halves) % self.batch % self.halves
+    def state_place(self, layer: int, addr: int) -> tuple[int, int]:
+        """Where a word of the state memory of ``layer`` at ``addr`` belongs: the sample of the
+        pair (0 or 1) whose slot it is in, and the unit of its lane 0."""
+        slot, word = divmod(addr, self.slot_stride(layer))
+        half = slot // 3 if slot < 3 * self.halves else (slot - 3 * self.halves) % self.batch % self.halves
+        return half, word * self.lanes
 
     def state_depth(self, layer: int) -> int:
         return self.state_slots * self.slot_stride(layer)

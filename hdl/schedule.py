@@ -144,4 +144,4 @@ def read_bound(p: CoreParams) -> float:
     hidden = sum(s[m - 1] * s[m] for m in range(2, p.layers + 1))
     steps = PHASES[p.config.estimator].steps(p.config.t1, p.config.t2)
     weights = sum(s[m - 1] * s[m] + s[m] for m in range(1, p.layers + 1))
-    return (steps * hidden + s[0] * s[1] / min(2, p.batch) + weights / p.batch) / p.lanes
+    return (steps * hidden + s[0] * s[1] / p.halves + weights / p.batch) / p.lanes

@@ -69,7 +69,7 @@ class BeatChecker:
 
     def __init__(self, params: CoreParams, expect: Expectation):
         self.p, self.expect = params, expect
-        self.per_sample = len(expect.steps) // max(1, len({s[0] for s in expect.steps}))
+        self.per_sample = len(expect.steps) // params.batch
         self.core_steps = len(expect.steps) // params.halves   # each runs both samples of a pair
         self.step = 0
         self.next_unit = self._no_units()
@@ -101,9 +101,8 @@ class BeatChecker:
         if self.step >= self.core_steps:
             raise Mismatch(f"batch {self.expect.batch}: a state write after the last of "
                            f"{self.core_steps} neuron steps, layer {write.layer} at {time_ns:g} ns")
-        half = p.slot_half(write.addr // p.slot_stride(write.layer))
+        half, base = p.state_place(write.layer, write.addr)
         want = self._expected(half)[3][write.layer - 1]
-        base = (write.addr % p.slot_stride(write.layer)) * p.lanes
         mask = (1 << p.state_bits) - 1
         for lane in range(p.lanes):
             unit = base + lane
