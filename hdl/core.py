@@ -21,6 +21,7 @@ from epfpga.firmware.isa import Op
 from epfpga.golden.prng import PRNG_BITS
 
 from . import memories as mem
+from .block_ram import BlockRAM
 from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
 from .params import HOST_DATA_BITS, CoreParams
@@ -123,12 +124,12 @@ class Core(wiring.Component):
         ]
 
         # -- memories, each port driven by the engine that is busy, else by the host ----------------
-        reads: dict[int, memory.ReadPort] = {}   # memory regions the host reads
+        reads: dict[int, wiring.PureInterface] = {}   # memory regions the host reads (registered data)
 
         def host_or(port, *owners):
             """``port`` follows the request of the first busy owner, else the host's defaults
             (assigned before the call); read data goes to every owner."""
-            reading = isinstance(port, memory.ReadPort)
+            reading = isinstance(port.signature, memory.ReadPort.Signature)
             members = ("addr", "en") if reading else ("addr", "en", "data")
             for k, (busy, request) in enumerate(owners):
                 with (m.If(busy) if k == 0 else m.Elif(busy)):
@@ -141,14 +142,14 @@ class Core(wiring.Component):
             with m.If(allowed):
                 m.d.comb += port.en.eq(1 << lane if P > 1 else 1)
 
-        x_mem = m.submodules.x = mem.inputs(p).build()
-        x_rd, x_rd2 = x_mem.read_port(), x_mem.read_port()
+        x_mem = m.submodules.x = BlockRAM(mem.inputs(p), read_ports=2)
+        x_rd, x_rd2 = x_mem.read
         m.d.comb += x_rd.addr.eq(word)
         host_or(x_rd, (upd.busy, upd.x), (neu.busy, neu.x))
         m.d.comb += [x_rd2.addr.eq(Mux(upd.busy, upd.x2.addr, neu.x2.addr)),
                      upd.x2.data.eq(x_rd2.data), neu.x2.data.eq(x_rd2.data)]
         reads[Region.X] = x_rd
-        host_write_port(x_mem.write_port(granularity=1), bank_write(Region.X, p.input_bank_bit))
+        host_write_port(x_mem.write, bank_write(Region.X, p.input_bank_bit))
 
         y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=INPUT_BANKS * p.batch, init=[])
         y_rd, y_rd_odd = y_mem.read_port(domain="comb"), y_mem.read_port(domain="comb")
@@ -167,8 +168,8 @@ class Core(wiring.Component):
 
         for n in range(1, N + 1):
             for kind, spec in (("w", mem.weights(p, n)), ("b", mem.biases(p, n))):
-                store = m.submodules[spec.name] = spec.build()
-                rd, wr = store.read_port(), store.write_port(granularity=1)
+                store = m.submodules[spec.name] = BlockRAM(spec)
+                (rd,), wr = store.read, store.write
                 region_id = layer_region(n, "W" if kind == "w" else "b")
                 m.d.comb += rd.addr.eq(word)
                 host_or(rd, (upd.busy, getattr(upd, f"{kind}{n}")), (neu.busy, getattr(neu, f"{kind}{n}")))
@@ -180,8 +181,8 @@ class Core(wiring.Component):
                                  self.wmon_addr.eq(request.addr), self.wmon_data.eq(request.data)]
                 reads[region_id] = rd
             spec = mem.states(p, n)
-            store = m.submodules[spec.name] = spec.build()
-            port_a, port_b, wr = store.read_port(), store.read_port(), store.write_port(granularity=1)
+            store = m.submodules[spec.name] = BlockRAM(spec, read_ports=2)
+            (port_a, port_b), wr = store.read, store.write
             m.d.comb += port_a.addr.eq(word)
             host_or(port_a, (upd.busy, getattr(upd, f"sa{n}")), (neu.busy, getattr(neu, f"s{n}")))
             host_or(port_b, (upd.busy, getattr(upd, f"sb{n}")))
@@ -210,8 +211,9 @@ class Core(wiring.Component):
 
         # -- host reads, in three registered stages so that no path runs from a block RAM's
         # slow output, or from every memory, to the answer: the cycle after the request each
-        # memory's read word is registered next to it; the cycle after, its lane is picked into
-        # a register of its own; the cycle after that, one multiplexer of those answers.
+        # memory's read word is registered (by the memory, hdl/block_ram.py); the cycle after,
+        # its lane is picked into a register of its own; the cycle after that, one multiplexer
+        # of those answers.
         read_region, pick_region, answer_region = Signal.like(region), Signal.like(region), Signal.like(region)
         read_lane, pick_lane = Signal(max(1, p.lane_bits)), Signal(max(1, p.lane_bits))
         read_reg, pick_reg = Signal(8), Signal(8)
@@ -221,9 +223,7 @@ class Core(wiring.Component):
                      pick_lane.eq(read_lane), self.rvalid.eq(pick_valid), answer_region.eq(pick_region)]
         answers: dict[int, Value] = {}
         for r, port in reads.items():
-            word = Signal.like(port.data, name=f"read_{r}")
-            m.d.sync += word.eq(port.data)
-            element = word[pick_lane] if P > 1 else word[0]
+            element = port.data[pick_lane] if P > 1 else port.data[0]
             answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
             m.d.sync += answers[r].eq(element)
         pred_word = Signal.like(pred_rd.data, name="read_pred")

@@ -67,7 +67,8 @@ class NeuronUpdate(wiring.Component):
     out_valid, out_half, out_unit, out_q : Out
         Each output-layer state as it is written, and the sample of the pair it is of (feeds
         the predictions).
-    x, x2, w{n}, b{n}, s{n} : memory read requests (``x2``: the inputs' second port, the odd
+    x, x2, w{n}, b{n}, s{n} : memory read requests, data registered by the memory
+        (:class:`~.block_ram.BlockRAM`, 2 cycles) (``x2``: the inputs' second port, the odd
         sample of the drive's pair); ``s{n}_w`` : state write request.
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
@@ -148,12 +149,11 @@ class NeuronUpdate(wiring.Component):
             with m.Elif(layer == n):       # postsynaptic layer
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
 
-        # -- stage 1: every memory's read data registered (timing) ---------------------------------
-        w_q = {n: mem.registered_data(m, getattr(self, f"w{n}")) for n in rows}
-        b_q = {n: mem.registered_data(m, getattr(self, f"b{n}")) for n in rows}
-        s_q = {n: mem.registered_data(m, getattr(self, f"s{n}")) for n in rows}
-        x_q = mem.registered_data(m, self.x)
-        x2_q = mem.registered_data(m, self.x2)
+        # -- stage 1: the read data, registered by the core's memories (hdl/block_ram.py) ---------
+        w_q = {n: getattr(self, f"w{n}").data for n in rows}
+        b_q = {n: getattr(self, f"b{n}").data for n in rows}
+        s_q = {n: getattr(self, f"s{n}").data for n in rows}
+        x_q, x2_q = self.x.data, self.x2.data
 
         # -- stage 2: operands; stage 3: products ---------------------------------------------
         zero = self.src == mem.SlotCode.ZERO

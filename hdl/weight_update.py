@@ -98,8 +98,9 @@ class WeightUpdate(wiring.Component):
         The lane streams' states (the host reads them for checkpoints).
     prng_load, prng_value : In(P), In(32)
         Set the states of the lanes in ``prng_load`` to ``prng_value`` (only while idle).
-    x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests (``x2``: a second port of the
-        inputs; ``sa``/``sb``: state ports A and B);
+    x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests, data registered by the memory
+        (:class:`~.block_ram.BlockRAM`, 2 cycles) (``x2``: a second port of the inputs;
+        ``sa``/``sb``: state ports A and B);
     w{n}_w, b{n}_w : weight and bias write requests.
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
@@ -185,14 +186,13 @@ class WeightUpdate(wiring.Component):
                     m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
-        # -- stage 1: every memory's read data registered (timing) ---------------------------------
+        # -- stage 1: read data registered (the core's memories register theirs, hdl/block_ram.py)
         layers = range(1, p.layers + 1)
-        sa_q = {n: mem.registered_data(m, getattr(self, f"sa{n}")) for n in layers}
-        sb_q = {n: mem.registered_data(m, getattr(self, f"sb{n}")) for n in layers}
-        word_q = {(kind, n): mem.registered_data(m, getattr(self, f"{kind}{n}"))
-                  for kind in ("w", "b") for n in layers}
-        x_q, x2_q, d1_q, d2_q = (mem.registered_data(m, port)
-                                 for port in (self.x, self.x2, diff_rd1, diff_rd2))
+        sa_q = {n: getattr(self, f"sa{n}").data for n in layers}
+        sb_q = {n: getattr(self, f"sb{n}").data for n in layers}
+        word_q = {(kind, n): getattr(self, f"{kind}{n}").data for kind in ("w", "b") for n in layers}
+        x_q, x2_q = self.x.data, self.x2.data
+        d1_q, d2_q = mem.registered_data(m, diff_rd1), mem.registered_data(m, diff_rd2)
 
         # -- stages 2, 3: operands and products in the lanes' multipliers (diff block: the
         # difference itself, times 1): m1 = a1·b1 on multiplier 2l, m2 = a2·b2 on 2l + 1; the

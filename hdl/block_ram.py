@@ -1,0 +1,161 @@
+"""The core's memories, read through a register: one place that knows the device's block RAM.
+
+Every memory the engines and the host share is a :class:`BlockRAM`: one write port with
+per-lane enables and one or more read ports whose data is *registered*, :data:`LATENCY` = 2
+cycles after the address (the engines and the host read path use the data as it comes, with
+no register of their own).
+
+On the ECP5, a memory with one read port, deeper than one LUT-RAM cell and no deeper than
+one ``DP16KD`` column, is built from ``DP16KD`` instances with their output register
+(``REGMODE OUTREG``) as that register: the block RAM's slow clock-to-out then ends inside the
+block, and nothing is left for yosys to add.  Inferred, a memory's non-transparent read port
+beside its write port asks for read-before-write across two ports, which the ``DP16KD`` does
+not have, so yosys emulates it with a bypass in fabric: a write-address comparator and a
+multiplexer between the block and the register (the digits build's critical path).  The
+engines never read a word in the cycle it is written, so the instance's undefined collision
+is never seen.  Elsewhere (Amaranth's simulator, the simulators' Verilog, the iCE40), and for
+memories with two read ports, it is a :class:`~amaranth.lib.memory.Memory` and a register
+after each read port.  Both forms hold and return the same words.
+
+Block shapes on the ECP5, by depth (:func:`dp16kd_shape`): up to 512 words, the 36-bit
+pseudo-dual-port mode, two 16-bit or four 8-bit lanes a block (each lane its own 9-bit byte
+enables); up to 1,024, 18 bits a lane; deeper, the narrow modes (9, 4, 2 or 1 bits) that
+hold the whole depth in one block, so that no block's output goes through a depth
+multiplexer: each block's bits go straight to their lane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth import ClockSignal, Const, Instance, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
+
+from .device import is_ecp5
+from .memories import MemorySpec
+
+LATENCY = 2           # address registered at the first edge, data at the second
+DP16KD_BITS = 18 * 1024
+# data width -> the address bits below the word (byte enables or sub-row select)
+_ADDRESS_SHIFT = {36: 5, 18: 4, 9: 3, 4: 2, 2: 1, 1: 0}
+_BYTE = 9
+
+
+@dataclass(frozen=True)
+class Dp16kdShape:
+    """How a memory maps to ``DP16KD`` blocks: data ``width`` a block (36: pseudo-dual-port),
+    ``lanes_per_block`` lanes side by side in a 36-bit block (else 1), ``chunks`` blocks
+    side by side for one lane's element (narrow modes)."""
+
+    width: int
+    lanes_per_block: int
+    chunks: int
+
+    def blocks(self, lanes: int) -> int:
+        return -(-lanes // self.lanes_per_block) * self.chunks
+
+
+def dp16kd_shape(spec: MemorySpec) -> Dp16kdShape | None:
+    """The ``DP16KD`` mapping of ``spec``, or ``None`` where one is not made (deeper than a
+    block, or elements wider than 36 bits)."""
+    bits = spec.shape.elem_shape.width
+    if spec.depth <= 512 and bits <= 4 * _BYTE:
+        return Dp16kdShape(36, 4 // -(-bits // _BYTE), 1)
+    for width, words in ((18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)):
+        if spec.depth <= words:
+            return Dp16kdShape(width, 1, -(-bits // width))
+    return None
+
+
+def uses_dp16kd(spec: MemorySpec, platform, read_ports: int) -> bool:
+    return (is_ecp5(platform) and read_ports == 1 and spec.style is None and spec.depth > 16
+            and dp16kd_shape(spec) is not None)
+
+
+class BlockRAM(wiring.Component):
+    """``spec.depth`` words of ``spec.lanes`` elements, read through a register.
+
+    Parameters
+    ----------
+    spec : MemorySpec
+    read_ports : int
+        Number of read ports (on the ECP5, only a memory with one becomes ``DP16KD``).
+
+    Attributes
+    ----------
+    read : list of ``Out(spec.read_signature())``
+        ``data`` is the word at the ``addr`` given :data:`LATENCY` cycles before with ``en``
+        high (``en`` low holds the data).  A word written in the cycle it is read reads as
+        undefined on the ECP5 (the core never does it).
+    write : Out(spec.write_signature())
+        Per-lane enables (``en`` bit ``l`` writes lane ``l``).
+    """
+
+    def __init__(self, spec: MemorySpec, read_ports: int = 1):
+        self.spec = spec
+        members = {f"read{k}": Out(spec.read_signature()) for k in range(read_ports)}
+        super().__init__({**members, "write": Out(spec.write_signature())})
+        self.read = [getattr(self, f"read{k}") for k in range(read_ports)]
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        if uses_dp16kd(self.spec, platform, len(self.read)):
+            self._dp16kd(m, dp16kd_shape(self.spec))
+            return m
+        store = m.submodules.memory = self.spec.build(platform)
+        write = store.write_port(granularity=1)
+        m.d.comb += [write.addr.eq(self.write.addr), write.data.eq(self.write.data), write.en.eq(self.write.en)]
+        for port in self.read:
+            inferred = store.read_port()
+            m.d.comb += [inferred.addr.eq(port.addr), inferred.en.eq(port.en)]
+            m.d.sync += port.data.eq(inferred.data)
+        return m
+
+    def _dp16kd(self, m: Module, shape: Dp16kdShape) -> None:
+        read, write = self.read[0], self.write
+        bits = self.spec.shape.elem_shape.width
+        lanes = self.spec.lanes
+        shift = _ADDRESS_SHIFT[shape.width]
+        for k in range(shape.blocks(lanes)):
+            din, dout = Signal(36, name=f"di{k}"), Signal(36, name=f"do{k}")
+            if shape.width == 36:
+                bytes_per_lane = 4 // shape.lanes_per_block
+                group = range(k * shape.lanes_per_block, min(lanes, (k + 1) * shape.lanes_per_block))
+                enables = Signal(4, name=f"be{k}")
+                for slot, lane in enumerate(group):
+                    base = slot * bytes_per_lane * _BYTE
+                    m.d.comb += [din[base:base + bits].eq(write.data.as_value()[lane * bits:(lane + 1) * bits]),
+                                 read.data.as_value()[lane * bits:(lane + 1) * bits].eq(dout[base:base + bits])]
+                    for b in range(bytes_per_lane):
+                        m.d.comb += enables[slot * bytes_per_lane + b].eq(write.en[lane])
+                write_low, write_enable, chip_enable = enables, Const(1), enables.any()
+            else:
+                lane, chunk = divmod(k, shape.chunks)
+                low = chunk * shape.width
+                width = min(shape.width, bits - low)
+                # port A writes (DIA), port B reads (DOB)
+                first = lane * bits + low
+                m.d.comb += [din[:width].eq(write.data.as_value()[first:first + width]),
+                             read.data.as_value()[first:first + width].eq(dout[18:18 + width])]
+                # width 18: AD[1:0] are the byte enables (both bytes); narrower: address bits
+                write_low, write_enable, chip_enable = Const(3 if shape.width == 18 else 0, 2), write.en[lane], Const(1)
+            ada = Signal(14, name=f"ada{k}")
+            adb = Signal(14, name=f"adb{k}")
+            m.d.comb += [ada[shift:].eq(write.addr), adb[shift:].eq(read.addr)]
+            if shift:
+                m.d.comb += ada[:min(shift, len(write_low))].eq(write_low)
+            ports = {f"i_DIA{b}": din[b] for b in range(18)} | {f"i_DIB{b}": din[18 + b] for b in range(18)}
+            ports |= {f"o_DOA{b}": dout[b] for b in range(18)} | {f"o_DOB{b}": dout[18 + b] for b in range(18)}
+            ports |= {f"i_ADA{b}": ada[b] for b in range(14)} | {f"i_ADB{b}": adb[b] for b in range(14)}
+            for side in "AB":
+                ports |= {f"i_CS{side}{b}": 0 for b in range(3)}
+                ports |= {f"i_CLK{side}": ClockSignal("sync"), f"i_RST{side}": 0, f"i_OCE{side}": 1}
+            m.submodules[f"bram{k}"] = Instance(
+                "DP16KD",
+                p_DATA_WIDTH_A=shape.width, p_DATA_WIDTH_B=shape.width,
+                p_REGMODE_A="OUTREG", p_REGMODE_B="OUTREG", p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
+                p_CSDECODE_A="0b000", p_CSDECODE_B="0b000", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
+                p_GSR="DISABLED",
+                i_WEA=write_enable, i_CEA=chip_enable, i_WEB=0, i_CEB=read.en,
+                **ports)
