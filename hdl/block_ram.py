@@ -5,17 +5,18 @@ per-lane enables and one or more read ports whose data is *registered*, :data:`L
 cycles after the address (the engines and the host read path use the data as it comes, with
 no register of their own).
 
-On the ECP5, a memory with one read port, deeper than one LUT-RAM cell and no deeper than
-one ``DP16KD`` column, is built from ``DP16KD`` instances with their output register
+On the ECP5, a memory that does not ask for LUT RAM (:func:`~.memories.shallow`) and is no
+deeper than one ``DP16KD`` column is built from ``DP16KD`` instances with their output register
 (``REGMODE OUTREG``) as that register: the block RAM's slow clock-to-out then ends inside the
 block, and nothing is left for yosys to add.  Inferred, a memory's non-transparent read port
 beside its write port asks for read-before-write across two ports, which the ``DP16KD`` does
 not have, so yosys emulates it with a bypass in fabric: a write-address comparator and a
 multiplexer between the block and the register (the digits build's critical path).  The
 engines never read a word in the cycle it is written, so the instance's undefined collision
-is never seen.  Elsewhere (Amaranth's simulator, the simulators' Verilog, the iCE40), and for
-memories with two read ports, it is a :class:`~amaranth.lib.memory.Memory` and a register
-after each read port.  Both forms hold and return the same words.
+is never seen.  A memory with two read ports gets one set of blocks for each, written alike
+(as yosys does).  Elsewhere (Amaranth's simulator, the simulators' Verilog, the iCE40) it is a
+:class:`~amaranth.lib.memory.Memory` and a register after each read port.  Both forms hold and
+return the same words.
 
 Block shapes on the ECP5, by depth (:func:`dp16kd_shape`): up to 512 words, the 36-bit
 pseudo-dual-port mode, two 16-bit or four 8-bit lanes a block (each lane its own 9-bit byte
@@ -68,9 +69,15 @@ def dp16kd_shape(spec: MemorySpec) -> Dp16kdShape | None:
     return None
 
 
-def uses_dp16kd(spec: MemorySpec, platform, read_ports: int) -> bool:
-    return (is_ecp5(platform) and read_ports == 1 and spec.style is None and spec.depth > 16
-            and dp16kd_shape(spec) is not None)
+def uses_dp16kd(spec: MemorySpec, platform) -> bool:
+    return is_ecp5(platform) and spec.style is None and dp16kd_shape(spec) is not None
+
+
+def dp16kd_blocks(spec: MemorySpec, read_ports: int = 1) -> int:
+    """The ``DP16KD`` blocks of ``spec`` on the ECP5 (0 for LUT RAM and yosys' memories):
+    one set of blocks a read port, all written alike."""
+    shape = dp16kd_shape(spec)
+    return read_ports * shape.blocks(spec.lanes) if spec.style is None and shape else 0
 
 
 class BlockRAM(wiring.Component):
@@ -80,7 +87,7 @@ class BlockRAM(wiring.Component):
     ----------
     spec : MemorySpec
     read_ports : int
-        Number of read ports (on the ECP5, only a memory with one becomes ``DP16KD``).
+        Number of read ports.
 
     Attributes
     ----------
@@ -100,8 +107,9 @@ class BlockRAM(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        if uses_dp16kd(self.spec, platform, len(self.read)):
-            self._dp16kd(m, dp16kd_shape(self.spec))
+        if uses_dp16kd(self.spec, platform):
+            for k, port in enumerate(self.read):
+                self._dp16kd(m, dp16kd_shape(self.spec), port, f"r{k}_")
             return m
         store = m.submodules.memory = self.spec.build(platform)
         write = store.write_port(granularity=1)
@@ -112,17 +120,18 @@ class BlockRAM(wiring.Component):
             m.d.sync += port.data.eq(inferred.data)
         return m
 
-    def _dp16kd(self, m: Module, shape: Dp16kdShape) -> None:
-        read, write = self.read[0], self.write
+    def _dp16kd(self, m: Module, shape: Dp16kdShape, read, prefix: str) -> None:
+        """One set of blocks: port A of each takes every write, port B serves ``read``."""
+        write = self.write
         bits = self.spec.shape.elem_shape.width
         lanes = self.spec.lanes
         shift = _ADDRESS_SHIFT[shape.width]
         for k in range(shape.blocks(lanes)):
-            din, dout = Signal(36, name=f"di{k}"), Signal(36, name=f"do{k}")
+            din, dout = Signal(36, name=f"{prefix}di{k}"), Signal(36, name=f"{prefix}do{k}")
             if shape.width == 36:
                 bytes_per_lane = 4 // shape.lanes_per_block
                 group = range(k * shape.lanes_per_block, min(lanes, (k + 1) * shape.lanes_per_block))
-                enables = Signal(4, name=f"be{k}")
+                enables = Signal(4, name=f"{prefix}be{k}")
                 for slot, lane in enumerate(group):
                     base = slot * bytes_per_lane * _BYTE
                     m.d.comb += [din[base:base + bits].eq(write.data.as_value()[lane * bits:(lane + 1) * bits]),
@@ -140,8 +149,8 @@ class BlockRAM(wiring.Component):
                              read.data.as_value()[first:first + width].eq(dout[18:18 + width])]
                 # width 18: AD[1:0] are the byte enables (both bytes); narrower: address bits
                 write_low, write_enable, chip_enable = Const(3 if shape.width == 18 else 0, 2), write.en[lane], Const(1)
-            ada = Signal(14, name=f"ada{k}")
-            adb = Signal(14, name=f"adb{k}")
+            ada = Signal(14, name=f"{prefix}ada{k}")
+            adb = Signal(14, name=f"{prefix}adb{k}")
             m.d.comb += [ada[shift:].eq(write.addr), adb[shift:].eq(read.addr)]
             if shift:
                 m.d.comb += ada[:min(shift, len(write_low))].eq(write_low)
@@ -151,7 +160,7 @@ class BlockRAM(wiring.Component):
             for side in "AB":
                 ports |= {f"i_CS{side}{b}": 0 for b in range(3)}
                 ports |= {f"i_CLK{side}": ClockSignal("sync"), f"i_RST{side}": 0, f"i_OCE{side}": 1}
-            m.submodules[f"bram{k}"] = Instance(
+            m.submodules[f"{prefix}bram{k}"] = Instance(
                 "DP16KD",
                 p_DATA_WIDTH_A=shape.width, p_DATA_WIDTH_B=shape.width,
                 p_REGMODE_A="OUTREG", p_REGMODE_B="OUTREG", p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",

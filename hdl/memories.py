@@ -53,29 +53,35 @@ class MemorySpec:
 
 
 def shallow(depth: int) -> str | None:
-    """LUT RAM for a memory no deeper than one LUT-RAM cell (16 words), else the tool's choice:
-    at large ``P`` the accumulators and the drive are a few words of thousands of bits, and
-    block RAM would use a sliver of each block's depth.  (At ``digits``, P = 4, the 128-word
-    accumulators in LUT RAM cost 48 % more LUTs and 3 MHz: measured.)"""
-    return "distributed" if depth <= 16 else None
+    """LUT RAM for a memory no deeper than two LUT-RAM cells (32 words), else the tool's
+    choice: at large ``P`` the accumulators, the drive, the biases and the last layers' weights
+    and states are a few words of thousands of bits, and block RAM would use a sliver of each
+    block's depth (784-128-10 at P = 64: ``W_2`` is 20 words of 1,024 bits, 32 ``DP16KD`` in
+    their 512-word mode).  (At ``digits``, P = 4, the 128-word accumulators in LUT RAM cost
+    48 % more LUTs and 3 MHz: measured.)"""
+    return "distributed" if depth <= 32 else None
+
+
+def _spec(name: str, elem, lanes: int, depth: int) -> MemorySpec:
+    return MemorySpec(name, elem, lanes, depth, shallow(depth))
 
 
 def weights(p: CoreParams, layer: int) -> MemorySpec:
-    return MemorySpec(f"W{layer}", signed(p.weight_bits), p.lanes, p.weight_depth(layer))
+    return _spec(f"W{layer}", signed(p.weight_bits), p.lanes, p.weight_depth(layer))
 
 
 def biases(p: CoreParams, layer: int) -> MemorySpec:
-    return MemorySpec(f"b{layer}", signed(p.weight_bits), p.lanes, p.unit_words(layer))
+    return _spec(f"b{layer}", signed(p.weight_bits), p.lanes, p.unit_words(layer))
 
 
 def states(p: CoreParams, layer: int) -> MemorySpec:
-    return MemorySpec(f"state{layer}", unsigned(p.state_bits), p.lanes, p.state_depth(layer))
+    return _spec(f"state{layer}", unsigned(p.state_bits), p.lanes, p.state_depth(layer))
 
 
 def accumulators(p: CoreParams, layer: int) -> MemorySpec:
     """The sums of layer ``layer`` for each sample of the pair, a slot stride apart."""
     depth = p.halves * p.slot_stride(layer)
-    return MemorySpec(f"acc{layer}", signed(p.acc_bits), p.lanes, depth, shallow(depth))
+    return _spec(f"acc{layer}", signed(p.acc_bits), p.lanes, depth)
 
 
 def acc_address(p: CoreParams, layer: int, half, word):
@@ -86,11 +92,11 @@ def acc_address(p: CoreParams, layer: int, half, word):
 def drive(p: CoreParams) -> MemorySpec:
     """``D_1`` of a pair of samples (one drive pass serves both): lanes ``0 … P−1`` the even
     sample's, ``P … 2P−1`` the odd one's."""
-    return MemorySpec("drive", signed(p.acc_bits), 2 * p.lanes, p.unit_words(1), shallow(p.unit_words(1)))
+    return _spec("drive", signed(p.acc_bits), 2 * p.lanes, p.unit_words(1))
 
 
 def inputs(p: CoreParams) -> MemorySpec:
-    return MemorySpec("x", unsigned(p.input_bits), p.lanes, INPUT_BANKS * p.batch * p.input_stride)
+    return _spec("x", unsigned(p.input_bits), p.lanes, INPUT_BANKS * p.batch * p.input_stride)
 
 
 class SlotCode(enum.IntEnum):

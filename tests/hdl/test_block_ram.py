@@ -11,7 +11,7 @@ import pytest
 from amaranth import signed, unsigned
 from amaranth.back import rtlil, verilog
 
-from epfpga.hdl.block_ram import LATENCY, BlockRAM, dp16kd_shape, uses_dp16kd
+from epfpga.hdl.block_ram import LATENCY, BlockRAM, dp16kd_blocks, dp16kd_shape, uses_dp16kd
 from epfpga.hdl.memories import MemorySpec
 from epfpga.verification.netlist import ECP5, MODELS
 
@@ -28,43 +28,44 @@ SHAPES = [
 ]
 
 
-def stimulus(spec: MemorySpec, cycles: int, seed: int) -> list[dict]:
-    """Random writes (random lane enables) and reads, never of the word written that cycle."""
+def stimulus(spec: MemorySpec, cycles: int, seed: int, ports: int = 1) -> list[dict]:
+    """Random writes (random lane enables) and reads on each of ``ports``, never of the word
+    written that cycle."""
     rng = np.random.default_rng(seed)
     lo, hi = (-(1 << (spec.elem.width - 1)), 1 << (spec.elem.width - 1)) if spec.elem.signed else (0, 1 << spec.elem.width)
     out = []
     for t in range(cycles):
         waddr = int(rng.integers(spec.depth)) if t % 3 else t % spec.depth   # first words and edges
-        raddr = int(rng.integers(spec.depth)) if t > cycles // 3 else int(rng.integers(min(spec.depth, 8)))
-        if raddr == waddr:
-            raddr = (raddr + 1) % spec.depth
+        raddr = [int(rng.integers(spec.depth)) if t > cycles // 3 else int(rng.integers(min(spec.depth, 8)))
+                 for _ in range(ports)]
+        raddr = [(a + 1) % spec.depth if a == waddr else a for a in raddr]
         edge = [lo, hi - 1, 0, -1 if spec.elem.signed else 1]
         data = [int(edge[(t + l) % 4]) if t % 5 == 0 else int(rng.integers(lo, hi)) for l in range(spec.lanes)]
         out.append({"waddr": waddr, "wdata": data, "wen": int(rng.integers(1 << spec.lanes)) if t < cycles - 20 else 0,
-                    "raddr": raddr, "ren": int(rng.random() < 0.8)})
+                    "raddr": raddr, "ren": [int(rng.random() < 0.8) for _ in range(ports)]})
     return out
 
 
-def reference(spec: MemorySpec, steps: list[dict]) -> list[list[int]]:
-    """The read data after each edge: the word addressed LATENCY cycles before (the last
-    enabled read's), with the writes before that edge applied."""
+def reference(spec: MemorySpec, steps: list[dict], port: int = 0) -> list[list[int]]:
+    """The data of read ``port`` after each edge: the word addressed LATENCY cycles before
+    (the last enabled read's), with the writes before that edge applied."""
     words = [[0] * spec.lanes for _ in range(spec.depth)]
-    latched, out_reg, got = [0] * spec.lanes, [0] * spec.lanes, []
+    latched, got = [0] * spec.lanes, []
     for s in steps:
-        out_reg = latched
-        if s["ren"]:
-            latched = list(words[s["raddr"]])
+        got.append(latched)
+        if s["ren"][port]:
+            latched = list(words[s["raddr"][port]])
         for l in range(spec.lanes):
             if s["wen"] >> l & 1:
                 words[s["waddr"]][l] = s["wdata"][l]
-        got.append(out_reg)
     return got
 
 
-def amaranth_reads(spec: MemorySpec, steps: list[dict]) -> list[list[int]]:
-    dut = BlockRAM(spec)
-    port, write = dut.read[0], dut.write
-    got = []
+def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1) -> list[list[list[int]]]:
+    """Each read port's data after each edge."""
+    dut = BlockRAM(spec, ports)
+    write = dut.write
+    got = [[] for _ in range(ports)]
 
     async def tb(ctx):
         for s in steps:
@@ -72,41 +73,50 @@ def amaranth_reads(spec: MemorySpec, steps: list[dict]) -> list[list[int]]:
             ctx.set(write.en, s["wen"])
             for l in range(spec.lanes):
                 ctx.set(write.data[l], s["wdata"][l])
-            ctx.set(port.addr, s["raddr"])
-            ctx.set(port.en, s["ren"])
+            for port, addr, en in zip(dut.read, s["raddr"], s["ren"]):
+                ctx.set(port.addr, addr)
+                ctx.set(port.en, en)
             await ctx.tick()
-            got.append([ctx.get(port.data[l]) for l in range(spec.lanes)])
+            for k, port in enumerate(dut.read):
+                got[k].append([ctx.get(port.data[l]) for l in range(spec.lanes)])
 
     simulate(dut, tb)
     return got
 
 
-def icarus_reads(spec: MemorySpec, steps: list[dict], work) -> list[list[int]]:
-    """The ECP5 form's Verilog (DP16KD instances) with our DP16KD model, in Icarus."""
-    dut = BlockRAM(spec)
+def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1) -> list[list[list[int]]]:
+    """The ECP5 form's Verilog (DP16KD instances) with our DP16KD model, in Icarus: each
+    read port's data after each edge."""
+    dut = BlockRAM(spec, ports)
     bits, lanes = spec.elem.width, spec.lanes
     text = verilog.convert(dut, name="dut", platform=ECP5(), emit_src=False)
     mask = (1 << bits) - 1
     rows = []
     for s in steps:
         wdata = sum((v & mask) << (bits * l) for l, v in enumerate(s["wdata"]))
-        rows.append(f"{s['ren']:x} {s['raddr']:x} {s['wen']:x} {s['waddr']:x} {wdata:x}")
+        reads = " ".join(f"{en:x} {addr:x}" for en, addr in zip(s["ren"], s["raddr"]))
+        rows.append(f"{reads} {s['wen']:x} {s['waddr']:x} {wdata:x}")
     (work / "stim.txt").write_text("\n".join(rows) + "\n")
+    width = bits * lanes
+    declare = "".join(f"  reg ren{k}; reg [{spec.addr_bits - 1}:0] raddr{k}; wire [{width - 1}:0] rdata{k};\n"
+                      for k in range(ports))
+    connect = "".join(f".read{k}__addr(raddr{k}), .read{k}__en(ren{k}), .read{k}__data(rdata{k}), " for k in range(ports))
+    scan = " ".join("%h %h" for _ in range(ports))
+    scanned = ", ".join(f"ren{k}, raddr{k}" for k in range(ports))
+    shown = ", ".join(f"rdata{k}" for k in range(ports))
     bench = f"""`timescale 1ns / 1ps
 module bench;
-  reg clk = 0, rst = 0, ren;
-  reg [{lanes - 1}:0] wen;
-  reg [{spec.addr_bits - 1}:0] raddr, waddr;
-  reg [{bits * lanes - 1}:0] wdata;
-  wire [{bits * lanes - 1}:0] rdata;
+  reg clk = 0, rst = 0;
+{declare}  reg [{lanes - 1}:0] wen;
+  reg [{spec.addr_bits - 1}:0] waddr;
+  reg [{width - 1}:0] wdata;
   integer fd, out, r;
-  dut dut(.clk(clk), .rst(rst), .read0__addr(raddr), .read0__en(ren), .read0__data(rdata),
-          .write__addr(waddr), .write__en(wen), .write__data(wdata));
+  dut dut(.clk(clk), .rst(rst), {connect}.write__addr(waddr), .write__en(wen), .write__data(wdata));
   initial begin
     fd = $fopen("stim.txt", "r"); out = $fopen("reads.txt", "w");
     while (!$feof(fd)) begin
-      r = $fscanf(fd, "%h %h %h %h %h\\n", ren, raddr, wen, waddr, wdata);
-      #1 clk = 1; #1 $fdisplay(out, "%h", rdata); clk = 0;
+      r = $fscanf(fd, "{scan} %h %h %h\\n", {scanned}, wen, waddr, wdata);
+      #1 clk = 1; #1 $fdisplay(out, "{" ".join("%h" for _ in range(ports))}", {shown}); clk = 0;
     end
     $fclose(out); $finish;
   end
@@ -117,11 +127,15 @@ endmodule
     subprocess.run(["iverilog", "-g2005", "-o", "sim", "bench.v", "dut.v", str(MODELS / "DP16KD.v")],
                    cwd=work, check=True, capture_output=True)
     subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True)
-    got = []
-    for line in (work / "reads.txt").read_text().split():
-        word = int(line, 16)
-        lane_values = [(word >> (bits * l)) & mask for l in range(lanes)]
-        got.append([v - (1 << bits) if spec.elem.signed and v >> (bits - 1) else v for v in lane_values])
+
+    def lanes_of(word: int) -> list[int]:
+        values = [(word >> (bits * l)) & mask for l in range(lanes)]
+        return [v - (1 << bits) if spec.elem.signed and v >> (bits - 1) else v for v in values]
+
+    got = [[] for _ in range(ports)]
+    for line in (work / "reads.txt").read_text().splitlines():
+        for k, word in enumerate(line.split()):
+            got[k].append(lanes_of(int(word, 16)))
     return got
 
 
@@ -130,24 +144,27 @@ def test_the_ecp5_shapes(geometry, shape):
     spec = MemorySpec("m", *geometry)
     got = dp16kd_shape(spec)
     assert (got.width, got.lanes_per_block, got.chunks) == shape
-    assert uses_dp16kd(spec, ECP5(), 1) and not uses_dp16kd(spec, ECP5(), 2) and not uses_dp16kd(spec, None, 1)
+    assert uses_dp16kd(spec, ECP5()) and not uses_dp16kd(spec, None)
+    assert dp16kd_blocks(spec, 2) == 2 * dp16kd_blocks(spec) == 2 * got.blocks(spec.lanes)
 
 
 @pytest.mark.parametrize("geometry", [g for g, _ in SHAPES[:4]] + [(signed(16), 2, 16)])
 def test_reads_arrive_latency_cycles_later_with_the_lanes_written(geometry):
     spec = MemorySpec("m", *geometry)
-    steps = stimulus(spec, 400, seed=spec.depth)
-    assert amaranth_reads(spec, steps) == reference(spec, steps)
+    steps = stimulus(spec, 400, seed=spec.depth, ports=2)
+    got = amaranth_reads(spec, steps, ports=2)
+    assert got == [reference(spec, steps, 0), reference(spec, steps, 1)]
     assert LATENCY == 2
 
 
 @pytest.mark.parametrize("geometry", [g for g, _ in SHAPES])
-def test_the_dp16kd_instances_hold_and_return_the_same_words(geometry, tmp_path):
+@pytest.mark.parametrize("ports", [1, 2])
+def test_the_dp16kd_instances_hold_and_return_the_same_words(geometry, ports, tmp_path):
     spec = MemorySpec("m", *geometry)
-    steps = stimulus(spec, 600, seed=spec.depth + 1)
-    got = icarus_reads(spec, steps, tmp_path)
-    assert len(got) == len(steps)
-    assert got == reference(spec, steps)
+    steps = stimulus(spec, 600, seed=spec.depth + 1, ports=ports)
+    got = icarus_reads(spec, steps, tmp_path, ports)
+    assert [len(reads) for reads in got] == [len(steps)] * ports
+    assert got == [reference(spec, steps, k) for k in range(ports)]
 
 
 def test_the_ecp5_gets_output_registered_dp16kd_and_other_memories_do_not():
@@ -155,6 +172,6 @@ def test_the_ecp5_gets_output_registered_dp16kd_and_other_memories_do_not():
     text = rtlil.convert(BlockRAM(spec), platform=ECP5())
     assert text.count("cell \\DP16KD") == 4 * 4 and 'parameter \\REGMODE_B "OUTREG"' in text
     assert "DP16KD" not in rtlil.convert(BlockRAM(spec))
-    assert "DP16KD" not in rtlil.convert(BlockRAM(spec, read_ports=2), platform=ECP5())
+    assert rtlil.convert(BlockRAM(spec, read_ports=2), platform=ECP5()).count("cell \\DP16KD") == 2 * 4 * 4
     shallow = MemorySpec("m", signed(16), 4, 16, "distributed")
     assert "DP16KD" not in rtlil.convert(BlockRAM(shallow), platform=ECP5())
