@@ -24,3 +24,15 @@ def run(cmd: list[str], cwd: Path, log: str) -> int:
     goes to ``cwd / log``.  Returns the exit status."""
     with (cwd / log).open("w") as f:
         return subprocess.run([tool(cmd[0]), *cmd[1:]], stdout=f, stderr=subprocess.STDOUT, cwd=cwd).returncode
+
+
+def ecp5_synthesis(top: str) -> tuple[str, str]:
+    """The ECP5 synthesis of module ``top`` as every build and the post-synthesis netlist run
+    it: ``synth_ecp5``, with its LUT mapping by ABC instead of ABC9, split into the part before
+    the LUT mapping and the part from it on.  Yosys 0.70's ABC9 fails an assertion
+    (``ABC_OPS_REINTEGRATE``) on the core at 784-128-10, P = 64, and on the core as the top of
+    any config; one recipe for both keeps the netlist the simulators check the one the board
+    gets."""
+    synth = f"synth_ecp5 -top {top}"
+    return (f"{synth} -run begin:map_luts",
+            f"techmap -map +/lattice/latches_map.v; abc -lut 4; clean; {synth} -run map_cells:")

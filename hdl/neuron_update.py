@@ -34,17 +34,33 @@ from amaranth.lib.wiring import In, Out
 
 from . import memories as mem
 from .activation import LATENCY, Activation, clamp, rshift_round
+from .adder_tree import tree_latency, tree_sum
 from .multiplier import PER_LANE, request_signature
 from .nudge_error import NudgeError
 from .params import CoreParams
 from .row_scan import RowScan
 
+
+def tree_registers(p: CoreParams) -> int:
+    """Registers in the forward sum's adder tree (:func:`~.adder_tree.tree_latency` of ``P``
+    products): the forward path's row end comes that many cycles after stage 5."""
+    return tree_latency(p.lanes)
+
+
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
-# the cycle that sees the pipeline empty.  The drive's last write is at stage 5, a hidden
-# layer's at 5 + LATENCY, the output layer's at 5 + LATENCY.
-DRAIN_DRIVE = 5 + 1
-DRAIN_HIDDEN = 5 + LATENCY + 1
-DRAIN_OUTPUT = 5 + LATENCY + 1
+# the cycle that sees the pipeline empty.  With T tree registers, the drive's last write is
+# at stage 5 + T; a hidden layer's pass writes its row ends at 5 + T and the states below it
+# at 5 + LATENCY; the output layer's states land at 5 + T + LATENCY.
+def drain_drive(p: CoreParams) -> int:
+    return 5 + tree_registers(p) + 1
+
+
+def drain_hidden(p: CoreParams) -> int:
+    return 5 + max(tree_registers(p), LATENCY) + 1
+
+
+def drain_output(p: CoreParams) -> int:
+    return 5 + tree_registers(p) + LATENCY + 1
 
 
 class NeuronUpdate(wiring.Component):
@@ -238,11 +254,23 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [fb_done[0].eq(tok3.valid & tok3.last_row & (layer >= 2)), fb_g[0].eq(tok3.g), fb_h[0].eq(tok3.h)]
         for t in range(LATENCY):
             m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t]), fb_h[t + 1].eq(fb_h[t])]
+        # the forward path from here on runs T cycles behind the feedback path: the products'
+        # adder tree is registered T times (timing at large P), and the token, the output
+        # unit's state and the bias follow it
+        tree = tree_registers(p)
+        tokf, postf, biasf = tok2, post2, bias2
+        for t in range(tree):
+            later = Signal(token, name=f"tokf{t}"), Signal.like(post2, name=f"postf{t}"), Signal.like(bias2, name=f"biasf{t}")
+            m.d.sync += [later[0].eq(tokf), later[1].eq(postf), later[2].eq(biasf)]
+            tokf, postf, biasf = later
+        forward_valid = [tokf.valid] if tree else []
+
         def row_sum(products, name):
-            """The row's forward sum so far: an adder tree, then the row accumulator."""
+            """The row's forward sum so far: a balanced adder tree (``log2 P`` adds deep, not
+            the ``P`` of a chain), registered ``tree`` times, then the row accumulator."""
             acc, total = Signal(signed(p.acc_bits), name=f"{name}_acc"), Signal(signed(p.acc_bits), name=name)
-            m.d.comb += total.eq(Mux(tok2.g == 0, 0, acc) + sum(products))
-            with m.If(tok2.valid):
+            m.d.comb += total.eq(Mux(tokf.g == 0, 0, acc) + tree_sum(products, m, tree))
+            with m.If(tokf.valid):
                 m.d.sync += acc.eq(total)
             return total
 
@@ -250,22 +278,22 @@ class NeuronUpdate(wiring.Component):
 
         # -- stage 5: row end -------------------------------------------------------------------
         row3, row3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
-        end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tok2.i_lane.shape())
+        end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tokf.i_lane.shape())
         h3 = Signal()
-        m.d.sync += [end3.eq(tok2.valid & tok2.last_g), row3.eq(row_even), row3_odd.eq(row_odd), i3.eq(tok2.i),
-                     i_word3.eq(tok2.i_word), i_lane3.eq(tok2.i_lane), h3.eq(tok2.h)]
+        m.d.sync += [end3.eq(tokf.valid & tokf.last_g), row3.eq(row_even), row3_odd.eq(row_odd), i3.eq(tokf.i),
+                     i_word3.eq(tokf.i_word), i_lane3.eq(tokf.i_lane), h3.eq(tokf.h)]
         # the output layer's nudge σ·(y_q − q_N) is formed a stage early, from registered labels
         # (the sample does not change while a step runs), and added to the bias there when it
         # goes inside ρ: the row end is then one add (timing)
         labels = [Signal.like(self.label, name="label_q"), Signal.like(self.label_odd, name="label_odd_q")]
         m.d.sync += [labels[0].eq(self.label), labels[1].eq(self.label_odd)]
         nudge = m.submodules.nudge_error = NudgeError(p)
-        m.d.comb += [nudge.unit.eq(tok2.i), nudge.label.eq(Mux(tok2.h, labels[1], labels[0])), nudge.q.eq(post2),
+        m.d.comb += [nudge.unit.eq(tokf.i), nudge.label.eq(Mux(tokf.h, labels[1], labels[0])), nudge.q.eq(postf),
                      nudge.nudge.eq(self.nudge)]
         err3 = Signal.like(nudge.err)
         offset3 = Signal(signed(p.acc_bits))   # bias, and the nudge inside ρ
         nudge_in = Mux(layer == N, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
-        m.d.sync += [err3.eq(nudge.err), offset3.eq((bias2 << spec.fs) + nudge_in)]
+        m.d.sync += [err3.eq(nudge.err), offset3.eq((biasf << spec.fs) + nudge_in)]
         u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
         m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + offset3),
                      d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + offset3)]
@@ -326,6 +354,7 @@ class NeuronUpdate(wiring.Component):
         # -- control --------------------------------------------------------------------------------
         in_flight = Signal()
         m.d.comb += in_flight.eq(tok1.valid | tokr.valid | tok1b.valid | tok2.valid | tok3.valid | end3
+                                 | Cat(*forward_valid).any()
                                  | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())
 

@@ -8,9 +8,11 @@ Formulas (``docs/architecture.md`` §Schedule):
 - ``predict``, ``sign``, ``next``, ``halt``: 1 cycle;
 - the program runs on pairs of samples (``h = min(2, B)`` samples at a time; ``next`` steps
   by ``h``);
-- ``drive``: ``n_1 · G_1 + DRAIN_DRIVE + 2`` (one pass drives both samples of the pair);
-- one neuron step (of both samples): ``Σ_(m=2..N) (h · n_m · G_m + drain_m) + 2``,
-  ``drain_m`` = ``DRAIN_OUTPUT`` for ``m = N``, else ``DRAIN_HIDDEN``; ``relax T``: ``T`` steps;
+- ``drive``: ``n_1 · G_1 + drain_drive + 2`` (one pass drives both samples of the pair);
+- one neuron step (of both samples): ``S = Σ_(m=2..N) (h · n_m · G_m + drain_m) + 2``,
+  ``drain_m`` = ``drain_output`` for ``m = N``, else ``drain_hidden`` (``hdl/neuron_update.py``: 9 + T and
+  6 + max(T, 3) cycles, T the forward adder tree's registers); ``relax T``: ``T · (S − 1) + 1``
+  (the sequencer starts each step after the first in the cycle it sees the last one end);
 - ``update``: ``Σ_blocks (rows · groups · samples + drain) + 2`` (blocks: ``hdl/weight_update.py``);
 
 with ``G_m = ceil(n_(m−1) / P)``.  The bound a machine of ``2P`` multipliers cannot beat is
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from epfpga.firmware.isa import INSTRUCTION, Op
 from epfpga.golden.phases import PHASES
 
-from .neuron_update import DRAIN_DRIVE, DRAIN_HIDDEN, DRAIN_OUTPUT
+from .neuron_update import drain_drive, drain_hidden, drain_output
 from .params import CoreParams
 from .weight_update import DRAIN, DRAIN_DIFF, WRITE_STAGE, blocks
 
@@ -37,13 +39,17 @@ def _field(word: int, name: str) -> int:
 
 
 def drive_cycles(p: CoreParams) -> int:
-    return p.sizes[1] * p.weight_groups(1) + DRAIN_DRIVE + 2
+    return p.sizes[1] * p.weight_groups(1) + drain_drive(p) + 2
 
 
 def step_cycles(p: CoreParams) -> int:
-    passes = sum(p.halves * p.sizes[m] * p.weight_groups(m) + (DRAIN_OUTPUT if m == p.layers else DRAIN_HIDDEN)
+    passes = sum(p.halves * p.sizes[m] * p.weight_groups(m) + (drain_output(p) if m == p.layers else drain_hidden(p))
                  for m in range(2, p.layers + 1))
     return passes + 2
+
+
+def relax_cycles(p: CoreParams, steps: int) -> int:
+    return steps * (step_cycles(p) - 1) + 1
 
 
 def update_cycles(p: CoreParams) -> int:
@@ -102,8 +108,8 @@ def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
             spent = drive_cycles(p)
             totals["drive"] += spent
         elif op == Op.RELAX:
-            spent = imm * step_cycles(p)
-            step_ends += [now + (t + 1) * step_cycles(p) - 1 for t in range(imm)]
+            spent = relax_cycles(p, imm)
+            step_ends += [now + t * (step_cycles(p) - 1) + step_cycles(p) - 1 for t in range(imm)]
             totals["relax"] += spent
             totals["steps"] += imm
         elif op == Op.UPDATE:

@@ -137,8 +137,10 @@ class Sequencer(wiring.Component):
                 with m.If(~self.n_busy):
                     m.d.comb += self.step_done.eq(instr.op == Op.RELAX)
                     with m.If((instr.op == Op.RELAX) & (step != instr.imm)):
+                        # the next step starts at once; its slots follow ``step`` from the next
+                        # cycle, the first in which the neuron update reads them
+                        m.d.comb += self.n_start.eq(1)
                         m.d.sync += step.eq(step + 1)
-                        m.next = "EXECUTE"
                     with m.Else():
                         m.d.sync += pc.eq(pc + 1)
                         m.next = "FETCH"

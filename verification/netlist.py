@@ -30,11 +30,8 @@ from .simulators import TOP, SimulatorError, cache_root, locked
 
 RECIPE = 4   # part of the cache key: bump when the way a netlist is made changes
 MODELS = Path(__file__).with_name("models")
-# The build's synthesis (amaranth's LatticePlatform runs `synth_ecp5 -top top`), with one step
-# changed: yosys 0.70's ABC9 fails an assertion (ABC_OPS_REINTEGRATE) on the core as the top,
-# whose monitor ports keep logic that the system top drops, so the LUTs are mapped by ABC.
-_S = f"synth_ecp5 -top {TOP}"
-SYNTH = f"{_S} -run begin:map_luts; techmap -map +/lattice/latches_map.v; abc -lut 4; clean; {_S} -run map_cells:"
+# The board build's synthesis (epfpga.yowasp.ecp5_synthesis: LUTs mapped by ABC)
+SYNTH = "; ".join(yowasp.ecp5_synthesis(TOP))
 
 
 class ECP5:

@@ -24,13 +24,15 @@ def test_program_walk_counts_every_instruction():
     cfg = config_mod.from_dict(dict(sizes=[5, 7, 3], lanes=2, batch=2, t1=3, t2=2, lrs=[0.1, 0.05]))
     p = CoreParams.from_config(cfg)
     run = schedule.program_cycles(p, programs.training("symmetric", 3, 2))
-    # one pair of samples: drive, 3 + 2 + 2 steps (each of both samples), predict, next; then
-    # update, halt (2 fetch cycles each)
-    per_pair = schedule.drive_cycles(p) + 7 * schedule.step_cycles(p) + 1 + 1 + 6 * schedule.FETCH
+    # one pair of samples: drive, 3 + 2 + 2 steps (each of both samples; in each relax, every
+    # step after the first starts in the cycle the one before ends: a cycle less), predict,
+    # next; then update, halt (2 fetch cycles each)
+    assert schedule.relax_cycles(p, 3) == 3 * schedule.step_cycles(p) - 2
+    per_pair = schedule.drive_cycles(p) + 7 * schedule.step_cycles(p) - 4 + 1 + 1 + 6 * schedule.FETCH
     assert run.cycles == per_pair + schedule.update_cycles(p) + 1 + 2 * schedule.FETCH
     assert run.steps == 7 and run.drive == schedule.drive_cycles(p)
     # a step issues both samples' rows and drains once
-    assert schedule.step_cycles(p) == 2 * 3 * 4 + schedule.DRAIN_OUTPUT + 2
+    assert schedule.step_cycles(p) == 2 * 3 * 4 + schedule.drain_output(p) + 2
 
 
 @pytest.mark.parametrize("lanes", [32, 64])
