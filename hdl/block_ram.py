@@ -19,8 +19,9 @@ is never seen.  A memory with two read ports gets one set of blocks for each, wr
 return the same words.
 
 Block shapes on the ECP5, by depth (:func:`dp16kd_shape`): up to 512 words, the 36-bit
-pseudo-dual-port mode, two 16-bit or four 8-bit lanes a block (each lane its own 9-bit byte
-enables); up to 1,024, 18 bits a lane; deeper, the narrow modes (9, 4, 2 or 1 bits) that
+pseudo-dual-port mode, two 16-bit or four 9-bit lanes a block (each lane its own 9-bit byte
+enables); up to 1,024, the 18-bit mode, two 9-bit lanes a block (byte enables again) or 18
+bits of one lane; deeper, the narrow modes (9, 4, 2 or 1 bits) that
 hold the whole depth in one block, so that no block's output goes through a depth
 multiplexer: each block's bits go straight to their lane.
 """
@@ -63,6 +64,8 @@ def dp16kd_shape(spec: MemorySpec) -> Dp16kdShape | None:
     bits = spec.shape.elem_shape.width
     if spec.depth <= 512 and bits <= 4 * _BYTE:
         return Dp16kdShape(36, 4 // -(-bits // _BYTE), 1)
+    if spec.depth <= 1024 and bits <= _BYTE:
+        return Dp16kdShape(18, 2, 1)
     for width, words in ((18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)):
         if spec.depth <= words:
             return Dp16kdShape(width, 1, -(-bits // width))
@@ -128,17 +131,22 @@ class BlockRAM(wiring.Component):
         shift = _ADDRESS_SHIFT[shape.width]
         for k in range(shape.blocks(lanes)):
             din, dout = Signal(36, name=f"{prefix}di{k}"), Signal(36, name=f"{prefix}do{k}")
-            if shape.width == 36:
-                bytes_per_lane = 4 // shape.lanes_per_block
+            if shape.lanes_per_block > 1 or shape.width == 36:     # lanes side by side, in bytes
+                byte_count = shape.width // _BYTE
+                bytes_per_lane = byte_count // shape.lanes_per_block
+                # the 36-bit mode reads {DOB, DOA}; the 18-bit mode writes DIA and reads DOB
+                data_in, data_out = (din, dout) if shape.width == 36 else (din[:18], dout[18:])
                 group = range(k * shape.lanes_per_block, min(lanes, (k + 1) * shape.lanes_per_block))
-                enables = Signal(4, name=f"{prefix}be{k}")
+                enables = Signal(byte_count, name=f"{prefix}be{k}")
                 for slot, lane in enumerate(group):
                     base = slot * bytes_per_lane * _BYTE
-                    m.d.comb += [din[base:base + bits].eq(write.data.as_value()[lane * bits:(lane + 1) * bits]),
-                                 read.data.as_value()[lane * bits:(lane + 1) * bits].eq(dout[base:base + bits])]
+                    m.d.comb += [data_in[base:base + bits].eq(write.data.as_value()[lane * bits:(lane + 1) * bits]),
+                                 read.data.as_value()[lane * bits:(lane + 1) * bits].eq(data_out[base:base + bits])]
                     for b in range(bytes_per_lane):
                         m.d.comb += enables[slot * bytes_per_lane + b].eq(write.en[lane])
-                write_low, write_enable, chip_enable = enables, Const(1), enables.any()
+                # the byte enables are AD[3:0] (36 bits: WE high, CE the write) or AD[1:0] (18 bits)
+                write_low = enables
+                write_enable, chip_enable = (Const(1), enables.any()) if shape.width == 36 else (enables.any(), Const(1))
             else:
                 lane, chunk = divmod(k, shape.chunks)
                 low = chunk * shape.width

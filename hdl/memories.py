@@ -53,13 +53,14 @@ class MemorySpec:
 
 
 def shallow(depth: int) -> str | None:
-    """LUT RAM for a memory no deeper than two LUT-RAM cells (32 words), else the tool's
+    """LUT RAM for a memory no deeper than three LUT-RAM cells (48 words), else the tool's
     choice: at large ``P`` the accumulators, the drive, the biases and the last layers' weights
     and states are a few words of thousands of bits, and block RAM would use a sliver of each
     block's depth (784-128-10 at P = 64: ``W_2`` is 20 words of 1,024 bits, 32 ``DP16KD`` in
-    their 512-word mode).  (At ``digits``, P = 4, the 128-word accumulators in LUT RAM cost
-    48 % more LUTs and 3 MHz: measured.)"""
-    return "distributed" if depth <= 32 else None
+    their 512-word mode, and ``state2`` 38 words, 32 more with its two read ports: the 208
+    blocks would not hold them beside ``W_1``'s 128).  (At ``digits``, P = 4, the 128-word
+    accumulators in LUT RAM cost 48 % more LUTs and 3 MHz: measured.)"""
+    return "distributed" if depth <= 48 else None
 
 
 def _spec(name: str, elem, lanes: int, depth: int) -> MemorySpec:

@@ -29,7 +29,6 @@ from amaranth.lib.wiring import In, Out
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
 from . import memories as mem
-from .activation import rshift_round
 from .params import CoreParams
 from .multiplier import PER_LANE, request_signature
 from .prng import Xorshift32
@@ -261,11 +260,12 @@ class WeightUpdate(wiring.Component):
                     m.d.sync += [v4[l].eq(signed_d3[l] << (lr.bit_length() - 1) if lr else 0) for l in range(P)]
 
         # -- stages 6, 7: rounding, saturating write-back ---------------------------------------------
-        def rounded(shift: int, l: int):
-            if stochastic and shift > 0:
-                return (v4[l] + lanes[l].draw[PRNG_BITS - shift:]) >> shift
-            return rshift_round(v4[l], shift)
-
+        # one rounding adder a lane for every block: the shift S (by block, plus one when
+        # ``halve``) picks the offset added (the draw's top S bits, or the half for nearest)
+        # and then the shift, both wiring behind a multiplexer
+        shifts = sorted({base_shift(p, blk.layer, blk.kind == "b") + h for blk in plan if blk.kind != "diff"
+                         for h in (0, 1)})
+        shift = Signal(range(min(shifts), max(shifts) + 1))
         valid5a, addr5a = Signal(), Signal.like(waddr)
         dw5 = [Signal(signed(p.grad_bits), name=f"dw_l{l}") for l in range(P)]
         w5a = [Signal.like(w1[l], name=f"w5a_l{l}") for l in range(P)]
@@ -276,12 +276,25 @@ class WeightUpdate(wiring.Component):
                     continue
                 with m.Case(k):
                     base = base_shift(p, blk.layer, blk.kind == "b")
+                    m.d.comb += shift.eq(base + self.halve)
                     for l in range(P):
-                        m.d.sync += dw5[l].eq(Mux(self.halve, rounded(base + 1, l), rounded(base, l)))
                         if stochastic and base > 0:     # a draw whenever bits are rounded off
                             m.d.comb += lanes[l].advance.eq(valid4)
                         elif stochastic and base == 0:
                             m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
+        for l in range(P):
+            offset = Signal(max(1, max(shifts)), name=f"round_l{l}")
+            with m.Switch(shift):
+                for s in shifts:
+                    if s > 0:
+                        with m.Case(s):
+                            m.d.comb += offset.eq(lanes[l].draw[PRNG_BITS - s:] if stochastic else 1 << (s - 1))
+            total = Signal((v4[l] + offset).shape(), name=f"rounding_l{l}")
+            m.d.comb += total.eq(v4[l] + offset)
+            with m.Switch(shift):
+                for s in shifts:
+                    with m.Case(s):
+                        m.d.sync += dw5[l].eq(total >> s if s > 0 else v4[l] << -s)
         valid5, addr5 = Signal(), Signal.like(waddr)
         write_back = m.submodules.write_back = WriteBack(p)
         m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]

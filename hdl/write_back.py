@@ -1,13 +1,13 @@
 """The saturating write-back, twin of :func:`epfpga.golden.fixed.weight_update.write_back`
-(``docs/fixed-point.md`` §6): ``W ← clamp(W + ΔW, w_min, w_max)``."""
+(``docs/fixed-point.md`` §6): ``W ← clamp(W + ΔW, w_min, w_max)``, the weight format's full
+range."""
 
 from __future__ import annotations
 
-from amaranth import Module, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .activation import clamp
 from .params import CoreParams
 
 
@@ -40,6 +40,24 @@ class WriteBack(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         spec = self.params.spec
-        m.d.sync += [self.q[l].eq(clamp(self.w[l] + self.dw[l], spec.w_min, spec.w_max))
-                     for l in range(self.params.lanes)]
+        bits = self.params.weight_bits
+        assert (spec.w_min, spec.w_max) == (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)   # the format's full range
+        for l in range(self.params.lanes):
+            # a change of 2**bits or more saturates any weight, so dw is first narrowed to
+            # bits + 1: kept where it fits, else its own rail.  The sum is then bits + 2 wide and
+            # its saturation a test of its top bits: one short carry chain a lane, not a wide
+            # add and two wide compares.
+            dw = self.dw[l]
+            narrow = Signal(signed(bits + 1), name=f"dw_narrow{l}")
+            if len(dw) > bits + 1:
+                high = dw[bits:]
+                fits = high.all() | ~high.any()
+                m.d.comb += narrow.eq(Mux(fits, dw[:bits + 1].as_signed(), Mux(dw[-1], -(1 << bits), (1 << bits) - 1)))
+            else:
+                m.d.comb += narrow.eq(dw)
+            total = Signal(signed(bits + 2), name=f"sum{l}")
+            m.d.comb += total.eq(self.w[l] + narrow)
+            top = total[bits - 1:]
+            m.d.sync += self.q[l].eq(Mux(top.all() | ~top.any(), total[:bits].as_signed(),
+                                         Mux(total[-1], spec.w_min, spec.w_max)))
         return m

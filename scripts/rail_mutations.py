@@ -34,9 +34,9 @@ class Mutant:
 
 MUTANTS = [
     Mutant("weight write-back: w_max - 1", "epfpga.hdl.write_back",
-           "spec.w_min, spec.w_max)", "spec.w_min, spec.w_max - 1)"),
+           "Mux(total[-1], spec.w_min, spec.w_max)", "Mux(total[-1], spec.w_min, spec.w_max - 1)"),
     Mutant("weight write-back: w_min + 1", "epfpga.hdl.write_back",
-           "spec.w_min, spec.w_max)", "spec.w_min + 1, spec.w_max)"),
+           "Mux(total[-1], spec.w_min, spec.w_max)", "Mux(total[-1], spec.w_min + 1, spec.w_max)"),
     Mutant("hard activation: one - 1", "epfpga.hdl.activation",
            "clamp(self.round(u, shift), 0, spec.one)", "clamp(self.round(u, shift), 0, spec.one - 1)"),
     Mutant("hard activation: 0 + 1", "epfpga.hdl.activation",

@@ -22,6 +22,7 @@ SHAPES = [
     ((signed(16), 4, 72), (36, 2, 1)),       # two 16-bit lanes a 36-bit block
     ((unsigned(8), 3, 300), (36, 4, 1)),     # four 8-bit lanes a block, one lane short
     ((signed(16), 2, 640), (18, 1, 1)),
+    ((unsigned(9), 3, 1024), (18, 2, 1)),    # 784-128-10's inputs at P = 32: two lanes a block
     ((signed(16), 2, 1568), (9, 1, 2)),      # 784-128-10's W1 at P = 64
     ((signed(16), 1, 4096), (4, 1, 4)),      # digits' W1 at P = 4
     ((signed(11), 1, 6272), (2, 1, 6)),      # the last chunk one bit wide

@@ -20,7 +20,10 @@ def test_write_back_equals_the_model_latency_cycles_later():
     spec = p.spec
     g_lo, g_hi = -(1 << (p.grad_bits - 1)), (1 << (p.grad_bits - 1)) - 1
     edges = [spec.w_min, spec.w_min + 1, -1, 0, 1, spec.w_max - 1, spec.w_max]
-    steps = [g_lo, -(spec.w_max - spec.w_min), -2, -1, 0, 1, 2, spec.w_max - spec.w_min, g_hi]
+    # and changes either side of the gateware's narrowing to weight_bits + 1 (±2**weight_bits)
+    wide = 1 << p.weight_bits
+    steps = [g_lo, -wide - 1, -wide, -wide + 1, -(spec.w_max - spec.w_min), -2, -1, 0, 1, 2,
+             spec.w_max - spec.w_min, wide, wide + 1, g_hi]
     rng = np.random.default_rng(4)
     pairs = list(itertools.product(edges, steps)) + [
         (int(rng.integers(spec.w_min, spec.w_max + 1)), int(rng.integers(g_lo, g_hi + 1))) for _ in range(200)]
