@@ -262,7 +262,9 @@ class WeightUpdate(wiring.Component):
         # -- stages 6, 7: rounding, saturating write-back ---------------------------------------------
         # one rounding adder a lane for every block: the shift S (by block, plus one when
         # ``halve``) picks the offset added (the draw's top S bits, or the half for nearest)
-        # and then the shift, both wiring behind a multiplexer
+        # and then the shift, both wiring behind a multiplexer.  S is a register (timing):
+        # the block and ``halve`` hold for a block's whole pass, and a block's first word
+        # reaches this stage cycles after the block starts
         shifts = sorted({base_shift(p, blk.layer, blk.kind == "b") + h for blk in plan if blk.kind != "diff"
                          for h in (0, 1)})
         shift = Signal(range(min(shifts), max(shifts) + 1))
@@ -276,7 +278,7 @@ class WeightUpdate(wiring.Component):
                     continue
                 with m.Case(k):
                     base = base_shift(p, blk.layer, blk.kind == "b")
-                    m.d.comb += shift.eq(base + self.halve)
+                    m.d.sync += shift.eq(base + self.halve)
                     for l in range(P):
                         if stochastic and base > 0:     # a draw whenever bits are rounded off
                             m.d.comb += lanes[l].advance.eq(valid4)

