@@ -10,8 +10,8 @@ sign is the twin of :class:`epfpga.golden.prng.SignStream`.
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
-from amaranth.lib import memory, wiring
+from amaranth import Module, Mux, Signal, Value
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.firmware.assembler import PROGRAM_DEPTH
@@ -91,10 +91,16 @@ class Sequencer(wiring.Component):
         nudge = Mux(instr.nudge == Nudge.SIGMA, Mux(self.negative, Nudge.MINUS, Nudge.PLUS), instr.nudge)
         m.d.comb += [self.n_nudge.eq(nudge), self.u_negate.eq((instr.nudge == Nudge.SIGMA) & self.negative),
                      self.u_halve.eq(instr.imm == 2)]
-        scratch = lambda s: Mux(s[0], SlotCode.PING, SlotCode.PONG)  # noqa: E731
-        m.d.comb += [self.n_src.eq(Mux(step == 1, instr.src, scratch(step - 1))),
-                     self.n_dst.eq(Mux(step == instr.imm, instr.dst, scratch(step))),
-                     self.n_drive.eq(instr.op == Op.DRIVE)]
+        m.d.comb += self.n_drive.eq(instr.op == Op.DRIVE)
+
+        def set_step(word, value):
+            """``step`` ← ``value`` of the instruction ``word``, and the slots of that step with
+            it: ``n_src`` and ``n_dst`` are registers (the state memories' read address is
+            formed from them, timing), valid from the cycle ``step`` is."""
+            word, value = data.View(INSTRUCTION, word[:INSTRUCTION.size]), Value.cast(value)
+            scratch = lambda s: Mux(s[0], SlotCode.PING, SlotCode.PONG)  # noqa: E731
+            m.d.sync += [step.eq(value), self.n_src.eq(Mux(value == 1, word.src, scratch(value - 1))),
+                         self.n_dst.eq(Mux(value == word.imm, word.dst, scratch(value)))]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -106,7 +112,8 @@ class Sequencer(wiring.Component):
                 m.next = "DECODE"
             with m.State("DECODE"):
                 m.d.comb += self.busy.eq(1)
-                m.d.sync += [instr.eq(rd.data), step.eq(1)]
+                m.d.sync += instr.eq(rd.data)
+                set_step(rd.data, 1)
                 m.next = "EXECUTE"
             with m.State("EXECUTE"):
                 m.d.comb += [self.busy.eq(1), self.executing.eq(1)]
@@ -140,7 +147,7 @@ class Sequencer(wiring.Component):
                         # the next step starts at once; its slots follow ``step`` from the next
                         # cycle, the first in which the neuron update reads them
                         m.d.comb += self.n_start.eq(1)
-                        m.d.sync += step.eq(step + 1)
+                        set_step(instr.as_value(), step + 1)
                     with m.Else():
                         m.d.sync += pc.eq(pc + 1)
                         m.next = "FETCH"
