@@ -326,6 +326,11 @@ class NeuronUpdate(wiring.Component):
                          out_err[t + 1].eq(out_err[t]), out_h[t + 1].eq(out_h[t])]
 
         # -- stage 5 + LATENCY: feedback and output states -------------------------
+        # the next-state slot of each sample of the pair, registered (timing: the write
+        # address then starts at a register); ``dst`` and ``sample`` hold from the cycle after
+        # ``start``, and the first write lands stages later
+        dst_slots = [Signal(range(p.state_slots), name=f"dst_slot{h}") for h in range(2)]
+        m.d.sync += [dst_slots[h].eq(mem.slot_index(p, self.dst, self.sample | h)) for h in range(2)]
         q_out = Signal(unsigned(p.state_bits))
         if p.nudge_inside:
             m.d.comb += q_out.eq(out_act.q)
@@ -337,7 +342,7 @@ class NeuronUpdate(wiring.Component):
             port = getattr(self, f"s{n}_w")
             if n == N:
                 lane_en = (1 << out_lane[-1]) if P > 1 else 1
-                dst_slot = mem.slot_index(p, self.dst, self.sample | out_h[-1])
+                dst_slot = Mux(out_h[-1], dst_slots[1], dst_slots[0])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, out_word[-1])),
                              *[port.data[l].eq(q_out) for l in range(P)]]
                 with m.If(out_valid[-1]):
@@ -345,7 +350,7 @@ class NeuronUpdate(wiring.Component):
             else:
                 width = p.sizes[n]
                 valid_lane = [fb_g[-1] * P + l < width for l in range(P)]
-                dst_slot = mem.slot_index(p, self.dst, self.sample | fb_h[-1])
+                dst_slot = Mux(fb_h[-1], dst_slots[1], dst_slots[0])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, fb_g[-1])),
                              *[port.data[l].eq(Mux(valid_lane[l], acts[l].q, 0)) for l in range(P)]]
                 with m.If(fb_done[-1] & (layer == n + 1)):
