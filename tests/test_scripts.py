@@ -71,3 +71,26 @@ def test_vf_angle_figure_from_a_vf_run_and_bad_input(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "fig_vf_angle.py"), str(tied), "--out",
                            str(tmp_path / "b.png")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "no angles" in proc.stderr
+
+
+def test_board_vs_cpu_times_both_models_into_a_build_report(tmp_path):
+    """``--skip-build``: the CPU figures go into an existing build's report beside the board's
+    (a real build is minutes; ``tests/boards`` covers it); a report of another build, a missing
+    one and a missing folder choice each exit 2 in one line."""
+    build = tmp_path / "build"
+    build.mkdir()
+    report = {"board": "ulx3s-85f", "config": "digits", "lanes": 4, "fmax_mhz": 80.0, "cycles_per_sample": 28102.0,
+              "compute_bound_samples_per_s": 2847, "link_bound_samples_per_s": 2100}
+    (build / "report.json").write_text(json.dumps(report))
+    out = _script("board_vs_cpu.py", "--config", "digits", "--lanes", "4", "--data", "digits", "--seconds", "0.5",
+                  "--threads", "1", "--skip-build", str(build), cwd=tmp_path)
+    cpu = json.loads((build / "report.json").read_text())["cpu"]
+    assert cpu["float_samples_per_s"] > 0 and cpu["fixed_samples_per_s"] > 0 and cpu["same_run_as_build"] is False
+    assert cpu["board_over_float"] == round(2847 / cpu["float_samples_per_s"], 2)
+    assert "float" in out and "fixed" in out
+    for args, words in ((["--config", "digits", "--skip-build", str(build)], "P = 4, not digits at P = 8"),
+                        (["--config", "digits", "--lanes", "4", "--skip-build", str(tmp_path / "none")], "no report"),
+                        (["--config", "digits"], "give --out DIR")):
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "board_vs_cpu.py"), *args], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr, proc.stderr
