@@ -74,10 +74,14 @@ class NeuronUpdate(wiring.Component):
     ----------
     start : In(1)
         Pulse: run one drive pass (``drive`` = 1) or one step (passes over ``W_2 … W_N``).
-    drive, src, dst, bank, sample, nudge, label, label_odd : In
-        Operation, state slots (:class:`~.memories.SlotCode`), input bank, the pair's even
+    drive, src, bank, sample, nudge, label, label_odd : In
+        Operation, source slot (:class:`~.memories.SlotCode`), input bank, the pair's even
         sample, β of the step (:class:`~epfpga.firmware.isa.Nudge`: free, plus or minus) and
         the two samples' labels.  Held while ``busy``.
+    src_slots, dst_slots : In(ArrayLayout(range(state_slots), 2))
+        The slot numbers the step reads and writes, for each sample of the pair
+        (:func:`~.memories.slot_index`, registers in the sequencer: the state addresses start
+        at a register).  Held while ``busy``.
     busy : Out(1)
         High from the cycle after ``start`` until the last write has landed.
     out_valid, out_half, out_unit, out_q : Out
@@ -94,7 +98,9 @@ class NeuronUpdate(wiring.Component):
         p = self.params = params
         members = {
             "start": In(1), "drive": In(1), "busy": Out(1),
-            "src": In(3), "dst": In(3), "bank": In(1), "sample": In(range(max(2, p.batch))),
+            "src": In(3), "bank": In(1), "sample": In(range(max(2, p.batch))),
+            "src_slots": In(data.ArrayLayout(range(p.state_slots), 2)),
+            "dst_slots": In(data.ArrayLayout(range(p.state_slots), 2)),
             "nudge": In(2), "label": In(unsigned(p.label_bits)), "label_odd": In(unsigned(p.label_bits)),
             "out_valid": Out(1), "out_half": Out(1), "out_unit": Out(unsigned(p.label_bits)),
             "out_q": Out(unsigned(p.state_bits)),
@@ -153,7 +159,7 @@ class NeuronUpdate(wiring.Component):
         m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads -----------------------------------------------------------------
-        src_slot = mem.slot_index(p, self.src, self.sample | half)
+        src_slot = Mux(half, self.src_slots[1], self.src_slots[0])
         m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, g)),
                      self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, g))]
         for n in rows:
@@ -326,11 +332,7 @@ class NeuronUpdate(wiring.Component):
                          out_err[t + 1].eq(out_err[t]), out_h[t + 1].eq(out_h[t])]
 
         # -- stage 5 + LATENCY: feedback and output states -------------------------
-        # the next-state slot of each sample of the pair, registered (timing: the write
-        # address then starts at a register); ``dst`` and ``sample`` hold from the cycle after
-        # ``start``, and the first write lands stages later
-        dst_slots = [Signal(range(p.state_slots), name=f"dst_slot{h}") for h in range(2)]
-        m.d.sync += [dst_slots[h].eq(mem.slot_index(p, self.dst, self.sample | h)) for h in range(2)]
+        dst_slots = self.dst_slots
         q_out = Signal(unsigned(p.state_bits))
         if p.nudge_inside:
             m.d.comb += q_out.eq(out_act.q)

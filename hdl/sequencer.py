@@ -18,7 +18,7 @@ from epfpga.firmware.assembler import PROGRAM_DEPTH
 from epfpga.firmware.isa import INSTRUCTION, IMM_BITS, WORD_BITS, Nudge, Op
 from epfpga.golden.prng import PRNG_BITS, SIGN_STREAM, stream_seed
 
-from .memories import SlotCode
+from .memories import SlotCode, slot_index
 from .params import CoreParams
 from .prng import Xorshift32
 
@@ -44,8 +44,11 @@ class Sequencer(wiring.Component):
         ``op`` is being executed (not fetched or decoded): the cycle counters' enable.
     prog : In(WritePort.Signature)
         Host writes to the program memory.
-    n_start, n_drive, n_src, n_dst, n_nudge : Out; n_busy : In
+    n_start, n_drive, n_src, n_nudge : Out; n_busy : In
         Neuron-update engine.
+    n_src_slots, n_dst_slots : Out(ArrayLayout(range(state_slots), 2))
+        The step's source slot (``n_src``, a :class:`~.memories.SlotCode`) and destination
+        slot for each sample of the pair (:func:`~.memories.slot_index`).
     u_start, u_negate, u_halve : Out; u_busy : In
         Weight-update engine.
     sample : Out
@@ -68,7 +71,9 @@ class Sequencer(wiring.Component):
             "start": In(1), "busy": Out(1), "done": Out(1), "op": Out(3), "executing": Out(1),
             "prog": In(memory.WritePort.Signature(addr_width=(PROGRAM_DEPTH - 1).bit_length(),
                                                   shape=WORD_BITS)),
-            "n_start": Out(1), "n_drive": Out(1), "n_src": Out(3), "n_dst": Out(3), "n_nudge": Out(2),
+            "n_start": Out(1), "n_drive": Out(1), "n_src": Out(3), "n_nudge": Out(2),
+            "n_src_slots": Out(data.ArrayLayout(range(params.state_slots), 2)),
+            "n_dst_slots": Out(data.ArrayLayout(range(params.state_slots), 2)),
             "n_busy": In(1), "u_start": Out(1), "u_negate": Out(1), "u_halve": Out(1), "u_busy": In(1),
             "sample": Out(range(max(2, params.batch))), "predict": Out(1), "step_done": Out(1),
             "negative": Out(1), "sign_state": Out(PRNG_BITS), "sign_load": In(1), "sign_value": In(PRNG_BITS),
@@ -95,12 +100,15 @@ class Sequencer(wiring.Component):
 
         def set_step(word, value):
             """``step`` ← ``value`` of the instruction ``word``, and the slots of that step with
-            it: ``n_src`` and ``n_dst`` are registers (the state memories' read address is
-            formed from them, timing), valid from the cycle ``step`` is."""
+            it: ``n_src`` and the slots are registers (the state memories'
+            addresses are formed from them, timing), valid from the cycle ``step`` is.  (The
+            sample does not change between an instruction's decode and its end.)"""
             word, value = data.View(INSTRUCTION, word[:INSTRUCTION.size]), Value.cast(value)
             scratch = lambda s: Mux(s[0], SlotCode.PING, SlotCode.PONG)  # noqa: E731
-            m.d.sync += [step.eq(value), self.n_src.eq(Mux(value == 1, word.src, scratch(value - 1))),
-                         self.n_dst.eq(Mux(value == word.imm, word.dst, scratch(value)))]
+            src, dst = Mux(value == 1, word.src, scratch(value - 1)), Mux(value == word.imm, word.dst, scratch(value))
+            m.d.sync += [step.eq(value), self.n_src.eq(src)]
+            m.d.sync += [self.n_src_slots[h].eq(slot_index(p, src, self.sample | h)) for h in range(2)]
+            m.d.sync += [self.n_dst_slots[h].eq(slot_index(p, dst, self.sample | h)) for h in range(2)]
 
         with m.FSM():
             with m.State("IDLE"):
