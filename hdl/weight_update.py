@@ -13,7 +13,7 @@ lane's xorshift32 draw), saturating write-back.
 
 Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
 registered (``diff``: the difference) and 3 products, in the lanes' multipliers; 4 batch sum
-(``diff``: written); 5 ``× σ_u·lr_q`` (a shift); 6 rounding; 7 saturating add
+(``diff``: written); 5 ``× σ_u`` (a negation); 6 ``× lr_q`` and rounding, one shift; 7 saturating add
 (:class:`~.write_back.WriteBack`); 8 write.
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
 """
@@ -245,29 +245,27 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [valid3.eq(tok2.valid & tok2.last_b & ~diff2), addr3.eq(tok2.addr)]
         m.d.sync += [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
 
-        # -- stage 5: v = σ_u · D · lr_q, a negation and a shift: lr_q is a power of two (§1) ----
+        # -- stage 5: σ_u · D, a negation --------------------------------------------------------
         valid4, addr4 = Signal(), Signal.like(waddr)
-        v4 = [Signal(signed(p.grad_bits), name=f"v_l{l}") for l in range(P)]
+        v4 = [Signal(signed(d_bits + 1), name=f"v_l{l}") for l in range(P)]
         w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
         m.d.sync += [valid4.eq(valid3), addr4.eq(addr3)] + [w4[l].eq(w3[l]) for l in range(P)]
-        signed_d3 = [Mux(self.negate, -d3[l], d3[l]) for l in range(P)]
-        with m.Switch(block):
-            for k, blk in enumerate(plan):
-                lr = spec.lr_q[blk.layer - 1]
-                if blk.kind == "diff":
-                    continue
-                with m.Case(k):      # lr_q = 0: a frozen layer
-                    m.d.sync += [v4[l].eq(signed_d3[l] << (lr.bit_length() - 1) if lr else 0) for l in range(P)]
+        m.d.sync += [v4[l].eq(Mux(self.negate, -d3[l], d3[l])) for l in range(P)]
 
-        # -- stages 6, 7: rounding, saturating write-back ---------------------------------------------
-        # one rounding adder a lane for every block: the shift S (by block, plus one when
-        # ``halve``) picks the offset added (the draw's top S bits, or the half for nearest)
-        # and then the shift, both wiring behind a multiplexer.  S is a register (timing):
-        # the block and ``halve`` hold for a block's whole pass, and a block's first word
-        # reaches this stage cycles after the block starts
-        shifts = sorted({base_shift(p, blk.layer, blk.kind == "b") + h for blk in plan if blk.kind != "diff"
-                         for h in (0, 1)})
-        shift = Signal(range(min(shifts), max(shifts) + 1))
+        # -- stages 6, 7: × lr_q and rounding, saturating write-back --------------------------------
+        # ``lr_q = 2**L`` (§1) and the rounding divides by ``2**S`` (S by block, plus one when
+        # ``halve``), so ``round(σ·D·2**L, S)`` is ``round(σ·D, S − L)`` with the top ``S − L``
+        # bits of the same draw (the offset's low L bits never carry into the quotient): one
+        # shift ``S − L`` a block, one rounding adder a lane.  The shift picks the offset added
+        # (the draw's top bits, or the half for nearest) and the shift out, both wiring behind
+        # a multiplexer.  It is a register (timing): the block and ``halve`` hold for a block's
+        # whole pass, and a block's first word reaches this stage cycles after the block starts.
+        def net_shift(blk, h: int) -> int:
+            return base_shift(p, blk.layer, blk.kind == "b") + h - (spec.lr_q[blk.layer - 1].bit_length() - 1)
+
+        live = [blk for blk in plan if blk.kind != "diff" and spec.lr_q[blk.layer - 1]]
+        shifts = sorted({net_shift(blk, h) for blk in live for h in (0, 1)}) or [0]
+        shift, frozen = Signal(range(min(shifts), max(shifts) + 1)), Signal()   # lr_q = 0: a frozen layer
         valid5a, addr5a = Signal(), Signal.like(waddr)
         dw5 = [Signal(signed(p.grad_bits), name=f"dw_l{l}") for l in range(P)]
         w5a = [Signal.like(w1[l], name=f"w5a_l{l}") for l in range(P)]
@@ -278,7 +276,10 @@ class WeightUpdate(wiring.Component):
                     continue
                 with m.Case(k):
                     base = base_shift(p, blk.layer, blk.kind == "b")
-                    m.d.sync += shift.eq(base + self.halve)
+                    if blk in live:
+                        m.d.sync += [shift.eq(net_shift(blk, 0) + self.halve), frozen.eq(0)]
+                    else:
+                        m.d.sync += frozen.eq(1)
                     for l in range(P):
                         if stochastic and base > 0:     # a draw whenever bits are rounded off
                             m.d.comb += lanes[l].advance.eq(valid4)
@@ -293,10 +294,13 @@ class WeightUpdate(wiring.Component):
                             m.d.comb += offset.eq(lanes[l].draw[PRNG_BITS - s:] if stochastic else 1 << (s - 1))
             total = Signal((v4[l] + offset).shape(), name=f"rounding_l{l}")
             m.d.comb += total.eq(v4[l] + offset)
-            with m.Switch(shift):
-                for s in shifts:
-                    with m.Case(s):
-                        m.d.sync += dw5[l].eq(total >> s if s > 0 else v4[l] << -s)
+            with m.If(frozen):
+                m.d.sync += dw5[l].eq(0)
+            with m.Else():
+                with m.Switch(shift):
+                    for s in shifts:
+                        with m.Case(s):
+                            m.d.sync += dw5[l].eq(total >> s if s > 0 else v4[l] << -s)
         valid5, addr5 = Signal(), Signal.like(waddr)
         write_back = m.submodules.write_back = WriteBack(p)
         m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]

@@ -77,6 +77,26 @@ def test_inference_program_predicts_like_the_model():
     assert np.array_equal(rtl.train_batch(x[4:], y[4:]), fixed.train_batch(x[4:], y[4:]))
 
 
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
+def test_a_frozen_layer_keeps_its_weights_and_the_others_train_exactly(rounding):
+    """``lr = 0`` (``lr_q = 0``) freezes a layer in the update; the next layer's large rate
+    makes the net shift ``S - L`` of the update's rounding negative (a left shift)."""
+    cfg = config_mod.from_dict(dict(sizes=[6, 5, 3], lanes=4, batch=2, t1=3, t2=2, lrs=[0.0, 8.0],
+                                    fixed={"rounding": rounding}))
+    rng = np.random.default_rng(21)
+    x, y = random_data(cfg, rng, batches=2)
+    rtl, fixed = RtlTrainer(cfg), FixedTrainer(cfg)
+    before = rtl.driver.read_weights()
+    for k in range(2):
+        batch = slice(2 * k, 2 * k + 2)
+        assert np.array_equal(rtl.train_batch(x[batch], y[batch]), fixed.train_batch(x[batch], y[batch]))
+    got = rtl.driver.read_weights()
+    assert np.array_equal(got["W1"], before["W1"]) and np.array_equal(got["b1"], before["b1"])
+    assert not np.array_equal(got["W2"], before["W2"])
+    for name, want in fixed.params.items():
+        assert np.array_equal(got[name], want.numpy()), name
+
+
 def test_host_port_reads_back_every_memory_it_writes():
     cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], fixed={"weight_bits": 12, "weight_frac": 8}))
     rtl = RtlTrainer(cfg)
