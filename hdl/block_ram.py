@@ -80,7 +80,7 @@ def dp16kd_blocks(spec: MemorySpec, read_ports: int = 1) -> int:
     """The ``DP16KD`` blocks of ``spec`` on the ECP5 (0 for LUT RAM and yosys' memories):
     one set of blocks a read port, all written alike."""
     shape = dp16kd_shape(spec)
-    return read_ports * shape.blocks(spec.lanes) if spec.style is None and shape else 0
+    return read_ports * shape.blocks(spec.used_lanes) if spec.style is None and shape else 0
 
 
 class BlockRAM(wiring.Component):
@@ -100,6 +100,8 @@ class BlockRAM(wiring.Component):
         undefined on the ECP5 (the core never does it).
     write : Out(spec.write_signature())
         Per-lane enables (``en`` bit ``l`` writes lane ``l``).
+
+    Only ``spec.used_lanes`` are stored; the others read 0 and ignore writes.
     """
 
     def __init__(self, spec: MemorySpec, read_ports: int = 1):
@@ -114,20 +116,22 @@ class BlockRAM(wiring.Component):
             for k, port in enumerate(self.read):
                 self._dp16kd(m, dp16kd_shape(self.spec), port, f"r{k}_")
             return m
+        used = self.spec.used_lanes
         store = m.submodules.memory = self.spec.build(platform)
         write = store.write_port(granularity=1)
-        m.d.comb += [write.addr.eq(self.write.addr), write.data.eq(self.write.data), write.en.eq(self.write.en)]
-        for port in self.read:
+        m.d.comb += [write.addr.eq(self.write.addr), write.en.eq(self.write.en[:used]),
+                     *[write.data[l].eq(self.write.data[l]) for l in range(used)]]
+        for port in self.read:    # (the unused lanes' data stays 0)
             inferred = store.read_port()
             m.d.comb += [inferred.addr.eq(port.addr), inferred.en.eq(port.en)]
-            m.d.sync += port.data.eq(inferred.data)
+            m.d.sync += [port.data[l].eq(inferred.data[l]) for l in range(used)]
         return m
 
     def _dp16kd(self, m: Module, shape: Dp16kdShape, read, prefix: str) -> None:
         """One set of blocks: port A of each takes every write, port B serves ``read``."""
         write = self.write
         bits = self.spec.shape.elem_shape.width
-        lanes = self.spec.lanes
+        lanes = self.spec.used_lanes     # (the unused lanes' data stays 0)
         shift = _ADDRESS_SHIFT[shape.width]
         for k in range(shape.blocks(lanes)):
             din, dout = Signal(36, name=f"{prefix}di{k}"), Signal(36, name=f"{prefix}do{k}")

@@ -32,10 +32,18 @@ class MemorySpec:
     lanes: int
     depth: int
     style: str | None = None
+    used: int | None = None
 
     @property
     def shape(self) -> data.ArrayLayout:
         return data.ArrayLayout(self.elem, self.lanes)
+
+    @property
+    def used_lanes(self) -> int:
+        """The lanes that hold data (``used``, else all): the others of a layer narrower than
+        ``P`` are padding, which the engines write as zeros or not at all, so a memory keeps
+        only these and reads the rest as 0."""
+        return self.used or self.lanes
 
     @property
     def addr_bits(self) -> int:
@@ -48,8 +56,10 @@ class MemorySpec:
         return memory.WritePort.Signature(addr_width=self.addr_bits, shape=self.shape, granularity=1)
 
     def build(self, platform=None, init=()) -> memory.Memory:
+        """The memory of the used lanes (:attr:`used_lanes`)."""
         attrs = {"ram_style": self.style} if self.style and is_ecp5(platform) else None
-        return memory.Memory(shape=self.shape, depth=self.depth, init=init, attrs=attrs)
+        return memory.Memory(shape=data.ArrayLayout(self.elem, self.used_lanes), depth=self.depth, init=init,
+                             attrs=attrs)
 
 
 def shallow(depth: int) -> str | None:
@@ -63,8 +73,8 @@ def shallow(depth: int) -> str | None:
     return "distributed" if depth <= 48 else None
 
 
-def _spec(name: str, elem, lanes: int, depth: int) -> MemorySpec:
-    return MemorySpec(name, elem, lanes, depth, shallow(depth))
+def _spec(name: str, elem, lanes: int, depth: int, used: int | None = None) -> MemorySpec:
+    return MemorySpec(name, elem, lanes, depth, shallow(depth), used if used is not None and used < lanes else None)
 
 
 def weights(p: CoreParams, layer: int) -> MemorySpec:
@@ -72,11 +82,11 @@ def weights(p: CoreParams, layer: int) -> MemorySpec:
 
 
 def biases(p: CoreParams, layer: int) -> MemorySpec:
-    return _spec(f"b{layer}", signed(p.weight_bits), p.lanes, p.unit_words(layer))
+    return _spec(f"b{layer}", signed(p.weight_bits), p.lanes, p.unit_words(layer), p.sizes[layer])
 
 
 def states(p: CoreParams, layer: int) -> MemorySpec:
-    return _spec(f"state{layer}", unsigned(p.state_bits), p.lanes, p.state_depth(layer))
+    return _spec(f"state{layer}", unsigned(p.state_bits), p.lanes, p.state_depth(layer), p.sizes[layer])
 
 
 def accumulators(p: CoreParams, layer: int) -> MemorySpec:

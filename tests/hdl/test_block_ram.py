@@ -56,7 +56,7 @@ def reference(spec: MemorySpec, steps: list[dict], port: int = 0) -> list[list[i
         got.append(latched)
         if s["ren"][port]:
             latched = list(words[s["raddr"][port]])
-        for l in range(spec.lanes):
+        for l in range(spec.used_lanes):     # the unused lanes ignore writes and read 0
             if s["wen"] >> l & 1:
                 words[s["waddr"]][l] = s["wdata"][l]
     return got
@@ -176,3 +176,18 @@ def test_the_ecp5_gets_output_registered_dp16kd_and_other_memories_do_not():
     assert rtlil.convert(BlockRAM(spec, read_ports=2), platform=ECP5()).count("cell \\DP16KD") == 2 * 4 * 4
     shallow = MemorySpec("m", signed(16), 4, 16, "distributed")
     assert "DP16KD" not in rtlil.convert(BlockRAM(shallow), platform=ECP5())
+
+
+@pytest.mark.parametrize("geometry", [(unsigned(9), 8, 76), (signed(16), 8, 4)])
+def test_only_the_used_lanes_are_kept(geometry, tmp_path):
+    """A layer of 3 units at P = 8: lanes 3-7 are padding, read 0 whatever is written, in both
+    forms (the ECP5's in its 36-bit mode: one block, not two)."""
+    spec = MemorySpec("m", *geometry, used=3)
+    steps = stimulus(spec, 300, seed=7, ports=2)
+    want = [reference(spec, steps, k) for k in range(2)]
+    assert any(v for reads in want for word in reads for v in word[:3])
+    assert all(v == 0 for reads in want for word in reads for v in word[3:])
+    assert amaranth_reads(spec, steps, ports=2) == want
+    if geometry[2] > 16:
+        assert icarus_reads(spec, steps, tmp_path, 2) == want
+        assert dp16kd_blocks(spec, 2) == 2
