@@ -33,6 +33,7 @@ from .params import CoreParams
 from .multiplier import PER_LANE, request_signature
 from .prng import Xorshift32
 from .row_scan import RowScan
+from .stochastic_round import StochasticRound
 from .write_back import WriteBack
 
 # The stages that write (cycles after issue): the diff block's differences, every other
@@ -258,8 +259,9 @@ class WeightUpdate(wiring.Component):
         # bits of the same draw (the offset's low L bits never carry into the quotient): one
         # shift ``S − L`` a block, one rounding adder a lane.  The shift picks the offset added
         # (the draw's top bits, or the half for nearest) and the shift out, both wiring behind
-        # a multiplexer.  It is a register (timing): the block and ``halve`` hold for a block's
-        # whole pass, and a block's first word reaches this stage cycles after the block starts.
+        # a multiplexer (:class:`~.stochastic_round.StochasticRound`).  It is a register
+        # (timing): the block and ``halve`` hold for a block's whole pass, and a block's first
+        # word reaches this stage cycles after the block starts.
         def net_shift(blk, h: int) -> int:
             return base_shift(p, blk.layer, blk.kind == "b") + h - (spec.lr_q[blk.layer - 1].bit_length() - 1)
 
@@ -285,22 +287,10 @@ class WeightUpdate(wiring.Component):
                             m.d.comb += lanes[l].advance.eq(valid4)
                         elif stochastic and base == 0:
                             m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
-        for l in range(P):
-            offset = Signal(max(1, max(shifts)), name=f"round_l{l}")
-            with m.Switch(shift):
-                for s in shifts:
-                    if s > 0:
-                        with m.Case(s):
-                            m.d.comb += offset.eq(lanes[l].draw[PRNG_BITS - s:] if stochastic else 1 << (s - 1))
-            total = Signal((v4[l] + offset).shape(), name=f"rounding_l{l}")
-            m.d.comb += total.eq(v4[l] + offset)
-            with m.If(frozen):
-                m.d.sync += dw5[l].eq(0)
-            with m.Else():
-                with m.Switch(shift):
-                    for s in shifts:
-                        with m.Case(s):
-                            m.d.sync += dw5[l].eq(total >> s if s > 0 else v4[l] << -s)
+        rounding = m.submodules.rounding = StochasticRound(P, v4[0].shape(), dw5[0].shape(), shifts, stochastic)
+        m.d.comb += [rounding.shift.eq(shift), rounding.zero.eq(frozen)]
+        m.d.comb += [rounding.v[l].eq(v4[l]) for l in range(P)] + [rounding.draw[l].eq(lanes[l].draw) for l in range(P)]
+        m.d.comb += [dw5[l].eq(rounding.q[l]) for l in range(P)]
         valid5, addr5 = Signal(), Signal.like(waddr)
         write_back = m.submodules.write_back = WriteBack(p)
         m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]
