@@ -103,11 +103,10 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        before_luts, from_luts = yowasp.ecp5_synthesis("top")
-        # amaranth's script runs `synth_ecp5 {synth_opts} -top top`: its first part, then ours
+        # amaranth's script runs `synth_ecp5 {synth_opts} -top top`: the part up to the LUTs,
+        # then ours from them on
         b.platform().build(top, name="top", build_dir=str(out), do_program=False,
-                           synth_opts=before_luts.removeprefix("synth_ecp5 -top top "),
-                           script_after_synth=from_luts,
+                           synth_opts=yowasp.ECP5_UNTIL_LUTS, script_after_synth=yowasp.ecp5_synthesis("top")[1],
                            nextpnr_opts="--report nextpnr.json --timing-allow-fail")
     except Exception as exc:   # the platform raises on a failed tool; its log is in out
         raise UserError(f"the {b.name} build failed ({type(exc).__name__}: {exc}); see {out}") from None

@@ -26,13 +26,17 @@ def run(cmd: list[str], cwd: Path, log: str) -> int:
         return subprocess.run([tool(cmd[0]), *cmd[1:]], stdout=f, stderr=subprocess.STDOUT, cwd=cwd).returncode
 
 
+# The ECP5 synthesis every build and the post-synthesis netlist run: ``synth_ecp5`` with
+# these options, then the LUT mapping by ABC instead of ABC9 and the rest of ``synth_ecp5``.
+# Yosys 0.70's ABC9 fails an assertion (``ABC_OPS_REINTEGRATE``) on the core at 784-128-10,
+# P = 64, and on the core as the top of any config; one recipe for both keeps the netlist
+# the simulators check the one the board gets.
+ECP5_UNTIL_LUTS = "-run begin:map_luts"
+
+
 def ecp5_synthesis(top: str) -> tuple[str, str]:
-    """The ECP5 synthesis of module ``top`` as every build and the post-synthesis netlist run
-    it: ``synth_ecp5``, with its LUT mapping by ABC instead of ABC9, split into the part before
-    the LUT mapping and the part from it on.  Yosys 0.70's ABC9 fails an assertion
-    (``ABC_OPS_REINTEGRATE``) on the core at 784-128-10, P = 64, and on the core as the top of
-    any config; one recipe for both keeps the netlist the simulators check the one the board
-    gets."""
+    """The ECP5 synthesis of module ``top``: ``synth_ecp5`` up to the LUT mapping, and the
+    script from it on."""
     synth = f"synth_ecp5 -top {top}"
-    return (f"{synth} -run begin:map_luts",
+    return (f"{synth} {ECP5_UNTIL_LUTS}",
             f"techmap -map +/lattice/latches_map.v; abc -lut 4; clean; {synth} -run map_cells:")

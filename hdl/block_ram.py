@@ -38,7 +38,6 @@ from .device import is_ecp5
 from .memories import MemorySpec
 
 LATENCY = 2           # address registered at the first edge, data at the second
-DP16KD_BITS = 18 * 1024
 # data width -> the address bits below the word (byte enables or sub-row select)
 _ADDRESS_SHIFT = {36: 5, 18: 4, 9: 3, 4: 2, 2: 1, 1: 0}
 _BYTE = 9
@@ -47,8 +46,8 @@ _BYTE = 9
 @dataclass(frozen=True)
 class Dp16kdShape:
     """How a memory maps to ``DP16KD`` blocks: data ``width`` a block (36: pseudo-dual-port),
-    ``lanes_per_block`` lanes side by side in a 36-bit block (else 1), ``chunks`` blocks
-    side by side for one lane's element (narrow modes)."""
+    ``lanes_per_block`` lanes side by side in a 36- or 18-bit block (else 1), ``chunks``
+    blocks side by side for one lane's element (narrow modes)."""
 
     width: int
     lanes_per_block: int

@@ -265,11 +265,12 @@ class NeuronUpdate(wiring.Component):
         # unit's state and the bias follow it
         tree = tree_registers(p)
         tokf, postf, biasf = tok2, post2, bias2
+        forward_valid = []    # every token on the way, for in_flight
         for t in range(tree):
             later = Signal(token, name=f"tokf{t}"), Signal.like(post2, name=f"postf{t}"), Signal.like(bias2, name=f"biasf{t}")
             m.d.sync += [later[0].eq(tokf), later[1].eq(postf), later[2].eq(biasf)]
             tokf, postf, biasf = later
-        forward_valid = [tokf.valid] if tree else []
+            forward_valid.append(tokf.valid)
 
         def row_sum(products, name):
             """The row's forward sum so far: a balanced adder tree (``log2 P`` adds deep, not
@@ -332,7 +333,6 @@ class NeuronUpdate(wiring.Component):
                          out_err[t + 1].eq(out_err[t]), out_h[t + 1].eq(out_h[t])]
 
         # -- stage 5 + LATENCY: feedback and output states -------------------------
-        dst_slots = self.dst_slots
         q_out = Signal(unsigned(p.state_bits))
         if p.nudge_inside:
             m.d.comb += q_out.eq(out_act.q)
@@ -344,7 +344,7 @@ class NeuronUpdate(wiring.Component):
             port = getattr(self, f"s{n}_w")
             if n == N:
                 lane_en = (1 << out_lane[-1]) if P > 1 else 1
-                dst_slot = Mux(out_h[-1], dst_slots[1], dst_slots[0])
+                dst_slot = Mux(out_h[-1], self.dst_slots[1], self.dst_slots[0])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, out_word[-1])),
                              *[port.data[l].eq(q_out) for l in range(P)]]
                 with m.If(out_valid[-1]):
@@ -352,7 +352,7 @@ class NeuronUpdate(wiring.Component):
             else:
                 width = p.sizes[n]
                 valid_lane = [fb_g[-1] * P + l < width for l in range(P)]
-                dst_slot = Mux(fb_h[-1], dst_slots[1], dst_slots[0])
+                dst_slot = Mux(fb_h[-1], self.dst_slots[1], self.dst_slots[0])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, fb_g[-1])),
                              *[port.data[l].eq(Mux(valid_lane[l], acts[l].q, 0)) for l in range(P)]]
                 with m.If(fb_done[-1] & (layer == n + 1)):

@@ -103,7 +103,7 @@ class Sequencer(wiring.Component):
             it: ``n_src`` and the slots are registers (the state memories'
             addresses are formed from them, timing), valid from the cycle ``step`` is.  (The
             sample does not change between an instruction's decode and its end.)"""
-            word, value = data.View(INSTRUCTION, word[:INSTRUCTION.size]), Value.cast(value)
+            value = Value.cast(value)
             scratch = lambda s: Mux(s[0], SlotCode.PING, SlotCode.PONG)  # noqa: E731
             src, dst = Mux(value == 1, word.src, scratch(value - 1)), Mux(value == word.imm, word.dst, scratch(value))
             m.d.sync += [step.eq(value), self.n_src.eq(src)]
@@ -121,7 +121,7 @@ class Sequencer(wiring.Component):
             with m.State("DECODE"):
                 m.d.comb += self.busy.eq(1)
                 m.d.sync += instr.eq(rd.data)
-                set_step(rd.data, 1)
+                set_step(data.View(INSTRUCTION, rd.data[:INSTRUCTION.size]), 1)
                 m.next = "EXECUTE"
             with m.State("EXECUTE"):
                 m.d.comb += [self.busy.eq(1), self.executing.eq(1)]
@@ -155,7 +155,7 @@ class Sequencer(wiring.Component):
                         # the next step starts at once; its slots follow ``step`` from the next
                         # cycle, the first in which the neuron update reads them
                         m.d.comb += self.n_start.eq(1)
-                        set_step(instr.as_value(), step + 1)
+                        set_step(instr, step + 1)
                     with m.Else():
                         m.d.sync += pc.eq(pc + 1)
                         m.next = "FETCH"

@@ -269,7 +269,6 @@ class WeightUpdate(wiring.Component):
         shifts = sorted({net_shift(blk, h) for blk in live for h in (0, 1)}) or [0]
         shift, frozen = Signal(range(min(shifts), max(shifts) + 1)), Signal()   # lr_q = 0: a frozen layer
         valid5a, addr5a = Signal(), Signal.like(waddr)
-        dw5 = [Signal(signed(p.grad_bits), name=f"dw_l{l}") for l in range(P)]
         w5a = [Signal.like(w1[l], name=f"w5a_l{l}") for l in range(P)]
         m.d.sync += [valid5a.eq(valid4), addr5a.eq(addr4)] + [w5a[l].eq(w4[l]) for l in range(P)]
         with m.Switch(block):
@@ -287,14 +286,13 @@ class WeightUpdate(wiring.Component):
                             m.d.comb += lanes[l].advance.eq(valid4)
                         elif stochastic and base == 0:
                             m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
-        rounding = m.submodules.rounding = StochasticRound(P, v4[0].shape(), dw5[0].shape(), shifts, stochastic)
+        rounding = m.submodules.rounding = StochasticRound(P, v4[0].shape(), signed(p.grad_bits), shifts, stochastic)
         m.d.comb += [rounding.shift.eq(shift), rounding.zero.eq(frozen)]
         m.d.comb += [rounding.v[l].eq(v4[l]) for l in range(P)] + [rounding.draw[l].eq(lanes[l].draw) for l in range(P)]
-        m.d.comb += [dw5[l].eq(rounding.q[l]) for l in range(P)]
         valid5, addr5 = Signal(), Signal.like(waddr)
         write_back = m.submodules.write_back = WriteBack(p)
         m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]
-        m.d.comb += [write_back.w[l].eq(w5a[l]) for l in range(P)] + [write_back.dw[l].eq(dw5[l]) for l in range(P)]
+        m.d.comb += [write_back.w[l].eq(w5a[l]) for l in range(P)] + [write_back.dw[l].eq(rounding.q[l]) for l in range(P)]
         w5 = write_back.q
 
         # -- stage 8: write ---------------------------------------------------------------------

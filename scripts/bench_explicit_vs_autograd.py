@@ -41,6 +41,22 @@ def samples_per_s(trainer, x: np.ndarray, y: np.ndarray, batch: int, seconds: fl
     return done * batch / (time.perf_counter() - start), done * batch
 
 
+def training_data(cfg, spec: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The benchmark's training set: ``spec`` ('digits', 'mnist:DIR'), by default the shared
+    MNIST folder where it exists and the config has 784 inputs, else 4,096 random inputs of the
+    config's width; and its name."""
+    shared = ROOT.parent / "shared" / "data" / "mnist"
+    if spec is None and cfg.sizes[0] == 784 and shared.is_dir():
+        spec = f"mnist:{shared}"
+    if spec is None:
+        rng = np.random.default_rng(0)
+        return (rng.uniform(0, 1, (4096, cfg.sizes[0])).astype(np.float32), rng.integers(0, cfg.classes, 4096),
+                "random inputs")
+    ds = data_mod.load(spec)
+    ds.check_fits(cfg)
+    return ds.train_x, ds.train_y, ds.name
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="mnist", help="preset or TOML (default: mnist, 784-128-10)")
@@ -56,19 +72,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     try:
         cfg = config_mod.load(args.config)
-        spec = args.data
-        shared = ROOT.parent / "shared" / "data" / "mnist"
-        if spec is None and cfg.sizes[0] == 784 and shared.is_dir():
-            spec = f"mnist:{shared}"
-        if spec is None:
-            rng = np.random.default_rng(0)
-            x = rng.uniform(0, 1, (4096, cfg.sizes[0])).astype(np.float32)
-            y = rng.integers(0, cfg.classes, 4096)
-            source = "random inputs"
-        else:
-            ds = data_mod.load(spec)
-            ds.check_fits(cfg)
-            x, y, source = ds.train_x, ds.train_y, ds.name
+        x, y, source = training_data(cfg, args.data)
     except UserError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2

@@ -20,35 +20,20 @@ import platform
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_explicit_vs_autograd import samples_per_s  # noqa: E402
+from bench_explicit_vs_autograd import samples_per_s, training_data  # noqa: E402
 
 from epfpga import config as config_mod  # noqa: E402
-from epfpga import data as data_mod  # noqa: E402
 from epfpga.boards.build import BOARDS, build  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.golden.fixed.trainer import FixedTrainer  # noqa: E402
 from epfpga.golden.network import init_params  # noqa: E402
 from epfpga.golden.trainer import FloatTrainer  # noqa: E402
-
-
-def training_data(cfg, spec: str | None) -> tuple[np.ndarray, np.ndarray, str]:
-    shared = ROOT.parent / "shared" / "data" / "mnist"
-    if spec is None and cfg.sizes[0] == 784 and shared.is_dir():
-        spec = f"mnist:{shared}"
-    if spec is None:
-        rng = np.random.default_rng(0)
-        return (rng.uniform(0, 1, (4096, cfg.sizes[0])).astype(np.float32), rng.integers(0, cfg.classes, 4096),
-                "random inputs")
-    ds = data_mod.load(spec)
-    ds.check_fits(cfg)
-    return ds.train_x, ds.train_y, ds.name
 
 
 def cpu_figures(cfg, x, y, source: str, seconds: float, threads: int, log=print) -> dict:
