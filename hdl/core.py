@@ -229,17 +229,15 @@ class Core(wiring.Component):
             m.d.sync += answers[r].eq(element)
         pred_word = Signal.like(pred_rd.data, name="read_pred")
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
-        # -- PRNG states: lane l at offset l, the sign stream at offset P -------------------------
-        streams = [*upd.prng_state, seq.sign_state]
+        # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
+        # reads and writes its lanes' at the request's offset --------------------------------------
+        read_prng, pick_prng = Signal(PRNG_BITS), Signal(PRNG_BITS)
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
-        with m.Switch(pick_reg):
-            for k, state in enumerate(streams):
-                with m.Case(k):
-                    m.d.sync += answers[Region.PRNG].eq(state)
+        m.d.sync += [read_prng.eq(Mux(offset == P, seq.sign_state, upd.prng_state)), pick_prng.eq(read_prng),
+                     answers[Region.PRNG].eq(pick_prng)]
         prng_write = host_write(Region.PRNG)
-        m.d.comb += [upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
-                     upd.prng_load.eq(Cat(prng_write & (offset == l) for l in range(P))),
-                     seq.sign_load.eq(prng_write & (offset == P))]
+        m.d.comb += [upd.prng_addr.eq(offset), upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
+                     upd.prng_load.eq(prng_write & (offset < P)), seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
         m.d.sync += [pred_word.eq(pred_rd.data), answers[Region.PRED].eq(pred_word)]
         with m.Switch(pick_reg):

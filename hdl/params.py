@@ -194,6 +194,15 @@ class CoreParams:
         frac = self.spec.fs + (0 if bias else self.spec.pre_frac(layer))
         return 1 + (self.batch << frac).bit_length()
 
+    @property
+    def update_share(self) -> int:
+        """Lanes that share one rounding and write-back unit of the weight update, one lane a
+        cycle: the largest power of two that divides ``P`` and fits in the fewest cycles a
+        word's batch sum takes (``W_1``: ``B/2``), so that a word's lanes are done before the
+        next word's sums are."""
+        fewest = max(1, self.batch // 2)
+        return min(self.lanes, 1 << (fewest.bit_length() - 1))
+
     # -- memory layout (docs/architecture.md) -----------------------------------------------
     def groups(self, width: int) -> int:
         """Words of ``P`` lanes that hold ``width`` elements (a row padded to whole lanes)."""

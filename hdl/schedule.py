@@ -28,7 +28,7 @@ from epfpga.golden.phases import PHASES
 
 from .neuron_update import drain_drive, drain_hidden, drain_output
 from .params import CoreParams
-from .weight_update import DRAIN, DRAIN_DIFF, WRITE_STAGE, blocks
+from .weight_update import DRAIN_DIFF, blocks, drain, write_stage
 
 FETCH = 2
 
@@ -53,7 +53,7 @@ def relax_cycles(p: CoreParams, steps: int) -> int:
 
 
 def update_cycles(p: CoreParams) -> int:
-    return sum(b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else DRAIN)
+    return sum(b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else drain(p))
                for b in blocks(p)) + 2
 
 
@@ -83,12 +83,12 @@ class Schedule:
 def update_writes(p: CoreParams, start: int) -> list[int]:
     """The cycles of the update's weight and bias word writes, for an update whose execution
     starts in cycle ``start``: each block issues its words' samples back to back, and a word
-    is written ``WRITE_STAGE`` cycles after its last sample issues."""
-    out, issue = [], start + 1
+    is written :func:`~.weight_update.write_stage` cycles after its last sample issues."""
+    out, issue, stage = [], start + 1, write_stage(p)
     for b in blocks(p):
         if b.kind != "diff":
-            out += [issue + (w + 1) * b.samples - 1 + WRITE_STAGE for w in range(b.rows * b.groups)]
-        issue += b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else DRAIN)
+            out += [issue + (w + 1) * b.samples - 1 + stage for w in range(b.rows * b.groups)]
+        issue += b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else drain(p))
     return out
 
 

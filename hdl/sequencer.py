@@ -86,7 +86,7 @@ class Sequencer(wiring.Component):
         wr = rom.write_port()
         m.d.comb += [wr.addr.eq(self.prog.addr), wr.data.eq(self.prog.data), wr.en.eq(self.prog.en)]
         rd = rom.read_port()
-        signs = m.submodules.sign_stream = Xorshift32(stream_seed(p.seed, SIGN_STREAM))
+        signs = m.submodules.sign_stream = Xorshift32([stream_seed(p.seed, SIGN_STREAM)])
         m.d.comb += [self.sign_state.eq(signs.state), signs.load.eq(self.sign_load), signs.value.eq(self.sign_value)]
 
         pc = Signal(range(PROGRAM_DEPTH))

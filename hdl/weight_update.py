@@ -9,20 +9,23 @@ multiply per sample, ``(q_b,1 − q_a,1)·x``, and two samples a cycle (``B/2`` 
 biases need no multiply.  The differences ``q_b,1 − q_a,1`` of all samples are formed first,
 in a pass of their own (the ``diff`` block, ``B · ceil(n_1/P)`` cycles), into a small memory
 with two read ports.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
-lane's xorshift32 draw), saturating write-back.
+lane's xorshift32 draw), saturating write-back: a word comes out of the batch sum at most
+once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
+each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
 
 Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
 registered (``diff``: the difference) and 3 products, in the lanes' multipliers; 4 batch sum
-(``diff``: written); 5 ``× σ_u`` (a negation); 6 ``× lr_q`` and rounding, one shift; 7 saturating add
-(:class:`~.write_back.WriteBack`); 8 write.
-A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, ``DRAIN``).
+(``diff``: written); then lane ``c`` of each unit's share: 5 + c picked, ``× σ_u`` (a
+negation) and its draw; 6 + c ``× lr_q`` and rounding, one shift; 7 + c saturating add
+(:class:`~.write_back.WriteBack`); the word written in 7 + share (:func:`write_stage`).
+A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, :func:`drain`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -37,11 +40,18 @@ from .stochastic_round import StochasticRound
 from .write_back import WriteBack
 
 # The stages that write (cycles after issue): the diff block's differences, every other
-# block's words.  A block drains for its last write plus the cycle that sees the pipeline empty.
+# block's words (after the sweep of their lanes).  A block drains for its last write plus the
+# cycle that sees the pipeline empty.
 DIFF_WRITE_STAGE = 4
-WRITE_STAGE = 8
 DRAIN_DIFF = DIFF_WRITE_STAGE + 1
-DRAIN = WRITE_STAGE + 1
+
+
+def write_stage(p: CoreParams) -> int:
+    return 7 + p.update_share
+
+
+def drain(p: CoreParams) -> int:
+    return write_stage(p) + 1
 
 
 @dataclass(frozen=True)
@@ -94,10 +104,11 @@ class WeightUpdate(wiring.Component):
     bank : In(1)
         Input bank of the mini-batch.  Held while ``busy``.
     busy : Out(1)
-    prng_state : Out(ArrayLayout(32, P))
-        The lane streams' states (the host reads them for checkpoints).
-    prng_load, prng_value : In(P), In(32)
-        Set the states of the lanes in ``prng_load`` to ``prng_value`` (only while idle).
+    prng_addr, prng_state : In(range(P)), Out(32)
+        The state of lane ``prng_addr``'s stream, combinational (the host reads them for
+        checkpoints; only while idle).
+    prng_load, prng_value : In(1), In(32)
+        Set that state to ``prng_value`` (only while idle).
     x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests, data registered by the memory
         (:class:`~.block_ram.BlockRAM`, 2 cycles) (``x2``: a second port of the inputs;
         ``sa``/``sb``: state ports A and B);
@@ -109,7 +120,7 @@ class WeightUpdate(wiring.Component):
     def __init__(self, params: CoreParams):
         p = self.params = params
         members = {"start": In(1), "negate": In(1), "halve": In(1), "bank": In(1), "busy": Out(1),
-                   "prng_state": Out(data.ArrayLayout(PRNG_BITS, p.lanes)), "prng_load": In(p.lanes),
+                   "prng_addr": In(range(p.lanes)), "prng_state": Out(PRNG_BITS), "prng_load": In(1),
                    "prng_value": In(PRNG_BITS),
                    "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
                    "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes))}
@@ -128,11 +139,6 @@ class WeightUpdate(wiring.Component):
         P, B = p.lanes, p.batch
         plan = blocks(p)
         stochastic = p.stochastic
-        lanes = [Xorshift32(stream_seed(p.seed, l)) for l in range(P)]
-        for l, lane in enumerate(lanes):
-            m.submodules[f"prng_l{l}"] = lane
-            m.d.comb += [self.prng_state[l].eq(lane.state), lane.load.eq(self.prng_load[l]),
-                         lane.value.eq(self.prng_value)]
         diffs = m.submodules.diff = diff_memory(p).build()
         diff_wr, diff_rd1, diff_rd2 = diffs.write_port(granularity=1), diffs.read_port(), diffs.read_port()
 
@@ -233,44 +239,62 @@ class WeightUpdate(wiring.Component):
         with m.If(tok2.valid & diff2):
             m.d.comb += diff_wr.en.eq((1 << P) - 1)
 
-        # -- stage 4: batch sum D ---------------------------------------------------------------
+        # -- stage 4: batch sum D; a word's sums and weights are held for its sweep -------------
         d_bits = max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True))
         d_acc = [Signal(signed(d_bits), name=f"d_l{l}") for l in range(P)]
         d_sum = [Signal(signed(d_bits), name=f"dsum_l{l}") for l in range(P)]
         m.d.comb += [d_sum[l].eq(Mux(tok2.first_b, 0, d_acc[l]) + m1[l] - m2[l]) for l in range(P)]
         with m.If(tok2.valid):
             m.d.sync += [d_acc[l].eq(d_sum[l]) for l in range(P)]
-        valid3, addr3 = Signal(), Signal.like(waddr)
+        word_done, valid3, addr3 = tok2.valid & tok2.last_b & ~diff2, Signal(), Signal.like(waddr)
         d3 = [Signal(signed(d_bits), name=f"d3_l{l}") for l in range(P)]
         w3 = [Signal.like(w1[l], name=f"w3_l{l}") for l in range(P)]
-        m.d.sync += [valid3.eq(tok2.valid & tok2.last_b & ~diff2), addr3.eq(tok2.addr)]
-        m.d.sync += [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
+        m.d.sync += valid3.eq(word_done)
+        with m.If(word_done):
+            m.d.sync += [addr3.eq(tok2.addr)] + [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
 
-        # -- stage 5: σ_u · D, a negation --------------------------------------------------------
-        valid4, addr4 = Signal(), Signal.like(waddr)
-        v4 = [Signal(signed(d_bits + 1), name=f"v_l{l}") for l in range(P)]
-        w4 = [Signal.like(w1[l], name=f"w4_l{l}") for l in range(P)]
-        m.d.sync += [valid4.eq(valid3), addr4.eq(addr3)] + [w4[l].eq(w3[l]) for l in range(P)]
-        m.d.sync += [v4[l].eq(Mux(self.negate, -d3[l], d3[l])) for l in range(P)]
+        # -- stages 5 … 7 + share: the sweep.  The rest of the update runs on P / share units,
+        # each serving ``share`` consecutive lanes, one a cycle: lane ``u·share + c`` of the word
+        # in cycle 5 + c (p.update_share: the sweep ends before the next word's sums do).
+        # 5 + c: the lane picked, ``× σ_u`` (a negation) and its stream's draw; 6 + c: ``× lr_q``
+        # and rounding, one shift; 7 + c: saturating add (:class:`~.write_back.WriteBack`);
+        # 8 + c: the new value waits for the sweep's last, and the word is written with it.
+        share, units = p.update_share, P // p.update_share
+        slot, sweeping = Signal(range(share)), Signal()
+        active = valid3 | sweeping
+        if share > 1:
+            m.d.sync += sweeping.eq(active & (slot != share - 1))
+            with m.If(active):
+                m.d.sync += slot.eq(slot + 1)     # wraps to 0 as the sweep ends
+        streams = [Xorshift32([stream_seed(p.seed, u * share + c) for c in range(share)]) for u in range(units)]
+        host_unit = self.prng_addr // share if units > 1 else 0
+        prng_state = Signal(PRNG_BITS)
+        with m.Switch(host_unit):
+            for u, stream in enumerate(streams):
+                m.submodules[f"prng_u{u}"] = stream
+                m.d.comb += [stream.addr.eq(Mux(active, slot, self.prng_addr % share)), stream.value.eq(self.prng_value),
+                             stream.load.eq(self.prng_load & (host_unit == u))]
+                with m.Case(u):
+                    m.d.comb += prng_state.eq(stream.state)
+        m.d.comb += self.prng_state.eq(prng_state)
 
-        # -- stages 6, 7: × lr_q and rounding, saturating write-back --------------------------------
+        def lane(values, u):
+            """The value of unit ``u``'s lane in the sweep's current cycle."""
+            return Array(values[u * share:(u + 1) * share])[slot] if share > 1 else values[u]
+
         # ``lr_q = 2**L`` (§1) and the rounding divides by ``2**S`` (S by block, plus one when
         # ``halve``), so ``round(σ·D·2**L, S)`` is ``round(σ·D, S − L)`` with the top ``S − L``
         # bits of the same draw (the offset's low L bits never carry into the quotient): one
-        # shift ``S − L`` a block, one rounding adder a lane.  The shift picks the offset added
-        # (the draw's top bits, or the half for nearest) and the shift out, both wiring behind
-        # a multiplexer (:class:`~.stochastic_round.StochasticRound`).  It is a register
+        # shift ``S − L`` a block, one rounding adder a unit.  The shift is a register
         # (timing): the block and ``halve`` hold for a block's whole pass, and a block's first
-        # word reaches this stage cycles after the block starts.
+        # word reaches the rounding cycles after the block starts.
         def net_shift(blk, h: int) -> int:
             return base_shift(p, blk.layer, blk.kind == "b") + h - (spec.lr_q[blk.layer - 1].bit_length() - 1)
 
         live = [blk for blk in plan if blk.kind != "diff" and spec.lr_q[blk.layer - 1]]
         shifts = sorted({net_shift(blk, h) for blk in live for h in (0, 1)}) or [0]
         shift, frozen = Signal(range(min(shifts), max(shifts) + 1)), Signal()   # lr_q = 0: a frozen layer
-        valid5a, addr5a = Signal(), Signal.like(waddr)
-        w5a = [Signal.like(w1[l], name=f"w5a_l{l}") for l in range(P)]
-        m.d.sync += [valid5a.eq(valid4), addr5a.eq(addr4)] + [w5a[l].eq(w4[l]) for l in range(P)]
+        draws = Signal()       # the block's lanes take a draw a word
         with m.Switch(block):
             for k, blk in enumerate(plan):
                 if blk.kind == "diff":
@@ -281,31 +305,49 @@ class WeightUpdate(wiring.Component):
                         m.d.sync += [shift.eq(net_shift(blk, 0) + self.halve), frozen.eq(0)]
                     else:
                         m.d.sync += frozen.eq(1)
-                    for l in range(P):
-                        if stochastic and base > 0:     # a draw whenever bits are rounded off
-                            m.d.comb += lanes[l].advance.eq(valid4)
-                        elif stochastic and base == 0:
-                            m.d.comb += lanes[l].advance.eq(valid4 & self.halve)
-        rounding = m.submodules.rounding = StochasticRound(P, v4[0].shape(), signed(p.grad_bits), shifts, stochastic)
+                    if stochastic:   # a draw whenever bits are rounded off
+                        m.d.comb += draws.eq(1 if base > 0 else self.halve)
+        top = max(1, max(shifts))
+        valid_a, slot_a, addr_a = Signal(), Signal.like(slot), Signal.like(waddr)
+        v_a = [Signal(signed(d_bits + 1), name=f"v_u{u}") for u in range(units)]
+        w_a = [Signal.like(w1[0], name=f"wa_u{u}") for u in range(units)]
+        draw_a = [Signal(top, name=f"draw_u{u}") for u in range(units)]
+        m.d.sync += [valid_a.eq(active), slot_a.eq(slot), addr_a.eq(addr3)]
+        for u, stream in enumerate(streams):
+            d = lane(d3, u)
+            m.d.comb += stream.advance.eq(active & draws)
+            m.d.sync += [v_a[u].eq(Mux(self.negate, -d, d)), w_a[u].eq(lane(w3, u)),
+                         draw_a[u].eq(stream.draw[PRNG_BITS - top:])]
+        rounding = m.submodules.rounding = StochasticRound(units, v_a[0].shape(), signed(p.grad_bits), shifts, stochastic)
         m.d.comb += [rounding.shift.eq(shift), rounding.zero.eq(frozen)]
-        m.d.comb += [rounding.v[l].eq(v4[l]) for l in range(P)] + [rounding.draw[l].eq(lanes[l].draw) for l in range(P)]
-        valid5, addr5 = Signal(), Signal.like(waddr)
-        write_back = m.submodules.write_back = WriteBack(p)
-        m.d.sync += [valid5.eq(valid5a), addr5.eq(addr5a)]
-        m.d.comb += [write_back.w[l].eq(w5a[l]) for l in range(P)] + [write_back.dw[l].eq(rounding.q[l]) for l in range(P)]
-        w5 = write_back.q
+        m.d.comb += [rounding.v[u].eq(v_a[u]) for u in range(units)]
+        m.d.comb += [rounding.draw[u][PRNG_BITS - top:].eq(draw_a[u]) for u in range(units)]
+        valid_b, slot_b, addr_b = Signal(), Signal.like(slot), Signal.like(waddr)
+        w_b = [Signal.like(w_a[u], name=f"wb_u{u}") for u in range(units)]
+        m.d.sync += [valid_b.eq(valid_a), slot_b.eq(slot_a), addr_b.eq(addr_a)] + [w_b[u].eq(w_a[u]) for u in range(units)]
+        write_back = m.submodules.write_back = WriteBack(p, units)
+        m.d.comb += [write_back.w[u].eq(w_b[u]) for u in range(units)]
+        m.d.comb += [write_back.dw[u].eq(rounding.q[u]) for u in range(units)]
+        valid_c, slot_c, addr_c = Signal(), Signal.like(slot), Signal.like(waddr)
+        m.d.sync += [valid_c.eq(valid_b), slot_c.eq(slot_b), addr_c.eq(addr_b)]
+        held = [Signal.like(w1[0], name=f"new_l{l}") for l in range(P)]   # the sweep's earlier lanes
+        for l in range(P):
+            if l % share != share - 1:
+                with m.If(valid_c & (slot_c == l % share)):
+                    m.d.sync += held[l].eq(write_back.q[l // share])
+        word = [write_back.q[l // share] if l % share == share - 1 else held[l] for l in range(P)]
 
-        # -- stage 8: write ---------------------------------------------------------------------
+        # -- stage 7 + share: write ---------------------------------------------------------------
         for k, blk in enumerate(plan):
             if blk.kind == "diff":
                 continue
             port = getattr(self, f"{blk.kind.lower()}{blk.layer}_w")
-            m.d.comb += [port.addr.eq(addr5), *[port.data[l].eq(w5[l]) for l in range(P)]]
-            with m.If(valid5 & (block == k)):
+            m.d.comb += [port.addr.eq(addr_c), *[port.data[l].eq(word[l]) for l in range(P)]]
+            with m.If(valid_c & (slot_c == share - 1) & (block == k)):
                 m.d.comb += port.en.eq((1 << P) - 1)
 
         # -- control ------------------------------------------------------------------------------
-        in_flight = Cat(tok1.valid, tokr.valid, tok1b.valid, tok2.valid, valid3, valid4, valid5a, valid5).any()
+        in_flight = Cat(tok1.valid, tokr.valid, tok1b.valid, tok2.valid, active, valid_a, valid_b, valid_c).any()
 
         m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g)]
         with m.FSM():

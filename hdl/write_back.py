@@ -12,29 +12,31 @@ from .params import CoreParams
 
 
 class WriteBack(wiring.Component):
-    """``P`` lanes of ``clamp(w + dw, w_min, w_max)``, registered.
+    """``lanes`` lanes of ``clamp(w + dw, w_min, w_max)``, registered.
 
     Parameters
     ----------
     params : CoreParams
-        The weight format (``w_min``, ``w_max``), the change's width and the lanes.
+        The weight format (``w_min``, ``w_max``) and the change's width.
+    lanes : int
+        Values a cycle (the weight update's rounding units).
 
     Attributes
     ----------
-    w : In(ArrayLayout(signed(weight_bits), P))
+    w : In(ArrayLayout(signed(weight_bits), lanes))
         The weights (or biases) as read.
-    dw : In(ArrayLayout(signed(grad_bits), P))
+    dw : In(ArrayLayout(signed(grad_bits), lanes))
         Their rounded changes.
-    q : Out(ArrayLayout(signed(weight_bits), P))
+    q : Out(ArrayLayout(signed(weight_bits), lanes))
         The new values, :data:`LATENCY` = 1 cycle after ``w`` and ``dw``.
     """
 
     LATENCY = 1
 
-    def __init__(self, params: CoreParams):
-        self.params = params
-        weights = data.ArrayLayout(signed(params.weight_bits), params.lanes)
-        super().__init__({"w": In(weights), "dw": In(data.ArrayLayout(signed(params.grad_bits), params.lanes)),
+    def __init__(self, params: CoreParams, lanes: int):
+        self.params, self.lanes = params, lanes
+        weights = data.ArrayLayout(signed(params.weight_bits), lanes)
+        super().__init__({"w": In(weights), "dw": In(data.ArrayLayout(signed(params.grad_bits), lanes)),
                           "q": Out(weights)})
 
     def elaborate(self, platform) -> Module:
@@ -42,7 +44,7 @@ class WriteBack(wiring.Component):
         spec = self.params.spec
         bits = self.params.weight_bits
         assert (spec.w_min, spec.w_max) == (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)   # the format's full range
-        for l in range(self.params.lanes):
+        for l in range(self.lanes):
             # a change of 2**bits or more saturates any weight, so dw is first narrowed to
             # bits + 1: kept where it fits, else its own rail.  The sum is then bits + 2 wide and
             # its saturation a test of its top bits: one short carry chain a lane, not a wide

@@ -8,7 +8,7 @@ from .sim_helpers import simulate
 
 def test_draws_follow_the_golden_stream_and_hold_without_advance():
     seed = stream_seed(1234, SIGN_STREAM)
-    dut = Xorshift32(seed)
+    dut = Xorshift32([seed])
     want, x = [], seed
     for _ in range(200):
         x = xorshift32(x)

@@ -29,7 +29,7 @@ def test_write_back_equals_the_model_latency_cycles_later():
         (int(rng.integers(spec.w_min, spec.w_max + 1)), int(rng.integers(g_lo, g_hi + 1))) for _ in range(200)]
     pairs += [(0, 0)] * (-len(pairs) % p.lanes)
     words = [pairs[k:k + p.lanes] for k in range(0, len(pairs), p.lanes)]
-    dut = WriteBack(p)
+    dut = WriteBack(p, p.lanes)
     got = []
 
     async def tb(ctx):

@@ -22,8 +22,9 @@ from epfpga.verification.trainer import CheckedRtlTrainer
 
 from tests.hdl.helpers import random_data, traces
 
-# 48 inputs: W1 (72 words of 64 bits) goes to DP16KD in its 36-bit mode, the rest to LUT RAM
-SMALL = dict(sizes=[48, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2, fixed={"rounding": "stochastic"})
+# 48 inputs: W1 (72 words of 64 bits) goes to DP16KD in its 36-bit mode, the rest to LUT RAM;
+# B = 4: the weight update's rounding units serve two lanes each (their streams in LUT RAM)
+SMALL = dict(sizes=[48, 6, 3], lanes=4, batch=4, lrs=[0.1, 0.1], t1=3, t2=2, fixed={"rounding": "stochastic"})
 
 
 def check(cfg, x, y, sim: str) -> None:
