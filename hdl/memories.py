@@ -96,20 +96,20 @@ def states(p: CoreParams, layer: int) -> MemorySpec:
 
 
 def accumulators(p: CoreParams, layer: int) -> MemorySpec:
-    """The sums of layer ``layer`` for each sample of the pair, a slot stride apart."""
-    depth = p.halves * p.slot_stride(layer)
+    """The sums of layer ``layer`` for each sample of the pair, a slot stride apart; layer 1's
+    also hold the drive ``D_1`` of both samples above them (:func:`acc_address`), which its
+    sums start from: a neuron step's first row reads the drive's word where the others read
+    the sums', so no multiplexer a lane picks between them, and the drive's words cost no
+    LUT-RAM cell of their own where the sums leave a cell's depth unused."""
+    depth = (2 if layer == 1 else 1) * p.halves * p.slot_stride(layer)
     return _spec(f"acc{layer}", signed(p.acc_bits), p.lanes, depth)
 
 
-def acc_address(p: CoreParams, layer: int, half, word):
-    """Address of ``word`` of sample ``half`` of the pair in the accumulators of ``layer``."""
-    return ((half << ceil_log2(p.slot_stride(layer))) | word)[:accumulators(p, layer).addr_bits]
-
-
-def drive(p: CoreParams) -> MemorySpec:
-    """``D_1`` of a pair of samples (one drive pass serves both): lanes ``0 … P−1`` the even
-    sample's, ``P … 2P−1`` the odd one's."""
-    return _spec("drive", signed(p.acc_bits), 2 * p.lanes, p.unit_words(1))
+def acc_address(p: CoreParams, layer: int, half, word, drive=0):
+    """Address of ``word`` of sample ``half`` of the pair in the accumulators of ``layer``
+    (``drive``: of its drive, layer 1 only)."""
+    stride_bits = ceil_log2(p.slot_stride(layer))
+    return ((drive << (stride_bits + ceil_log2(p.halves))) | (half << stride_bits) | word)[:accumulators(p, layer).addr_bits]
 
 
 def inputs(p: CoreParams) -> MemorySpec:

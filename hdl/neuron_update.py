@@ -10,9 +10,11 @@ cycle, read transparently so that back-to-back rows need no stall).
 - ``drive``: one pass over ``W_1`` gives ``D_1`` (input_drive) of both samples of the pair
   (``sample``, ``sample + 1``): each weight read serves the even sample's input on the
   forward multiplier and the odd one's on the feedback multiplier, which the drive has no
-  other use for.
+  other use for.  The row ends go into layer 1's accumulator memory, in words of their own
+  (:func:`~.memories.acc_address`), the odd sample's the cycle after the even one's.
 - ``step``: passes over ``W_2 … W_N``.  A layer's accumulator starts from its forward sum plus
-  bias (layer 1: ``D_1``); the last row of ``W_(m+1)`` completes the feedback sums of layer
+  bias (layer 1: ``D_1``, which the first row reads in place of the sums); the last row of
+  ``W_(m+1)`` completes the feedback sums of layer
   ``m``, which go straight through the activation into the next-state slot, as do the rows
   of ``W_N`` for the output layer (with the nudge).  Reads come from slot ``src`` and writes
   go to slot ``dst``, so the step is synchronous (double buffering).  A step runs both
@@ -52,7 +54,14 @@ def tree_registers(p: CoreParams) -> int:
 # at stage 5 + T; a hidden layer's pass writes its row ends at 5 + T and the states below it
 # at 5 + LATENCY; the output layer's states land at 5 + T + LATENCY.
 def drain_drive(p: CoreParams) -> int:
-    return 5 + tree_registers(p) + 1
+    return 5 + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
+
+
+def drive_issue_cycles(p: CoreParams) -> int:
+    """Issue cycles of the drive pass: a row each ``G_1`` cycles, but at least every other
+    cycle for a pair, whose odd sample's row end is written the cycle after the even one's."""
+    rows, groups = p.sizes[1], p.weight_groups(1)
+    return 2 * rows - 1 if p.halves == 2 and groups == 1 else rows * groups
 
 
 def drain_hidden(p: CoreParams) -> int:
@@ -121,24 +130,21 @@ class NeuronUpdate(wiring.Component):
         rows = {n: p.sizes[n] for n in range(1, N + 1)}
         groups = {n: p.weight_groups(n) for n in range(1, N + 1)}
 
-        # -- accumulators (one per layer and sample of the pair) and the input drive, private
-        # to this engine ----------------------------------------------------------------------
+        # -- accumulators (one per layer and sample of the pair; layer 1's with the input
+        # drive), private to this engine -----------------------------------------------------
         acc_rd, acc_wr = {}, {}
         for n in range(1, N):
             acc = mem.accumulators(p, n).build(platform)
             m.submodules[f"acc{n}"] = acc
             acc_wr[n] = acc.write_port(granularity=1)
             acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
-        drive_mem = m.submodules.drive = mem.drive(p).build(platform)
-        drive_wr = drive_mem.write_port(granularity=1)
-        drive_rd = drive_mem.read_port()
 
         # -- issue counters -----------------------------------------------------------------
         layer = Signal(range(N + 1))          # the pass: W_layer
         scan = m.submodules.scan = RowScan(P, max(rows.values()), max(groups.values()),
                                            max(p.weight_depth(n) for n in rows))
         i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
-        issuing = Signal()
+        issuing, gap = Signal(), Signal()
         half = Signal()                       # the sample of the pair being issued
         pairs = Const(p.halves > 1)
         last_g, last_row = Signal(), Signal()
@@ -180,43 +186,44 @@ class NeuronUpdate(wiring.Component):
         # -- stage 2: operands; stage 3: products ---------------------------------------------
         zero = self.src == mem.SlotCode.ZERO
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
-        pre1 = [Signal(unsigned(p.state_bits), name=f"pre_l{l}") for l in range(P)]
+        even1 = [Signal(unsigned(p.state_bits), name=f"even_l{l}") for l in range(P)]
+        odd1 = [Signal.like(even1[l], name=f"odd_l{l}") for l in range(P)]
         post1 = Signal(unsigned(p.state_bits))
-        other1 = [Signal.like(pre1[l], name=f"other_l{l}") for l in range(P)]   # feedback operand
         bias1 = Signal(signed(p.weight_bits))
         lane1 = tokr.i_lane if P > 1 else 0
         with m.Switch(layer):
             for n in rows:
                 with m.Case(n):
                     w_data, b_data = w_q[n], b_q[n]
-                    pre_data = x_q if n == 1 else s_q[n - 1]
                     m.d.comb += [bias1.eq(b_data[lane1])]
                     m.d.comb += [w1[l].eq(w_data[l]) for l in range(P)]
                     if n == 1:
-                        m.d.comb += [pre1[l].eq(pre_data[l]) for l in range(P)]
-                        m.d.comb += [other1[l].eq(x2_q[l]) for l in range(P)]
+                        m.d.comb += [even1[l].eq(x_q[l]) for l in range(P)]
+                        m.d.comb += [odd1[l].eq(x2_q[l]) for l in range(P)]
                     else:
-                        m.d.comb += [pre1[l].eq(Mux(zero, 0, pre_data[l])) for l in range(P)]
                         m.d.comb += post1.eq(Mux(zero, 0, s_q[n][lane1]))
-                        m.d.comb += [other1[l].eq(post1) for l in range(P)]
-        # the lanes' multipliers (hdl/multiplier.py) register the operands and the products:
-        # lane l's forward product on multiplier 2l, its feedback product (the drive: the odd
-        # sample's forward product) on 2l + 1
+                        m.d.comb += [even1[l].eq(post1) for l in range(P)]
+                        m.d.comb += [odd1[l].eq(Mux(zero, 0, s_q[n - 1][l])) for l in range(P)]
+        # the lanes' multipliers (hdl/multiplier.py) register the operands and the products.
+        # The drive: the even sample's forward product on multiplier 2l, the odd one's on
+        # 2l + 1.  A step: the feedback product on 2l and the forward one on 2l + 1, so that
+        # each unsigned operand picks between the same memories' words in both engines (the
+        # weight update's presynaptic states are on 2l + 1 too, hdl/weight_update.py)
         for l in range(P):
-            m.d.comb += [self.mul.a[2 * l].eq(w1[l]), self.mul.b[2 * l].eq(pre1[l]),
-                         self.mul.a[2 * l + 1].eq(w1[l]), self.mul.b[2 * l + 1].eq(other1[l])]
+            m.d.comb += [self.mul.a[2 * l].eq(w1[l]), self.mul.b[2 * l].eq(even1[l]),
+                         self.mul.a[2 * l + 1].eq(w1[l]), self.mul.b[2 * l + 1].eq(odd1[l])]
         prod_bits = p.weight_bits + p.state_bits + 1
-        fwd2 = [Signal(signed(prod_bits), name=f"fwd_l{l}") for l in range(P)]
-        fb2 = [Signal(signed(prod_bits), name=f"fb_l{l}") for l in range(P)]
-        m.d.comb += [fwd2[l].eq(self.mul.p[2 * l]) for l in range(P)]
-        m.d.comb += [fb2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
+        even2 = [Signal(signed(prod_bits), name=f"pe_l{l}") for l in range(P)]
+        odd2 = [Signal(signed(prod_bits), name=f"po_l{l}") for l in range(P)]
+        m.d.comb += [even2[l].eq(self.mul.p[2 * l]) for l in range(P)]
+        m.d.comb += [odd2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
+        fb2 = even2
         post_r, bias_r = Signal.like(post1), Signal.like(bias1)
         post2, bias2 = Signal.like(post1), Signal.like(bias1)
         m.d.sync += [post_r.eq(post1), bias_r.eq(bias1), post2.eq(post_r), bias2.eq(bias_r)]
-        for n in range(1, N):
+        for n in range(1, N):    # (layer 1's sums start from the drive: the first row reads it)
             with m.If(layer == n + 1):
-                m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, tok1b.h, tok1b.g))
-        m.d.comb += drive_rd.addr.eq(tok1b.g)
+                m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, tok1b.h, tok1b.g, tok1b.first_row if n == 1 else 0))
 
         # -- stage 4: adder tree; feedback read data registered ------------------------------------
         # -- stage 5: feedback read-modify-write.  The memory's output is registered (timing), so
@@ -228,25 +235,19 @@ class NeuronUpdate(wiring.Component):
         tok3 = Signal(token)
         fb3 = [Signal.like(fb2[l], name=f"fb3_l{l}") for l in range(P)]
         acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}") for l in range(P)]
-        drive_q = [Signal(signed(p.acc_bits), name=f"drive_q{l}") for l in range(P)]
         m.d.sync += [tok3.eq(tok2)] + [fb3[l].eq(fb2[l]) for l in range(P)]
-        m.d.sync += [drive_q[l].eq(Mux(tok2.h, drive_rd.data[P + l], drive_rd.data[l])) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
                 m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
-        # the selects are registers, decided a cycle ahead (timing): ``forward``, the word
-        # written now is the one the next token reads; ``from_drive``, the next token starts
-        # layer 1's sums from ``D_1``
+        # the select is a register, decided a cycle ahead (timing): the word written now is the
+        # one the next token reads (never a first row's: it reads the row ends or the drive)
         writes = tok3.valid & ~tok3.last_row & (layer >= 2)
-        forward, from_drive = Signal(), Signal()
-        m.d.sync += [forward.eq(writes & (tok3.g == tok2.g) & (tok3.h == tok2.h)),
-                     from_drive.eq(tok2.first_row & (layer == 2))]
+        forward = Signal()
+        m.d.sync += forward.eq(writes & (tok3.g == tok2.g) & (tok3.h == tok2.h) & ~tok2.first_row)
         prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}") for l in range(P)]   # the word written last cycle
         u_fb = [Signal(signed(p.acc_bits), name=f"ufb_l{l}") for l in range(P)]
         for l in range(P):
-            held = Mux(forward, prev_u[l], acc_q[l])
-            start = Mux(from_drive, drive_q[l], held)
-            m.d.comb += [u_fb[l].eq(start + fb3[l]), acts[l].u.eq(u_fb[l])]
+            m.d.comb += [u_fb[l].eq(Mux(forward, prev_u[l], acc_q[l]) + fb3[l]), acts[l].u.eq(u_fb[l])]
         m.d.sync += [prev_u[l].eq(u_fb[l]) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
@@ -281,7 +282,8 @@ class NeuronUpdate(wiring.Component):
                 m.d.sync += acc.eq(total)
             return total
 
-        row_even, row_odd = row_sum(fwd2, "row_sum"), row_sum(fb2, "row_odd")   # (odd: the drive's)
+        # the drive's sums of both samples; a step's forward sum is the odd one's
+        row_even, row_odd = row_sum(even2, "row_even"), row_sum(odd2, "row_odd")
 
         # -- stage 5: row end -------------------------------------------------------------------
         row3, row3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
@@ -302,14 +304,24 @@ class NeuronUpdate(wiring.Component):
         nudge_in = Mux(layer == N, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
         m.d.sync += [err3.eq(nudge.err), offset3.eq((biasf << spec.fs) + nudge_in)]
         u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
-        m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3) + offset3),
+        m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3_odd) + offset3),
                      d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + offset3)]
         lane_en3 = (1 << i_lane3) if P > 1 else 1
+        # the drive: the even sample's at the row end, the odd one's the cycle after (a row
+        # takes two cycles or more, ``drive_gaps``), into layer 1's accumulators
+        odd_end, odd_u = Signal(), Signal(signed(p.acc_bits))
+        odd_word, odd_lane = Signal.like(i_word3), Signal.like(i_lane3)
+        m.d.sync += [odd_end.eq(end3 & (layer == 1) & pairs), odd_u.eq(d3_odd), odd_word.eq(i_word3), odd_lane.eq(i_lane3)]
         with m.If(layer == 1):
-            m.d.comb += [drive_wr.addr.eq(i_word3), *[drive_wr.data[l].eq(u3) for l in range(P)],
-                         *[drive_wr.data[P + l].eq(d3_odd) for l in range(P)]]
-            with m.If(end3):
-                m.d.comb += drive_wr.en.eq(lane_en3 | lane_en3 << P)
+            with m.If(odd_end):
+                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 1, odd_word, drive=1)),
+                             *[acc_wr[1].data[l].eq(odd_u) for l in range(P)],
+                             acc_wr[1].en.eq((1 << odd_lane) if P > 1 else 1)]
+            with m.Else():
+                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 0, i_word3, drive=1)),
+                             *[acc_wr[1].data[l].eq(u3) for l in range(P)]]
+                with m.If(end3):
+                    m.d.comb += acc_wr[1].en.eq(lane_en3)
         for n in range(2, N):
             with m.If(layer == n):
                 m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, h3, i_word3)),
@@ -360,7 +372,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- control --------------------------------------------------------------------------------
         in_flight = Signal()
-        m.d.comb += in_flight.eq(tok1.valid | tokr.valid | tok1b.valid | tok2.valid | tok3.valid | end3
+        m.d.comb += in_flight.eq(tok1.valid | tokr.valid | tok1b.valid | tok2.valid | tok3.valid | end3 | odd_end
                                  | Cat(*forward_valid).any()
                                  | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())
@@ -373,8 +385,10 @@ class NeuronUpdate(wiring.Component):
                     m.d.sync += layer.eq(Mux(self.drive, 1, 2))   # (half is 0: every pass ends so)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
-                m.d.comb += [issuing.eq(1), self.busy.eq(1)]
-                with m.If(last_g & last_row):
+                m.d.comb += [issuing.eq(~gap), self.busy.eq(1)]
+                if p.halves == 2 and groups[1] == 1:    # (drive_issue_cycles)
+                    m.d.sync += gap.eq((layer == 1) & ~gap & ~(last_g & last_row))
+                with m.If(issuing & last_g & last_row):
                     # the pass's rows again for the pair's odd sample (the drive did both at once)
                     with m.If((layer != 1) & ~half & pairs):
                         m.d.sync += half.eq(1)

@@ -288,9 +288,8 @@ class CoreParams:
             out[f"W{n}"] = self.weight_depth(n) * p * self.weight_bits
             out[f"b{n}"] = self.unit_words(n) * p * self.weight_bits
             out[f"state{n}"] = self.state_depth(n) * p * self.state_bits
-            if n < self.layers:  # the output layer's sums complete within a row
-                out[f"acc{n}"] = self.halves * self.slot_stride(n) * p * self.acc_bits
-        out["drive"] = self.unit_words(1) * 2 * p * self.acc_bits   # a pair of samples
+            if n < self.layers:  # the output layer's sums complete within a row; layer 1's hold the drive too
+                out[f"acc{n}"] = (2 if n == 1 else 1) * self.halves * self.slot_stride(n) * p * self.acc_bits
         out["diff"] = self.batch * self.slot_stride(1) * p * (self.state_bits + 1)
         out["x"] = INPUT_BANKS * self.batch * self.input_stride * p * self.input_bits
         out["y"] = INPUT_BANKS * self.batch * self.label_bits

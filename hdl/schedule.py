@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from epfpga.firmware.isa import INSTRUCTION, Op
 from epfpga.golden.phases import PHASES
 
-from .neuron_update import drain_drive, drain_hidden, drain_output
+from .neuron_update import drain_drive, drain_hidden, drain_output, drive_issue_cycles
 from .params import CoreParams
 from .weight_update import DRAIN_DIFF, blocks, drain, write_stage
 
@@ -39,7 +39,7 @@ def _field(word: int, name: str) -> int:
 
 
 def drive_cycles(p: CoreParams) -> int:
-    return p.sizes[1] * p.weight_groups(1) + drain_drive(p) + 2
+    return drive_issue_cycles(p) + drain_drive(p) + 2
 
 
 def step_cycles(p: CoreParams) -> int:

@@ -26,7 +26,7 @@ DEFAULT_BAUD = 3_000_000
 
 def memory_map(p: CoreParams) -> list[dict]:
     """Every memory: its region on the host bus (``None``: internal), depth, lanes, width."""
-    entries = [(mem.inputs(p), Region.X, "w"), (diff_memory(p), None, "-"), (mem.drive(p), None, "-")]
+    entries = [(mem.inputs(p), Region.X, "w"), (diff_memory(p), None, "-")]
     for n in range(1, p.layers + 1):
         entries += [(mem.weights(p, n), layer_region(n, "W"), "rw"), (mem.biases(p, n), layer_region(n, "b"), "rw"),
                     (mem.states(p, n), layer_region(n, "state"), "r")]

@@ -14,8 +14,9 @@ once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.upd
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
 
 Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
-registered (``diff``: the difference) and 3 products, in the lanes' multipliers; 4 batch sum
-(``diff``: written); then lane ``c`` of each unit's share: 5 + c picked, ``× σ_u`` (a
+registered (``diff`` and biases: the states, times one) and 3 products, in the lanes'
+multipliers; 4 batch sum
+(:class:`~.batch_sum.BatchSum`; ``diff``: written); then lane ``c`` of each unit's share: 5 + c picked, ``× σ_u`` (a
 negation) and its draw; 6 + c ``× lr_q`` and rounding, one shift; 7 + c saturating add
 (:class:`~.write_back.WriteBack`); the word written in 7 + share (:func:`write_stage`).
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, :func:`drain`).
@@ -33,6 +34,7 @@ from epfpga.golden.prng import PRNG_BITS, stream_seed
 
 from . import memories as mem
 from .params import CoreParams
+from .batch_sum import BatchSum
 from .multiplier import PER_LANE, request_signature
 from .prng import Xorshift32
 from .row_scan import RowScan
@@ -200,32 +202,34 @@ class WeightUpdate(wiring.Component):
         x_q, x2_q = self.x.data, self.x2.data
         d1_q, d2_q = mem.registered_data(m, diff_rd1), mem.registered_data(m, diff_rd2)
 
-        # -- stages 2, 3: operands and products in the lanes' multipliers (diff block: the
-        # difference itself, times 1): m1 = a1·b1 on multiplier 2l, m2 = a2·b2 on 2l + 1; the
-        # batch sum is m1 − m2.
+        # -- stages 2, 3: operands and products in the lanes' multipliers: m1 = a1·b1 on
+        # multiplier 2l, m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The signed operands
+        # a1, a2 are the same in every lane (a postsynaptic state, a difference, or ±1), the
+        # unsigned ones each lane's presynaptic state or input, or its own state for the
+        # differences of the diff and bias blocks (times one): a lane picks only among the
+        # memories' words, which the neuron update's operands share (hdl/core.py).
         lane1 = tokr.i_lane if P > 1 else 0
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
+        a1, a2 = Signal(self.mul.a[0].shape()), Signal(self.mul.a[0].shape())
         diff_block = Signal()
         with m.Switch(block):
             for k, blk in enumerate(plan):
                 n = blk.layer
                 with m.Case(k):
-                    sa, sb = sa_q[n], sb_q[n]
                     if blk.kind != "diff":
                         wd = word_q[blk.kind.lower(), n]
                         m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
                     m.d.comb += diff_block.eq(blk.kind == "diff")
                     if blk.kind in ("diff", "b"):
-                        ops = [(sb[l] - sa[l], 1, 0, 0) for l in range(P)]
+                        ops = (1, sb_q[n], 1, sa_q[n])
                     elif n == 1:
-                        d1, d2 = d1_q[lane1], d2_q[lane1]
-                        ops = [(d1, x_q[l], -d2 if B > 1 else 0, x2_q[l]) for l in range(P)]
+                        ops = (d1_q[lane1], x_q, -d2_q[lane1] if B > 1 else 0, x2_q)
                     else:
-                        pre_a, pre_b = sa_q[n - 1], sb_q[n - 1]
-                        ops = [(sb[lane1], pre_b[l], sa[lane1], pre_a[l]) for l in range(P)]
-                    for l, (x1, y1, x2, y2) in enumerate(ops):
-                        m.d.comb += [self.mul.a[2 * l].eq(x1), self.mul.b[2 * l].eq(y1),
-                                     self.mul.a[2 * l + 1].eq(x2), self.mul.b[2 * l + 1].eq(y2)]
+                        ops = (sb_q[n][lane1], sb_q[n - 1], sa_q[n][lane1], sa_q[n - 1])
+                    m.d.comb += [a1.eq(ops[0]), a2.eq(ops[2])]
+                    m.d.comb += [self.mul.b[2 * l].eq(ops[1][l]) for l in range(P)]
+                    m.d.comb += [self.mul.b[2 * l + 1].eq(ops[3][l]) for l in range(P)]
+        m.d.comb += [self.mul.a[2 * l].eq(a1) for l in range(P)] + [self.mul.a[2 * l + 1].eq(a2) for l in range(P)]
         prod_bits = 2 * p.state_bits + 3
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
         m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
@@ -235,17 +239,17 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [w1b[l].eq(w1[l]) for l in range(P)] + [w2[l].eq(w1b[l]) for l in range(P)]
         diff1b, diff2 = Signal(), Signal()
         m.d.sync += [diff1b.eq(diff_block), diff2.eq(diff1b)]
-        m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(m1[l]) for l in range(P)]]
-        with m.If(tok2.valid & diff2):
-            m.d.comb += diff_wr.en.eq((1 << P) - 1)
 
         # -- stage 4: batch sum D; a word's sums and weights are held for its sweep -------------
         d_bits = max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True))
-        d_acc = [Signal(signed(d_bits), name=f"d_l{l}") for l in range(P)]
-        d_sum = [Signal(signed(d_bits), name=f"dsum_l{l}") for l in range(P)]
-        m.d.comb += [d_sum[l].eq(Mux(tok2.first_b, 0, d_acc[l]) + m1[l] - m2[l]) for l in range(P)]
-        with m.If(tok2.valid):
-            m.d.sync += [d_acc[l].eq(d_sum[l]) for l in range(P)]
+        batch_sum = m.submodules.batch_sum = BatchSum(P, m1[0].shape(), signed(d_bits))
+        m.d.comb += [batch_sum.first.eq(tok2.first_b), batch_sum.valid.eq(tok2.valid)]
+        m.d.comb += [batch_sum.m1[l].eq(m1[l]) for l in range(P)] + [batch_sum.m2[l].eq(m2[l]) for l in range(P)]
+        d_sum = batch_sum.d
+        # (the diff block: a one-sample sum, q_b,1 − q_a,1, written at once)
+        m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(d_sum[l]) for l in range(P)]]
+        with m.If(tok2.valid & diff2):
+            m.d.comb += diff_wr.en.eq((1 << P) - 1)
         word_done, valid3, addr3 = tok2.valid & tok2.last_b & ~diff2, Signal(), Signal.like(waddr)
         d3 = [Signal(signed(d_bits), name=f"d3_l{l}") for l in range(P)]
         w3 = [Signal.like(w1[l], name=f"w3_l{l}") for l in range(P)]

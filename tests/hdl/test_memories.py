@@ -21,17 +21,18 @@ def styled(p: CoreParams, platform, style: str = "distributed") -> set[str]:
 
 def test_shallow_memories_ask_for_lut_ram_on_the_ecp5_only():
     wide = CoreParams.from_config(config_mod.from_dict(dict(sizes=[64, 40, 10], lanes=16, batch=2, lrs=[0.5, 0.5])))
-    assert mem.accumulators(wide, 1).depth == 2 * 4 and mem.drive(wide).depth == 3
-    assert styled(wide, ECP5()) == {"acc1", "drive"}
+    assert mem.accumulators(wide, 1).depth == 2 * 2 * 4      # the sums and the drive of the pair
+    assert styled(wide, ECP5()) == {"acc1"}
     assert styled(wide, None) == set()
     deep = CoreParams.from_config(config_mod.from_dict(dict(sizes=[64, 256, 10], lanes=4, batch=2, lrs=[0.5, 0.5])))
-    assert mem.accumulators(deep, 1).depth == 128 and styled(deep, ECP5()) == set()
+    assert mem.accumulators(deep, 1).depth == 256 and styled(deep, ECP5()) == set()
 
 
-def test_one_or_two_words_go_to_flip_flops():
-    """784-128-10's drive at P = 64 is two words: in LUT RAM, 1,088 cells of 16 words."""
+def test_one_or_two_words_go_to_flip_flops_and_the_drive_shares_the_sums_cells():
+    """784-128-10 at P = 64: the biases are one or two words of 1,024 bits (in LUT RAM, 256
+    cells of 16 words each); layer 1's sums and drive are 8 words, one cell deep."""
     p = CoreParams.from_config(config_mod.load("mnist").replace(lanes=64))
-    assert mem.drive(p).depth == 2 and mem.biases(p, 1).depth == 2 and mem.biases(p, 2).depth == 1
+    assert mem.biases(p, 1).depth == 2 and mem.biases(p, 2).depth == 1 and mem.accumulators(p, 1).depth == 8
+    assert mem.biases(p, 1).style == "logic" and mem.biases(p, 2).style == "logic"
     assert mem.shallow(2) == "logic" and mem.shallow(3) == "distributed" and mem.shallow(49) is None
-    assert styled(p, ECP5(), "logic") == {"drive"} and styled(p, ECP5()) == {"acc1"}
-    assert styled(p, None, "logic") == set()
+    assert styled(p, ECP5(), "logic") == set() and styled(p, ECP5()) == {"acc1"}
