@@ -89,11 +89,12 @@ CELLS = {"ecp5": ("LUT4", "CCU2C", "TRELLIS_FF", "TRELLIS_DPR16X4", "DP16KD", "M
 
 def hierarchy_table(log: str, family: str) -> list[tuple[str, dict[str, int]]]:
     """Cells by module from yosys' ``stat`` of a ``-noflatten`` synthesis, the lanes' copies of
-    a module (``…_l3``, ``multipliers.mul7``) summed under one name (``…_l*``), largest first."""
+    a module (``…_l3``, ``multipliers.mul7``, the rounding units' ``prng_u2``) summed under one
+    name (``…_l*``), largest first."""
     stat = log.rsplit("Printing statistics", 1)[-1]
     totals: dict[str, dict[str, int]] = {}
     for module, body in re.findall(r"^=== (\S+) ===\n(.*?)(?=^=== |\Z)", stat, re.M | re.S):
-        name = re.sub(r"(_l|\.mul)\d+$", r"\1*", module)
+        name = re.sub(r"(_l|_u|\.mul)\d+$", r"\1*", module)
         local = re.split(r"^\s+\d+\s+submodules$", body, maxsplit=1, flags=re.M)[0]   # this module's own cells
         row = totals.setdefault(name, dict.fromkeys(CELLS[family], 0))
         for count, cell in re.findall(r"^\s+(\d+)\s+(\w+)$", local, re.M):

@@ -27,7 +27,8 @@ def test_the_hierarchy_puts_the_instances_in_their_modules(tmp_path):
     assert rows["top.core.multipliers.mul*"]["MULT18X18D"] == 2 * 4
     # W1 is 72 words: DP16KD in the 36-bit mode, two 16-bit lanes a block
     assert rows["top.core.W1"]["DP16KD"] == 2
-    assert rows["top.core.weight_update.prng_l*"]["TRELLIS_FF"] == 4 * 32   # a 32-bit xorshift a lane
+    # B = 2: a rounding unit a lane, its one 32-bit stream a register
+    assert rows["top.core.weight_update.prng_u*"]["TRELLIS_FF"] == 4 * 32
     assert "module" in proc.stdout and "top.core.neuron_update" in proc.stdout
 
 
