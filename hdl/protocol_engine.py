@@ -189,6 +189,7 @@ class ProtocolEngine(wiring.Component):
         may_run = control | (is_write & banked & bank_ok) | ~self.core_busy
         applied_seq, applied = Signal(8), Signal()
         duplicate = applied & (applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
+        in_range_q, duplicate_q = Signal(), Signal()
 
         status = Signal(Status)
         reply_length = Signal(16)
@@ -233,16 +234,17 @@ class ProtocolEngine(wiring.Component):
                 with m.If(self.rx.valid & symbol.end & ((count != 0) | framing | overflow)):
                     m.next = "CHECK"
             with m.State("CHECK"):
+                # (the burst's range and the duplicate test registered for DECIDE: timing)
                 m.d.sync += [first_status.eq(frame_status), n.eq(elements), cursor.eq(target), k.eq(0), j.eq(0),
-                             word.eq(0), rptr.eq(HEADER_BYTES + 5)]
+                             word.eq(0), rptr.eq(HEADER_BYTES + 5), in_range_q.eq(in_range), duplicate_q.eq(duplicate)]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.sync += reply_length.eq(1)
                 with m.If(first_status != Status.OK):
                     reply(first_status)
-                with m.Elif(duplicate):
+                with m.Elif(duplicate_q):
                     reply(Status.OK)     # applied once already: answer again, change nothing
-                with m.Elif((is_write | is_read) & ~in_range):
+                with m.Elif((is_write | is_read) & ~in_range_q):
                     reply(Status.ADDRESS)
                 with m.Elif(command == Command.START):
                     with m.If(head[5] > 1):
