@@ -27,3 +27,38 @@ def test_draws_follow_the_golden_stream_and_hold_without_advance():
     assert taken == want
     held = [got[t][0] == got[t + 1][0] for t in range(len(got) - 1) if not got[t][1]]
     assert all(held)
+
+
+def test_several_streams_in_one_memory_step_independently_and_load_by_address():
+    """The rounding units' form: four streams, stepped in an irregular order, each follows its
+    own golden stream; a load sets one stream's state and leaves the others."""
+    seeds = [stream_seed(99, lane) for lane in range(4)]
+    dut = Xorshift32(seeds)
+    order = [0, 1, 2, 3, 3, 1, 0, 0, 2, 1, 3, 2] * 5
+    got = {s: [] for s in range(4)}
+    states = {}
+
+    async def tb(ctx):
+        for s in order:
+            ctx.set(dut.addr, s)
+            ctx.set(dut.advance, 1)
+            got[s].append(ctx.get(dut.draw))
+            await ctx.tick()
+        ctx.set(dut.advance, 0)
+        ctx.set(dut.addr, 2)
+        ctx.set(dut.load, 1)
+        ctx.set(dut.value, 0x1234_5678)
+        await ctx.tick()
+        ctx.set(dut.load, 0)
+        for s in range(4):
+            ctx.set(dut.addr, s)
+            states[s] = ctx.get(dut.state)
+
+    simulate(dut, tb)
+    for s, seed in enumerate(seeds):
+        want, x = [], seed
+        for _ in got[s]:
+            x = xorshift32(x)
+            want.append(x)
+        assert got[s] == want, f"stream {s}"
+        assert states[s] == (0x1234_5678 if s == 2 else want[-1])
