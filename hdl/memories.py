@@ -65,15 +65,16 @@ class MemorySpec:
 
 def shallow(depth: int) -> str | None:
     """Flip-flops for one or two words, LUT RAM for a memory no deeper than three LUT-RAM cells
-    (48 words), else the tool's choice.  At large ``P`` the accumulators, the drive, the biases
+    (48 words), else the tool's choice.  At large ``P`` the accumulators, the biases
     and the last layers' weights and states are a few words of thousands of bits, and block RAM
     would use a sliver of each block's depth (784-128-10 at P = 64: ``W_2`` is 20 words of
     1,024 bits, 32 ``DP16KD`` in their 512-word mode, and ``state2`` 38 words, 32 more with its
     two read ports: the 208 blocks would not hold them beside ``W_1``'s 128).  A LUT-RAM cell
-    holds 16 words, so the drive there (two words of 4,352 bits) would take 1,088 cells, 4,352
-    of the 10,455 LUTs that can be RAM; as flip-flops it is 8,704 of the 83,640 and a 2-to-1
-    multiplexer a bit.  (At ``digits``, P = 4, the 128-word accumulators in LUT RAM cost 48 %
-    more LUTs and 3 MHz: measured.)"""
+    holds 16 words, so a memory of one or two words there would use at most an eighth of each cell's
+    depth (``b_1`` at P = 64: 256 cells for 2,048 bits); as flip-flops it is a flip-flop a bit
+    and, for two words, a 2-to-1 multiplexer.
+    (At ``digits``, P = 4, the 128-word accumulators in LUT RAM cost 48 % more LUTs and 3 MHz:
+    measured.)"""
     if depth <= 2:
         return "logic"
     return "distributed" if depth <= 48 else None

@@ -25,7 +25,7 @@ Pipeline (cycles after a token is issued): 0 issue reads; 1 read data registered
 registered and 3 products, in the lanes' multipliers; 4 adder tree, feedback read data
 registered; 5 feedback read-modify-write and row end (bias, shift, nudge); 5 + LATENCY both
 activations written.  A pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain
-(``DRAIN_*``); the schedule model (``hdl/schedule.py``) counts them.
+(``drain_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
 from __future__ import annotations
@@ -57,11 +57,17 @@ def drain_drive(p: CoreParams) -> int:
     return 5 + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
 
 
+def drive_gaps(p: CoreParams) -> bool:
+    """The drive pass waits a cycle after each row: its rows are one group and it runs a pair,
+    whose odd sample's row end is written the cycle after the even one's."""
+    return p.halves == 2 and p.weight_groups(1) == 1
+
+
 def drive_issue_cycles(p: CoreParams) -> int:
-    """Issue cycles of the drive pass: a row each ``G_1`` cycles, but at least every other
-    cycle for a pair, whose odd sample's row end is written the cycle after the even one's."""
-    rows, groups = p.sizes[1], p.weight_groups(1)
-    return 2 * rows - 1 if p.halves == 2 and groups == 1 else rows * groups
+    """Issue cycles of the drive pass: a row each ``G_1`` cycles, or every other cycle
+    (:func:`drive_gaps`)."""
+    rows = p.sizes[1]
+    return 2 * rows - 1 if drive_gaps(p) else rows * p.weight_groups(1)
 
 
 def drain_hidden(p: CoreParams) -> int:
@@ -308,7 +314,7 @@ class NeuronUpdate(wiring.Component):
                      d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + offset3)]
         lane_en3 = (1 << i_lane3) if P > 1 else 1
         # the drive: the even sample's at the row end, the odd one's the cycle after (a row
-        # takes two cycles or more, ``drive_gaps``), into layer 1's accumulators
+        # takes two cycles or more, :func:`drive_gaps`), into layer 1's accumulators
         odd_end, odd_u = Signal(), Signal(signed(p.acc_bits))
         odd_word, odd_lane = Signal.like(i_word3), Signal.like(i_lane3)
         m.d.sync += [odd_end.eq(end3 & (layer == 1) & pairs), odd_u.eq(d3_odd), odd_word.eq(i_word3), odd_lane.eq(i_lane3)]
@@ -386,7 +392,7 @@ class NeuronUpdate(wiring.Component):
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(~gap), self.busy.eq(1)]
-                if p.halves == 2 and groups[1] == 1:    # (drive_issue_cycles)
+                if drive_gaps(p):
                     m.d.sync += gap.eq((layer == 1) & ~gap & ~(last_g & last_row))
                 with m.If(issuing & last_g & last_row):
                     # the pass's rows again for the pair's odd sample (the drive did both at once)

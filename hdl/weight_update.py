@@ -15,10 +15,10 @@ each serving ``share`` lanes one a cycle, and the lanes' streams live in the uni
 
 Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
 registered (``diff`` and biases: the states, times one) and 3 products, in the lanes'
-multipliers; 4 batch sum
-(:class:`~.batch_sum.BatchSum`; ``diff``: written); then lane ``c`` of each unit's share: 5 + c picked, ``× σ_u`` (a
-negation) and its draw; 6 + c ``× lr_q`` and rounding, one shift; 7 + c saturating add
-(:class:`~.write_back.WriteBack`); the word written in 7 + share (:func:`write_stage`).
+multipliers; 4 batch sum (:class:`~.batch_sum.BatchSum`; ``diff``: written); then lane ``c``
+of each unit's share: 5 + c picked, ``× σ_u`` (a negation) and its draw; 6 + c ``× lr_q`` and
+rounding, one shift; 7 + c saturating add (:class:`~.write_back.WriteBack`); the word written
+in 7 + share (:func:`write_stage`).
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, :func:`drain`).
 """
 
@@ -204,7 +204,7 @@ class WeightUpdate(wiring.Component):
 
         # -- stages 2, 3: operands and products in the lanes' multipliers: m1 = a1·b1 on
         # multiplier 2l, m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The signed operands
-        # a1, a2 are the same in every lane (a postsynaptic state, a difference, or ±1), the
+        # a1, a2 are the same in every lane (a postsynaptic state, a difference, or 1), the
         # unsigned ones each lane's presynaptic state or input, or its own state for the
         # differences of the diff and bias blocks (times one): a lane picks only among the
         # memories' words, which the neuron update's operands share (hdl/core.py).
@@ -272,15 +272,11 @@ class WeightUpdate(wiring.Component):
                 m.d.sync += slot.eq(slot + 1)     # wraps to 0 as the sweep ends
         streams = [Xorshift32([stream_seed(p.seed, u * share + c) for c in range(share)]) for u in range(units)]
         host_unit = self.prng_addr // share if units > 1 else 0
-        prng_state = Signal(PRNG_BITS)
-        with m.Switch(host_unit):
-            for u, stream in enumerate(streams):
-                m.submodules[f"prng_u{u}"] = stream
-                m.d.comb += [stream.addr.eq(Mux(active, slot, self.prng_addr % share)), stream.value.eq(self.prng_value),
-                             stream.load.eq(self.prng_load & (host_unit == u))]
-                with m.Case(u):
-                    m.d.comb += prng_state.eq(stream.state)
-        m.d.comb += self.prng_state.eq(prng_state)
+        for u, stream in enumerate(streams):
+            m.submodules[f"prng_u{u}"] = stream
+            m.d.comb += [stream.addr.eq(Mux(active, slot, self.prng_addr % share)), stream.value.eq(self.prng_value),
+                         stream.load.eq(self.prng_load & (host_unit == u))]
+        m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
 
         def lane(values, u):
             """The value of unit ``u``'s lane in the sweep's current cycle."""
@@ -334,11 +330,11 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [write_back.dw[u].eq(rounding.q[u]) for u in range(units)]
         valid_c, slot_c, addr_c = Signal(), Signal.like(slot), Signal.like(waddr)
         m.d.sync += [valid_c.eq(valid_b), slot_c.eq(slot_b), addr_c.eq(addr_b)]
-        held = [Signal.like(w1[0], name=f"new_l{l}") for l in range(P)]   # the sweep's earlier lanes
-        for l in range(P):
-            if l % share != share - 1:
-                with m.If(valid_c & (slot_c == l % share)):
-                    m.d.sync += held[l].eq(write_back.q[l // share])
+        # the new values of the sweep's earlier lanes wait for its last
+        held = {l: Signal.like(w1[0], name=f"new_l{l}") for l in range(P) if l % share != share - 1}
+        for l, value in held.items():
+            with m.If(valid_c & (slot_c == l % share)):
+                m.d.sync += value.eq(write_back.q[l // share])
         word = [write_back.q[l // share] if l % share == share - 1 else held[l] for l in range(P)]
 
         # -- stage 7 + share: write ---------------------------------------------------------------
