@@ -91,7 +91,7 @@ class Core(wiring.Component):
         predictions = [Prediction(p) for _ in range(p.halves)]   # of each sample of the pair
         for h, unit in enumerate(predictions):
             m.submodules[f"prediction{h}"] = unit
-            m.d.comb += [unit.clear.eq(seq.n_start), unit.valid.eq(neu.out_valid & (neu.out_half == h)),
+            m.d.comb += [unit.valid.eq(neu.out_valid & (neu.out_half == h)),
                          unit.unit.eq(neu.out_unit), unit.q.eq(neu.out_q)]
         # the lanes' multipliers, the weight update's while it runs, else the neuron update's
         bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
@@ -115,12 +115,12 @@ class Core(wiring.Component):
         # -- sequencer and engines --------------------------------------------------------------
         m.d.comb += [
             seq.start.eq(self.we & (region == Region.CONTROL) & (offset == Reg.START) & self.wdata[0] & idle),
-            seq.n_busy.eq(neu.busy), seq.u_busy.eq(upd.busy),
+            seq.n_busy.eq(neu.busy), seq.n_next.eq(neu.next_step), neu.more.eq(seq.n_more), seq.u_busy.eq(upd.busy),
             neu.start.eq(seq.n_start), neu.drive.eq(seq.n_drive), neu.src.eq(seq.n_src),
             neu.src_slots.eq(seq.n_src_slots), neu.dst_slots.eq(seq.n_dst_slots),
             neu.sample.eq(seq.sample), neu.nudge.eq(seq.n_nudge), neu.bank.eq(self.bank),
             upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate), upd.halve.eq(seq.u_halve), upd.bank.eq(self.bank),
-            self.busy.eq(seq.busy), self.done.eq(seq.done), self.step_done.eq(seq.step_done),
+            self.busy.eq(seq.busy), self.done.eq(seq.done), self.step_done.eq(neu.step_done),
             seq.prog.addr.eq(offset), seq.prog.data.eq(self.wdata), seq.prog.en.eq(host_write(Region.PROGRAM)),
         ]
 
@@ -207,7 +207,7 @@ class Core(wiring.Component):
             for r, op in COUNTERS.items():
                 with m.If(seq.executing & (seq.op == op)):
                     m.d.sync += counters[r].eq(counters[r] + 1)
-        with m.If(seq.step_done):
+        with m.If(neu.step_done):
             m.d.sync += counters[Reg.STEPS].eq(counters[Reg.STEPS] + 1)
 
         # -- host reads, in three registered stages so that no path runs from a block RAM's

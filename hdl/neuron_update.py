@@ -78,6 +78,24 @@ def drain_output(p: CoreParams) -> int:
     return 5 + tree_registers(p) + LATENCY + 1
 
 
+def step_issue_cycles(p: CoreParams) -> int:
+    """Issue cycles of one sample's pass over ``W_N``."""
+    return p.sizes[p.layers] * p.weight_groups(p.layers)
+
+
+def chains(p: CoreParams) -> bool:
+    """The steps of a relaxation follow one another without a drain: a step is one pass (two
+    layers) run on a pair, and a sample's pass issues no sooner than its previous step's
+    last state has been written, because the other sample's rows come between them."""
+    return p.layers == 2 and p.halves == 2 and step_issue_cycles(p) >= drain_output(p) - 1
+
+
+def step_done_stage(p: CoreParams) -> int:
+    """``step_done`` pulses this many cycles after a step's last issue: in the cycle of its last
+    state write (the next step's first comes later)."""
+    return drain_output(p) - 1
+
+
 class NeuronUpdate(wiring.Component):
     """Drive and neuron-step engine.
 
@@ -89,6 +107,16 @@ class NeuronUpdate(wiring.Component):
     ----------
     start : In(1)
         Pulse: run one drive pass (``drive`` = 1) or one step (passes over ``W_2 … W_N``).
+    more : In(1)
+        Another step follows this one (held while ``busy``).  Where the steps chain
+        (:func:`chains`), the next one's first row issues the cycle after this one's last, and
+        ``next_step`` pulses in that last cycle; elsewhere the engine drains and waits for
+        ``start``.
+    next_step : Out(1)
+        The engine took the next step; the sources and destinations are then the next step's.
+    step_done : Out(1)
+        Pulse in the cycle of each step's last state write (:func:`step_done_stage` after its
+        last issue).
     drive, src, bank, sample, nudge, label, label_odd : In
         Operation, source slot (:class:`~.memories.SlotCode`), input bank, the pair's even
         sample, β of the step (:class:`~epfpga.firmware.isa.Nudge`: free, plus or minus) and
@@ -113,6 +141,7 @@ class NeuronUpdate(wiring.Component):
         p = self.params = params
         members = {
             "start": In(1), "drive": In(1), "busy": Out(1),
+            "more": In(1), "next_step": Out(1), "step_done": Out(1),
             "src": In(3), "bank": In(1), "sample": In(range(max(2, p.batch))),
             "src_slots": In(data.ArrayLayout(range(p.state_slots), 2)),
             "dst_slots": In(data.ArrayLayout(range(p.state_slots), 2)),
@@ -152,7 +181,7 @@ class NeuronUpdate(wiring.Component):
         i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
         issuing, gap = Signal(), Signal()
         half = Signal()                       # the sample of the pair being issued
-        pairs = Const(p.halves > 1)
+        pairs, chain = Const(p.halves > 1), Const(chains(p))
         last_g, last_row = Signal(), Signal()
         with m.Switch(layer):
             for n in rows:
@@ -161,12 +190,12 @@ class NeuronUpdate(wiring.Component):
 
         token = data.StructLayout({
             "valid": 1, "g": len(g), "i": len(i), "i_word": len(i_word), "i_lane": max(1, len(i_lane)),
-            "first_row": 1, "last_row": 1, "last_g": 1, "h": 1,
+            "first_row": 1, "last_row": 1, "last_g": 1, "h": 1, "zero": 1,
         })
         tok0 = Signal(token)
         m.d.comb += [tok0.valid.eq(issuing), tok0.h.eq(half), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
                      tok0.i_lane.eq(i_lane), tok0.first_row.eq(i == 0), tok0.last_row.eq(last_row),
-                     tok0.last_g.eq(last_g)]
+                     tok0.last_g.eq(last_g), tok0.zero.eq(self.src == mem.SlotCode.ZERO)]
         tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(4))
         m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
@@ -190,7 +219,7 @@ class NeuronUpdate(wiring.Component):
         x_q, x2_q = self.x.data, self.x2.data
 
         # -- stage 2: operands; stage 3: products ---------------------------------------------
-        zero = self.src == mem.SlotCode.ZERO
+        zero = tokr.zero     # (a token's own: the step's source changes when the steps chain)
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         even1 = [Signal(unsigned(p.state_bits), name=f"even_l{l}") for l in range(P)]
         odd1 = [Signal.like(even1[l], name=f"odd_l{l}") for l in range(P)]
@@ -350,7 +379,11 @@ class NeuronUpdate(wiring.Component):
                          out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
                          out_err[t + 1].eq(out_err[t]), out_h[t + 1].eq(out_h[t])]
 
-        # -- stage 5 + LATENCY: feedback and output states -------------------------
+        # -- stage 5 + LATENCY: feedback and output states, to the slots each sample's pass took
+        # at its first issue (the sequencer's are the next step's once the steps chain) ------
+        dst = Signal(data.ArrayLayout(range(p.state_slots), 2))
+        with m.If(issuing & (i == 0) & (g == 0)):
+            m.d.sync += dst[half].eq(self.dst_slots[half])
         q_out = Signal(unsigned(p.state_bits))
         if p.nudge_inside:
             m.d.comb += q_out.eq(out_act.q)
@@ -362,7 +395,7 @@ class NeuronUpdate(wiring.Component):
             port = getattr(self, f"s{n}_w")
             if n == N:
                 lane_en = (1 << out_lane[-1]) if P > 1 else 1
-                dst_slot = Mux(out_h[-1], self.dst_slots[1], self.dst_slots[0])
+                dst_slot = Mux(out_h[-1], dst[1], dst[0])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, out_word[-1])),
                              *[port.data[l].eq(q_out) for l in range(P)]]
                 with m.If(out_valid[-1]):
@@ -370,7 +403,7 @@ class NeuronUpdate(wiring.Component):
             else:
                 width = p.sizes[n]
                 valid_lane = [fb_g[-1] * P + l < width for l in range(P)]
-                dst_slot = Mux(fb_h[-1], self.dst_slots[1], self.dst_slots[0])
+                dst_slot = Mux(fb_h[-1], dst[1], dst[0])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, fb_g[-1])),
                              *[port.data[l].eq(Mux(valid_lane[l], acts[l].q, 0)) for l in range(P)]]
                 with m.If(fb_done[-1] & (layer == n + 1)):
@@ -382,6 +415,15 @@ class NeuronUpdate(wiring.Component):
                                  | Cat(*forward_valid).any()
                                  | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())
+
+        # a step's last issue, and step_done when its last state is written
+        step_end = Signal()
+        m.d.comb += step_end.eq(issuing & last_g & last_row & (layer == N) & (half | ~pairs))
+        ends = [step_end]
+        for t in range(step_done_stage(p)):
+            ends.append(Signal(name=f"step_end{t + 1}"))
+            m.d.sync += ends[-1].eq(ends[-2])
+        m.d.comb += self.step_done.eq(ends[-1])
 
         m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g)]
         with m.FSM():
@@ -399,6 +441,9 @@ class NeuronUpdate(wiring.Component):
                     with m.If((layer != 1) & ~half & pairs):
                         m.d.sync += half.eq(1)
                         m.d.comb += scan.restart.eq(1)
+                    with m.Elif(step_end & self.more & chain):   # the next step, at once
+                        m.d.sync += half.eq(0)
+                        m.d.comb += [scan.restart.eq(1), self.next_step.eq(1)]
                     with m.Else():
                         m.d.sync += half.eq(0)
                         m.next = "DRAIN"

@@ -13,20 +13,21 @@ from .params import CoreParams
 class Prediction(wiring.Component):
     """Argmax of the output layer, fed one unit at a time in increasing unit order.
 
+    Each step's outputs start at unit 0, which starts the argmax afresh: no clear is needed,
+    so the steps of a relaxation may follow one another without a gap.
+
     Attributes
     ----------
-    clear : In(1)
-        Start a new step: the next ``valid`` unit becomes the best so far.
     valid, unit, q : In
         One output unit and its new state.
     index : Out(label_bits)
-        Index of the largest state seen since ``clear``; a later unit replaces it only when
+        Index of the largest state since the last unit 0; a later unit replaces it only when
         strictly larger, so ties keep the lowest index.  Updated one cycle after ``valid``.
     """
 
     def __init__(self, params: CoreParams):
         super().__init__({
-            "clear": In(1), "valid": In(1), "unit": In(unsigned(params.label_bits)),
+            "valid": In(1), "unit": In(unsigned(params.label_bits)),
             "q": In(unsigned(params.state_bits)), "index": Out(unsigned(params.label_bits)),
         })
         self.params = params
@@ -34,9 +35,6 @@ class Prediction(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         best = Signal(unsigned(self.params.state_bits))
-        empty = Signal(init=1)
-        with m.If(self.clear):
-            m.d.sync += empty.eq(1)
-        with m.If(self.valid & (empty | (self.q > best))):
-            m.d.sync += [best.eq(self.q), self.index.eq(self.unit), empty.eq(0)]
+        with m.If(self.valid & ((self.unit == 0) | (self.q > best))):
+            m.d.sync += [best.eq(self.q), self.index.eq(self.unit)]
         return m

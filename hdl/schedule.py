@@ -11,8 +11,10 @@ Formulas (``docs/architecture.md`` §Schedule):
 - ``drive``: ``n_1 · G_1 + drain_drive + 2`` (one pass drives both samples of the pair);
 - one neuron step (of both samples): ``S = Σ_(m=2..N) (h · n_m · G_m + drain_m) + 2``,
   ``drain_m`` = ``drain_output`` for ``m = N``, else ``drain_hidden`` (``hdl/neuron_update.py``: 9 + T and
-  6 + max(T, 3) cycles, T the forward adder tree's registers); ``relax T``: ``T · (S − 1) + 1``
-  (the sequencer starts each step after the first in the cycle it sees the last one end);
+  6 + max(T, 3) cycles, T the forward adder tree's registers); ``relax T``:
+  ``(T − 1) · h · n_N · G_N + S`` where the steps chain (two layers, a pair, and a sample's pass
+  no shorter than the drain: :func:`~.neuron_update.chains`), else ``T · (S − 1) + 1`` (the
+  sequencer starts each step after the first in the cycle it sees the last one end);
 - ``update``: ``Σ_blocks (rows · groups · samples + drain) + 2`` (blocks: ``hdl/weight_update.py``);
 
 with ``G_m = ceil(n_(m−1) / P)``.  The bound a machine of ``2P`` multipliers cannot beat is
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from epfpga.firmware.isa import INSTRUCTION, Op
 from epfpga.golden.phases import PHASES
 
-from .neuron_update import drain_drive, drain_hidden, drain_output, drive_issue_cycles
+from .neuron_update import chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_issue_cycles
 from .params import CoreParams
 from .weight_update import DRAIN_DIFF, blocks, drain, write_stage
 
@@ -48,8 +50,15 @@ def step_cycles(p: CoreParams) -> int:
     return passes + 2
 
 
+def step_period(p: CoreParams) -> int:
+    """Cycles from a step's first issue to the next one's in a relaxation: the steps' issues
+    back to back where they chain (:func:`~.neuron_update.chains`), else the whole step less
+    the cycle in which the sequencer starts the next one as it sees the last end."""
+    return p.halves * step_issue_cycles(p) if chains(p) else step_cycles(p) - 1
+
+
 def relax_cycles(p: CoreParams, steps: int) -> int:
-    return steps * (step_cycles(p) - 1) + 1
+    return (steps - 1) * step_period(p) + step_cycles(p)
 
 
 def update_cycles(p: CoreParams) -> int:
@@ -109,7 +118,9 @@ def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
             totals["drive"] += spent
         elif op == Op.RELAX:
             spent = relax_cycles(p, imm)
-            step_ends += [now + t * (step_cycles(p) - 1) + step_cycles(p) - 1 for t in range(imm)]
+            # step_done: a step's last state write, step_done_stage after its last issue, which
+            # is 2 + drain_output before a lone step's end
+            step_ends += [now + t * step_period(p) + step_cycles(p) - 3 for t in range(imm)]
             totals["relax"] += spent
             totals["steps"] += imm
         elif op == Op.UPDATE:

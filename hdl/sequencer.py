@@ -4,7 +4,9 @@ Each instruction starts one engine operation and waits for it.  The program runs
 samples (``sample`` is the even one; ``next`` steps by two): one ``drive`` drives both, each
 neuron step runs both, and ``predict`` stores both predictions.  A ``relax`` of ``T`` steps
 runs ``T`` neuron steps whose intermediate states alternate between the ping and pong slots,
-the first reading the instruction's ``src`` and the last writing its ``dst``.  The random
+the first reading the instruction's ``src`` and the last writing its ``dst``; where the neuron
+update chains them (:func:`~.neuron_update.chains`), it takes each next step without draining,
+and the step and its slots advance as it does.  The random
 sign is the twin of :class:`epfpga.golden.prng.SignStream`.
 """
 
@@ -46,6 +48,10 @@ class Sequencer(wiring.Component):
         Host writes to the program memory.
     n_start, n_drive, n_src, n_nudge : Out; n_busy : In
         Neuron-update engine.
+    n_more : Out(1); n_next : In(1)
+        Another step of the relaxation follows the current one; the neuron update took it
+        (it issues the next step's first row in the next cycle, :func:`~.neuron_update.chains`),
+        and the step and its slots advance.
     n_src_slots, n_dst_slots : Out(ArrayLayout(range(state_slots), 2))
         The step's source slot (``n_src``, a :class:`~.memories.SlotCode`) and destination
         slot for each sample of the pair (:func:`~.memories.slot_index`).
@@ -55,8 +61,6 @@ class Sequencer(wiring.Component):
         Current sample of the mini-batch (of a pair: the even one).
     predict : Out(1)
         Pulse: store the predictions of ``sample`` (and of ``sample + 1``).
-    step_done : Out(1)
-        Pulse after every neuron step.
     negative : Out(1)
         The last random sign drawn was ``σ = −1``.
     sign_state : Out(32)
@@ -74,8 +78,8 @@ class Sequencer(wiring.Component):
             "n_start": Out(1), "n_drive": Out(1), "n_src": Out(3), "n_nudge": Out(2),
             "n_src_slots": Out(data.ArrayLayout(range(params.state_slots), 2)),
             "n_dst_slots": Out(data.ArrayLayout(range(params.state_slots), 2)),
-            "n_busy": In(1), "u_start": Out(1), "u_negate": Out(1), "u_halve": Out(1), "u_busy": In(1),
-            "sample": Out(range(max(2, params.batch))), "predict": Out(1), "step_done": Out(1),
+            "n_busy": In(1), "n_more": Out(1), "n_next": In(1), "u_start": Out(1), "u_negate": Out(1), "u_halve": Out(1), "u_busy": In(1),
+            "sample": Out(range(max(2, params.batch))), "predict": Out(1),
             "negative": Out(1), "sign_state": Out(PRNG_BITS), "sign_load": In(1), "sign_value": In(PRNG_BITS),
         })
 
@@ -148,10 +152,12 @@ class Sequencer(wiring.Component):
                         with m.Else():
                             m.d.sync += [self.sample.eq(0), pc.eq(pc + 1)]
             with m.State("NEURON"):
-                m.d.comb += [self.busy.eq(1), self.executing.eq(1)]
+                more = (instr.op == Op.RELAX) & (step != instr.imm)
+                m.d.comb += [self.busy.eq(1), self.executing.eq(1), self.n_more.eq(more)]
+                with m.If(self.n_next):
+                    set_step(instr, step + 1)
                 with m.If(~self.n_busy):
-                    m.d.comb += self.step_done.eq(instr.op == Op.RELAX)
-                    with m.If((instr.op == Op.RELAX) & (step != instr.imm)):
+                    with m.If(more):
                         # the next step starts at once; its slots follow ``step`` from the next
                         # cycle, the first in which the neuron update reads them
                         m.d.comb += self.n_start.eq(1)

@@ -11,7 +11,7 @@ from epfpga.hdl.prediction import Prediction
 from .sim_helpers import simulate
 
 
-def test_argmax_of_each_step_ties_to_lowest_index():
+def test_argmax_of_each_step_restarts_at_unit_0_and_ties_to_lowest_index():
     params = CoreParams.from_config(config_mod.from_dict(dict(sizes=[4, 5, 10])))
     dut = Prediction(params)
     rng = np.random.default_rng(3)
@@ -21,10 +21,7 @@ def test_argmax_of_each_step_ties_to_lowest_index():
     got = []
 
     async def tb(ctx):
-        for row in rows.tolist():
-            ctx.set(dut.clear, 1)
-            await ctx.tick()
-            ctx.set(dut.clear, 0)
+        for row in rows.tolist():         # back to back: unit 0 starts each step's argmax
             for unit, q in enumerate(row):
                 ctx.set(dut.valid, 1)
                 ctx.set(dut.unit, unit)

@@ -4,7 +4,7 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.firmware import programs
-from epfpga.hdl import schedule
+from epfpga.hdl import neuron_update, schedule
 from epfpga.hdl.params import CoreParams
 
 
@@ -24,15 +24,31 @@ def test_program_walk_counts_every_instruction():
     cfg = config_mod.from_dict(dict(sizes=[5, 7, 3], lanes=2, batch=2, t1=3, t2=2, lrs=[0.1, 0.05]))
     p = CoreParams.from_config(cfg)
     run = schedule.program_cycles(p, programs.training("symmetric", 3, 2))
-    # one pair of samples: drive, 3 + 2 + 2 steps (each of both samples; in each relax, every
-    # step after the first starts in the cycle the one before ends: a cycle less), predict,
-    # next; then update, halt (2 fetch cycles each)
-    assert schedule.relax_cycles(p, 3) == 3 * schedule.step_cycles(p) - 2
-    per_pair = schedule.drive_cycles(p) + 7 * schedule.step_cycles(p) - 4 + 1 + 1 + 6 * schedule.FETCH
+    # a step issues both samples' rows (3 rows of 4 words each) and drains once
+    assert schedule.step_cycles(p) == 2 * 3 * 4 + schedule.drain_output(p) + 2
+    # a sample's pass (12 cycles) outlasts the drain: in each relax the steps' issues follow
+    # one another, and only the last step drains
+    assert neuron_update.chains(p)
+    assert schedule.relax_cycles(p, 3) == 2 * (2 * 3 * 4) + schedule.step_cycles(p)
+    # one pair of samples: drive, 3 + 2 + 2 steps, predict, next; then update, halt (2 fetch
+    # cycles each)
+    per_pair = (schedule.drive_cycles(p) + 4 * (2 * 3 * 4) + 3 * schedule.step_cycles(p) + 1 + 1
+                + 6 * schedule.FETCH)
     assert run.cycles == per_pair + schedule.update_cycles(p) + 1 + 2 * schedule.FETCH
     assert run.steps == 7 and run.drive == schedule.drive_cycles(p)
-    # a step issues both samples' rows and drains once
-    assert schedule.step_cycles(p) == 2 * 3 * 4 + schedule.drain_output(p) + 2
+    # step_done in the cycle of a step's last state write
+    first = 2 * schedule.FETCH + schedule.drive_cycles(p)   # the relax executes from here
+    assert run.step_ends[:3] == tuple(first + t * 24 + schedule.step_cycles(p) - 3 for t in range(3))
+
+
+@pytest.mark.parametrize("change", [dict(lanes=4), dict(batch=1), dict(sizes=[5, 7, 4, 3], lrs=[0.1, 0.05, 0.05])])
+def test_steps_that_do_not_chain_start_as_the_last_one_ends(change):
+    """A sample's pass of 3 rows of 2 words is shorter than the drain; a single sample has no
+    other sample's rows to cover it; three layers take a pass each."""
+    cfg = config_mod.from_dict(dict(dict(sizes=[5, 7, 3], lanes=2, batch=2, t1=3, t2=2, lrs=[0.1, 0.05]), **change))
+    p = CoreParams.from_config(cfg)
+    assert not neuron_update.chains(p)
+    assert schedule.relax_cycles(p, 3) == 3 * schedule.step_cycles(p) - 2
 
 
 @pytest.mark.parametrize("lanes", [32, 64])
