@@ -76,7 +76,7 @@ class Core(wiring.Component):
             members[f"mon{n}_en"] = Out(params.lanes)
             members[f"mon{n}_addr"] = Out(spec.addr_bits)
             members[f"mon{n}_data"] = Out(spec.shape)
-        weight_specs = [mem.weights(params, n) for n in range(1, params.layers + 1)]
+        weight_specs = [wm.spec for wm in mem.weight_memories(params)]
         members |= {"wmon_en": Out(params.lanes), "wmon_block": Out(range(2 * params.layers)),
                     "wmon_addr": Out(max(s.addr_bits for s in weight_specs)), "wmon_data": Out(weight_specs[0].shape)}
         super().__init__(members)
@@ -138,8 +138,8 @@ class Core(wiring.Component):
             if reading:
                 m.d.comb += [request.data.eq(port.data) for _, request in owners]
 
-        def host_write_port(port, allowed):
-            m.d.comb += [port.addr.eq(word), *[port.data[l].eq(self.wdata) for l in range(P)]]
+        def host_write_port(port, allowed, addr=word):
+            m.d.comb += [port.addr.eq(addr), *[port.data[l].eq(self.wdata) for l in range(P)]]
             with m.If(allowed):
                 m.d.comb += port.en.eq(1 << lane if P > 1 else 1)
 
@@ -167,20 +167,35 @@ class Core(wiring.Component):
         pred_rd = pred_mem.read_port()
         m.d.comb += pred_rd.addr.eq(offset)
 
+        # the weight memories (several layers' in one, memories.weight_memories: the host's
+        # regions W_n start at their layers' first words) and the biases; the monitor shows a
+        # write's word within its layer's matrix
+        stores = [(wm.spec, {layer_region(n, "W"): (n, wm.base(n)) for n in wm.layers}, wm.spec.name.lower())
+                  for wm in mem.weight_memories(p)]
+        stores += [(mem.biases(p, n), {layer_region(n, "b"): (n, 0)}, f"b{n}") for n in range(1, N + 1)]
+        for spec, regions, name in stores:
+            store = m.submodules[spec.name] = BlockRAM(spec)
+            (rd,), wr = store.read, store.write
+            host_word = Signal(spec.addr_bits, name=f"{name}_host_word")
+            m.d.comb += host_word.eq(word)
+            for r, (n, base) in regions.items():
+                if base:
+                    with m.If(region == r):
+                        m.d.comb += host_word.eq(word + base)
+            m.d.comb += rd.addr.eq(host_word)
+            host_or(rd, (upd.busy, getattr(upd, name)), (neu.busy, getattr(neu, name)))
+            host_write_port(wr, Cat(*(host_write(r) for r in regions)).any(), host_word)
+            request = getattr(upd, f"{name}_w")
+            host_or(wr, (upd.busy, request))
+            with m.If(upd.busy & request.en.any()):
+                m.d.comb += [self.wmon_en.eq(request.en), self.wmon_block.eq(upd.written),
+                             self.wmon_addr.eq(request.addr), self.wmon_data.eq(request.data)]
+                for n, base in regions.values():
+                    with m.If(upd.written == 2 * (n - 1) + (name[0] == "b")):
+                        m.d.comb += self.wmon_addr.eq(request.addr - base)
+            for r in regions:
+                reads[r] = rd
         for n in range(1, N + 1):
-            for kind, spec in (("w", mem.weights(p, n)), ("b", mem.biases(p, n))):
-                store = m.submodules[spec.name] = BlockRAM(spec)
-                (rd,), wr = store.read, store.write
-                region_id = layer_region(n, "W" if kind == "w" else "b")
-                m.d.comb += rd.addr.eq(word)
-                host_or(rd, (upd.busy, getattr(upd, f"{kind}{n}")), (neu.busy, getattr(neu, f"{kind}{n}")))
-                host_write_port(wr, host_write(region_id))
-                request = getattr(upd, f"{kind}{n}_w")
-                host_or(wr, (upd.busy, request))
-                with m.If(upd.busy & request.en.any()):
-                    m.d.comb += [self.wmon_en.eq(request.en), self.wmon_block.eq(2 * (n - 1) + (kind == "b")),
-                                 self.wmon_addr.eq(request.addr), self.wmon_data.eq(request.data)]
-                reads[region_id] = rd
             spec = mem.states(p, n)
             store = m.submodules[spec.name] = BlockRAM(spec, read_ports=2)
             (port_a, port_b), wr = store.read, store.write

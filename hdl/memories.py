@@ -17,7 +17,7 @@ from amaranth.utils import ceil_log2
 from epfpga.firmware.address_map import INPUT_BANKS
 
 from .device import is_ecp5
-from .params import CoreParams
+from .params import CoreParams, pow2_at_least
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,52 @@ def _spec(name: str, elem, lanes: int, depth: int, used: int | None = None) -> M
     return MemorySpec(name, elem, lanes, depth, shallow(depth), used if used is not None and used < lanes else None)
 
 
+@dataclass(frozen=True)
+class WeightMemory:
+    """One memory of weights: ``layers`` one after the other, ``bases`` their first words."""
+
+    spec: MemorySpec
+    layers: tuple[int, ...]
+    bases: tuple[int, ...]
+
+    def base(self, layer: int) -> int:
+        return self.bases[self.layers.index(layer)]
+
+
+def weight_memories(p: CoreParams) -> list[WeightMemory]:
+    """The memories of ``W_1 … W_N``.  A memory holds the next layers' weights after its first
+    layer's while its depth stays within the power of two that layer's rounds up to: its
+    blocks (or LUT-RAM cells) hold that depth anyway.  784-128-10 at P = 64: ``W_2``'s 20 words
+    go after ``W_1``'s 1,568 in ``W_1``'s 2,048-word blocks, where on their own they took 512
+    LUT-RAM cells, and a weight operand then comes from one memory in either engine."""
+    groups: list[list[int]] = []
+    for n in range(1, p.layers + 1):
+        if groups and sum(p.weight_depth(k) for k in groups[-1]) + p.weight_depth(n) <= \
+                pow2_at_least(p.weight_depth(groups[-1][0])):
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+    out = []
+    for layers in groups:
+        bases = [sum(p.weight_depth(k) for k in layers[:j]) for j in range(len(layers))]
+        depth = bases[-1] + p.weight_depth(layers[-1])
+        name = "W" + "_".join(str(n) for n in layers)
+        out.append(WeightMemory(_spec(name, signed(p.weight_bits), p.lanes, depth), tuple(layers), tuple(bases)))
+    return out
+
+
 def weights(p: CoreParams, layer: int) -> MemorySpec:
+    """``W_layer`` as the host sees it (its region): the words of :func:`weight_memory` from
+    the layer's base on."""
     return _spec(f"W{layer}", signed(p.weight_bits), p.lanes, p.weight_depth(layer))
+
+
+def weight_memory(p: CoreParams, layer: int) -> tuple[int, WeightMemory]:
+    """The memory of ``W_layer``, and its index in :func:`weight_memories`."""
+    for k, wm in enumerate(weight_memories(p)):
+        if layer in wm.layers:
+            return k, wm
+    raise ValueError(f"no layer {layer}")
 
 
 def biases(p: CoreParams, layer: int) -> MemorySpec:

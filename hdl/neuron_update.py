@@ -30,7 +30,7 @@ activations written.  A pass takes ``halves · rows · G_m`` issue cycles plus a
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -130,9 +130,11 @@ class NeuronUpdate(wiring.Component):
     out_valid, out_half, out_unit, out_q : Out
         Each output-layer state as it is written, and the sample of the pair it is of (feeds
         the predictions).
-    x, x2, w{n}, b{n}, s{n} : memory read requests, data registered by the memory
+    x, x2, b{n}, s{n} : memory read requests, data registered by the memory
         (:class:`~.block_ram.BlockRAM`, 2 cycles) (``x2``: the inputs' second port, the odd
         sample of the drive's pair); ``s{n}_w`` : state write request.
+    w1, w1_2, … : read requests of the weight memories, named as
+        :func:`~.memories.weight_memories` names them (``w1_2``: ``W_1`` and ``W_2`` in one).
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
     """
@@ -151,8 +153,9 @@ class NeuronUpdate(wiring.Component):
             "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
             "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
         }
+        for wm in mem.weight_memories(p):
+            members[wm.spec.name.lower()] = In(wm.spec.read_signature())
         for n in range(1, p.layers + 1):
-            members[f"w{n}"] = In(mem.weights(p, n).read_signature())
             members[f"b{n}"] = In(mem.biases(p, n).read_signature())
             members[f"s{n}"] = In(mem.states(p, n).read_signature())
             members[f"s{n}_w"] = In(mem.states(p, n).write_signature())
@@ -176,8 +179,9 @@ class NeuronUpdate(wiring.Component):
 
         # -- issue counters -----------------------------------------------------------------
         layer = Signal(range(N + 1))          # the pass: W_layer
+        weight_ports = {n: getattr(self, mem.weight_memory(p, n)[1].spec.name.lower()) for n in rows}
         scan = m.submodules.scan = RowScan(P, max(rows.values()), max(groups.values()),
-                                           max(p.weight_depth(n) for n in rows))
+                                           max(wm.spec.depth for wm in mem.weight_memories(p)))
         i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
         issuing, gap = Signal(), Signal()
         half = Signal()                       # the sample of the pair being issued
@@ -205,7 +209,7 @@ class NeuronUpdate(wiring.Component):
                      self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, g))]
         for n in rows:
             with m.If(layer == n):
-                m.d.comb += [getattr(self, f"w{n}").addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
+                m.d.comb += [weight_ports[n].addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
             port = getattr(self, f"s{n}")
             with m.If(layer == n + 1):     # presynaptic layer of the pass
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, g))
@@ -213,7 +217,7 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
 
         # -- stage 1: the read data, registered by the core's memories (hdl/block_ram.py) ---------
-        w_q = {n: getattr(self, f"w{n}").data for n in rows}
+        w_q = {n: weight_ports[n].data for n in rows}
         b_q = {n: getattr(self, f"b{n}").data for n in rows}
         s_q = {n: getattr(self, f"s{n}").data for n in rows}
         x_q, x2_q = self.x.data, self.x2.data
@@ -425,10 +429,15 @@ class NeuronUpdate(wiring.Component):
             m.d.sync += ends[-1].eq(ends[-2])
         m.d.comb += self.step_done.eq(ends[-1])
 
-        m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g)]
+        def base(n):
+            """The first word of ``W_n`` in its memory (a pass's scan restarts there)."""
+            return Array(Const(mem.weight_memory(p, k)[1].base(k)) if k in rows else Const(0)
+                         for k in range(N + 2))[n]
+
+        m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g), scan.base.eq(base(layer))]
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += scan.restart.eq(1)
+                m.d.comb += [scan.restart.eq(1), scan.base.eq(base(Mux(self.drive, 1, 2)))]
                 with m.If(self.start):
                     m.d.sync += layer.eq(Mux(self.drive, 1, 2))   # (half is 0: every pass ends so)
                     m.next = "ISSUE"
@@ -448,7 +457,7 @@ class NeuronUpdate(wiring.Component):
                         m.d.sync += half.eq(0)
                         m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += [self.busy.eq(1), scan.restart.eq(1)]
+                m.d.comb += [self.busy.eq(1), scan.restart.eq(1), scan.base.eq(base(layer + 1))]
                 with m.If(~in_flight):
                     with m.If((layer == 1) | (layer == N)):
                         m.next = "IDLE"

@@ -20,7 +20,9 @@ class RowScan(wiring.Component):
     Attributes
     ----------
     restart : In(1)
-        Back to row 0, word 0 at the next edge.
+        Back to row 0, word 0 at the next edge, the linear address to ``base``.
+    base : In
+        The linear address of row 0, word 0 (a matrix that starts inside its memory).
     advance : In(1)
         Next word at the next edge; with ``last_group`` the next row.
     last_group : In(1)
@@ -32,7 +34,7 @@ class RowScan(wiring.Component):
     def __init__(self, lanes: int, rows: int, groups: int, words: int):
         self.lanes = lanes
         super().__init__({
-            "restart": In(1), "advance": In(1), "last_group": In(1),
+            "restart": In(1), "base": In(range(words + 1)), "advance": In(1), "last_group": In(1),
             "row": Out(range(rows + 1)), "row_word": Out(range(-(-rows // lanes) + 1)),
             "row_lane": Out(range(lanes)), "group": Out(range(groups + 1)), "addr": Out(range(words + 1)),
         })
@@ -40,7 +42,7 @@ class RowScan(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         with m.If(self.restart):
-            m.d.sync += [self.row.eq(0), self.row_word.eq(0), self.row_lane.eq(0), self.group.eq(0), self.addr.eq(0)]
+            m.d.sync += [self.row.eq(0), self.row_word.eq(0), self.row_lane.eq(0), self.group.eq(0), self.addr.eq(self.base)]
         with m.Elif(self.advance):
             m.d.sync += [self.addr.eq(self.addr + 1), self.group.eq(self.group + 1)]
             with m.If(self.last_group):

@@ -8,7 +8,7 @@ weights: ``B`` cycles of two multiplies a lane, ``q_b,post·q_b,pre − q_a,post
 multiply per sample, ``(q_b,1 − q_a,1)·x``, and two samples a cycle (``B/2`` cycles a word);
 biases need no multiply.  The differences ``q_b,1 − q_a,1`` of all samples are formed first,
 in a pass of their own (the ``diff`` block, ``B · ceil(n_1/P)`` cycles), into a small memory
-with two read ports.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
+whose words each hold a pair of samples, read two samples a cycle through one port.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
 lane's xorshift32 draw), saturating write-back: a word comes out of the batch sum at most
 once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import Array, Cat, Module, Mux, Signal, signed
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -84,8 +84,12 @@ def base_shift(p: CoreParams, layer: int, bias: bool) -> int:
 
 
 def diff_memory(p: CoreParams) -> mem.MemorySpec:
-    """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per sample."""
-    return mem.MemorySpec("diff", signed(p.state_bits + 1), p.lanes, p.batch * p.slot_stride(1))
+    """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per pair of samples,
+    whose words hold the even sample's ``P`` lanes and then the odd one's (the ``W_1`` block
+    reads a pair a cycle: one read port, where a port for each sample would double the LUT
+    RAM)."""
+    return mem.MemorySpec("diff", signed(p.state_bits + 1), p.halves * p.lanes,
+                          p.batch // p.halves * p.slot_stride(1))
 
 
 class WeightUpdate(wiring.Component):
@@ -111,10 +115,13 @@ class WeightUpdate(wiring.Component):
         checkpoints; only while idle).
     prng_load, prng_value : In(1), In(32)
         Set that state to ``prng_value`` (only while idle).
-    x, x2, w{n}, b{n}, sa{n}, sb{n} : memory read requests, data registered by the memory
+    x, x2, w1 (w1_2, …), b{n}, sa{n}, sb{n} : memory read requests, data registered by the memory
         (:class:`~.block_ram.BlockRAM`, 2 cycles) (``x2``: a second port of the inputs;
         ``sa``/``sb``: state ports A and B);
-    w{n}_w, b{n}_w : weight and bias write requests.
+    w1_w (w1_2_w, …), b{n}_w : weight and bias write requests (the weight memories as
+        :func:`~.memories.weight_memories` names them).
+    written : Out(range(2N))
+        The memory the block writes: ``2(n−1)`` for ``W_n``, ``2(n−1) + 1`` for ``b_n``.
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
     """
@@ -125,10 +132,12 @@ class WeightUpdate(wiring.Component):
                    "prng_addr": In(range(p.lanes)), "prng_state": Out(PRNG_BITS), "prng_load": In(1),
                    "prng_value": In(PRNG_BITS),
                    "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
-                   "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes))}
+                   "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
+                   "written": Out(range(2 * p.layers))}
+        for wm in mem.weight_memories(p):
+            members[wm.spec.name.lower()] = In(wm.spec.read_signature())
+            members[f"{wm.spec.name.lower()}_w"] = In(wm.spec.write_signature())
         for n in range(1, p.layers + 1):
-            members[f"w{n}"] = In(mem.weights(p, n).read_signature())
-            members[f"w{n}_w"] = In(mem.weights(p, n).write_signature())
             members[f"b{n}"] = In(mem.biases(p, n).read_signature())
             members[f"b{n}_w"] = In(mem.biases(p, n).write_signature())
             members[f"sa{n}"] = In(mem.states(p, n).read_signature())
@@ -142,12 +151,22 @@ class WeightUpdate(wiring.Component):
         plan = blocks(p)
         stochastic = p.stochastic
         diffs = m.submodules.diff = diff_memory(p).build()
-        diff_wr, diff_rd1, diff_rd2 = diffs.write_port(granularity=1), diffs.read_port(), diffs.read_port()
+        diff_wr, diff_rd = diffs.write_port(granularity=1), diffs.read_port()
 
         block = Signal(range(len(plan)))
         scan = m.submodules.scan = RowScan(P, max(k.rows for k in plan), max(k.groups for k in plan),
-                                           max(max(p.weight_depth(n) for n in range(1, p.layers + 1)),
+                                           max(max(wm.spec.depth for wm in mem.weight_memories(p)),
+                                               max(p.unit_words(n) for n in range(1, p.layers + 1)),
                                                diff_memory(p).depth))
+
+        def port(kind: str, n: int, write: bool = False):
+            """The read (or write) request of block ``kind`` of layer ``n``'s memory."""
+            name = mem.weight_memory(p, n)[1].spec.name.lower() if kind == "W" else f"b{n}"
+            return getattr(self, f"{name}_w" if write else name)
+
+        def first_word(blk: Block) -> int:
+            """Where the block's words start in their memory."""
+            return mem.weight_memory(p, blk.layer)[1].base(blk.layer) if blk.kind == "W" else 0
         i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
         b = Signal(range(max(2, B)))
         issuing, last_g, last_row, last_b = Signal(), Signal(), Signal(), Signal()
@@ -158,10 +177,11 @@ class WeightUpdate(wiring.Component):
                                  last_b.eq(b == blk.samples - 1)]
 
         token = data.StructLayout({"valid": 1, "first_b": 1, "last_b": 1, "addr": len(waddr),
-                                   "i_lane": max(1, len(i_lane))})
+                                   "i_lane": max(1, len(i_lane)), "odd": 1})
         tok0, tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(5))
         m.d.comb += [tok0.valid.eq(issuing), tok0.first_b.eq(b == 0), tok0.last_b.eq(last_b),
-                     tok0.addr.eq(Mux(block == 0, mem.slot_address(p, 1, i, g), waddr)), tok0.i_lane.eq(i_lane)]
+                     tok0.addr.eq(Mux(block == 0, mem.slot_address(p, 1, i >> (p.halves - 1), g), waddr)),
+                     tok0.i_lane.eq(i_lane), tok0.odd.eq(i[0] & (p.halves > 1))]
         m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
@@ -176,12 +196,12 @@ class WeightUpdate(wiring.Component):
                     m.d.comb += [sa.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.A, i), g)),
                                  sb.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.B, i), g))]
                     continue
-                m.d.comb += getattr(self, f"{blk.kind.lower()}{n}").addr.eq(waddr)
+                m.d.comb += port(blk.kind, n).addr.eq(waddr)
                 if blk.kind == "W" and n == 1:   # two samples a cycle
                     pair = b << 1
                     m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),
                                  self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g)),
-                                 diff_rd1.addr.eq(diff_address(pair)), diff_rd2.addr.eq(diff_address(pair | 1))]
+                                 diff_rd.addr.eq(diff_address(b))]
                     continue
                 slot_a = mem.slot_index(p, mem.SlotCode.A, b)
                 slot_b = mem.slot_index(p, mem.SlotCode.B, b)
@@ -198,9 +218,9 @@ class WeightUpdate(wiring.Component):
         layers = range(1, p.layers + 1)
         sa_q = {n: getattr(self, f"sa{n}").data for n in layers}
         sb_q = {n: getattr(self, f"sb{n}").data for n in layers}
-        word_q = {(kind, n): getattr(self, f"{kind}{n}").data for kind in ("w", "b") for n in layers}
+        word_q = {(kind, n): port(kind, n).data for kind in ("W", "b") for n in layers}
         x_q, x2_q = self.x.data, self.x2.data
-        d1_q, d2_q = mem.registered_data(m, diff_rd1), mem.registered_data(m, diff_rd2)
+        d_q = mem.registered_data(m, diff_rd)   # the pair's: the even sample's lanes, then the odd one's
 
         # -- stages 2, 3: operands and products in the lanes' multipliers: m1 = a1·b1 on
         # multiplier 2l, m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The signed operands
@@ -217,13 +237,13 @@ class WeightUpdate(wiring.Component):
                 n = blk.layer
                 with m.Case(k):
                     if blk.kind != "diff":
-                        wd = word_q[blk.kind.lower(), n]
+                        wd = word_q[blk.kind, n]
                         m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
                     m.d.comb += diff_block.eq(blk.kind == "diff")
                     if blk.kind in ("diff", "b"):
                         ops = (1, sb_q[n], 1, sa_q[n])
                     elif n == 1:
-                        ops = (d1_q[lane1], x_q, -d2_q[lane1] if B > 1 else 0, x2_q)
+                        ops = (d_q[lane1], x_q, -d_q[P + lane1] if B > 1 else 0, x2_q)
                     else:
                         ops = (sb_q[n][lane1], sb_q[n - 1], sa_q[n][lane1], sa_q[n - 1])
                     m.d.comb += [a1.eq(ops[0]), a2.eq(ops[2])]
@@ -247,9 +267,9 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [batch_sum.m1[l].eq(m1[l]) for l in range(P)] + [batch_sum.m2[l].eq(m2[l]) for l in range(P)]
         d_sum = batch_sum.d
         # (the diff block: a one-sample sum, q_b,1 − q_a,1, written at once)
-        m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(d_sum[l]) for l in range(P)]]
+        m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(d_sum[l % P]) for l in range(p.halves * P)]]
         with m.If(tok2.valid & diff2):
-            m.d.comb += diff_wr.en.eq((1 << P) - 1)
+            m.d.comb += diff_wr.en.eq(((1 << P) - 1) << (P * tok2.odd))
         word_done, valid3, addr3 = tok2.valid & tok2.last_b & ~diff2, Signal(), Signal.like(waddr)
         d3 = [Signal(signed(d_bits), name=f"d3_l{l}") for l in range(P)]
         w3 = [Signal.like(w1[l], name=f"w3_l{l}") for l in range(P)]
@@ -341,18 +361,21 @@ class WeightUpdate(wiring.Component):
         for k, blk in enumerate(plan):
             if blk.kind == "diff":
                 continue
-            port = getattr(self, f"{blk.kind.lower()}{blk.layer}_w")
-            m.d.comb += [port.addr.eq(addr_c), *[port.data[l].eq(word[l]) for l in range(P)]]
+            wr = port(blk.kind, blk.layer, write=True)
+            m.d.comb += [wr.addr.eq(addr_c), *[wr.data[l].eq(word[l]) for l in range(P)]]
             with m.If(valid_c & (slot_c == share - 1) & (block == k)):
-                m.d.comb += port.en.eq((1 << P) - 1)
+                m.d.comb += wr.en.eq((1 << P) - 1)
+            with m.If(block == k):
+                m.d.comb += self.written.eq(2 * (blk.layer - 1) + (blk.kind == "b"))
 
         # -- control ------------------------------------------------------------------------------
         in_flight = Cat(tok1.valid, tokr.valid, tok1b.valid, tok2.valid, active, valid_a, valid_b, valid_c).any()
 
-        m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g)]
+        first = Array(Const(first_word(blk)) for blk in plan)
+        m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g), scan.base.eq(first[block])]
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += scan.restart.eq(1)
+                m.d.comb += [scan.restart.eq(1), scan.base.eq(first_word(plan[0]))]
                 m.d.sync += b.eq(0)
                 with m.If(self.start):
                     m.d.sync += block.eq(0)
@@ -363,7 +386,8 @@ class WeightUpdate(wiring.Component):
                 with m.If(last_b & last_g & last_row):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += [self.busy.eq(1), scan.restart.eq(1)]
+                m.d.comb += [self.busy.eq(1), scan.restart.eq(1),
+                             scan.base.eq(first[Mux(block == len(plan) - 1, 0, block + 1)])]
                 with m.If(~in_flight):
                     with m.If(block == len(plan) - 1):
                         m.next = "IDLE"
