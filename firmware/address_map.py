@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 
 REGION_SHIFT = 24
-READ_LATENCY = 3
+READ_LATENCY = 4
 INPUT_BANKS = 2   # the input and label memories: the host fills one bank while the core trains on the other
 
 

@@ -1,9 +1,11 @@
-"""The core's memories, read through a register: one place that knows the device's block RAM.
+"""The core's memories, read between registers: one place that knows the device's block RAM.
 
 Every memory the engines and the host share is a :class:`BlockRAM`: one write port with
-per-lane enables and one or more read ports whose data is *registered*, :data:`LATENCY` = 2
-cycles after the address (the engines and the host read path use the data as it comes, with
-no register of their own).
+per-lane enables and one or more read ports whose address and data are *registered*,
+:data:`LATENCY` = 3 cycles from the address to the data (the engines and the host read path
+use the data as it comes, with no register of their own).  The address register ends the
+engines' address logic (counters, slots, the port's owner) in a register, so that the wire
+from it to the blocks, across the die at large ``P``, is a path of its own.
 
 On the ECP5, a memory that does not ask for LUT RAM (:func:`~.memories.shallow`) and is no
 deeper than one ``DP16KD`` column is built from ``DP16KD`` instances with their output register
@@ -37,7 +39,7 @@ from amaranth.lib.wiring import Out
 from .device import is_ecp5
 from .memories import MemorySpec
 
-LATENCY = 2           # address registered at the first edge, data at the second
+LATENCY = 3           # address registered at the first edge, read at the second, data at the third
 # data width -> the address bits below the word (byte enables or sub-row select)
 _ADDRESS_SHIFT = {36: 5, 18: 4, 9: 3, 4: 2, 2: 1, 1: 0}
 _BYTE = 9
@@ -111,24 +113,31 @@ class BlockRAM(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        requests = []
+        for k, port in enumerate(self.read):
+            addr, en = Signal.like(port.addr, name=f"r{k}_addr"), Signal(name=f"r{k}_en")
+            m.d.sync += [addr.eq(port.addr), en.eq(port.en)]
+            requests.append((addr, en, port.data))
         if uses_dp16kd(self.spec, platform):
-            for k, port in enumerate(self.read):
-                self._dp16kd(m, dp16kd_shape(self.spec), port, f"r{k}_")
+            for k, request in enumerate(requests):
+                self._dp16kd(m, dp16kd_shape(self.spec), request, f"r{k}_")
             return m
         used = self.spec.used_lanes
         store = m.submodules.memory = self.spec.build(platform)
         write = store.write_port(granularity=1)
         m.d.comb += [write.addr.eq(self.write.addr), write.en.eq(self.write.en[:used]),
                      *[write.data[l].eq(self.write.data[l]) for l in range(used)]]
-        for port in self.read:    # (the unused lanes' data stays 0)
+        for addr, en, data in requests:    # (the unused lanes' data stays 0)
             inferred = store.read_port()
-            m.d.comb += [inferred.addr.eq(port.addr), inferred.en.eq(port.en)]
-            m.d.sync += [port.data[l].eq(inferred.data[l]) for l in range(used)]
+            m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
+            m.d.sync += [data[l].eq(inferred.data[l]) for l in range(used)]
         return m
 
-    def _dp16kd(self, m: Module, shape: Dp16kdShape, read, prefix: str) -> None:
-        """One set of blocks: port A of each takes every write, port B serves ``read``."""
+    def _dp16kd(self, m: Module, shape: Dp16kdShape, request, prefix: str) -> None:
+        """One set of blocks: port A of each takes every write, port B serves ``request`` (the
+        registered address and enable, and the read port's data)."""
         write = self.write
+        read_addr, read_en, read_data = request
         bits = self.spec.shape.elem_shape.width
         lanes = self.spec.used_lanes     # (the unused lanes' data stays 0)
         shift = _ADDRESS_SHIFT[shape.width]
@@ -144,7 +153,7 @@ class BlockRAM(wiring.Component):
                 for slot, lane in enumerate(group):
                     base = slot * bytes_per_lane * _BYTE
                     m.d.comb += [data_in[base:base + bits].eq(write.data.as_value()[lane * bits:(lane + 1) * bits]),
-                                 read.data.as_value()[lane * bits:(lane + 1) * bits].eq(data_out[base:base + bits])]
+                                 read_data.as_value()[lane * bits:(lane + 1) * bits].eq(data_out[base:base + bits])]
                     for b in range(bytes_per_lane):
                         m.d.comb += enables[slot * bytes_per_lane + b].eq(write.en[lane])
                 # the byte enables are AD[3:0] (36 bits: WE high, CE the write) or AD[1:0] (18 bits)
@@ -157,12 +166,12 @@ class BlockRAM(wiring.Component):
                 # port A writes (DIA), port B reads (DOB)
                 first = lane * bits + low
                 m.d.comb += [din[:width].eq(write.data.as_value()[first:first + width]),
-                             read.data.as_value()[first:first + width].eq(dout[18:18 + width])]
+                             read_data.as_value()[first:first + width].eq(dout[18:18 + width])]
                 # width 18: AD[1:0] are the byte enables (both bytes); narrower: address bits
                 write_low, write_enable, chip_enable = Const(3 if shape.width == 18 else 0, 2), write.en[lane], Const(1)
             ada = Signal(14, name=f"{prefix}ada{k}")
             adb = Signal(14, name=f"{prefix}adb{k}")
-            m.d.comb += [ada[shift:].eq(write.addr), adb[shift:].eq(read.addr)]
+            m.d.comb += [ada[shift:].eq(write.addr), adb[shift:].eq(read_addr)]
             if shift:
                 m.d.comb += ada[:min(shift, len(write_low))].eq(write_low)
             ports = {f"i_DIA{b}": din[b] for b in range(18)} | {f"i_DIB{b}": din[18 + b] for b in range(18)}
@@ -177,5 +186,5 @@ class BlockRAM(wiring.Component):
                 p_REGMODE_A="OUTREG", p_REGMODE_B="OUTREG", p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
                 p_CSDECODE_A="0b000", p_CSDECODE_B="0b000", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
                 p_GSR="DISABLED",
-                i_WEA=write_enable, i_CEA=chip_enable, i_WEB=0, i_CEB=read.en,
+                i_WEA=write_enable, i_CEA=chip_enable, i_WEB=0, i_CEB=read_en,
                 **ports)

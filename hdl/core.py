@@ -2,7 +2,7 @@
 
 Host port: a plain synchronous bus (address map: :mod:`epfpga.firmware.address_map`).  A
 write (``we``) takes effect at the clock edge; a read (``re``) answers in ``rdata`` with
-``rvalid`` :data:`READ_LATENCY` = 3 cycles later; reads may be issued every cycle.  Memories
+``rvalid`` :data:`READ_LATENCY` = 4 cycles later; reads may be issued every cycle.  Memories
 and the PRNG states are accessible only while the core is idle (``STATUS.busy`` = 0), with
 one exception: the input and label memories have two banks, and the bank the running
 program does not use may be written while it runs (double buffering).  The control
@@ -12,7 +12,7 @@ registers are always accessible.  Weights read back sign-extended.
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, Value, unsigned
-from amaranth.lib import memory, wiring
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.firmware import programs
@@ -20,6 +20,7 @@ from epfpga.firmware.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT,
 from epfpga.firmware.isa import Op
 from epfpga.golden.prng import PRNG_BITS
 
+from . import block_ram
 from . import memories as mem
 from .block_ram import BlockRAM
 from .multiplier import PER_LANE, MultiplierBank
@@ -225,36 +226,42 @@ class Core(wiring.Component):
         with m.If(neu.step_done):
             m.d.sync += counters[Reg.STEPS].eq(counters[Reg.STEPS] + 1)
 
-        # -- host reads, in three registered stages so that no path runs from a block RAM's
-        # slow output, or from every memory, to the answer: the cycle after the request each
-        # memory's read word is registered (by the memory, hdl/block_ram.py); the cycle after,
-        # its lane is picked into a register of its own; the cycle after that, one multiplexer
-        # of those answers.
-        read_region, pick_region, answer_region = Signal.like(region), Signal.like(region), Signal.like(region)
-        read_lane, pick_lane = Signal(max(1, p.lane_bits)), Signal(max(1, p.lane_bits))
-        read_reg, pick_reg = Signal(8), Signal(8)
-        read_valid, pick_valid = Signal(), Signal()
-        m.d.sync += [read_valid.eq(self.re), read_region.eq(region), read_reg.eq(offset), read_lane.eq(lane),
-                     pick_valid.eq(read_valid), pick_region.eq(read_region), pick_reg.eq(read_reg),
-                     pick_lane.eq(read_lane), self.rvalid.eq(pick_valid), answer_region.eq(pick_region)]
+        # -- host reads, in registered stages so that no path runs from a block RAM's slow
+        # output, or from every memory, to the answer: each memory registers the address and
+        # its read word (hdl/block_ram.py: the word comes block_ram.LATENCY cycles after the
+        # request); the cycle after, its lane is picked into a register of its own; the cycle
+        # after that, one multiplexer of those answers.  The request's region, register and
+        # lane follow it to the pick.
+        request = data.StructLayout({"valid": 1, "region": len(region), "reg": 8, "lane": max(1, p.lane_bits)})
+        stages = [Signal(request, name=f"read_stage{k}") for k in range(block_ram.LATENCY)]
+        m.d.sync += [stages[0].valid.eq(self.re), stages[0].region.eq(region), stages[0].reg.eq(offset),
+                     stages[0].lane.eq(lane)]
+        m.d.sync += [later.eq(earlier) for earlier, later in zip(stages, stages[1:])]
+        pick = stages[-1]
+        pick_region, pick_reg, pick_lane, answer_region = pick.region, pick.reg, pick.lane, Signal.like(region)
+        m.d.sync += [self.rvalid.eq(pick.valid), answer_region.eq(pick_region)]
         answers: dict[int, Value] = {}
         for r, port in reads.items():
             element = port.data[pick_lane] if P > 1 else port.data[0]
             answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
             m.d.sync += answers[r].eq(element)
-        pred_word = Signal.like(pred_rd.data, name="read_pred")
+        pred_words = [Signal.like(pred_rd.data, name=f"pred_word{k}") for k in range(block_ram.LATENCY - 1)]
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
         # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
         # reads and writes its lanes' at the request's offset --------------------------------------
-        read_prng, pick_prng = Signal(PRNG_BITS), Signal(PRNG_BITS)
+        # (registered as a memory's word is, and picked a cycle later)
+        prng_words = [Signal(PRNG_BITS, name=f"prng_word{k}") for k in range(block_ram.LATENCY)]
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
-        m.d.sync += [read_prng.eq(Mux(offset == P, seq.sign_state, upd.prng_state)), pick_prng.eq(read_prng),
-                     answers[Region.PRNG].eq(pick_prng)]
+        m.d.sync += [prng_words[0].eq(Mux(offset == P, seq.sign_state, upd.prng_state)),
+                     *[later.eq(earlier) for earlier, later in zip(prng_words, prng_words[1:])],
+                     answers[Region.PRNG].eq(prng_words[-1])]
         prng_write = host_write(Region.PRNG)
         m.d.comb += [upd.prng_addr.eq(offset), upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
                      upd.prng_load.eq(prng_write & (offset < P)), seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
-        m.d.sync += [pred_word.eq(pred_rd.data), answers[Region.PRED].eq(pred_word)]
+        m.d.sync += [pred_words[0].eq(pred_rd.data),     # (the read port registers the first cycle)
+                     *[later.eq(earlier) for earlier, later in zip(pred_words, pred_words[1:])],
+                     answers[Region.PRED].eq(pred_words[-1])]
         with m.Switch(pick_reg):
             with m.Case(Reg.STATUS):
                 m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done, self.bank))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Mux, signed, unsigned
 from amaranth.lib import data, memory
 from amaranth.utils import ceil_log2
 
@@ -193,11 +193,3 @@ def input_address(p: CoreParams, bank, sample, word):
 def slot_address(p: CoreParams, layer: int, slot, word):
     """Address of ``word`` of ``slot`` in the state memory of ``layer``."""
     return ((slot << ceil_log2(p.slot_stride(layer))) | word)[:states(p, layer).addr_bits]
-
-
-def registered_data(m: Module, port):
-    """A register after a read port's data: the block RAM's slow clock-to-out then feeds no
-    logic in the same cycle."""
-    q = Signal(port.data.shape())
-    m.d.sync += q.eq(port.data)
-    return q

@@ -21,10 +21,10 @@ cycle, read transparently so that back-to-back rows need no stall).
   samples of the pair: each pass issues the even sample's rows, then at once the odd one's
   (their own slots and accumulators), and drains once, so one drain serves two samples.
 
-Pipeline (cycles after a token is issued): 0 issue reads; 1 read data registered; 2 operands
-registered and 3 products, in the lanes' multipliers; 4 adder tree, feedback read data
-registered; 5 feedback read-modify-write and row end (bias, shift, nudge); 5 + LATENCY both
-activations written.  A pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain
+Pipeline (cycles after a token is issued): 0 issue reads (the memories register the address);
+1 the memories read; 2 read data registered; 3 operands registered and 4 products, in the
+lanes' multipliers; 5 adder tree, feedback read data registered; 6 (:data:`ROW_END`) feedback
+read-modify-write and row end (bias, shift, nudge); 6 + LATENCY both activations written.  A pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain
 (``drain_*``); the schedule model (``hdl/schedule.py``) counts them.
 """
 
@@ -34,6 +34,7 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from . import block_ram
 from . import memories as mem
 from .activation import LATENCY, Activation, clamp, rshift_round
 from .adder_tree import tree_latency, tree_sum
@@ -45,16 +46,21 @@ from .row_scan import RowScan
 
 def tree_registers(p: CoreParams) -> int:
     """Registers in the forward sum's adder tree (:func:`~.adder_tree.tree_latency` of ``P``
-    products): the forward path's row end comes that many cycles after stage 5."""
+    products): the forward path's row end comes that many cycles after stage :data:`ROW_END`."""
     return tree_latency(p.lanes)
+
+
+# The stage of the feedback read-modify-write and of the row end without tree registers:
+# the memories' read latency, then operands, products and the adder tree.
+ROW_END = block_ram.LATENCY + 3
 
 
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
 # the cycle that sees the pipeline empty.  With T tree registers, the drive's last write is
-# at stage 5 + T; a hidden layer's pass writes its row ends at 5 + T and the states below it
-# at 5 + LATENCY; the output layer's states land at 5 + T + LATENCY.
+# at stage ROW_END + T; a hidden layer's pass writes its row ends at ROW_END + T and the
+# states below it at ROW_END + LATENCY; the output layer's states land at ROW_END + T + LATENCY.
 def drain_drive(p: CoreParams) -> int:
-    return 5 + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
+    return ROW_END + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
 
 
 def drive_gaps(p: CoreParams) -> bool:
@@ -71,11 +77,11 @@ def drive_issue_cycles(p: CoreParams) -> int:
 
 
 def drain_hidden(p: CoreParams) -> int:
-    return 5 + max(tree_registers(p), LATENCY) + 1
+    return ROW_END + max(tree_registers(p), LATENCY) + 1
 
 
 def drain_output(p: CoreParams) -> int:
-    return 5 + tree_registers(p) + LATENCY + 1
+    return ROW_END + tree_registers(p) + LATENCY + 1
 
 
 def step_issue_cycles(p: CoreParams) -> int:
@@ -136,7 +142,7 @@ class NeuronUpdate(wiring.Component):
     w1, w1_2, … : read requests of the weight memories, named as
         :func:`~.memories.weight_memories` names them (``w1_2``: ``W_1`` and ``W_2`` in one).
     mul : Out(request_signature(2P, …))
-        The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
+        The lanes' multipliers (:mod:`.multiplier`): operands at stage 2, products at stage 4.
     """
 
     def __init__(self, params: CoreParams):
@@ -200,8 +206,9 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [tok0.valid.eq(issuing), tok0.h.eq(half), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
                      tok0.i_lane.eq(i_lane), tok0.first_row.eq(i == 0), tok0.last_row.eq(last_row),
                      tok0.last_g.eq(last_g), tok0.zero.eq(self.src == mem.SlotCode.ZERO)]
-        tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(4))
-        m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
+        # tokm: the cycle the memories read (their address registered, hdl/block_ram.py)
+        tokm, tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(5))
+        m.d.sync += [tokm.eq(tok0), tok1.eq(tokm), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads -----------------------------------------------------------------
         src_slot = Mux(half, self.src_slots[1], self.src_slots[0])
@@ -216,13 +223,13 @@ class NeuronUpdate(wiring.Component):
             with m.Elif(layer == n):       # postsynaptic layer
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
 
-        # -- stage 1: the read data, registered by the core's memories (hdl/block_ram.py) ---------
+        # -- stage 2: the read data, registered by the core's memories (hdl/block_ram.py) ---------
         w_q = {n: weight_ports[n].data for n in rows}
         b_q = {n: getattr(self, f"b{n}").data for n in rows}
         s_q = {n: getattr(self, f"s{n}").data for n in rows}
         x_q, x2_q = self.x.data, self.x2.data
 
-        # -- stage 2: operands; stage 3: products ---------------------------------------------
+        # -- stage 3: operands; stage 4: products ---------------------------------------------
         zero = tokr.zero     # (a token's own: the step's source changes when the steps chain)
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         even1 = [Signal(unsigned(p.state_bits), name=f"even_l{l}") for l in range(P)]
@@ -264,8 +271,8 @@ class NeuronUpdate(wiring.Component):
             with m.If(layer == n + 1):
                 m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, tok1b.h, tok1b.g, tok1b.first_row if n == 1 else 0))
 
-        # -- stage 4: adder tree; feedback read data registered ------------------------------------
-        # -- stage 5: feedback read-modify-write.  The memory's output is registered (timing), so
+        # -- stage 5: adder tree; feedback read data registered ------------------------------------
+        # -- stage 6: feedback read-modify-write.  The memory's output is registered (timing), so
         # a word written in the previous cycle is forwarded; one written two cycles before comes
         # through the transparent read.
         acts = [Activation(p) for _ in range(P)]
@@ -324,7 +331,7 @@ class NeuronUpdate(wiring.Component):
         # the drive's sums of both samples; a step's forward sum is the odd one's
         row_even, row_odd = row_sum(even2, "row_even"), row_sum(odd2, "row_odd")
 
-        # -- stage 5: row end -------------------------------------------------------------------
+        # -- stage 6: row end -------------------------------------------------------------------
         row3, row3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
         end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tokf.i_lane.shape())
         h3 = Signal()
@@ -383,7 +390,7 @@ class NeuronUpdate(wiring.Component):
                          out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
                          out_err[t + 1].eq(out_err[t]), out_h[t + 1].eq(out_h[t])]
 
-        # -- stage 5 + LATENCY: feedback and output states, to the slots each sample's pass took
+        # -- stage 6 + LATENCY: feedback and output states, to the slots each sample's pass took
         # at its first issue (the sequencer's are the next step's once the steps chain) ------
         dst = Signal(data.ArrayLayout(range(p.state_slots), 2))
         with m.If(issuing & (i == 0) & (g == 0)):
@@ -415,7 +422,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- control --------------------------------------------------------------------------------
         in_flight = Signal()
-        m.d.comb += in_flight.eq(tok1.valid | tokr.valid | tok1b.valid | tok2.valid | tok3.valid | end3 | odd_end
+        m.d.comb += in_flight.eq(tokm.valid | tok1.valid | tokr.valid | tok1b.valid | tok2.valid | tok3.valid | end3 | odd_end
                                  | Cat(*forward_valid).any()
                                  | Cat(*fb_done[1:]).any()
                                  | Cat(*out_valid[1:]).any())

@@ -207,6 +207,8 @@ class ProtocolEngine(wiring.Component):
         wait_left = Signal(32)          # WAIT: cycles left before the reply says BUSY
         header = Array([Const(VERSION, 8), seq, command | REPLY, reply_length[:8], reply_length[8:], status])
         link = Array([bad_frames, rx_errors])
+        link_word = Signal(32)     # the counter element k would be, a register ahead (timing)
+        m.d.sync += link_word.eq(link[k - STATUS_REGISTERS])
         word_bytes = Array(word[8 * b:8 * b + 8] for b in range(4))
         last_byte = j == (width - 1)[:2]
 
@@ -327,11 +329,13 @@ class ProtocolEngine(wiring.Component):
             # READ and STATUS: element k from the bus (or the link's counters), then its bytes
             with m.State("ELEMENT"):
                 with m.If(reports & (k >= STATUS_REGISTERS)):
-                    m.d.sync += word.eq(link[k - STATUS_REGISTERS])
-                    m.next = "SEND"
+                    m.next = "COUNTER"
                 with m.Else():
                     m.d.comb += self.re.eq(1)
                     m.next = "AWAIT"
+            with m.State("COUNTER"):    # (the link's counter, picked in a register of its own: timing)
+                m.d.sync += word.eq(link_word)
+                m.next = "SEND"
             with m.State("AWAIT"):
                 with m.If(self.rvalid):
                     m.d.sync += word.eq(self.rdata)

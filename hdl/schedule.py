@@ -10,8 +10,8 @@ Formulas (``docs/architecture.md`` §Schedule):
   by ``h``);
 - ``drive``: ``n_1 · G_1 + drain_drive + 2`` (one pass drives both samples of the pair);
 - one neuron step (of both samples): ``S = Σ_(m=2..N) (h · n_m · G_m + drain_m) + 2``,
-  ``drain_m`` = ``drain_output`` for ``m = N``, else ``drain_hidden`` (``hdl/neuron_update.py``: 9 + T and
-  6 + max(T, 3) cycles, T the forward adder tree's registers); ``relax T``:
+  ``drain_m`` = ``drain_output`` for ``m = N``, else ``drain_hidden`` (``hdl/neuron_update.py``: 10 + T and
+  7 + max(T, 3) cycles, T the forward adder tree's registers); ``relax T``:
   ``(T − 1) · h · n_N · G_N + S`` where the steps chain (two layers, a pair, and a sample's pass
   no shorter than the drain: :func:`~.neuron_update.chains`), else ``T · (S − 1) + 1`` (the
   sequencer starts each step after the first in the cycle it sees the last one end);

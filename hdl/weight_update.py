@@ -13,12 +13,13 @@ lane's xorshift32 draw), saturating write-back: a word comes out of the batch su
 once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
 
-Pipeline (cycles after a token is issued): 0 reads; 1 read data registered; 2 operands
-registered (``diff`` and biases: the states, times one) and 3 products, in the lanes'
-multipliers; 4 batch sum (:class:`~.batch_sum.BatchSum`; ``diff``: written); then lane ``c``
-of each unit's share: 5 + c picked, ``× σ_u`` (a negation) and its draw; 6 + c ``× lr_q`` and
-rounding, one shift; 7 + c saturating add (:class:`~.write_back.WriteBack`); the word written
-in 7 + share (:func:`write_stage`).
+Pipeline (cycles after a token is issued): 0 reads (the memories register the address); 1 the
+memories read; 2 read data registered; 3 operands registered (``diff`` and biases: the
+states, times one) and 4 products, in the lanes' multipliers; 5 batch sum
+(:class:`~.batch_sum.BatchSum`; ``diff``: written); then lane ``c`` of each unit's share: 6 + c
+picked, ``× σ_u`` (a negation) and its draw; 7 + c ``× lr_q`` and rounding, one shift; 8 + c
+saturating add (:class:`~.write_back.WriteBack`); the word written in 8 + share
+(:func:`write_stage`).
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, :func:`drain`).
 """
 
@@ -32,7 +33,9 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
+from . import block_ram
 from . import memories as mem
+from .block_ram import BlockRAM
 from .params import CoreParams
 from .batch_sum import BatchSum
 from .multiplier import PER_LANE, request_signature
@@ -44,12 +47,12 @@ from .write_back import WriteBack
 # The stages that write (cycles after issue): the diff block's differences, every other
 # block's words (after the sweep of their lanes).  A block drains for its last write plus the
 # cycle that sees the pipeline empty.
-DIFF_WRITE_STAGE = 4
+DIFF_WRITE_STAGE = block_ram.LATENCY + 2       # (operands, products)
 DRAIN_DIFF = DIFF_WRITE_STAGE + 1
 
 
 def write_stage(p: CoreParams) -> int:
-    return 7 + p.update_share
+    return DIFF_WRITE_STAGE + 3 + p.update_share   # (the sweep: pick, round, add; then the wait)
 
 
 def drain(p: CoreParams) -> int:
@@ -87,9 +90,9 @@ def diff_memory(p: CoreParams) -> mem.MemorySpec:
     """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per pair of samples,
     whose words hold the even sample's ``P`` lanes and then the odd one's (the ``W_1`` block
     reads a pair a cycle: one read port, where a port for each sample would double the LUT
-    RAM)."""
-    return mem.MemorySpec("diff", signed(p.state_bits + 1), p.halves * p.lanes,
-                          p.batch // p.halves * p.slot_stride(1))
+    RAM).  A :class:`~.block_ram.BlockRAM`, so its reads take as long as the others'."""
+    depth = p.batch // p.halves * p.slot_stride(1)
+    return mem.MemorySpec("diff", signed(p.state_bits + 1), p.halves * p.lanes, depth, mem.shallow(depth))
 
 
 class WeightUpdate(wiring.Component):
@@ -123,7 +126,7 @@ class WeightUpdate(wiring.Component):
     written : Out(range(2N))
         The memory the block writes: ``2(n−1)`` for ``W_n``, ``2(n−1) + 1`` for ``b_n``.
     mul : Out(request_signature(2P, …))
-        The lanes' multipliers (:mod:`.multiplier`): operands at stage 1, products at stage 3.
+        The lanes' multipliers (:mod:`.multiplier`): operands at stage 2, products at stage 4.
     """
 
     def __init__(self, params: CoreParams):
@@ -150,8 +153,8 @@ class WeightUpdate(wiring.Component):
         P, B = p.lanes, p.batch
         plan = blocks(p)
         stochastic = p.stochastic
-        diffs = m.submodules.diff = diff_memory(p).build()
-        diff_wr, diff_rd = diffs.write_port(granularity=1), diffs.read_port()
+        diffs = m.submodules.diff = BlockRAM(diff_memory(p))
+        diff_wr, (diff_rd,) = diffs.write, diffs.read
 
         block = Signal(range(len(plan)))
         scan = m.submodules.scan = RowScan(P, max(k.rows for k in plan), max(k.groups for k in plan),
@@ -182,7 +185,8 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [tok0.valid.eq(issuing), tok0.first_b.eq(b == 0), tok0.last_b.eq(last_b),
                      tok0.addr.eq(Mux(block == 0, mem.slot_address(p, 1, i >> (p.halves - 1), g), waddr)),
                      tok0.i_lane.eq(i_lane), tok0.odd.eq(i[0] & (p.halves > 1))]
-        m.d.sync += [tok1.eq(tok0), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
+        tokm = Signal(token)    # the cycle the memories read (their address registered)
+        m.d.sync += [tokm.eq(tok0), tok1.eq(tokm), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
 
         # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
         def diff_address(sample):
@@ -214,15 +218,15 @@ class WeightUpdate(wiring.Component):
                     m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
-        # -- stage 1: read data registered (the core's memories register theirs, hdl/block_ram.py)
+        # -- stage 2: read data registered (the core's memories register theirs, hdl/block_ram.py)
         layers = range(1, p.layers + 1)
         sa_q = {n: getattr(self, f"sa{n}").data for n in layers}
         sb_q = {n: getattr(self, f"sb{n}").data for n in layers}
         word_q = {(kind, n): port(kind, n).data for kind in ("W", "b") for n in layers}
         x_q, x2_q = self.x.data, self.x2.data
-        d_q = mem.registered_data(m, diff_rd)   # the pair's: the even sample's lanes, then the odd one's
+        d_q = diff_rd.data   # the pair's: the even sample's lanes, then the odd one's
 
-        # -- stages 2, 3: operands and products in the lanes' multipliers: m1 = a1·b1 on
+        # -- stages 3, 4: operands and products in the lanes' multipliers: m1 = a1·b1 on
         # multiplier 2l, m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The signed operands
         # a1, a2 are the same in every lane (a postsynaptic state, a difference, or 1), the
         # unsigned ones each lane's presynaptic state or input, or its own state for the
@@ -260,7 +264,7 @@ class WeightUpdate(wiring.Component):
         diff1b, diff2 = Signal(), Signal()
         m.d.sync += [diff1b.eq(diff_block), diff2.eq(diff1b)]
 
-        # -- stage 4: batch sum D; a word's sums and weights are held for its sweep -------------
+        # -- stage 5: batch sum D; a word's sums and weights are held for its sweep -------------
         d_bits = max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True))
         batch_sum = m.submodules.batch_sum = BatchSum(P, m1[0].shape(), signed(d_bits))
         m.d.comb += [batch_sum.first.eq(tok2.first_b), batch_sum.valid.eq(tok2.valid)]
@@ -277,12 +281,12 @@ class WeightUpdate(wiring.Component):
         with m.If(word_done):
             m.d.sync += [addr3.eq(tok2.addr)] + [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
 
-        # -- stages 5 … 7 + share: the sweep.  The rest of the update runs on P / share units,
+        # -- stages 6 … 8 + share: the sweep.  The rest of the update runs on P / share units,
         # each serving ``share`` consecutive lanes, one a cycle: lane ``u·share + c`` of the word
-        # in cycle 5 + c (p.update_share: the sweep ends before the next word's sums do).
-        # 5 + c: the lane picked, ``× σ_u`` (a negation) and its stream's draw; 6 + c: ``× lr_q``
-        # and rounding, one shift; 7 + c: saturating add (:class:`~.write_back.WriteBack`);
-        # 8 + c: the new value waits for the sweep's last, and the word is written with it.
+        # in cycle 6 + c (p.update_share: the sweep ends before the next word's sums do).
+        # 6 + c: the lane picked, ``× σ_u`` (a negation) and its stream's draw; 7 + c: ``× lr_q``
+        # and rounding, one shift; 8 + c: saturating add (:class:`~.write_back.WriteBack`);
+        # 9 + c: the new value waits for the sweep's last, and the word is written with it.
         share, units = p.update_share, P // p.update_share
         slot, sweeping = Signal(range(share)), Signal()
         active = valid3 | sweeping
@@ -357,7 +361,7 @@ class WeightUpdate(wiring.Component):
                 m.d.sync += value.eq(write_back.q[l // share])
         word = [write_back.q[l // share] if l % share == share - 1 else held[l] for l in range(P)]
 
-        # -- stage 7 + share: write ---------------------------------------------------------------
+        # -- stage 8 + share: write ---------------------------------------------------------------
         for k, blk in enumerate(plan):
             if blk.kind == "diff":
                 continue
@@ -369,7 +373,7 @@ class WeightUpdate(wiring.Component):
                 m.d.comb += self.written.eq(2 * (blk.layer - 1) + (blk.kind == "b"))
 
         # -- control ------------------------------------------------------------------------------
-        in_flight = Cat(tok1.valid, tokr.valid, tok1b.valid, tok2.valid, active, valid_a, valid_b, valid_c).any()
+        in_flight = Cat(tokm.valid, tok1.valid, tokr.valid, tok1b.valid, tok2.valid, active, valid_a, valid_b, valid_c).any()
 
         first = Array(Const(first_word(blk)) for blk in plan)
         m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g), scan.base.eq(first[block])]

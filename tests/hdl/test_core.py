@@ -8,7 +8,7 @@ import pytest
 from epfpga import config as config_mod
 from epfpga import data as data_mod
 from epfpga.firmware import programs
-from epfpga.firmware.address_map import Reg, address, layer_region
+from epfpga.firmware.address_map import READ_LATENCY, Reg, address, layer_region
 from epfpga.firmware.driver import to_signed
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.fixed.trainer import FixedTrainer
@@ -221,7 +221,7 @@ def test_prng_states_are_not_writable_while_the_core_runs():
         ctx.set(core.we, 0)
         assert ctx.get(core.busy)
         ctx.set(core.re, 1)
-        await ctx.tick().repeat(3)
+        await ctx.tick().repeat(READ_LATENCY)
         assert ctx.get(core.rvalid) and ctx.get(core.rdata) != 12345
 
     simulate(core, bench)
