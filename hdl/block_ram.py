@@ -1,11 +1,12 @@
 """The core's memories, read between registers: one place that knows the device's block RAM.
 
 Every memory the engines and the host share is a :class:`BlockRAM`: one write port with
-per-lane enables and one or more read ports whose address and data are *registered*,
-:data:`LATENCY` = 3 cycles from the address to the data (the engines and the host read path
-use the data as it comes, with no register of their own).  The address register ends the
-engines' address logic (counters, slots, the port's owner) in a register, so that the wire
-from it to the blocks, across the die at large ``P``, is a path of its own.
+per-lane enables, registered (a write lands in the cycle after its request), and one or more
+read ports whose address and data are *registered*, :data:`LATENCY` = 3 cycles from the
+address to the data (the engines and the host read path use the data as it comes, with no
+register of their own).  The request registers end the engines' and the host's address and
+enable logic (counters, slots, the port's owner) in a register, so that the wire from it to
+the blocks, across the die at large ``P``, is a path of its own.
 
 On the ECP5, a memory that does not ask for LUT RAM (:func:`~.memories.shallow`) and is no
 deeper than one ``DP16KD`` column is built from ``DP16KD`` instances with their output register
@@ -43,6 +44,15 @@ LATENCY = 3           # address registered at the first edge, read at the second
 # data width -> the address bits below the word (byte enables or sub-row select)
 _ADDRESS_SHIFT = {36: 5, 18: 4, 9: 3, 4: 2, 2: 1, 1: 0}
 _BYTE = 9
+
+
+@dataclass(frozen=True)
+class _Write:
+    """The registered write request."""
+
+    addr: Signal
+    en: Signal
+    data: object
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,9 @@ class BlockRAM(wiring.Component):
         high (``en`` low holds the data).  A word written in the cycle it is read reads as
         undefined on the ECP5 (the core never does it).
     write : Out(spec.write_signature())
-        Per-lane enables (``en`` bit ``l`` writes lane ``l``).
+        Per-lane enables (``en`` bit ``l`` writes lane ``l``); the word is written at the
+        edge after the next (the request is registered), so a read requested in the cycle
+        after the write's request returns it.
 
     Only ``spec.used_lanes`` are stored; the others read 0 and ignore writes.
     """
@@ -113,6 +125,9 @@ class BlockRAM(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        write = _Write(Signal.like(self.write.addr, name="w_addr"), Signal.like(self.write.en, name="w_en"),
+                       Signal(self.spec.shape, name="w_data"))
+        m.d.sync += [write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
         requests = []
         for k, port in enumerate(self.read):
             addr, en = Signal.like(port.addr, name=f"r{k}_addr"), Signal(name=f"r{k}_en")
@@ -120,23 +135,22 @@ class BlockRAM(wiring.Component):
             requests.append((addr, en, port.data))
         if uses_dp16kd(self.spec, platform):
             for k, request in enumerate(requests):
-                self._dp16kd(m, dp16kd_shape(self.spec), request, f"r{k}_")
+                self._dp16kd(m, dp16kd_shape(self.spec), write, request, f"r{k}_")
             return m
         used = self.spec.used_lanes
         store = m.submodules.memory = self.spec.build(platform)
-        write = store.write_port(granularity=1)
-        m.d.comb += [write.addr.eq(self.write.addr), write.en.eq(self.write.en[:used]),
-                     *[write.data[l].eq(self.write.data[l]) for l in range(used)]]
+        port = store.write_port(granularity=1)
+        m.d.comb += [port.addr.eq(write.addr), port.en.eq(write.en[:used]),
+                     *[port.data[l].eq(write.data[l]) for l in range(used)]]
         for addr, en, data in requests:    # (the unused lanes' data stays 0)
             inferred = store.read_port()
             m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
             m.d.sync += [data[l].eq(inferred.data[l]) for l in range(used)]
         return m
 
-    def _dp16kd(self, m: Module, shape: Dp16kdShape, request, prefix: str) -> None:
-        """One set of blocks: port A of each takes every write, port B serves ``request`` (the
-        registered address and enable, and the read port's data)."""
-        write = self.write
+    def _dp16kd(self, m: Module, shape: Dp16kdShape, write: _Write, request, prefix: str) -> None:
+        """One set of blocks: port A of each takes every ``write`` (registered), port B serves
+        ``request`` (the registered address and enable, and the read port's data)."""
         read_addr, read_en, read_data = request
         bits = self.spec.shape.elem_shape.width
         lanes = self.spec.used_lanes     # (the unused lanes' data stays 0)

@@ -151,23 +151,17 @@ class ProtocolEngine(wiring.Component):
         known = Signal()
         m.d.comb += known.eq(Cat(command == c for c in Command).any())
 
+        # the frame's faults, each registered in CHECK, then the first of them in CLASSIFY (timing)
+        faults = [(overflow, Status.OVERFLOW), (framing, Status.FRAMING),
+                  (count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (crc != 0, Status.BAD_CRC),
+                  (version != VERSION, Status.BAD_VERSION),
+                  (length != count - HEADER_BYTES - CRC_BYTES, Status.BAD_LENGTH),
+                  (~known, Status.UNKNOWN_COMMAND), (~shape_ok, Status.BAD_LENGTH)]
+        fault_q = [Signal(name=f"fault{k}") for k in range(len(faults))]
         frame_status = Signal(Status)
-        with m.If(overflow):
-            m.d.comb += frame_status.eq(Status.OVERFLOW)
-        with m.Elif(framing):
-            m.d.comb += frame_status.eq(Status.FRAMING)
-        with m.Elif(count < HEADER_BYTES + CRC_BYTES):
-            m.d.comb += frame_status.eq(Status.BAD_LENGTH)
-        with m.Elif(crc != 0):
-            m.d.comb += frame_status.eq(Status.BAD_CRC)
-        with m.Elif(version != VERSION):
-            m.d.comb += frame_status.eq(Status.BAD_VERSION)
-        with m.Elif(length != count - HEADER_BYTES - CRC_BYTES):
-            m.d.comb += frame_status.eq(Status.BAD_LENGTH)
-        with m.Elif(~known):
-            m.d.comb += frame_status.eq(Status.UNKNOWN_COMMAND)
-        with m.Elif(~shape_ok):
-            m.d.comb += frame_status.eq(Status.BAD_LENGTH)
+        for k, (flag, code) in reversed(list(enumerate(faults))):   # the first fault wins
+            with m.If(fault_q[k]):
+                m.d.comb += frame_status.eq(code)
 
         first_status = Signal(Status)
         n = Signal(16)                                  # elements of a WRITE, READ or STATUS
@@ -237,8 +231,12 @@ class ProtocolEngine(wiring.Component):
                     m.next = "CHECK"
             with m.State("CHECK"):
                 # (the burst's range and the duplicate test registered for DECIDE: timing)
-                m.d.sync += [first_status.eq(frame_status), n.eq(elements), cursor.eq(target), k.eq(0), j.eq(0),
+                m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)],
+                             n.eq(elements), cursor.eq(target), k.eq(0), j.eq(0),
                              word.eq(0), rptr.eq(HEADER_BYTES + 5), in_range_q.eq(in_range), duplicate_q.eq(duplicate)]
+                m.next = "CLASSIFY"
+            with m.State("CLASSIFY"):
+                m.d.sync += first_status.eq(frame_status)
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.sync += reply_length.eq(1)
