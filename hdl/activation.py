@@ -39,8 +39,9 @@ class Activation(wiring.Component):
         Pre-activation (``fw + fs`` fractional bits).
     q : Out(unsigned(fs + 1))
         State, :data:`LATENCY` = 3 cycles after ``u``: the first register holds ``u``, the
-        second the rounded and clamped pre-activation, the third the state (for ``my_sigmoid``
-        the table's synchronous read port).
+        second the rounded pre-activation, the third the clamped one, the state (for
+        ``my_sigmoid`` the table's synchronous read port, at the clamped index).  The rounding
+        (an add as wide as ``u``) and the clamp take a cycle each (timing).
     """
 
     def __init__(self, params: CoreParams):
@@ -55,16 +56,15 @@ class Activation(wiring.Component):
         name = self.params.activation
         u = Signal.like(self.u)
         m.d.sync += u.eq(self.u)
+        shift = spec.fw + (1 if name == "my_hard_sig" else 0)
+        rounded = Signal(signed(len(u) - shift + 1))
+        m.d.sync += rounded.eq(self.round(u, shift))
         if name == "my_sigmoid":
             z_lo, table = sigmoid_table(spec.fs)
             rom = m.submodules.table = memory.Memory(
                 shape=unsigned(self.params.state_bits), depth=len(table), init=[int(v) for v in table])
-            z = Signal(range(len(table)))
-            m.d.sync += z.eq(clamp(self.round(u, spec.fw), z_lo, z_lo + len(table) - 1) - z_lo)
             port = rom.read_port()
-            m.d.comb += [port.addr.eq(z), self.q.eq(port.data)]
+            m.d.comb += [port.addr.eq(clamp(rounded, z_lo, z_lo + len(table) - 1) - z_lo), self.q.eq(port.data)]
         else:
-            shift = spec.fw + (1 if name == "my_hard_sig" else 0)
-            z = Signal(unsigned(self.params.state_bits))
-            m.d.sync += [z.eq(clamp(self.round(u, shift), 0, spec.one)), self.q.eq(z)]
+            m.d.sync += self.q.eq(clamp(rounded, 0, spec.one))
         return m

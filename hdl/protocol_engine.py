@@ -166,7 +166,9 @@ class ProtocolEngine(wiring.Component):
         first_status = Signal(Status)
         n = Signal(16)                                  # elements of a WRITE, READ or STATUS
         last = Signal(REGION_SHIFT + 1)                 # the offset of the burst's last element
-        m.d.sync += last.eq(offset + elements - 1)
+        # (two registers behind the header, timing: a frame's CRC bytes come after it)
+        elements_q = Signal.like(elements)
+        m.d.sync += [elements_q.eq(elements), last.eq(offset + elements_q - 1)]
 
         # the region's size and access, and whether the burst may run beside the core
         limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()

@@ -102,17 +102,30 @@ class Sequencer(wiring.Component):
                      self.u_halve.eq(instr.imm == 2)]
         m.d.comb += self.n_drive.eq(instr.op == Op.DRIVE)
 
-        def set_step(word, value):
-            """``step`` ← ``value`` of the instruction ``word``, and the slots of that step with
-            it: ``n_src`` and the slots are registers (the state memories'
-            addresses are formed from them, timing), valid from the cycle ``step`` is.  (The
-            sample does not change between an instruction's decode and its end.)"""
+        slots = data.StructLayout({"src": 3, "src_slots": self.n_src_slots.shape(),
+                                   "dst_slots": self.n_dst_slots.shape()})
+
+        def step_slots(to, word, value) -> list:
+            """Assignments of ``to`` (a ``slots`` view): the source code and both samples' slots
+            of step ``value`` of instruction ``word``.  (The sample does not change between an
+            instruction's decode and its end.)"""
             value = Value.cast(value)
             scratch = lambda s: Mux(s[0], SlotCode.PING, SlotCode.PONG)  # noqa: E731
             src, dst = Mux(value == 1, word.src, scratch(value - 1)), Mux(value == word.imm, word.dst, scratch(value))
-            m.d.sync += [step.eq(value), self.n_src.eq(src)]
-            m.d.sync += [self.n_src_slots[h].eq(slot_index(p, src, self.sample | h)) for h in range(2)]
-            m.d.sync += [self.n_dst_slots[h].eq(slot_index(p, dst, self.sample | h)) for h in range(2)]
+            return [to.src.eq(src), *[to.src_slots[h].eq(slot_index(p, src, self.sample | h)) for h in range(2)],
+                    *[to.dst_slots[h].eq(slot_index(p, dst, self.sample | h)) for h in range(2)]]
+
+        def set_step(value, to):
+            """``step`` ← ``value``, and its slots ``to`` (a ``slots`` view) with it: ``n_src`` and
+            the slots are registers (the state memories' addresses are formed from them,
+            timing), valid from the cycle ``step`` is."""
+            m.d.sync += [step.eq(value), self.n_src.eq(to.src), self.n_src_slots.eq(to.src_slots),
+                         self.n_dst_slots.eq(to.dst_slots)]
+
+        # the next step's slots, a register ahead (timing): ``step`` changes at most every
+        # other cycle, and the instruction from its decode on
+        ahead = Signal(slots)
+        m.d.sync += step_slots(ahead, instr, step + 1)
 
         with m.FSM():
             with m.State("IDLE"):
@@ -125,7 +138,9 @@ class Sequencer(wiring.Component):
             with m.State("DECODE"):
                 m.d.comb += self.busy.eq(1)
                 m.d.sync += instr.eq(rd.data)
-                set_step(data.View(INSTRUCTION, rd.data[:INSTRUCTION.size]), 1)
+                first = Signal(slots)
+                m.d.comb += step_slots(first, data.View(INSTRUCTION, rd.data[:INSTRUCTION.size]), 1)
+                set_step(1, first)
                 m.next = "EXECUTE"
             with m.State("EXECUTE"):
                 m.d.comb += [self.busy.eq(1), self.executing.eq(1)]
@@ -155,13 +170,13 @@ class Sequencer(wiring.Component):
                 more = (instr.op == Op.RELAX) & (step != instr.imm)
                 m.d.comb += [self.busy.eq(1), self.executing.eq(1), self.n_more.eq(more)]
                 with m.If(self.n_next):
-                    set_step(instr, step + 1)
+                    set_step(step + 1, ahead)
                 with m.If(~self.n_busy):
                     with m.If(more):
                         # the next step starts at once; its slots follow ``step`` from the next
                         # cycle, the first in which the neuron update reads them
                         m.d.comb += self.n_start.eq(1)
-                        set_step(instr, step + 1)
+                        set_step(step + 1, ahead)
                     with m.Else():
                         m.d.sync += pc.eq(pc + 1)
                         m.next = "FETCH"

@@ -88,9 +88,9 @@ def base_shift(p: CoreParams, layer: int, bias: bool) -> int:
 
 def diff_memory(p: CoreParams) -> mem.MemorySpec:
     """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per pair of samples,
-    whose words hold the even sample's ``P`` lanes and then the odd one's (the ``W_1`` block
-    reads a pair a cycle: one read port, where a port for each sample would double the LUT
-    RAM).  A :class:`~.block_ram.BlockRAM`, so its reads take as long as the others'."""
+    whose words hold the even sample's ``P`` lanes and then the odd one's, negated (the
+    ``W_1`` block reads a pair a cycle: one read port, where a port for each sample would double
+    the LUT RAM; and the odd product goes in as it is, subtracted by the batch sum).  A :class:`~.block_ram.BlockRAM`, so its reads take as long as the others'."""
     depth = p.batch // p.halves * p.slot_stride(1)
     return mem.MemorySpec("diff", signed(p.state_bits + 1), p.halves * p.lanes, depth, mem.shallow(depth))
 
@@ -244,10 +244,15 @@ class WeightUpdate(wiring.Component):
                         wd = word_q[blk.kind, n]
                         m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
                     m.d.comb += diff_block.eq(blk.kind == "diff")
-                    if blk.kind in ("diff", "b"):
+                    if blk.kind == "diff":    # an odd sample's difference kept negated (below)
+                        sign = Mux(tokr.odd, -1, 1)
+                        ops = (sign, sb_q[n], sign, sa_q[n])
+                    elif blk.kind == "b":
                         ops = (1, sb_q[n], 1, sa_q[n])
                     elif n == 1:
-                        ops = (d_q[lane1], x_q, -d_q[P + lane1] if B > 1 else 0, x2_q)
+                        # (m1 − m2 = (q_b − q_a)·x of both samples: the odd one's difference
+                        # is stored negated, so that no negation sits between memory and multiplier)
+                        ops = (d_q[lane1], x_q, d_q[P + lane1] if B > 1 else 0, x2_q)
                     else:
                         ops = (sb_q[n][lane1], sb_q[n - 1], sa_q[n][lane1], sa_q[n - 1])
                     m.d.comb += [a1.eq(ops[0]), a2.eq(ops[2])]
