@@ -24,8 +24,10 @@ cycle, read transparently so that back-to-back rows need no stall).
 Pipeline (cycles after a token is issued): 0 issue reads (the memories register the address);
 1 the memories read; 2 read data registered; 3 operands registered and 4 products, in the
 lanes' multipliers; 5 adder tree, feedback read data registered; 6 (:data:`ROW_END`) feedback
-read-modify-write and row end (bias, shift, nudge); 6 + LATENCY both activations written.  A pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain
-(``drain_*``); the schedule model (``hdl/schedule.py``) counts them.
+read-modify-write and row end (bias, shift, nudge); 6 + LATENCY both activations written.  A
+pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain (``drain_*``), which the
+steps of a relaxation skip where they chain (:func:`chains`); the schedule model
+(``hdl/schedule.py``) counts them.
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ def test_the_hierarchy_puts_the_instances_in_their_modules(tmp_path):
     rows = json.loads((tmp_path / "out" / "hierarchy.json").read_text())
     # two MULT18X18D a lane, in the lanes' multipliers (summed under one name)
     assert rows["top.core.multipliers.mul*"]["MULT18X18D"] == 2 * 4
-    # W1 is 72 words: DP16KD in the 36-bit mode, two 16-bit lanes a block
-    assert rows["top.core.W1"]["DP16KD"] == 2
+    # W1 (72 words) and W2 (6) in one memory of 78: DP16KD in the 36-bit mode, two 16-bit
+    # lanes a block
+    assert rows["top.core.W1_2"]["DP16KD"] == 2
     # B = 2: a rounding unit a lane, its one 32-bit stream a register
     assert rows["top.core.weight_update.prng_u*"]["TRELLIS_FF"] == 4 * 32
     assert "module" in proc.stdout and "top.core.neuron_update" in proc.stdout
