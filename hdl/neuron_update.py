@@ -139,7 +139,7 @@ class NeuronUpdate(wiring.Component):
         Each output-layer state as it is written, and the sample of the pair it is of (feeds
         the predictions).
     x, x2, b{n}, s{n} : memory read requests, data registered by the memory
-        (:class:`~.block_ram.BlockRAM`, 2 cycles) (``x2``: the inputs' second port, the odd
+        (:class:`~.block_ram.BlockRAM`, 3 cycles) (``x2``: the inputs' second port, the odd
         sample of the drive's pair); ``s{n}_w`` : state write request.
     w1, w1_2, … : read requests of the weight memories, named as
         :func:`~.memories.weight_memories` names them (``w1_2``: ``W_1`` and ``W_2`` in one).

@@ -57,7 +57,7 @@ class ProtocolEngine(wiring.Component):
     Frames arriving while the engine executes a frame or sends its reply are not stored: one
     that ends meanwhile is dropped, one that ends later is answered ``OVERFLOW``.
 
-    Latency: the checks take two cycles after the frame's ``END``; a ``WRITE`` then takes three
+    Latency: the checks take three cycles after the frame's ``END``; a ``WRITE`` then takes three
     cycles per data byte (a buffer read each, registered after the block RAM) and one per
     element (its bus write) before its reply; a ``READ`` takes ``READ_LATENCY + 1`` cycles per
     element for its bus read, then sends its bytes at the transmitter's pace.

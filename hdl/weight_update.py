@@ -119,7 +119,7 @@ class WeightUpdate(wiring.Component):
     prng_load, prng_value : In(1), In(32)
         Set that state to ``prng_value`` (only while idle).
     x, x2, w1 (w1_2, …), b{n}, sa{n}, sb{n} : memory read requests, data registered by the memory
-        (:class:`~.block_ram.BlockRAM`, 2 cycles) (``x2``: a second port of the inputs;
+        (:class:`~.block_ram.BlockRAM`, 3 cycles) (``x2``: a second port of the inputs;
         ``sa``/``sb``: state ports A and B);
     w1_w (w1_2_w, …), b{n}_w : weight and bias write requests (the weight memories as
         :func:`~.memories.weight_memories` names them).
