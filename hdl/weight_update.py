@@ -8,7 +8,8 @@ weights: ``B`` cycles of two multiplies a lane, ``q_b,post·q_b,pre − q_a,post
 multiply per sample, ``(q_b,1 − q_a,1)·x``, and two samples a cycle (``B/2`` cycles a word);
 biases need no multiply.  The differences ``q_b,1 − q_a,1`` of all samples are formed first,
 in a pass of their own (the ``diff`` block, ``B · ceil(n_1/P)`` cycles), into a small memory
-whose words each hold a pair of samples, read two samples a cycle through one port.  Then ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
+whose words each hold a pair of samples, read two samples a cycle through one port.  Then
+``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
 lane's xorshift32 draw), saturating write-back: a word comes out of the batch sum at most
 once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
@@ -90,7 +91,8 @@ def diff_memory(p: CoreParams) -> mem.MemorySpec:
     """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per pair of samples,
     whose words hold the even sample's ``P`` lanes and then the odd one's, negated (the
     ``W_1`` block reads a pair a cycle: one read port, where a port for each sample would double
-    the LUT RAM; and the odd product goes in as it is, subtracted by the batch sum).  A :class:`~.block_ram.BlockRAM`, so its reads take as long as the others'."""
+    the LUT RAM; and the odd product goes in as it is, subtracted by the batch sum).  A
+    :class:`~.block_ram.BlockRAM`, so its reads take as long as the others'."""
     depth = p.batch // p.halves * p.slot_stride(1)
     return mem.MemorySpec("diff", signed(p.state_bits + 1), p.halves * p.lanes, depth, mem.shallow(depth))
 
