@@ -189,6 +189,8 @@ class ProtocolEngine(wiring.Component):
 
         status = Signal(Status)
         reply_length = Signal(16)
+        bare = Signal()               # reply_length == 1: the reply is its header (registered: timing)
+        n_last = Signal.like(n)       # n − 1, the last element's k (registered: timing)
         reports = (command == Command.STATUS) | (command == Command.WAIT)   # the status registers
         payload_length = Mux(command == Command.INFO, len(self.descriptor),
                              Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width, 0)))
@@ -222,7 +224,7 @@ class ProtocolEngine(wiring.Component):
 
         def report(code):
             """Reply with the status registers (STATUS, WAIT)."""
-            m.d.sync += [status.eq(code), hb.eq(0), reply_length.eq(1 + 4 * STATUS_ELEMENTS),
+            m.d.sync += [status.eq(code), hb.eq(0), reply_length.eq(1 + 4 * STATUS_ELEMENTS), bare.eq(0),
                          cursor.eq(address(Region.CONTROL, Reg.STATUS))]
             m.next = "HEADER"
 
@@ -234,14 +236,14 @@ class ProtocolEngine(wiring.Component):
             with m.State("CHECK"):
                 # (the burst's range and the duplicate test registered for DECIDE: timing)
                 m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)],
-                             n.eq(elements), cursor.eq(target), k.eq(0), j.eq(0),
+                             n.eq(elements), n_last.eq(elements - 1), cursor.eq(target), k.eq(0), j.eq(0),
                              word.eq(0), rptr.eq(HEADER_BYTES + 5), in_range_q.eq(in_range), duplicate_q.eq(duplicate)]
                 m.next = "CLASSIFY"
             with m.State("CLASSIFY"):
                 m.d.sync += first_status.eq(frame_status)
                 m.next = "DECIDE"
             with m.State("DECIDE"):
-                m.d.sync += reply_length.eq(1)
+                m.d.sync += [reply_length.eq(1), bare.eq(1)]
                 with m.If(first_status != Status.OK):
                     reply(first_status)
                 with m.Elif(duplicate_q):
@@ -266,7 +268,8 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += wait_left.eq(target)
                     m.next = "WAIT"
                 with m.Else():
-                    m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload_length)]
+                    m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload_length),
+                                 bare.eq(payload_length == 0)]
                     m.next = "HEADER"
 
             with m.State("WAIT"):
@@ -295,7 +298,7 @@ class ProtocolEngine(wiring.Component):
             with m.State("BUS_WRITE"):
                 m.d.comb += self.we.eq(1)
                 m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
-                with m.If((command == Command.START) | (k == n - 1)):
+                with m.If((command == Command.START) | (k == n_last)):
                     m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
                     reply(Status.OK)
                 with m.Else():
@@ -303,7 +306,7 @@ class ProtocolEngine(wiring.Component):
 
             with m.State("HEADER"):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(header[hb]),
-                             self.tx.payload.last.eq((hb == HEADER_BYTES) & (reply_length == 1))]
+                             self.tx.payload.last.eq((hb == HEADER_BYTES) & bare)]
                 with m.If(self.tx.ready):
                     m.d.sync += hb.eq(hb + 1)
                     with m.If(hb == HEADER_BYTES):
@@ -311,7 +314,7 @@ class ProtocolEngine(wiring.Component):
                         with m.If(refused):
                             m.d.sync += bad_frames.eq(bad_frames + 1)
                         m.d.sync += self.error.eq(refused)
-                        with m.If(reply_length == 1):
+                        with m.If(bare):
                             finish()
                         with m.Elif(command == Command.INFO):
                             m.next = "DESCRIBE"
@@ -344,13 +347,13 @@ class ProtocolEngine(wiring.Component):
                 element_width = Mux(reports, 4, width)
                 final = j == (element_width - 1)[:2]
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(word_bytes[j]),
-                             self.tx.payload.last.eq(final & (k == n - 1))]
+                             self.tx.payload.last.eq(final & (k == n_last))]
                 with m.If(self.tx.ready):
                     m.d.sync += j.eq(j + 1)
                     with m.If(final):
                         m.d.sync += [j.eq(0), k.eq(k + 1), cursor.eq(cursor + 1)]
                         m.next = "ELEMENT"
-                        with m.If(k == n - 1):
+                        with m.If(k == n_last):
                             finish()
 
         # a new frame starts clean; one whose start was missed (up to this very cycle) is an overflow
