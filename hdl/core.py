@@ -56,7 +56,7 @@ class Core(wiring.Component):
     bank : Out(1)
         Input bank of the current (or last) run.
     step_done : Out(1)
-        Pulse after each neuron step (for monitors).
+        Pulse in the cycle of each neuron step's last state write (for monitors).
     mon{n}_en, mon{n}_addr, mon{n}_data : Out
         Every write into the state memory of layer ``n``, as it happens (for monitors).
     wmon_en, wmon_block, wmon_addr, wmon_data : Out
