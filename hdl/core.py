@@ -192,8 +192,9 @@ class Core(wiring.Component):
                 m.d.comb += [self.wmon_en.eq(request.en), self.wmon_block.eq(upd.written),
                              self.wmon_addr.eq(request.addr), self.wmon_data.eq(request.data)]
                 for n, base in regions.values():
-                    with m.If(upd.written == 2 * (n - 1) + (name[0] == "b")):
-                        m.d.comb += self.wmon_addr.eq(request.addr - base)
+                    if base:
+                        with m.If(upd.written == 2 * (n - 1)):
+                            m.d.comb += self.wmon_addr.eq(request.addr - base)
             for r in regions:
                 reads[r] = rd
         for n in range(1, N + 1):
@@ -232,12 +233,17 @@ class Core(wiring.Component):
         # request); the cycle after, its lane is picked into a register of its own; the cycle
         # after that, one multiplexer of those answers.  The request's region, register and
         # lane follow it to the pick.
-        request = data.StructLayout({"valid": 1, "region": len(region), "reg": 8, "lane": max(1, p.lane_bits)})
-        stages = [Signal(request, name=f"read_stage{k}") for k in range(block_ram.LATENCY)]
-        m.d.sync += [stages[0].valid.eq(self.re), stages[0].region.eq(region), stages[0].reg.eq(offset),
-                     stages[0].lane.eq(lane)]
-        m.d.sync += [later.eq(earlier) for earlier, later in zip(stages, stages[1:])]
-        pick = stages[-1]
+        def delayed(value, cycles: int, name: str):
+            """``value`` through ``cycles`` registers."""
+            for k in range(cycles):
+                later = Signal.like(value, name=f"{name}{k}")
+                m.d.sync += later.eq(value)
+                value = later
+            return value
+
+        request = Signal(data.StructLayout({"valid": 1, "region": len(region), "reg": 8, "lane": max(1, p.lane_bits)}))
+        m.d.comb += [request.valid.eq(self.re), request.region.eq(region), request.reg.eq(offset), request.lane.eq(lane)]
+        pick = delayed(request, block_ram.LATENCY, "read_stage")
         pick_region, pick_reg, pick_lane, answer_region = pick.region, pick.reg, pick.lane, Signal.like(region)
         m.d.sync += [self.rvalid.eq(pick.valid), answer_region.eq(pick_region)]
         answers: dict[int, Value] = {}
@@ -245,23 +251,20 @@ class Core(wiring.Component):
             element = port.data[pick_lane] if P > 1 else port.data[0]
             answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
             m.d.sync += answers[r].eq(element)
-        pred_words = [Signal.like(pred_rd.data, name=f"pred_word{k}") for k in range(block_ram.LATENCY - 1)]
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
         # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
         # reads and writes its lanes' at the request's offset --------------------------------------
         # (registered as a memory's word is, and picked a cycle later)
-        prng_words = [Signal(PRNG_BITS, name=f"prng_word{k}") for k in range(block_ram.LATENCY)]
+        prng_word = Signal(PRNG_BITS)
+        m.d.comb += prng_word.eq(Mux(offset == P, seq.sign_state, upd.prng_state))
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
-        m.d.sync += [prng_words[0].eq(Mux(offset == P, seq.sign_state, upd.prng_state)),
-                     *[later.eq(earlier) for earlier, later in zip(prng_words, prng_words[1:])],
-                     answers[Region.PRNG].eq(prng_words[-1])]
+        m.d.sync += answers[Region.PRNG].eq(delayed(prng_word, block_ram.LATENCY, "prng_word"))
         prng_write = host_write(Region.PRNG)
         m.d.comb += [upd.prng_addr.eq(offset), upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
                      upd.prng_load.eq(prng_write & (offset < P)), seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
-        m.d.sync += [pred_words[0].eq(pred_rd.data),     # (the read port registers the first cycle)
-                     *[later.eq(earlier) for earlier, later in zip(pred_words, pred_words[1:])],
-                     answers[Region.PRED].eq(pred_words[-1])]
+        # (the prediction memory's read port registers the first cycle)
+        m.d.sync += answers[Region.PRED].eq(delayed(pred_rd.data, block_ram.LATENCY - 1, "pred_word"))
         with m.Switch(pick_reg):
             with m.Case(Reg.STATUS):
                 m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done, self.bank))

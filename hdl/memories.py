@@ -100,7 +100,7 @@ def weight_memories(p: CoreParams) -> list[WeightMemory]:
     """The memories of ``W_1 … W_N``.  A memory holds the next layers' weights after its first
     layer's while its depth stays within the power of two that layer's rounds up to: its
     blocks (or LUT-RAM cells) hold that depth anyway.  784-128-10 at P = 64: ``W_2``'s 20 words
-    go after ``W_1``'s 1,568 in ``W_1``'s 2,048-word blocks, where on their own they took 512
+    go after ``W_1``'s 1,664 in ``W_1``'s 2,048-word blocks, where on their own they took 512
     LUT-RAM cells, and a weight operand then comes from one memory in either engine."""
     groups: list[list[int]] = []
     for n in range(1, p.layers + 1):
@@ -124,12 +124,9 @@ def weights(p: CoreParams, layer: int) -> MemorySpec:
     return _spec(f"W{layer}", signed(p.weight_bits), p.lanes, p.weight_depth(layer))
 
 
-def weight_memory(p: CoreParams, layer: int) -> tuple[int, WeightMemory]:
-    """The memory of ``W_layer``, and its index in :func:`weight_memories`."""
-    for k, wm in enumerate(weight_memories(p)):
-        if layer in wm.layers:
-            return k, wm
-    raise ValueError(f"no layer {layer}")
+def weight_memory(p: CoreParams, layer: int) -> WeightMemory:
+    """The memory that holds ``W_layer``."""
+    return next(wm for wm in weight_memories(p) if layer in wm.layers)
 
 
 def biases(p: CoreParams, layer: int) -> MemorySpec:

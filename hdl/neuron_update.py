@@ -187,7 +187,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- issue counters -----------------------------------------------------------------
         layer = Signal(range(N + 1))          # the pass: W_layer
-        weight_ports = {n: getattr(self, mem.weight_memory(p, n)[1].spec.name.lower()) for n in rows}
+        weight_ports = {n: getattr(self, mem.weight_memory(p, n).spec.name.lower()) for n in rows}
         scan = m.submodules.scan = RowScan(P, max(rows.values()), max(groups.values()),
                                            max(wm.spec.depth for wm in mem.weight_memories(p)))
         i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
@@ -440,7 +440,7 @@ class NeuronUpdate(wiring.Component):
 
         def base(n):
             """The first word of ``W_n`` in its memory (a pass's scan restarts there)."""
-            return Array(Const(mem.weight_memory(p, k)[1].base(k)) if k in rows else Const(0)
+            return Array(Const(mem.weight_memory(p, k).base(k)) if k in rows else Const(0)
                          for k in range(N + 2))[n]
 
         m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g), scan.base.eq(base(layer))]

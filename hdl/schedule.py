@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from epfpga.firmware.isa import INSTRUCTION, Op
 from epfpga.golden.phases import PHASES
 
-from .neuron_update import chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_issue_cycles
+from .neuron_update import (chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_done_stage,
+                            step_issue_cycles)
 from .params import CoreParams
 from .weight_update import DRAIN_DIFF, blocks, drain, write_stage
 
@@ -118,9 +119,10 @@ def program_cycles(p: CoreParams, words: list[int]) -> Schedule:
             totals["drive"] += spent
         elif op == Op.RELAX:
             spent = relax_cycles(p, imm)
-            # step_done: a step's last state write, step_done_stage after its last issue, which
-            # is 2 + drain_output before a lone step's end
-            step_ends += [now + t * step_period(p) + step_cycles(p) - 3 for t in range(imm)]
+            # step_done: step_done_stage after the step's last issue, which comes drain_output
+            # + 2 cycles before a lone step's end
+            last_issue = step_cycles(p) - 2 - drain_output(p)
+            step_ends += [now + t * step_period(p) + last_issue + step_done_stage(p) for t in range(imm)]
             totals["relax"] += spent
             totals["steps"] += imm
         elif op == Op.UPDATE:

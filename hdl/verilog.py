@@ -38,7 +38,8 @@ def memory_map(p: CoreParams) -> list[dict]:
     for entry in out:   # where each weight matrix lives: its memory and first word there
         if entry["name"].startswith("W"):
             layer = int(entry["name"][1:])
-            entry |= {"memory": mem.weight_memory(p, layer)[1].spec.name, "base": mem.weight_memory(p, layer)[1].base(layer)}
+            wm = mem.weight_memory(p, layer)
+            entry |= {"memory": wm.spec.name, "base": wm.base(layer)}
     out.append({"name": "y", "region": int(Region.Y), "access": "w", "depth": INPUT_BANKS * p.batch, "lanes": 1,
                 "width": p.label_bits, "bits": INPUT_BANKS * p.batch * p.label_bits})
     out.append({"name": "pred", "region": int(Region.PRED), "access": "r", "depth": p.batch, "lanes": 1,

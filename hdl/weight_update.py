@@ -166,12 +166,12 @@ class WeightUpdate(wiring.Component):
 
         def port(kind: str, n: int, write: bool = False):
             """The read (or write) request of block ``kind`` of layer ``n``'s memory."""
-            name = mem.weight_memory(p, n)[1].spec.name.lower() if kind == "W" else f"b{n}"
+            name = mem.weight_memory(p, n).spec.name.lower() if kind == "W" else f"b{n}"
             return getattr(self, f"{name}_w" if write else name)
 
         def first_word(blk: Block) -> int:
             """Where the block's words start in their memory."""
-            return mem.weight_memory(p, blk.layer)[1].base(blk.layer) if blk.kind == "W" else 0
+            return mem.weight_memory(p, blk.layer).base(blk.layer) if blk.kind == "W" else 0
         i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
         b = Signal(range(max(2, B)))
         issuing, last_g, last_row, last_b = Signal(), Signal(), Signal(), Signal()
