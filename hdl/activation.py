@@ -54,10 +54,10 @@ class Activation(wiring.Component):
         m = Module()
         spec = self.params.spec
         name = self.params.activation
-        u = Signal.like(self.u)
+        u = Signal.like(self.u, reset_less=True)
         m.d.sync += u.eq(self.u)
         shift = spec.fw + (1 if name == "my_hard_sig" else 0)
-        rounded = Signal(signed(len(u) - shift + 1))
+        rounded = Signal(signed(len(u) - shift + 1), reset_less=True)
         m.d.sync += rounded.eq(self.round(u, shift))
         if name == "my_sigmoid":
             z_lo, table = sigmoid_table(spec.fs)
@@ -66,5 +66,7 @@ class Activation(wiring.Component):
             port = rom.read_port()
             m.d.comb += [port.addr.eq(clamp(rounded, z_lo, z_lo + len(table) - 1) - z_lo), self.q.eq(port.data)]
         else:
-            m.d.sync += self.q.eq(clamp(rounded, 0, spec.one))
+            q = Signal.like(self.q, reset_less=True)
+            m.d.sync += q.eq(clamp(rounded, 0, spec.one))
+            m.d.comb += self.q.eq(q)
         return m

@@ -39,7 +39,7 @@ def tree_sum(values: Sequence[Value], m: Module | None = None, latency: int = 0)
         level = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)] + ([level[-1]] if len(level) % 2 else [])
         depth += 1
         if depth % LEVELS_PER_STAGE == 0 and depth // LEVELS_PER_STAGE <= latency:
-            registers = [Signal(v.shape(), name=f"tree{depth}_{k}") for k, v in enumerate(level)]
+            registers = [Signal(v.shape(), name=f"tree{depth}_{k}", reset_less=True) for k, v in enumerate(level)]
             m.d.sync += [r.eq(v) for r, v in zip(registers, level)]
             level = registers
     return level[0]

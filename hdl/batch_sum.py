@@ -46,7 +46,7 @@ class BatchSum(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         for l in range(self.lanes):
-            running = Signal.like(self.d[l], name=f"sum_l{l}")
+            running = Signal.like(self.d[l], name=f"sum_l{l}", reset_less=True)
             m.d.comb += self.d[l].eq(Mux(self.first, 0, running) + self.m1[l] - self.m2[l])
             with m.If(self.valid):
                 m.d.sync += running.eq(self.d[l])

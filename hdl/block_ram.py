@@ -125,12 +125,13 @@ class BlockRAM(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        write = _Write(Signal.like(self.write.addr, name="w_addr"), Signal.like(self.write.en, name="w_en"),
-                       Signal(self.spec.shape, name="w_data"))
+        # (only the enables need a reset: an address or word is used only where one is high)
+        write = _Write(Signal.like(self.write.addr, name="w_addr", reset_less=True), Signal.like(self.write.en, name="w_en"),
+                       Signal(self.spec.shape, name="w_data", reset_less=True))
         m.d.sync += [write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
         requests = []
         for k, port in enumerate(self.read):
-            addr, en = Signal.like(port.addr, name=f"r{k}_addr"), Signal(name=f"r{k}_en")
+            addr, en = Signal.like(port.addr, name=f"r{k}_addr", reset_less=True), Signal(name=f"r{k}_en")
             m.d.sync += [addr.eq(port.addr), en.eq(port.en)]
             requests.append((addr, en, port.data))
         if uses_dp16kd(self.spec, platform):
@@ -142,10 +143,12 @@ class BlockRAM(wiring.Component):
         port = store.write_port(granularity=1)
         m.d.comb += [port.addr.eq(write.addr), port.en.eq(write.en[:used]),
                      *[port.data[l].eq(write.data[l]) for l in range(used)]]
-        for addr, en, data in requests:    # (the unused lanes' data stays 0)
+        for k, (addr, en, data) in enumerate(requests):    # (the unused lanes' data stays 0)
             inferred = store.read_port()
-            m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
-            m.d.sync += [data[l].eq(inferred.data[l]) for l in range(used)]
+            registered = Signal(inferred.data.shape(), name=f"r{k}_data", reset_less=True)
+            m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en),
+                         *[data[l].eq(registered[l]) for l in range(used)]]
+            m.d.sync += registered.eq(inferred.data)
         return m
 
     def _dp16kd(self, m: Module, shape: Dp16kdShape, write: _Write, request, prefix: str) -> None:

@@ -16,7 +16,7 @@ plain ``*`` between registers.  Both forms compute the same integers.
 
 from __future__ import annotations
 
-from amaranth import ClockSignal, Instance, Module, ResetSignal, Shape, Signal, signed
+from amaranth import ClockSignal, Instance, Module, Shape, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -71,15 +71,17 @@ class Multiplier(wiring.Component):
             ports |= {f"o_P{k}": p[k] for k in range(2 * DSP_BITS)}
             for k in range(4):
                 ports |= {f"i_CLK{k}": ClockSignal("sync") if k == 0 else 0, f"i_CE{k}": 1,
-                          f"i_RST{k}": ResetSignal("sync") if k == 0 else 0}
+                          f"i_RST{k}": 0}
             m.submodules.dsp = Instance(
                 "MULT18X18D",
                 p_REG_INPUTA_CLK="CLK0", p_REG_INPUTB_CLK="CLK0", p_REG_OUTPUT_CLK="CLK0",
                 p_RESETMODE="SYNC", p_GSR="DISABLED",
                 i_SIGNEDA=1, i_SIGNEDB=1, i_SOURCEA=0, i_SOURCEB=0, **ports)
         else:
-            a, b = Signal(self.a_shape), Signal(self.b_shape)
-            m.d.sync += [a.eq(self.a), b.eq(self.b), self.p.eq(a * b)]
+            a, b = Signal(self.a_shape, reset_less=True), Signal(self.b_shape, reset_less=True)
+            p = Signal.like(self.p, reset_less=True)
+            m.d.sync += [a.eq(self.a), b.eq(self.b), p.eq(a * b)]
+            m.d.comb += self.p.eq(p)
         return m
 
 

@@ -266,8 +266,8 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [even2[l].eq(self.mul.p[2 * l]) for l in range(P)]
         m.d.comb += [odd2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
         fb2 = even2
-        post_r, bias_r = Signal.like(post1), Signal.like(bias1)
-        post2, bias2 = Signal.like(post1), Signal.like(bias1)
+        post_r, bias_r = Signal.like(post1, reset_less=True), Signal.like(bias1, reset_less=True)
+        post2, bias2 = Signal.like(post_r), Signal.like(bias_r)
         m.d.sync += [post_r.eq(post1), bias_r.eq(bias1), post2.eq(post_r), bias2.eq(bias_r)]
         for n in range(1, N):    # (layer 1's sums start from the drive: the first row reads it)
             with m.If(layer == n + 1):
@@ -281,8 +281,8 @@ class NeuronUpdate(wiring.Component):
         for l, a in enumerate(acts):
             m.submodules[f"act_l{l}"] = a
         tok3 = Signal(token)
-        fb3 = [Signal.like(fb2[l], name=f"fb3_l{l}") for l in range(P)]
-        acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}") for l in range(P)]
+        fb3 = [Signal.like(fb2[l], name=f"fb3_l{l}", reset_less=True) for l in range(P)]
+        acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}", reset_less=True) for l in range(P)]
         m.d.sync += [tok3.eq(tok2)] + [fb3[l].eq(fb2[l]) for l in range(P)]
         for n in range(1, N):
             with m.If(layer == n + 1):
@@ -292,7 +292,7 @@ class NeuronUpdate(wiring.Component):
         writes = tok3.valid & ~tok3.last_row & (layer >= 2)
         forward = Signal()
         m.d.sync += forward.eq(writes & (tok3.g == tok2.g) & (tok3.h == tok2.h) & ~tok2.first_row)
-        prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}") for l in range(P)]   # the word written last cycle
+        prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}", reset_less=True) for l in range(P)]   # the word written last cycle
         u_fb = [Signal(signed(p.acc_bits), name=f"ufb_l{l}") for l in range(P)]
         for l in range(P):
             m.d.comb += [u_fb[l].eq(Mux(forward, prev_u[l], acc_q[l]) + fb3[l]), acts[l].u.eq(u_fb[l])]
@@ -304,8 +304,8 @@ class NeuronUpdate(wiring.Component):
                 with m.If(writes):
                     m.d.comb += acc_wr[n].en.eq((1 << P) - 1)
         fb_done = [Signal(name=f"fb_done{t}") for t in range(LATENCY + 1)]
-        fb_g = [Signal.like(g, name=f"fb_g{t}") for t in range(LATENCY + 1)]
-        fb_h = [Signal(name=f"fb_h{t}") for t in range(LATENCY + 1)]
+        fb_g = [Signal.like(g, name=f"fb_g{t}", reset_less=True) for t in range(LATENCY + 1)]
+        fb_h = [Signal(name=f"fb_h{t}", reset_less=True) for t in range(LATENCY + 1)]
         m.d.comb += [fb_done[0].eq(tok3.valid & tok3.last_row & (layer >= 2)), fb_g[0].eq(tok3.g), fb_h[0].eq(tok3.h)]
         for t in range(LATENCY):
             m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t]), fb_h[t + 1].eq(fb_h[t])]
@@ -324,7 +324,7 @@ class NeuronUpdate(wiring.Component):
         def row_sum(products, name):
             """The row's forward sum so far: a balanced adder tree (``log2 P`` adds deep, not
             the ``P`` of a chain), registered ``tree`` times, then the row accumulator."""
-            acc, total = Signal(signed(p.acc_bits), name=f"{name}_acc"), Signal(signed(p.acc_bits), name=name)
+            acc, total = Signal(signed(p.acc_bits), name=f"{name}_acc", reset_less=True), Signal(signed(p.acc_bits), name=name)
             m.d.comb += total.eq(Mux(tokf.g == 0, 0, acc) + tree_sum(products, m, tree))
             with m.If(tokf.valid):
                 m.d.sync += acc.eq(total)
@@ -334,9 +334,10 @@ class NeuronUpdate(wiring.Component):
         row_even, row_odd = row_sum(even2, "row_even"), row_sum(odd2, "row_odd")
 
         # -- stage 6: row end -------------------------------------------------------------------
-        row3, row3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
-        end3, i3, i_word3, i_lane3 = Signal(), Signal.like(i), Signal.like(i_word), Signal(tokf.i_lane.shape())
-        h3 = Signal()
+        row3, row3_odd = Signal(signed(p.acc_bits), reset_less=True), Signal(signed(p.acc_bits), reset_less=True)
+        end3 = Signal()
+        i3, i_word3 = Signal.like(i, reset_less=True), Signal.like(i_word, reset_less=True)
+        i_lane3, h3 = Signal(tokf.i_lane.shape(), reset_less=True), Signal(reset_less=True)
         m.d.sync += [end3.eq(tokf.valid & tokf.last_g), row3.eq(row_even), row3_odd.eq(row_odd), i3.eq(tokf.i),
                      i_word3.eq(tokf.i_word), i_lane3.eq(tokf.i_lane), h3.eq(tokf.h)]
         # the output layer's nudge σ·(y_q − q_N) is formed a stage early, from registered labels
@@ -347,8 +348,8 @@ class NeuronUpdate(wiring.Component):
         nudge = m.submodules.nudge_error = NudgeError(p)
         m.d.comb += [nudge.unit.eq(tokf.i), nudge.label.eq(Mux(tokf.h, labels[1], labels[0])), nudge.q.eq(postf),
                      nudge.nudge.eq(self.nudge)]
-        err3 = Signal.like(nudge.err)
-        offset3 = Signal(signed(p.acc_bits))   # bias, and the nudge inside ρ
+        err3 = Signal.like(nudge.err, reset_less=True)
+        offset3 = Signal(signed(p.acc_bits), reset_less=True)   # bias, and the nudge inside ρ
         nudge_in = Mux(layer == N, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
         m.d.sync += [err3.eq(nudge.err), offset3.eq((biasf << spec.fs) + nudge_in)]
         u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
@@ -357,7 +358,7 @@ class NeuronUpdate(wiring.Component):
         lane_en3 = (1 << i_lane3) if P > 1 else 1
         # the drive: the even sample's at the row end, the odd one's the cycle after (a row
         # takes two cycles or more, :func:`drive_gaps`), into layer 1's accumulators
-        odd_end, odd_u = Signal(), Signal(signed(p.acc_bits))
+        odd_end, odd_u = Signal(), Signal(signed(p.acc_bits), reset_less=True)
         odd_word, odd_lane = Signal.like(i_word3), Signal.like(i_lane3)
         m.d.sync += [odd_end.eq(end3 & (layer == 1) & pairs), odd_u.eq(d3_odd), odd_word.eq(i_word3), odd_lane.eq(i_lane3)]
         with m.If(layer == 1):
@@ -380,11 +381,11 @@ class NeuronUpdate(wiring.Component):
         out_act = m.submodules.act_out = Activation(p)
         m.d.comb += out_act.u.eq(u3)
         out_valid = [Signal(name=f"out_v{t}") for t in range(LATENCY + 1)]
-        out_i = [Signal.like(i, name=f"out_i{t}") for t in range(LATENCY + 1)]
-        out_word = [Signal.like(i_word, name=f"out_word{t}") for t in range(LATENCY + 1)]
+        out_i = [Signal.like(i3, name=f"out_i{t}") for t in range(LATENCY + 1)]
+        out_word = [Signal.like(i_word3, name=f"out_word{t}") for t in range(LATENCY + 1)]
         out_lane = [Signal.like(i_lane3, name=f"out_lane{t}") for t in range(LATENCY + 1)]
         out_err = [Signal.like(err3, name=f"out_err{t}") for t in range(LATENCY + 1)]
-        out_h = [Signal(name=f"out_h{t}") for t in range(LATENCY + 1)]
+        out_h = [Signal(name=f"out_h{t}", reset_less=True) for t in range(LATENCY + 1)]
         m.d.comb += [out_valid[0].eq(end3 & (layer == N)), out_i[0].eq(i3), out_word[0].eq(i_word3),
                      out_lane[0].eq(i_lane3), out_err[0].eq(err3), out_h[0].eq(h3)]
         for t in range(LATENCY):

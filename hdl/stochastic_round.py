@@ -64,12 +64,14 @@ class StochasticRound(wiring.Component):
                             m.d.comb += offset.eq(self.draw[l][PRNG_BITS - s:] if self.stochastic else 1 << (s - 1))
             total = Signal((v + offset).shape(), name=f"total_l{l}")
             m.d.comb += total.eq(v + offset)
+            q = Signal.like(self.q[l], name=f"q_l{l}", reset_less=True)
+            m.d.comb += self.q[l].eq(q)
             with m.If(self.zero):
-                m.d.sync += self.q[l].eq(0)
+                m.d.sync += q.eq(0)
             with m.Else():
                 with m.Switch(self.shift):
                     for s in self.shifts:
                         with m.Case(s):
-                            m.d.sync += self.q[l].eq(total >> s if s > 0 else v << -s)
+                            m.d.sync += q.eq(total >> s if s > 0 else v << -s)
         return m
 

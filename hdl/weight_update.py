@@ -265,8 +265,8 @@ class WeightUpdate(wiring.Component):
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
         m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
         m.d.comb += [m1[l].eq(self.mul.p[2 * l]) for l in range(P)] + [m2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
-        w1b = [Signal.like(w1[l], name=f"w1b_l{l}") for l in range(P)]
-        w2 = [Signal.like(w1[l], name=f"w2_l{l}") for l in range(P)]
+        w1b = [Signal.like(w1[l], name=f"w1b_l{l}", reset_less=True) for l in range(P)]
+        w2 = [Signal.like(w1b[l], name=f"w2_l{l}") for l in range(P)]
         m.d.sync += [w1b[l].eq(w1[l]) for l in range(P)] + [w2[l].eq(w1b[l]) for l in range(P)]
         diff1b, diff2 = Signal(), Signal()
         m.d.sync += [diff1b.eq(diff_block), diff2.eq(diff1b)]
@@ -281,9 +281,9 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(d_sum[l % P]) for l in range(p.halves * P)]]
         with m.If(tok2.valid & diff2):
             m.d.comb += diff_wr.en.eq(((1 << P) - 1) << (P * tok2.odd))
-        word_done, valid3, addr3 = tok2.valid & tok2.last_b & ~diff2, Signal(), Signal.like(waddr)
-        d3 = [Signal(signed(d_bits), name=f"d3_l{l}") for l in range(P)]
-        w3 = [Signal.like(w1[l], name=f"w3_l{l}") for l in range(P)]
+        word_done, valid3, addr3 = tok2.valid & tok2.last_b & ~diff2, Signal(), Signal.like(waddr, reset_less=True)
+        d3 = [Signal(signed(d_bits), name=f"d3_l{l}", reset_less=True) for l in range(P)]
+        w3 = [Signal.like(w1b[l], name=f"w3_l{l}") for l in range(P)]
         m.d.sync += valid3.eq(word_done)
         with m.If(word_done):
             m.d.sync += [addr3.eq(tok2.addr)] + [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
@@ -339,10 +339,10 @@ class WeightUpdate(wiring.Component):
                     if stochastic:   # a draw whenever bits are rounded off
                         m.d.comb += draws.eq(1 if base > 0 else self.halve)
         top = max(1, max(shifts))
-        valid_a, slot_a, addr_a = Signal(), Signal.like(slot), Signal.like(waddr)
-        v_a = [Signal(signed(d_bits + 1), name=f"v_u{u}") for u in range(units)]
-        w_a = [Signal.like(w1[0], name=f"wa_u{u}") for u in range(units)]
-        draw_a = [Signal(top, name=f"draw_u{u}") for u in range(units)]
+        valid_a, slot_a, addr_a = Signal(), Signal.like(slot, reset_less=True), Signal.like(addr3)
+        v_a = [Signal(signed(d_bits + 1), name=f"v_u{u}", reset_less=True) for u in range(units)]
+        w_a = [Signal.like(w1b[0], name=f"wa_u{u}") for u in range(units)]
+        draw_a = [Signal(top, name=f"draw_u{u}", reset_less=True) for u in range(units)]
         m.d.sync += [valid_a.eq(active), slot_a.eq(slot), addr_a.eq(addr3)]
         for u, stream in enumerate(streams):
             d = lane(d3, u)
@@ -353,16 +353,16 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [rounding.shift.eq(shift), rounding.zero.eq(frozen)]
         m.d.comb += [rounding.v[u].eq(v_a[u]) for u in range(units)]
         m.d.comb += [rounding.draw[u][PRNG_BITS - top:].eq(draw_a[u]) for u in range(units)]
-        valid_b, slot_b, addr_b = Signal(), Signal.like(slot), Signal.like(waddr)
+        valid_b, slot_b, addr_b = Signal(), Signal.like(slot_a), Signal.like(addr3)
         w_b = [Signal.like(w_a[u], name=f"wb_u{u}") for u in range(units)]
         m.d.sync += [valid_b.eq(valid_a), slot_b.eq(slot_a), addr_b.eq(addr_a)] + [w_b[u].eq(w_a[u]) for u in range(units)]
         write_back = m.submodules.write_back = WriteBack(p, units)
         m.d.comb += [write_back.w[u].eq(w_b[u]) for u in range(units)]
         m.d.comb += [write_back.dw[u].eq(rounding.q[u]) for u in range(units)]
-        valid_c, slot_c, addr_c = Signal(), Signal.like(slot), Signal.like(waddr)
+        valid_c, slot_c, addr_c = Signal(), Signal.like(slot_a), Signal.like(addr3)
         m.d.sync += [valid_c.eq(valid_b), slot_c.eq(slot_b), addr_c.eq(addr_b)]
         # the new values of the sweep's earlier lanes wait for its last
-        held = {l: Signal.like(w1[0], name=f"new_l{l}") for l in range(P) if l % share != share - 1}
+        held = {l: Signal.like(w1b[0], name=f"new_l{l}") for l in range(P) if l % share != share - 1}
         for l, value in held.items():
             with m.If(valid_c & (slot_c == l % share)):
                 m.d.sync += value.eq(write_back.q[l // share])

@@ -60,6 +60,7 @@ class WriteBack(wiring.Component):
             total = Signal(signed(bits + 2), name=f"sum{l}")
             m.d.comb += total.eq(self.w[l] + narrow)
             top = total[bits - 1:]
-            m.d.sync += self.q[l].eq(Mux(top.all() | ~top.any(), total[:bits].as_signed(),
-                                         Mux(total[-1], spec.w_min, spec.w_max)))
+            q = Signal.like(self.q[l], name=f"q{l}", reset_less=True)
+            m.d.comb += self.q[l].eq(q)
+            m.d.sync += q.eq(Mux(top.all() | ~top.any(), total[:bits].as_signed(), Mux(total[-1], spec.w_min, spec.w_max)))
         return m
