@@ -11,8 +11,10 @@ from __future__ import annotations
 import queue
 import threading
 
+from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
 
+from epfpga.firmware.address_map import Reg, Region, address
 from epfpga.firmware.driver import RequestTransport, StateWrite
 from epfpga.hdl.core import Core
 
@@ -34,7 +36,10 @@ class AmaranthTransport(RequestTransport):
         self.core, self.max_cycles = core, max_cycles
         self._requests: queue.Queue = queue.Queue()
         self._answers: queue.Queue = queue.Queue()
-        sim = Simulator(core)
+        top = Module()     # the domain explicit, so that the testbench can drive its reset
+        top.domains.sync = self._domain = ClockDomain("sync")
+        top.submodules.core = core
+        sim = Simulator(top)
         sim.add_clock(PERIOD_NS * 1e-9)
         sim.add_testbench(self._testbench)
         self._thread = threading.Thread(target=sim.run, daemon=True)
@@ -48,6 +53,11 @@ class AmaranthTransport(RequestTransport):
             raise value
         return value
 
+    def start_and_reset(self, cycles: int, bank: int = 0) -> None:
+        """Start the program on input ``bank`` and reset the core ``cycles`` cycles into its
+        run, for a cycle (the memories keep their words, half-updated)."""
+        self._call("start_and_reset", cycles, bank)
+
     def close(self) -> None:
         self._requests.put(("stop", None))
         self._thread.join()
@@ -60,7 +70,14 @@ class AmaranthTransport(RequestTransport):
             checker = BeatChecker(self.core.params, expect) if expect is not None else None
             return await bus.run(monitor, checker, bank, self.max_cycles)
 
-        handlers = {"write": bus.write, "read": bus.read, "run": run}
+        async def start_and_reset(cycles: int, bank: int) -> None:
+            await bus.write([(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
+            await ctx.tick().repeat(cycles)
+            ctx.set(self._domain.rst, 1)
+            await ctx.tick()
+            ctx.set(self._domain.rst, 0)
+
+        handlers = {"write": bus.write, "read": bus.read, "run": run, "start_and_reset": start_and_reset}
         while True:
             kind, args = self._requests.get()
             if kind == "stop":

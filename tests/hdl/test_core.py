@@ -273,3 +273,29 @@ def test_the_idle_input_bank_loads_while_the_core_trains_on_the_other():
 
     simulate(core, bench)
     assert [list(g) for g in got] == [w.tolist() for w in want]
+
+
+@pytest.mark.parametrize("part", ["relaxation", "update"])
+def test_a_reset_during_a_run_leaves_no_state_behind(part):
+    """Only the control registers have a reset (the datapath's keep their words, hdl/): a
+    run reset halfway through its relaxation or in its update's last cycles, on other weights
+    and inputs, changes nothing in the run after it, once the host has reloaded the weights
+    and the random streams (a stream's states are in a memory where a unit serves several lanes)."""
+    cfg = config_mod.from_dict(dict(sizes=[9, 13, 5], lanes=4, batch=4, t1=5, t2=3, lrs=[0.6, 0.4],
+                                    fixed={"rounding": "stochastic"}, seed=3))
+    rng = np.random.default_rng(17)
+    x, y = random_data(cfg, rng, batches=2)
+    rtl, fixed = RtlTrainer(cfg), FixedTrainer(cfg)
+    initial, streams = rtl.driver.read_weights(), rtl.driver.read_prng()
+    counters = schedule.program_cycles(rtl.hw, programs.training(cfg.estimator, cfg.t1, cfg.t2)).counters()
+    cut = counters["cycles"] // 2 if part == "relaxation" else counters["cycles"] - 4
+    rtl.driver.load_weights({name: rng.integers(-300, 300, w.shape) for name, w in initial.items()})
+    rtl.driver.load_batch(rtl.spec.quantise_input(x[4:]).numpy(), y[4:])
+    rtl.driver.transport.start_and_reset(cut)
+    assert rtl.driver.register(Reg.STATUS) == 0      # idle again, not done
+    rtl.driver.load_weights(initial)
+    rtl.driver.load_prng(streams)
+    assert np.array_equal(rtl.train_batch(x[:4], y[:4]), fixed.train_batch(x[:4], y[:4]))
+    got = rtl.driver.read_weights()
+    for name, want in fixed.params.items():
+        assert np.array_equal(got[name], want.numpy()), name
