@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth import Module, Signal, unsigned
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -18,8 +18,8 @@ class StochasticRound(wiring.Component):
 
     For ``shift > 0`` the result is ``(v + r) >> shift``, with ``r`` the top ``shift`` bits of
     the lane's ``draw`` (stochastic) or ``2**(shift − 1)`` (nearest, ties up); for ``shift ≤ 0``
-    it is ``v << −shift``; ``zero`` makes it 0.  One adder a lane: the shift picks the offset
-    and the shift out, both wiring behind a multiplexer.
+    it is ``v << −shift``; ``zero`` makes it 0.  One adder a lane, of ``v`` scaled by the
+    shift and the draw's top bits, then a fixed shift.
 
     Parameters
     ----------
@@ -53,25 +53,26 @@ class StochasticRound(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        top = max(self.shifts)
+        # floor((v + r) / 2**s) = floor((v·2**(top − s) + R) / 2**top), with R the top ``top``
+        # bits of the draw, of which r = R >> (top − s) is the top s (R's lower bits never
+        # carry into the quotient; nearest: R = 2**(top − 1), r = 2**(s − 1); s ≤ 0: the
+        # quotient is v << −s).  So the shift picks only the scaled value, the offset is the
+        # draw's top bits as they are, and the quotient a fixed shift: no multiplexer sits
+        # between the adder and either register (timing).
+        top = max(0, max(self.shifts))
+        widest = top - min(self.shifts)
         for l in range(self.lanes):
             v = self.v[l]
-            offset = Signal(max(1, top), name=f"offset_l{l}")
+            scaled = Signal(signed(len(v) + widest), name=f"scaled_l{l}")
             with m.Switch(self.shift):
                 for s in self.shifts:
-                    if s > 0:
-                        with m.Case(s):
-                            m.d.comb += offset.eq(self.draw[l][PRNG_BITS - s:] if self.stochastic else 1 << (s - 1))
-            total = Signal((v + offset).shape(), name=f"total_l{l}")
-            m.d.comb += total.eq(v + offset)
+                    with m.Case(s):
+                        m.d.comb += scaled.eq(v << (top - s))
+            if top == 0:
+                offset = 0
+            else:
+                offset = self.draw[l][PRNG_BITS - top:] if self.stochastic else 1 << (top - 1)
             q = Signal.like(self.q[l], name=f"q_l{l}", reset_less=True)
             m.d.comb += self.q[l].eq(q)
-            with m.If(self.zero):
-                m.d.sync += q.eq(0)
-            with m.Else():
-                with m.Switch(self.shift):
-                    for s in self.shifts:
-                        with m.Case(s):
-                            m.d.sync += q.eq(total >> s if s > 0 else v << -s)
+            m.d.sync += q.eq(Mux(self.zero, 0, (scaled + offset) >> top))
         return m
-
