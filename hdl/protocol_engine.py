@@ -13,6 +13,7 @@ from __future__ import annotations
 from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from epfpga.firmware.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.firmware.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, REPLY,
@@ -205,8 +206,10 @@ class ProtocolEngine(wiring.Component):
         wait_left = Signal(32)          # WAIT: cycles left before the reply says BUSY
         header = Array([Const(VERSION, 8), seq, command | REPLY, reply_length[:8], reply_length[8:], status])
         link = Array([bad_frames, rx_errors])
-        link_word = Signal(32)     # the counter element k would be, a register ahead (timing)
-        m.d.sync += link_word.eq(link[k - STATUS_REGISTERS])
+        # the counter element k would be, a register ahead (timing); only the index's low bits
+        # (k is one of the counters' where it is used), so no range test resets it
+        link_word = Signal(32, reset_less=True)
+        m.d.sync += link_word.eq(link[(k - STATUS_REGISTERS)[:max(1, ceil_log2(len(LINK_COUNTERS)))]])
         word_bytes = Array(word[8 * b:8 * b + 8] for b in range(4))
         last_byte = j == (width - 1)[:2]
 
