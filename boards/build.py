@@ -27,6 +27,7 @@ from epfpga.hdl import multiplier, schedule
 from epfpga.hdl.params import CoreParams
 from epfpga.hdl.verilog import memory_map
 
+from .floorplan import floorplan
 from .report import summarise
 
 
@@ -105,7 +106,9 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
     try:
         # amaranth's script runs `synth_ecp5 {synth_opts} -top top`: the part up to the LUTs,
         # then ours from them on
-        b.platform().build(top, name="top", build_dir=str(out), do_program=False,
+        platform = b.platform()
+        platform.sites = floorplan(params)     # (hdl/device.py: the hard blocks' sites)
+        platform.build(top, name="top", build_dir=str(out), do_program=False,
                            synth_opts=yowasp.ECP5_UNTIL_LUTS, script_after_synth=yowasp.ecp5_synthesis("top")[1],
                            nextpnr_opts="--report nextpnr.json --timing-allow-fail")
     except Exception as exc:   # the platform raises on a failed tool; its log is in out

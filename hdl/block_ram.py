@@ -37,7 +37,7 @@ from amaranth import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from .device import is_ecp5
+from .device import is_ecp5, site
 from .memories import MemorySpec
 
 LATENCY = 3           # address registered at the first edge, read at the second, data at the third
@@ -85,6 +85,19 @@ def dp16kd_shape(spec: MemorySpec) -> Dp16kdShape | None:
 
 def uses_dp16kd(spec: MemorySpec, platform) -> bool:
     return is_ecp5(platform) and spec.style is None and dp16kd_shape(spec) is not None
+
+
+def block_lanes(spec: MemorySpec, k: int) -> range:
+    """The lanes whose bits block ``k`` of a set of ``DP16KD`` blocks of ``spec`` holds."""
+    shape = dp16kd_shape(spec)
+    if shape.lanes_per_block > 1 or shape.width == 36:     # lanes side by side, in bytes
+        return range(k * shape.lanes_per_block, min(spec.used_lanes, (k + 1) * shape.lanes_per_block))
+    return range(k // shape.chunks, k // shape.chunks + 1)
+
+
+def block_name(spec: MemorySpec, port: int, k: int) -> str:
+    """The name of block ``k`` of read port ``port``'s set (a floorplan's key, :func:`.device.site`)."""
+    return f"{spec.name}.r{port}_bram{k}"
 
 
 def dp16kd_blocks(spec: MemorySpec, read_ports: int = 1) -> int:
@@ -136,7 +149,7 @@ class BlockRAM(wiring.Component):
             requests.append((addr, en, port.data))
         if uses_dp16kd(self.spec, platform):
             for k, request in enumerate(requests):
-                self._dp16kd(m, dp16kd_shape(self.spec), write, request, f"r{k}_")
+                self._dp16kd(m, dp16kd_shape(self.spec), write, request, k, platform)
             return m
         used = self.spec.used_lanes
         store = m.submodules.memory = self.spec.build(platform)
@@ -151,10 +164,11 @@ class BlockRAM(wiring.Component):
             m.d.sync += registered.eq(inferred.data)
         return m
 
-    def _dp16kd(self, m: Module, shape: Dp16kdShape, write: _Write, request, prefix: str) -> None:
+    def _dp16kd(self, m: Module, shape: Dp16kdShape, write: _Write, request, port: int, platform) -> None:
         """One set of blocks: port A of each takes every ``write`` (registered), port B serves
         ``request`` (the registered address and enable, and the read port's data)."""
         read_addr, read_en, read_data = request
+        prefix = f"r{port}_"
         bits = self.spec.shape.elem_shape.width
         lanes = self.spec.used_lanes     # (the unused lanes' data stays 0)
         shift = _ADDRESS_SHIFT[shape.width]
@@ -165,7 +179,7 @@ class BlockRAM(wiring.Component):
                 bytes_per_lane = byte_count // shape.lanes_per_block
                 # the 36-bit mode reads {DOB, DOA}; the 18-bit mode writes DIA and reads DOB
                 data_in, data_out = (din, dout) if shape.width == 36 else (din[:18], dout[18:])
-                group = range(k * shape.lanes_per_block, min(lanes, (k + 1) * shape.lanes_per_block))
+                group = block_lanes(self.spec, k)
                 enables = Signal(byte_count, name=f"{prefix}be{k}")
                 for slot, lane in enumerate(group):
                     base = slot * bytes_per_lane * _BYTE
@@ -204,4 +218,4 @@ class BlockRAM(wiring.Component):
                 p_CSDECODE_A="0b000", p_CSDECODE_B="0b000", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
                 p_GSR="DISABLED",
                 i_WEA=write_enable, i_CEA=chip_enable, i_WEB=0, i_CEB=read_en,
-                **ports)
+                **ports, **site(platform, block_name(self.spec, port, k)))

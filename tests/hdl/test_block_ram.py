@@ -13,7 +13,8 @@ from amaranth.back import rtlil, verilog
 
 from epfpga.hdl.block_ram import LATENCY, BlockRAM, dp16kd_blocks, dp16kd_shape, uses_dp16kd
 from epfpga.hdl.memories import MemorySpec
-from epfpga.verification.netlist import ECP5, MODELS
+from epfpga.hdl.device import ECP5
+from epfpga.verification.netlist import MODELS
 
 from .sim_helpers import simulate
 

@@ -11,7 +11,7 @@ from epfpga import config as config_mod
 from epfpga.hdl import memories as mem
 from epfpga.hdl.neuron_update import NeuronUpdate
 from epfpga.hdl.params import CoreParams
-from epfpga.verification.netlist import ECP5
+from epfpga.hdl.device import ECP5
 
 
 def styled(p: CoreParams, platform, style: str = "distributed") -> set[str]:

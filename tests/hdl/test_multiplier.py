@@ -11,7 +11,7 @@ from amaranth import signed, unsigned
 from amaranth.back import rtlil
 
 from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, product_shape
-from epfpga.verification.netlist import ECP5
+from epfpga.hdl.device import ECP5
 
 from .sim_helpers import simulate
 
