@@ -50,6 +50,10 @@ def _xy(site: str) -> tuple[int, int]:
     return int(x), int(y)
 
 
+def _mean(points: list[tuple[float, float]]) -> tuple[float, float]:
+    return sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points)
+
+
 def snake(sites: list[str]) -> list[str]:
     """``sites`` row by row, each row the other way from the one before."""
     rows = sorted({_xy(s)[1] for s in sites})
@@ -70,14 +74,11 @@ def floorplan(p: CoreParams, sites: dict[str, list[str]] | None = None) -> dict[
         return {}
     if mults > len(sites["MULT18X18D"]):
         raise ValueError(f"{mults} multipliers, {len(sites['MULT18X18D'])} sites")
-    points = [_xy(s) for s in sites["MULT18X18D"]]
-    mid = (sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points))
-    dsp = snake(sorted(sites["MULT18X18D"], key=lambda s: abs(_xy(s)[0] - mid[0]) + abs(_xy(s)[1] - mid[1]))[:mults])
+    xy = {s: _xy(s) for kind in sites.values() for s in kind}
+    mid = _mean([xy[s] for s in sites["MULT18X18D"]])
+    dsp = snake(sorted(sites["MULT18X18D"], key=lambda s: abs(xy[s][0] - mid[0]) + abs(xy[s][1] - mid[1]))[:mults])
     place = {f"mul{k}": dsp[k] for k in range(mults)}
-    centre = []
-    for lane in range(p.lanes):
-        points = [_xy(place[f"mul{PER_LANE * lane + j}"]) for j in range(PER_LANE)]
-        centre.append((sum(x for x, _ in points) / PER_LANE, sum(y for _, y in points) / PER_LANE))
+    centre = [_mean([xy[place[f"mul{PER_LANE * lane + j}"]] for j in range(PER_LANE)]) for lane in range(p.lanes)]
     blocks = {}   # block -> where its lanes' multipliers are
     for spec, ports in block_rams(p):
         if not uses_dp16kd(spec, ECP5()):
@@ -86,13 +87,12 @@ def floorplan(p: CoreParams, sites: dict[str, list[str]] | None = None) -> dict[
             for k in range(dp16kd_blocks(spec)):
                 lanes = block_lanes(spec, k)
                 # (the diff memory holds a pair of samples a word: lane l + P is lane l's odd sample)
-                blocks[block_name(spec, port, k)] = (sum(centre[l % p.lanes][0] for l in lanes) / len(lanes),
-                                                     sum(centre[l % p.lanes][1] for l in lanes) / len(lanes))
+                blocks[block_name(spec, port, k)] = _mean([centre[l % p.lanes] for l in lanes])
     free = list(sites["DP16KD"])
     if len(blocks) > len(free):
         raise ValueError(f"{len(blocks)} block RAMs, {len(free)} sites")
     def cost(name: str, s: str) -> float:   # squared: a few long wires cost more than many short ones
-        (cx, cy), (x, y) = blocks[name], _xy(s)
+        (cx, cy), (x, y) = blocks[name], xy[s]
         return (abs(x - cx) + abs(y - cy)) ** 2
 
     pairs = sorted((cost(name, s), name, s) for name in blocks for s in free)

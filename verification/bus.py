@@ -77,6 +77,10 @@ class BusDriver:
             await pins.cycle()
         pins.set("we", 0)
 
+    async def start(self, bank: int) -> None:
+        """Start the program on input ``bank`` (the write of ``START``)."""
+        await self.write([(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
+
     async def read(self, addrs: list[int]) -> list[int]:
         """Bus reads, one a cycle; the answers come back in order, ``rvalid`` marking them."""
         pins = self.pins
@@ -107,7 +111,7 @@ class BusDriver:
         run against the schedule model.
         """
         pins = self.pins
-        await self.write([(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
+        await self.start(bank)
         started = pins.time_ns()
         deadline = started + max_cycles * PERIOD_NS
         if not monitor and checker is None:

@@ -14,7 +14,6 @@ import threading
 from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
 
-from epfpga.firmware.address_map import Reg, Region, address
 from epfpga.firmware.driver import RequestTransport, StateWrite
 from epfpga.hdl.core import Core
 
@@ -71,7 +70,7 @@ class AmaranthTransport(RequestTransport):
             return await bus.run(monitor, checker, bank, self.max_cycles)
 
         async def start_and_reset(cycles: int, bank: int) -> None:
-            await bus.write([(address(Region.CONTROL, Reg.START), 1 | bank << 1)])
+            await bus.start(bank)
             await ctx.tick().repeat(cycles)
             ctx.set(self._domain.rst, 1)
             await ctx.tick()
