@@ -11,6 +11,7 @@ cycles a sample from the schedule model, and samples/s compute-bound and link-bo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -23,12 +24,15 @@ from epfpga.config import Config
 from epfpga.errors import UserError
 from epfpga.firmware.link import train_bytes_per_sample
 from epfpga.firmware.programs import training
+from epfpga.hdl import memories as mem
 from epfpga.hdl import multiplier, schedule
-from epfpga.hdl.params import CoreParams
+from epfpga.hdl.block_ram import spram_blocks
+from epfpga.hdl.params import SPRAM_BITS, SPRAM_WORDS, CoreParams
+from epfpga.hdl.weight_update import single_port_weights
 from epfpga.hdl.verilog import memory_map
 
 from .floorplan import floorplan
-from .report import summarise
+from .report import ice40_flip_flops, overused, summarise, utilisation_from_log
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,31 @@ class Board:
     clock_mhz: float          # default core clock
     baud: int                 # default link
     program: tuple[str, ...]  # the loader's command, the bitstream appended
+    bitstream: str            # the build's bitstream, in its folder
+    spram_blocks: int = 0     # SB_SPRAM256KA for the weights (the iCE40UP5K's four)
+    preset: str | None = None  # the config its baseline builds (None: none fits it yet)
 
     def platform(self):
+        if self.family == "ice40":
+            from amaranth_boards.icebreaker import ICEBreakerPlatform
+            return ICEBreakerPlatform()
         from amaranth_boards.ulx3s import ULX3S_85F_Platform
         return ULX3S_85F_Platform()
+
+    def top(self, params: CoreParams, clock_hz: float, baud: int):
+        if self.family == "ice40":
+            from .icebreaker import ICEBreakerTop
+            return ICEBreakerTop(params, clock_hz, baud)
+        from .ulx3s import ULX3STop
+        return ULX3STop(params, clock_hz, baud)
 
 
 BOARDS = {
     "ulx3s-85f": Board("ulx3s-85f", "LFE5U-85F", "ecp5", 156, 208 * 18 * 1024, 60.0, 3_000_000,
-                       ("openFPGALoader", "--board", "ulx3s")),
+                       ("openFPGALoader", "--board", "ulx3s"), "top.bit", preset="digits"),
+    # 48 MHz: 12 Mbaud is a divisor of 4 (docs/architecture.md, the iCEBreaker)
+    "icebreaker": Board("icebreaker", "iCE40UP5K", "ice40", 8, 30 * 4096, 48.0, 12_000_000,
+                        ("openFPGALoader", "--board", "icebreaker"), "top.bin", spram_blocks=4),
 }
 
 
@@ -60,16 +80,37 @@ def board(name: str) -> Board:
 
 
 def check_fit(b: Board, params: CoreParams) -> None:
-    """Refuse, before any synthesis, a config the board cannot hold: naming the resource, what
-    the config needs and what the board has."""
+    """Refuse, before any synthesis, a config the board cannot hold: naming each resource it
+    lacks, what the config needs and what the board has, in one line.  On a board with SPRAM
+    the weights go there, one lane a column of SPRAMs, and every other memory to block RAM."""
+    short = []
     mults = multiplier.PER_LANE * params.lanes
     if mults > b.multipliers:
-        raise UserError(f"config does not fit the {b.name}: {params.lanes} lanes need {mults} multipliers, "
-                        f"the {b.device} has {b.multipliers} ({mults - b.multipliers} too many)")
-    bits = sum(params.memory_bits().values())
-    if bits > b.bram_bits:
-        raise UserError(f"config does not fit the {b.name}: its memories need {bits / 2**20:.2f} Mbit of block RAM, "
-                        f"the {b.device} has {b.bram_bits / 2**20:.2f} Mbit ({(bits - b.bram_bits) / 2**20:.2f} Mbit over)")
+        short.append(f"{params.lanes} lanes need {mults} multipliers, the {b.device} has {b.multipliers} "
+                     f"({mults - b.multipliers} too many)")
+    bits = params.memory_bits()
+    if b.spram_blocks:
+        spram_bits = b.spram_blocks * SPRAM_WORDS * SPRAM_BITS
+        weight_bits = sum(bits.pop(f"W{n}") for n in range(1, params.layers + 1))
+        blocks = sum(wm.spec.used_lanes * spram_blocks(wm.spec) for wm in mem.weight_memories(params))
+        if weight_bits > spram_bits:
+            short.append(f"its weights need {weight_bits / 1e6:.2f} Mbit ({weight_bits:,} bits) of SPRAM, the "
+                         f"{b.device} has {spram_bits / 2**20:g} Mbit ({b.spram_blocks} x "
+                         f"{SPRAM_WORDS * SPRAM_BITS // 1024} kbit = {spram_bits:,} bits)")
+        elif blocks > b.spram_blocks:
+            short.append(f"its weights need {blocks} SPRAMs ({params.lanes} lanes, a column each), "
+                         f"the {b.device} has {b.spram_blocks}")
+        if params.weight_bits > SPRAM_BITS:
+            short.append(f"its {params.weight_bits}-bit weights do not fit the {SPRAM_BITS}-bit SPRAM")
+        if not single_port_weights(params):
+            short.append(f"the SPRAM has one port, and at batch {params.batch} the update reads a W_1 word "
+                         f"every cycle (batch >= 4 leaves a cycle for each write)")
+    total = sum(bits.values())
+    if total > b.bram_bits:
+        short.append(f"its {'other ' if b.spram_blocks else ''}memories need {total / 2**20:.2f} Mbit of block RAM, "
+                     f"the {b.device} has {b.bram_bits / 2**20:.2f} Mbit ({(total - b.bram_bits) / 2**20:.2f} Mbit over)")
+    if short:
+        raise UserError(f"config does not fit the {b.name}: " + "; ".join(short))
 
 
 def yowasp_environment() -> dict[str, str]:
@@ -86,15 +127,14 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
           log=print) -> dict:
     """Synthesise, place, route and pack ``config`` for ``board_name`` into ``out``; returns
     (and writes) ``report.json``."""
-    from .ulx3s import ULX3STop
-
     b = board(board_name)
+    config = config.replace(hardware=dataclasses.replace(config.hardware, board=b.name))   # (the memories' layout)
     params = CoreParams.from_config(config)
     check_fit(b, params)
     env = yowasp_environment()
     clock_hz = (clock_mhz or b.clock_mhz) * 1e6
     try:
-        top = ULX3STop(params, clock_hz, baud or b.baud)
+        top = b.top(params, clock_hz, baud or b.baud)
     except ValueError as exc:   # a clock the PLL cannot make, a baud the clock cannot divide
         raise UserError(f"--clock/--baud: {exc}") from None
     out = out.resolve()
@@ -104,14 +144,20 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        # amaranth's script runs `synth_ecp5 {synth_opts} -top top`: the part up to the LUTs,
-        # then ours from them on
         platform = b.platform()
-        platform.sites = floorplan(params)     # (hdl/device.py: the hard blocks' sites)
-        platform.build(top, name="top", build_dir=str(out), do_program=False,
-                           synth_opts=yowasp.ECP5_UNTIL_LUTS, script_after_synth=yowasp.ecp5_synthesis("top")[1],
-                           nextpnr_opts="--report nextpnr.json --timing-allow-fail")
+        if b.family == "ecp5":
+            # amaranth's script runs `synth_ecp5 {synth_opts} -top top`: the part up to the
+            # LUTs, then ours from them on
+            platform.sites = floorplan(params)     # (hdl/device.py: the hard blocks' sites)
+            synthesis = dict(synth_opts=yowasp.ECP5_UNTIL_LUTS, script_after_synth=yowasp.ecp5_synthesis("top")[1])
+        else:
+            synthesis = dict(synth_opts="-dsp")    # the products on SB_MAC16, their registers packed
+        platform.build(top, name="top", build_dir=str(out), do_program=False, **synthesis,
+                       nextpnr_opts="--report nextpnr.json --timing-allow-fail")
     except Exception as exc:   # the platform raises on a failed tool; its log is in out
+        over = overused(utilisation_from_log(out / "top.tim"))
+        if over:
+            raise UserError(f"config does not fit the {b.name} after synthesis: {', '.join(over)}; see {out}") from None
         raise UserError(f"the {b.name} build failed ({type(exc).__name__}: {exc}); see {out}") from None
     finally:
         for k, v in saved.items():
@@ -120,6 +166,8 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
             else:
                 os.environ[k] = v
     figures = summarise(json.loads((out / "nextpnr.json").read_text()), b.family)
+    if figures["ff"] is None:
+        figures["ff"] = ice40_flip_flops(out / "top.rpt")
     system = top.system
     per_sample = schedule.program_cycles(params, training(config.estimator, config.t1, config.t2)).cycles / params.batch
     sent, received = train_bytes_per_sample(params)
@@ -134,7 +182,7 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
               "compute_bound_samples_per_s": round(compute), "link_bound_samples_per_s": round(link),
               "link_bytes_per_sample": round(sent + received, 1), "critical_path": figures["critical_path"],
               "memories": memory_map(params), "utilization": figures["utilization"],
-              "bitstream": "top.bit", "seconds": round(time.monotonic() - start, 1)}
+              "bitstream": b.bitstream, "seconds": round(time.monotonic() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -142,7 +190,7 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
 def program_command(board_name: str, folder: Path) -> list[str]:
     """The command that loads ``folder``'s bitstream into the board's FPGA (SRAM)."""
     b = board(board_name)
-    bitstream = Path(folder) / "top.bit"
+    bitstream = Path(folder) / b.bitstream
     if not bitstream.is_file():
         raise UserError(f"{bitstream}: no bitstream (run 'epfpga build --board {b.name} --out {folder}' first)")
     return [*b.program, str(bitstream)]

@@ -3,8 +3,8 @@
 With the feedback from ``CLKOP``, ``f_out = f_in · CLKFB_DIV / CLKI_DIV``; the phase detector
 runs at ``f_in / CLKI_DIV`` (3.125–400 MHz), the VCO at ``f_out · CLKOP_DIV`` (400–800 MHz)
 and the output at 3.125–400 MHz, the limits of the ECP5 family data sheet.  A wanted clock
-outside the output's range, or whose nearest setting is more than :data:`TOLERANCE` away, is
-one the PLL cannot make.
+outside the output's range, or whose nearest setting is more than :data:`~.pll.TOLERANCE`
+away, is one the PLL cannot make.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from amaranth import Instance, Signal
 
+from .pll import check_nearest, check_range
+
 PFD_HZ = (3.125e6, 400e6)
 VCO_HZ = (400e6, 800e6)
 OUT_HZ = (3.125e6, 400e6)
-TOLERANCE = 0.025   # 48 MHz from 25 MHz: 46.875 MHz, the nearest the phase detector allows
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,7 @@ def pll_config(f_in_hz: float, f_out_hz: float) -> PllConfig:
     """The dividers whose output is closest to ``f_out_hz`` (the VCO nearest the middle of its
     range among equals); :attr:`PllConfig.f_out_hz` says what it makes.  ``ValueError`` names
     a clock the PLL cannot make."""
-    if not OUT_HZ[0] <= f_out_hz <= OUT_HZ[1]:
-        raise ValueError(f"{f_out_hz / 1e6:g} MHz is outside the ECP5 PLL's output range, "
-                         f"{OUT_HZ[0] / 1e6:g}-{OUT_HZ[1] / 1e6:g} MHz")
+    check_range("ECP5", f_out_hz, OUT_HZ)
     best, key = None, None
     for clki in range(1, 129):
         if not PFD_HZ[0] <= f_in_hz / clki <= PFD_HZ[1]:
@@ -55,10 +54,7 @@ def pll_config(f_in_hz: float, f_out_hz: float) -> PllConfig:
                     k = (abs(out - f_out_hz), abs(out * clkop - sum(VCO_HZ) / 2))
                     if key is None or k < key:
                         best, key = PllConfig(clki, clkfb, clkop, f_in_hz), k
-    if best is None or abs(best.f_out_hz - f_out_hz) > TOLERANCE * f_out_hz:
-        nearest = "" if best is None else f" (the nearest is {best.f_out_hz / 1e6:g} MHz)"
-        raise ValueError(f"no ECP5 PLL setting makes {f_out_hz / 1e6:g} MHz from {f_in_hz / 1e6:g} MHz "
-                         f"within {TOLERANCE:.1%}{nearest}")
+    check_nearest("ECP5", f_in_hz, f_out_hz, best and best.f_out_hz)
     return best
 
 

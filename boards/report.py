@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 # the cells that count as each resource, by family
 CELLS = {
     "ecp5": {"lut": ("TRELLIS_COMB",), "ff": ("TRELLIS_FF",), "dsp": ("MULT18X18D",), "bram": ("DP16KD",),
@@ -39,3 +42,25 @@ def summarise(report: dict, family: str) -> dict:
     figures["critical_path"] = critical_path(report)
     figures["utilization"] = {k: v for k, v in util.items() if v["used"]}
     return figures
+
+
+def utilisation_from_log(log: Path) -> dict[str, dict[str, int]]:
+    """nextpnr's 'Device utilisation' table from its log (a design it could not place writes
+    no report); empty where there is no log."""
+    text = log.read_text() if log.is_file() else ""
+    return {name: {"used": int(used), "available": int(avail)}
+            for name, used, avail in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text, re.M)}
+
+
+def overused(util: dict[str, dict[str, int]]) -> list[str]:
+    """The cells a design has more of than the device: ``ICESTORM_LC 9,148 of 5,280 (173 %)``."""
+    return [f"{name} {v['used']:,} of {v['available']:,} ({v['used'] / v['available']:.0%})"
+            for name, v in util.items() if v["used"] > v["available"]]
+
+
+def ice40_flip_flops(yosys_log: Path) -> int:
+    """The flip-flops yosys mapped (``SB_DFF*``, from its last ``stat``, whose design-hierarchy
+    table repeats them): nextpnr's iCE40 logic cells hold a LUT and a flip-flop each, so its
+    table does not count them."""
+    stat = yosys_log.read_text().rsplit("Printing statistics", 1)[-1].split("=== design hierarchy ===")[0]
+    return sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))

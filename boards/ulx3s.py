@@ -7,12 +7,13 @@ board's USB port), LEDs 0, 1 and 2 show busy, done and error.
 from __future__ import annotations
 
 from amaranth import ClockDomain, Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 
 from epfpga.hdl.params import CoreParams
 from epfpga.hdl.system import System
 
 from .ecp5_pll import ehxplll, pll_config
+from .pins import system_on_pins
 
 OSCILLATOR_HZ = 25e6
 
@@ -36,11 +37,9 @@ class ULX3STop(wiring.Component):
         m = Module()
         m.domains.sync = sync = ClockDomain("sync")
         locked = Signal()
-        m.submodules.pll = ehxplll(self.pll, platform.request("clk25", 0).i, sync.clk, locked)
+        m.submodules.clk25_buffer = clk25 = io.Buffer("i", platform.request("clk25", 0, dir="-"))
+        m.submodules.pll = ehxplll(self.pll, clk25.i, sync.clk, locked)
         m.d.comb += sync.rst.eq(~locked)
-        m.submodules.system = system = self.system
-        uart = platform.request("uart", 0)
-        m.d.comb += [system.rx.eq(uart.rx.i), uart.tx.o.eq(system.tx)]
-        for k, flag in enumerate((system.busy, system.done, system.error)):
-            m.d.comb += platform.request("led", k).o.eq(flag)
+        m.submodules.system = self.system
+        system_on_pins(m, platform, self.system, (("led", 0), ("led", 1), ("led", 2)))
         return m

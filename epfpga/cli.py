@@ -162,7 +162,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"{args.board}: {report['lut']:,} LUTs, {report['ff']:,} FFs, {report['dsp']} DSPs, {report['bram']} block RAMs; "
           f"Fmax {report['fmax_mhz']:.1f} MHz for {report['target_mhz']:g} MHz; {report['samples_per_s']:,} samples/s "
           f"(compute-bound {report['compute_bound_samples_per_s']:,}, link-bound {report['link_bound_samples_per_s']:,}); "
-          f"wrote {args.out}/top.bit and report.json")
+          f"wrote {args.out}/{report['bitstream']} and report.json")
     return 0
 
 
@@ -294,17 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_info.set_defaults(func=cmd_board_info)
 
     p_build = sub.add_parser("build", help="bitstream and report.json for a board (YoWASP; no programming)")
-    p_build.add_argument("--board", choices=("ulx3s-85f",), required=True)
+    p_build.add_argument("--board", choices=config_mod.BOARDS, required=True)
     p_build.add_argument("--config", default="digits", metavar="NAME|FILE",
                          help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
     p_build.add_argument("--lanes", type=_positive, help="override the config's lanes")
-    p_build.add_argument("--clock", type=float, metavar="MHz", help="the core clock (default 60; the PLL's nearest)")
-    p_build.add_argument("--baud", type=_positive, help="the link's baud (default 3000000)")
+    p_build.add_argument("--clock", type=float, metavar="MHz",
+                         help="the core clock (the PLL's nearest; default 60 on the ulx3s-85f, 48 on the icebreaker)")
+    p_build.add_argument("--baud", type=_positive,
+                         help="the link's baud (default 3000000 on the ulx3s-85f, 12000000 on the icebreaker)")
     p_build.add_argument("--out", metavar="DIR", required=True)
     p_build.set_defaults(func=cmd_build)
 
     p_program = sub.add_parser("program", help="load a built bitstream into the board (openFPGALoader)")
-    p_program.add_argument("--board", choices=("ulx3s-85f",), required=True)
+    p_program.add_argument("--board", choices=config_mod.BOARDS, required=True)
     p_program.add_argument("folder", metavar="DIR", help="the build's output folder")
     p_program.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
     p_program.set_defaults(func=cmd_program)

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth import ClockSignal, Const, Instance, Module, Signal
+from amaranth import Array, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from .device import is_ecp5, site
+from .device import is_ecp5, is_ice40, site
 from .memories import MemorySpec
+from .params import SPRAM_BITS, SPRAM_WORDS
 
 LATENCY = 3           # address registered at the first edge, read at the second, data at the third
 # data width -> the address bits below the word (byte enables or sub-row select)
@@ -87,6 +88,15 @@ def uses_dp16kd(spec: MemorySpec, platform) -> bool:
     return is_ecp5(platform) and spec.style is None and dp16kd_shape(spec) is not None
 
 
+def spram_blocks(spec: MemorySpec) -> int:
+    """``SB_SPRAM256KA`` a lane of a single-port memory on the iCE40, one after the other in
+    depth (its elements at most 16 bits)."""
+    if spec.shape.elem_shape.width > SPRAM_BITS:
+        raise ValueError(f"memory {spec.name}: {spec.shape.elem_shape.width}-bit elements do not fit a "
+                         f"{SPRAM_BITS}-bit SPRAM")
+    return -(-spec.depth // SPRAM_WORDS)
+
+
 def block_lanes(spec: MemorySpec, k: int) -> range:
     """The lanes whose bits block ``k`` of a set of ``DP16KD`` blocks of ``spec`` holds."""
     shape = dp16kd_shape(spec)
@@ -115,6 +125,12 @@ class BlockRAM(wiring.Component):
     spec : MemorySpec
     read_ports : int
         Number of read ports.
+    single_port : bool
+        The memory has one port, shared by the read and the write (the weight memories:
+        :func:`~.weight_update.single_port_weights`): a read requested in the cycle of a write
+        request returns a word that is not the stored one (every bit inverted, held until the
+        next read), in every form, so that a simulation shows a schedule that collides.  On the
+        iCE40 such a memory is ``SB_SPRAM256KA`` instances, where the write takes the port.
 
     Attributes
     ----------
@@ -130,8 +146,10 @@ class BlockRAM(wiring.Component):
     Only ``spec.used_lanes`` are stored; the others read 0 and ignore writes.
     """
 
-    def __init__(self, spec: MemorySpec, read_ports: int = 1):
-        self.spec = spec
+    def __init__(self, spec: MemorySpec, read_ports: int = 1, single_port: bool = False):
+        if single_port and read_ports != 1:
+            raise ValueError(f"memory {spec.name}: a single-port memory has one read port, not {read_ports}")
+        self.spec, self.single_port = spec, single_port
         members = {f"read{k}": Out(spec.read_signature()) for k in range(read_ports)}
         super().__init__({**members, "write": Out(spec.write_signature())})
         self.read = [getattr(self, f"read{k}") for k in range(read_ports)]
@@ -151,6 +169,9 @@ class BlockRAM(wiring.Component):
             for k, request in enumerate(requests):
                 self._dp16kd(m, dp16kd_shape(self.spec), write, request, k, platform)
             return m
+        if self.single_port and is_ice40(platform):
+            self._spram(m, write, requests[0])
+            return m
         used = self.spec.used_lanes
         store = m.submodules.memory = self.spec.build(platform)
         port = store.write_port(granularity=1)
@@ -161,8 +182,45 @@ class BlockRAM(wiring.Component):
             registered = Signal(inferred.data.shape(), name=f"r{k}_data", reset_less=True)
             m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en),
                          *[data[l].eq(registered[l]) for l in range(used)]]
-            m.d.sync += registered.eq(inferred.data)
+            word = inferred.data.as_value()
+            if self.single_port:
+                poisoned = Signal()   # the last read met a write
+                with m.If(en):
+                    m.d.sync += poisoned.eq(write.en.any())
+                word = word ^ poisoned.replicate(len(word))
+            m.d.sync += registered.eq(word)
         return m
+
+    def _spram(self, m: Module, write: _Write, request) -> None:
+        """:func:`spram_blocks` ``SB_SPRAM256KA`` a lane, one after the other in depth: the
+        registered write takes the port, else the registered read; the read data is registered
+        after the block in the cycle after a read (a write changes the SPRAM's ``DATAOUT``)."""
+        read_addr, read_en, read_data = request
+        bits, depth_blocks = self.spec.shape.elem_shape.width, spram_blocks(self.spec)
+        writing = write.en.any()
+        addr = Signal(max(14, len(write.addr)), name="sp_addr")
+        m.d.comb += addr.eq(Mux(writing, write.addr, read_addr))
+        select, read_select = addr[14:], Signal(max(1, len(addr) - 14), name="sp_read_select")
+        reading, read_done = read_en & ~writing, Signal(name="sp_read_done")
+        m.d.sync += read_done.eq(reading)
+        with m.If(reading):
+            m.d.sync += read_select.eq(select)
+        for lane in range(self.spec.used_lanes):
+            outs = []
+            for d in range(depth_blocks):
+                dout = Signal(SPRAM_BITS, name=f"sp_do{lane}_{d}")
+                here = (select == d) if depth_blocks > 1 else Const(1)
+                m.submodules[f"spram{lane}_{d}"] = Instance(
+                    "SB_SPRAM256KA",
+                    i_ADDRESS=addr[:14], i_DATAIN=write.data.as_value()[lane * bits:(lane + 1) * bits],
+                    i_MASKWREN=0b1111, i_WREN=write.en[lane] & here,
+                    i_CHIPSELECT=(write.en[lane] | reading) & here,
+                    i_CLOCK=ClockSignal("sync"), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1, o_DATAOUT=dout)
+                outs.append(dout[:bits])
+            registered = Signal(bits, name=f"sp_data{lane}", reset_less=True)
+            with m.If(read_done):
+                m.d.sync += registered.eq(Array(outs)[read_select] if depth_blocks > 1 else outs[0])
+            m.d.comb += read_data.as_value()[lane * bits:(lane + 1) * bits].eq(registered)
 
     def _dp16kd(self, m: Module, shape: Dp16kdShape, write: _Write, request, port: int, platform) -> None:
         """One set of blocks: port A of each takes every ``write`` (registered), port B serves

@@ -28,7 +28,7 @@ from .neuron_update import NeuronUpdate
 from .params import HOST_DATA_BITS, CoreParams
 from .prediction import Prediction
 from .sequencer import Sequencer
-from .weight_update import WeightUpdate
+from .weight_update import WeightUpdate, single_port_weights
 
 __all__ = ["Core", "READ_LATENCY", "REGION_SHIFT", "Reg", "Region", "layer_region"]
 
@@ -174,8 +174,9 @@ class Core(wiring.Component):
         stores = [(wm.spec, {layer_region(n, "W"): (n, wm.base(n)) for n in wm.layers}, wm.spec.name.lower())
                   for wm in mem.weight_memories(p)]
         stores += [(mem.biases(p, n), {layer_region(n, "b"): (n, 0)}, f"b{n}") for n in range(1, N + 1)]
+        weights_single = {wm.spec.name for wm in mem.weight_memories(p)} if single_port_weights(p) else set()
         for spec, regions, name in stores:
-            store = m.submodules[spec.name] = BlockRAM(spec)
+            store = m.submodules[spec.name] = BlockRAM(spec, single_port=spec.name in weights_single)
             (rd,), wr = store.read, store.write
             host_word = Signal(spec.addr_bits, name=f"{name}_host_word")
             m.d.comb += host_word.eq(word)

@@ -25,3 +25,16 @@ def site(platform, block: str) -> dict[str, str]:
     it gives none, and the placer chooses."""
     bel = getattr(platform, "sites", {}).get(block)
     return {"a_BEL": bel} if bel else {}
+
+
+class ICE40:
+    """The iCE40 as the gateware asks after it, without a board's platform (the netlist's and
+    ``scripts/synth_core.py``'s stand-in for one); amaranth's iCE40 platforms have the same
+    ``family``."""
+
+    family = "iCE40"
+
+
+def is_ice40(platform) -> bool:
+    """``platform`` is an iCE40 (a board's platform, or the stand-in)."""
+    return getattr(platform, "family", None) == "iCE40"

@@ -17,7 +17,7 @@ from amaranth.utils import ceil_log2
 from epfpga.firmware.address_map import INPUT_BANKS
 
 from .device import is_ecp5
-from .params import CoreParams, pow2_at_least
+from .params import SPRAM_WORDS, CoreParams, pow2_at_least
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,14 @@ def weight_memories(p: CoreParams) -> list[WeightMemory]:
     layer's while its depth stays within the power of two that layer's rounds up to: its
     blocks (or LUT-RAM cells) hold that depth anyway.  784-128-10 at P = 64: ``W_2``'s 20 words
     go after ``W_1``'s 1,664 in ``W_1``'s 2,048-word blocks, where on their own they took 512
-    LUT-RAM cells, and a weight operand then comes from one memory in either engine."""
+    LUT-RAM cells, and a weight operand then comes from one memory in either engine.  In SPRAM
+    (:attr:`CoreParams.weights_in_spram`) the bound is a block's depth: digits' ``W_2`` at
+    P = 4 goes after ``W_1``'s 4,096 words in the lanes' SPRAMs, where on its own it took four
+    more of the four."""
     groups: list[list[int]] = []
     for n in range(1, p.layers + 1):
         if groups and sum(p.weight_depth(k) for k in groups[-1]) + p.weight_depth(n) <= \
-                pow2_at_least(p.weight_depth(groups[-1][0])):
+                (SPRAM_WORDS if p.weights_in_spram else pow2_at_least(p.weight_depth(groups[-1][0]))):
             groups[-1].append(n)
         else:
             groups.append([n])

@@ -26,6 +26,7 @@ from epfpga.golden.prng import PRNG_BITS
 
 MAX_LANES = 64
 HOST_DATA_BITS = 32
+SPRAM_WORDS, SPRAM_BITS = 16384, 16     # the iCE40UP5K's SB_SPRAM256KA
 # The config keys the elaborated datapath depends on (the digest a device reports).  The host
 # loads the rest at connect: the program (t1, t2) and the PRNG states (seed).
 GATEWARE_KEYS = ("sizes", "activation", "estimator", "nudge", "beta", "batch", "lanes", "lrs", "fixed")
@@ -103,6 +104,13 @@ class CoreParams:
         the :data:`CONTRACT` as sorted JSON (``docs/protocol.md`` §6)."""
         keys = {k: v for k, v in self.config.to_dict().items() if k in GATEWARE_KEYS} | {"contract": CONTRACT}
         return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).digest()[:16]
+
+    @property
+    def weights_in_spram(self) -> bool:
+        """The board keeps the weights in single-port SPRAM (the iCEBreaker's iCE40UP5K,
+        16 K words a block): a weight memory then holds the next layers' weights up to a
+        block's depth (:func:`~.memories.weight_memories`)."""
+        return self.config.hardware.board == "icebreaker"
 
     # -- what the datapath computes -------------------------------------------------------------
     @property

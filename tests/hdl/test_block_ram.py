@@ -11,10 +11,10 @@ import pytest
 from amaranth import signed, unsigned
 from amaranth.back import rtlil, verilog
 
-from epfpga.hdl.block_ram import LATENCY, BlockRAM, dp16kd_blocks, dp16kd_shape, uses_dp16kd
+from epfpga.hdl.block_ram import LATENCY, BlockRAM, dp16kd_blocks, dp16kd_shape, spram_blocks, uses_dp16kd
 from epfpga.hdl.memories import MemorySpec
-from epfpga.hdl.device import ECP5
-from epfpga.verification.netlist import MODELS
+from epfpga.hdl.device import ECP5, ICE40
+from epfpga.verification.netlist import MODELS, ice40_cell_models
 
 from .sim_helpers import simulate
 
@@ -30,9 +30,9 @@ SHAPES = [
 ]
 
 
-def stimulus(spec: MemorySpec, cycles: int, seed: int, ports: int = 1) -> list[dict]:
+def stimulus(spec: MemorySpec, cycles: int, seed: int, ports: int = 1, single_port: bool = False) -> list[dict]:
     """Random writes (random lane enables) and reads on each of ``ports``, never of the word
-    written that cycle."""
+    written that cycle (``single_port``: never in a cycle with a write)."""
     rng = np.random.default_rng(seed)
     lo, hi = (-(1 << (spec.elem.width - 1)), 1 << (spec.elem.width - 1)) if spec.elem.signed else (0, 1 << spec.elem.width)
     out = []
@@ -45,6 +45,10 @@ def stimulus(spec: MemorySpec, cycles: int, seed: int, ports: int = 1) -> list[d
         data = [int(edge[(t + l) % 4]) if t % 5 == 0 else int(rng.integers(lo, hi)) for l in range(spec.lanes)]
         out.append({"waddr": waddr, "wdata": data, "wen": int(rng.integers(1 << spec.lanes)) if t < cycles - 20 else 0,
                     "raddr": raddr, "ren": [int(rng.random() < 0.8) for _ in range(ports)]})
+        if single_port and t % 2:        # (room for reads)
+            out[-1]["wen"] = 0
+        if single_port and out[-1]["wen"]:
+            out[-1]["ren"] = [0] * ports
     return out
 
 
@@ -66,9 +70,9 @@ def reference(spec: MemorySpec, steps: list[dict], port: int = 0) -> list[list[i
     return got
 
 
-def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1) -> list[list[list[int]]]:
+def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1, single_port: bool = False) -> list[list[list[int]]]:
     """Each read port's data after each edge."""
-    dut = BlockRAM(spec, ports)
+    dut = BlockRAM(spec, ports, single_port)
     write = dut.write
     got = [[] for _ in range(ports)]
 
@@ -89,12 +93,14 @@ def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1) -> list[
     return got
 
 
-def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1) -> list[list[list[int]]]:
-    """The ECP5 form's Verilog (DP16KD instances) with our DP16KD model, in Icarus: each
-    read port's data after each edge."""
-    dut = BlockRAM(spec, ports)
+def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1, single_port: bool = False) -> list[list[list[int]]]:
+    """The ECP5 form's Verilog (DP16KD instances) with our DP16KD model, or a single-port
+    memory's iCE40 form (SB_SPRAM256KA) with yosys' model, in Icarus: each read port's data
+    after each edge."""
+    dut = BlockRAM(spec, ports, single_port)
     bits, lanes = spec.elem.width, spec.lanes
-    text = verilog.convert(dut, name="dut", platform=ECP5(), emit_src=False)
+    text = verilog.convert(dut, name="dut", platform=ICE40() if single_port else ECP5(), emit_src=False)
+    models = ice40_cell_models() if single_port else (MODELS / "DP16KD.v").read_text()
     mask = (1 << bits) - 1
     rows = []
     for s in steps:
@@ -129,18 +135,28 @@ endmodule
 """
     (work / "bench.v").write_text(bench)
     (work / "dut.v").write_text(text)
-    subprocess.run(["iverilog", "-g2005", "-o", "sim", "bench.v", "dut.v", str(MODELS / "DP16KD.v")],
+    (work / "models.v").write_text(models)
+    subprocess.run(["iverilog", "-g2012", "-o", "sim", "bench.v", "dut.v", "models.v"],
                    cwd=work, check=True, capture_output=True)
     subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True)
 
-    def lanes_of(word: int) -> list[int]:
-        values = [(word >> (bits * l)) & mask for l in range(lanes)]
-        return [v - (1 << bits) if spec.elem.signed and v >> (bits - 1) else v for v in values]
+    def lanes_of(word: str) -> list[int | None]:
+        """A lane with an unknown bit (an SPRAM word never written) is None."""
+        bits_of = bin(int(word.replace("x", "0"), 16))[2:].zfill(len(word) * 4)[::-1]
+        unknown = "".join(bin(int(c == "x" and "f" or "0", 16))[2:].zfill(4) for c in word)[::-1]
+        values = []
+        for l in range(lanes):
+            if "1" in unknown[bits * l:bits * (l + 1)]:
+                values.append(None)
+                continue
+            v = int(bits_of[bits * l:bits * (l + 1)][::-1], 2)
+            values.append(v - (1 << bits) if spec.elem.signed and v >> (bits - 1) else v)
+        return values
 
     got = [[] for _ in range(ports)]
     for line in (work / "reads.txt").read_text().splitlines():
         for k, word in enumerate(line.split()):
-            got[k].append(lanes_of(int(word, 16)))
+            got[k].append(lanes_of(word))
     return got
 
 
@@ -194,3 +210,49 @@ def test_only_the_used_lanes_are_kept(geometry, tmp_path):
     if geometry[2] > 16:
         assert icarus_reads(spec, steps, tmp_path, 2) == want
         assert dp16kd_blocks(spec, 2) == 2
+
+
+# (elem, lanes, depth) of single-port memories -> SPRAMs a lane on the iCE40
+SPRAM_SHAPES = [
+    ((signed(16), 4, 4736), 1),    # digits' W1_2 at P = 4
+    ((signed(12), 2, 300), 1),
+    ((signed(16), 1, 20000), 2),   # two SPRAMs in depth
+]
+
+
+@pytest.mark.parametrize("geometry, blocks", SPRAM_SHAPES)
+def test_a_single_port_memory_returns_the_same_words_in_both_forms(geometry, blocks, tmp_path):
+    """Reads and writes in different cycles: the generic form and the iCE40's SPRAM instances
+    (yosys' model, in Icarus) return the words a dual-port memory would."""
+    spec = MemorySpec("m", *geometry)
+    assert spram_blocks(spec) == blocks
+    steps = stimulus(spec, 600, seed=spec.depth, single_port=True)
+    rng, written = np.random.default_rng(1), []
+    for s in steps:   # reads mostly of words written whole (a deep memory's are mostly not)
+        if s["wen"] == (1 << spec.lanes) - 1:
+            written.append(s["waddr"])
+        elif written and rng.random() < 0.8:
+            s["raddr"] = [written[int(rng.integers(len(written)))]]
+    want = reference(spec, steps)
+    assert amaranth_reads(spec, steps, single_port=True) == [want]
+    (got,) = icarus_reads(spec, steps, tmp_path, single_port=True)
+    # an SPRAM holds no initial words: a lane is unknown until its word is first written
+    # (the generic form reads 0 there), and nowhere else
+    known = [(g, w) for word_g, word_w in zip(got, want) for g, w in zip(word_g, word_w) if g is not None]
+    assert len(known) > 0.5 * spec.lanes * len(steps) and all(g == w for g, w in known)
+    assert all(w == 0 for word_g, word_w in zip(got, want) for g, w in zip(word_g, word_w) if g is None)
+    assert rtlil.convert(BlockRAM(spec, single_port=True), platform=ICE40()).count("cell \\SB_SPRAM256KA") == geometry[1] * blocks
+
+
+def test_a_read_in_the_cycle_of_a_write_returns_no_stored_word():
+    """The generic form shows a schedule that collides: the read's word is inverted (and held
+    so until the next read), where the SPRAM's write would take the port."""
+    spec = MemorySpec("m", signed(16), 2, 64)
+    steps = stimulus(spec, 200, seed=3, single_port=True)
+    clash = next(t for t, s in enumerate(steps) if t > 50 and s["wen"] == 0 and steps[t + 1]["wen"] == 0)
+    steps[clash] = dict(steps[clash], wen=1, ren=[1])
+    steps[clash + 1] = dict(steps[clash + 1], ren=[0])
+    got, want = amaranth_reads(spec, steps, single_port=True)[0], reference(spec, steps)
+    bad = [t for t in range(len(steps)) if got[t] != want[t]]
+    assert bad and bad[0] == clash + LATENCY - 1
+    assert got[bad[0]] == [~v for v in want[bad[0]][:1]] + [~v for v in want[bad[0]][1:]]
