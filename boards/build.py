@@ -145,15 +145,15 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
     os.environ.update(env)
     try:
         platform = b.platform()
+        # amaranth's script runs `synth_<family> {synth_opts} -top top`: the part up to the
+        # LUTs, then ours from them on (epfpga.yowasp)
         if b.family == "ecp5":
-            # amaranth's script runs `synth_ecp5 {synth_opts} -top top`: the part up to the
-            # LUTs, then ours from them on
             platform.sites = floorplan(params)     # (hdl/device.py: the hard blocks' sites)
-            synthesis = dict(synth_opts=yowasp.ECP5_UNTIL_LUTS, script_after_synth=yowasp.ecp5_synthesis("top")[1])
+            synth_opts, after = yowasp.UNTIL_LUTS, yowasp.ecp5_synthesis("top")[1]
         else:
-            synthesis = dict(synth_opts="-dsp")    # the products on SB_MAC16, their registers packed
-        platform.build(top, name="top", build_dir=str(out), do_program=False, **synthesis,
-                       nextpnr_opts="--report nextpnr.json --timing-allow-fail")
+            synth_opts, after = f"{yowasp.ICE40_OPTIONS} {yowasp.UNTIL_LUTS}", yowasp.ice40_synthesis("top")[1]
+        platform.build(top, name="top", build_dir=str(out), do_program=False, synth_opts=synth_opts,
+                       script_after_synth=after, nextpnr_opts="--report nextpnr.json --timing-allow-fail")
     except Exception as exc:   # the platform raises on a failed tool; its log is in out
         over = overused(utilisation_from_log(out / "top.tim"))
         if over:

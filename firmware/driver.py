@@ -73,10 +73,11 @@ class HostDriver:
         self.params, self.transport = params, transport
 
     # -- layout -----------------------------------------------------------------------------
-    def weight_addresses(self, layer: int) -> np.ndarray:
-        """Bus address of every element of ``W_layer``, ``[n_n, n_(n-1)]``."""
+    def weight_addresses(self, layer: int, padded: bool = False) -> np.ndarray:
+        """Bus address of every element of ``W_layer``, ``[n_n, n_(n-1)]``; ``padded``: with the
+        unused lanes of each row's last word, ``[n_n, G·P]``."""
         p = self.params
-        rows, cols = p.sizes[layer], p.sizes[layer - 1]
+        rows, cols = p.sizes[layer], p.weight_groups(layer) * p.lanes if padded else p.sizes[layer - 1]
         i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
         word = i * p.weight_groups(layer) + j // p.lanes
         return (layer_region(layer, "W") << REGION_SHIFT) | (word << p.lane_bits) | (j % p.lanes)
@@ -91,9 +92,15 @@ class HostDriver:
         self.transport.write([(address(Region.PROGRAM, a), w) for a, w in enumerate(words)])
 
     def load_weights(self, params: dict[str, np.ndarray]) -> None:
+        """Every weight and bias; the unused lanes of each row's last weight word go as zeros:
+        an SPRAM (the iCEBreaker's weights) holds no initial words, and those lanes meet the
+        padding states in every product."""
         pairs: list[tuple[int, int]] = []
         for n in range(1, self.params.layers + 1):
-            for addrs, values in ((self.weight_addresses(n), params[f"W{n}"]),
+            w = np.asarray(params[f"W{n}"])
+            padded = np.zeros(self.weight_addresses(n, padded=True).shape, dtype=np.int64)
+            padded[:, :w.shape[1]] = w
+            for addrs, values in ((self.weight_addresses(n, padded=True), padded),
                                   (self.bias_addresses(n), params[f"b{n}"])):
                 pairs += zip(addrs.ravel().tolist(), (np.asarray(values).ravel() & 0xFFFFFFFF).tolist())
         self.transport.write(pairs)

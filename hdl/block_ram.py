@@ -16,7 +16,7 @@ beside its write port asks for read-before-write across two ports, which the ``D
 not have, so yosys emulates it with a bypass in fabric: a write-address comparator and a
 multiplexer between the block and the register (the digits build's critical path).  The
 engines never read a word in the cycle it is written, so the instance's undefined collision
-is never seen.  A memory with two read ports gets one set of blocks for each, written alike
+is never seen (the simulators' form checks it: :class:`BlockRAM`).  A memory with two read ports gets one set of blocks for each, written alike
 (as yosys does).  Elsewhere (Amaranth's simulator, the simulators' Verilog, the iCE40) it is a
 :class:`~amaranth.lib.memory.Memory` and a register after each read port.  Both forms hold and
 return the same words.
@@ -127,17 +127,20 @@ class BlockRAM(wiring.Component):
         Number of read ports.
     single_port : bool
         The memory has one port, shared by the read and the write (the weight memories:
-        :func:`~.weight_update.single_port_weights`): a read requested in the cycle of a write
-        request returns a word that is not the stored one (every bit inverted, held until the
-        next read), in every form, so that a simulation shows a schedule that collides.  On the
-        iCE40 such a memory is ``SB_SPRAM256KA`` instances, where the write takes the port.
+        :func:`~.weight_update.single_port_weights`).  On the iCE40 such a memory is
+        ``SB_SPRAM256KA`` instances, where the write takes the port.
+
+    A read must not meet a write of its word (both requested in the same cycle), nor, with one
+    port, any write: the ``DP16KD`` and the SPRAM leave such a read undefined.  Built for the
+    simulators (no platform: Amaranth's simulator, the simulators' Verilog) such a read returns
+    its word with every bit inverted, held until the next read, so that every bit-exact test
+    shows a schedule that breaks the rule.
 
     Attributes
     ----------
     read : list of ``Out(spec.read_signature())``
         ``data`` is the word at the ``addr`` given :data:`LATENCY` cycles before with ``en``
-        high (``en`` low holds the data).  A word written in the cycle it is read reads as
-        undefined on the ECP5 (the core never does it).
+        high (``en`` low holds the data).
     write : Out(spec.write_signature())
         Per-lane enables (``en`` bit ``l`` writes lane ``l``); the word is written at the
         edge after the next (the request is registered), so a read requested in the cycle
@@ -183,10 +186,13 @@ class BlockRAM(wiring.Component):
             m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en),
                          *[data[l].eq(registered[l]) for l in range(used)]]
             word = inferred.data.as_value()
-            if self.single_port:
-                poisoned = Signal()   # the last read met a write
+            if platform is None:
+                # (the simulators) a read that meets a write it may not meet returns its word
+                # inverted, held until the next read: one port, any write; two, one of its word
+                clash = write.en.any() if self.single_port else write.en.any() & (write.addr == addr)
+                poisoned = Signal(name=f"r{k}_poisoned")
                 with m.If(en):
-                    m.d.sync += poisoned.eq(write.en.any())
+                    m.d.sync += poisoned.eq(clash)
                 word = word ^ poisoned.replicate(len(word))
             m.d.sync += registered.eq(word)
         return m

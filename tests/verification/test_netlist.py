@@ -1,9 +1,10 @@
-"""The netlist that goes on the board: the core after the ECP5 build's synthesis, simulated
-with the cell models (yosys' own and our MULT18X18D), bit-exact to the fixed-point model
-through the same monitors and checker as the RTL, and on the same schedule."""
+"""The netlist that goes on the board: the core after the ECP5 or the iCE40 build's synthesis,
+simulated with the cell models (yosys' own, and our MULT18X18D and DP16KD), bit-exact to the
+fixed-point model through the same monitors and checker as the RTL, and on the same schedule."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -27,8 +28,8 @@ from tests.hdl.helpers import random_data, traces
 SMALL = dict(sizes=[48, 6, 3], lanes=4, batch=4, lrs=[0.1, 0.1], t1=3, t2=2, fixed={"rounding": "stochastic"})
 
 
-def check(cfg, x, y, sim: str) -> None:
-    rtl = CheckedRtlTrainer(cfg, sim=sim, netlist="ecp5")
+def check(cfg, x, y, sim: str, target: str = "ecp5") -> None:
+    rtl = CheckedRtlTrainer(cfg, sim=sim, netlist=target)
     try:
         fixed, got = traces(cfg, x, y, rtl)
     finally:
@@ -55,6 +56,40 @@ def test_a_small_config_is_bit_exact_in_verilator():
     check(cfg, x, y, "verilator")
 
 
+def icebreaker(cfg):
+    return cfg.replace(hardware=dataclasses.replace(cfg.hardware, board="icebreaker"))
+
+
+def test_the_ice40_netlist_has_spram_mac16_and_ebr():
+    text = netlist.ice40(Core(CoreParams.from_config(icebreaker(config_mod.from_dict(SMALL)))))
+    top = text[:text.index("endmodule")]
+    count = {cell: len(re.findall(rf"^\s+{cell} ", top, re.M)) for cell in ("SB_SPRAM256KA", "SB_MAC16", "SB_RAM40_4K")}
+    assert count["SB_SPRAM256KA"] == 4 and count["SB_MAC16"] == 2 * 4 and count["SB_RAM40_4K"] > 0, count
+
+
+def test_a_small_config_is_bit_exact_on_the_ice40_netlist_in_verilator():
+    """The iCEBreaker's synthesis: the weights in SPRAM (one port, the update reading each
+    word once), the products on SB_MAC16, the other memories in EBR."""
+    cfg = icebreaker(config_mod.from_dict(SMALL))
+    x, y = random_data(cfg, np.random.default_rng(5), batches=2)
+    check(cfg, x, y, "verilator", "ice40")
+
+
+@pytest.mark.slow
+def test_the_ice40_netlist_is_bit_exact_in_icarus_with_the_spram_starting_unknown():
+    """Icarus propagates the SPRAM's unknown initial words: only what the host writes counts."""
+    cfg = icebreaker(config_mod.from_dict(SMALL))
+    x, y = random_data(cfg, np.random.default_rng(5), batches=2)
+    check(cfg, x, y, "icarus", "ice40")
+
+
+@pytest.mark.slow
+def test_a_digits_mini_batch_is_bit_exact_on_the_ice40_netlist_in_verilator():
+    cfg = icebreaker(config_mod.load("digits").replace(lanes=4, batch=4))
+    ds = data_mod.load("digits")
+    check(cfg, ds.train_x[:cfg.batch], ds.train_y[:cfg.batch], "verilator", "ice40")
+
+
 @pytest.mark.slow
 def test_a_digits_mini_batch_is_bit_exact_in_verilator():
     cfg = config_mod.load("digits").replace(lanes=4)
@@ -65,5 +100,5 @@ def test_a_digits_mini_batch_is_bit_exact_in_verilator():
 def test_an_unknown_target_is_refused():
     core = Core(CoreParams.from_config(config_mod.from_dict(SMALL)))
     core._MustUse__silence = True    # refused before it is elaborated
-    with pytest.raises(SimulatorError, match="--netlist ice41: no such target"):
+    with pytest.raises(SimulatorError, match="--netlist ice41: no such target [(]choose from ecp5, ice40[)]"):
         netlist.synthesised("ice41", core)
