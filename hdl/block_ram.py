@@ -16,10 +16,12 @@ beside its write port asks for read-before-write across two ports, which the ``D
 not have, so yosys emulates it with a bypass in fabric: a write-address comparator and a
 multiplexer between the block and the register (the digits build's critical path).  The
 engines never read a word in the cycle it is written, so the instance's undefined collision
-is never seen (the simulators' form checks it: :class:`BlockRAM`).  A memory with two read ports gets one set of blocks for each, written alike
-(as yosys does).  Elsewhere (Amaranth's simulator, the simulators' Verilog, the iCE40) it is a
-:class:`~amaranth.lib.memory.Memory` and a register after each read port.  Both forms hold and
-return the same words.
+is never seen (the simulators' form checks it: :class:`BlockRAM`).  A memory with two read
+ports gets one set of blocks for each, written alike (as yosys does).  On the iCE40 a
+single-port memory (the weights) is ``SB_SPRAM256KA`` instances.  Elsewhere (Amaranth's
+simulator, the simulators' Verilog, the iCE40's other memories) it is a
+:class:`~amaranth.lib.memory.Memory` and a register after each read port.  Every form holds
+and returns the same words.
 
 Block shapes on the ECP5, by depth (:func:`dp16kd_shape`): up to 512 words, the 36-bit
 pseudo-dual-port mode, two 16-bit or four 9-bit lanes a block (each lane its own 9-bit byte
@@ -214,11 +216,12 @@ class BlockRAM(wiring.Component):
         for lane in range(self.spec.used_lanes):
             outs = []
             for d in range(depth_blocks):
-                dout = Signal(SPRAM_BITS, name=f"sp_do{lane}_{d}")
+                din, dout = Signal(SPRAM_BITS, name=f"sp_di{lane}_{d}"), Signal(SPRAM_BITS, name=f"sp_do{lane}_{d}")
+                m.d.comb += din.eq(write.data.as_value()[lane * bits:(lane + 1) * bits])
                 here = (select == d) if depth_blocks > 1 else Const(1)
                 m.submodules[f"spram{lane}_{d}"] = Instance(
                     "SB_SPRAM256KA",
-                    i_ADDRESS=addr[:14], i_DATAIN=write.data.as_value()[lane * bits:(lane + 1) * bits],
+                    i_ADDRESS=addr[:14], i_DATAIN=din,
                     i_MASKWREN=0b1111, i_WREN=write.en[lane] & here,
                     i_CHIPSELECT=(write.en[lane] | reading) & here,
                     i_CLOCK=ClockSignal("sync"), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1, o_DATAOUT=dout)
