@@ -1,0 +1,42 @@
+"""The weight update's one read a word: for every batch and lane count the gateware takes, no
+word's read falls in the cycle of another word's write, so one port serves a weight memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from epfpga import config as config_mod
+from epfpga.hdl.params import CoreParams
+from epfpga.hdl.weight_update import blocks, single_port_weights, word_read_sample, write_stage
+
+
+def params(batch: int, lanes: int) -> CoreParams:
+    return CoreParams.from_config(config_mod.from_dict(dict(sizes=[20, 12, 5], lanes=lanes, batch=batch, lrs=[0.1, 0.1])))
+
+
+@pytest.mark.parametrize("batch", [1, 2, 4, 8, 16, 32, 64, 128])
+@pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16, 64])
+def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
+    """Words issue ``S`` cycles apart; word ``k`` is read in cycle ``k·S + r`` and written in
+    ``k·S + S − 1 + write_stage`` (cycles from the block's first issue)."""
+    p = params(batch, lanes)
+    for blk in blocks(p):
+        if blk.kind != "W":
+            continue
+        r = word_read_sample(p, blk)
+        if blk.samples < 2:
+            assert r is None and not single_port_weights(p)
+            continue
+        words = blk.rows * blk.groups
+        reads = {k * blk.samples + r for k in range(words)}
+        writes = {k * blk.samples + blk.samples - 1 + write_stage(p) for k in range(words)}
+        assert 0 <= r < blk.samples and not reads & writes, (blk, r)
+    assert single_port_weights(p) == (batch >= 4)
+
+
+def test_both_read_samples_are_taken():
+    """The last sample where the write stage is not a multiple of the pass, else the first."""
+    p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write stage 8 + 2
+    w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
+    assert write_stage(p) == 10 and (w1.samples, w2.samples) == (2, 4)
+    assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (0, 3)
