@@ -187,7 +187,6 @@ class NeuronUpdate(wiring.Component):
 
         # -- issue counters -----------------------------------------------------------------
         layer = Signal(range(N + 1))          # the pass: W_layer
-        at = Signal(N + 2, init=1)            # one-hot of layer (bit N + 1 never set): a test of it is a flip-flop (timing)
         weight_ports = {n: getattr(self, mem.weight_memory(p, n).spec.name.lower()) for n in rows}
         scan = m.submodules.scan = RowScan(P, max(rows.values()), max(groups.values()),
                                            max(wm.spec.depth for wm in mem.weight_memories(p)))
@@ -218,12 +217,12 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, g)),
                      self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, g))]
         for n in rows:
-            with m.If(at[n]):
+            with m.If(layer == n):
                 m.d.comb += [weight_ports[n].addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
             port = getattr(self, f"s{n}")
-            with m.If(at[n + 1]):     # presynaptic layer of the pass
+            with m.If(layer == n + 1):     # presynaptic layer of the pass
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, g))
-            with m.Elif(at[n]):       # postsynaptic layer
+            with m.Elif(layer == n):       # postsynaptic layer
                 m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
 
         # -- stage 2: the read data, registered by the core's memories (hdl/block_ram.py) ---------
@@ -271,7 +270,7 @@ class NeuronUpdate(wiring.Component):
         post2, bias2 = Signal.like(post_r), Signal.like(bias_r)
         m.d.sync += [post_r.eq(post1), bias_r.eq(bias1), post2.eq(post_r), bias2.eq(bias_r)]
         for n in range(1, N):    # (layer 1's sums start from the drive: the first row reads it)
-            with m.If(at[n + 1]):
+            with m.If(layer == n + 1):
                 m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, tok1b.h, tok1b.g, tok1b.first_row if n == 1 else 0))
 
         # -- stage 5: adder tree; feedback read data registered ------------------------------------
@@ -286,7 +285,7 @@ class NeuronUpdate(wiring.Component):
         acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}", reset_less=True) for l in range(P)]
         m.d.sync += [tok3.eq(tok2)] + [fb3[l].eq(fb2[l]) for l in range(P)]
         for n in range(1, N):
-            with m.If(at[n + 1]):
+            with m.If(layer == n + 1):
                 m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
         # the select is a register, decided a cycle ahead (timing): the word written now is the
         # one the next token reads (never a first row's: it reads the row ends or the drive)
@@ -299,7 +298,7 @@ class NeuronUpdate(wiring.Component):
             m.d.comb += [u_fb[l].eq(Mux(forward, prev_u[l], acc_q[l]) + fb3[l]), acts[l].u.eq(u_fb[l])]
         m.d.sync += [prev_u[l].eq(u_fb[l]) for l in range(P)]
         for n in range(1, N):
-            with m.If(at[n + 1]):
+            with m.If(layer == n + 1):
                 m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, tok3.h, tok3.g)),
                              *[acc_wr[n].data[l].eq(u_fb[l]) for l in range(P)]]
                 with m.If(writes):
@@ -351,18 +350,18 @@ class NeuronUpdate(wiring.Component):
                      nudge.nudge.eq(self.nudge)]
         err3 = Signal.like(nudge.err, reset_less=True)
         offset3 = Signal(signed(p.acc_bits), reset_less=True)   # bias, and the nudge inside ρ
-        nudge_in = Mux(at[N], nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
+        nudge_in = Mux(layer == N, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
         m.d.sync += [err3.eq(nudge.err), offset3.eq((biasf << spec.fs) + nudge_in)]
         u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
-        m.d.comb += [u3.eq(Mux(at[1], row3 << (spec.fs - spec.fx), row3_odd) + offset3),
+        m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3_odd) + offset3),
                      d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + offset3)]
         lane_en3 = (1 << i_lane3) if P > 1 else 1
         # the drive: the even sample's at the row end, the odd one's the cycle after (a row
         # takes two cycles or more, :func:`drive_gaps`), into layer 1's accumulators
         odd_end, odd_u = Signal(), Signal(signed(p.acc_bits), reset_less=True)
         odd_word, odd_lane = Signal.like(i_word3), Signal.like(i_lane3)
-        m.d.sync += [odd_end.eq(end3 & at[1] & pairs), odd_u.eq(d3_odd), odd_word.eq(i_word3), odd_lane.eq(i_lane3)]
-        with m.If(at[1]):
+        m.d.sync += [odd_end.eq(end3 & (layer == 1) & pairs), odd_u.eq(d3_odd), odd_word.eq(i_word3), odd_lane.eq(i_lane3)]
+        with m.If(layer == 1):
             with m.If(odd_end):
                 m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 1, odd_word, drive=1)),
                              *[acc_wr[1].data[l].eq(odd_u) for l in range(P)],
@@ -373,7 +372,7 @@ class NeuronUpdate(wiring.Component):
                 with m.If(end3):
                     m.d.comb += acc_wr[1].en.eq(lane_en3)
         for n in range(2, N):
-            with m.If(at[n]):
+            with m.If(layer == n):
                 m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, h3, i_word3)),
                              *[acc_wr[n].data[l].eq(u3) for l in range(P)]]
                 with m.If(end3):
@@ -387,7 +386,7 @@ class NeuronUpdate(wiring.Component):
         out_lane = [Signal.like(i_lane3, name=f"out_lane{t}") for t in range(LATENCY + 1)]
         out_err = [Signal.like(err3, name=f"out_err{t}") for t in range(LATENCY + 1)]
         out_h = [Signal(name=f"out_h{t}", reset_less=True) for t in range(LATENCY + 1)]
-        m.d.comb += [out_valid[0].eq(end3 & at[N]), out_i[0].eq(i3), out_word[0].eq(i_word3),
+        m.d.comb += [out_valid[0].eq(end3 & (layer == N)), out_i[0].eq(i3), out_word[0].eq(i_word3),
                      out_lane[0].eq(i_lane3), out_err[0].eq(err3), out_h[0].eq(h3)]
         for t in range(LATENCY):
             m.d.sync += [out_valid[t + 1].eq(out_valid[t]), out_i[t + 1].eq(out_i[t]),
@@ -421,7 +420,7 @@ class NeuronUpdate(wiring.Component):
                 dst_slot = Mux(fb_h[-1], dst[1], dst[0])
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, fb_g[-1])),
                              *[port.data[l].eq(Mux(valid_lane[l], acts[l].q, 0)) for l in range(P)]]
-                with m.If(fb_done[-1] & at[n + 1]):
+                with m.If(fb_done[-1] & (layer == n + 1)):
                     m.d.comb += port.en.eq((1 << P) - 1)
 
         # -- control --------------------------------------------------------------------------------
@@ -433,7 +432,7 @@ class NeuronUpdate(wiring.Component):
 
         # a step's last issue, and step_done when its last state is written
         step_end = Signal()
-        m.d.comb += step_end.eq(issuing & last_g & last_row & at[N] & (half | ~pairs))
+        m.d.comb += step_end.eq(issuing & last_g & last_row & (layer == N) & (half | ~pairs))
         ends = [step_end]
         for t in range(step_done_stage(p)):
             ends.append(Signal(name=f"step_end{t + 1}"))
@@ -450,16 +449,15 @@ class NeuronUpdate(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += [scan.restart.eq(1), scan.base.eq(base(Mux(self.drive, 1, 2)))]
                 with m.If(self.start):
-                    m.d.sync += [layer.eq(Mux(self.drive, 1, 2)),   # (half is 0: every pass ends so)
-                                 at.eq(Mux(self.drive, 1 << 1, 1 << 2))]
+                    m.d.sync += layer.eq(Mux(self.drive, 1, 2))   # (half is 0: every pass ends so)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(~gap), self.busy.eq(1)]
                 if drive_gaps(p):
-                    m.d.sync += gap.eq(at[1] & ~gap & ~(last_g & last_row))
+                    m.d.sync += gap.eq((layer == 1) & ~gap & ~(last_g & last_row))
                 with m.If(issuing & last_g & last_row):
                     # the pass's rows again for the pair's odd sample (the drive did both at once)
-                    with m.If(~at[1] & ~half & pairs):
+                    with m.If((layer != 1) & ~half & pairs):
                         m.d.sync += half.eq(1)
                         m.d.comb += scan.restart.eq(1)
                     with m.Elif(step_end & self.more & chain):   # the next step, at once
@@ -471,9 +469,9 @@ class NeuronUpdate(wiring.Component):
             with m.State("DRAIN"):
                 m.d.comb += [self.busy.eq(1), scan.restart.eq(1), scan.base.eq(base(layer + 1))]
                 with m.If(~in_flight):
-                    with m.If(at[1] | at[N]):
+                    with m.If((layer == 1) | (layer == N)):
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [layer.eq(layer + 1), at.eq(at << 1)]
+                        m.d.sync += layer.eq(layer + 1)
                         m.next = "ISSUE"
         return m
