@@ -149,11 +149,9 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
         # LUTs, then ours from them on (epfpga.yowasp)
         if b.family == "ecp5":
             platform.sites = floorplan(params)     # (hdl/device.py: the hard blocks' sites)
-            synth_opts, after = yowasp.UNTIL_LUTS, yowasp.ecp5_synthesis("top")[1]
-        else:
-            synth_opts, after = f"{yowasp.ICE40_OPTIONS} {yowasp.UNTIL_LUTS}", yowasp.ice40_synthesis("top")[1]
-        platform.build(top, name="top", build_dir=str(out), do_program=False, synth_opts=synth_opts,
-                       script_after_synth=after, nextpnr_opts="--report nextpnr.json --timing-allow-fail")
+        platform.build(top, name="top", build_dir=str(out), do_program=False,
+                       synth_opts=yowasp.synthesis_options(b.family), script_after_synth=yowasp.synthesis(b.family, "top")[1],
+                       nextpnr_opts="--report nextpnr.json --timing-allow-fail")
     except Exception as exc:   # the platform raises on a failed tool; its log is in out
         over = overused(utilisation_from_log(out / "top.tim"))
         if over:

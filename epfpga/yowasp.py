@@ -26,28 +26,26 @@ def run(cmd: list[str], cwd: Path, log: str) -> int:
         return subprocess.run([tool(cmd[0]), *cmd[1:]], stdout=f, stderr=subprocess.STDOUT, cwd=cwd).returncode
 
 
-# The ECP5 synthesis every build and the post-synthesis netlist run: ``synth_ecp5`` with
-# these options, then the LUT mapping by ABC instead of ABC9 and the rest of ``synth_ecp5``.
-# Yosys 0.70's ABC9 fails an assertion (``ABC_OPS_REINTEGRATE``) on the core at 784-128-10,
-# P = 64, and on the core as the top of any config; one recipe for both keeps the netlist
-# the simulators check the one the board gets.  The iCE40's is the same split
-# (``synth_ice40 -dsp``: ABC9 dies on the core as the top there too).
-UNTIL_LUTS = "-run begin:map_luts"
-ICE40_OPTIONS = "-dsp"    # the products on SB_MAC16, their registers packed
+# The synthesis every build and the post-synthesis netlist run, by family: ``synth_<family>``
+# up to the LUT mapping, then that step with ABC in place of ABC9, then the rest.  Yosys 0.70's
+# ABC9 fails an assertion (``ABC_OPS_REINTEGRATE``) on the ECP5 core at 784-128-10, P = 64,
+# and dies on the core as the top of any config on both families; one recipe for the board and
+# the netlist keeps the netlist the simulators check the one the board gets.
+_OPTIONS = {"ecp5": "", "ice40": "-dsp"}    # -dsp: the products on SB_MAC16, their registers packed
+_LUTS = {"ecp5": "techmap -map +/lattice/latches_map.v; abc -lut 4; clean",
+         "ice40": "techmap -map +/ice40/latches_map.v; abc -dress -lut 4; ice40_wrapcarry -unwrap; "
+                  "techmap -map +/ice40/ff_map.v; clean; opt_lut -tech ice40"}
+_UNTIL_LUTS = "-run begin:map_luts"
 
 
-def ecp5_synthesis(top: str) -> tuple[str, str]:
-    """The ECP5 synthesis of module ``top``: ``synth_ecp5`` up to the LUT mapping, and the
-    script from it on."""
-    synth = f"synth_ecp5 -top {top}"
-    return (f"{synth} {UNTIL_LUTS}",
-            f"techmap -map +/lattice/latches_map.v; abc -lut 4; clean; {synth} -run map_cells:")
+def synthesis_options(family: str) -> str:
+    """The options of the first ``synth_<family>`` (what amaranth's build script puts after
+    the command): the family's own, and the stop before the LUT mapping."""
+    return " ".join(filter(None, (_OPTIONS[family], _UNTIL_LUTS)))
 
 
-def ice40_synthesis(top: str) -> tuple[str, str]:
-    """The iCE40 synthesis of module ``top``: ``synth_ice40 -dsp`` up to the LUT mapping, and
-    its ``map_luts`` step with ABC in place of ABC9, then the rest."""
-    synth = f"synth_ice40 {ICE40_OPTIONS} -top {top}"
-    return (f"{synth} {UNTIL_LUTS}",
-            "techmap -map +/ice40/latches_map.v; abc -dress -lut 4; ice40_wrapcarry -unwrap; "
-            f"techmap -map +/ice40/ff_map.v; clean; opt_lut -tech ice40; {synth} -run map_cells:")
+def synthesis(family: str, top: str) -> tuple[str, str]:
+    """The synthesis of module ``top`` for ``family`` (``ecp5``, ``ice40``): ``synth_<family>``
+    up to the LUT mapping, and the script from it on."""
+    synth = " ".join(filter(None, (f"synth_{family}", _OPTIONS[family], f"-top {top}")))
+    return f"{synth} {_UNTIL_LUTS}", f"{_LUTS[family]}; {synth} -run map_cells:"

@@ -97,10 +97,10 @@ class HostDriver:
         padding states in every product."""
         pairs: list[tuple[int, int]] = []
         for n in range(1, self.params.layers + 1):
-            w = np.asarray(params[f"W{n}"])
-            padded = np.zeros(self.weight_addresses(n, padded=True).shape, dtype=np.int64)
+            w, addrs = np.asarray(params[f"W{n}"]), self.weight_addresses(n, padded=True)
+            padded = np.zeros(addrs.shape, dtype=np.int64)
             padded[:, :w.shape[1]] = w
-            for addrs, values in ((self.weight_addresses(n, padded=True), padded),
+            for addrs, values in ((addrs, padded),
                                   (self.bias_addresses(n), params[f"b{n}"])):
                 pairs += zip(addrs.ravel().tolist(), (np.asarray(values).ravel() & 0xFFFFFFFF).tolist())
         self.transport.write(pairs)

@@ -171,12 +171,13 @@ class Core(wiring.Component):
         # the weight memories (several layers' in one, memories.weight_memories: the host's
         # regions W_n start at their layers' first words) and the biases; the monitor shows a
         # write's word within its layer's matrix
-        stores = [(wm.spec, {layer_region(n, "W"): (n, wm.base(n)) for n in wm.layers}, wm.spec.name.lower())
+        # (one port for the weights where the update's schedule leaves a cycle for each write)
+        one_port = single_port_weights(p)
+        stores = [(wm.spec, {layer_region(n, "W"): (n, wm.base(n)) for n in wm.layers}, wm.spec.name.lower(), one_port)
                   for wm in mem.weight_memories(p)]
-        stores += [(mem.biases(p, n), {layer_region(n, "b"): (n, 0)}, f"b{n}") for n in range(1, N + 1)]
-        weights_single = {wm.spec.name for wm in mem.weight_memories(p)} if single_port_weights(p) else set()
-        for spec, regions, name in stores:
-            store = m.submodules[spec.name] = BlockRAM(spec, single_port=spec.name in weights_single)
+        stores += [(mem.biases(p, n), {layer_region(n, "b"): (n, 0)}, f"b{n}", False) for n in range(1, N + 1)]
+        for spec, regions, name, single_port in stores:
+            store = m.submodules[spec.name] = BlockRAM(spec, single_port=single_port)
             (rd,), wr = store.read, store.write
             host_word = Signal(spec.addr_bits, name=f"{name}_host_word")
             m.d.comb += host_word.eq(word)

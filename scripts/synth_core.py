@@ -75,11 +75,10 @@ class SerialShim(wiring.Component):
 
 def synth_script(device: str, json_out: str, hierarchy: bool) -> str:
     """The yosys script for module ``top``: the board build's synthesis
-    (:func:`epfpga.yowasp.ecp5_synthesis`, :func:`~epfpga.yowasp.ice40_synthesis`); with
-    ``hierarchy``, the modules kept apart (``-noflatten``) so that ``stat`` tells where the
-    cells go."""
+    (:func:`epfpga.yowasp.synthesis`); with ``hierarchy``, the modules kept apart
+    (``-noflatten``) so that ``stat`` tells where the cells go."""
     keep = " -noflatten" if hierarchy else ""
-    before, after = (yowasp.ice40_synthesis if device == "ice40up5k" else yowasp.ecp5_synthesis)("top")
+    before, after = yowasp.synthesis(DEVICES[device]["family"], "top")
     return f"{before}{keep}; {after}{keep}; write_json {json_out}"
 
 

