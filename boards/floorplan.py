@@ -39,9 +39,11 @@ MIN_SHARE = 0.5
 
 def block_rams(p: CoreParams) -> list[tuple[mem.MemorySpec, int]]:
     """The core's :class:`~epfpga.hdl.block_ram.BlockRAM` memories and their read ports."""
-    out = [(mem.inputs(p), 2), *((wm.spec, 1) for wm in mem.weight_memories(p)), (diff_memory(p), 1)]
+    input_banks = mem.input_banks(p)
+    out = [(spec, 1) for spec in input_banks.banks] if input_banks else [(mem.inputs(p), 2)]
+    out += [*((wm.spec, 1) for wm in mem.weight_memories(p)), (diff_memory(p), 1)]
     for n in range(1, p.layers + 1):
-        out += [(mem.biases(p, n), 1), (mem.states(p, n), 2)]
+        out += [(mem.biases(p, n), 1), *((spec, 1) for spec in mem.state_banks(p, n).banks)]
     return out
 
 

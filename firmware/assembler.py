@@ -72,6 +72,8 @@ def _encode(number: int, ops: list[str], labels: dict[str, int]) -> int:
         src, dst = _enum(Slot, ops[3], number), _enum(Slot, ops[4], number)
         if dst == Slot.ZERO or src == dst:
             raise UserError(f"line {number}: a relaxation writes a slot other than its source, never 'zero'")
+        if src == Slot.B:   # (phase b's slots are a bank of their own, which only the update reads)
+            raise UserError(f"line {number}: a relaxation cannot start from slot 'b': only the update reads it")
         return encode(op, _enum(Nudge, ops[2], number), src, dst, _int(ops[1], number))
     if op == Op.NEXT:
         if ops[1] not in labels:

@@ -47,7 +47,8 @@ class Nudge(enum.IntEnum):
 
 class Slot(enum.IntEnum):
     """State slots of every layer: ``ZERO`` reads as all zeros (never written); ``A`` and
-    ``B`` are the current sample's saved states of the update's phases ``a`` and ``b``."""
+    ``B`` are the current sample's saved states of the update's phases ``a`` and ``b``
+    (``B`` is a relaxation's destination, never its source: only the update reads it)."""
     ZERO = 0
     STAR = 1
     A = 2

@@ -20,8 +20,12 @@ is never seen (the simulators' form checks it: :class:`BlockRAM`).  A memory wit
 ports gets one set of blocks for each, written alike (as yosys does).  On the iCE40 a
 single-port memory (the weights) is ``SB_SPRAM256KA`` instances.  Elsewhere (Amaranth's
 simulator, the simulators' Verilog, the iCE40's other memories) it is a
-:class:`~amaranth.lib.memory.Memory` and a register after each read port.  Every form holds
-and returns the same words.
+:class:`~amaranth.lib.memory.Memory` and a register after each read port.  For a device, that
+memory's read port is asynchronous, into a register of its own that yosys merges into the
+block as its synchronous read, with the memory's ``no_rw_check``: a synchronous read port, as
+Amaranth writes it, asks for the old word in a collision, which the iCE40's ``SB_RAM40_4K``
+does not give, and yosys emulated it with a second write register and a bypass on every read
+port (``docs/toolchain.md``).  Every form holds and returns the same words.
 
 Block shapes on the ECP5, by depth (:func:`dp16kd_shape`): up to 512 words, the 36-bit
 pseudo-dual-port mode, two 16-bit or four 9-bit lanes a block (each lane its own 9-bit byte
@@ -179,15 +183,24 @@ class BlockRAM(wiring.Component):
             return m
         used = self.spec.used_lanes
         store = m.submodules.memory = self.spec.build(platform)
+        if platform is not None:    # (a read beside a write of its word is undefined, as in the blocks)
+            store.attrs["no_rw_check"] = 1
         port = store.write_port(granularity=1)
         m.d.comb += [port.addr.eq(write.addr), port.en.eq(write.en[:used]),
                      *[port.data[l].eq(write.data[l]) for l in range(used)]]
         for k, (addr, en, data) in enumerate(requests):    # (the unused lanes' data stays 0)
-            inferred = store.read_port()
-            registered = Signal(inferred.data.shape(), name=f"r{k}_data", reset_less=True)
-            m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en),
-                         *[data[l].eq(registered[l]) for l in range(used)]]
-            word = inferred.data.as_value()
+            registered = Signal(store.shape, name=f"r{k}_data", reset_less=True)
+            m.d.comb += [data[l].eq(registered[l]) for l in range(used)]
+            if platform is None:
+                inferred = store.read_port()
+                m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
+                word = inferred.data.as_value()
+            else:    # (merged into the block with no_rw_check: see above)
+                inferred = store.read_port(domain="comb")
+                word = Signal(store.shape, name=f"r{k}_word", reset_less=True)
+                m.d.comb += inferred.addr.eq(addr)
+                with m.If(en):
+                    m.d.sync += word.eq(inferred.data)
             if platform is None:
                 # (the simulators) a read that meets a write it may not meet returns its word
                 # inverted, held until the next read: one port, any write; two, one of its word

@@ -22,6 +22,7 @@ from epfpga.golden.prng import PRNG_BITS
 
 from . import block_ram
 from . import memories as mem
+from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
 from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
@@ -127,6 +128,7 @@ class Core(wiring.Component):
 
         # -- memories, each port driven by the engine that is busy, else by the host ----------------
         reads: dict[int, wiring.PureInterface] = {}   # memory regions the host reads (registered data)
+        banked: dict[int, tuple[wiring.PureInterface, mem.Banks]] = {}   # and their second banks' ports
 
         def host_or(port, *owners):
             """``port`` follows the request of the first busy owner, else the host's defaults
@@ -144,13 +146,16 @@ class Core(wiring.Component):
             with m.If(allowed):
                 m.d.comb += port.en.eq(1 << lane if P > 1 else 1)
 
-        x_mem = m.submodules.x = BlockRAM(mem.inputs(p), read_ports=2)
+        # (the pair's inputs in two banks, the even samples' and the odd ones', where B >= 2)
+        input_banks = mem.input_banks(p)
+        x_mem = m.submodules.x = BankedRAM(input_banks) if input_banks else BlockRAM(mem.inputs(p), read_ports=2)
         x_rd, x_rd2 = x_mem.read
-        m.d.comb += x_rd.addr.eq(word)
+        m.d.comb += [x_rd.addr.eq(word), x_rd2.addr.eq(word)]
         host_or(x_rd, (upd.busy, upd.x), (neu.busy, neu.x))
-        m.d.comb += [x_rd2.addr.eq(Mux(upd.busy, upd.x2.addr, neu.x2.addr)),
-                     upd.x2.data.eq(x_rd2.data), neu.x2.data.eq(x_rd2.data)]
+        host_or(x_rd2, (upd.busy, upd.x2), (neu.busy, neu.x2))
         reads[Region.X] = x_rd
+        if input_banks:
+            banked[Region.X] = (x_rd2, input_banks)
         host_write_port(x_mem.write, bank_write(Region.X, p.input_bank_bit))
 
         y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=INPUT_BANKS * p.batch, init=[])
@@ -200,10 +205,10 @@ class Core(wiring.Component):
             for r in regions:
                 reads[r] = rd
         for n in range(1, N + 1):
-            spec = mem.states(p, n)
-            store = m.submodules[spec.name] = BlockRAM(spec, read_ports=2)
+            banks = mem.state_banks(p, n)
+            store = m.submodules[banks.spec.name] = BankedRAM(banks)
             (port_a, port_b), wr = store.read, store.write
-            m.d.comb += port_a.addr.eq(word)
+            m.d.comb += [port_a.addr.eq(word), port_b.addr.eq(word)]
             host_or(port_a, (upd.busy, getattr(upd, f"sa{n}")), (neu.busy, getattr(neu, f"s{n}")))
             host_or(port_b, (upd.busy, getattr(upd, f"sb{n}")))
             m.d.comb += [wr.addr.eq(getattr(neu, f"s{n}_w").addr), wr.data.eq(getattr(neu, f"s{n}_w").data),
@@ -211,6 +216,7 @@ class Core(wiring.Component):
                          getattr(self, f"mon{n}_en").eq(wr.en), getattr(self, f"mon{n}_addr").eq(wr.addr),
                          getattr(self, f"mon{n}_data").eq(wr.data)]
             reads[layer_region(n, "state")] = port_a
+            banked[layer_region(n, "state")] = (port_b, banks)
 
         # -- cycle counters ------------------------------------------------------------------------
         counters = {r: Signal(32, name=r.name.lower()) for r in (Reg.CYCLES, *COUNTERS, Reg.STEPS, Reg.WAIT_CYCLES)}
@@ -243,14 +249,24 @@ class Core(wiring.Component):
                 value = later
             return value
 
-        request = Signal(data.StructLayout({"valid": 1, "region": len(region), "reg": 8, "lane": max(1, p.lane_bits)}))
+        request = Signal(data.StructLayout({"valid": 1, "region": len(region), "reg": 8, "lane": max(1, p.lane_bits),
+                                            "bank": 1}))
         m.d.comb += [request.valid.eq(self.re), request.region.eq(region), request.reg.eq(offset), request.lane.eq(lane)]
+        for r, (_, banks) in banked.items():     # the bank of a banked memory's word
+            with m.If(region == r):
+                m.d.comb += request.bank.eq(banks.bank(word))
         pick = delayed(request, block_ram.LATENCY, "read_stage")
         pick_region, pick_reg, pick_lane, answer_region = pick.region, pick.reg, pick.lane, Signal.like(region)
         m.d.sync += [self.rvalid.eq(pick.valid), answer_region.eq(pick_region)]
         answers: dict[int, Value] = {}
+
+        def lane_of(port):
+            return port.data[pick_lane] if P > 1 else port.data[0]
+
         for r, port in reads.items():
-            element = port.data[pick_lane] if P > 1 else port.data[0]
+            element = lane_of(port)
+            if r in banked:
+                element = Mux(pick.bank, lane_of(banked[r][0]), element)
             answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
             m.d.sync += answers[r].eq(element)
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")

@@ -8,9 +8,9 @@ are a power of two of words apart, so a slot's base is a concatenation, never a 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from amaranth import Cat, Const, Mux, signed, unsigned
+from amaranth import Cat, Const, Mux, Value, signed, unsigned
 from amaranth.lib import data, memory
 from amaranth.utils import ceil_log2
 
@@ -138,6 +138,60 @@ def biases(p: CoreParams, layer: int) -> MemorySpec:
 
 def states(p: CoreParams, layer: int) -> MemorySpec:
     return _spec(f"state{layer}", unsigned(p.state_bits), p.lanes, p.state_depth(layer), p.sizes[layer])
+
+
+@dataclass(frozen=True)
+class Banks:
+    """``spec`` held as two memories, ``banks``, where its two read ports never read the same
+    one (:class:`~.banked_ram.BankedRAM`): bank 1 holds the words from address ``base`` on,
+    at ``addr - base``, or, with ``bit``, those whose address has bit ``bit`` set, at the
+    address without that bit."""
+
+    spec: MemorySpec
+    banks: tuple[MemorySpec, MemorySpec]
+    base: int | None = None
+    bit: int | None = None
+
+    def bank(self, addr):
+        """The bank of ``addr`` (a value, or an int)."""
+        if self.bit is None:
+            return addr >= self.base
+        return addr[self.bit] if isinstance(addr, Value) else addr >> self.bit & 1
+
+    def local(self, addr, k: int):
+        """``addr`` in bank ``k`` (a value, or an int)."""
+        if self.bit is None:
+            addr = addr - self.base if k else addr
+        elif isinstance(addr, Value):
+            addr = Cat(addr[:self.bit], addr[self.bit + 1:])
+        else:
+            addr = addr >> (self.bit + 1) << self.bit | addr & ((1 << self.bit) - 1)
+        return addr[:self.banks[k].addr_bits] if isinstance(addr, Value) else addr
+
+
+def _bank(spec: MemorySpec, name: str, depth: int) -> MemorySpec:
+    return replace(spec, name=name, depth=depth, style=shallow(depth))
+
+
+def state_banks(p: CoreParams, layer: int) -> Banks:
+    """The state memory of ``layer`` in two banks: the slots the neuron update reads and writes
+    (ping, pong, ``s*`` and phase ``a``'s), then phase ``b``'s, which only the update reads,
+    beside phase ``a``'s (:func:`slot_index`)."""
+    spec = states(p, layer)
+    stride = p.slot_stride(layer)
+    base = (3 * p.halves + p.batch) * stride
+    return Banks(spec, (_bank(spec, spec.name, base), _bank(spec, f"{spec.name}_b", p.batch * stride)), base=base)
+
+
+def input_banks(p: CoreParams) -> Banks | None:
+    """The input memory in two banks, the even samples' and the odd ones' (the pair's inputs
+    are read together: the drive's, and the ``W_1`` update's); none where ``B = 1`` (one
+    memory with two read ports then)."""
+    if p.batch == 1:
+        return None
+    spec = inputs(p)
+    half = spec.depth // 2
+    return Banks(spec, (_bank(spec, "x_even", half), _bank(spec, "x_odd", half)), bit=ceil_log2(p.input_stride))
 
 
 def accumulators(p: CoreParams, layer: int) -> MemorySpec:

@@ -36,6 +36,7 @@ def test_random_sign_and_one_sided_programs():
     ("jump 3\nhalt", "not a op"),
     ("relax 0 free zero -> star\nhalt", "step count"),
     ("relax 3 free zero -> zero\nhalt", "never 'zero'"),
+    ("relax 3 plus b -> a\nhalt", "cannot start from slot 'b'"),
     ("relax 3 sideways zero -> star\nhalt", "not a nudge"),
     ("next nowhere\nhalt", "unknown label"),
     ("update minus 1\nhalt", "'plus' or 'sigma'"),
