@@ -21,15 +21,15 @@ from pathlib import Path
 
 from epfpga import yowasp
 from epfpga.config import Config
+from epfpga.contract.params import SPRAM_BITS, SPRAM_WORDS, CoreParams
+from epfpga.contract.programs import training
 from epfpga.errors import UserError
 from epfpga.firmware.link import train_bytes_per_sample
-from epfpga.firmware.programs import training
 from epfpga.hdl import memories as mem
 from epfpga.hdl import multiplier, schedule
 from epfpga.hdl.block_ram import spram_blocks
-from epfpga.hdl.params import SPRAM_BITS, SPRAM_WORDS, CoreParams
-from epfpga.hdl.weight_update import single_port_weights
 from epfpga.hdl.verilog import memory_map
+from epfpga.hdl.weight_update import single_port_weights
 
 from .floorplan import floorplan
 from .report import ice40_flip_flops, overused, summarise, utilisation_from_log

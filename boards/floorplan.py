@@ -23,11 +23,11 @@ import json
 import re
 from pathlib import Path
 
+from epfpga.contract.params import CoreParams
 from epfpga.hdl import memories as mem
-from epfpga.hdl.device import ECP5
 from epfpga.hdl.block_ram import block_lanes, block_name, dp16kd_blocks, uses_dp16kd
+from epfpga.hdl.device import ECP5
 from epfpga.hdl.multiplier import PER_LANE
-from epfpga.hdl.params import CoreParams
 from epfpga.hdl.weight_update import diff_memory
 
 SITES = Path(__file__).with_name("ecp5-85f-sites.json")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from amaranth import ClockDomain, Module, Signal
 from amaranth.lib import io, wiring
 
-from epfpga.hdl.params import CoreParams
+from epfpga.contract.params import CoreParams
 from epfpga.hdl.system import System
 
 

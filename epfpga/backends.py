@@ -51,9 +51,11 @@ def _rtl_checked(config: Config, params, sim, device):
     return CheckedRtlTrainer(config, params, sim=sim)
 
 
-def _board(config: Config, params, sim, device, check=False, **link):
+def _board(config: Config, params, sim, device, check=False, port=None, baud=None, **link):
     from epfpga.firmware.board import BoardTrainer, CheckedBoardTrainer
-    return (CheckedBoardTrainer if check else BoardTrainer)(config, params, sim=sim, **link)
+    from epfpga.verification.board_sim import open_port
+    board, port, baud = open_port(config, port, baud, sim)
+    return (CheckedBoardTrainer if check else BoardTrainer)(config, params, port=port, baud=baud, board=board, **link)
 
 
 BACKENDS: dict[str, Backend] = {
@@ -78,7 +80,7 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
     for option, value in (("port", port), ("baud", baud), ("timeout", timeout)):
         if name != "board" and value is not None:
             raise UserError(f"--{option} {value}: only --backend board has a serial port (this run uses '{name}')")
-    if name == "board":   # firmware.board.open_port checks --port and --sim
+    if name == "board":   # verification.board_sim.open_port checks --port and --sim
         link = {"port": port} | {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
         return _board(config, params, sim, device, check=check, **link)
     if check and not backend.simulated:

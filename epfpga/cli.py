@@ -133,7 +133,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_board_info(args: argparse.Namespace) -> int:
-    from epfpga.firmware.board import open_port
+    from epfpga.verification.board_sim import open_port
     from epfpga.firmware.link import SerialLink
 
     board, port, baud = open_port(config_mod.load(args.config), args.port, args.baud, args.sim)

@@ -12,38 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from epfpga.config import Config
-from epfpga.errors import UserError
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import DEFAULT_BAUD, Descriptor
 from epfpga.golden.network import Params
-from epfpga.hdl.params import CoreParams
 
 from .driver import HostDriver
 from .host_trainer import COUNTERS, HostTrainer, count_mismatches
 from .link import LinkError, LinkTransport, SerialLink
-from .protocol import Descriptor
-
-DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
-BOARD_SIMULATORS = ("verilator",)   # the simulated board: the system top in Verilator behind a pty
-
-
-def open_port(config: Config, port: str | None, baud: int | None, sim: str | None):
-    """The device to talk to: ``(simulated board or None, port, baud)``.  ``port`` is a board's;
-    ``sim`` starts a simulated board of ``config`` (its gateware built for ``baud``) and gives
-    its pty.  Exactly one of the two must be given."""
-    if sim is not None and port is not None:
-        raise UserError(f"--sim {sim} and --port {port}: talk to either a board on its port or the simulated "
-                        f"board (--sim verilator), not both")
-    if sim is None and port is None:
-        raise UserError("a board needs --port PORT (a board) or --sim verilator (the simulated board)")
-    if sim is None:
-        return None, port, baud or DEFAULT_BAUD
-    if sim not in BOARD_SIMULATORS:
-        raise UserError(f"--sim {sim}: the simulated board runs in {', '.join(BOARD_SIMULATORS)} only")
-    from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
-    from epfpga.verification.simulators import prepare
-    prepare(sim)   # a missing simulator fails before anything is elaborated
-    board = SimulatedBoard(CoreParams.from_config(config), baud=baud or SIM_BAUD)
-    return board, board.port, board.system.baud
-
 
 def connect(config: Config, port: str, baud: int, timeout: float) -> tuple[CoreParams, SerialLink, Descriptor]:
     """Open ``port`` and check that the device runs ``config``'s gateware."""
@@ -68,22 +43,24 @@ class BoardTrainer(HostTrainer):
     config : Config
     params : dict, optional
         Float initial weights.
-    port : str, optional
-        The device's serial port; with ``sim``, the simulated board's pty instead.
+    port : str
+        The device's serial port (a simulated board's pty).
     baud : int
-        Of the port; with ``sim``, of the simulated board's gateware (its clock is 48 MHz).
-    sim : str, optional
-        ``verilator``: start a simulated board of ``config`` and train it.
+        Of the port.
     timeout : float
         Seconds to wait for each reply.
+    board : optional
+        What serves ``port``, to close with the trainer (a
+        :class:`~epfpga.verification.board_sim.SimulatedBoard`; see
+        :func:`~epfpga.verification.board_sim.open_port`).
     """
 
     backend = "board"
     double_buffered = True   # train_batch takes the upcoming mini-batch
 
-    def __init__(self, config: Config, params: Params | None = None, port: str | None = None,
-                 baud: int | None = None, sim: str | None = None, timeout: float = 2.0):
-        self.board, port, baud = open_port(config, port, baud, sim)
+    def __init__(self, config: Config, params: Params | None = None, port: str = "", baud: int = DEFAULT_BAUD,
+                 timeout: float = 2.0, board=None):
+        self.board = board
         try:
             hw, self.link, info = connect(config, port, baud, timeout)
             self.link_clock_hz = info.clock_hz

@@ -14,10 +14,10 @@ from typing import Protocol
 
 import numpy as np
 
+from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address, layer_region
+from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import SIGN_STREAM, stream_seed
-from epfpga.hdl.params import CoreParams
 
-from .address_map import REGION_SHIFT, Reg, Region, address, layer_region
 
 
 @dataclass(frozen=True)

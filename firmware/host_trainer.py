@@ -11,11 +11,11 @@ import numpy as np
 import torch
 
 from epfpga.config import Config
+from epfpga.contract import programs
+from epfpga.contract.address_map import Reg
 from epfpga.golden.fixed.trainer import initial_weights
 from epfpga.golden.network import Params
 
-from . import programs
-from .address_map import Reg
 from .driver import HostDriver
 
 COUNTERS = (Reg.CYCLES, Reg.DRIVE_CYCLES, Reg.RELAX_CYCLES, Reg.UPDATE_CYCLES, Reg.STEPS, Reg.WAIT_CYCLES)

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import (LINK_COUNTERS, REPLY, STATE_CHANGING, STATUS_REGISTERS, WIDTHS, BadFrame, Command,
+                                      Descriptor, Frame, FrameDecoder, Status, encode_frame, max_elements, read_payload,
+                                      read_values, wait_payload, write_payload)
 from epfpga.errors import UserError
-from epfpga.hdl.params import CoreParams
 
-from .address_map import REGION_SHIFT, Reg, Region, address
 from .driver import HostDriver
-from .protocol import (LINK_COUNTERS, REPLY, STATE_CHANGING, STATUS_REGISTERS, WIDTHS, BadFrame, Command,
-                       Descriptor, Frame, FrameDecoder, Status, encode_frame, max_elements, read_payload,
-                       read_values, wait_payload, write_payload)
 
 RETRIED = (Status.BAD_CRC, Status.FRAMING, Status.OVERFLOW)   # damage on the way: send again
 

@@ -1,7 +1,7 @@
 """Which phases each estimator runs, in which order, and which two it subtracts: one table for
 every backend.
 
-The float and fixed-point trainers, the sequencer's programs (``firmware/programs.py``), the
+The float and fixed-point trainers, the sequencer's programs (``contract/programs.py``), the
 RTL trainer, the beat checker, the trace format and the schedule model all read
 :data:`PHASES`, so an estimator and the order of a sample's relaxations are defined once.
 """

@@ -7,9 +7,9 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.activation import sigmoid_table
 
-from .params import CoreParams
 
 LATENCY = 3
 

@@ -43,9 +43,10 @@ from amaranth import Array, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
+from epfpga.contract.params import SPRAM_BITS, SPRAM_WORDS
+
 from .device import is_ecp5, is_ice40, site
 from .memories import MemorySpec
-from .params import SPRAM_BITS, SPRAM_WORDS
 
 LATENCY = 3           # address registered at the first edge, read at the second, data at the third
 # data width -> the address bits below the word (byte enables or sub-row select)

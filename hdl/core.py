@@ -1,6 +1,6 @@
 """The EP trainer core: memories, the two pipelines, the sequencer and the host port.
 
-Host port: a plain synchronous bus (address map: :mod:`epfpga.firmware.address_map`).  A
+Host port: a plain synchronous bus (address map: :mod:`epfpga.contract.address_map`).  A
 write (``we``) takes effect at the clock edge; a read (``re``) answers in ``rdata`` with
 ``rvalid`` :data:`READ_LATENCY` = 4 cycles later; reads may be issued every cycle.  Memories
 and the PRNG states are accessible only while the core is idle (``STATUS.busy`` = 0), with
@@ -15,9 +15,10 @@ from amaranth import Cat, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from epfpga.firmware import programs
-from epfpga.firmware.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
-from epfpga.firmware.isa import Op
+from epfpga.contract import programs
+from epfpga.contract.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
+from epfpga.contract.isa import Op
+from epfpga.contract.params import HOST_DATA_BITS, CoreParams
 from epfpga.golden.prng import PRNG_BITS
 
 from . import block_ram
@@ -26,7 +27,6 @@ from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
 from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
-from .params import HOST_DATA_BITS, CoreParams
 from .prediction import Prediction
 from .sequencer import Sequencer
 from .weight_update import WeightUpdate, single_port_weights

@@ -1,4 +1,4 @@
-"""CRC-16/IBM-3740 in gateware: the twin of :func:`epfpga.firmware.protocol.crc16`."""
+"""CRC-16/IBM-3740 in gateware: the twin of :func:`epfpga.contract.protocol.crc16`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from operator import xor
 
 from amaranth import Cat, Value
 
-from epfpga.firmware.protocol import CRC_POLY, crc16
+from epfpga.contract.protocol import CRC_POLY, crc16
 
 
 @cache

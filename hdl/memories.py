@@ -14,10 +14,10 @@ from amaranth import Cat, Const, Mux, Value, signed, unsigned
 from amaranth.lib import data, memory
 from amaranth.utils import ceil_log2
 
-from epfpga.firmware.address_map import INPUT_BANKS
+from epfpga.contract.address_map import INPUT_BANKS
+from epfpga.contract.params import SPRAM_WORDS, CoreParams, pow2_at_least
 
 from .device import is_ecp5
-from .params import SPRAM_WORDS, CoreParams, pow2_at_least
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,14 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from epfpga.contract.params import CoreParams
+
 from . import block_ram
 from . import memories as mem
 from .activation import LATENCY, Activation, clamp, rshift_round
 from .adder_tree import tree_latency, tree_sum
 from .multiplier import PER_LANE, request_signature
 from .nudge_error import NudgeError
-from .params import CoreParams
 from .row_scan import RowScan
 
 
@@ -127,7 +128,7 @@ class NeuronUpdate(wiring.Component):
         last issue).
     drive, src, bank, sample, nudge, label, label_odd : In
         Operation, source slot (:class:`~.memories.SlotCode`), input bank, the pair's even
-        sample, β of the step (:class:`~epfpga.firmware.isa.Nudge`: free, plus or minus) and
+        sample, β of the step (:class:`~epfpga.contract.isa.Nudge`: free, plus or minus) and
         the two samples' labels.  Held while ``busy``.
     src_slots, dst_slots : In(ArrayLayout(range(state_slots), 2))
         The slot numbers the step reads and writes, for each sample of the pair

@@ -7,9 +7,9 @@ from amaranth import Module, Mux, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from epfpga.firmware.isa import Nudge
+from epfpga.contract.isa import Nudge
+from epfpga.contract.params import CoreParams
 
-from .params import CoreParams
 
 
 class NudgeError(wiring.Component):
@@ -28,7 +28,7 @@ class NudgeError(wiring.Component):
     q : In(unsigned(state_bits))
         The unit's state before the step.
     nudge : In(2)
-        β of the step (:class:`~epfpga.firmware.isa.Nudge`): ``PLUS`` gives ``target − q``,
+        β of the step (:class:`~epfpga.contract.isa.Nudge`): ``PLUS`` gives ``target − q``,
         ``MINUS`` ``q − target``, ``FREE`` 0.
     err : Out(signed(state_bits + 2))
     """

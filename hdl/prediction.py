@@ -7,7 +7,8 @@ from amaranth import Module, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import CoreParams
+from epfpga.contract.params import CoreParams
+
 
 
 class Prediction(wiring.Component):

@@ -15,12 +15,12 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from epfpga.firmware.address_map import REGION_SHIFT, Reg, Region, address
-from epfpga.firmware.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, REPLY,
+from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
+from epfpga.contract.params import HOST_DATA_BITS, CoreParams
+from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, REPLY,
                                       STATE_CHANGING, STATUS_REGISTERS, VERSION, Command, Status)
 
 from .crc import crc16_next
-from .params import HOST_DATA_BITS, CoreParams
 from .slip import FRAME_BYTE, SYMBOL
 
 PARAMS = 7   # frame bytes after the header that the checks need: addr (4), width, count (2)
@@ -35,7 +35,7 @@ class ProtocolEngine(wiring.Component):
     params : CoreParams
         The core behind the bus (its regions, their sizes and which bank bits they have).
     descriptor : bytes
-        The ``INFO`` reply's descriptor (:class:`~epfpga.firmware.protocol.Descriptor`).
+        The ``INFO`` reply's descriptor (:class:`~epfpga.contract.protocol.Descriptor`).
 
     Attributes
     ----------

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from epfpga.firmware.isa import INSTRUCTION, Op
+from epfpga.contract.isa import INSTRUCTION, Op
+from epfpga.contract.params import CoreParams
 from epfpga.golden.phases import PHASES
 
 from .neuron_update import (chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_done_stage,
                             step_issue_cycles)
-from .params import CoreParams
 from .weight_update import DRAIN_DIFF, blocks, drain, write_stage
 
 FETCH = 2

@@ -1,4 +1,4 @@
-"""The phase sequencer: runs a microcoded program (``firmware/isa.py``) from its program memory.
+"""The phase sequencer: runs a microcoded program (``contract/isa.py``) from its program memory.
 
 Each instruction starts one engine operation and waits for it.  The program runs on pairs of
 samples (``sample`` is the even one; ``next`` steps by two): one ``drive`` drives both, each
@@ -16,12 +16,12 @@ from amaranth import Module, Mux, Signal, Value
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from epfpga.firmware.assembler import PROGRAM_DEPTH
-from epfpga.firmware.isa import INSTRUCTION, IMM_BITS, WORD_BITS, Nudge, Op
+from epfpga.contract.assembler import PROGRAM_DEPTH
+from epfpga.contract.isa import INSTRUCTION, IMM_BITS, WORD_BITS, Nudge, Op
+from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS, SIGN_STREAM, stream_seed
 
 from .memories import SlotCode, slot_index
-from .params import CoreParams
 from .prng import Xorshift32
 
 

@@ -1,5 +1,5 @@
 """SLIP framing (RFC 1055) in gateware: the twins of the host's
-:func:`~epfpga.firmware.protocol.slip_encode` and :class:`~epfpga.firmware.protocol.FrameDecoder`.
+:func:`~epfpga.contract.protocol.slip_encode` and :class:`~epfpga.contract.protocol.FrameDecoder`.
 
 ``END`` (0xC0) delimits frames; inside a frame ``END`` is sent as ``ESC ESC_END`` and ``ESC``
 (0xDB) as ``ESC ESC_ESC``.  The decoder needs no buffer and the encoder no lookahead, so both
@@ -12,7 +12,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from epfpga.firmware.protocol import END, ESC, ESC_END, ESC_ESC
+from epfpga.contract.protocol import END, ESC, ESC_END, ESC_ESC
 from .crc import crc16_next
 
 #: A decoded symbol: a frame byte, or the delimiter (``end``), or a broken escape (``error``).

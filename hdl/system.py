@@ -9,10 +9,10 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from epfpga.firmware.protocol import MAX_PAYLOAD, VERSION, Descriptor
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor
 
 from .core import Core
-from .params import CoreParams
 from .protocol_engine import ProtocolEngine
 from .slip import FrameEncoder, SlipDecoder
 from .uart import UARTRx, UARTTx, divisor

@@ -9,19 +9,19 @@ from amaranth import Value
 from amaranth.back import verilog
 
 from epfpga.config import Config, dumps
+from epfpga.contract.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import DEFAULT_BAUD
 from epfpga.errors import UserError
-from epfpga.firmware.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
 
 from . import memories as mem
 from . import schedule
 from .core import Core
-from .params import CoreParams
 from .system import TOP as SYSTEM_TOP
 from .system import System
 from .weight_update import diff_memory
 
 TOP = "epfpga_core"
-DEFAULT_BAUD = 3_000_000
 
 
 def memory_map(p: CoreParams) -> list[dict]:

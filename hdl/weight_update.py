@@ -32,12 +32,12 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
 from . import block_ram
 from . import memories as mem
 from .block_ram import BlockRAM
-from .params import CoreParams
 from .batch_sum import BatchSum
 from .multiplier import PER_LANE, request_signature
 from .prng import Xorshift32

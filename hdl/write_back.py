@@ -8,7 +8,8 @@ from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .params import CoreParams
+from epfpga.contract.params import CoreParams
+
 
 
 class WriteBack(wiring.Component):

@@ -25,19 +25,19 @@ import json
 import sys
 import time
 
+from epfpga import backends
 from epfpga import config as config_mod
 from epfpga import data as data_mod
+from epfpga.contract.params import CoreParams
 from epfpga.errors import UserError
-from epfpga.firmware.board import BoardTrainer
 from epfpga.hdl import schedule
 from epfpga.verification.board_sim import SIM_CLOCK_HZ
-from epfpga.hdl.params import CoreParams
 
 
 def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: int, fmax_mhz: float) -> dict:
     B = cfg.batch
     start = time.perf_counter()
-    trainer = BoardTrainer(cfg, sim="verilator", baud=baud)
+    trainer = backends.make("board", cfg, sim="verilator", baud=baud)
     setup = time.perf_counter() - start
     try:
         start = time.perf_counter()

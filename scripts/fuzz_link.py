@@ -14,11 +14,11 @@ import sys
 
 from epfpga import config as config_mod
 from epfpga import data as data_mod
+from epfpga.contract.params import CoreParams
 from epfpga.errors import UserError
 from epfpga.firmware.board import CheckedBoardTrainer
 from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
 from epfpga.verification.link_fuzz import FuzzFailure, fuzz
-from epfpga.hdl.params import CoreParams
 
 
 def main() -> int:

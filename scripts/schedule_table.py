@@ -12,9 +12,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from epfpga import config as config_mod  # noqa: E402
-from epfpga.firmware import programs  # noqa: E402
+from epfpga.contract import programs  # noqa: E402
+from epfpga.contract.params import CoreParams  # noqa: E402
 from epfpga.hdl import schedule  # noqa: E402
-from epfpga.hdl.params import CoreParams  # noqa: E402
 
 
 def main() -> int:

@@ -36,9 +36,9 @@ from epfpga import config as config_mod  # noqa: E402
 from epfpga import yowasp  # noqa: E402
 from epfpga.boards.floorplan import floorplan  # noqa: E402
 from epfpga.boards.report import ice40_flip_flops, overused, summarise, utilisation_from_log  # noqa: E402
+from epfpga.contract.params import CoreParams  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 from epfpga.hdl.core import Core  # noqa: E402
-from epfpga.hdl.params import CoreParams  # noqa: E402
 from epfpga.hdl.device import ECP5, ICE40  # noqa: E402
 
 DEVICES = {

@@ -25,7 +25,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
-from epfpga.hdl.params import CoreParams
+from epfpga.contract.params import CoreParams
 
 from .bus import BusDriver, SimulationTimeout
 from .checker import PERIOD_NS, BeatChecker, Expectation, Mismatch

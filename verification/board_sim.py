@@ -20,7 +20,10 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from epfpga.hdl.params import CoreParams
+from epfpga.config import Config
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import DEFAULT_BAUD
+from epfpga.errors import UserError
 from epfpga.hdl.system import TOP, System
 
 from . import simulators
@@ -28,6 +31,7 @@ from . import simulators
 SIM_CLOCK_HZ = 48_000_000    # with SIM_BAUD: divisor 4, the fewest clocks a bit the UART takes
 SIM_BAUD = 12_000_000
 RECIPE = 1                   # part of the cache key: bump when the way the board is built changes
+BOARD_SIMULATORS = ("verilator",)   # the simulated board: the system top in Verilator behind a pty
 VERILATOR_ARGS = ["--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal", "-Wno-WIDTH"]
 
 
@@ -111,3 +115,21 @@ class SimulatedBoard:
             self.stats = {}
         shutil.rmtree(self.dir, ignore_errors=True)
         return self.stats
+
+
+def open_port(config: Config, port: str | None, baud: int | None, sim: str | None):
+    """The device to talk to: ``(simulated board or None, port, baud)``.  ``port`` is a board's;
+    ``sim`` starts a simulated board of ``config`` (its gateware built for ``baud``) and gives
+    its pty.  Exactly one of the two must be given."""
+    if sim is not None and port is not None:
+        raise UserError(f"--sim {sim} and --port {port}: talk to either a board on its port or the simulated "
+                        f"board (--sim verilator), not both")
+    if sim is None and port is None:
+        raise UserError("a board needs --port PORT (a board) or --sim verilator (the simulated board)")
+    if sim is None:
+        return None, port, baud or DEFAULT_BAUD
+    if sim not in BOARD_SIMULATORS:
+        raise UserError(f"--sim {sim}: the simulated board runs in {', '.join(BOARD_SIMULATORS)} only")
+    simulators.prepare(sim)   # a missing simulator fails before anything is elaborated
+    board = SimulatedBoard(CoreParams.from_config(config), baud=baud or SIM_BAUD)
+    return board, board.port, board.system.baud

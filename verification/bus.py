@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from epfpga.firmware.address_map import Reg, Region, address
+from epfpga.contract.address_map import Reg, Region, address
 from epfpga.firmware.driver import StateWrite
 
 from .checker import PERIOD_NS, BeatChecker, Beats

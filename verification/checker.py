@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from epfpga.contract.params import CoreParams
 from epfpga.errors import GatewareMismatch
 from epfpga.firmware.driver import StateWrite, to_signed
 from epfpga.golden.phases import RELAXATIONS
-from epfpga.hdl.params import CoreParams
 from epfpga.hdl.schedule import Schedule
 from epfpga.trace import BatchRecord
 

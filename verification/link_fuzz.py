@@ -1,6 +1,6 @@
 """Fuzzing the device's link: random, truncated, bit-flipped, oversized and interleaved frames
 against a running device (the simulated board), every answer held to the protocol engine's
-model (:class:`~epfpga.golden.protocol_engine.EngineModel`).
+model (:class:`~epfpga.verification.engine_model.EngineModel`).
 
 The bad frames aim at the weights, biases and PRNG states: a bad frame that was applied
 shows at the end, when every one of them must read back as it was.  ``scripts/fuzz_link.py``
@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import serial
 
-from epfpga.firmware.address_map import Region, address, layer_region
+from epfpga.contract.address_map import Region, address, layer_region
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import (END, MAX_FRAME, REPLY, WIDTHS, Command, Frame, FrameDecoder, Status, crc16,
+                                      pack, read_payload, slip_encode, write_payload)
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkTransport, SerialLink
-from epfpga.firmware.protocol import (END, MAX_FRAME, REPLY, WIDTHS, Command, Frame, FrameDecoder, Status, crc16,
-                                      pack, read_payload, slip_encode, write_payload)
-from epfpga.golden.protocol_engine import EngineModel, Reply
-from epfpga.hdl.params import CoreParams
+from epfpga.verification.engine_model import EngineModel, Reply
 
 SYNC_EVERY = 100
 BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted")   # never applied

@@ -13,14 +13,14 @@ import numpy as np
 import torch
 
 from epfpga.config import Config
-from epfpga.firmware.address_map import Reg
+from epfpga.contract.address_map import Reg
+from epfpga.contract.params import CoreParams
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.host_trainer import HostTrainer, count_mismatches
 from epfpga.golden.network import Params
 from epfpga.golden.phases import PHASES
 from epfpga.hdl import schedule
 from epfpga.hdl.core import Core
-from epfpga.hdl.params import CoreParams
 from epfpga.trace import BatchRecord
 
 from .checker import Expectation

@@ -14,9 +14,9 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.boards import build
+from epfpga.contract.params import CoreParams
 from epfpga.errors import UserError
 from epfpga.hdl import memories as mem
-from epfpga.hdl.params import CoreParams
 
 TINY = dict(sizes=[5, 6, 3], lanes=1, batch=2, lrs=[0.5, 0.5], t1=3, t2=2)
 

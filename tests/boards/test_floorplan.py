@@ -10,11 +10,11 @@ from amaranth.back import rtlil
 
 from epfpga import config as config_mod
 from epfpga.boards.floorplan import MIN_SHARE, SITES, _xy, block_rams, floorplan, measure_sites
+from epfpga.contract.params import CoreParams
 from epfpga.hdl.block_ram import block_lanes, block_name, dp16kd_blocks, uses_dp16kd
 from epfpga.hdl.core import Core
 from epfpga.hdl.device import ECP5
 from epfpga.hdl.multiplier import PER_LANE
-from epfpga.hdl.params import CoreParams
 
 
 def test_the_committed_sites_are_the_installed_nextpnrs(tmp_path):

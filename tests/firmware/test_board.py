@@ -9,8 +9,8 @@ import numpy as np
 
 from epfpga import config as config_mod
 from epfpga.cli import main
+from epfpga.contract.params import CoreParams
 from epfpga.firmware.link import train_bytes_per_sample
-from epfpga.hdl.params import CoreParams
 from epfpga.npz import read_npz
 
 from tests.test_checkpoint import small_config, without_timing

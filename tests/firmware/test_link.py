@@ -11,16 +11,17 @@ import numpy as np
 import pytest
 import serial
 
+from epfpga import backends
 from epfpga import config as config_mod
-from epfpga.firmware import programs
-from epfpga.firmware.address_map import Region, address, layer_region
-from epfpga.firmware.assembler import assemble
-from epfpga.firmware.board import CheckedBoardTrainer, connect
+from epfpga.contract import programs
+from epfpga.contract.address_map import Region, address, layer_region
+from epfpga.contract.assembler import assemble
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import (END, ESC, MAX_FRAME, Command, Frame, FrameDecoder, Status, crc16,
+                                      encode_frame, pack, read_payload, read_values, slip_encode, write_payload)
+from epfpga.firmware.board import connect
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkError, LinkTransport, SerialLink
-from epfpga.firmware.protocol import (END, ESC, MAX_FRAME, Command, Frame, FrameDecoder, Status, crc16,
-                                      encode_frame, pack, read_payload, read_values, slip_encode, write_payload)
-from epfpga.hdl.params import CoreParams
 
 CONFIG = dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5], t1=3, t2=2, estimator="random-sign", seed=3)
 
@@ -177,7 +178,7 @@ def test_training_on_the_simulated_board_matches_the_fixed_point_model():
     cfg = config_mod.from_dict(CONFIG)
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0, 1, (8, 5)).astype(np.float32), rng.integers(0, 3, 8)
-    trainer = CheckedBoardTrainer(cfg, sim="verilator")
+    trainer = backends.make("board", cfg, sim="verilator", check=True)
     try:
         for k in range(4):
             upcoming = (x[2 * k + 2:2 * k + 4], y[2 * k + 2:2 * k + 4]) if k < 3 else None

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import serial
 
+from epfpga.contract.protocol import REPLY, Command, FrameDecoder, Status, encode_frame
 from epfpga.firmware.link import LinkError, SerialLink
-from epfpga.firmware.protocol import REPLY, Command, FrameDecoder, Status, encode_frame
 
 
 class ScriptedPort:

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from epfpga import config as config_mod
+from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.activation import activation
 from epfpga.hdl.activation import LATENCY, Activation
-from epfpga.hdl.params import CoreParams
 
 from .sim_helpers import simulate
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from epfpga import config as config_mod
+from epfpga.contract.params import CoreParams
 from epfpga.hdl.banked_ram import BankedRAM
 from epfpga.hdl.memories import Banks, input_banks, state_banks
-from epfpga.hdl.params import CoreParams
 
 from .sim_helpers import simulate
 from .test_block_ram import reference

@@ -7,14 +7,14 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga import data as data_mod
-from epfpga.firmware import programs
-from epfpga.firmware.address_map import READ_LATENCY, Reg, address, layer_region
+from epfpga.contract import programs
+from epfpga.contract.address_map import READ_LATENCY, Reg, address, layer_region
 from epfpga.firmware.driver import to_signed
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.hdl import schedule
-from epfpga.verification.trainer import RtlTrainer
 from epfpga.trace import compare
+from epfpga.verification.trainer import RtlTrainer
 
 from .helpers import random_data, random_gateware_config, traces
 
@@ -208,9 +208,9 @@ def test_prng_states_read_back_and_restore_a_run_exactly():
 
 
 def test_prng_states_are_not_writable_while_the_core_runs():
-    from epfpga.firmware.address_map import Region
+    from epfpga.contract.address_map import Region
     from epfpga.hdl.core import Core
-    from epfpga.hdl.params import CoreParams
+    from epfpga.contract.params import CoreParams
     from .sim_helpers import simulate
     cfg = _stochastic_config()
     core = Core(CoreParams.from_config(cfg))
@@ -235,10 +235,10 @@ def test_prng_states_are_not_writable_while_the_core_runs():
 def test_the_idle_input_bank_loads_while_the_core_trains_on_the_other():
     """Double buffering: mini-batch 1 goes into bank 1 while the core trains on bank 0; the
     running bank refuses writes; the two runs equal the model's two mini-batches."""
-    from epfpga.firmware.address_map import Region
+    from epfpga.contract.address_map import Region
     from epfpga.firmware.driver import HostDriver
     from epfpga.hdl.core import Core
-    from epfpga.hdl.params import CoreParams
+    from epfpga.contract.params import CoreParams
     from epfpga.verification.bus import AmaranthPins, BusDriver
     from .sim_helpers import simulate
     cfg = _stochastic_config(estimator="symmetric", batch=4)

@@ -6,7 +6,7 @@ import numpy as np
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from epfpga.firmware.protocol import crc16
+from epfpga.contract.protocol import crc16
 from epfpga.hdl.crc import crc16_next
 
 

@@ -8,10 +8,10 @@ import re
 from amaranth.back import rtlil
 
 from epfpga import config as config_mod
+from epfpga.contract.params import CoreParams
 from epfpga.hdl import memories as mem
-from epfpga.hdl.neuron_update import NeuronUpdate
-from epfpga.hdl.params import CoreParams
 from epfpga.hdl.device import ECP5
+from epfpga.hdl.neuron_update import NeuronUpdate
 
 
 def styled(p: CoreParams, platform, style: str = "distributed") -> set[str]:

@@ -9,10 +9,10 @@ import torch
 from amaranth.sim import Simulator
 
 from epfpga import config as config_mod
-from epfpga.firmware.isa import Nudge
+from epfpga.contract.isa import Nudge
+from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.neuron_update import nudge_error
 from epfpga.hdl.nudge_error import NudgeError
-from epfpga.hdl.params import CoreParams
 
 SIGNS = {Nudge.FREE: 0, Nudge.PLUS: 1, Nudge.MINUS: -1}
 

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from epfpga import config as config_mod
+from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.prediction import prediction
-from epfpga.hdl.params import CoreParams
 from epfpga.hdl.prediction import Prediction
 
 from .sim_helpers import simulate

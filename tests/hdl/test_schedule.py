@@ -3,9 +3,9 @@
 import pytest
 
 from epfpga import config as config_mod
-from epfpga.firmware import programs
+from epfpga.contract import programs
+from epfpga.contract.params import CoreParams
 from epfpga.hdl import neuron_update, schedule
-from epfpga.hdl.params import CoreParams
 
 
 @pytest.mark.parametrize("preset", ["digits", "mnist"])

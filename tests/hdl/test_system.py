@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from epfpga import config as config_mod
-from epfpga.firmware.address_map import address, layer_region
-from epfpga.firmware.protocol import Command, Descriptor, Frame, Status, encode_frame, pack, read_payload, \
+from epfpga.contract.address_map import address, layer_region
+from epfpga.contract.protocol import Command, Descriptor, Frame, Status, encode_frame, pack, read_payload, \
     read_values, slip_encode, write_payload
-from epfpga.hdl.params import CoreParams
+from epfpga.contract.params import CoreParams
 from epfpga.hdl.system import System
 
 from .sim_helpers import simulate

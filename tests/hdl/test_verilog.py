@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from epfpga import config as config_mod
-from epfpga.hdl.params import CoreParams
+from epfpga.contract.params import CoreParams
 
 
 def test_verilog_and_map(tmp_path):

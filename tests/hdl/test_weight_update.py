@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from epfpga import config as config_mod
-from epfpga.hdl.params import CoreParams
+from epfpga.contract.params import CoreParams
 from epfpga.hdl.weight_update import blocks, single_port_weights, word_read_sample, write_stage
 
 

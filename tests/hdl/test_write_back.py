@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from epfpga import config as config_mod
+from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.weight_update import write_back
-from epfpga.hdl.params import CoreParams
 from epfpga.hdl.write_back import WriteBack
 
 from .sim_helpers import simulate

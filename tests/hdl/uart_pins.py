@@ -3,7 +3,7 @@ clocked onto ``rx`` and read off ``tx`` bit by bit, at the gateware's divisor.""
 
 from __future__ import annotations
 
-from epfpga.firmware.protocol import FrameDecoder
+from epfpga.contract.protocol import FrameDecoder
 
 
 class PinHost:
@@ -18,7 +18,7 @@ class PinHost:
 
     async def receive(self, ctx, frames: int = 1, max_cycles: int = 200_000) -> list:
         """Sample ``tx`` every cycle until ``frames`` frames have come back (each a
-        :class:`~epfpga.firmware.protocol.Frame` or a ``BadFrame``)."""
+        :class:`~epfpga.contract.protocol.Frame` or a ``BadFrame``)."""
         decoder, out = FrameDecoder(), []
         d = self.divisor
         for _ in range(max_cycles):

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from epfpga import config as config_mod
-from epfpga.firmware import programs
+from epfpga.contract import programs
 from epfpga.hdl import schedule
 from epfpga.hdl.activation import Activation
 from epfpga.trace import compare

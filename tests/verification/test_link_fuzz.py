@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from epfpga import config as config_mod
+from epfpga.contract.params import CoreParams
 from epfpga.firmware.board import CheckedBoardTrainer
 from epfpga.verification.board_sim import SIM_BAUD, SimulatedBoard
 from epfpga.verification.link_fuzz import fuzz
-from epfpga.hdl.params import CoreParams
 
 from tests.helpers_data import random_batches
 

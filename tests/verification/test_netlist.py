@@ -12,10 +12,10 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga import data as data_mod
-from epfpga.firmware import programs
+from epfpga.contract import programs
+from epfpga.contract.params import CoreParams
 from epfpga.hdl import schedule
 from epfpga.hdl.core import Core
-from epfpga.hdl.params import CoreParams
 from epfpga.trace import compare
 from epfpga.verification import netlist
 from epfpga.verification.simulators import SimulatorError

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from epfpga import config as config_mod
-from epfpga.hdl.params import CoreParams
+from epfpga.contract.params import CoreParams
 
 
 def test_the_digest_follows_the_documented_recipe():

@@ -11,10 +11,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from epfpga.firmware.address_map import REGION_SHIFT
-from epfpga.firmware.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER_BYTES, MAX_FRAME, MAX_PAYLOAD,
+from epfpga.contract.address_map import REGION_SHIFT
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER_BYTES, MAX_FRAME, MAX_PAYLOAD,
                                       REPLY, STATE_CHANGING, VERSION, WIDTHS, Command, Status, crc16)
-from epfpga.hdl.params import CoreParams
 
 
 @dataclass(frozen=True)

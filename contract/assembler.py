@@ -1,4 +1,4 @@
-"""Assembler for the phase sequencer (instruction set: ``firmware/isa.py``).
+"""Assembler for the phase sequencer (instruction set: ``contract/isa.py``).
 
 One instruction a line; ``;`` starts a comment; ``name:`` defines a label that ``next`` may
 jump to.  Operands are separated by spaces or commas::

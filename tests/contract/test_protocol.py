@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from epfpga.firmware.protocol import (END, ESC, MAX_FRAME, BadFrame, Command, Descriptor, Frame, FrameDecoder,
+from epfpga.contract.protocol import (END, ESC, MAX_FRAME, BadFrame, Command, Descriptor, Frame, FrameDecoder,
                                       crc16, encode_frame, pack, parse, read_values, slip_encode, write_payload)
 
 

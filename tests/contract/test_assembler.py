@@ -2,10 +2,10 @@
 
 import pytest
 
+from epfpga.contract import programs
+from epfpga.contract.assembler import PROGRAM_DEPTH, assemble
+from epfpga.contract.isa import INSTRUCTION, Nudge, Op, Slot
 from epfpga.errors import UserError
-from epfpga.firmware import programs
-from epfpga.firmware.assembler import PROGRAM_DEPTH, assemble
-from epfpga.firmware.isa import INSTRUCTION, Nudge, Op, Slot
 
 
 def field(word: int, name: str) -> int:

@@ -19,6 +19,7 @@ VERSION = 1
 HEADER_BYTES = 5
 CRC_BYTES = 2
 MAX_PAYLOAD = 1024
+DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
 MAX_FRAME = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES
 REPLY = 0x80        # a reply's command byte: the request's, with this bit set
 WIDTHS = (1, 2, 4)  # bytes per element of WRITE and READ

@@ -1,6 +1,6 @@
 """The phase sequencer's instruction set: one 32-bit word per instruction.
 
-Shared by the assembler (``firmware/assembler.py``) and the gateware's decoder
+Shared by the assembler (``contract/assembler.py``) and the gateware's decoder
 (``hdl/sequencer.py``), so the two cannot disagree on a field.  Every instruction is a whole
 operation of the core (a drive pass, ``steps`` neuron steps, a weight-update pass, …); the
 sequencer starts it and waits until it is done.

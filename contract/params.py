@@ -17,12 +17,13 @@ from functools import cached_property
 from amaranth import Shape, signed, unsigned
 
 from epfpga.config import Config
-from epfpga.firmware.address_map import INPUT_BANKS, Reg, Region, layer_region
-from epfpga.firmware.assembler import PROGRAM_DEPTH
 from epfpga.errors import ConfigError
 from epfpga.golden.fixed.formats import FixedSpec
 from epfpga.golden.phases import PHASES
 from epfpga.golden.prng import PRNG_BITS
+
+from .address_map import INPUT_BANKS, Reg, Region, layer_region
+from .assembler import PROGRAM_DEPTH
 
 MAX_LANES = 64
 HOST_DATA_BITS = 32
