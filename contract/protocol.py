@@ -5,7 +5,10 @@ codes, sizes and CRC from here, and the host's transports encode requests and de
 with :func:`encode_frame` and :class:`FrameDecoder`, never touching a port themselves.
 
 A frame on the wire is SLIP-encoded (RFC 1055) and delimited by ``END`` bytes; decoded it is
-``version, seq, command, length (u16 LE), payload, CRC-16/IBM-3740 (big-endian)``.
+``version, seq, command, length (u16 LE), payload, CRC-16/IBM-3740 (big-endian)``.  The
+header's fields and those that lead each request's payload are named once, in :data:`HEADER`
+and :data:`PARAMS`: the host packs them with their :mod:`struct` and the gateware reads them
+through their :class:`~amaranth.lib.data.StructLayout`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from amaranth.lib import data
+
 VERSION = 1
-HEADER_BYTES = 5
 CRC_BYTES = 2
 MAX_PAYLOAD = 1024
 DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
-MAX_FRAME = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES
 REPLY = 0x80        # a reply's command byte: the request's, with this bit set
 WIDTHS = (1, 2, 4)  # bytes per element of WRITE and READ
 
@@ -39,6 +42,45 @@ class Command(enum.IntEnum):
 
 
 STATE_CHANGING = (Command.WRITE, Command.START)   # never applied twice (docs/protocol.md §5)
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Consecutive little-endian unsigned fields of 1, 2 or 4 bytes, ``(name, bytes)`` in wire
+    order: one definition for the host's :attr:`struct` and the gateware's :attr:`layout`
+    (byte ``k`` of the fields is bits ``8k … 8k + 7`` of the layout, as the bytes arrive)."""
+
+    fields: tuple[tuple[str, int], ...]
+
+    @property
+    def size(self) -> int:
+        return sum(n for _, n in self.fields)
+
+    @property
+    def struct(self) -> struct.Struct:
+        return struct.Struct("<" + "".join({1: "B", 2: "H", 4: "I"}[n] for _, n in self.fields))
+
+    @property
+    def layout(self) -> data.StructLayout:
+        return data.StructLayout({name: 8 * n for name, n in self.fields})
+
+
+HEADER = Fields((("version", 1), ("seq", 1), ("command", 1), ("length", 2)))
+HEADER_BYTES = HEADER.size
+# The fields that lead each request's payload (a WRITE's elements follow its own; the rest
+# have none after them).  WRITE's are READ's first two, so the gateware reads both alike.
+PARAMS = {Command.WRITE: Fields((("addr", 4), ("width", 1))),
+          Command.READ: Fields((("addr", 4), ("width", 1), ("count", 2))),
+          Command.START: Fields((("bank", 1),)),
+          Command.WAIT: Fields((("max_cycles", 4),))}
+MAX_FRAME = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES
+
+
+def frame_layout() -> data.StructLayout:
+    """A request's first bytes as the gateware holds them: the header, then the union of the
+    commands' leading fields (``params.read.addr``, ``params.start.bank``, ...)."""
+    return data.StructLayout({"header": HEADER.layout,
+                              "params": data.UnionLayout({c.name.lower(): f.layout for c, f in PARAMS.items()})})
 
 
 class Status(enum.IntEnum):
@@ -77,7 +119,7 @@ def slip_encode(frame: bytes) -> bytes:
 
 def pack(seq: int, command: int, payload: bytes = b"", version: int = VERSION) -> bytes:
     """A decoded frame: header, payload and CRC."""
-    body = struct.pack("<BBBH", version, seq & 0xFF, command, len(payload)) + payload
+    body = HEADER.struct.pack(version, seq & 0xFF, command, len(payload)) + payload
     return body + struct.pack(">H", crc16(body))
 
 
@@ -110,7 +152,7 @@ def parse(frame: bytes) -> Frame:
         raise BadFrame(f"{len(frame)} bytes, shorter than a header and CRC ({HEADER_BYTES + CRC_BYTES})")
     if crc16(frame) != 0:   # the CRC over the frame with its big-endian CRC appended is 0
         raise BadFrame(f"bad CRC (frame {frame[:HEADER_BYTES].hex()}…)")
-    version, seq, command, length = struct.unpack_from("<BBBH", frame)
+    version, seq, command, length = HEADER.struct.unpack_from(frame)
     if version != VERSION:
         raise BadFrame(f"protocol version {version}, expected {VERSION}")
     if length != len(frame) - HEADER_BYTES - CRC_BYTES:
@@ -165,15 +207,20 @@ def write_payload(addr: int, width: int, values: list[int]) -> bytes:
     """``WRITE``: ``values`` into consecutive element addresses from ``addr``, ``width``
     bytes each (two's complement, truncated to the element)."""
     mask = (1 << 8 * width) - 1
-    return struct.pack("<IB", addr, width) + b"".join((v & mask).to_bytes(width, "little") for v in values)
+    elements = b"".join((v & mask).to_bytes(width, "little") for v in values)
+    return PARAMS[Command.WRITE].struct.pack(addr, width) + elements
 
 
 def read_payload(addr: int, width: int, count: int) -> bytes:
-    return struct.pack("<IBH", addr, width, count)
+    return PARAMS[Command.READ].struct.pack(addr, width, count)
+
+
+def start_payload(bank: int) -> bytes:
+    return PARAMS[Command.START].struct.pack(bank)
 
 
 def wait_payload(max_cycles: int) -> bytes:
-    return struct.pack("<I", max_cycles)
+    return PARAMS[Command.WAIT].struct.pack(max_cycles)
 
 
 def read_values(payload: bytes, width: int) -> list[int]:
@@ -183,7 +230,7 @@ def read_values(payload: bytes, width: int) -> list[int]:
 
 def max_elements(width: int, command: Command) -> int:
     """The most elements one ``WRITE`` or ``READ`` frame carries at ``width``."""
-    room = MAX_PAYLOAD - (5 if command == Command.WRITE else 1)
+    room = MAX_PAYLOAD - (PARAMS[Command.WRITE].size if command == Command.WRITE else 1)
     return room // width
 
 

@@ -16,9 +16,9 @@ import numpy as np
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (LINK_COUNTERS, REPLY, STATE_CHANGING, STATUS_REGISTERS, WIDTHS, BadFrame, Command,
-                                      Descriptor, Frame, FrameDecoder, Status, encode_frame, max_elements, read_payload,
-                                      read_values, wait_payload, write_payload)
+from epfpga.contract.protocol import (LINK_COUNTERS, PARAMS, REPLY, STATE_CHANGING, STATUS_REGISTERS, WIDTHS, BadFrame,
+                                      Command, Descriptor, Frame, FrameDecoder, Status, encode_frame, max_elements,
+                                      read_payload, read_values, start_payload, wait_payload, write_payload)
 from epfpga.errors import UserError
 
 from .driver import HostDriver
@@ -127,7 +127,7 @@ class SerialLink:
                 return _registers(reply.payload)
 
     def start(self, bank: int) -> None:
-        self.request(Command.START, bytes([bank]))
+        self.request(Command.START, start_payload(bank))
 
 
 def _registers(payload: bytes) -> dict[str, int]:
@@ -198,7 +198,7 @@ class _Recorder:
 
     def request(self, command: Command, payload: bytes = b"", accept=(Status.OK,)) -> Frame:
         if command == Command.READ:
-            width, count = payload[4], int.from_bytes(payload[5:7], "little")
+            _, width, count = PARAMS[Command.READ].struct.unpack(payload)
             answer = bytes(1 + width * count)
         elif command in (Command.WAIT, Command.STATUS):
             answer = bytes(1 + 4 * (STATUS_REGISTERS + len(LINK_COUNTERS)))
@@ -218,7 +218,7 @@ def train_bytes_per_sample(params: CoreParams) -> tuple[float, float]:
     driver = HostDriver(params, link)
     B = params.batch
     driver.load_batch(np.zeros((B, params.sizes[0]), dtype=np.int64), np.zeros(B, dtype=np.int64), bank=1)
-    recorder.request(Command.START, bytes([1]))
+    recorder.request(Command.START, start_payload(1))
     recorder.request(Command.WAIT, wait_payload(0))
     driver.predictions()
     return recorder.sent / B, recorder.received / B

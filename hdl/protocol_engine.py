@@ -17,13 +17,13 @@ from amaranth.utils import ceil_log2
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
-from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, REPLY,
-                                      STATE_CHANGING, STATUS_REGISTERS, VERSION, Command, Status)
+from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS, REPLY,
+                                      STATE_CHANGING, STATUS_REGISTERS, VERSION, Command, Status, frame_layout)
 
 from .crc import crc16_next
 from .slip import FRAME_BYTE, SYMBOL
 
-PARAMS = 7   # frame bytes after the header that the checks need: addr (4), width, count (2)
+FRAME = frame_layout()    # the bytes of a request that the checks and the execution read
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
 
 
@@ -87,13 +87,11 @@ class ProtocolEngine(wiring.Component):
         # -- the frame as it arrives ----------------------------------------------------------------
         count = Signal(range(MAX_FRAME + 1))
         crc = Signal(16, init=0xFFFF)
-        head = Array(Signal(8, name=f"head{k}") for k in range(HEADER_BYTES + PARAMS))
+        head = Signal(FRAME)
         framing, overflow, lost = Signal(), Signal(), Signal()
-        version, seq, command = head[0], head[1], head[2]
-        length = Cat(head[3], head[4])
-        target = Cat(*head[5:9])
-        width = head[9]
-        read_count = Cat(head[10], head[11])
+        version, seq, command, length = head.header.version, head.header.seq, head.header.command, head.header.length
+        access = head.params.read     # (a WRITE's fields are a READ's first two)
+        target, width, read_count = access.addr, access.width, access.count
         region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
 
         receiving = Signal()
@@ -112,8 +110,8 @@ class ProtocolEngine(wiring.Component):
                 with m.Else():
                     m.d.comb += buf_wr.en.eq(1)
                     m.d.sync += [count.eq(count + 1), crc.eq(crc16_next(crc, symbol.byte))]
-                    with m.If(count < len(head)):
-                        m.d.sync += head[count].eq(symbol.byte)
+                    with m.If(count < FRAME.size // 8):
+                        m.d.sync += head.as_value().word_select(count, 8).eq(symbol.byte)
 
         # Symbols while the engine executes or answers are dropped: ``lost`` says a frame has
         # begun meanwhile (a data byte, an error) and not ended (an END).
@@ -130,7 +128,7 @@ class ProtocolEngine(wiring.Component):
         log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
         width_ok = (width == 1) | (width == 2) | (width == 4)
         data_bytes = Signal(16)
-        m.d.comb += data_bytes.eq(length - 5)
+        m.d.comb += data_bytes.eq(length - PARAMS[Command.WRITE].size)
         shape_ok = Signal()
         elements = Signal(16)
         with m.Switch(command):
@@ -139,14 +137,14 @@ class ProtocolEngine(wiring.Component):
             with m.Case(Command.STATUS):
                 m.d.comb += [shape_ok.eq(length == 0), elements.eq(STATUS_ELEMENTS)]
             with m.Case(Command.WAIT):
-                m.d.comb += [shape_ok.eq(length == 4), elements.eq(STATUS_ELEMENTS)]
+                m.d.comb += [shape_ok.eq(length == PARAMS[Command.WAIT].size), elements.eq(STATUS_ELEMENTS)]
             with m.Case(Command.START):
-                m.d.comb += shape_ok.eq(length == 1)
+                m.d.comb += shape_ok.eq(length == PARAMS[Command.START].size)
             with m.Case(Command.WRITE):
-                m.d.comb += [shape_ok.eq((length > 5) & width_ok & ((data_bytes & (width - 1)) == 0)),
+                m.d.comb += [shape_ok.eq((length > PARAMS[Command.WRITE].size) & width_ok & ((data_bytes & (width - 1)) == 0)),
                              elements.eq(data_bytes >> log_width)]
             with m.Case(Command.READ):
-                m.d.comb += [shape_ok.eq((length == 7) & width_ok & (read_count != 0) &
+                m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (read_count != 0) &
                                          ((read_count << log_width) <= MAX_PAYLOAD - 1)),
                              elements.eq(read_count)]
         known = Signal()
@@ -222,7 +220,7 @@ class ProtocolEngine(wiring.Component):
         def finish():
             """The reply is out: take the next frame (whose header starts from zeros, so the
             reply to one too short to carry a ``seq`` says 0)."""
-            m.d.sync += [h.eq(0) for h in head]
+            m.d.sync += head.eq(0)
             m.next = "RECEIVE"
 
         def report(code):
@@ -240,7 +238,7 @@ class ProtocolEngine(wiring.Component):
                 # (the burst's range and the duplicate test registered for DECIDE: timing)
                 m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)],
                              n.eq(elements), n_last.eq(elements - 1), cursor.eq(target), k.eq(0), j.eq(0),
-                             word.eq(0), rptr.eq(HEADER_BYTES + 5), in_range_q.eq(in_range), duplicate_q.eq(duplicate)]
+                             word.eq(0), rptr.eq(HEADER_BYTES + PARAMS[Command.WRITE].size), in_range_q.eq(in_range), duplicate_q.eq(duplicate)]
                 m.next = "CLASSIFY"
             with m.State("CLASSIFY"):
                 m.d.sync += first_status.eq(frame_status)
@@ -254,12 +252,12 @@ class ProtocolEngine(wiring.Component):
                 with m.Elif((is_write | is_read) & ~in_range_q):
                     reply(Status.ADDRESS)
                 with m.Elif(command == Command.START):
-                    with m.If(head[5] > 1):
+                    with m.If(head.params.start.bank > 1):
                         reply(Status.ADDRESS)
                     with m.Elif(self.core_busy):
                         reply(Status.BUSY)
                     with m.Else():
-                        m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)), word.eq(1 | head[5] << 1)]
+                        m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)), word.eq(1 | head.params.start.bank << 1)]
                         m.next = "BUS_WRITE"
                 with m.Elif((is_write | is_read) & ~may_run):
                     reply(Status.BUSY)
@@ -268,7 +266,7 @@ class ProtocolEngine(wiring.Component):
                 with m.Elif(command == Command.STATUS):
                     report(Status.OK)
                 with m.Elif(command == Command.WAIT):
-                    m.d.sync += wait_left.eq(target)
+                    m.d.sync += wait_left.eq(head.params.wait.max_cycles)
                     m.next = "WAIT"
                 with m.Else():
                     m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload_length),

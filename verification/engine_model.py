@@ -8,13 +8,13 @@ business.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from epfpga.contract.address_map import REGION_SHIFT
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER_BYTES, MAX_FRAME, MAX_PAYLOAD,
-                                      REPLY, STATE_CHANGING, VERSION, WIDTHS, Command, Status, crc16)
+from epfpga.contract.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER, HEADER_BYTES, MAX_FRAME,
+                                      MAX_PAYLOAD, PARAMS, REPLY, STATE_CHANGING, VERSION, WIDTHS, Command, Status,
+                                      crc16)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class EngineModel:
             return reply(Status.BAD_CRC)
         if frame[0] != VERSION:
             return reply(Status.BAD_VERSION)
-        length = struct.unpack_from("<H", frame, 3)[0]
+        length = HEADER.struct.unpack_from(frame)[3]
         payload = frame[HEADER_BYTES:-CRC_BYTES]
         if length != len(payload):
             return reply(Status.BAD_LENGTH)
@@ -91,13 +91,13 @@ class EngineModel:
         if command in STATE_CHANGING and seq == self.applied_seq:
             return reply(Status.OK)                      # a retry: answered, not applied again
         if command in (Command.WRITE, Command.READ):
-            addr = struct.unpack_from("<I", payload)[0]
+            addr = PARAMS[Command.WRITE].struct.unpack_from(payload)[0]     # (READ's lead with WRITE's)
             region = self.regions.get(addr >> REGION_SHIFT)
             last = (addr & ((1 << REGION_SHIFT) - 1)) + elements - 1
             allowed = region is not None and (region.writable if command == Command.WRITE else region.readable)
             if not allowed or last >= region.limit:
                 return reply(Status.ADDRESS)
-        if command == Command.START and payload[0] > 1:
+        if command == Command.START and PARAMS[Command.START].struct.unpack(payload)[0] > 1:
             return reply(Status.ADDRESS)
         if command in STATE_CHANGING:
             self.applied_seq = seq
@@ -111,15 +111,14 @@ class EngineModel:
         n = len(payload)
         if command in (Command.INFO, Command.STATUS):
             return 0 if n == 0 else None
-        if command == Command.WAIT:
-            return 0 if n == 4 else None
-        if command == Command.START:
-            return 0 if n == 1 else None
-        width = payload[4] if n > 4 else 0
+        if command in (Command.WAIT, Command.START):
+            return 0 if n == PARAMS[command].size else None
+        lead = PARAMS[Command.WRITE]     # (READ's first fields)
+        width = lead.struct.unpack_from(payload)[1] if n >= lead.size else 0
         if width not in WIDTHS:
             return None
         if command == Command.WRITE:
-            data = n - 5
+            data = n - lead.size
             return data // width if data > 0 and data % width == 0 else None
-        count = struct.unpack_from("<H", payload, 5)[0] if n == 7 else 0
+        count = PARAMS[Command.READ].struct.unpack(payload)[2] if n == PARAMS[Command.READ].size else 0
         return count if count and count * width <= MAX_PAYLOAD - 1 else None

@@ -1,12 +1,14 @@
-"""The host's sans-IO protocol layer: CRC, SLIP, frames, payloads, descriptor."""
+"""The link protocol, sans I/O: CRC, SLIP, frames, payloads, descriptor, and the fields' one layout."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from epfpga.contract.protocol import (END, ESC, MAX_FRAME, BadFrame, Command, Descriptor, Frame, FrameDecoder,
-                                      crc16, encode_frame, pack, parse, read_values, slip_encode, write_payload)
+from epfpga.contract.protocol import (CRC_BYTES, END, ESC, HEADER, HEADER_BYTES, MAX_FRAME, PARAMS, VERSION, BadFrame,
+                                      Command, Descriptor, Frame, FrameDecoder, crc16, encode_frame, frame_layout, pack,
+                                      parse, read_payload, read_values, slip_encode, start_payload, wait_payload,
+                                      write_payload)
 
 
 def test_crc16_is_ibm_3740():
@@ -77,3 +79,36 @@ def test_descriptor_round_trip_and_bad_lengths():
         Descriptor.unpack(d.pack()[:-1])
     with pytest.raises(BadFrame):
         Descriptor.unpack(d.pack()[:10])
+
+
+@pytest.mark.parametrize("fields", [HEADER, *PARAMS.values()], ids=["header", *(c.name for c in PARAMS)])
+def test_the_gateware_layout_reads_what_the_host_struct_packs(fields):
+    rng = np.random.default_rng(fields.size)
+    for values in ([(1 << 8 * n) - 1 for _, n in fields.fields], [0] * len(fields.fields),
+                   *([int(rng.integers(1 << 8 * n)) for _, n in fields.fields] for _ in range(20))):
+        raw = fields.struct.pack(*values)
+        assert len(raw) == fields.size == fields.layout.size // 8
+        view = fields.layout.from_bits(int.from_bytes(raw, "little"))
+        assert [view[name] for name, _ in fields.fields] == values
+
+
+def test_the_frame_layout_holds_a_request_as_it_arrives():
+    """The header, then each command's fields from the payload's first byte; a WRITE's fields
+    are a READ's first two, so the gateware reads the two alike."""
+    assert [f for f in PARAMS[Command.WRITE].fields] == list(PARAMS[Command.READ].fields[:2])
+    frames = {Command.READ: pack(7, Command.READ, read_payload(0x12345678, 4, 300)),
+              Command.WRITE: pack(8, Command.WRITE, write_payload(0x2000001, 2, [5, 6])),
+              Command.START: pack(9, Command.START, start_payload(1)),
+              Command.WAIT: pack(10, Command.WAIT, wait_payload(123_456))}
+    layout = frame_layout()
+    for command, frame in frames.items():
+        view = layout.from_bits(int.from_bytes(frame[:layout.size // 8], "little"))
+        assert (view.header.version, view.header.seq, view.header.command) == (VERSION, frame[1], command)
+        assert view.header.length == len(frame) - HEADER_BYTES - CRC_BYTES
+    read, write = (layout.from_bits(int.from_bytes(frames[c][:layout.size // 8], "little")) for c in
+                   (Command.READ, Command.WRITE))
+    assert (read.params.read.addr, read.params.read.width, read.params.read.count) == (0x12345678, 4, 300)
+    assert (write.params.read.addr, write.params.read.width) == (0x2000001, 2)
+    start, wait = (layout.from_bits(int.from_bytes(frames[c].ljust(layout.size // 8, b"\0")[:layout.size // 8],
+                                                   "little")) for c in (Command.START, Command.WAIT))
+    assert start.params.start.bank == 1 and wait.params.wait.max_cycles == 123_456
