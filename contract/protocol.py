@@ -163,7 +163,8 @@ def parse(frame: bytes) -> Frame:
 class FrameDecoder:
     """Bytes in, frames out: :meth:`feed` returns the frames that ended in ``data`` (a
     :class:`Frame`, or a :class:`BadFrame` naming what was wrong).  Empty frames (two
-    ``END`` in a row) are skipped; an unknown escape or an oversized frame is a bad frame."""
+    ``END`` in a row) are skipped; an unknown escape (``END`` after ``ESC`` included: it still
+    ends the frame) or an oversized frame is a bad frame."""
 
     def __init__(self, max_frame: int = MAX_FRAME):
         self.max_frame = max_frame
@@ -177,6 +178,8 @@ class FrameDecoder:
     def _feed(self, data: bytes) -> Iterator[Frame | BadFrame]:
         for byte in data:
             if byte == END:
+                if self._escaped:
+                    self._error = self._error or f"escape byte 0x{ESC:02X} followed by END"
                 if self._error:
                     yield BadFrame(self._error)
                 elif self._buf:

@@ -4,8 +4,9 @@ and replies out.
 A frame's bytes go into a frame buffer as they arrive, with the CRC running beside them.  Only
 at its ``END`` is the frame checked (length, CRC, version, command, payload, addresses, busy),
 and only a frame that passes every check touches the core's bus, so no write ever comes from
-a bad frame.  Then the reply goes out and the engine takes the next frame.  Every state
-waits on nothing but the transmitter, which always drains, so the engine cannot hang.
+a bad frame.  Then the reply goes out and the engine takes the next frame, which waited in the
+receive queue meanwhile (:mod:`.rx_queue`).  Every state waits on nothing but the transmitter,
+which always drains, so the engine cannot hang.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ class ProtocolEngine(wiring.Component):
 
     Attributes
     ----------
-    rx : In(stream.Signature(SYMBOL, always_ready=True))
-        Decoded symbols of the received bytes (:class:`~.slip.SlipDecoder`).
-    rx_error, rx_overflow : In(1)
-        Pulses from the UART receiver: a framing error, a byte lost.  The frame they fall in
-        is answered ``FRAMING`` or ``OVERFLOW``.
+    rx : In(stream.Signature(SYMBOL))
+        Decoded symbols of the received bytes, from the receive queue (:class:`~.rx_queue.RxQueue`),
+        taken only while the engine waits for a frame.  A frame with an ``error`` symbol is
+        answered ``FRAMING``, one with a ``lost`` symbol ``OVERFLOW``.
+    rx_lost : In(1)
+        The queue dropped a symbol (a pulse): counted in ``rx_errors``.
     tx : Out(stream.Signature(FRAME_BYTE))
         Reply frames, header and payload (:class:`~.slip.FrameEncoder` adds CRC and framing).
     addr, wdata, we, re : Out; rdata, rvalid : In
@@ -55,9 +57,6 @@ class ProtocolEngine(wiring.Component):
     idle : Out(1)
         No frame is in progress: the engine waits for the first byte of the next one.
 
-    Frames arriving while the engine executes a frame or sends its reply are not stored: one
-    that ends meanwhile is dropped, one that ends later is answered ``OVERFLOW``.
-
     Latency: the checks take three cycles after the frame's ``END``; a ``WRITE`` then takes three
     cycles per data byte (a buffer read each, registered after the block RAM) and one per
     element (its bus write) before its reply; a ``READ`` takes ``READ_LATENCY + 1`` cycles per
@@ -67,7 +66,7 @@ class ProtocolEngine(wiring.Component):
     def __init__(self, params: CoreParams, descriptor: bytes):
         self.params, self.descriptor = params, descriptor
         super().__init__({
-            "rx": In(stream.Signature(SYMBOL, always_ready=True)), "rx_error": In(1), "rx_overflow": In(1),
+            "rx": In(stream.Signature(SYMBOL)), "rx_lost": In(1),
             "tx": Out(stream.Signature(FRAME_BYTE)),
             "addr": Out(32), "wdata": Out(HOST_DATA_BITS), "we": Out(1), "re": Out(1),
             "rdata": In(HOST_DATA_BITS), "rvalid": In(1), "core_busy": In(1), "core_bank": In(1),
@@ -88,7 +87,7 @@ class ProtocolEngine(wiring.Component):
         count = Signal(range(MAX_FRAME + 1))
         crc = Signal(16, init=0xFFFF)
         head = Signal(FRAME)
-        framing, overflow, lost = Signal(), Signal(), Signal()
+        framing, overflow = Signal(), Signal()
         version, seq, command, length = head.header.version, head.header.seq, head.header.command, head.header.length
         access = head.params.read     # (a WRITE's fields are a READ's first two)
         target, width, read_count = access.addr, access.width, access.count
@@ -96,15 +95,14 @@ class ProtocolEngine(wiring.Component):
 
         receiving = Signal()
         symbol = self.rx.payload
-        m.d.comb += [buf_wr.addr.eq(count), buf_wr.data.eq(symbol.byte)]
-        with m.If(receiving):
-            with m.If(self.rx_error):
-                m.d.sync += framing.eq(1)
-            with m.If(self.rx_overflow):
+        take = self.rx.valid & receiving
+        m.d.comb += [buf_wr.addr.eq(count), buf_wr.data.eq(symbol.byte), self.rx.ready.eq(receiving)]
+        with m.If(take):
+            with m.If(symbol.lost):
                 m.d.sync += overflow.eq(1)
-            with m.If(self.rx.valid & symbol.error):
+            with m.If(symbol.error):
                 m.d.sync += framing.eq(1)
-            with m.Elif(self.rx.valid & ~symbol.end):
+            with m.Elif(~symbol.end):
                 with m.If(count == MAX_FRAME):
                     m.d.sync += overflow.eq(1)
                 with m.Else():
@@ -113,16 +111,9 @@ class ProtocolEngine(wiring.Component):
                     with m.If(count < FRAME.size // 8):
                         m.d.sync += head.as_value().word_select(count, 8).eq(symbol.byte)
 
-        # Symbols while the engine executes or answers are dropped: ``lost`` says a frame has
-        # begun meanwhile (a data byte, an error) and not ended (an END).
-        lost_now = Signal()
-        m.d.comb += lost_now.eq(Mux(self.rx.valid | self.rx_error | self.rx_overflow,
-                                    ~(self.rx.valid & symbol.end), lost))
-
         # -- counters of the link (STATUS) ----------------------------------------------------------
         bad_frames, rx_errors = Signal(32), Signal(32)
-        with m.If(self.rx_error | self.rx_overflow | (self.rx.valid & symbol.error)):
-            m.d.sync += rx_errors.eq(rx_errors + 1)
+        m.d.sync += rx_errors.eq(rx_errors + (take & symbol.error) + self.rx_lost)
 
         # -- checks, in two registered stages -------------------------------------------------------
         log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
@@ -232,7 +223,7 @@ class ProtocolEngine(wiring.Component):
         with m.FSM():
             with m.State("RECEIVE"):
                 m.d.comb += [receiving.eq(1), self.idle.eq((count == 0) & ~framing & ~overflow)]
-                with m.If(self.rx.valid & symbol.end & ((count != 0) | framing | overflow)):
+                with m.If(take & symbol.end & ((count != 0) | framing | overflow | symbol.error | symbol.lost)):
                     m.next = "CHECK"
             with m.State("CHECK"):
                 # (the burst's range and the duplicate test registered for DECIDE: timing)
@@ -357,9 +348,6 @@ class ProtocolEngine(wiring.Component):
                         with m.If(k == n_last):
                             finish()
 
-        # a new frame starts clean; one whose start was missed (up to this very cycle) is an overflow
-        with m.If(~receiving):
-            m.d.sync += [count.eq(0), crc.eq(crc.init), framing.eq(0), lost.eq(lost_now), overflow.eq(lost_now)]
-        with m.Elif(self.rx.valid & symbol.end):
-            m.d.sync += lost.eq(0)
+        with m.If(~receiving):    # a new frame starts clean
+            m.d.sync += [count.eq(0), crc.eq(crc.init), framing.eq(0), overflow.eq(0)]
         return m

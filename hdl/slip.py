@@ -15,8 +15,9 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.protocol import END, ESC, ESC_END, ESC_ESC
 from .crc import crc16_next
 
-#: A decoded symbol: a frame byte, or the delimiter (``end``), or a broken escape (``error``).
-SYMBOL = data.StructLayout({"byte": 8, "end": 1, "error": 1})
+#: A decoded symbol: a frame byte, or the delimiter (``end``), or an ``error`` (a broken escape,
+#: a UART framing error); ``lost``: symbols before this one were dropped (:mod:`.rx_queue`).
+SYMBOL = data.StructLayout({"byte": 8, "end": 1, "error": 1, "lost": 1})
 #: A frame byte to send, ``last`` on the final one (the encoder appends the CRC and ``END``).
 FRAME_BYTE = data.StructLayout({"byte": 8, "last": 1})
 
@@ -28,16 +29,20 @@ class SlipDecoder(wiring.Component):
     ----------
     wire : In(stream.Signature(8, always_ready=True))
         Bytes as the UART received them.
+    wire_error : In(1)
+        The UART's framing error (a byte it dropped): an ``error`` symbol, in its place.
     symbols : Out(stream.Signature(SYMBOL, always_ready=True))
         One symbol per wire byte that is not the first half of an escape: ``end`` for
         ``END``, ``error`` for ``ESC`` followed by anything but ``ESC_END``/``ESC_ESC`` (the
-        byte after it is dropped), else the frame byte.
+        byte after it is dropped; an ``END`` after it is ``end`` and ``error`` both: the frame
+        ends, broken), else the frame byte.
 
-    Latency: one cycle from a wire byte to its symbol; never applies back-pressure.
+    Latency: one cycle from a wire byte (or a framing error) to its symbol; never applies
+    back-pressure.
     """
 
     def __init__(self):
-        super().__init__({"wire": In(stream.Signature(8, always_ready=True)),
+        super().__init__({"wire": In(stream.Signature(8, always_ready=True)), "wire_error": In(1),
                           "symbols": Out(stream.Signature(SYMBOL, always_ready=True))})
 
     def elaborate(self, platform) -> Module:
@@ -45,10 +50,13 @@ class SlipDecoder(wiring.Component):
         escaped = Signal()
         byte = self.wire.payload
         m.d.sync += self.symbols.valid.eq(0)
-        with m.If(self.wire.valid):
+        with m.If(self.wire_error):     # (never beside a byte: the UART drops the byte it flags)
+            m.d.sync += [escaped.eq(0), self.symbols.valid.eq(1), self.symbols.payload.end.eq(0),
+                         self.symbols.payload.error.eq(1)]
+        with m.Elif(self.wire.valid):
             with m.If(byte == END):
                 m.d.sync += [escaped.eq(0), self.symbols.valid.eq(1), self.symbols.payload.end.eq(1),
-                             self.symbols.payload.error.eq(0)]
+                             self.symbols.payload.error.eq(escaped)]
             with m.Elif(escaped):
                 m.d.sync += [escaped.eq(0), self.symbols.valid.eq(1), self.symbols.payload.end.eq(0),
                              self.symbols.payload.error.eq((byte != ESC_END) & (byte != ESC_ESC)),

@@ -14,6 +14,7 @@ from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor
 
 from .core import Core
 from .protocol_engine import ProtocolEngine
+from .rx_queue import DEPTH, RxQueue
 from .slip import FrameEncoder, SlipDecoder
 from .uart import UARTRx, UARTTx, divisor
 
@@ -38,6 +39,9 @@ class System(wiring.Component):
     clock_hz, baud : int
         The clock of the ``sync`` domain and the link's baud (the UART divisor is their
         ratio, rounded: :func:`~.uart.divisor` refuses one off by more than 2 %).
+    rx_queue : int
+        Symbols the receive queue holds (:class:`~.rx_queue.RxQueue`): what may arrive while
+        the device executes a frame and answers it.
 
     Attributes
     ----------
@@ -48,12 +52,12 @@ class System(wiring.Component):
     busy, done, error : Out(1)
         The core runs a program; it finished one; the last reply was an error.
     idle : Out(1)
-        Nothing is in progress: no frame received or sent, no program (the simulated board
-        then waits for the host instead of clocking).
+        Nothing is in progress: no frame received, queued or sent, no program (the simulated
+        board then waits for the host instead of clocking).
     """
 
-    def __init__(self, params: CoreParams, clock_hz: int, baud: int):
-        self.params, self.clock_hz, self.baud = params, int(clock_hz), int(baud)
+    def __init__(self, params: CoreParams, clock_hz: int, baud: int, rx_queue: int = DEPTH):
+        self.params, self.clock_hz, self.baud, self.rx_queue = params, int(clock_hz), int(baud), rx_queue
         self.divisor = divisor(clock_hz, baud)
         self.descriptor = descriptor(params, self.clock_hz, self.baud)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "done": Out(1),
@@ -65,19 +69,21 @@ class System(wiring.Component):
         rx = m.submodules.uart_rx = UARTRx(self.divisor)
         tx = m.submodules.uart_tx = UARTTx(self.divisor)
         decoder = m.submodules.slip_decoder = SlipDecoder()
+        queue = m.submodules.rx_queue = RxQueue(self.rx_queue)
         encoder = m.submodules.frame_encoder = FrameEncoder()
         engine = m.submodules.engine = ProtocolEngine(self.params, self.descriptor.pack())
         m.d.comb += [
             rx.rx.eq(self.rx), self.tx.eq(tx.tx),
             decoder.wire.valid.eq(rx.data.valid), decoder.wire.payload.eq(rx.data.payload), rx.data.ready.eq(1),
-            engine.rx_error.eq(rx.error), engine.rx_overflow.eq(rx.overflow),
+            decoder.wire_error.eq(rx.error), engine.rx_lost.eq(queue.lost),
             core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we), core.re.eq(engine.re),
             engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid),
             engine.core_busy.eq(core.busy), engine.core_bank.eq(core.bank),
             self.busy.eq(core.busy), self.done.eq(core.done), self.error.eq(engine.error),
-            self.idle.eq(engine.idle & ~encoder.busy & ~tx.busy & ~core.busy),
+            self.idle.eq(engine.idle & queue.empty & ~encoder.busy & ~tx.busy & ~core.busy),
         ]
-        wiring.connect(m, decoder.symbols, engine.rx)
+        wiring.connect(m, decoder.symbols, queue.symbols)
+        wiring.connect(m, queue.queued, engine.rx)
         wiring.connect(m, engine.tx, encoder.frame)
         wiring.connect(m, encoder.wire, tx.data)
         return m

@@ -1,9 +1,9 @@
 """A Python model of the device's protocol engine (``hdl/protocol_engine.py``): wire bytes in,
 the replies' ``(seq, command, status)`` out, by the rules of ``docs/protocol.md`` §4–5.
 
-It models an idle core and a host that sends each frame after the previous reply (the fuzzer,
-``scripts/fuzz_link.py``, holds the gateware to it); the memory itself is the fuzzer's
-business.
+It models an idle core and a receive queue that never fills (the fuzzer, ``scripts/fuzz_link.py``,
+holds the gateware to it, frames sent back to back included); the memory itself is the
+fuzzer's business.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class EngineModel:
         out = []
         for byte in wire:
             if byte == END:
+                self._framing |= self._escaped      # (ESC END: the frame ends, broken)
                 if self._buf or self._framing or self._overflow:
                     out.append(self.check(bytes(self._buf), self._framing, self._overflow))
                 self._buf.clear()

@@ -66,6 +66,15 @@ def test_oversized_and_bad_escape_frames_are_bad():
     assert "escape" in str(esc)
 
 
+def test_esc_then_end_ends_the_frame_and_breaks_it():
+    """``ESC END`` is a broken escape (docs/protocol.md §4), not a frame's good end; the frame
+    after it is decoded as usual."""
+    good = pack(5, Command.INFO)
+    escaped_end, after = FrameDecoder().feed(bytes([END]) + good + bytes([ESC, END]) + encode_frame(6, Command.INFO))
+    assert isinstance(escaped_end, BadFrame) and "followed by END" in str(escaped_end)
+    assert isinstance(after, Frame) and after.seq == 6
+
+
 def test_write_payload_truncates_twos_complement_and_read_values_inverts():
     payload = write_payload(0x1000002, 2, [-1, 5, -32768])
     assert payload[:5] == bytes([2, 0, 0, 1, 2]) and payload[5:] == bytes([0xFF, 0xFF, 5, 0, 0, 0x80])

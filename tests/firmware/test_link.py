@@ -125,6 +125,8 @@ def test_every_bad_frame_gets_its_documented_status_and_changes_nothing(board):
         "bank 2": (encode_frame(11, Command.START, bytes([2])), Status.ADDRESS),
         "oversized": (slip_encode(b"\x01" * (MAX_FRAME + 10)), Status.OVERFLOW),
         "bad escape": (bytes([END]) + good[:6] + bytes([ESC, 0x11]) + good[6:] + bytes([END]), Status.FRAMING),
+        # a whole good frame closed by ESC END: broken, not executed (docs/protocol.md §4)
+        "escape then END": (bytes([END]) + good + bytes([ESC, END]), Status.FRAMING),
     }
     for name, (wire, want) in cases.items():
         assert raw.status_of(wire) == want, name
@@ -134,6 +136,71 @@ def test_every_bad_frame_gets_its_documented_status_and_changes_nothing(board):
     (status,) = raw.send(encode_frame(14, Command.STATUS))
     registers = read_values(status.payload, 4)
     assert registers[8] == len(cases)                      # bad_frames: one per error reply
+    raw.close()
+
+
+@pytest.mark.parametrize("before", [b"\x01\x02garbage", b"\x05" * 40, b"garbage\xc0\xc0", b"\xdb\xdb\x00",
+                                    b"\x05" * 1100, None])
+def test_a_request_right_behind_garbage_is_answered(board, before):
+    """Garbage, its ``END`` (the request's leading one), the request: the garbage gets its
+    error reply, and the request, which arrived while the device answered it, its own.
+    ``None``: the garbage, a 0.3 s pause, then the request."""
+    raw = Raw(board.port)
+    request = encode_frame(60, Command.INFO)
+    if before is None:
+        raw.serial.write(b"garbage")
+        time.sleep(0.3)
+        replies = raw.send(request, replies=2)
+    else:
+        replies = raw.send(before + request, replies=2)
+    assert all(isinstance(r, Frame) for r in replies), replies
+    garbage, answer = replies
+    assert garbage.status in (Status.BAD_LENGTH, Status.BAD_CRC, Status.FRAMING, Status.OVERFLOW)
+    assert (answer.seq, answer.command, answer.status) == (60, Command.INFO | 0x80, Status.OK)
+    raw.close()
+
+
+def test_requests_sent_back_to_back_are_all_answered_in_order(board):
+    hw = board.system.params
+    raw = Raw(board.port)
+    b1 = address(layer_region(1, "b"), 0)
+    wire = b"".join([encode_frame(70, Command.WRITE, write_payload(b1, 2, [70])),
+                     *(encode_frame(71 + k, Command.READ, read_payload(b1, 2, hw.sizes[1])) for k in range(5)),
+                     encode_frame(76, Command.WRITE, write_payload(b1 + 1, 2, [76])),
+                     encode_frame(77, Command.READ, read_payload(b1, 2, 2))])
+    replies = raw.send(wire, replies=8)
+    assert [(r.seq, r.status) for r in replies] == [(s, Status.OK) for s in range(70, 78)]
+    assert read_values(replies[-1].payload, 2) == [70, 76]
+    raw.close()
+
+
+def test_bytes_lost_to_a_full_queue_are_counted_and_their_frames_answered_overflow(board):
+    """READs of a layer's states (320 bytes) sent back to back: each answer takes 20 requests'
+    time, so the receive queue fills and drops symbols; every frame is answered ``OK`` or,
+    where it lost bytes, ``OVERFLOW``, and ``rx_errors`` counts what was lost.  (A frame whose
+    ``END`` was lost stays open until the next ``END``: the next request's leading one.)"""
+    hw = board.system.params
+    raw = Raw(board.port)
+    states = address(layer_region(1, "state"), 0)
+    request = [encode_frame(k, Command.READ, read_payload(states, 4, hw.state_depth(1) * hw.lanes)) for k in range(400)]
+    (before,) = raw.send(encode_frame(1, Command.STATUS))
+    raw.serial.write(b"".join(request))
+    got, last = [], time.monotonic()
+    while time.monotonic() - last < 1.0:     # until a second without an answer, then STATUS
+        frames = raw.decoder.feed(raw.serial.read(max(1, raw.serial.in_waiting)))
+        got, last = (got + frames, time.monotonic()) if frames else (got, last)
+    raw.serial.write(encode_frame(2, Command.STATUS))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (got and got[-1].command == Command.STATUS | 0x80):
+        got += raw.decoder.feed(raw.serial.read(max(1, raw.serial.in_waiting)))
+    assert all(isinstance(f, Frame) for f in got), got
+    *answers, after = got
+    assert after.command == Command.STATUS | 0x80 and after.status == Status.OK
+    statuses = [f.status for f in answers]
+    assert Status.OVERFLOW in statuses and set(statuses) <= {Status.OK, Status.OVERFLOW}
+    assert statuses.count(Status.OK) >= 2048 // len(request[0])      # (at least a full queue's worth)
+    lost = read_values(after.payload, 4)[9] - read_values(before.payload, 4)[9]     # rx_errors
+    assert lost > 0
     raw.close()
 
 
