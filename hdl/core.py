@@ -284,6 +284,8 @@ class Core(wiring.Component):
         # (the prediction memory's read port registers the first cycle)
         m.d.sync += answers[Region.PRED].eq(delayed(pred_rd.data, block_ram.LATENCY - 1, "pred_word"))
         with m.Switch(pick_reg):
+            with m.Case(Reg.START):     # (write-only in effect: reads as 0)
+                m.d.sync += answers[Region.CONTROL].eq(0)
             with m.Case(Reg.STATUS):
                 m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done, self.bank))
             with m.Case(Reg.NEGATIVE):

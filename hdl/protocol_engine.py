@@ -172,7 +172,8 @@ class ProtocolEngine(wiring.Component):
         is_write, is_read = command == Command.WRITE, command == Command.READ
         in_range = (last < limit) & Mux(is_write, writable, readable)
         control = region == Region.CONTROL
-        may_run = control | (is_write & banked & bank_ok) | ~self.core_busy
+        # (a write of START while a program runs is refused, as the START command is)
+        may_run = (control & ~(is_write & (offset == Reg.START))) | (is_write & banked & bank_ok) | ~self.core_busy
         applied_seq, applied = Signal(8), Signal()
         duplicate = applied & (applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
         in_range_q, duplicate_q = Signal(), Signal()

@@ -1,5 +1,8 @@
 """The sequencer's assembler and programs."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from epfpga.contract import programs
@@ -48,3 +51,20 @@ def test_random_sign_and_one_sided_programs():
 def test_bad_programs_are_clear_errors(text, message):
     with pytest.raises(UserError, match=message):
         assemble(text)
+
+
+def test_the_documented_encoding_and_example_are_the_assemblers():
+    """``docs/protocol.md`` §8 is enough to load a program: its field table gives
+    :data:`INSTRUCTION`'s offsets and widths, and its example the words the programs give."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    section = doc.split("## 8. Loading a program")[1].split("\n## ")[0]
+    fields = {name: (int(first), int(last))
+              for first, last, name in re.findall(r"^\| (\d+) … (\d+) \| `(\w+)` \|", section, re.M)}
+    assert fields == {name: (INSTRUCTION[name].offset, INSTRUCTION[name].offset + INSTRUCTION[name].width - 1)
+                      for name in ("op", "nudge", "src", "dst", "imm")}
+    op_row = next(line for line in section.splitlines() if line.startswith("| 0 … 2 |"))
+    assert all(f"{op.value} `{op.name.lower()}`" in op_row for op in Op)
+    rows = re.findall(r"^\| (\d+) \| `([^`]+)` \| `0x([0-9A-F]{8})` \|", section, re.M)
+    words = programs.training("symmetric", 20, 8)
+    assert [int(w, 16) for _, _, w in rows] == words
+    assert assemble("\n".join(text for _, text, _ in rows)) == words

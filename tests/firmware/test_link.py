@@ -14,11 +14,12 @@ import serial
 from epfpga import backends
 from epfpga import config as config_mod
 from epfpga.contract import programs
-from epfpga.contract.address_map import Region, address, layer_region
+from epfpga.contract.address_map import Reg, Region, address, layer_region
 from epfpga.contract.assembler import assemble
 from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import (END, ESC, MAX_FRAME, Command, Frame, FrameDecoder, Status, crc16,
-                                      encode_frame, pack, read_payload, read_values, slip_encode, write_payload)
+                                      encode_frame, pack, read_payload, read_values, slip_encode, wait_payload,
+                                      write_payload)
 from epfpga.firmware.board import connect
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkError, LinkTransport, SerialLink
@@ -204,6 +205,41 @@ def test_bytes_lost_to_a_full_queue_are_counted_and_their_frames_answered_overfl
     raw.close()
 
 
+def test_what_the_document_says_of_registers_widths_and_short_frames(board):
+    """``docs/protocol.md`` §3, §4, §6 and §7, each as the device does it."""
+    hw = board.system.params
+    raw = Raw(board.port)
+    control, prng, w1 = address(Region.CONTROL, 0), address(Region.PRNG, 0), address(layer_region(1, "W"), 0)
+    # a write of START while idle starts a run; START reads as 0, whatever was read before it
+    assert raw.status_of(encode_frame(78, Command.WRITE, write_payload(control, 4, [1]))) == Status.OK
+    (done,) = raw.send(encode_frame(79, Command.WAIT, wait_payload(1 << 24)), timeout=60)
+    (status,) = raw.send(encode_frame(80, Command.READ, read_payload(control + 1, 4, 1)))
+    (start,) = raw.send(encode_frame(81, Command.READ, read_payload(control, 4, 1)))
+    assert done.status == Status.OK and read_values(status.payload, 4) == [0b010] and read_values(start.payload, 4) == [0]
+    # a narrow element is zero-extended: -1 as width 1 is 255, as width 2 on a 32-bit state 0xFFFF
+    (saved,) = raw.send(encode_frame(83, Command.READ, read_payload(prng, 4, hw.lanes + 1)))
+    assert raw.status_of(encode_frame(84, Command.WRITE, write_payload(w1, 1, [-1]))) == Status.OK
+    assert raw.status_of(encode_frame(85, Command.WRITE, write_payload(prng, 2, [-1]))) == Status.OK
+    assert raw.status_of(encode_frame(86, Command.WRITE, write_payload(prng + 1, 4, [0]))) == Status.OK   # taken
+    (w,) = raw.send(encode_frame(87, Command.READ, read_payload(w1, 2, 1)))
+    (p,) = raw.send(encode_frame(88, Command.READ, read_payload(prng, 4, 2)))
+    assert read_values(w.payload, 2) == [255] and read_values(p.payload, 4) == [0xFFFF, 0]
+    assert raw.status_of(encode_frame(89, Command.WRITE, write_payload(prng, 4, read_values(saved.payload, 4)))) \
+        == Status.OK
+    # frames too short to carry a seq or a command: 0 in their place
+    (one,) = raw.send(slip_encode(bytes([1])))
+    (two,) = raw.send(slip_encode(bytes([1, 77])))
+    assert (one.seq, one.command, one.status) == (0, 0x80, Status.BAD_LENGTH)
+    assert (two.seq, two.command, two.status) == (77, 0x80, Status.BAD_LENGTH)
+    raw.close()
+    link = SerialLink(board.port, 12_000_000)
+    info = link.info()
+    assert (info.state_bits, info.input_bits) == (hw.spec.fs + 1, hw.spec.fx + 1)
+    with pytest.raises(ValueError, match="non-zero"):     # the reference client never writes a stuck stream
+        HostDriver(hw, LinkTransport(hw, link)).load_prng([0] * (hw.lanes + 1))
+    link.close()
+
+
 def _with_crc(body: bytes) -> bytes:
     return body + crc16(body).to_bytes(2, "big")
 
@@ -228,6 +264,9 @@ def test_a_retried_write_is_applied_once_and_a_busy_core_refuses_memory(board):
     assert raw.status_of(encode_frame(44, Command.START, bytes([0]))) == Status.OK
     assert raw.status_of(encode_frame(45, Command.WRITE, write_payload(b1, 2, [44]))) == Status.BUSY
     assert raw.status_of(encode_frame(46, Command.START, bytes([1]))) == Status.BUSY
+    start = address(Region.CONTROL, Reg.START)      # the register, as the command: BUSY
+    assert raw.status_of(encode_frame(53, Command.WRITE, write_payload(start, 4, [0b11]))) == Status.BUSY
+    assert raw.status_of(encode_frame(54, Command.WRITE, write_payload(start + 1, 4, [0]))) == Status.OK
     x1 = address(Region.X, (hw.batch * hw.input_stride) << hw.lane_bits)
     assert raw.status_of(encode_frame(47, Command.WRITE, write_payload(x1, 2, [1, 2, 3]))) == Status.OK
     assert raw.status_of(encode_frame(48, Command.WRITE, write_payload(address(Region.X, 0), 2, [1]))) == Status.BUSY
