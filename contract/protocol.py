@@ -24,6 +24,9 @@ VERSION = 1
 CRC_BYTES = 2
 MAX_PAYLOAD = 1024
 DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
+# Symbols the device's receive queue holds (docs/protocol.md §4): a client keeps at most this
+# many bytes of requests unanswered (§5), so none is ever dropped.
+RX_QUEUE = 2048
 REPLY = 0x80        # a reply's command byte: the request's, with this bit set
 WIDTHS = (1, 2, 4)  # bytes per element of WRITE and READ
 

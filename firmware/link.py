@@ -16,9 +16,10 @@ import numpy as np
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (LINK_COUNTERS, PARAMS, REPLY, STATE_CHANGING, STATUS_REGISTERS, WIDTHS, BadFrame,
-                                      Command, Descriptor, Frame, FrameDecoder, Status, encode_frame, max_elements,
-                                      read_payload, read_values, start_payload, wait_payload, write_payload)
+from epfpga.contract.protocol import (LINK_COUNTERS, PARAMS, REPLY, RX_QUEUE, STATE_CHANGING, STATUS_REGISTERS, WIDTHS,
+                                      BadFrame, Command, Descriptor, Frame, FrameDecoder, Status, encode_frame,
+                                      max_elements, read_payload, read_values, start_payload, wait_payload,
+                                      write_payload)
 from epfpga.errors import UserError
 
 from .driver import HostDriver
@@ -36,6 +37,7 @@ class LinkCounters:
     bytes_received: int = 0
     requests: int = 0
     retries: int = 0
+    turnarounds: int = 0     # the times the host stopped sending to wait for a reply
 
 
 class SerialLink:
@@ -86,34 +88,87 @@ class SerialLink:
 
     def request(self, command: Command, payload: bytes = b"", accept: tuple[Status, ...] = (Status.OK,)) -> Frame:
         """Send ``command`` and return its reply, whose status is one of ``accept``."""
-        seq = self._next_seq(command)
-        wire = encode_frame(seq, command, payload)
-        self.counters.requests += 1
-        for attempt in range(self.retries + 1):
-            if attempt:
+        return self.requests([(command, payload)], accept)[0]
+
+    def requests(self, batch: list[tuple[Command, bytes]], accept: tuple[Status, ...] = (Status.OK,)) -> list[Frame]:
+        """The replies to ``batch``, in its order, each with a status in ``accept``.
+
+        The requests go out without waiting for each reply, as long as the bytes of those not
+        yet answered fit the device's receive queue (:data:`RX_QUEUE`); the replies are
+        matched by ``seq`` and command.  A reply that says the request was damaged on the way
+        (``BAD_CRC``, ``FRAMING``, ``OVERFLOW``) sends it again; if no reply comes for
+        :attr:`timeout` seconds, every request still unanswered goes again, in order.  So a
+        batch's ``START`` would run twice: only writes to distinct addresses and reads may
+        share a batch (``docs/protocol.md`` §5)."""
+        if len(batch) > 1 and any(command == Command.START for command, _ in batch):
+            raise ValueError("START may not share a batch: sent again, it would run twice")
+        frames = []
+        for command, payload in batch:
+            seq = self._next_seq(command)
+            frames.append((seq, command, encode_frame(seq, command, payload)))
+        self.counters.requests += len(batch)
+        replies: list[Frame | None] = [None] * len(batch)
+        unanswered: dict[int, int] = {}          # seq -> index of the requests sent, not answered
+        tries = [0] * len(batch)
+        following, last_progress = 0, time.monotonic()
+        waiting = False      # since the last request went out
+
+        def send(k: int) -> None:
+            nonlocal waiting
+            seq, _, wire = frames[k]
+            if tries[k] > self.retries:
+                raise LinkError(f"no answer from {self.port} to {frames[k][1].name} after "
+                                f"{self.retries + 1} tries of {self.timeout:g} s")
+            if tries[k]:
                 self.counters.retries += 1
+            tries[k] += 1
             self.serial.write(wire)
             self.counters.bytes_sent += len(wire)
-            reply = self._reply(seq, command)
-            if reply is None or reply.status in RETRIED:
-                continue
-            if reply.status not in accept:
-                name = reply.status.name if reply.status is not None else "an empty payload"
-                raise LinkError(f"{self.port}: the device refused {command.name} ({name})")
-            return reply
-        raise LinkError(f"no answer from {self.port} after {self.timeout * (self.retries + 1):g} s")
+            unanswered[seq] = k
+            waiting = False
 
-    def _reply(self, seq: int, command: Command) -> Frame | None:
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
+        while following < len(batch) or unanswered:
+            in_flight = sum(len(frames[k][2]) for k in unanswered.values())
+            while following < len(batch) and frames[following][0] not in unanswered and \
+                    (not unanswered or in_flight + len(frames[following][2]) <= RX_QUEUE):
+                send(following)
+                in_flight += len(frames[following][2])
+                following += 1
+            if not waiting:
+                self.counters.turnarounds += 1
+                waiting = True
+            got = self._replies(frames, unanswered, last_progress + self.timeout)
+            if not got:                                   # silence: every unanswered request again
+                for k in sorted(unanswered.values()):
+                    send(k)
+                last_progress = time.monotonic()
+                continue
+            last_progress = time.monotonic()
+            for k, reply in got:
+                if reply.status in RETRIED:
+                    send(k)
+                elif reply.status not in accept:
+                    name = reply.status.name if reply.status is not None else "an empty payload"
+                    raise LinkError(f"{self.port}: the device refused {frames[k][1].name} ({name})")
+                else:
+                    replies[k] = reply
+        return replies
+
+    def _replies(self, frames, unanswered: dict[int, int], deadline: float) -> list[tuple[int, Frame]]:
+        """The replies to requests in ``unanswered`` (which loses them) that arrive before
+        ``deadline``: all that have come once one has."""
+        out: list[tuple[int, Frame]] = []
+        while not out and time.monotonic() < deadline:
             data = self.serial.read(max(1, self.serial.in_waiting))
             self.counters.bytes_received += len(data)
             for frame in self._decoder.feed(data):
                 if isinstance(frame, BadFrame):
-                    continue   # damaged on the way back: the request goes again
-                if frame.seq == seq and frame.command == command | REPLY:
-                    return frame
-        return None
+                    continue   # damaged on the way back: its request goes again after the timeout
+                k = unanswered.get(frame.seq)
+                if k is not None and frame.command == frames[k][1] | REPLY:
+                    del unanswered[frame.seq]
+                    out.append((k, frame))
+        return out
 
     # -- commands -----------------------------------------------------------------------------------
     def info(self) -> Descriptor:
@@ -164,14 +219,18 @@ class LinkTransport:
             k = end
 
     def write(self, pairs: list[tuple[int, int]]) -> None:
+        """One batch of bursts (the driver's writes of one call go to distinct addresses)."""
         addrs = [a for a, _ in pairs]
-        for k, first, count, width, _ in self._bursts(addrs, Command.WRITE):
-            self.link.request(Command.WRITE, write_payload(first, width, [v for _, v in pairs[k:k + count]]))
+        self.link.requests([(Command.WRITE, write_payload(first, width, [v for _, v in pairs[k:k + count]]))
+                            for k, first, count, width, _ in self._bursts(addrs, Command.WRITE)])
 
     def read(self, addrs: list[int]) -> list[int]:
         out: list[int] = []
-        for _, first, count, width, signed in self._bursts(addrs, Command.READ):
-            values = read_values(self.link.request(Command.READ, read_payload(first, width, count)).payload, width)
+        bursts = list(self._bursts(addrs, Command.READ))
+        replies = self.link.requests([(Command.READ, read_payload(first, width, count))
+                                      for _, first, count, width, _ in bursts])
+        for (_, _, _, width, signed), reply in zip(bursts, replies):
+            values = read_values(reply.payload, width)
             if signed:
                 top = 1 << (8 * width - 1)
                 values = [(v - 2 * top) & 0xFFFFFFFF if v & top else v for v in values]
@@ -207,6 +266,9 @@ class _Recorder:
         self.sent += len(encode_frame(0, command, payload))
         self.received += len(encode_frame(0, command | REPLY, answer))
         return Frame(0, command | REPLY, answer)
+
+    def requests(self, batch, accept=(Status.OK,)) -> list[Frame]:
+        return [self.request(command, payload) for command, payload in batch]
 
 
 def train_bytes_per_sample(params: CoreParams) -> tuple[float, float]:

@@ -15,13 +15,15 @@ from amaranth import Module, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from epfpga.contract.protocol import RX_QUEUE
+
 from .slip import SYMBOL
 
-#: The default depth, in symbols: one largest frame and its delimiters, rounded up to a power
-#: of two (two DP16KD on the ECP5).
-DEPTH = 2048
+#: The default depth, in symbols: the protocol's (one largest frame and its delimiters, rounded
+#: up to a power of two: two DP16KD on the ECP5).
+DEPTH = RX_QUEUE
 #: Cycles from a symbol in to the same symbol out of an empty queue.
-LATENCY = 2
+LATENCY = 3
 
 
 class RxQueue(wiring.Component):
@@ -56,13 +58,18 @@ class RxQueue(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        queue = m.submodules.fifo = fifo.SyncFIFOBuffered(width=SYMBOL.size, depth=self.depth)
+        queue = m.submodules.fifo = fifo.SyncFIFOBuffered(width=SYMBOL.size, depth=self.depth - 1)   # (+ the head)
         dropped = Signal()    # symbols were dropped since the last one that got in
         entry = Signal(SYMBOL)
         m.d.comb += [entry.eq(self.symbols.payload), entry.lost.eq(dropped),
-                     queue.w_data.eq(entry), queue.w_en.eq(self.symbols.valid),
-                     self.queued.valid.eq(queue.r_rdy), self.queued.payload.eq(queue.r_data),
-                     queue.r_en.eq(self.queued.ready), self.empty.eq((queue.level == 0) & ~self.symbols.valid)]
+                     queue.w_data.eq(entry), queue.w_en.eq(self.symbols.valid)]
+        # the output in a register of its own: the block RAM's data is slow (timing)
+        head = Signal(SYMBOL, reset_less=True)
+        m.d.comb += [self.queued.payload.eq(head),
+                     queue.r_en.eq(~self.queued.valid | self.queued.ready),
+                     self.empty.eq((queue.level == 0) & ~self.queued.valid & ~self.symbols.valid)]
+        with m.If(queue.r_en):
+            m.d.sync += [self.queued.valid.eq(queue.r_rdy), head.eq(queue.r_data)]
         with m.If(self.symbols.valid):
             m.d.sync += dropped.eq(~queue.w_rdy)
             m.d.comb += self.lost.eq(~queue.w_rdy)

@@ -240,6 +240,48 @@ def test_what_the_document_says_of_registers_widths_and_short_frames(board):
     link.close()
 
 
+def test_a_batch_of_requests_is_answered_in_order_with_few_turnarounds(board):
+    link = SerialLink(board.port, 12_000_000)
+    b1 = address(layer_region(1, "b"), 0)
+    values = list(range(100, 106))
+    link.request(Command.WRITE, write_payload(b1, 2, values))
+    before = link.counters.turnarounds
+    replies = link.requests([(Command.READ, read_payload(b1 + k % 6, 2, 1)) for k in range(60)])
+    assert [read_values(r.payload, 2)[0] for r in replies] == [values[k % 6] for k in range(60)]
+    assert link.counters.turnarounds - before < 60 // 4 and link.counters.retries == 0
+    with pytest.raises(ValueError, match="START"):
+        link.requests([(Command.START, bytes([0])), (Command.READ, read_payload(b1, 2, 1))])
+    link.close()
+
+
+@pytest.mark.parametrize("fault", ["damaged", "lost"])
+def test_a_damaged_or_lost_request_in_a_batch_is_sent_again(board, fault):
+    """The third request's first copy has a flipped byte (the device answers ``BAD_CRC``) or
+    never reaches the device (no answer: after the timeout every unanswered one goes again);
+    the batch's writes all land, each once or twice, and its reads come back in order."""
+    link = SerialLink(board.port, 12_000_000, timeout=0.5)
+    w1 = address(layer_region(1, "W"), 0)
+    rng = np.random.default_rng(len(fault))
+    values = [int(v) for v in rng.integers(-2 ** 15, 2 ** 15, 12)]
+    batch = [(Command.WRITE, write_payload(w1 + k, 2, [v])) for k, v in enumerate(values)]
+    write, sent = link.serial.write, []
+
+    def faulty(wire: bytes):
+        sent.append(wire)
+        if len(sent) == 3:
+            return write(wire[:6] + bytes([wire[6] ^ 0x01]) + wire[7:] if fault == "damaged" else b"")
+        return write(wire)
+
+    link.serial.write = faulty
+    replies = link.requests(batch)
+    link.serial.write = write
+    assert all(r.status == Status.OK for r in replies) and link.counters.retries >= 1
+    assert sent.count(sent[2]) == 2
+    (read,) = link.requests([(Command.READ, read_payload(w1, 2, len(values)))])
+    assert [v - (1 << 16) if v >> 15 else v for v in read_values(read.payload, 2)] == values
+    link.close()
+
+
 def _with_crc(body: bytes) -> bytes:
     return body + crc16(body).to_bytes(2, "big")
 

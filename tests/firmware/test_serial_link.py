@@ -67,7 +67,7 @@ def test_a_refusal_is_not_retried_and_names_the_status(monkeypatch):
 
 def test_silence_ends_in_no_answer_after_every_try(monkeypatch):
     link, port = link_with(monkeypatch, ["lost"] * 3)
-    with pytest.raises(LinkError, match=r"no answer from /dev/scripted after 0.15 s"):
+    with pytest.raises(LinkError, match=r"no answer from /dev/scripted to INFO after 3 tries of 0.05 s"):
         link.info()
     assert len(port.requests) == 4
 
