@@ -73,12 +73,13 @@ class BoardTrainer(HostTrainer):
         self._bank = 0
         self._loaded = False   # the next mini-batch is in self._bank already
         self.train_bytes = [0, 0]   # sent, received by train_batch
+        self.train_turnarounds = 0
 
     def train_batch(self, x: np.ndarray, y: np.ndarray, upcoming: tuple[np.ndarray, np.ndarray] | None = None):
         """One mini-batch; ``upcoming``, the next one, is loaded while the core trains."""
         quantise = self.spec.quantise_input
         counters = self.link.counters
-        before = (counters.bytes_sent, counters.bytes_received)
+        before = (counters.bytes_sent, counters.bytes_received, counters.turnarounds)
         if not self._loaded:
             self.driver.load_batch(quantise(x).numpy(), y, bank=self._bank)
         self.link.start(self._bank)
@@ -92,6 +93,7 @@ class BoardTrainer(HostTrainer):
             self._bank = 1 - self._bank
         self.train_bytes[0] += counters.bytes_sent - before[0]
         self.train_bytes[1] += counters.bytes_received - before[1]
+        self.train_turnarounds += counters.turnarounds - before[2]
         return pred
 
     def link_report(self) -> dict:
@@ -103,6 +105,7 @@ class BoardTrainer(HostTrainer):
                 "retries": c.retries, "baud": self.link.serial.baudrate,
                 "train_bytes_sent_per_sample": self.train_bytes[0] / samples,
                 "train_bytes_received_per_sample": self.train_bytes[1] / samples,
+                "turnarounds": c.turnarounds, "train_turnarounds_per_batch": self.train_turnarounds / max(1, len(self.cycles)),
                 "train_cycles": sum(r["cycles"] for r in self.cycles),
                 "wait_cycles": sum(r["wait_cycles"] for r in self.cycles[1:]),   # the first waits for the set-up
                 "batches": len(self.cycles), "clock_hz": self.link_clock_hz}

@@ -58,6 +58,7 @@ def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: 
     sim_rate = trainer.board.stats.get("cycles", 0) / max(1e-9, trainer.board.stats.get("seconds", 0))
     return {"config": cfg.name, "sizes": list(cfg.sizes), "lanes": cfg.lanes, "batch": B, "baud": baud,
             "batches": batches, "bytes_sent_per_sample": round(sent, 1), "bytes_received_per_sample": round(received, 1),
+            "turnarounds_per_batch": report["train_turnarounds_per_batch"],
             "core_cycles_per_batch": train, "wait_cycles_per_batch": round(wait),
             "link_bound_samples_per_s": round(baud / 10 / (sent + received)),
             "compute_bound_samples_per_s": round(fmax_mhz * 1e6 / per_sample), "fmax_mhz": fmax_mhz,
@@ -91,7 +92,8 @@ def main() -> int:
         print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud: {r['bytes_sent_per_sample'] + r['bytes_received_per_sample']:.0f} "
               f"bytes/sample, link-bound {link:,}/s, compute-bound {compute:,}/s at {r['fmax_mhz']} MHz: "
               f"{bound}-bound by {max(link, compute) / min(link, compute):.1f}x; the core waits "
-              f"{r['wait_cycles_per_batch']:,} cycles a batch for {r['core_cycles_per_batch']:,.0f} of training",
+              f"{r['wait_cycles_per_batch']:,} cycles a batch for {r['core_cycles_per_batch']:,.0f} of training; "
+              f"{r['turnarounds_per_batch']:g} turn-arounds a batch",
               file=sys.stderr)
     return 0
 

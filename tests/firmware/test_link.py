@@ -334,6 +334,9 @@ def test_training_on_the_simulated_board_matches_the_fixed_point_model():
         assert trainer.mismatches == 0
         assert np.array_equal(trainer.predict(x), trainer.golden.predict(x))
         assert [c["steps"] for c in trainer.cycles] == [3 + 2] * 4   # each step runs both samples
+        # a mini-batch's turn-arounds: START, the next mini-batch (one batch of frames), WAIT,
+        # the predictions; the first also loads its own, the last has no next
+        assert trainer.train_turnarounds == 5 + 4 + 4 + 3
     finally:
         trainer.close()
     assert trainer.board.stats["bytes_to_device"] == trainer.link.counters.bytes_sent
