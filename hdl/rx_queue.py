@@ -1,8 +1,8 @@
 """The receive queue: the device keeps receiving while it executes a frame and answers it.
 
 The protocol engine takes a frame's symbols only while it waits for a frame; the link does not
-wait for it.  So the decoded symbols go through a FIFO (:class:`~amaranth.lib.fifo.SyncFIFOBuffered`,
-block RAM on a board) that holds what arrives meanwhile: the requests a host sends without
+wait for it.  So the decoded symbols go through a FIFO in block RAM that holds what arrives
+meanwhile: the requests a host sends without
 waiting for each reply, and the frame right behind garbage that the engine answers first.  A
 symbol that finds the queue full is dropped, counted (:attr:`RxQueue.lost`) and marked on the
 next symbol that gets in (``lost``), so the frame it belonged to is answered ``OVERFLOW``
@@ -12,15 +12,16 @@ next symbol that gets in (``lost``), so the frame it belonged to is answered ``O
 from __future__ import annotations
 
 from amaranth import Module, Signal
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from epfpga.contract.protocol import RX_QUEUE
 
 from .slip import SYMBOL
 
 #: The default depth, in symbols: the protocol's (one largest frame and its delimiters, rounded
-#: up to a power of two: two DP16KD on the ECP5).
+#: up to a power of two: two DP16KD on the ECP5, six SB_RAM40_4K on the iCE40).
 DEPTH = RX_QUEUE
 #: Cycles from a symbol in to the same symbol out of an empty queue.
 LATENCY = 3
@@ -29,10 +30,17 @@ LATENCY = 3
 class RxQueue(wiring.Component):
     """Symbols in as they arrive, out as the engine takes them.
 
+    A block RAM of ``depth`` symbols with a write and a read pointer (one bit wider than its
+    address, so that full and empty differ), and the symbol at the front in a register of its
+    own (the block RAM's data is slow).  Not :class:`~amaranth.lib.fifo.SyncFIFOBuffered`: its
+    level counter and its general depth cost 90 LUTs on the iCE40, where the iCEBreaker's
+    system has none to spare; the engine takes a symbol every third cycle at most, and the
+    wire brings one every 40 or more.
+
     Parameters
     ----------
     depth : int
-        Symbols the queue holds.
+        Symbols the block RAM holds, a power of two; with the front, ``depth + 1`` wait.
 
     Attributes
     ----------
@@ -50,27 +58,43 @@ class RxQueue(wiring.Component):
     """
 
     def __init__(self, depth: int = DEPTH):
-        if depth < 2:
-            raise ValueError(f"a receive queue of {depth} symbols: it needs at least 2")
+        if depth < 2 or depth & (depth - 1):
+            raise ValueError(f"a receive queue of {depth} symbols: it needs a power of two, at least 2")
         self.depth = depth
         super().__init__({"symbols": In(stream.Signature(SYMBOL, always_ready=True)),
                           "queued": Out(stream.Signature(SYMBOL)), "lost": Out(1), "empty": Out(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        queue = m.submodules.fifo = fifo.SyncFIFOBuffered(width=SYMBOL.size, depth=self.depth - 1)   # (+ the head)
+        bits = ceil_log2(self.depth)
+        store = m.submodules.store = memory.Memory(shape=SYMBOL.size, depth=self.depth, init=[])
+        write, read = store.write_port(), store.read_port(transparent_for=())
+        head, tail = Signal(bits + 1), Signal(bits + 1)       # the next to read, the next to write
+        empty = head == tail
+        full = (head[bits] != tail[bits]) & (head[:bits] == tail[:bits])
+
         dropped = Signal()    # symbols were dropped since the last one that got in
         entry = Signal(SYMBOL)
+        take = self.symbols.valid & ~full
         m.d.comb += [entry.eq(self.symbols.payload), entry.lost.eq(dropped),
-                     queue.w_data.eq(entry), queue.w_en.eq(self.symbols.valid)]
-        # the output in a register of its own: the block RAM's data is slow (timing)
-        head = Signal(SYMBOL, reset_less=True)
-        m.d.comb += [self.queued.payload.eq(head),
-                     queue.r_en.eq(~self.queued.valid | self.queued.ready),
-                     self.empty.eq((queue.level == 0) & ~self.queued.valid & ~self.symbols.valid)]
-        with m.If(queue.r_en):
-            m.d.sync += [self.queued.valid.eq(queue.r_rdy), head.eq(queue.r_data)]
+                     write.addr.eq(tail[:bits]), write.data.eq(entry), write.en.eq(take),
+                     self.lost.eq(self.symbols.valid & full)]
         with m.If(self.symbols.valid):
-            m.d.sync += dropped.eq(~queue.w_rdy)
-            m.d.comb += self.lost.eq(~queue.w_rdy)
+            m.d.sync += dropped.eq(full)
+        with m.If(take):
+            m.d.sync += tail.eq(tail + 1)
+
+        # the front: a read when it is free, its data into the register a cycle later
+        reading = Signal()
+        front = Signal(SYMBOL, reset_less=True)
+        fetch = ~self.queued.valid & ~reading & ~empty
+        m.d.comb += [read.addr.eq(head[:bits]), self.queued.payload.eq(front),
+                     self.empty.eq(empty & ~reading & ~self.queued.valid & ~self.symbols.valid)]
+        m.d.sync += reading.eq(fetch)
+        with m.If(fetch):
+            m.d.sync += head.eq(head + 1)
+        with m.If(reading):
+            m.d.sync += [front.eq(read.data), self.queued.valid.eq(1)]
+        with m.Elif(self.queued.ready):
+            m.d.sync += self.queued.valid.eq(0)
         return m

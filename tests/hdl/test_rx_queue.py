@@ -37,10 +37,10 @@ def run(queue: RxQueue, inputs: list[int | None], ready: list[bool]):
 def test_in_order_at_any_pace_with_its_latency():
     rng = np.random.default_rng(0)
     sent = [int(b) for b in rng.integers(0, 256, 300)]
-    inputs = [None] * 2000
-    for k, t in enumerate(sorted(rng.choice(1500, len(sent), replace=False))):
+    inputs = [None] * 3500          # (bursts and gaps; the engine takes a symbol in 3 cycles at best)
+    for k, t in enumerate(sorted(rng.choice(3000, len(sent), replace=False))):
         inputs[int(t)] = sent[k]
-    ready = [bool(r) for r in rng.random(2000) < 0.3]
+    ready = [bool(r) for r in rng.random(3500) < 0.4]
     taken, lost, _ = run(RxQueue(16), inputs, ready)
     assert [b for _, b, _ in taken] == sent and not lost and not any(l for *_, l in taken)
     taken, _, empty = run(RxQueue(16), [None, 0x42] + [None] * 6, [True] * 8)
@@ -48,18 +48,20 @@ def test_in_order_at_any_pace_with_its_latency():
     assert empty == [1, 0, 0, 0, 0, 1, 1, 1]     # (until the engine has taken it)
 
 
-@pytest.mark.parametrize("depth", [4, 7])
+@pytest.mark.parametrize("depth", [4, 8])
 def test_a_full_queue_drops_counts_and_marks_the_next(depth):
-    extra = 3
-    inputs = list(range(depth + extra)) + [None] * 4 + [None] * (depth + 2) + [100, 101] + [None] * 6
-    hold = depth + extra + 4
+    """``depth`` symbols in the block RAM and one at the front: the next ones are lost."""
+    held, extra = depth + 1, 3
+    inputs = list(range(held + extra)) + [None] * 4 + [None] * (3 * held) + [100, 101] + [None] * 8
+    hold = held + extra + 4
     ready = [False] * hold + [True] * (len(inputs) - hold)
     taken, lost, _ = run(RxQueue(depth), inputs, ready)
-    assert lost == list(range(depth, depth + extra))
-    assert [(b, l) for _, b, l in taken] == [(b, 0) for b in range(depth)] + [(100, 1), (101, 0)]
+    assert lost == list(range(held, held + extra))
+    assert [(b, l) for _, b, l in taken] == [(b, 0) for b in range(held)] + [(100, 1), (101, 0)]
 
 
-def test_refuses_a_queue_too_small():
+def test_refuses_a_queue_too_small_or_not_a_power_of_two():
     # (the first line's linter option: an object whose __init__ raised is never elaborated)
-    with pytest.raises(ValueError, match="at least 2"):
-        RxQueue(1)
+    for depth in (1, 6):
+        with pytest.raises(ValueError, match="a power of two, at least 2"):
+            RxQueue(depth)
