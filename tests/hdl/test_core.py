@@ -133,8 +133,11 @@ def test_host_port_reads_back_every_memory_it_writes():
     assert to_signed(rtl.driver.transport.read([address(layer_region(1, "W"), 0)])[0]) == weights["W1"][0, 0]
 
 
+@pytest.mark.slow
 def test_core_runs_the_digits_preset_on_schedule():
-    """One mini-batch of the real preset (digits, P = 16): predictions, weights and cycles."""
+    """One mini-batch of the real preset (digits, P = 16): predictions, weights and cycles.
+    Board-sized: 265 s in Amaranth's simulator, a third of the default suite's 2-core time, so
+    slow; the random configs are the default suite's cases of the same checks."""
     cfg = config_mod.load("digits").replace(lanes=16)
     data = data_mod.load("digits")
     rtl, fixed = RtlTrainer(cfg), FixedTrainer(cfg)
