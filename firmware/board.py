@@ -74,6 +74,7 @@ class BoardTrainer(HostTrainer):
         self._loaded = False   # the next mini-batch is in self._bank already
         self.train_bytes = [0, 0]   # sent, received by train_batch
         self.train_turnarounds = 0
+        self.train_samples = 0
 
     def train_batch(self, x: np.ndarray, y: np.ndarray, upcoming: tuple[np.ndarray, np.ndarray] | None = None):
         """One mini-batch; ``upcoming``, the next one, is loaded while the core trains."""
@@ -94,21 +95,27 @@ class BoardTrainer(HostTrainer):
         self.train_bytes[0] += counters.bytes_sent - before[0]
         self.train_bytes[1] += counters.bytes_received - before[1]
         self.train_turnarounds += counters.turnarounds - before[2]
+        self.train_samples += len(x)
         return pred
 
     def link_report(self) -> dict:
-        """What crossed the link so far, and the core's time: cycles it trained and cycles it
-        waited for the host (``WAIT_CYCLES``: with double buffering, the link's share)."""
+        """What crossed the link so far, and the device's time: cycles the core trained and
+        cycles it waited for the host (``WAIT_CYCLES``: with double buffering, the link's share),
+        over its clock (``device_seconds``), and the training samples a second of it."""
         c = self.link.counters
         samples = max(1, len(self.cycles) * self.config.batch)
+        train = sum(r["cycles"] for r in self.cycles)
+        wait = sum(r["wait_cycles"] for r in self.cycles[1:])   # (the first waits for the set-up)
+        seconds = (train + wait) / self.link_clock_hz
         return {"bytes_sent": c.bytes_sent, "bytes_received": c.bytes_received, "requests": c.requests,
                 "retries": c.retries, "baud": self.link.serial.baudrate,
                 "train_bytes_sent_per_sample": self.train_bytes[0] / samples,
                 "train_bytes_received_per_sample": self.train_bytes[1] / samples,
-                "turnarounds": c.turnarounds, "train_turnarounds_per_batch": self.train_turnarounds / max(1, len(self.cycles)),
-                "train_cycles": sum(r["cycles"] for r in self.cycles),
-                "wait_cycles": sum(r["wait_cycles"] for r in self.cycles[1:]),   # the first waits for the set-up
-                "batches": len(self.cycles), "clock_hz": self.link_clock_hz}
+                "turnarounds": c.turnarounds,
+                "train_turnarounds_per_batch": self.train_turnarounds / max(1, len(self.cycles)),
+                "train_cycles": train, "wait_cycles": wait, "batches": len(self.cycles),
+                "clock_hz": self.link_clock_hz, "samples": self.train_samples, "device_seconds": seconds,
+                "samples_per_s": self.train_samples / seconds if seconds else 0.0}
 
     def _stop_board(self) -> None:
         if self.board is not None:
