@@ -101,7 +101,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         link = metrics["link"]
         print(f"link: {link['bytes_sent']:,} bytes sent, {link['bytes_received']:,} received, "
               f"{link['retries']} retries; the device trained {link['samples_per_s']:,.0f} samples a second "
-              f"of its own time ({link['device_seconds']:.3f} s at {link['clock_hz'] / 1e6:g} MHz, link waits included)")
+              f"of its own time ({link['device_seconds']:.3f} s at {link['clock_hz'] / 1e6:g} MHz, "
+              f"link waits included)")
     print(f"{cfg.name}: test error {100 * metrics['test_error']:.2f} % after {cfg.epochs} epochs "
           f"({sum(e['seconds'] for e in metrics['epochs']):.1f} s training, "
           f"{last['samples_per_s']:,.0f} samples/s); wrote {out}/metrics.json, weights.npz, curves.png")

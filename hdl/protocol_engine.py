@@ -25,6 +25,7 @@ from .crc import crc16_next
 from .slip import FRAME_BYTE, SYMBOL
 
 FRAME = frame_layout()    # the bytes of a request that the checks and the execution read
+LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its elements
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
 
 
@@ -119,7 +120,7 @@ class ProtocolEngine(wiring.Component):
         log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
         width_ok = (width == 1) | (width == 2) | (width == 4)
         data_bytes = Signal(16)
-        m.d.comb += data_bytes.eq(length - PARAMS[Command.WRITE].size)
+        m.d.comb += data_bytes.eq(length - LEAD)
         shape_ok = Signal()
         elements = Signal(16)
         with m.Switch(command):
@@ -132,7 +133,7 @@ class ProtocolEngine(wiring.Component):
             with m.Case(Command.START):
                 m.d.comb += shape_ok.eq(length == PARAMS[Command.START].size)
             with m.Case(Command.WRITE):
-                m.d.comb += [shape_ok.eq((length > PARAMS[Command.WRITE].size) & width_ok & ((data_bytes & (width - 1)) == 0)),
+                m.d.comb += [shape_ok.eq((length > LEAD) & width_ok & ((data_bytes & (width - 1)) == 0)),
                              elements.eq(data_bytes >> log_width)]
             with m.Case(Command.READ):
                 m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (read_count != 0) &
@@ -230,7 +231,8 @@ class ProtocolEngine(wiring.Component):
                 # (the burst's range and the duplicate test registered for DECIDE: timing)
                 m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)],
                              n.eq(elements), n_last.eq(elements - 1), cursor.eq(target), k.eq(0), j.eq(0),
-                             word.eq(0), rptr.eq(HEADER_BYTES + PARAMS[Command.WRITE].size), in_range_q.eq(in_range), duplicate_q.eq(duplicate)]
+                             word.eq(0), rptr.eq(HEADER_BYTES + LEAD), in_range_q.eq(in_range),
+                             duplicate_q.eq(duplicate)]
                 m.next = "CLASSIFY"
             with m.State("CLASSIFY"):
                 m.d.sync += first_status.eq(frame_status)
@@ -249,7 +251,8 @@ class ProtocolEngine(wiring.Component):
                     with m.Elif(self.core_busy):
                         reply(Status.BUSY)
                     with m.Else():
-                        m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)), word.eq(1 | head.params.start.bank << 1)]
+                        m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)),
+                                     word.eq(1 | head.params.start.bank << 1)]
                         m.next = "BUS_WRITE"
                 with m.Elif((is_write | is_read) & ~may_run):
                     reply(Status.BUSY)
