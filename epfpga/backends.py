@@ -51,10 +51,10 @@ def _rtl_checked(config: Config, params, sim, device):
     return CheckedRtlTrainer(config, params, sim=sim)
 
 
-def _board(config: Config, params, sim, device, check=False, port=None, baud=None, **link):
+def _board(config: Config, params, sim, device, check=False, port=None, baud=None, usb_latency_ms=None, **link):
     from epfpga.firmware.board import BoardTrainer, CheckedBoardTrainer
     from epfpga.verification.board_sim import open_port
-    board, port, baud = open_port(config, port, baud, sim)
+    board, port, baud = open_port(config, port, baud, sim, usb_latency_ms)
     return (CheckedBoardTrainer if check else BoardTrainer)(config, params, port=port, baud=baud, board=board, **link)
 
 
@@ -68,20 +68,22 @@ BACKENDS: dict[str, Backend] = {
 
 def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
          device: str | None = None, port: str | None = None, baud: int | None = None,
-         timeout: float | None = None):
+         timeout: float | None = None, usb_latency_ms: float | None = None):
     """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator;
     ``check`` runs the fixed-point model beside the RTL and counts mismatches; ``device``
     (``cpu`` or ``cuda``, only for the float backend; default ``cuda`` when present);
     ``port`` and ``baud``: the board's serial port (``--backend board``; ``sim =
-    "verilator"`` trains the simulated board instead)."""
+    "verilator"`` trains the simulated board instead, behind a USB bridge of
+    ``usb_latency_ms``)."""
     backend = BACKENDS[name]
     if device is not None and name != "float":
         raise UserError(f"--device {device}: only --backend float runs on a device (this run uses '{name}')")
-    for option, value in (("port", port), ("baud", baud), ("timeout", timeout)):
+    for option, value in (("port", port), ("baud", baud), ("timeout", timeout), ("usb-latency-ms", usb_latency_ms)):
         if name != "board" and value is not None:
             raise UserError(f"--{option} {value}: only --backend board has a serial port (this run uses '{name}')")
     if name == "board":   # verification.board_sim.open_port checks --port and --sim
-        link = {"port": port} | {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
+        link = {"port": port, "usb_latency_ms": usb_latency_ms} | \
+            {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
         return _board(config, params, sim, device, check=check, **link)
     if check and not backend.simulated:
         raise UserError(f"--check compares the gateware with the fixed-point model after every update: "
@@ -101,9 +103,9 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
 @contextmanager
 def session(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
             device: str | None = None, port: str | None = None, baud: int | None = None,
-            timeout: float | None = None) -> Iterator:
+            timeout: float | None = None, usb_latency_ms: float | None = None) -> Iterator:
     """:func:`make`, and on leaving the block close the trainer if it holds a simulator or a port."""
-    trainer = make(name, config, params, sim, check, device, port, baud, timeout)
+    trainer = make(name, config, params, sim, check, device, port, baud, timeout, usb_latency_ms)
     try:
         yield trainer
     finally:

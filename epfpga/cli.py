@@ -47,6 +47,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _milliseconds(text: str) -> float:
+    """An FTDI latency timer: 0 to 255 ms (0: the simulated board's ideal wire)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"{value:g} must be 0 to 255 ms (an FTDI latency timer's range)")
+    return value
+
+
 def _float_list(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",")]
@@ -91,7 +102,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = data_mod.load(args.data).limited(args.limit, args.test_limit)
     out = Path(args.out) if args.out else Path(args.resume) if args.resume else Path("runs") / cfg.name
     with backends.session(args.backend, cfg, params, args.sim, check=args.check, device=args.device,
-                          port=args.port, baud=args.baud, timeout=args.timeout) as trainer:
+                          port=args.port, baud=args.baud, timeout=args.timeout,
+                          usb_latency_ms=args.usb_latency_ms) as trainer:
         metrics = run(cfg, dataset, trainer, out, checkpoint_every=args.checkpoint_every,
                       resume=Path(args.resume) if args.resume else None)
     last = metrics["epochs"][-1]
@@ -138,7 +150,7 @@ def cmd_board_info(args: argparse.Namespace) -> int:
     from epfpga.verification.board_sim import open_port
     from epfpga.firmware.link import SerialLink
 
-    board, port, baud = open_port(config_mod.load(args.config), args.port, args.baud, args.sim)
+    board, port, baud = open_port(config_mod.load(args.config), args.port, args.baud, args.sim, args.usb_latency_ms)
     try:
         link = SerialLink(port, baud, args.timeout)
         try:
@@ -251,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="--backend board: the link's baud (default 3000000; the simulated board's "
                               "gateware is built for it, default 12000000)")
     p_train.add_argument("--timeout", type=_seconds, help="--backend board: seconds to wait for each answer (default 2)")
+    p_train.add_argument("--usb-latency-ms", type=_milliseconds, metavar="MS",
+                         help="--sim verilator: the simulated board's USB bridge latency timer (default 16; "
+                              "0: the ideal wire)")
     p_train.add_argument("--epochs", type=_positive, help="override the config's epochs")
     p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
     p_train.add_argument("--test-limit", type=_positive, metavar="N", help="evaluate on the first N test samples")
@@ -293,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_info.add_argument("--sim", choices=("verilator",), help="ask a simulated board of --config instead")
     p_info.add_argument("--config", default="digits", metavar="NAME|FILE", help="the simulated board's config")
     p_info.add_argument("--timeout", type=_seconds, default=2.0, help="seconds to wait for each answer")
+    p_info.add_argument("--usb-latency-ms", type=_milliseconds, metavar="MS",
+                        help="--sim: the simulated board's USB bridge latency timer (default 16)")
     p_info.set_defaults(func=cmd_board_info)
 
     p_build = sub.add_parser("build", help="bitstream and report.json for a board (YoWASP; no programming)")

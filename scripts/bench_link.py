@@ -2,7 +2,9 @@
 core waits for the link with double buffering, and which bound holds on a board.
 
 For each baud the simulated board's gateware is built for that baud (48 MHz clock) and trains
-``--batches`` mini-batches, double-buffered, as ``train --backend board`` does.  Printed:
+``--batches`` mini-batches, double-buffered, as ``train --backend board`` does, behind a USB
+bridge of each ``--usb-latency-ms`` (16 and 1 by default: Linux's default latency timer and its
+lowest; 0 is the ideal wire).  Printed:
 
 * bytes sent and received per training sample (``train_batch`` only: inputs, labels,
   ``START``, ``WAIT`` and the predictions, with every frame's header, CRC and escapes);
@@ -12,7 +14,9 @@ For each baud the simulated board's gateware is built for that baud (48 MHz cloc
   protocol is request/reply, so the two directions do not overlap);
 * compute-bound samples/s, the schedule model's cycles a sample at ``--fmax-mhz`` (the
   measured Fmax of this config on the ECP5, ``docs/results.md``);
-* the simulated board's own samples/s at 48 MHz, from its cycle counters.
+* the simulated board's own samples/s at 48 MHz, from its cycle counters (``link.samples_per_s``
+  of ``metrics.json``: training and waiting, the bridge's latency included), and the
+  turn-arounds a mini-batch costs.
 
     .venv/bin/python scripts/bench_link.py --config digits --lanes 4 --fmax-mhz 74.2
     .venv/bin/python scripts/bench_link.py --config mnist --data mnist:../shared/data/mnist --lanes 16 --fmax-mhz 61.6
@@ -34,10 +38,11 @@ from epfpga.hdl import schedule
 from epfpga.verification.board_sim import SIM_CLOCK_HZ
 
 
-def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: int, fmax_mhz: float) -> dict:
+def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: int, fmax_mhz: float,
+            usb_latency_ms: float) -> dict:
     B = cfg.batch
     start = time.perf_counter()
-    trainer = backends.make("board", cfg, sim="verilator", baud=baud)
+    trainer = backends.make("board", cfg, sim="verilator", baud=baud, usb_latency_ms=usb_latency_ms)
     setup = time.perf_counter() - start
     try:
         start = time.perf_counter()
@@ -57,6 +62,7 @@ def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: 
     wait = report["wait_cycles"] / max(1, batches - 1)
     sim_rate = trainer.board.stats.get("cycles", 0) / max(1e-9, trainer.board.stats.get("seconds", 0))
     return {"config": cfg.name, "sizes": list(cfg.sizes), "lanes": cfg.lanes, "batch": B, "baud": baud,
+            "usb_latency_ms": usb_latency_ms,
             "batches": batches, "bytes_sent_per_sample": round(sent, 1), "bytes_received_per_sample": round(received, 1),
             "turnarounds_per_batch": report["train_turnarounds_per_batch"],
             "core_cycles_per_batch": train, "wait_cycles_per_batch": round(wait),
@@ -64,6 +70,7 @@ def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: 
             "compute_bound_samples_per_s": round(fmax_mhz * 1e6 / per_sample), "fmax_mhz": fmax_mhz,
             "schedule_cycles_per_sample": per_sample,
             "simulated_board_samples_per_s_at_48MHz": round(B * SIM_CLOCK_HZ / (train + wait)),
+            "link_samples_per_s": round(report["samples_per_s"]),
             "simulated_cycles_per_s": round(sim_rate), "wall_s": round(wall, 1), "setup_s": round(setup, 1)}
 
 
@@ -75,13 +82,15 @@ def main() -> int:
     parser.add_argument("--fmax-mhz", type=float, required=True, help="the config's measured Fmax")
     parser.add_argument("--bauds", default="3000000,12000000", help="comma-separated")
     parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--usb-latency-ms", default="16,1", help="comma-separated latency timers of the bridge")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
         if args.lanes:
             cfg = cfg.replace(lanes=args.lanes)
         data = data_mod.load(args.data)
-        rows = [measure(cfg, data, int(b), args.batches, args.fmax_mhz) for b in args.bauds.split(",")]
+        rows = [measure(cfg, data, int(b), args.batches, args.fmax_mhz, float(ms))
+                for b in args.bauds.split(",") for ms in args.usb_latency_ms.split(",")]
     except (UserError, ValueError) as exc:
         print(f"bench_link: error: {exc}", file=sys.stderr)
         return 2
@@ -89,11 +98,13 @@ def main() -> int:
     for r in rows:
         link, compute = r["link_bound_samples_per_s"], r["compute_bound_samples_per_s"]
         bound = "link" if link < compute else "compute"
-        print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud: {r['bytes_sent_per_sample'] + r['bytes_received_per_sample']:.0f} "
+        print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud, {r['usb_latency_ms']:g} ms: "
+              f"{r['bytes_sent_per_sample'] + r['bytes_received_per_sample']:.0f} "
               f"bytes/sample, link-bound {link:,}/s, compute-bound {compute:,}/s at {r['fmax_mhz']} MHz: "
               f"{bound}-bound by {max(link, compute) / min(link, compute):.1f}x; the core waits "
               f"{r['wait_cycles_per_batch']:,} cycles a batch for {r['core_cycles_per_batch']:,.0f} of training; "
-              f"{r['turnarounds_per_batch']:g} turn-arounds a batch",
+              f"{r['turnarounds_per_batch']:g} turn-arounds a batch; the board trains "
+              f"{r['link_samples_per_s']:,}/s of its own time at 48 MHz",
               file=sys.stderr)
     return 0
 

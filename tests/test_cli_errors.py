@@ -174,6 +174,11 @@ CASES = {
                                 "--sim verilator and --port /dev/ttyUSB9"),
     "board timeout": (lambda t: ["train", "--backend", "board", "--timeout", "0", "--port", "/dev/ttyUSB9"],
                       "--timeout"),
+    "usb latency of a board": (lambda t: ["train", "--backend", "board", "--usb-latency-ms", "1", "--port",
+                                          "/dev/ttyUSB9"], "latency_timer"),
+    "usb latency without board": (lambda t: ["train", "--usb-latency-ms", "1"], "--usb-latency-ms 1"),
+    "usb latency out of range": (lambda t: ["train", "--backend", "board", "--sim", "verilator",
+                                            "--usb-latency-ms", "300"], "0 to 255 ms"),
 }
 
 

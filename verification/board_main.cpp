@@ -4,12 +4,17 @@
 // gateware sends on `tx` is sampled mid-bit and handed back.  So the host's code path is a
 // real board's, and the link costs the cycles it costs on the chip.
 //
-//   Vboard DIVISOR STATS.json      prints the slave's path on stdout, runs until SIGTERM,
-//                                  then writes the run's counters to STATS.json
+//   Vboard DIVISOR STATS.json [LATENCY]
+//       prints the slave's path on stdout, runs until SIGTERM, then writes the run's counters
+//       to STATS.json.  LATENCY (cycles, default 0) models an FTDI USB-serial bridge: the
+//       device's bytes reach the host in USB packets of 62 data bytes (64 with the bridge's 2
+//       status bytes), sent when full or when the bridge's latency timer expires; the timer
+//       runs from the last packet sent.  0 hands each reply over as soon as it is out.
 //
 // While nothing is in flight (the device waits for a frame, the core is idle, no byte on
-// either wire) the simulation waits for the host instead of spinning: simulated time then
-// stands still, as if the host answered at once, so the cycles counted are the chip's.
+// either wire or in the bridge) the simulation waits for the host instead of spinning:
+// simulated time then stands still, as if the host answered at once, so the cycles counted
+// are the chip's.  Bytes held by the bridge are in flight: time runs while they wait.
 #include <verilated.h>
 
 #include <cerrno>
@@ -29,11 +34,17 @@ static volatile std::sig_atomic_t stopping = 0;
 static void on_signal(int) { stopping = 1; }
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: %s DIVISOR STATS.json\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        std::fprintf(stderr, "usage: %s DIVISOR STATS.json [LATENCY]\n", argv[0]);
         return 2;
     }
     const long divisor = std::strtol(argv[1], nullptr, 10);
+    const long long latency = argc == 4 ? std::strtoll(argv[3], nullptr, 10) : 0;
+    const size_t packet = 62;      // data bytes in a full-speed FTDI packet
+    if (latency < 0) {
+        std::fprintf(stderr, "latency %lld: must be >= 0\n", latency);
+        return 2;
+    }
     if (divisor < 4) {
         std::fprintf(stderr, "divisor %ld: must be >= 4\n", divisor);
         return 2;
@@ -82,6 +93,7 @@ int main(int argc, char** argv) {
     long rx_wait = 0;
     unsigned rx_byte = 0;
     long line_idle = 0;    // cycles without a byte on `tx`
+    long long timer = latency;   // the bridge: cycles until its latency timer expires
     unsigned char out[4096];
     size_t out_len = 0;
     auto start = std::chrono::steady_clock::now();
@@ -150,9 +162,15 @@ int main(int argc, char** argv) {
             }
             rx_bit = rx_bit < 0 || rx_bit == 9 ? -1 : rx_bit + 1;
         }
-        // between frames (no byte on `tx` for a byte time) the bytes go to the host
-        line_idle = rx_bit < 0 ? line_idle + 1 : 0;
-        if (out_len == sizeof out || (out_len && (top.idle || line_idle > 10 * divisor))) flush();
+        if (latency) {   // the bridge: a full packet at once, the rest when the timer expires
+            if (out_len == packet || --timer == 0) {
+                flush();
+                timer = latency;
+            }
+        } else {         // between frames (no byte on `tx` for a byte time) the bytes go to the host
+            line_idle = rx_bit < 0 ? line_idle + 1 : 0;
+            if (out_len == sizeof out || (out_len && (top.idle || line_idle > 10 * divisor))) flush();
+        }
     }
     flush();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

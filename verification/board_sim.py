@@ -30,6 +30,7 @@ from . import simulators
 
 SIM_CLOCK_HZ = 48_000_000    # with SIM_BAUD: divisor 4, the fewest clocks a bit the UART takes
 SIM_BAUD = 12_000_000
+USB_LATENCY_MS = 16.0        # an FTDI bridge's latency timer on Linux, unless set lower (1 at best)
 RECIPE = 1                   # part of the cache key: bump when the way the board is built changes
 BOARD_SIMULATORS = ("verilator",)   # the simulated board: the system top in Verilator behind a pty
 VERILATOR_ARGS = ["--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal", "-Wno-WIDTH"]
@@ -78,6 +79,10 @@ class SimulatedBoard:
     params : CoreParams
     clock_hz, baud : int
         Of the system top (the divisor is their ratio).
+    usb_latency_ms : float
+        The USB-serial bridge's latency timer: the device's bytes reach the host in packets of
+        62, sent when full or when the timer expires, and simulated time runs while they wait
+        (``verification/board_main.cpp``).  0: each reply as soon as it is out.
     log : callable
         Progress messages (the one-time build).
 
@@ -91,12 +96,17 @@ class SimulatedBoard:
         ``bytes_to_device``, ``bytes_from_device``, wall ``seconds``, ``divisor``.
     """
 
-    def __init__(self, params: CoreParams, clock_hz: int = SIM_CLOCK_HZ, baud: int = SIM_BAUD, log=_stderr):
+    def __init__(self, params: CoreParams, clock_hz: int = SIM_CLOCK_HZ, baud: int = SIM_BAUD,
+                 usb_latency_ms: float = 0.0, log=_stderr):
+        if not 0 <= usb_latency_ms <= 255:
+            raise UserError(f"--usb-latency-ms {usb_latency_ms:g}: an FTDI latency timer is 0 to 255 ms")
         self.system = System(params, clock_hz, baud)
+        self.usb_latency_cycles = round(usb_latency_ms * 1e-3 * clock_hz)
         binary = build(verilog.convert(self.system, name=TOP, emit_src=False), log)
         self.dir = Path(tempfile.mkdtemp(prefix="epfpga-board-"))
         self.stats: dict = {}
-        self._proc = subprocess.Popen([str(binary), str(self.system.divisor), str(self.dir / "stats.json")],
+        self._proc = subprocess.Popen([str(binary), str(self.system.divisor), str(self.dir / "stats.json"),
+                                       str(self.usb_latency_cycles)],
                                       stdout=subprocess.PIPE, stderr=(self.dir / "board.log").open("w"), text=True)
         self.port = self._proc.stdout.readline().strip()
         if not self.port:
@@ -117,19 +127,25 @@ class SimulatedBoard:
         return self.stats
 
 
-def open_port(config: Config, port: str | None, baud: int | None, sim: str | None):
+def open_port(config: Config, port: str | None, baud: int | None, sim: str | None,
+              usb_latency_ms: float | None = None):
     """The device to talk to: ``(simulated board or None, port, baud)``.  ``port`` is a board's;
-    ``sim`` starts a simulated board of ``config`` (its gateware built for ``baud``) and gives
-    its pty.  Exactly one of the two must be given."""
+    ``sim`` starts a simulated board of ``config`` (its gateware built for ``baud``, behind a
+    USB bridge of ``usb_latency_ms``, default :data:`USB_LATENCY_MS`) and gives its pty.
+    Exactly one of the two must be given."""
     if sim is not None and port is not None:
         raise UserError(f"--sim {sim} and --port {port}: talk to either a board on its port or the simulated "
                         f"board (--sim verilator), not both")
     if sim is None and port is None:
         raise UserError("a board needs --port PORT (a board) or --sim verilator (the simulated board)")
     if sim is None:
+        if usb_latency_ms is not None:
+            raise UserError(f"--usb-latency-ms {usb_latency_ms:g}: a board's bridge has its own latency timer "
+                            f"(/sys/bus/usb-serial/devices/ttyUSBn/latency_timer); the option sets the simulated one's")
         return None, port, baud or DEFAULT_BAUD
     if sim not in BOARD_SIMULATORS:
         raise UserError(f"--sim {sim}: the simulated board runs in {', '.join(BOARD_SIMULATORS)} only")
     simulators.prepare(sim)   # a missing simulator fails before anything is elaborated
-    board = SimulatedBoard(CoreParams.from_config(config), baud=baud or SIM_BAUD)
+    latency = USB_LATENCY_MS if usb_latency_ms is None else usb_latency_ms
+    board = SimulatedBoard(CoreParams.from_config(config), baud=baud or SIM_BAUD, usb_latency_ms=latency)
     return board, board.port, board.system.baud

@@ -283,6 +283,22 @@ def test_a_damaged_or_lost_request_in_a_batch_is_sent_again(board, fault):
     link.close()
 
 
+def test_the_usb_bridge_holds_a_reply_for_its_latency_timer():
+    """Behind a bridge of 1 ms, each ``INFO`` (a full packet and 9 bytes more) waits a timer
+    for its last bytes, and simulated time runs meanwhile; without one it does not."""
+    from epfpga.verification.board_sim import SimulatedBoard
+    params = CoreParams.from_config(config_mod.from_dict(CONFIG))
+    cycles = {}
+    for ms in (0, 1):
+        board = SimulatedBoard(params, usb_latency_ms=ms)
+        link = SerialLink(board.port, 12_000_000)
+        for _ in range(10):
+            assert link.info() == board.system.descriptor
+        link.close()
+        cycles[ms] = board.close()["cycles"]
+    assert cycles[1] >= 10 * 48_000 > 4 * cycles[0]
+
+
 def _with_crc(body: bytes) -> bytes:
     return body + crc16(body).to_bytes(2, "big")
 
