@@ -17,45 +17,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
+def _number(parse, ok, bounds: str):
+    """An argparse type: ``parse`` (``int`` or ``float``) of the text, refused with one line
+    unless ``ok`` of it; ``bounds`` says which values are."""
+    noun = "an integer" if parse is int else "a number"
+
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {noun}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{value:g} must be {bounds}" if parse is float
+                                             else f"{value} must be {bounds}")
+        return value
+    return convert
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if not 0 <= value < 1 << 32:
-        raise argparse.ArgumentTypeError(f"{value} must be in [0, 2**32)")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0 < value < 3600:
-        raise argparse.ArgumentTypeError(f"{value:g} must be in (0, 3600) seconds")
-    return value
-
-
-def _milliseconds(text: str) -> float:
-    """An FTDI latency timer: 0 to 255 ms (0: the simulated board's ideal wire)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0 <= value <= 255:
-        raise argparse.ArgumentTypeError(f"{value:g} must be 0 to 255 ms (an FTDI latency timer's range)")
-    return value
+_positive = _number(int, lambda v: v >= 1, ">= 1")
+_seed = _number(int, lambda v: 0 <= v < 1 << 32, "in [0, 2**32)")
+_seconds = _number(float, lambda v: 0 < v < 3600, "in (0, 3600) seconds")
+_milliseconds = _number(float, lambda v: 0 <= v <= 255, "0 to 255 ms (an FTDI latency timer's range)")
 
 
 def _float_list(text: str) -> list[float]:
