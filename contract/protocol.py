@@ -17,6 +17,7 @@ import enum
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from amaranth.lib import data
 
@@ -59,11 +60,11 @@ class Fields:
     def size(self) -> int:
         return sum(n for _, n in self.fields)
 
-    @property
+    @cached_property
     def struct(self) -> struct.Struct:
         return struct.Struct("<" + "".join({1: "B", 2: "H", 4: "I"}[n] for _, n in self.fields))
 
-    @property
+    @cached_property
     def layout(self) -> data.StructLayout:
         return data.StructLayout({name: 8 * n for name, n in self.fields})
 

@@ -195,21 +195,20 @@ class BlockRAM(wiring.Component):
             if platform is None:
                 inferred = store.read_port()
                 m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
-                word = inferred.data.as_value()
-            else:    # (merged into the block with no_rw_check: see above)
-                inferred = store.read_port(domain="comb")
-                word = Signal(store.shape, name=f"r{k}_word", reset_less=True)
-                m.d.comb += inferred.addr.eq(addr)
-                with m.If(en):
-                    m.d.sync += word.eq(inferred.data)
-            if platform is None:
                 # (the simulators) a read that meets a write it may not meet returns its word
                 # inverted, held until the next read: one port, any write; two, one of its word
                 clash = write.en.any() if self.single_port else write.en.any() & (write.addr == addr)
                 poisoned = Signal(name=f"r{k}_poisoned")
                 with m.If(en):
                     m.d.sync += poisoned.eq(clash)
+                word = inferred.data.as_value()
                 word = word ^ poisoned.replicate(len(word))
+            else:    # (merged into the block with no_rw_check: see above)
+                inferred = store.read_port(domain="comb")
+                word = Signal(store.shape, name=f"r{k}_word", reset_less=True)
+                m.d.comb += inferred.addr.eq(addr)
+                with m.If(en):
+                    m.d.sync += word.eq(inferred.data)
             m.d.sync += registered.eq(word)
         return m
 

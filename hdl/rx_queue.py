@@ -20,9 +20,6 @@ from epfpga.contract.protocol import RX_QUEUE
 
 from .slip import SYMBOL
 
-#: The default depth, in symbols: the protocol's (one largest frame and its delimiters, rounded
-#: up to a power of two: two DP16KD on the ECP5, six SB_RAM40_4K on the iCE40).
-DEPTH = RX_QUEUE
 #: Cycles from a symbol in to the same symbol out of an empty queue.
 LATENCY = 3
 
@@ -40,7 +37,10 @@ class RxQueue(wiring.Component):
     Parameters
     ----------
     depth : int
-        Symbols the block RAM holds, a power of two; with the front, ``depth + 1`` wait.
+        Symbols the block RAM holds, a power of two; with the front, ``depth + 1`` wait.  The
+        default is the protocol's :data:`~epfpga.contract.protocol.RX_QUEUE`, the window hosts
+        rely on (one largest frame and its delimiters, rounded up to a power of two: two DP16KD
+        on the ECP5, six SB_RAM40_4K on the iCE40).
 
     Attributes
     ----------
@@ -57,7 +57,7 @@ class RxQueue(wiring.Component):
     Latency: :data:`LATENCY` cycles through an empty queue.
     """
 
-    def __init__(self, depth: int = DEPTH):
+    def __init__(self, depth: int = RX_QUEUE):
         if depth < 2 or depth & (depth - 1):
             raise ValueError(f"a receive queue of {depth} symbols: it needs a power of two, at least 2")
         self.depth = depth

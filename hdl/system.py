@@ -14,7 +14,7 @@ from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor
 
 from .core import Core
 from .protocol_engine import ProtocolEngine
-from .rx_queue import DEPTH, RxQueue
+from .rx_queue import RxQueue
 from .slip import FrameEncoder, SlipDecoder
 from .uart import UARTRx, UARTTx, divisor
 
@@ -39,9 +39,6 @@ class System(wiring.Component):
     clock_hz, baud : int
         The clock of the ``sync`` domain and the link's baud (the UART divisor is their
         ratio, rounded: :func:`~.uart.divisor` refuses one off by more than 2 %).
-    rx_queue : int
-        Symbols the receive queue holds (:class:`~.rx_queue.RxQueue`): what may arrive while
-        the device executes a frame and answers it.
 
     Attributes
     ----------
@@ -56,8 +53,8 @@ class System(wiring.Component):
         board then waits for the host instead of clocking).
     """
 
-    def __init__(self, params: CoreParams, clock_hz: int, baud: int, rx_queue: int = DEPTH):
-        self.params, self.clock_hz, self.baud, self.rx_queue = params, int(clock_hz), int(baud), rx_queue
+    def __init__(self, params: CoreParams, clock_hz: int, baud: int):
+        self.params, self.clock_hz, self.baud = params, int(clock_hz), int(baud)
         self.divisor = divisor(clock_hz, baud)
         self.descriptor = descriptor(params, self.clock_hz, self.baud)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "done": Out(1),
@@ -69,7 +66,7 @@ class System(wiring.Component):
         rx = m.submodules.uart_rx = UARTRx(self.divisor)
         tx = m.submodules.uart_tx = UARTTx(self.divisor)
         decoder = m.submodules.slip_decoder = SlipDecoder()
-        queue = m.submodules.rx_queue = RxQueue(self.rx_queue)
+        queue = m.submodules.rx_queue = RxQueue()   # (the protocol's RX_QUEUE: the hosts' window)
         encoder = m.submodules.frame_encoder = FrameEncoder()
         engine = m.submodules.engine = ProtocolEngine(self.params, self.descriptor.pack())
         m.d.comb += [
