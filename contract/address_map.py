@@ -22,6 +22,7 @@ class Region(enum.IntEnum):
     Y = 3        # bank b of the labels at offset b·B
     PRED = 4
     PRNG = 5     # lane stream l at offset l, the sign stream at offset P; writable only while idle
+    TABLE = 6    # the input table of INPUTS (docs/protocol.md §7): the protocol engine's, not the core's
 
 
 def layer_region(layer: int, kind: str) -> int:

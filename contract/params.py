@@ -24,6 +24,7 @@ from epfpga.golden.prng import PRNG_BITS
 
 from .address_map import INPUT_BANKS, Reg, Region, layer_region
 from .assembler import PROGRAM_DEPTH
+from .protocol import TABLE_ENTRIES
 
 MAX_LANES = 64
 HOST_DATA_BITS = 32
@@ -288,6 +289,10 @@ class CoreParams:
                     HostRegion(layer_region(n, "state"), f"state{n}", self.state_depth(n) << lb, True, False,
                                element_bits=self.state_bits)]
         return out
+
+    def link_regions(self) -> list[HostRegion]:
+        """The regions the protocol engine serves itself, beside the core's (``docs/protocol.md`` §7)."""
+        return [HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, True, element_bits=self.input_bits)]
 
     def memory_bits(self) -> dict[str, int]:
         """Bits of every memory, by name (the formula is in docs/architecture.md)."""

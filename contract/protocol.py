@@ -21,7 +21,7 @@ from functools import cached_property
 
 from amaranth.lib import data
 
-VERSION = 1
+VERSION = 2         # 2: coded inputs (INPUTS, the input table, BAD_CODE)
 CRC_BYTES = 2
 MAX_PAYLOAD = 1024
 DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
@@ -43,9 +43,20 @@ class Command(enum.IntEnum):
     START = 0x04
     STATUS = 0x05
     WAIT = 0x06     # STATUS once the core is idle, or after a cycle limit (docs/protocol.md §3)
+    INPUTS = 0x07   # coded input bytes, expanded through the input table (docs/protocol.md §3)
 
 
-STATE_CHANGING = (Command.WRITE, Command.START)   # never applied twice (docs/protocol.md §5)
+STATE_CHANGING = (Command.WRITE, Command.START, Command.INPUTS)   # never applied twice (docs/protocol.md §5)
+
+
+class Coding(enum.IntEnum):
+    """How an ``INPUTS`` payload codes its input bytes (``docs/protocol.md`` §3)."""
+    BYTES = 0       # one byte an element
+    ZERO_RUNS = 1   # a byte other than 0 is one element; 0 then r is r + 1 elements of byte 0
+
+
+TABLE_ENTRIES = 256     # the input table: one input value for each byte
+MAX_RUN = 256           # the longest run one zero-run code (0, r) stands for
 
 
 @dataclass(frozen=True)
@@ -72,10 +83,12 @@ class Fields:
 HEADER = Fields((("version", 1), ("seq", 1), ("command", 1), ("length", 2)))
 HEADER_BYTES = HEADER.size
 # The fields that lead each request's payload (a WRITE's elements follow its own; the rest
-# have none after them).  WRITE's are READ's first two, so the gateware reads both alike.
+# have none after them).  WRITE's are READ's first two and INPUTS' have READ's shape, so the
+# gateware reads them alike.
 PARAMS = {Command.WRITE: Fields((("addr", 4), ("width", 1))),
           Command.READ: Fields((("addr", 4), ("width", 1), ("count", 2))),
           Command.START: Fields((("bank", 1),)),
+          Command.INPUTS: Fields((("addr", 4), ("coding", 1), ("count", 2))),
           Command.WAIT: Fields((("max_cycles", 4),))}
 MAX_FRAME = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES
 
@@ -97,6 +110,7 @@ class Status(enum.IntEnum):
     OVERFLOW = 6
     BAD_VERSION = 7
     FRAMING = 8
+    BAD_CODE = 9
 
 
 # STATUS reply: the core's control registers STATUS … WAIT_CYCLES (address_map.Reg 1-8), then
@@ -150,6 +164,14 @@ class BadFrame(ValueError):
     """A frame that cannot be trusted: its text says why."""
 
 
+class WrongVersion(BadFrame):
+    """A frame whose CRC is good but whose protocol version is not :data:`VERSION`."""
+
+    def __init__(self, version: int):
+        super().__init__(f"protocol version {version}, expected {VERSION}")
+        self.version = version
+
+
 def parse(frame: bytes) -> Frame:
     """Check and split one decoded (unescaped) frame."""
     if len(frame) < HEADER_BYTES + CRC_BYTES:
@@ -158,7 +180,7 @@ def parse(frame: bytes) -> Frame:
         raise BadFrame(f"bad CRC (frame {frame[:HEADER_BYTES].hex()}…)")
     version, seq, command, length = HEADER.struct.unpack_from(frame)
     if version != VERSION:
-        raise BadFrame(f"protocol version {version}, expected {VERSION}")
+        raise WrongVersion(version)
     if length != len(frame) - HEADER_BYTES - CRC_BYTES:
         raise BadFrame(f"length field {length}, but {len(frame) - HEADER_BYTES - CRC_BYTES} payload bytes")
     return Frame(seq, command, frame[HEADER_BYTES:-CRC_BYTES])
@@ -228,6 +250,71 @@ def start_payload(bank: int) -> bytes:
 
 def wait_payload(max_cycles: int) -> bytes:
     return PARAMS[Command.WAIT].struct.pack(max_cycles)
+
+
+def zero_runs(data: bytes) -> bytes:
+    """``data``, input bytes, coded as :attr:`Coding.ZERO_RUNS`."""
+    return b"".join(code for _, code in _runs(data))
+
+
+def expand(coding: Coding, codes: bytes) -> bytes | None:
+    """The input bytes that an ``INPUTS`` payload's ``codes`` stand for, as the device decodes
+    them; ``None`` where a zero run lacks its length (the last code is a 0)."""
+    if coding == Coding.BYTES:
+        return bytes(codes)
+    out, k = bytearray(), 0
+    while k < len(codes):
+        if codes[k]:
+            out.append(codes[k])
+            k += 1
+        elif k + 1 == len(codes):
+            return None
+        else:
+            out += bytes(codes[k + 1] + 1)
+            k += 2
+    return bytes(out)
+
+
+def _runs(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """``(elements, codes)`` of :attr:`Coding.ZERO_RUNS`, a stretch of literals or one run at a time."""
+    k = 0
+    while k < len(data):
+        end = k
+        if data[k]:
+            while end < len(data) and data[end]:
+                end += 1
+            yield end - k, bytes(data[k:end])
+        else:
+            while end < len(data) and not data[end] and end - k < MAX_RUN:
+                end += 1
+            yield end - k, bytes([0, end - k - 1])
+        k = end
+
+
+def inputs_payloads(addr: int, data: bytes, coding: Coding) -> list[bytes]:
+    """``INPUTS`` payloads that write the table values of ``data``'s bytes to consecutive
+    element addresses from ``addr``, each within :data:`MAX_PAYLOAD` and 65,535 elements (a
+    zero run is never split, a stretch of literals may be)."""
+    lead = PARAMS[Command.INPUTS]
+    room = MAX_PAYLOAD - lead.size
+    pieces = _runs(data) if coding == Coding.ZERO_RUNS else [(len(data), bytes(data))]
+    out: list[bytes] = []
+    codes, count = bytearray(), 0
+    for elements, code in pieces:
+        literal = coding == Coding.BYTES or code[0] != 0
+        while code:
+            take = min(room - len(codes), 0xFFFF - count, len(code)) if literal else \
+                len(code) if len(codes) + len(code) <= room and count + elements <= 0xFFFF else 0
+            if take == 0:   # this payload is full
+                out.append(lead.struct.pack(addr, coding, count) + bytes(codes))
+                addr, codes, count = addr + count, bytearray(), 0
+                continue
+            codes += code[:take]
+            count += take if literal else elements
+            code = code[take:]
+    if codes:
+        out.append(lead.struct.pack(addr, coding, count) + bytes(codes))
+    return out
 
 
 def read_values(payload: bytes, width: int) -> list[int]:

@@ -68,13 +68,14 @@ BACKENDS: dict[str, Backend] = {
 
 def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
          device: str | None = None, port: str | None = None, baud: int | None = None,
-         timeout: float | None = None, usb_latency_ms: float | None = None):
+         timeout: float | None = None, usb_latency_ms: float | None = None, input_levels: int | None = None):
     """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator;
     ``check`` runs the fixed-point model beside the RTL and counts mismatches; ``device``
     (``cpu`` or ``cuda``, only for the float backend; default ``cuda`` when present);
     ``port`` and ``baud``: the board's serial port (``--backend board``; ``sim =
     "verilator"`` trains the simulated board instead, behind a USB bridge of
-    ``usb_latency_ms``)."""
+    ``usb_latency_ms``); ``input_levels``: the data set's
+    :attr:`~epfpga.data.Dataset.levels`, with which a board takes its inputs as bytes."""
     backend = BACKENDS[name]
     if device is not None and name != "float":
         raise UserError(f"--device {device}: only --backend float runs on a device (this run uses '{name}')")
@@ -82,7 +83,7 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         if name != "board" and value is not None:
             raise UserError(f"--{option} {value}: only --backend board has a serial port (this run uses '{name}')")
     if name == "board":   # verification.board_sim.open_port checks --port and --sim
-        link = {"port": port, "usb_latency_ms": usb_latency_ms} | \
+        link = {"port": port, "usb_latency_ms": usb_latency_ms, "input_levels": input_levels} | \
             {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
         return _board(config, params, sim, device, check=check, **link)
     if check and not backend.simulated:
@@ -103,9 +104,10 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
 @contextmanager
 def session(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
             device: str | None = None, port: str | None = None, baud: int | None = None,
-            timeout: float | None = None, usb_latency_ms: float | None = None) -> Iterator:
+            timeout: float | None = None, usb_latency_ms: float | None = None,
+            input_levels: int | None = None) -> Iterator:
     """:func:`make`, and on leaving the block close the trainer if it holds a simulator or a port."""
-    trainer = make(name, config, params, sim, check, device, port, baud, timeout, usb_latency_ms)
+    trainer = make(name, config, params, sim, check, device, port, baud, timeout, usb_latency_ms, input_levels)
     try:
         yield trainer
     finally:

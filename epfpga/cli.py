@@ -85,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.resume) if args.resume else Path("runs") / cfg.name
     with backends.session(args.backend, cfg, params, args.sim, check=args.check, device=args.device,
                           port=args.port, baud=args.baud, timeout=args.timeout,
-                          usb_latency_ms=args.usb_latency_ms) as trainer:
+                          usb_latency_ms=args.usb_latency_ms, input_levels=dataset.levels) as trainer:
         metrics = run(cfg, dataset, trainer, out, checkpoint_every=args.checkpoint_every,
                       resume=Path(args.resume) if args.resume else None)
     last = metrics["epochs"][-1]

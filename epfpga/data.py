@@ -18,7 +18,7 @@ from __future__ import annotations
 import gzip
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +31,16 @@ DIGITS_TRAIN = 1437
 
 @dataclass(frozen=True)
 class Dataset:
+    """``levels``: every pixel is a byte ``k`` over ``levels`` (``k = 0 … levels``, at most 255),
+    stored as the float32 nearest ``k / levels``; a board then takes the bytes
+    (``docs/protocol.md`` §3).  ``None``: the pixels are not bytes."""
+
     name: str
     train_x: np.ndarray
     train_y: np.ndarray
     test_x: np.ndarray
     test_y: np.ndarray
+    levels: int | None = None
 
     @property
     def features(self) -> int:
@@ -57,7 +62,8 @@ class Dataset:
     def limited(self, n: int | None, test: int | None = None) -> Dataset:
         """The same set with at most ``n`` training samples and ``test`` test samples, the
         first ones (``None``: all)."""
-        return Dataset(self.name, self.train_x[:n], self.train_y[:n], self.test_x[:test], self.test_y[:test])
+        return replace(self, train_x=self.train_x[:n], train_y=self.train_y[:n], test_x=self.test_x[:test],
+                       test_y=self.test_y[:test])
 
 
 def load_digits() -> Dataset:
@@ -68,7 +74,7 @@ def load_digits() -> Dataset:
     y = bunch.target.astype(np.int64)
     order = np.random.RandomState(0).permutation(len(y))
     train, test = order[:DIGITS_TRAIN], order[DIGITS_TRAIN:]
-    return Dataset("digits", x[train], y[train], x[test], y[test])
+    return Dataset("digits", x[train], y[train], x[test], y[test], levels=16)
 
 
 _IDX_MAGIC = {1: 2049, 3: 2051}
@@ -124,7 +130,7 @@ def load_mnist(directory: str | Path) -> Dataset:
     if train_x.shape[1] != test_x.shape[1]:
         raise DataError(f"MNIST in {directory}: train images have {train_x.shape[1]} pixels, "
                         f"test images {test_x.shape[1]}")
-    return Dataset("mnist", train_x, train_y, test_x, test_y)
+    return Dataset("mnist", train_x, train_y, test_x, test_y, levels=255)
 
 
 def load(spec: str) -> Dataset:

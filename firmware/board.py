@@ -18,6 +18,7 @@ from epfpga.golden.network import Params
 
 from .driver import HostDriver
 from .host_trainer import COUNTERS, HostTrainer, count_mismatches
+from .input_code import input_table
 from .link import LinkError, LinkTransport, SerialLink
 
 def connect(config: Config, port: str, baud: int, timeout: float) -> tuple[CoreParams, SerialLink, Descriptor]:
@@ -53,18 +54,24 @@ class BoardTrainer(HostTrainer):
         What serves ``port``, to close with the trainer (a
         :class:`~epfpga.verification.board_sim.SimulatedBoard`; see
         :func:`~epfpga.verification.board_sim.open_port`).
+    input_levels : int, optional
+        The data set's pixels are bytes over this (:attr:`~epfpga.data.Dataset.levels`): they
+        cross the link as bytes (:func:`~.input_code.input_table`).
+    byte_inputs : bool
+        ``False``: every input goes as a 2-byte element, as protocol version 1 sent them.
     """
 
     backend = "board"
     double_buffered = True   # train_batch takes the upcoming mini-batch
 
     def __init__(self, config: Config, params: Params | None = None, port: str = "", baud: int = DEFAULT_BAUD,
-                 timeout: float = 2.0, board=None):
+                 timeout: float = 2.0, board=None, input_levels: int | None = None, byte_inputs: bool = True):
         self.board = board
         try:
             hw, self.link, info = connect(config, port, baud, timeout)
             self.link_clock_hz = info.clock_hz
-            super().__init__(config, HostDriver(hw, LinkTransport(hw, self.link)), params)
+            table = input_table(hw.spec, input_levels) if byte_inputs else None
+            super().__init__(config, HostDriver(hw, LinkTransport(hw, self.link, table)), params)
             self.driver.load_program(self.training_program)
             self.driver.seed_prng(config.seed)
         except BaseException:

@@ -16,15 +16,24 @@ import numpy as np
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (LINK_COUNTERS, PARAMS, REPLY, RX_QUEUE, STATE_CHANGING, STATUS_REGISTERS, WIDTHS,
-                                      BadFrame, Command, Descriptor, Frame, FrameDecoder, Status, encode_frame,
-                                      max_elements, read_payload, read_values, start_payload, wait_payload,
-                                      write_payload)
+from epfpga.contract.protocol import (LINK_COUNTERS, PARAMS, REPLY, RX_QUEUE, STATE_CHANGING, STATUS_REGISTERS, VERSION,
+                                      WIDTHS, BadFrame, Coding, Command, Descriptor, Frame, FrameDecoder, Status,
+                                      WrongVersion, encode_frame, inputs_payloads, max_elements, read_payload,
+                                      read_values, start_payload, wait_payload, write_payload, zero_runs)
 from epfpga.errors import UserError
 
 from .driver import HostDriver
+from .input_code import InputCoder
 
 RETRIED = (Status.BAD_CRC, Status.FRAMING, Status.OVERFLOW)   # damage on the way: send again
+# A USB-serial bridge (FTDI) holds the device's bytes until a packet of this many fills or its
+# latency timer (16 ms by default, 1 ms at best) expires: docs/protocol.md §5.
+BRIDGE_PACKET = 62
+# INFO requests whose replies (the descriptor of one layer at least), behind any partial packet,
+# fill one: sent before the host waits.  INFO, because its answer never changes: whatever
+# request of the same seq takes a flush's reply takes the right answer.
+_INFO_REPLY = len(encode_frame(0, Command.INFO | REPLY, bytes(1 + Descriptor.FIXED.size + 2 * 2)))
+FLUSH = [encode_frame(0, Command.INFO)] * -(-(BRIDGE_PACKET - 1) // _INFO_REPLY)
 
 
 class LinkError(UserError):
@@ -52,11 +61,15 @@ class SerialLink:
         Seconds to wait for a reply before the request is sent again.
     retries : int
         How many times a request is sent again before :class:`LinkError`.
+    flush : bool
+        Before each wait for replies, send requests whose replies fill a USB-serial bridge's
+        packet (:data:`FLUSH`), so the bridge passes the replies on at once, not when its
+        latency timer expires (``docs/protocol.md`` §5).
     """
 
-    def __init__(self, port: str, baud: int, timeout: float = 2.0, retries: int = 2):
+    def __init__(self, port: str, baud: int, timeout: float = 2.0, retries: int = 2, flush: bool = True):
         import serial
-        self.port, self.timeout, self.retries = port, timeout, retries
+        self.port, self.timeout, self.retries, self.flush = port, timeout, retries, flush
         try:
             self.serial = serial.Serial(port, baud, timeout=0.01, write_timeout=timeout)
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -127,16 +140,20 @@ class SerialLink:
             unanswered[seq] = k
             waiting = False
 
+        window = RX_QUEUE - sum(map(len, FLUSH)) if self.flush else RX_QUEUE
         while following < len(batch) or unanswered:
             in_flight = sum(len(frames[k][2]) for k in unanswered.values())
             while following < len(batch) and frames[following][0] not in unanswered and \
-                    (not unanswered or in_flight + len(frames[following][2]) <= RX_QUEUE):
+                    (not unanswered or in_flight + len(frames[following][2]) <= window):
                 send(following)
                 in_flight += len(frames[following][2])
                 following += 1
             if not waiting:
                 self.counters.turnarounds += 1
                 waiting = True
+                if self.flush:
+                    self.serial.write(b"".join(FLUSH))
+                    self.counters.bytes_sent += sum(map(len, FLUSH))
             got = self._replies(frames, unanswered, last_progress + self.timeout)
             if not got:                                   # silence: every unanswered request again
                 for k in sorted(unanswered.values()):
@@ -162,6 +179,9 @@ class SerialLink:
             data = self.serial.read(max(1, self.serial.in_waiting))
             self.counters.bytes_received += len(data)
             for frame in self._decoder.feed(data):
+                if isinstance(frame, WrongVersion):
+                    raise LinkError(f"{self.port}: the device speaks protocol version {frame.version}, this host "
+                                    f"{VERSION}: build and program its bitstream again (epfpga build, epfpga program)")
                 if isinstance(frame, BadFrame):
                     continue   # damaged on the way back: its request goes again after the timeout
                 k = unanswered.get(frame.seq)
@@ -196,21 +216,30 @@ class LinkTransport:
 
     Consecutive addresses of one region go in one burst; each element takes the bytes its
     memory's width needs.  Weights and biases come back sign-extended, as the bus gives them.
+    Given an input ``table`` (:func:`~.input_code.input_table`), the transport loads it into
+    the device and sends each burst of inputs as the bytes of their table entries
+    (``INPUTS``), zero runs coded where that is shorter; a burst holding a value the table
+    lacks goes as ``WRITE``.
     """
 
-    def __init__(self, params: CoreParams, link: SerialLink):
+    def __init__(self, params: CoreParams, link: SerialLink, table=None):
         self.params, self.link = params, link
         self.cycles = 0
         self._width = {r.region: (next(w for w in WIDTHS if 8 * w >= r.element_bits), r.signed)
-                       for r in params.host_regions()}
+                       for r in params.host_regions() + params.link_regions()}
+        self.coder: InputCoder | None = None
+        if table is not None:
+            self.write([(address(Region.TABLE, k), int(v)) for k, v in enumerate(table)])
+            self.coder = InputCoder(table)
 
     def _bursts(self, addrs: list[int], command: Command):
-        """``(first index, first address, count, width, signed)`` of each run of addresses."""
+        """``(first index, first address, count, width, signed)`` of each run of addresses (a
+        run of inputs to code has no limit but ``INPUTS``' count)."""
         k = 0
         while k < len(addrs):
             region = addrs[k] >> REGION_SHIFT
             width, signed = self._width.get(region, (4, False))
-            limit = max_elements(width, command)
+            limit = 0xFFFF if self.coder and region == Region.X else max_elements(width, command)
             end = k + 1
             while end < len(addrs) and end - k < limit and addrs[end] == addrs[end - 1] + 1 \
                     and addrs[end] >> REGION_SHIFT == region:
@@ -221,8 +250,18 @@ class LinkTransport:
     def write(self, pairs: list[tuple[int, int]]) -> None:
         """One batch of bursts (the driver's writes of one call go to distinct addresses)."""
         addrs = [a for a, _ in pairs]
-        self.link.requests([(Command.WRITE, write_payload(first, width, [v for _, v in pairs[k:k + count]]))
-                            for k, first, count, width, _ in self._bursts(addrs, Command.WRITE)])
+        batch: list[tuple[Command, bytes]] = []
+        for k, first, count, width, _ in self._bursts(addrs, Command.WRITE):
+            values = [v for _, v in pairs[k:k + count]]
+            codes = self.coder.code(values) if self.coder and first >> REGION_SHIFT == Region.X else None
+            if codes is None:
+                step = max_elements(width, Command.WRITE)
+                batch += [(Command.WRITE, write_payload(first + j, width, values[j:j + step]))
+                          for j in range(0, count, step)]
+            else:
+                coding = Coding.ZERO_RUNS if len(zero_runs(codes)) < len(codes) else Coding.BYTES
+                batch += [(Command.INPUTS, payload) for payload in inputs_payloads(first, codes, coding)]
+        self.link.requests(batch)
 
     def read(self, addrs: list[int]) -> list[int]:
         out: list[int] = []
@@ -250,36 +289,52 @@ class LinkTransport:
 
 class _Recorder:
     """A link that answers every request at once with a payload of the right size, counting
-    the bytes each way (for :func:`train_bytes_per_sample`)."""
+    the bytes each way (for :func:`train_bytes_per_sample`); each batch ends in the
+    :data:`FLUSH` of a turn-around, whose ``INFO`` replies are ``info_reply`` bytes."""
 
-    def __init__(self):
+    def __init__(self, info_reply: int):
         self.sent = self.received = 0
+        self.info_reply = info_reply
 
     def request(self, command: Command, payload: bytes = b"", accept=(Status.OK,)) -> Frame:
-        if command == Command.READ:
-            _, width, count = PARAMS[Command.READ].struct.unpack(payload)
-            answer = bytes(1 + width * count)
-        elif command in (Command.WAIT, Command.STATUS):
-            answer = bytes(1 + 4 * (STATUS_REGISTERS + len(LINK_COUNTERS)))
-        else:
-            answer = bytes(1)
-        self.sent += len(encode_frame(0, command, payload))
-        self.received += len(encode_frame(0, command | REPLY, answer))
-        return Frame(0, command | REPLY, answer)
+        return self.requests([(command, payload)])[0]
 
     def requests(self, batch, accept=(Status.OK,)) -> list[Frame]:
-        return [self.request(command, payload) for command, payload in batch]
+        out = []
+        for command, payload in batch:
+            if command == Command.READ:
+                _, width, count = PARAMS[Command.READ].struct.unpack(payload)
+                answer = bytes(1 + width * count)
+            elif command in (Command.WAIT, Command.STATUS):
+                answer = bytes(1 + 4 * (STATUS_REGISTERS + len(LINK_COUNTERS)))
+            else:
+                answer = bytes(1)
+            self.sent += len(encode_frame(0, command, payload))
+            self.received += len(encode_frame(0, command | REPLY, answer))
+            out.append(Frame(0, command | REPLY, answer))
+        self.sent += len(b"".join(FLUSH))
+        self.received += len(FLUSH) * self.info_reply
+        return out
 
 
-def train_bytes_per_sample(params: CoreParams) -> tuple[float, float]:
+def train_bytes_per_sample(params: CoreParams, table=None, xq: np.ndarray | None = None) -> tuple[float, float]:
     """Bytes sent and received per training sample by a double-buffered mini-batch (its inputs
-    and labels, ``START``, one ``WAIT``, the predictions), frames included, escapes not (about
-    1 % more on random bytes): the figure a link-bound projection divides the link by."""
-    recorder = _Recorder()
-    link = LinkTransport(params, recorder)
+    and labels, ``START``, one ``WAIT``, the predictions, a bridge's flush at each of their four
+    turn-arounds), frames included, escapes not (about 1 % more on random bytes): the figure a
+    link-bound projection divides the link by.
+
+    ``xq``: the mini-batch's quantised inputs (by default, with an input ``table``, each its
+    entry 1: a byte data set without a 0, whose inputs no zero run shortens; without, zeros:
+    2 bytes an input whatever they are)."""
+    recorder = _Recorder(len(encode_frame(0, Command.INFO | REPLY, bytes(1 + Descriptor.FIXED.size +
+                                                                       2 * (params.layers + 1)))))
+    link = LinkTransport(params, recorder, table)
+    recorder.sent = recorder.received = 0      # (the table goes once, not with each mini-batch)
     driver = HostDriver(params, link)
     B = params.batch
-    driver.load_batch(np.zeros((B, params.sizes[0]), dtype=np.int64), np.zeros(B, dtype=np.int64), bank=1)
+    if xq is None:
+        xq = np.full((B, params.sizes[0]), 0 if table is None else table[1], dtype=np.int64)
+    driver.load_batch(xq, np.zeros(B, dtype=np.int64), bank=1)
     recorder.request(Command.START, start_payload(1))
     recorder.request(Command.WAIT, wait_payload(0))
     driver.predictions()

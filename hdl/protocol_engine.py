@@ -18,14 +18,17 @@ from amaranth.utils import ceil_log2
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
-from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS, REPLY,
-                                      STATE_CHANGING, STATUS_REGISTERS, VERSION, Command, Status, frame_layout)
+from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, MAX_RUN, PARAMS,
+                                      REPLY, STATE_CHANGING, STATUS_REGISTERS, VERSION, Coding, Command,
+                                      Status, frame_layout)
 
 from .crc import crc16_next
+from .input_expander import InputExpander
 from .slip import FRAME_BYTE, SYMBOL
 
 FRAME = frame_layout()    # the bytes of a request that the checks and the execution read
 LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its elements
+CODES = HEADER_BYTES + PARAMS[Command.INPUTS].size   # an INPUTS frame's first code byte
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
 
 
@@ -60,8 +63,11 @@ class ProtocolEngine(wiring.Component):
 
     Latency: the checks take three cycles after the frame's ``END``; a ``WRITE`` then takes three
     cycles per data byte (a buffer read each, registered after the block RAM) and one per
-    element (its bus write) before its reply; a ``READ`` takes ``READ_LATENCY + 1`` cycles per
-    element for its bus read, then sends its bytes at the transmitter's pace.
+    element (its bus write) before its reply; an ``INPUTS`` frame reads its codes twice, three
+    cycles a byte, first to check that they decode to ``count`` values (``BAD_CODE``), then to
+    write the values, one a cycle while a zero run lasts (:class:`~.input_expander.InputExpander`);
+    a ``READ`` takes ``READ_LATENCY + 1`` cycles per element for its bus read, then sends its
+    bytes at the transmitter's pace.
     """
 
     def __init__(self, params: CoreParams, descriptor: bytes):
@@ -83,6 +89,7 @@ class ProtocolEngine(wiring.Component):
         m.d.sync += byte_q.eq(buf_rd.data)
         rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
         rom_rd = rom.read_port(domain="comb")
+        expander = m.submodules.expander = InputExpander(p.input_bits)
 
         # -- the frame as it arrives ----------------------------------------------------------------
         count = Signal(range(MAX_FRAME + 1))
@@ -90,7 +97,7 @@ class ProtocolEngine(wiring.Component):
         head = Signal(FRAME)
         framing, overflow = Signal(), Signal()
         version, seq, command, length = head.header.version, head.header.seq, head.header.command, head.header.length
-        access = head.params.read     # (a WRITE's fields are a READ's first two)
+        access = head.params.read     # (a WRITE's fields are a READ's first two, INPUTS' have its shape)
         target, width, read_count = access.addr, access.width, access.count
         region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
 
@@ -139,6 +146,10 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (read_count != 0) &
                                          ((read_count << log_width) <= MAX_PAYLOAD - 1)),
                              elements.eq(read_count)]
+            with m.Case(Command.INPUTS):
+                m.d.comb += [shape_ok.eq((length > PARAMS[Command.INPUTS].size) & (read_count != 0) &
+                                         (head.params.inputs.coding <= max(Coding))),
+                             elements.eq(read_count)]
         known = Signal()
         m.d.comb += known.eq(Cat(command == c for c in Command).any())
 
@@ -164,17 +175,18 @@ class ProtocolEngine(wiring.Component):
         # the region's size and access, and whether the burst may run beside the core
         limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
         with m.Switch(region):
-            for r in p.host_regions():
+            for r in p.host_regions() + p.link_regions():
                 with m.Case(r.region):
                     m.d.comb += [limit.eq(r.limit), readable.eq(r.readable), writable.eq(r.writable)]
                     if r.bank_bit is not None:
                         m.d.comb += [banked.eq(1), bank_ok.eq((offset[r.bank_bit] == last[r.bank_bit]) &
                                                               (offset[r.bank_bit] != self.core_bank))]
-        is_write, is_read = command == Command.WRITE, command == Command.READ
-        in_range = (last < limit) & Mux(is_write, writable, readable)
+        is_write, is_read, is_inputs = command == Command.WRITE, command == Command.READ, command == Command.INPUTS
+        writes = is_write | is_inputs
+        in_range = (last < limit) & Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
         control = region == Region.CONTROL
         # (a write of START while a program runs is refused, as the START command is)
-        may_run = (control & ~(is_write & (offset == Reg.START))) | (is_write & banked & bank_ok) | ~self.core_busy
+        may_run = (control & ~(is_write & (offset == Reg.START))) | (writes & banked & bank_ok) | ~self.core_busy
         applied_seq, applied = Signal(8), Signal()
         duplicate = applied & (applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
         in_range_q, duplicate_q = Signal(), Signal()
@@ -195,6 +207,8 @@ class ProtocolEngine(wiring.Component):
         rptr = Signal(range(MAX_FRAME))
         hb = Signal(range(HEADER_BYTES + 1))
         wait_left = Signal(32)          # WAIT: cycles left before the reply says BUSY
+        writing = Signal()              # INPUTS: the second pass over the codes, which writes
+        decoded = Signal(range((MAX_PAYLOAD // 2) * MAX_RUN + 1))   # INPUTS: values so far
         header = Array([Const(VERSION, 8), seq, command | REPLY, reply_length[:8], reply_length[8:], status])
         link = Array([bad_frames, rx_errors])
         # the counter element k would be, a register ahead (timing); only the index's low bits
@@ -204,7 +218,17 @@ class ProtocolEngine(wiring.Component):
         word_bytes = Array(word[8 * b:8 * b + 8] for b in range(4))
         last_byte = j == (width - 1)[:2]
 
-        m.d.comb += [self.addr.eq(cursor), self.wdata.eq(word), buf_rd.addr.eq(rptr), rom_rd.addr.eq(k)]
+        m.d.comb += [self.addr.eq(cursor), buf_rd.addr.eq(rptr), rom_rd.addr.eq(k),
+                     self.wdata.eq(Mux(is_inputs, expander.values.payload, word)),
+                     expander.coding.eq(head.params.inputs.coding), expander.codes.payload.eq(byte_q),
+                     expander.values.ready.eq(1),
+                     expander.table.addr.eq(cursor), expander.table.data.eq(word)]
+        to_table = cursor[REGION_SHIFT:] == Region.TABLE   # (the engine's own memory, not the core's)
+        with m.If(expander.values.valid):   # (an INPUTS frame's values: counted, then written)
+            m.d.sync += decoded.eq(decoded + 1)
+            with m.If(writing):
+                m.d.comb += self.we.eq(1)
+                m.d.sync += cursor.eq(cursor + 1)
 
         def reply(code):
             m.d.sync += [status.eq(code), hb.eq(0)]
@@ -243,7 +267,7 @@ class ProtocolEngine(wiring.Component):
                     reply(first_status)
                 with m.Elif(duplicate_q):
                     reply(Status.OK)     # applied once already: answer again, change nothing
-                with m.Elif((is_write | is_read) & ~in_range_q):
+                with m.Elif((writes | is_read) & ~in_range_q):
                     reply(Status.ADDRESS)
                 with m.Elif(command == Command.START):
                     with m.If(head.params.start.bank > 1):
@@ -254,9 +278,13 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)),
                                      word.eq(1 | head.params.start.bank << 1)]
                         m.next = "BUS_WRITE"
-                with m.Elif((is_write | is_read) & ~may_run):
+                with m.Elif((writes | is_read) & ~may_run):
                     reply(Status.BUSY)
                 with m.Elif(is_write):
+                    m.next = "FETCH"
+                with m.Elif(is_inputs):
+                    m.d.comb += expander.clear.eq(1)
+                    m.d.sync += [rptr.eq(CODES), decoded.eq(0), writing.eq(0)]
                     m.next = "FETCH"
                 with m.Elif(command == Command.STATUS):
                     report(Status.OK)
@@ -280,7 +308,10 @@ class ProtocolEngine(wiring.Component):
                 m.d.sync += rptr.eq(rptr + 1)
                 m.next = "LOAD"
             with m.State("LOAD"):   # the byte into byte_q
-                m.next = "TAKE"
+                with m.If(is_inputs):
+                    m.next = "CODE"
+                with m.Else():
+                    m.next = "TAKE"
             with m.State("TAKE"):
                 with m.Switch(j):
                     for b in range(4):
@@ -292,13 +323,33 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += j.eq(0)
                     m.next = "BUS_WRITE"
             with m.State("BUS_WRITE"):
-                m.d.comb += self.we.eq(1)
+                m.d.comb += [self.we.eq(~to_table), expander.table.en.eq(to_table)]
                 m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
                 with m.If((command == Command.START) | (k == n_last)):
                     m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
                     reply(Status.OK)
                 with m.Else():
                     m.next = "FETCH"
+
+            # INPUTS: the codes through the expander, counted (CHECK pass), then written
+            with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
+                m.d.comb += expander.codes.valid.eq(1)
+                m.d.sync += byte_q.eq(byte_q)
+                with m.If(expander.codes.ready):
+                    m.next = "FETCH"
+                    with m.If(rptr == HEADER_BYTES + length):
+                        m.next = "DRAIN"
+            with m.State("DRAIN"):
+                with m.If(~expander.busy):
+                    with m.If(writing):
+                        m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
+                        reply(Status.OK)
+                    with m.Elif(expander.pending | (decoded != read_count)):
+                        reply(Status.BAD_CODE)
+                    with m.Else():
+                        m.d.comb += expander.clear.eq(1)
+                        m.d.sync += [rptr.eq(CODES), writing.eq(1), cursor.eq(target)]
+                        m.next = "FETCH"
 
             with m.State("HEADER"):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(header[hb]),

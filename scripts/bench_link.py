@@ -39,10 +39,11 @@ from epfpga.verification.board_sim import SIM_CLOCK_HZ
 
 
 def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: int, fmax_mhz: float,
-            usb_latency_ms: float) -> dict:
+            usb_latency_ms: float, inputs: str) -> dict:
     B = cfg.batch
     start = time.perf_counter()
-    trainer = backends.make("board", cfg, sim="verilator", baud=baud, usb_latency_ms=usb_latency_ms)
+    trainer = backends.make("board", cfg, sim="verilator", baud=baud, usb_latency_ms=usb_latency_ms,
+                            input_levels=data.levels if inputs == "bytes" else None)
     setup = time.perf_counter() - start
     try:
         start = time.perf_counter()
@@ -62,7 +63,7 @@ def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: 
     wait = report["wait_cycles"] / max(1, batches - 1)
     sim_rate = trainer.board.stats.get("cycles", 0) / max(1e-9, trainer.board.stats.get("seconds", 0))
     return {"config": cfg.name, "sizes": list(cfg.sizes), "lanes": cfg.lanes, "batch": B, "baud": baud,
-            "usb_latency_ms": usb_latency_ms,
+            "usb_latency_ms": usb_latency_ms, "inputs": "bytes" if trainer.driver.transport.coder else "wide",
             "batches": batches, "bytes_sent_per_sample": round(sent, 1), "bytes_received_per_sample": round(received, 1),
             "turnarounds_per_batch": report["train_turnarounds_per_batch"],
             "core_cycles_per_batch": train, "wait_cycles_per_batch": round(wait),
@@ -83,13 +84,15 @@ def main() -> int:
     parser.add_argument("--bauds", default="3000000,12000000", help="comma-separated")
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--usb-latency-ms", default="16,1", help="comma-separated latency timers of the bridge")
+    parser.add_argument("--inputs", choices=("bytes", "wide"), default="bytes",
+                        help="a byte a pixel through the input table (the default), or 2 bytes an input")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
         if args.lanes:
             cfg = cfg.replace(lanes=args.lanes)
         data = data_mod.load(args.data)
-        rows = [measure(cfg, data, int(b), args.batches, args.fmax_mhz, float(ms))
+        rows = [measure(cfg, data, int(b), args.batches, args.fmax_mhz, float(ms), args.inputs)
                 for b in args.bauds.split(",") for ms in args.usb_latency_ms.split(",")]
     except (UserError, ValueError) as exc:
         print(f"bench_link: error: {exc}", file=sys.stderr)
@@ -98,7 +101,8 @@ def main() -> int:
     for r in rows:
         link, compute = r["link_bound_samples_per_s"], r["compute_bound_samples_per_s"]
         bound = "link" if link < compute else "compute"
-        print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud, {r['usb_latency_ms']:g} ms: "
+        print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud, {r['usb_latency_ms']:g} ms, "
+              f"{r['inputs']} inputs: "
               f"{r['bytes_sent_per_sample'] + r['bytes_received_per_sample']:.0f} "
               f"bytes/sample, link-bound {link:,}/s, compute-bound {compute:,}/s at {r['fmax_mhz']} MHz: "
               f"{bound}-bound by {max(link, compute) / min(link, compute):.1f}x; the core waits "

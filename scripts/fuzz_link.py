@@ -38,7 +38,7 @@ def main() -> int:
     try:
         report = fuzz(params, board.port, SIM_BAUD, args.frames, args.seed)
         data = data_mod.load("digits")
-        trainer = CheckedBoardTrainer(cfg, port=board.port, baud=SIM_BAUD)
+        trainer = CheckedBoardTrainer(cfg, port=board.port, baud=SIM_BAUD, input_levels=data.levels)
         B = cfg.batch
         for k in range(args.batches):
             trainer.train_batch(data.train_x[k * B:(k + 1) * B], data.train_y[k * B:(k + 1) * B])

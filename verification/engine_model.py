@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from epfpga.contract.address_map import REGION_SHIFT
+from epfpga.contract.address_map import REGION_SHIFT, Region
 from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER, HEADER_BYTES, MAX_FRAME,
-                                      MAX_PAYLOAD, PARAMS, REPLY, STATE_CHANGING, VERSION, WIDTHS, Command, Status,
-                                      crc16)
+                                      MAX_PAYLOAD, PARAMS, REPLY, STATE_CHANGING, VERSION, WIDTHS, Coding, Command,
+                                      Status, crc16, expand)
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class EngineModel:
     """The protocol engine of ``params``' system top, with the core idle."""
 
     def __init__(self, params: CoreParams):
-        self.regions = {r.region: r for r in params.host_regions()}
+        self.regions = {r.region: r for r in params.host_regions() + params.link_regions()}
         self.applied_seq: int | None = None
         self._buf = bytearray()
         self._escaped = self._framing = self._overflow = False
@@ -91,15 +91,20 @@ class EngineModel:
             return reply(Status.BAD_LENGTH)
         if command in STATE_CHANGING and seq == self.applied_seq:
             return reply(Status.OK)                      # a retry: answered, not applied again
-        if command in (Command.WRITE, Command.READ):
-            addr = PARAMS[Command.WRITE].struct.unpack_from(payload)[0]     # (READ's lead with WRITE's)
+        if command in (Command.WRITE, Command.READ, Command.INPUTS):
+            addr = PARAMS[Command.WRITE].struct.unpack_from(payload)[0]     # (they all lead with WRITE's)
             region = self.regions.get(addr >> REGION_SHIFT)
             last = (addr & ((1 << REGION_SHIFT) - 1)) + elements - 1
-            allowed = region is not None and (region.writable if command == Command.WRITE else region.readable)
-            if not allowed or last >= region.limit:
+            allowed = region is not None and (region.readable if command == Command.READ else region.writable)
+            if not allowed or last >= region.limit or (command == Command.INPUTS and region.region != Region.X):
                 return reply(Status.ADDRESS)
         if command == Command.START and PARAMS[Command.START].struct.unpack(payload)[0] > 1:
             return reply(Status.ADDRESS)
+        if command == Command.INPUTS:
+            _, coding, count = PARAMS[Command.INPUTS].struct.unpack_from(payload)
+            values = expand(Coding(coding), payload[PARAMS[Command.INPUTS].size:])
+            if values is None or len(values) != count:
+                return reply(Status.BAD_CODE)
         if command in STATE_CHANGING:
             self.applied_seq = seq
             return reply(Status.OK, applied=True)
@@ -114,6 +119,12 @@ class EngineModel:
             return 0 if n == 0 else None
         if command in (Command.WAIT, Command.START):
             return 0 if n == PARAMS[command].size else None
+        if command == Command.INPUTS:
+            lead = PARAMS[Command.INPUTS]
+            if n <= lead.size:
+                return None
+            _, coding, count = lead.struct.unpack_from(payload)
+            return count if count and coding in Coding._value2member_map_ else None
         lead = PARAMS[Command.WRITE]     # (READ's first fields)
         width = lead.struct.unpack_from(payload)[1] if n >= lead.size else 0
         if width not in WIDTHS:

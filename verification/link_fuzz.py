@@ -19,14 +19,15 @@ import serial
 
 from epfpga.contract.address_map import Region, address, layer_region
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (END, MAX_FRAME, REPLY, WIDTHS, Command, Frame, FrameDecoder, Status, crc16,
-                                      pack, read_payload, slip_encode, write_payload)
+from epfpga.contract.protocol import (END, MAX_FRAME, PARAMS, REPLY, TABLE_ENTRIES, WIDTHS, Coding, Command, Frame,
+                                      FrameDecoder, Status, crc16, expand, inputs_payloads, pack, read_payload,
+                                      slip_encode, write_payload, zero_runs)
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkTransport, SerialLink
 from epfpga.verification.engine_model import EngineModel, Reply
 
 SYNC_EVERY = 100
-BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted", "interleaved")   # never applied
+BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted", "interleaved", "bad_code")   # never applied
 SYNC_SEQ = 0xA5
 
 
@@ -55,6 +56,7 @@ class Fuzzer:
         self.targets = [r for r in params.host_regions() if r.signed or r.region == Region.PRNG]
         self.readable = [r for r in params.host_regions() if r.readable and r.region not in (Region.CONTROL,)]
         self.x = next(r for r in params.host_regions() if r.region == Region.X)
+        self.table = next(r for r in params.link_regions() if r.region == Region.TABLE)
 
     # -- the wire ----------------------------------------------------------------------------------
     def _replies(self, count: int, timeout: float = 3.0) -> list[Frame]:
@@ -110,7 +112,7 @@ class Fuzzer:
         return pack(self._seq(), Command.WRITE, write_payload(addr, width, values))
 
     def run(self, frames: int, shadow: dict[int, int]) -> Report:
-        kinds = (*BAD, "read", "write_x", "duplicate", "info")
+        kinds = (*BAD, "read", "write_x", "inputs", "table", "duplicate", "info")
         start = time.monotonic()
         while self.report.frames < frames:
             kind = kinds[int(self.rng.integers(len(kinds)))]
@@ -133,7 +135,10 @@ class Fuzzer:
         self._expect(kind, wire, want, payload)
 
     def _harmless(self) -> bytes:
-        """A well-formed frame that changes no weight, bias or PRNG state: an input write or INFO."""
+        """A well-formed frame that changes no weight, bias or PRNG state: an input write
+        (``WRITE`` or ``INPUTS``) or INFO."""
+        if self.rng.integers(3) == 2:
+            return slip_encode(pack(self._seq(), Command.INPUTS, self._inputs_payload()))
         if self.rng.integers(2):
             addr, count = self._span(self.x, 40)
             values = [int(v) for v in self.rng.integers(0, 1 << self.params.input_bits, count)]
@@ -209,6 +214,38 @@ class Fuzzer:
         addr, count = self._span(self.x, 300)
         values = [int(v) for v in self.rng.integers(0, 1 << self.params.input_bits, count)]
         self._send_modelled("write_x", slip_encode(pack(self._seq(), Command.WRITE, write_payload(addr, 2, values))))
+
+    def _inputs_payload(self) -> bytes:
+        """A well-formed ``INPUTS`` payload: random bytes, a random share of them 0, either coding."""
+        addr, count = self._span(self.x, 600)
+        data = (self.rng.integers(1, 256, count) * (self.rng.random(count) >= self.rng.random())).astype(np.uint8)
+        return inputs_payloads(addr, data.tobytes(), Coding(int(self.rng.integers(len(Coding)))))[0]
+
+    def _inputs(self, shadow) -> None:
+        self._send_modelled("inputs", slip_encode(pack(self._seq(), Command.INPUTS, self._inputs_payload())))
+
+    def _bad_code(self, shadow) -> None:
+        """An ``INPUTS`` frame with a good CRC whose codes or fields are wrong: a zero run
+        without its length, a count the codes do not make, an unknown coding, no codes."""
+        lead = PARAMS[Command.INPUTS]
+        addr, coding, count = lead.struct.unpack_from(payload := self._inputs_payload())
+        codes, choice = payload[lead.size:], int(self.rng.integers(4))
+        if choice == 0:     # (zero-run codes never end inside a run: one more 0 does)
+            coding, codes = Coding.ZERO_RUNS, zero_runs(expand(Coding(coding), codes)) + b"\x00"
+        elif choice == 1:
+            count = (count + int(self.rng.choice([-1, 1])) * int(self.rng.integers(1, 300))) & 0xFFFF
+        elif choice == 2:
+            coding = int(self.rng.integers(len(Coding), 256))
+        else:
+            codes = b""
+        self._send_modelled("bad_code", slip_encode(pack(self._seq(), Command.INPUTS,
+                                                         lead.struct.pack(addr, coding, count) + codes)))
+
+    def _table(self, shadow) -> None:
+        """A write of the input table (the check afterwards loads its own)."""
+        addr, count = self._span(self.table, TABLE_ENTRIES)
+        values = [int(v) for v in self.rng.integers(0, 1 << self.params.input_bits, count)]
+        self._send_modelled("table", slip_encode(pack(self._seq(), Command.WRITE, write_payload(addr, 2, values))))
 
     def _duplicate(self, shadow) -> None:
         addr, count = self._span(self.x, 20)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from epfpga.contract.protocol import (CRC_BYTES, END, ESC, HEADER, HEADER_BYTES, MAX_FRAME, PARAMS, VERSION, BadFrame,
-                                      Command, Descriptor, Frame, FrameDecoder, crc16, encode_frame, frame_layout, pack,
-                                      parse, read_payload, read_values, slip_encode, start_payload, wait_payload,
-                                      write_payload)
+from epfpga.contract.protocol import (CRC_BYTES, END, ESC, HEADER, HEADER_BYTES, MAX_FRAME, MAX_PAYLOAD, MAX_RUN,
+                                      PARAMS, VERSION, BadFrame, Coding, Command, Descriptor, Frame, FrameDecoder,
+                                      crc16, encode_frame, expand, frame_layout, inputs_payloads, pack, parse,
+                                      read_payload, read_values, slip_encode, start_payload, wait_payload,
+                                      write_payload, zero_runs)
 
 
 def test_crc16_is_ibm_3740():
@@ -42,7 +43,7 @@ def test_decoder_resynchronises_after_garbage_and_skips_empty_frames():
 @pytest.mark.parametrize("mutate, reason", [
     (lambda f: f[:-1], "bad CRC"),
     (lambda f: f[:4], "shorter than a header"),
-    (lambda f: bytes([2]) + f[1:], "bad CRC"),
+    (lambda f: bytes([VERSION + 1]) + f[1:], "bad CRC"),
 ])
 def test_parse_names_what_is_wrong(mutate, reason):
     with pytest.raises(BadFrame, match=reason):
@@ -50,10 +51,10 @@ def test_parse_names_what_is_wrong(mutate, reason):
 
 
 def test_parse_checks_version_and_length_field_behind_a_good_crc():
-    body = bytes([2, 1, Command.INFO, 0, 0])
-    with pytest.raises(BadFrame, match="version 2"):
+    body = bytes([VERSION + 1, 1, Command.INFO, 0, 0])
+    with pytest.raises(BadFrame, match=f"version {VERSION + 1}"):
         parse(body + crc16(body).to_bytes(2, "big"))
-    body = bytes([1, 1, Command.INFO, 3, 0])
+    body = bytes([VERSION, 1, Command.INFO, 3, 0])
     with pytest.raises(BadFrame, match="length field 3"):
         parse(body + crc16(body).to_bytes(2, "big"))
 
@@ -121,3 +122,40 @@ def test_the_frame_layout_holds_a_request_as_it_arrives():
     start, wait = (layout.from_bits(int.from_bytes(frames[c].ljust(layout.size // 8, b"\0")[:layout.size // 8],
                                                    "little")) for c in (Command.START, Command.WAIT))
     assert start.params.start.bank == 1 and wait.params.wait.max_cycles == 123_456
+
+
+def _bytes_with_runs(rng, n: int, zeros: float) -> bytes:
+    return (rng.integers(1, 256, n) * (rng.random(n) >= zeros)).astype(np.uint8).tobytes()
+
+
+@pytest.mark.parametrize("coding", list(Coding))
+def test_inputs_payloads_cover_the_bytes_in_order_within_the_frame_and_count_limits(coding):
+    rng = np.random.default_rng(int(coding))
+    lead = PARAMS[Command.INPUTS]
+    for n, zeros in ((0, 0.5), (1, 1.0), (700, 0.0), (5000, 0.8), (70_000, 0.999), (200_000, 1.0)):
+        data = _bytes_with_runs(rng, n, zeros)
+        payloads = inputs_payloads(0x0200_0010, data, coding)
+        at, got = 0x0200_0010, b""
+        for p in payloads:
+            addr, c, count = lead.struct.unpack_from(p)
+            values = expand(c, p[lead.size:])
+            assert len(p) <= MAX_PAYLOAD and c == coding and addr == at and 1 <= count <= 0xFFFF
+            assert values is not None and len(values) == count      # no run split across payloads
+            at, got = at + count, got + values
+        assert got == data
+    assert len(inputs_payloads(0, bytes(200_000), Coding.ZERO_RUNS)) == 4     # 65,535 values a frame at most
+
+
+def test_zero_runs_code_a_run_of_up_to_256_zeros_in_two_bytes():
+    assert zero_runs(bytes([7, 0, 0, 0, 9])) == bytes([7, 0, 2, 9])
+    assert zero_runs(bytes(MAX_RUN + 1)) == bytes([0, 255, 0, 0])
+    assert zero_runs(b"") == b""
+    assert expand(Coding.ZERO_RUNS, bytes([7, 0, 2, 9])) == bytes([7, 0, 0, 0, 9])
+    assert expand(Coding.ZERO_RUNS, bytes([7, 0])) is None                    # a run without its length
+    assert expand(Coding.BYTES, bytes([7, 0])) == bytes([7, 0])
+
+
+def test_the_documents_inputs_example():
+    """docs/protocol.md §3: ``C8 00 02 FF`` under zero runs, through MNIST's table."""
+    codes = bytes.fromhex("C80002FF")
+    assert [b + (b >> 7) for b in expand(Coding.ZERO_RUNS, codes)] == [201, 0, 0, 0, 256]

@@ -17,9 +17,9 @@ from epfpga.contract import programs
 from epfpga.contract.address_map import Reg, Region, address, layer_region
 from epfpga.contract.assembler import assemble
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (END, ESC, MAX_FRAME, Command, Frame, FrameDecoder, Status, crc16,
-                                      encode_frame, pack, read_payload, read_values, slip_encode, wait_payload,
-                                      write_payload)
+from epfpga.contract.protocol import (END, ESC, MAX_FRAME, PARAMS, VERSION, Coding, Command, Frame, FrameDecoder,
+                                      Status, crc16, encode_frame, inputs_payloads, pack, read_payload, read_values,
+                                      slip_encode, wait_payload, write_payload)
 from epfpga.firmware.board import connect
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkError, LinkTransport, SerialLink
@@ -112,7 +112,7 @@ def test_every_bad_frame_gets_its_documented_status_and_changes_nothing(board):
         "truncated": (slip_encode(good[:-5]), Status.BAD_CRC),
         "too short": (slip_encode(good[:4]), Status.BAD_LENGTH),
         "length field": (slip_encode(_with_crc(good[:3] + bytes([3, 0]) + good[5:-2])), Status.BAD_LENGTH),
-        "version": (slip_encode(_with_crc(bytes([2]) + good[1:-2])), Status.BAD_VERSION),
+        "version": (slip_encode(_with_crc(bytes([VERSION + 1]) + good[1:-2])), Status.BAD_VERSION),
         "unknown command": (encode_frame(3, 0x42), Status.UNKNOWN_COMMAND),
         "odd write": (encode_frame(4, Command.WRITE, write_payload(w1, 2, [1])[:-1]), Status.BAD_LENGTH),
         "width 3": (encode_frame(5, Command.READ, read_payload(w1, 3, 1)), Status.BAD_LENGTH),
@@ -283,20 +283,24 @@ def test_a_damaged_or_lost_request_in_a_batch_is_sent_again(board, fault):
     link.close()
 
 
-def test_the_usb_bridge_holds_a_reply_for_its_latency_timer():
-    """Behind a bridge of 1 ms, each ``INFO`` (a full packet and 9 bytes more) waits a timer
-    for its last bytes, and simulated time runs meanwhile; without one it does not."""
+def test_the_usb_bridge_holds_a_reply_for_its_latency_timer_unless_the_link_flushes_it():
+    """Behind a bridge of 16 ms, each ``INFO`` (a full packet and 9 bytes more) waits a timer
+    for its last bytes, and simulated time runs meanwhile; without a bridge it does not, and
+    neither does it where the link sends what fills the packet (a flush's tail waits, but the
+    next request's replies push it on)."""
     from epfpga.verification.board_sim import SimulatedBoard
     params = CoreParams.from_config(config_mod.from_dict(CONFIG))
     cycles = {}
-    for ms in (0, 1):
+    for ms, flush in ((0, False), (16, False), (16, True)):
         board = SimulatedBoard(params, usb_latency_ms=ms)
-        link = SerialLink(board.port, 12_000_000)
+        link = SerialLink(board.port, 12_000_000, flush=flush)
         for _ in range(10):
             assert link.info() == board.system.descriptor
         link.close()
-        cycles[ms] = board.close()["cycles"]
-    assert cycles[1] >= 10 * 48_000 > 4 * cycles[0]
+        cycles[ms, flush] = board.close()["cycles"]
+    timer = 16 * 48_000
+    assert cycles[16, False] >= 10 * timer > 40 * cycles[0, False]
+    assert cycles[16, True] < timer, cycles
 
 
 def _with_crc(body: bytes) -> bytes:
@@ -339,11 +343,17 @@ def test_a_retried_write_is_applied_once_and_a_busy_core_refuses_memory(board):
     raw.close()
 
 
-def test_training_on_the_simulated_board_matches_the_fixed_point_model():
+@pytest.mark.parametrize("inputs", ["bytes", "wide"])
+def test_training_on_the_simulated_board_matches_the_fixed_point_model(inputs):
     cfg = config_mod.from_dict(CONFIG)
     rng = np.random.default_rng(0)
-    x, y = rng.uniform(0, 1, (8, 5)).astype(np.float32), rng.integers(0, 3, 8)
-    trainer = backends.make("board", cfg, sim="verilator", check=True)
+    y = rng.integers(0, 3, 8)
+    if inputs == "bytes":    # pixels k / 255, a third of them 0, as the input table takes them
+        x = (rng.integers(0, 256, (8, 5)) * (rng.random((8, 5)) < 0.7)).astype(np.float32) / 255
+    else:
+        x = rng.uniform(0, 1, (8, 5)).astype(np.float32)
+    trainer = backends.make("board", cfg, sim="verilator", check=True, input_levels=255 if inputs == "bytes" else None)
+    assert (trainer.driver.transport.coder is not None) == (inputs == "bytes")
     try:
         for k in range(4):
             upcoming = (x[2 * k + 2:2 * k + 4], y[2 * k + 2:2 * k + 4]) if k < 3 else None
@@ -357,6 +367,68 @@ def test_training_on_the_simulated_board_matches_the_fixed_point_model():
     finally:
         trainer.close()
     assert trainer.board.stats["bytes_to_device"] == trainer.link.counters.bytes_sent
+
+
+def test_inputs_as_bytes_through_the_table_read_back_as_the_values_they_stand_for(board):
+    hw = board.system.params
+    link = SerialLink(board.port, 12_000_000)
+    rng = np.random.default_rng(8)
+    table = rng.integers(0, 1 << hw.input_bits, 256)
+    table[0] = 0    # (as every data set's: the padding lanes of a sample's last word are 0)
+    transport = LinkTransport(hw, link, table)
+    driver = HostDriver(hw, transport)
+    sent, send = [], link.requests
+    link.requests = lambda batch, accept=(Status.OK,): sent.extend(c for c, _ in batch) or send(batch, accept)
+    for bank in (0, 1):
+        codes = rng.integers(0, 256, (hw.batch, hw.sizes[0])) * (rng.random((hw.batch, hw.sizes[0])) < 0.5)
+        sent.clear()
+        driver.load_batch(table[codes], np.array([1, 2]), bank=bank)
+        # one INPUTS for both samples (their words are contiguous: G = stride = 2), one WRITE of the labels
+        assert sent == [Command.INPUTS, Command.WRITE]
+        assert np.array_equal(driver.read_inputs(bank), table[codes])
+    # a value the table lacks: that burst goes as WRITE, exactly
+    missing = next(v for v in range(1 << hw.input_bits) if v not in set(table.tolist()))
+    xq = table[rng.integers(0, 256, (hw.batch, hw.sizes[0]))]
+    xq[1, 2] = missing
+    sent.clear()
+    driver.load_batch(xq, np.array([0, 0]))
+    assert sent == [Command.WRITE, Command.WRITE]
+    assert np.array_equal(driver.read_inputs(0), xq)
+    link.close()
+
+
+def test_every_malformed_inputs_frame_gets_its_documented_status_and_changes_nothing(board):
+    hw = board.system.params
+    raw = Raw(board.port)
+    x0, n = address(Region.X, 0), hw.sizes[0]
+    lead = PARAMS[Command.INPUTS].struct
+    read_x = lambda seq: raw.send(encode_frame(seq, Command.READ, read_payload(x0, 2, n)))[0].payload  # noqa: E731
+    assert raw.status_of(encode_frame(1, Command.WRITE, write_payload(address(Region.TABLE, 0), 2,
+                                                                      list(range(100, 356))))) == Status.OK
+    (good,) = inputs_payloads(x0, bytes([3, 0, 0, 9, 1]), Coding.ZERO_RUNS)
+    assert raw.status_of(encode_frame(2, Command.INPUTS, good)) == Status.OK
+    assert read_values(read_x(3), 2) == [103, 100, 100, 109, 101]
+    before = read_x(4)
+    beyond = address(Region.X, (2 * hw.batch * hw.input_stride) << hw.lane_bits)
+    cases = {
+        "no codes": (lead.pack(x0, Coding.BYTES, 1), Status.BAD_LENGTH),
+        "count 0": (lead.pack(x0, Coding.BYTES, 0) + b"\x05", Status.BAD_LENGTH),
+        "coding 2": (lead.pack(x0, 2, 1) + b"\x05", Status.BAD_LENGTH),
+        "into W1": (lead.pack(address(layer_region(1, "W"), 0), Coding.BYTES, 1) + b"\x05", Status.ADDRESS),
+        "into the table": (lead.pack(address(Region.TABLE, 0), Coding.BYTES, 1) + b"\x05", Status.ADDRESS),
+        "past the inputs": (lead.pack(beyond - 2, Coding.BYTES, 3) + b"\x05\x06\x07", Status.ADDRESS),
+        "fewer than count": (lead.pack(x0, Coding.ZERO_RUNS, 5) + b"\x05\x00\x02", Status.BAD_CODE),
+        "more than count": (lead.pack(x0, Coding.ZERO_RUNS, 3) + b"\x05\x00\x02", Status.BAD_CODE),
+        "bytes: more than count": (lead.pack(x0, Coding.BYTES, 2) + b"\x05\x00\x02", Status.BAD_CODE),
+        "a run without its length": (lead.pack(x0, Coding.ZERO_RUNS, 2) + b"\x05\x00", Status.BAD_CODE),
+        "a run past count": (lead.pack(x0, Coding.ZERO_RUNS, 5) + b"\x00\xff", Status.BAD_CODE),
+    }
+    for k, (name, (payload, want)) in enumerate(cases.items()):
+        assert raw.status_of(encode_frame(10 + k, Command.INPUTS, payload)) == want, name
+    assert read_x(40) == before
+    assert raw.status_of(encode_frame(41, Command.READ, read_payload(address(Region.TABLE, 0), 2, 1))) == \
+        Status.ADDRESS                                        # the table is write-only
+    raw.close()
 
 
 def test_board_info_prints_the_descriptor(board):

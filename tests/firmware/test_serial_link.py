@@ -6,13 +6,16 @@ from __future__ import annotations
 import pytest
 import serial
 
-from epfpga.contract.protocol import REPLY, Command, FrameDecoder, Status, encode_frame
-from epfpga.firmware.link import LinkError, SerialLink
+from epfpga.contract.address_map import Reg, Region, address
+from epfpga.contract.protocol import (REPLY, VERSION, Command, Descriptor, FrameDecoder, Status, encode_frame, pack,
+                                      read_payload, slip_encode, write_payload)
+from epfpga.firmware.link import BRIDGE_PACKET, FLUSH, LinkError, SerialLink
 
 
 class ScriptedPort:
     """Answers each request as ``script`` says: ``ok``, ``lost`` (no answer), ``damaged``
-    (a reply whose CRC fails), or a :class:`Status` to answer with."""
+    (a reply whose CRC fails), ``old`` (``BAD_VERSION`` from a device of version 1), or a
+    :class:`Status` to answer with."""
 
     def __init__(self, script: list):
         self.script, self.requests = list(script), []
@@ -24,6 +27,9 @@ class ScriptedPort:
             self.requests.append(frame)
             action = self.script.pop(0) if self.script else "ok"
             if action == "lost":
+                continue
+            if action == "old":
+                self._out += slip_encode(pack(frame.seq, frame.command | REPLY, bytes([Status.BAD_VERSION]), version=1))
                 continue
             status = Status.OK if action in ("ok", "damaged") else action
             wire = encode_frame(frame.seq, frame.command | REPLY, bytes([status]))
@@ -42,10 +48,11 @@ class ScriptedPort:
         pass
 
 
-def link_with(monkeypatch, script) -> tuple[SerialLink, ScriptedPort]:
+def link_with(monkeypatch, script, flush: bool = False) -> tuple[SerialLink, ScriptedPort]:
+    """(Without the bridge's flush unless asked: its requests would take the script's answers.)"""
     port = ScriptedPort(["ok", *script])          # the opening write of every session
     monkeypatch.setattr(serial, "Serial", lambda *a, **k: port)
-    return SerialLink("/dev/scripted", 12_000_000, timeout=0.05, retries=2), port
+    return SerialLink("/dev/scripted", 12_000_000, timeout=0.05, retries=2, flush=flush), port
 
 
 @pytest.mark.parametrize("trouble", ["lost", "damaged", Status.BAD_CRC, Status.OVERFLOW])
@@ -83,3 +90,24 @@ def test_successive_writes_never_share_a_sequence_number(monkeypatch, reads):
             link.request(Command.STATUS)
     writes = [f.seq for f in port.requests if f.command == Command.WRITE]
     assert len(writes) == 4 and all(a != b for a, b in zip(writes, writes[1:])), writes
+
+
+def test_a_device_of_an_older_protocol_is_named_at_once(monkeypatch):
+    port = ScriptedPort(["old"])
+    monkeypatch.setattr(serial, "Serial", lambda *a, **k: port)
+    with pytest.raises(LinkError, match=f"speaks protocol version 1, this host {VERSION}: build and program"):
+        SerialLink("/dev/scripted", 12_000_000, timeout=5.0, flush=False)
+    assert len(port.requests) == 1          # no retries, no timeout
+
+
+def test_before_each_wait_the_link_sends_what_fills_a_bridge_packet(monkeypatch):
+    link, port = link_with(monkeypatch, [], flush=True)
+    reads = [(Command.READ, read_payload(address(Region.CONTROL, Reg.CYCLES), 4, 1))] * 3
+    assert len(link.requests(reads)) == 3
+    commands = [(f.seq, f.command) for f in port.requests]
+    flush = [(0, Command.INFO)] * len(FLUSH)
+    assert commands == [(1, Command.WRITE), *flush, (2, Command.READ), (3, Command.READ), (4, Command.READ), *flush]
+    assert sum(len(encode_frame(0, Command.INFO | REPLY, bytes(1 + Descriptor.FIXED.size + 4))) for _ in FLUSH) \
+        >= BRIDGE_PACKET - 1       # behind up to 61 bytes of a packet, the flush's replies complete it
+    assert link.counters.bytes_sent == sum(len(encode_frame(0, c, p)) for c, p in [
+        (Command.WRITE, write_payload(address(Region.CONTROL, Reg.STATUS), 4, [0])), *reads]) + 2 * len(b"".join(FLUSH))
