@@ -288,16 +288,21 @@ class NeuronUpdate(wiring.Component):
         for n in range(1, N):
             with m.If(layer == n + 1):
                 m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
-        # the select is a register, decided a cycle ahead (timing): the word written now is the
-        # one the next token reads (never a first row's: it reads the row ends or the drive)
         writes = tok3.valid & ~tok3.last_row & (layer >= 2)
-        forward = Signal()
-        m.d.sync += forward.eq(writes & (tok3.g == tok2.g) & (tok3.h == tok2.h) & ~tok2.first_row)
-        prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}", reset_less=True) for l in range(P)]   # the word written last cycle
         u_fb = [Signal(signed(p.acc_bits), name=f"ufb_l{l}") for l in range(P)]
+        sums = acc_q
+        # A token reads the word the one before it wrote only where a row of W_m (m ≥ 2) is
+        # one word; no other config gets the forwarding (34 flip-flops and a multiplexer a lane).
+        if any(p.weight_groups(n) == 1 for n in range(2, N + 1)):
+            # the select is a register, decided a cycle ahead (timing): the word written now is
+            # the one the next token reads (never a first row's: it reads the row ends or the drive)
+            forward = Signal()
+            m.d.sync += forward.eq(writes & (tok3.g == tok2.g) & (tok3.h == tok2.h) & ~tok2.first_row)
+            prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}", reset_less=True) for l in range(P)]
+            m.d.sync += [prev_u[l].eq(u_fb[l]) for l in range(P)]
+            sums = [Mux(forward, prev_u[l], acc_q[l]) for l in range(P)]
         for l in range(P):
-            m.d.comb += [u_fb[l].eq(Mux(forward, prev_u[l], acc_q[l]) + fb3[l]), acts[l].u.eq(u_fb[l])]
-        m.d.sync += [prev_u[l].eq(u_fb[l]) for l in range(P)]
+            m.d.comb += [u_fb[l].eq(sums[l] + fb3[l]), acts[l].u.eq(u_fb[l])]
         for n in range(1, N):
             with m.If(layer == n + 1):
                 m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, tok3.h, tok3.g)),

@@ -16,7 +16,10 @@ lowest; 0 is the ideal wire).  Printed:
   measured Fmax of this config on the ECP5, ``docs/results.md``);
 * the simulated board's own samples/s at 48 MHz, from its cycle counters (``link.samples_per_s``
   of ``metrics.json``: training and waiting, the bridge's latency included), and the
-  turn-arounds a mini-batch costs.
+  turn-arounds a mini-batch costs;
+* with ``--cpu-seconds S``, beside them and in the same run, the CPU golden models (float and
+  fixed point) training the same network on the same data, on one thread and on two
+  (``scripts/board_vs_cpu.py``'s timing).
 
     .venv/bin/python scripts/bench_link.py --config digits --lanes 4 --fmax-mhz 74.2
     .venv/bin/python scripts/bench_link.py --config mnist --data mnist:../shared/data/mnist --lanes 16 --fmax-mhz 61.6
@@ -28,6 +31,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from epfpga import backends
 from epfpga import config as config_mod
@@ -36,6 +40,9 @@ from epfpga.contract.params import CoreParams
 from epfpga.errors import UserError
 from epfpga.hdl import schedule
 from epfpga.verification.board_sim import SIM_CLOCK_HZ
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from board_vs_cpu import cpu_figures  # noqa: E402
 
 
 def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: int, fmax_mhz: float,
@@ -86,6 +93,8 @@ def main() -> int:
     parser.add_argument("--usb-latency-ms", default="16,1", help="comma-separated latency timers of the bridge")
     parser.add_argument("--inputs", choices=("bytes", "wide"), default="bytes",
                         help="a byte a pixel through the input table (the default), or 2 bytes an input")
+    parser.add_argument("--cpu-seconds", type=float, default=0.0,
+                        help="also time the CPU golden models this long each, on 1 and 2 threads (default: no)")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
@@ -97,7 +106,10 @@ def main() -> int:
     except (UserError, ValueError) as exc:
         print(f"bench_link: error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(rows, indent=2))
+    cpu = [cpu_figures(cfg, data.train_x[:4096], data.train_y[:4096], data.name, args.cpu_seconds, threads,
+                       log=lambda text: print(text, file=sys.stderr))
+           for threads in (1, 2)] if args.cpu_seconds > 0 else []
+    print(json.dumps({"board": rows, "cpu": cpu}, indent=2))
     for r in rows:
         link, compute = r["link_bound_samples_per_s"], r["compute_bound_samples_per_s"]
         bound = "link" if link < compute else "compute"
@@ -110,6 +122,9 @@ def main() -> int:
               f"{r['turnarounds_per_batch']:g} turn-arounds a batch; the board trains "
               f"{r['link_samples_per_s']:,}/s of its own time at 48 MHz",
               file=sys.stderr)
+    for c in cpu:
+        print(f"CPU, {c['torch_threads']} thread(s): float {c['float_samples_per_s']:,}/s, fixed "
+              f"{c['fixed_samples_per_s']:,}/s", file=sys.stderr)
     return 0
 
 
