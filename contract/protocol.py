@@ -328,6 +328,11 @@ def max_elements(width: int, command: Command) -> int:
     return room // width
 
 
+class Feature(enum.IntFlag):
+    """What a build's link offers beyond the base protocol (the descriptor's ``features``)."""
+    CODED_INPUTS = 1    # INPUTS and the input table
+
+
 @dataclass(frozen=True)
 class Descriptor:
     """The ``INFO`` reply: what the gateware was built from (``docs/protocol.md`` §6)."""
@@ -339,6 +344,7 @@ class Descriptor:
     input_bits: int
     weight_bits: int
     label_bits: int
+    features: Feature
     batch: int
     max_payload: int
     clock_hz: int
@@ -346,12 +352,12 @@ class Descriptor:
     digest: bytes
     sizes: tuple[int, ...]
 
-    FIXED = struct.Struct("<BBBBBBBxHHII16s")
+    FIXED = struct.Struct("<BBBBBBBBHHII16s")
 
     def pack(self) -> bytes:
         return self.FIXED.pack(self.version, self.layers, self.lanes, self.state_bits, self.input_bits,
-                               self.weight_bits, self.label_bits, self.batch, self.max_payload, self.clock_hz,
-                               self.baud, self.digest) + struct.pack(f"<{len(self.sizes)}H", *self.sizes)
+                               self.weight_bits, self.label_bits, self.features, self.batch, self.max_payload,
+                               self.clock_hz, self.baud, self.digest) + struct.pack(f"<{len(self.sizes)}H", *self.sizes)
 
     @classmethod
     def unpack(cls, data: bytes) -> Descriptor:
@@ -362,4 +368,4 @@ class Descriptor:
         if len(data) != cls.FIXED.size + 2 * (layers + 1):
             raise BadFrame(f"INFO descriptor of {len(data)} bytes for {layers} layers")
         sizes = struct.unpack_from(f"<{layers + 1}H", data, cls.FIXED.size)
-        return cls(*fields, sizes=tuple(sizes))
+        return cls(*fields[:7], Feature(fields[7]), *fields[8:], sizes=tuple(sizes))

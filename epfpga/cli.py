@@ -130,6 +130,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_board_info(args: argparse.Namespace) -> int:
     from epfpga.verification.board_sim import open_port
+    from epfpga.contract.protocol import Feature
     from epfpga.firmware.link import SerialLink
 
     board, port, baud = open_port(config_mod.load(args.config), args.port, args.baud, args.sim, args.usb_latency_ms)
@@ -143,7 +144,11 @@ def cmd_board_info(args: argparse.Namespace) -> int:
         if board is not None:
             board.close()
     for key, value in info.__dict__.items():
-        print(f"{key}: {value.hex() if isinstance(value, bytes) else value}")
+        if isinstance(value, bytes):
+            value = value.hex()
+        elif isinstance(value, Feature):
+            value = ", ".join(f.name.lower() for f in Feature if f in value) or "none"
+        print(f"{key}: {value}")
     return 0
 
 

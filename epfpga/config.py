@@ -91,14 +91,19 @@ class FixedFormat:
 
 @dataclass(frozen=True)
 class Hardware:
-    """Target board and clock of the on-chip trainer."""
+    """Target board and clock of the on-chip trainer.  ``coded_inputs``: the link takes
+    inputs as the data set's bytes (``INPUTS`` and its table, ``docs/protocol.md`` §3), about
+    300 logic cells on the iCE40; without, every input goes as a 2-byte element."""
 
     board: str = "ulx3s-85f"
     clock_mhz: float = 25.0
+    coded_inputs: bool = True
 
     def __post_init__(self) -> None:
         _choice("hardware.board", self.board, BOARDS)
         _float("hardware.clock_mhz", self.clock_mhz, 0.0, 1000.0, lo_open=True)
+        if not isinstance(self.coded_inputs, bool):
+            raise ConfigError("hardware.coded_inputs", self.coded_inputs, "must be true or false")
 
 
 @dataclass(frozen=True)

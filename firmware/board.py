@@ -13,7 +13,7 @@ import numpy as np
 
 from epfpga.config import Config
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import DEFAULT_BAUD, Descriptor
+from epfpga.contract.protocol import DEFAULT_BAUD, Descriptor, Feature
 from epfpga.golden.network import Params
 
 from .driver import HostDriver
@@ -70,7 +70,8 @@ class BoardTrainer(HostTrainer):
         try:
             hw, self.link, info = connect(config, port, baud, timeout)
             self.link_clock_hz = info.clock_hz
-            table = input_table(hw.spec, input_levels) if byte_inputs else None
+            coded = byte_inputs and Feature.CODED_INPUTS in info.features   # (a build may leave them out)
+            table = input_table(hw.spec, input_levels) if coded else None
             super().__init__(config, HostDriver(hw, LinkTransport(hw, self.link, table)), params)
             self.driver.load_program(self.training_program)
             self.driver.seed_prng(config.seed)

@@ -18,9 +18,9 @@ from amaranth.utils import ceil_log2
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
-from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, MAX_RUN, PARAMS,
+from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS,
                                       REPLY, STATE_CHANGING, STATUS_REGISTERS, VERSION, Coding, Command,
-                                      Status, frame_layout)
+                                      Descriptor, Feature, Status, frame_layout)
 
 from .crc import crc16_next
 from .input_expander import InputExpander
@@ -39,8 +39,9 @@ class ProtocolEngine(wiring.Component):
     ----------
     params : CoreParams
         The core behind the bus (its regions, their sizes and which bank bits they have).
-    descriptor : bytes
-        The ``INFO`` reply's descriptor (:class:`~epfpga.contract.protocol.Descriptor`).
+    descriptor : Descriptor
+        The ``INFO`` reply's descriptor; its ``features`` say whether the engine takes
+        ``INPUTS`` (and has the input table) or answers it ``UNKNOWN_COMMAND``.
 
     Attributes
     ----------
@@ -70,8 +71,9 @@ class ProtocolEngine(wiring.Component):
     bytes at the transmitter's pace.
     """
 
-    def __init__(self, params: CoreParams, descriptor: bytes):
-        self.params, self.descriptor = params, descriptor
+    def __init__(self, params: CoreParams, descriptor: Descriptor):
+        self.params, self.descriptor = params, descriptor.pack()
+        self.coded = Feature.CODED_INPUTS in descriptor.features
         super().__init__({
             "rx": In(stream.Signature(SYMBOL)), "rx_lost": In(1),
             "tx": Out(stream.Signature(FRAME_BYTE)),
@@ -89,7 +91,8 @@ class ProtocolEngine(wiring.Component):
         m.d.sync += byte_q.eq(buf_rd.data)
         rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
         rom_rd = rom.read_port(domain="comb")
-        expander = m.submodules.expander = InputExpander(p.input_bits)
+        if self.coded:
+            expander = m.submodules.expander = InputExpander(p.input_bits)
 
         # -- the frame as it arrives ----------------------------------------------------------------
         count = Signal(range(MAX_FRAME + 1))
@@ -146,12 +149,13 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (read_count != 0) &
                                          ((read_count << log_width) <= MAX_PAYLOAD - 1)),
                              elements.eq(read_count)]
-            with m.Case(Command.INPUTS):
-                m.d.comb += [shape_ok.eq((length > PARAMS[Command.INPUTS].size) & (read_count != 0) &
-                                         (head.params.inputs.coding <= max(Coding))),
-                             elements.eq(read_count)]
+            if self.coded:
+                with m.Case(Command.INPUTS):
+                    m.d.comb += [shape_ok.eq((length > PARAMS[Command.INPUTS].size) & (read_count != 0) &
+                                             (head.params.inputs.coding <= max(Coding))),
+                                 elements.eq(read_count)]
         known = Signal()
-        m.d.comb += known.eq(Cat(command == c for c in Command).any())
+        m.d.comb += known.eq(Cat(command == c for c in Command if self.coded or c != Command.INPUTS).any())
 
         # the frame's faults, each registered in CHECK, then the first of them in CLASSIFY (timing)
         faults = [(overflow, Status.OVERFLOW), (framing, Status.FRAMING),
@@ -175,7 +179,7 @@ class ProtocolEngine(wiring.Component):
         # the region's size and access, and whether the burst may run beside the core
         limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
         with m.Switch(region):
-            for r in p.host_regions() + p.link_regions():
+            for r in p.host_regions() + (p.link_regions() if self.coded else []):
                 with m.Case(r.region):
                     m.d.comb += [limit.eq(r.limit), readable.eq(r.readable), writable.eq(r.writable)]
                     if r.bank_bit is not None:
@@ -208,7 +212,7 @@ class ProtocolEngine(wiring.Component):
         hb = Signal(range(HEADER_BYTES + 1))
         wait_left = Signal(32)          # WAIT: cycles left before the reply says BUSY
         writing = Signal()              # INPUTS: the second pass over the codes, which writes
-        decoded = Signal(range((MAX_PAYLOAD // 2) * MAX_RUN + 1))   # INPUTS: values so far
+        excess = Signal()               # INPUTS: a value came after the count's (k counts them)
         header = Array([Const(VERSION, 8), seq, command | REPLY, reply_length[:8], reply_length[8:], status])
         link = Array([bad_frames, rx_errors])
         # the counter element k would be, a register ahead (timing); only the index's low bits
@@ -218,17 +222,29 @@ class ProtocolEngine(wiring.Component):
         word_bytes = Array(word[8 * b:8 * b + 8] for b in range(4))
         last_byte = j == (width - 1)[:2]
 
-        m.d.comb += [self.addr.eq(cursor), buf_rd.addr.eq(rptr), rom_rd.addr.eq(k),
-                     self.wdata.eq(Mux(is_inputs, expander.values.payload, word)),
-                     expander.coding.eq(head.params.inputs.coding), expander.codes.payload.eq(byte_q),
-                     expander.values.ready.eq(1),
-                     expander.table.addr.eq(cursor), expander.table.data.eq(word)]
-        to_table = cursor[REGION_SHIFT:] == Region.TABLE   # (the engine's own memory, not the core's)
-        with m.If(expander.values.valid):   # (an INPUTS frame's values: counted, then written)
-            m.d.sync += decoded.eq(decoded + 1)
-            with m.If(writing):
+        m.d.comb += [self.addr.eq(cursor), buf_rd.addr.eq(rptr), rom_rd.addr.eq(k), self.wdata.eq(word)]
+        to_table = Signal()     # a WRITE of the input table: the engine's own memory, not the core's
+        at_count = k == read_count
+        if self.coded:
+            # a value is written the cycle after the table gives it, from a register (the block
+            # RAM's output is slow); it is 0 but then, and word is 0 while INPUTS runs (CHECK)
+            value = Signal(p.input_bits)
+            value_write = Signal()
+            m.d.sync += [value_write.eq(writing & expander.values.valid),
+                         value.eq(Mux(writing & expander.values.valid, expander.values.payload, 0))]
+            m.d.comb += [self.wdata.eq(word | value),
+                         expander.coding.eq(head.params.inputs.coding), expander.codes.payload.eq(byte_q),
+                         expander.values.ready.eq(1),
+                         expander.table.addr.eq(cursor), expander.table.data.eq(word),
+                         to_table.eq(cursor[REGION_SHIFT:] == Region.TABLE)]
+            with m.If(value_write):
                 m.d.comb += self.we.eq(1)
                 m.d.sync += cursor.eq(cursor + 1)
+            with m.If(expander.values.valid & ~writing):   # (an INPUTS frame's values: counted, then written)
+                with m.If(at_count):
+                    m.d.sync += excess.eq(1)
+                with m.Else():
+                    m.d.sync += k.eq(k + 1)
 
         def reply(code):
             m.d.sync += [status.eq(code), hb.eq(0)]
@@ -282,10 +298,11 @@ class ProtocolEngine(wiring.Component):
                     reply(Status.BUSY)
                 with m.Elif(is_write):
                     m.next = "FETCH"
-                with m.Elif(is_inputs):
-                    m.d.comb += expander.clear.eq(1)
-                    m.d.sync += [rptr.eq(CODES), decoded.eq(0), writing.eq(0)]
-                    m.next = "FETCH"
+                if self.coded:
+                    with m.Elif(is_inputs):
+                        m.d.comb += expander.clear.eq(1)
+                        m.d.sync += [rptr.eq(CODES), excess.eq(0)]
+                        m.next = "FETCH"
                 with m.Elif(command == Command.STATUS):
                     report(Status.OK)
                 with m.Elif(command == Command.WAIT):
@@ -308,10 +325,10 @@ class ProtocolEngine(wiring.Component):
                 m.d.sync += rptr.eq(rptr + 1)
                 m.next = "LOAD"
             with m.State("LOAD"):   # the byte into byte_q
-                with m.If(is_inputs):
-                    m.next = "CODE"
-                with m.Else():
-                    m.next = "TAKE"
+                m.next = "TAKE"
+                if self.coded:
+                    with m.If(is_inputs):
+                        m.next = "CODE"
             with m.State("TAKE"):
                 with m.Switch(j):
                     for b in range(4):
@@ -322,8 +339,10 @@ class ProtocolEngine(wiring.Component):
                 with m.If(last_byte):
                     m.d.sync += j.eq(0)
                     m.next = "BUS_WRITE"
-            with m.State("BUS_WRITE"):
-                m.d.comb += [self.we.eq(~to_table), expander.table.en.eq(to_table)]
+            with m.State("BUS_WRITE"):    # (a write of the input table goes to the expander's)
+                m.d.comb += self.we.eq(~to_table)
+                if self.coded:
+                    m.d.comb += expander.table.en.eq(to_table)
                 m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
                 with m.If((command == Command.START) | (k == n_last)):
                     m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
@@ -332,24 +351,25 @@ class ProtocolEngine(wiring.Component):
                     m.next = "FETCH"
 
             # INPUTS: the codes through the expander, counted (CHECK pass), then written
-            with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
-                m.d.comb += expander.codes.valid.eq(1)
-                m.d.sync += byte_q.eq(byte_q)
-                with m.If(expander.codes.ready):
-                    m.next = "FETCH"
-                    with m.If(rptr == HEADER_BYTES + length):
-                        m.next = "DRAIN"
-            with m.State("DRAIN"):
-                with m.If(~expander.busy):
-                    with m.If(writing):
-                        m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
-                        reply(Status.OK)
-                    with m.Elif(expander.pending | (decoded != read_count)):
-                        reply(Status.BAD_CODE)
-                    with m.Else():
-                        m.d.comb += expander.clear.eq(1)
-                        m.d.sync += [rptr.eq(CODES), writing.eq(1), cursor.eq(target)]
+            if self.coded:
+                with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
+                    m.d.comb += expander.codes.valid.eq(1)
+                    m.d.sync += byte_q.eq(byte_q)
+                    with m.If(expander.codes.ready):
                         m.next = "FETCH"
+                        with m.If(rptr == HEADER_BYTES + length):
+                            m.next = "DRAIN"
+                with m.State("DRAIN"):
+                    with m.If(~expander.busy):
+                        with m.If(writing):
+                            m.d.sync += [applied.eq(1), applied_seq.eq(seq), writing.eq(0)]
+                            reply(Status.OK)
+                        with m.Elif(expander.pending | excess | ~at_count):
+                            reply(Status.BAD_CODE)
+                        with m.Else():
+                            m.d.comb += expander.clear.eq(1)
+                            m.d.sync += [rptr.eq(CODES), writing.eq(1), cursor.eq(target)]
+                            m.next = "FETCH"
 
             with m.State("HEADER"):
                 m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(header[hb]),

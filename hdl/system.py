@@ -10,7 +10,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor
+from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor, Feature
 
 from .core import Core
 from .protocol_engine import ProtocolEngine
@@ -24,9 +24,10 @@ TOP = "epfpga_system"
 
 def descriptor(params: CoreParams, clock_hz: int, baud: int) -> Descriptor:
     """What ``INFO`` answers for this gateware."""
+    features = Feature.CODED_INPUTS if params.config.hardware.coded_inputs else Feature(0)
     return Descriptor(version=VERSION, layers=params.layers, lanes=params.lanes, state_bits=params.state_bits,
                       input_bits=params.input_bits, weight_bits=params.weight_bits, label_bits=params.label_bits,
-                      batch=params.batch, max_payload=MAX_PAYLOAD, clock_hz=clock_hz, baud=baud,
+                      features=features, batch=params.batch, max_payload=MAX_PAYLOAD, clock_hz=clock_hz, baud=baud,
                       digest=params.digest, sizes=params.sizes)
 
 
@@ -68,7 +69,7 @@ class System(wiring.Component):
         decoder = m.submodules.slip_decoder = SlipDecoder()
         queue = m.submodules.rx_queue = RxQueue()   # (the protocol's RX_QUEUE: the hosts' window)
         encoder = m.submodules.frame_encoder = FrameEncoder()
-        engine = m.submodules.engine = ProtocolEngine(self.params, self.descriptor.pack())
+        engine = m.submodules.engine = ProtocolEngine(self.params, self.descriptor)
         m.d.comb += [
             rx.rx.eq(self.rx), self.tx.eq(tx.tx),
             decoder.wire.valid.eq(rx.data.valid), decoder.wire.payload.eq(rx.data.payload), rx.data.ready.eq(1),

@@ -87,3 +87,10 @@ def test_vf_is_fully_connected_only():
     with pytest.raises(ConfigError) as err:
         config.load("mnist-conv").replace(feedback="separate")
     assert err.value.key == "feedback"
+
+
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_coded_inputs_is_true_or_false(value):
+    assert config.from_dict({"hardware": {"coded_inputs": False}}).hardware.coded_inputs is False
+    with pytest.raises(ConfigError, match="hardware.coded_inputs"):
+        config.from_dict({"hardware": {"coded_inputs": value}})

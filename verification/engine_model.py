@@ -26,10 +26,12 @@ class Reply:
 
 
 class EngineModel:
-    """The protocol engine of ``params``' system top, with the core idle."""
+    """The protocol engine of ``params``' system top, with the core idle (``INPUTS`` and the
+    input table where its config's ``hardware.coded_inputs`` builds them)."""
 
     def __init__(self, params: CoreParams):
-        self.regions = {r.region: r for r in params.host_regions() + params.link_regions()}
+        self.coded = params.config.hardware.coded_inputs
+        self.regions = {r.region: r for r in params.host_regions() + (params.link_regions() if self.coded else [])}
         self.applied_seq: int | None = None
         self._buf = bytearray()
         self._escaped = self._framing = self._overflow = False
@@ -84,7 +86,7 @@ class EngineModel:
         payload = frame[HEADER_BYTES:-CRC_BYTES]
         if length != len(payload):
             return reply(Status.BAD_LENGTH)
-        if command not in Command._value2member_map_:
+        if command not in Command._value2member_map_ or (command == Command.INPUTS and not self.coded):
             return reply(Status.UNKNOWN_COMMAND)
         elements = self._elements(Command(command), payload)
         if elements is None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from epfpga.contract.protocol import (CRC_BYTES, END, ESC, HEADER, HEADER_BYTES, MAX_FRAME, MAX_PAYLOAD, MAX_RUN,
-                                      PARAMS, VERSION, BadFrame, Coding, Command, Descriptor, Frame, FrameDecoder,
+                                      PARAMS, VERSION, BadFrame, Coding, Command, Descriptor, Feature, Frame, FrameDecoder,
                                       crc16, encode_frame, expand, frame_layout, inputs_payloads, pack, parse,
                                       read_payload, read_values, slip_encode, start_payload, wait_payload,
                                       write_payload, zero_runs)
@@ -83,7 +83,8 @@ def test_write_payload_truncates_twos_complement_and_read_values_inverts():
 
 
 def test_descriptor_round_trip_and_bad_lengths():
-    d = Descriptor(1, 2, 4, 9, 9, 16, 4, 16, 1024, 48_000_000, 12_000_000, bytes(range(16)), (64, 256, 10))
+    d = Descriptor(1, 2, 4, 9, 9, 16, 4, Feature.CODED_INPUTS, 16, 1024, 48_000_000, 12_000_000, bytes(range(16)),
+                   (64, 256, 10))
     assert Descriptor.unpack(d.pack()) == d
     with pytest.raises(BadFrame):
         Descriptor.unpack(d.pack()[:-1])

@@ -431,10 +431,33 @@ def test_every_malformed_inputs_frame_gets_its_documented_status_and_changes_not
     raw.close()
 
 
+def test_a_build_without_coded_inputs_says_so_and_the_host_sends_inputs_wide():
+    from epfpga.firmware.board import CheckedBoardTrainer
+    from epfpga.verification.board_sim import SimulatedBoard
+    cfg = config_mod.from_dict({**CONFIG, "hardware": {"coded_inputs": False}})
+    board = SimulatedBoard(CoreParams.from_config(cfg))
+    try:
+        raw = Raw(board.port)
+        (inputs,) = inputs_payloads(address(Region.X, 0), b"\x01", Coding.BYTES)
+        assert raw.status_of(encode_frame(1, Command.INPUTS, inputs)) == Status.UNKNOWN_COMMAND
+        table = write_payload(address(Region.TABLE, 0), 2, [1])
+        assert raw.status_of(encode_frame(2, Command.WRITE, table)) == Status.ADDRESS
+        raw.close()
+        trainer = CheckedBoardTrainer(cfg, port=board.port, baud=12_000_000, input_levels=255)
+        assert trainer.driver.transport.coder is None and trainer.link.info().features == 0
+        rng = np.random.default_rng(2)
+        for _ in range(2):
+            trainer.train_batch(rng.integers(0, 256, (2, 5)).astype(np.float32) / 255, rng.integers(0, 3, 2))
+        trainer.link.close()
+        assert trainer.mismatches == 0
+    finally:
+        board.close()
+
+
 def test_board_info_prints_the_descriptor(board):
     proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "board", "info", "--port", board.port,
                            "--baud", "12000000"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     fields = dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
-    assert fields["digest"] == board.system.params.digest.hex()
+    assert fields["digest"] == board.system.params.digest.hex() and fields["features"] == "coded_inputs"
     assert fields["sizes"] == "(5, 6, 3)" and fields["lanes"] == "4" and fields["baud"] == "12000000"
