@@ -93,7 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"check: {metrics['mismatches']} values of the gateware differ from the fixed-point model")
     if "link" in metrics:
         link = metrics["link"]
-        print(f"link: {link['bytes_sent']:,} bytes sent, {link['bytes_received']:,} received, "
+        print(f"link: inputs {'as bytes' if link['inputs'] == 'bytes' else '2 bytes each'}, "
+              f"{link['bytes_sent']:,} bytes sent, {link['bytes_received']:,} received, "
               f"{link['retries']} retries; the device trained {link['samples_per_s']:,.0f} samples a second "
               f"of its own time ({link['device_seconds']:.3f} s at {link['clock_hz'] / 1e6:g} MHz, "
               f"link waits included)")

@@ -115,7 +115,8 @@ class BoardTrainer(HostTrainer):
         train = sum(r["cycles"] for r in self.cycles)
         wait = sum(r["wait_cycles"] for r in self.cycles[1:])   # (the first waits for the set-up)
         seconds = (train + wait) / self.link_clock_hz
-        return {"bytes_sent": c.bytes_sent, "bytes_received": c.bytes_received, "requests": c.requests,
+        return {"inputs": "bytes" if self.driver.transport.coder else "wide",
+                "bytes_sent": c.bytes_sent, "bytes_received": c.bytes_received, "requests": c.requests,
                 "retries": c.retries, "baud": self.link.serial.baudrate,
                 "train_bytes_sent_per_sample": self.train_bytes[0] / samples,
                 "train_bytes_received_per_sample": self.train_bytes[1] / samples,

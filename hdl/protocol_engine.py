@@ -350,7 +350,7 @@ class ProtocolEngine(wiring.Component):
                 with m.Else():
                     m.next = "FETCH"
 
-            # INPUTS: the codes through the expander, counted (CHECK pass), then written
+            # INPUTS: the codes through the expander, counted in a first pass, written in a second
             if self.coded:
                 with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
                     m.d.comb += expander.codes.valid.eq(1)

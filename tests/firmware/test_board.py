@@ -38,7 +38,7 @@ def test_board_training_checks_resumes_and_equals_the_fixed_backend(tmp_path):
     assert weights[0] == weights[1] == weights[2]
     state = read_npz(tmp_path / "b" / "checkpoint.npz", "checkpoint")
     assert state["prng"].dtype == np.uint64 and len(state["prng"]) == 5
-    assert a["link"]["retries"] == 0 and a["link"]["bytes_sent"] > 0
+    assert a["link"]["retries"] == 0 and a["link"]["bytes_sent"] > 0 and a["link"]["inputs"] == "bytes"
     # the device's own time: its cycles, training and waiting, over its clock; behind a USB
     # bridge (1 ms) the core waits at least a latency timer between two runs
     link = a["link"]
