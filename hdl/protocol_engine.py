@@ -1,10 +1,10 @@
 """The device end of the host link's protocol (``docs/protocol.md``): frames in, bus cycles
 and replies out.
 
-A frame's bytes go into a frame buffer as they arrive, with the CRC running beside them.  Only
-at its ``END`` is the frame checked (length, CRC, version, command, payload, addresses, busy),
-and only a frame that passes every check touches the core's bus, so no write ever comes from
-a bad frame.  Then the reply goes out and the engine takes the next frame, which waited in the
+A frame's bytes go into a frame buffer as they arrive, with the CRC running beside them
+(:mod:`.frame_receiver`).  Only at its ``END`` is the frame checked (length, CRC, version,
+command, payload, addresses, busy), and only a frame that passes every check touches the
+core's bus, so no write ever comes from a bad frame.  Then the reply goes out and the engine takes the next frame, which waited in the
 receive queue meanwhile (:mod:`.rx_queue`).  Every state waits on nothing but the transmitter,
 which always drains, so the engine cannot hang.
 """
@@ -20,13 +20,12 @@ from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
 from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS,
                                       REPLY, STATE_CHANGING, STATUS_REGISTERS, VERSION, Coding, Command,
-                                      Descriptor, Feature, Status, frame_layout)
+                                      Descriptor, Feature, Status)
 
-from .crc import crc16_next
+from .frame_receiver import FrameReceiver
 from .input_expander import InputExpander
 from .slip import FRAME_BYTE, SYMBOL
 
-FRAME = frame_layout()    # the bytes of a request that the checks and the execution read
 LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its elements
 CODES = HEADER_BYTES + PARAMS[Command.INPUTS].size   # an INPUTS frame's first code byte
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
@@ -85,46 +84,25 @@ class ProtocolEngine(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.params
-        buf = m.submodules.frame = memory.Memory(shape=8, depth=MAX_FRAME, init=[])
-        buf_wr, buf_rd = buf.write_port(), buf.read_port()
-        byte_q = Signal(8)   # the buffer's read data registered: a block RAM's output is slow
-        m.d.sync += byte_q.eq(buf_rd.data)
+        frame = m.submodules.frame = FrameReceiver()
+        wiring.connect(m, wiring.flipped(self.rx), frame.symbols)
+        byte_q = frame.read.data
         rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
         rom_rd = rom.read_port(domain="comb")
         if self.coded:
             expander = m.submodules.expander = InputExpander(p.input_bits)
 
-        # -- the frame as it arrives ----------------------------------------------------------------
-        count = Signal(range(MAX_FRAME + 1))
-        crc = Signal(16, init=0xFFFF)
-        head = Signal(FRAME)
-        framing, overflow = Signal(), Signal()
+        # -- the frame as it arrived ----------------------------------------------------------------
+        head, count, framing, overflow = frame.head, frame.count, frame.framing, frame.overflow
         version, seq, command, length = head.header.version, head.header.seq, head.header.command, head.header.length
         access = head.params.read     # (a WRITE's fields are a READ's first two, INPUTS' have its shape)
         target, width, read_count = access.addr, access.width, access.count
         region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
 
-        receiving = Signal()
-        symbol = self.rx.payload
-        take = self.rx.valid & receiving
-        m.d.comb += [buf_wr.addr.eq(count), buf_wr.data.eq(symbol.byte), self.rx.ready.eq(receiving)]
-        with m.If(take):
-            with m.If(symbol.lost):
-                m.d.sync += overflow.eq(1)
-            with m.If(symbol.error):
-                m.d.sync += framing.eq(1)
-            with m.Elif(~symbol.end):
-                with m.If(count == MAX_FRAME):
-                    m.d.sync += overflow.eq(1)
-                with m.Else():
-                    m.d.comb += buf_wr.en.eq(1)
-                    m.d.sync += [count.eq(count + 1), crc.eq(crc16_next(crc, symbol.byte))]
-                    with m.If(count < FRAME.size // 8):
-                        m.d.sync += head.as_value().word_select(count, 8).eq(symbol.byte)
 
         # -- counters of the link (STATUS) ----------------------------------------------------------
         bad_frames, rx_errors = Signal(32), Signal(32)
-        m.d.sync += rx_errors.eq(rx_errors + (take & symbol.error) + self.rx_lost)
+        m.d.sync += rx_errors.eq(rx_errors + frame.error_taken + self.rx_lost)
 
         # -- checks, in two registered stages -------------------------------------------------------
         log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
@@ -159,7 +137,7 @@ class ProtocolEngine(wiring.Component):
 
         # the frame's faults, each registered in CHECK, then the first of them in CLASSIFY (timing)
         faults = [(overflow, Status.OVERFLOW), (framing, Status.FRAMING),
-                  (count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (crc != 0, Status.BAD_CRC),
+                  (count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (~frame.crc_ok, Status.BAD_CRC),
                   (version != VERSION, Status.BAD_VERSION),
                   (length != count - HEADER_BYTES - CRC_BYTES, Status.BAD_LENGTH),
                   (~known, Status.UNKNOWN_COMMAND), (~shape_ok, Status.BAD_LENGTH)]
@@ -222,7 +200,7 @@ class ProtocolEngine(wiring.Component):
         word_bytes = Array(word[8 * b:8 * b + 8] for b in range(4))
         last_byte = j == (width - 1)[:2]
 
-        m.d.comb += [self.addr.eq(cursor), buf_rd.addr.eq(rptr), rom_rd.addr.eq(k), self.wdata.eq(word)]
+        m.d.comb += [self.addr.eq(cursor), frame.read.addr.eq(rptr), rom_rd.addr.eq(k), self.wdata.eq(word)]
         to_table = Signal()     # a WRITE of the input table: the engine's own memory, not the core's
         at_count = k == read_count
         if self.coded:
@@ -253,7 +231,7 @@ class ProtocolEngine(wiring.Component):
         def finish():
             """The reply is out: take the next frame (whose header starts from zeros, so the
             reply to one too short to carry a ``seq`` says 0)."""
-            m.d.sync += head.eq(0)
+            m.d.comb += frame.clear_head.eq(1)
             m.next = "RECEIVE"
 
         def report(code):
@@ -264,8 +242,8 @@ class ProtocolEngine(wiring.Component):
 
         with m.FSM():
             with m.State("RECEIVE"):
-                m.d.comb += [receiving.eq(1), self.idle.eq((count == 0) & ~framing & ~overflow)]
-                with m.If(take & symbol.end & ((count != 0) | framing | overflow | symbol.error | symbol.lost)):
+                m.d.comb += [frame.enable.eq(1), self.idle.eq(frame.empty)]
+                with m.If(frame.ended):
                     m.next = "CHECK"
             with m.State("CHECK"):
                 # (the burst's range and the duplicate test registered for DECIDE: timing)
@@ -353,8 +331,7 @@ class ProtocolEngine(wiring.Component):
             # INPUTS: the codes through the expander, counted in a first pass, written in a second
             if self.coded:
                 with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
-                    m.d.comb += expander.codes.valid.eq(1)
-                    m.d.sync += byte_q.eq(byte_q)
+                    m.d.comb += [expander.codes.valid.eq(1), frame.read.hold.eq(1)]
                     with m.If(expander.codes.ready):
                         m.next = "FETCH"
                         with m.If(rptr == HEADER_BYTES + length):
@@ -423,6 +400,4 @@ class ProtocolEngine(wiring.Component):
                         with m.If(k == n_last):
                             finish()
 
-        with m.If(~receiving):    # a new frame starts clean
-            m.d.sync += [count.eq(0), crc.eq(crc.init), framing.eq(0), overflow.eq(0)]
         return m
