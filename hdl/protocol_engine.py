@@ -11,24 +11,22 @@ which always drains, so the engine cannot hang.
 
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal
+from amaranth import Array, Const, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
-from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS,
-                                      REPLY, STATE_CHANGING, STATUS_REGISTERS, VERSION, Coding, Command,
-                                      Descriptor, Feature, Status)
+from epfpga.contract.protocol import (HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, PARAMS, REPLY, STATUS_REGISTERS,
+                                      VERSION, Command, Descriptor, Feature, Status)
 
+from .frame_check import LEAD, STATUS_ELEMENTS, FrameCheck
 from .frame_receiver import FrameReceiver
 from .input_expander import InputExpander
 from .slip import FRAME_BYTE, SYMBOL
 
-LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its elements
 CODES = HEADER_BYTES + PARAMS[Command.INPUTS].size   # an INPUTS frame's first code byte
-STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
 
 
 class ProtocolEngine(wiring.Component):
@@ -93,85 +91,27 @@ class ProtocolEngine(wiring.Component):
             expander = m.submodules.expander = InputExpander(p.input_bits)
 
         # -- the frame as it arrived ----------------------------------------------------------------
-        head, count, framing, overflow = frame.head, frame.count, frame.framing, frame.overflow
-        version, seq, command, length = head.header.version, head.header.seq, head.header.command, head.header.length
+        head = frame.head
+        seq, command, length = head.header.seq, head.header.command, head.header.length
         access = head.params.read     # (a WRITE's fields are a READ's first two, INPUTS' have its shape)
         target, width, read_count = access.addr, access.width, access.count
-        region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
 
 
         # -- counters of the link (STATUS) ----------------------------------------------------------
         bad_frames, rx_errors = Signal(32), Signal(32)
         m.d.sync += rx_errors.eq(rx_errors + frame.error_taken + self.rx_lost)
 
-        # -- checks, in two registered stages -------------------------------------------------------
+        # -- checks, in two registered stages (frame_check.LATENCY) -------------------------------------
+        check = m.submodules.check = FrameCheck(p, self.coded)
+        applied_seq, applied = Signal(8), Signal()
+        m.d.comb += [check.head.eq(head), check.count.eq(frame.count), check.crc_ok.eq(frame.crc_ok),
+                     check.framing.eq(frame.framing), check.overflow.eq(frame.overflow), check.core_busy.eq(self.core_busy),
+                     check.core_bank.eq(self.core_bank), check.applied.eq(applied),
+                     check.applied_seq.eq(applied_seq)]
+        n = check.elements                               # elements of a WRITE, READ or STATUS
         log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
-        width_ok = (width == 1) | (width == 2) | (width == 4)
-        data_bytes = Signal(16)
-        m.d.comb += data_bytes.eq(length - LEAD)
-        shape_ok = Signal()
-        elements = Signal(16)
-        with m.Switch(command):
-            with m.Case(Command.INFO):
-                m.d.comb += shape_ok.eq(length == 0)
-            with m.Case(Command.STATUS):
-                m.d.comb += [shape_ok.eq(length == 0), elements.eq(STATUS_ELEMENTS)]
-            with m.Case(Command.WAIT):
-                m.d.comb += [shape_ok.eq(length == PARAMS[Command.WAIT].size), elements.eq(STATUS_ELEMENTS)]
-            with m.Case(Command.START):
-                m.d.comb += shape_ok.eq(length == PARAMS[Command.START].size)
-            with m.Case(Command.WRITE):
-                m.d.comb += [shape_ok.eq((length > LEAD) & width_ok & ((data_bytes & (width - 1)) == 0)),
-                             elements.eq(data_bytes >> log_width)]
-            with m.Case(Command.READ):
-                m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (read_count != 0) &
-                                         ((read_count << log_width) <= MAX_PAYLOAD - 1)),
-                             elements.eq(read_count)]
-            if self.coded:
-                with m.Case(Command.INPUTS):
-                    m.d.comb += [shape_ok.eq((length > PARAMS[Command.INPUTS].size) & (read_count != 0) &
-                                             (head.params.inputs.coding <= max(Coding))),
-                                 elements.eq(read_count)]
-        known = Signal()
-        m.d.comb += known.eq(Cat(command == c for c in Command if self.coded or c != Command.INPUTS).any())
-
-        # the frame's faults, each registered in CHECK, then the first of them in CLASSIFY (timing)
-        faults = [(overflow, Status.OVERFLOW), (framing, Status.FRAMING),
-                  (count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (~frame.crc_ok, Status.BAD_CRC),
-                  (version != VERSION, Status.BAD_VERSION),
-                  (length != count - HEADER_BYTES - CRC_BYTES, Status.BAD_LENGTH),
-                  (~known, Status.UNKNOWN_COMMAND), (~shape_ok, Status.BAD_LENGTH)]
-        fault_q = [Signal(name=f"fault{k}") for k in range(len(faults))]
-        frame_status = Signal(Status)
-        for k, (flag, code) in reversed(list(enumerate(faults))):   # the first fault wins
-            with m.If(fault_q[k]):
-                m.d.comb += frame_status.eq(code)
-
-        first_status = Signal(Status)
-        n = Signal(16)                                  # elements of a WRITE, READ or STATUS
-        last = Signal(REGION_SHIFT + 1)                 # the offset of the burst's last element
-        # (two registers behind the header, timing: a frame's CRC bytes come after it)
-        elements_q = Signal.like(elements)
-        m.d.sync += [elements_q.eq(elements), last.eq(offset + elements_q - 1)]
-
-        # the region's size and access, and whether the burst may run beside the core
-        limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
-        with m.Switch(region):
-            for r in p.host_regions() + (p.link_regions() if self.coded else []):
-                with m.Case(r.region):
-                    m.d.comb += [limit.eq(r.limit), readable.eq(r.readable), writable.eq(r.writable)]
-                    if r.bank_bit is not None:
-                        m.d.comb += [banked.eq(1), bank_ok.eq((offset[r.bank_bit] == last[r.bank_bit]) &
-                                                              (offset[r.bank_bit] != self.core_bank))]
         is_write, is_read, is_inputs = command == Command.WRITE, command == Command.READ, command == Command.INPUTS
         writes = is_write | is_inputs
-        in_range = (last < limit) & Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
-        control = region == Region.CONTROL
-        # (a write of START while a program runs is refused, as the START command is)
-        may_run = (control & ~(is_write & (offset == Reg.START))) | (writes & banked & bank_ok) | ~self.core_busy
-        applied_seq, applied = Signal(8), Signal()
-        duplicate = applied & (applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
-        in_range_q, duplicate_q = Signal(), Signal()
 
         status = Signal(Status)
         reply_length = Signal(16)
@@ -246,22 +186,19 @@ class ProtocolEngine(wiring.Component):
                 with m.If(frame.ended):
                     m.next = "CHECK"
             with m.State("CHECK"):
-                # (the burst's range and the duplicate test registered for DECIDE: timing)
-                m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)],
-                             n.eq(elements), n_last.eq(elements - 1), cursor.eq(target), k.eq(0), j.eq(0),
-                             word.eq(0), rptr.eq(HEADER_BYTES + LEAD), in_range_q.eq(in_range),
-                             duplicate_q.eq(duplicate)]
+                m.d.comb += check.sample.eq(1)
+                m.d.sync += [cursor.eq(target), k.eq(0), j.eq(0), word.eq(0), rptr.eq(HEADER_BYTES + LEAD)]
                 m.next = "CLASSIFY"
             with m.State("CLASSIFY"):
-                m.d.sync += first_status.eq(frame_status)
+                m.d.sync += n_last.eq(n - 1)
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 m.d.sync += [reply_length.eq(1), bare.eq(1)]
-                with m.If(first_status != Status.OK):
-                    reply(first_status)
-                with m.Elif(duplicate_q):
+                with m.If(check.status != Status.OK):
+                    reply(check.status)
+                with m.Elif(check.duplicate):
                     reply(Status.OK)     # applied once already: answer again, change nothing
-                with m.Elif((writes | is_read) & ~in_range_q):
+                with m.Elif((writes | is_read) & ~check.in_range):
                     reply(Status.ADDRESS)
                 with m.Elif(command == Command.START):
                     with m.If(head.params.start.bank > 1):
@@ -272,7 +209,7 @@ class ProtocolEngine(wiring.Component):
                         m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)),
                                      word.eq(1 | head.params.start.bank << 1)]
                         m.next = "BUS_WRITE"
-                with m.Elif((writes | is_read) & ~may_run):
+                with m.Elif((writes | is_read) & ~check.may_run):
                     reply(Status.BUSY)
                 with m.Elif(is_write):
                     m.next = "FETCH"

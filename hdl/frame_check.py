@@ -1,0 +1,149 @@
+"""The checks of a request that has ended (``docs/protocol.md`` §4), before anything executes.
+
+From what the :class:`~.frame_receiver.FrameReceiver` holds, the frame's faults in the
+document's order (overflow, framing, too short, CRC, version, length field, unknown command,
+payload shape), the elements a ``WRITE``, ``READ``, ``INPUTS`` or status reply moves, and
+whether its burst is in range, a retry of the last applied request, and allowed beside a
+running program.  Its golden twin is :meth:`~epfpga.verification.engine_model.EngineModel.check`.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.contract.address_map import REGION_SHIFT, Reg, Region
+from epfpga.contract.params import CoreParams
+from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS,
+                                      STATE_CHANGING, STATUS_REGISTERS, VERSION, Coding, Command, Status)
+
+from .frame_receiver import FRAME
+
+LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its elements
+STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
+#: Cycles from :attr:`FrameCheck.sample` to :attr:`FrameCheck.status`: the faults registered,
+#: then the first of them (timing).
+LATENCY = 2
+
+
+class FrameCheck(wiring.Component):
+    """A request's faults, elements and access.
+
+    Parameters
+    ----------
+    params : CoreParams
+        The core behind the bus: its regions, their sizes and banks.
+    coded : bool
+        The build takes ``INPUTS`` and has the input table.
+
+    Attributes
+    ----------
+    head : In(FRAME)
+        The frame's first bytes; held from two cycles before :attr:`sample` (a frame's CRC
+        bytes come after them) to the decision.
+    count : In(range(MAX_FRAME + 1))
+    crc_ok, framing, overflow : In(1)
+        What the receiver holds, valid in the cycle of :attr:`sample`.
+    sample : In(1)
+        The frame has just ended: register its faults and access.
+    core_busy, core_bank : In(1)
+        The core runs a program, on this input bank.
+    applied, applied_seq : In(1), In(8)
+        A ``WRITE``, ``INPUTS`` or ``START`` was applied, with this ``seq``.
+    status : Out(Status)
+        The first fault (``OK`` for none), :data:`LATENCY` cycles after :attr:`sample`.
+    elements : Out(16)
+        Elements the request moves, from :attr:`sample` on.
+    in_range, duplicate : Out(1)
+        The burst lies in a region that allows its access; the request repeats the last
+        applied one (both registered at :attr:`sample`).
+    may_run : Out(1)
+        The request may run now, beside the core as it is.
+    """
+
+    def __init__(self, params: CoreParams, coded: bool):
+        self.params, self.coded = params, coded
+        super().__init__({
+            "head": In(FRAME), "count": In(range(MAX_FRAME + 1)), "crc_ok": In(1), "framing": In(1),
+            "overflow": In(1), "sample": In(1), "core_busy": In(1), "core_bank": In(1), "applied": In(1),
+            "applied_seq": In(8), "status": Out(Status), "elements": Out(16), "in_range": Out(1),
+            "duplicate": Out(1), "may_run": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        head = self.head
+        version, seq, command, length = head.header.version, head.header.seq, head.header.command, head.header.length
+        access = head.params.read     # (a WRITE's fields are a READ's first two, INPUTS' have its shape)
+        target, width, count = access.addr, access.width, access.count
+        region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
+
+        log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
+        width_ok = (width == 1) | (width == 2) | (width == 4)
+        data_bytes = Signal(16)
+        m.d.comb += data_bytes.eq(length - LEAD)
+        shape_ok, elements = Signal(), Signal(16)
+        with m.Switch(command):
+            with m.Case(Command.INFO):
+                m.d.comb += shape_ok.eq(length == 0)
+            with m.Case(Command.STATUS):
+                m.d.comb += [shape_ok.eq(length == 0), elements.eq(STATUS_ELEMENTS)]
+            with m.Case(Command.WAIT):
+                m.d.comb += [shape_ok.eq(length == PARAMS[Command.WAIT].size), elements.eq(STATUS_ELEMENTS)]
+            with m.Case(Command.START):
+                m.d.comb += shape_ok.eq(length == PARAMS[Command.START].size)
+            with m.Case(Command.WRITE):
+                m.d.comb += [shape_ok.eq((length > LEAD) & width_ok & ((data_bytes & (width - 1)) == 0)),
+                             elements.eq(data_bytes >> log_width)]
+            with m.Case(Command.READ):
+                m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (count != 0) &
+                                         ((count << log_width) <= MAX_PAYLOAD - 1)),
+                             elements.eq(count)]
+            if self.coded:
+                with m.Case(Command.INPUTS):
+                    m.d.comb += [shape_ok.eq((length > PARAMS[Command.INPUTS].size) & (count != 0) &
+                                             (head.params.inputs.coding <= max(Coding))),
+                                 elements.eq(count)]
+        known = Cat(command == c for c in Command if self.coded or c != Command.INPUTS).any()
+
+        # the faults, each registered at sample, then the first of them (timing)
+        faults = [(self.overflow, Status.OVERFLOW), (self.framing, Status.FRAMING),
+                  (self.count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (~self.crc_ok, Status.BAD_CRC),
+                  (version != VERSION, Status.BAD_VERSION),
+                  (length != self.count - HEADER_BYTES - CRC_BYTES, Status.BAD_LENGTH),
+                  (~known, Status.UNKNOWN_COMMAND), (~shape_ok, Status.BAD_LENGTH)]
+        fault_q = [Signal(name=f"fault{k}") for k in range(len(faults))]
+        first = Signal(Status)
+        for k, (_, code) in reversed(list(enumerate(faults))):   # the first fault wins
+            with m.If(fault_q[k]):
+                m.d.comb += first.eq(code)
+        m.d.sync += self.status.eq(first)
+
+        # the burst's last offset, two registers behind the header (timing: the CRC bytes come after it)
+        last = Signal(REGION_SHIFT + 1)
+        elements_q = Signal.like(elements)
+        m.d.sync += [elements_q.eq(elements), last.eq(offset + elements_q - 1)]
+
+        # the region's size and access, and whether the burst may run beside the core
+        limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
+        p = self.params
+        with m.Switch(region):
+            for r in p.host_regions() + (p.link_regions() if self.coded else []):
+                with m.Case(r.region):
+                    m.d.comb += [limit.eq(r.limit), readable.eq(r.readable), writable.eq(r.writable)]
+                    if r.bank_bit is not None:
+                        m.d.comb += [banked.eq(1), bank_ok.eq((offset[r.bank_bit] == last[r.bank_bit]) &
+                                                              (offset[r.bank_bit] != self.core_bank))]
+        is_write, is_inputs = command == Command.WRITE, command == Command.INPUTS
+        writes = is_write | is_inputs
+        in_range = (last < limit) & Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
+        # (a write of START while a program runs is refused, as the START command is)
+        control = region == Region.CONTROL
+        m.d.comb += self.may_run.eq((control & ~(is_write & (offset == Reg.START))) | (writes & banked & bank_ok) |
+                                    ~self.core_busy)
+        duplicate = self.applied & (self.applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
+        with m.If(self.sample):
+            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], self.elements.eq(elements),
+                         self.in_range.eq(in_range), self.duplicate.eq(duplicate)]
+        return m
