@@ -77,6 +77,7 @@ class SerialLink:
             raise LinkError(f"cannot open serial port {port}: {reason}") from None
         self.counters = LinkCounters()
         self._decoder = FrameDecoder()
+        self._flushes = 0     # flush replies still to come (close waits for them)
         self._seq = 0
         self._last_applied: int | None = None
         # A write that changes nothing: whatever sequence number the device remembers from an
@@ -84,6 +85,11 @@ class SerialLink:
         self.request(Command.WRITE, write_payload(address(Region.CONTROL, Reg.STATUS), 4, [0]))
 
     def close(self) -> None:
+        """Take the last flush's replies (so that whoever opens the port next does not get
+        them: nothing else answers them), then close the port."""
+        deadline = time.monotonic() + 1.0
+        while self._flushes and time.monotonic() < deadline:
+            self._replies([], {}, deadline)
         self.serial.close()
 
     @property
@@ -154,6 +160,7 @@ class SerialLink:
                 if self.flush:
                     self.serial.write(b"".join(FLUSH))
                     self.counters.bytes_sent += sum(map(len, FLUSH))
+                    self._flushes += len(FLUSH)
             got = self._replies(frames, unanswered, last_progress + self.timeout)
             if not got:                                   # silence: every unanswered request again
                 for k in sorted(unanswered.values()):
@@ -188,6 +195,8 @@ class SerialLink:
                 if k is not None and frame.command == frames[k][1] | REPLY:
                     del unanswered[frame.seq]
                     out.append((k, frame))
+                elif (frame.seq, frame.command) == (0, Command.INFO | REPLY):
+                    self._flushes = max(0, self._flushes - 1)
         return out
 
     # -- commands -----------------------------------------------------------------------------------

@@ -155,14 +155,19 @@ class ProtocolEngine(wiring.Component):
                          expander.values.ready.eq(1),
                          expander.table.addr.eq(cursor), expander.table.data.eq(word),
                          to_table.eq(cursor[REGION_SHIFT:] == Region.TABLE)]
-            with m.If(value_write):
-                m.d.comb += self.we.eq(1)
-                m.d.sync += cursor.eq(cursor + 1)
-            with m.If(expander.values.valid & ~writing):   # (an INPUTS frame's values: counted, then written)
-                with m.If(at_count):
-                    m.d.sync += excess.eq(1)
-                with m.Else():
-                    m.d.sync += k.eq(k + 1)
+
+        def values():
+            """An INPUTS frame's values: counted in the first pass, written in the second (in the
+            states that pass over the codes, so the counters' other sources share their adders)."""
+            if self.coded:
+                with m.If(value_write):
+                    m.d.comb += self.we.eq(1)
+                    m.d.sync += cursor.eq(cursor + 1)
+                with m.If(expander.values.valid & ~writing):
+                    with m.If(at_count):
+                        m.d.sync += excess.eq(1)
+                    with m.Else():
+                        m.d.sync += k.eq(k + 1)
 
         def reply(code):
             m.d.sync += [status.eq(code), hb.eq(0)]
@@ -239,8 +244,10 @@ class ProtocolEngine(wiring.Component):
             with m.State("FETCH"):
                 m.d.sync += rptr.eq(rptr + 1)
                 m.next = "LOAD"
+                values()
             with m.State("LOAD"):   # the byte into byte_q
                 m.next = "TAKE"
+                values()
                 if self.coded:
                     with m.If(is_inputs):
                         m.next = "CODE"
@@ -269,11 +276,13 @@ class ProtocolEngine(wiring.Component):
             if self.coded:
                 with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
                     m.d.comb += [expander.codes.valid.eq(1), frame.read.hold.eq(1)]
+                    values()
                     with m.If(expander.codes.ready):
                         m.next = "FETCH"
                         with m.If(rptr == HEADER_BYTES + length):
                             m.next = "DRAIN"
                 with m.State("DRAIN"):
+                    values()
                     with m.If(~expander.busy):
                         with m.If(writing):
                             m.d.sync += [applied.eq(1), applied_seq.eq(seq), writing.eq(0)]

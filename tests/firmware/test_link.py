@@ -366,6 +366,7 @@ def test_training_on_the_simulated_board_matches_the_fixed_point_model(inputs):
         assert trainer.train_turnarounds == 5 + 4 + 4 + 3
     finally:
         trainer.close()
+    # every byte the host counted reached the board (the link's close takes the last flush's replies)
     assert trainer.board.stats["bytes_to_device"] == trainer.link.counters.bytes_sent
 
 
