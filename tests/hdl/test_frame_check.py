@@ -106,6 +106,8 @@ def test_beside_a_running_program_only_the_idle_bank_and_the_registers_may_run()
     bank1 = address(Region.X, (params.batch * params.input_stride) << params.lane_bits)
     cases = [(pack(1, Command.WRITE, write_payload(address(Region.X, 0), 2, [1])), False),   # the running bank
              (pack(1, Command.WRITE, write_payload(bank1, 2, [1])), True),                   # the idle one
+             (pack(1, Command.INPUTS, inputs_payloads(address(Region.X, 0), b"\x01", Coding.BYTES)[0]), False),
+             (pack(1, Command.INPUTS, inputs_payloads(bank1, b"\x01\x00", Coding.BYTES)[0]), True),
              (pack(1, Command.READ, read_payload(address(Region.CONTROL, 2), 4, 1)), True),
              (pack(1, Command.WRITE, write_payload(address(Region.CONTROL, 0), 4, [1])), False),  # START
              (pack(1, Command.READ, read_payload(address(layer_region(1, "W"), 0), 2, 1)), False)]
