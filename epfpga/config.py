@@ -93,7 +93,7 @@ class FixedFormat:
 class Hardware:
     """Target board and clock of the on-chip trainer.  ``coded_inputs``: the link takes
     inputs as the data set's bytes (``INPUTS`` and its table, ``docs/protocol.md`` §3), about
-    300 logic cells on the iCE40; without, every input goes as a 2-byte element."""
+    260 logic cells on the iCE40; without, every input goes as a 2-byte element."""
 
     board: str = "ulx3s-85f"
     clock_mhz: float = 25.0

@@ -145,8 +145,8 @@ def test_program_prints_the_icebreaker_loader_command(tmp_path):
 @pytest.mark.slow
 def test_a_small_system_builds_for_the_icebreaker(tmp_path):
     """A full iCE40 build (2 minutes): SPRAM, SB_MAC16, the PLL; the bitstream and the report.
-    Without the coded inputs: the 5-6-3 system fills 5,276 of the 5,280 logic cells without
-    them, and they cost about 300."""
+    Without the coded inputs: the 5-6-3 system fills 5,212 of the 5,280 logic cells without
+    them, and they cost about 260."""
     out = tmp_path / "build"
     config = dict(TINY, batch=4, hardware={"board": "icebreaker", "coded_inputs": False})
     proc = epfpga("build", "--board", "icebreaker", "--config", toml(tmp_path, **config), "--out", str(out))
