@@ -290,8 +290,15 @@ class CoreParams:
                                element_bits=self.state_bits)]
         return out
 
+    @property
+    def coded_inputs(self) -> bool:
+        """The link takes ``INPUTS`` and has the input table (``hardware.coded_inputs``)."""
+        return self.config.hardware.coded_inputs
+
     def link_regions(self) -> list[HostRegion]:
         """The regions the protocol engine serves itself, beside the core's (``docs/protocol.md`` §7)."""
+        if not self.coded_inputs:
+            return []
         return [HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, True, element_bits=self.input_bits)]
 
     def memory_bits(self) -> dict[str, int]:

@@ -57,6 +57,7 @@ class Coding(enum.IntEnum):
 
 TABLE_ENTRIES = 256     # the input table: one input value for each byte
 MAX_RUN = 256           # the longest run one zero-run code (0, r) stands for
+MAX_COUNT = 0xFFFF      # the most values one INPUTS frame writes (its u16 count)
 
 
 @dataclass(frozen=True)
@@ -291,20 +292,24 @@ def _runs(data: bytes) -> Iterator[tuple[int, bytes]]:
         k = end
 
 
-def inputs_payloads(addr: int, data: bytes, coding: Coding) -> list[bytes]:
+def inputs_payloads(addr: int, data: bytes, coding: Coding | None = None) -> list[bytes]:
     """``INPUTS`` payloads that write the table values of ``data``'s bytes to consecutive
-    element addresses from ``addr``, each within :data:`MAX_PAYLOAD` and 65,535 elements (a
-    zero run is never split, a stretch of literals may be)."""
+    element addresses from ``addr``, each within :data:`MAX_PAYLOAD` and :data:`MAX_COUNT`
+    elements (a zero run is never split, a stretch of literals may be); ``coding`` ``None``:
+    whichever codes ``data`` shorter."""
     lead = PARAMS[Command.INPUTS]
     room = MAX_PAYLOAD - lead.size
-    pieces = _runs(data) if coding == Coding.ZERO_RUNS else [(len(data), bytes(data))]
+    runs = list(_runs(data)) if coding != Coding.BYTES else []
+    if coding is None:
+        coding = Coding.ZERO_RUNS if sum(len(code) for _, code in runs) < len(data) else Coding.BYTES
+    pieces = runs if coding == Coding.ZERO_RUNS else [(len(data), bytes(data))]
     out: list[bytes] = []
     codes, count = bytearray(), 0
     for elements, code in pieces:
         literal = coding == Coding.BYTES or code[0] != 0
         while code:
-            take = min(room - len(codes), 0xFFFF - count, len(code)) if literal else \
-                len(code) if len(codes) + len(code) <= room and count + elements <= 0xFFFF else 0
+            take = min(room - len(codes), MAX_COUNT - count, len(code)) if literal else \
+                len(code) if len(codes) + len(code) <= room and count + elements <= MAX_COUNT else 0
             if take == 0:   # this payload is full
                 out.append(lead.struct.pack(addr, coding, count) + bytes(codes))
                 addr, codes, count = addr + count, bytearray(), 0

@@ -56,21 +56,20 @@ class BoardTrainer(HostTrainer):
         :func:`~epfpga.verification.board_sim.open_port`).
     input_levels : int, optional
         The data set's pixels are bytes over this (:attr:`~epfpga.data.Dataset.levels`): they
-        cross the link as bytes (:func:`~.input_code.input_table`).
-    byte_inputs : bool
-        ``False``: every input goes as a 2-byte element, as protocol version 1 sent them.
+        cross the link as bytes (:func:`~.input_code.input_table`), where the device takes
+        them (the descriptor's ``features``).
     """
 
     backend = "board"
     double_buffered = True   # train_batch takes the upcoming mini-batch
 
     def __init__(self, config: Config, params: Params | None = None, port: str = "", baud: int = DEFAULT_BAUD,
-                 timeout: float = 2.0, board=None, input_levels: int | None = None, byte_inputs: bool = True):
+                 timeout: float = 2.0, board=None, input_levels: int | None = None):
         self.board = board
         try:
             hw, self.link, info = connect(config, port, baud, timeout)
             self.link_clock_hz = info.clock_hz
-            coded = byte_inputs and Feature.CODED_INPUTS in info.features   # (a build may leave them out)
+            coded = Feature.CODED_INPUTS in info.features   # (a build may leave them out)
             table = input_table(hw.spec, input_levels) if coded else None
             super().__init__(config, HostDriver(hw, LinkTransport(hw, self.link, table)), params)
             self.driver.load_program(self.training_program)

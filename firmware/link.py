@@ -16,10 +16,10 @@ import numpy as np
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (LINK_COUNTERS, PARAMS, REPLY, RX_QUEUE, STATE_CHANGING, STATUS_REGISTERS, VERSION,
-                                      WIDTHS, BadFrame, Coding, Command, Descriptor, Frame, FrameDecoder, Status,
-                                      WrongVersion, encode_frame, inputs_payloads, max_elements, read_payload,
-                                      read_values, start_payload, wait_payload, write_payload, zero_runs)
+from epfpga.contract.protocol import (LINK_COUNTERS, MAX_COUNT, PARAMS, REPLY, RX_QUEUE, STATE_CHANGING,
+                                      STATUS_REGISTERS, VERSION, WIDTHS, BadFrame, Command, Descriptor, Frame,
+                                      FrameDecoder, Status, WrongVersion, encode_frame, inputs_payloads, max_elements,
+                                      read_payload, read_values, start_payload, wait_payload, write_payload)
 from epfpga.errors import UserError
 
 from .driver import HostDriver
@@ -32,8 +32,12 @@ BRIDGE_PACKET = 62
 # INFO requests whose replies (the descriptor of one layer at least), behind any partial packet,
 # fill one: sent before the host waits.  INFO, because its answer never changes: whatever
 # request of the same seq takes a flush's reply takes the right answer.
-_INFO_REPLY = len(encode_frame(0, Command.INFO | REPLY, bytes(1 + Descriptor.FIXED.size + 2 * 2)))
-FLUSH = [encode_frame(0, Command.INFO)] * -(-(BRIDGE_PACKET - 1) // _INFO_REPLY)
+def _info_reply(layers: int) -> int:
+    """Bytes of the ``INFO`` reply of ``layers`` weight layers, on the wire."""
+    return len(encode_frame(0, Command.INFO | REPLY, bytes(1 + Descriptor.FIXED.size + 2 * (layers + 1))))
+
+
+FLUSH = [encode_frame(0, Command.INFO)] * -(-(BRIDGE_PACKET - 1) // _info_reply(1))
 
 
 class LinkError(UserError):
@@ -248,7 +252,7 @@ class LinkTransport:
         while k < len(addrs):
             region = addrs[k] >> REGION_SHIFT
             width, signed = self._width.get(region, (4, False))
-            limit = 0xFFFF if self.coder and region == Region.X else max_elements(width, command)
+            limit = MAX_COUNT if self.coder and region == Region.X else max_elements(width, command)
             end = k + 1
             while end < len(addrs) and end - k < limit and addrs[end] == addrs[end - 1] + 1 \
                     and addrs[end] >> REGION_SHIFT == region:
@@ -268,8 +272,7 @@ class LinkTransport:
                 batch += [(Command.WRITE, write_payload(first + j, width, values[j:j + step]))
                           for j in range(0, count, step)]
             else:
-                coding = Coding.ZERO_RUNS if len(zero_runs(codes)) < len(codes) else Coding.BYTES
-                batch += [(Command.INPUTS, payload) for payload in inputs_payloads(first, codes, coding)]
+                batch += [(Command.INPUTS, payload) for payload in inputs_payloads(first, codes)]
         self.link.requests(batch)
 
     def read(self, addrs: list[int]) -> list[int]:
@@ -335,8 +338,7 @@ def train_bytes_per_sample(params: CoreParams, table=None, xq: np.ndarray | None
     ``xq``: the mini-batch's quantised inputs (by default, with an input ``table``, each its
     entry 1: a byte data set without a 0, whose inputs no zero run shortens; without, zeros:
     2 bytes an input whatever they are)."""
-    recorder = _Recorder(len(encode_frame(0, Command.INFO | REPLY, bytes(1 + Descriptor.FIXED.size +
-                                                                       2 * (params.layers + 1)))))
+    recorder = _Recorder(_info_reply(params.layers))
     link = LinkTransport(params, recorder, table)
     recorder.sent = recorder.received = 0      # (the table goes once, not with each mini-batch)
     driver = HostDriver(params, link)

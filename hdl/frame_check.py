@@ -33,9 +33,8 @@ class FrameCheck(wiring.Component):
     Parameters
     ----------
     params : CoreParams
-        The core behind the bus: its regions, their sizes and banks.
-    coded : bool
-        The build takes ``INPUTS`` and has the input table.
+        The core behind the bus: its regions, their sizes and banks; whether the build takes
+        ``INPUTS`` and has the input table.
 
     Attributes
     ----------
@@ -62,8 +61,8 @@ class FrameCheck(wiring.Component):
         The request may run now, beside the core as it is.
     """
 
-    def __init__(self, params: CoreParams, coded: bool):
-        self.params, self.coded = params, coded
+    def __init__(self, params: CoreParams):
+        self.params = params
         super().__init__({
             "head": In(FRAME), "count": In(range(MAX_FRAME + 1)), "crc_ok": In(1), "framing": In(1),
             "overflow": In(1), "sample": In(1), "core_busy": In(1), "core_bank": In(1), "applied": In(1),
@@ -100,12 +99,12 @@ class FrameCheck(wiring.Component):
                 m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (count != 0) &
                                          ((count << log_width) <= MAX_PAYLOAD - 1)),
                              elements.eq(count)]
-            if self.coded:
+            if self.params.coded_inputs:
                 with m.Case(Command.INPUTS):
                     m.d.comb += [shape_ok.eq((length > PARAMS[Command.INPUTS].size) & (count != 0) &
                                              (head.params.inputs.coding <= max(Coding))),
                                  elements.eq(count)]
-        known = Cat(command == c for c in Command if self.coded or c != Command.INPUTS).any()
+        known = Cat(command == c for c in Command if self.params.coded_inputs or c != Command.INPUTS).any()
 
         # the faults, each registered at sample, then the first of them (timing)
         faults = [(self.overflow, Status.OVERFLOW), (self.framing, Status.FRAMING),
@@ -129,7 +128,7 @@ class FrameCheck(wiring.Component):
         limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
         p = self.params
         with m.Switch(region):
-            for r in p.host_regions() + (p.link_regions() if self.coded else []):
+            for r in p.host_regions() + p.link_regions():
                 with m.Case(r.region):
                     m.d.comb += [limit.eq(r.limit), readable.eq(r.readable), writable.eq(r.writable)]
                     if r.bank_bit is not None:

@@ -4,8 +4,8 @@ and replies out.
 A frame's bytes go into a frame buffer as they arrive, with the CRC running beside them
 (:mod:`.frame_receiver`).  Only at its ``END`` is the frame checked (length, CRC, version,
 command, payload, addresses, busy), and only a frame that passes every check touches the
-core's bus, so no write ever comes from a bad frame.  Then the reply goes out and the engine takes the next frame, which waited in the
-receive queue meanwhile (:mod:`.rx_queue`).  Every state waits on nothing but the transmitter,
+core's bus, so no write ever comes from a bad frame.  Then the reply goes out and the engine
+takes the next frame, which waited in the receive queue meanwhile (:mod:`.rx_queue`).  Every state waits on nothing but the transmitter,
 which always drains, so the engine cannot hang.
 """
 
@@ -19,7 +19,7 @@ from amaranth.utils import ceil_log2
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
 from epfpga.contract.protocol import (HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, PARAMS, REPLY, STATUS_REGISTERS,
-                                      VERSION, Command, Descriptor, Feature, Status)
+                                      VERSION, Command, Descriptor, Status)
 
 from .frame_check import LEAD, STATUS_ELEMENTS, FrameCheck
 from .frame_receiver import FrameReceiver
@@ -37,8 +37,8 @@ class ProtocolEngine(wiring.Component):
     params : CoreParams
         The core behind the bus (its regions, their sizes and which bank bits they have).
     descriptor : Descriptor
-        The ``INFO`` reply's descriptor; its ``features`` say whether the engine takes
-        ``INPUTS`` (and has the input table) or answers it ``UNKNOWN_COMMAND``.
+        The ``INFO`` reply's descriptor.  Where ``params`` leave the coded inputs out, the
+        engine answers ``INPUTS`` with ``UNKNOWN_COMMAND`` and has no input table.
 
     Attributes
     ----------
@@ -70,7 +70,7 @@ class ProtocolEngine(wiring.Component):
 
     def __init__(self, params: CoreParams, descriptor: Descriptor):
         self.params, self.descriptor = params, descriptor.pack()
-        self.coded = Feature.CODED_INPUTS in descriptor.features
+        self.coded = params.coded_inputs
         super().__init__({
             "rx": In(stream.Signature(SYMBOL)), "rx_lost": In(1),
             "tx": Out(stream.Signature(FRAME_BYTE)),
@@ -96,18 +96,17 @@ class ProtocolEngine(wiring.Component):
         access = head.params.read     # (a WRITE's fields are a READ's first two, INPUTS' have its shape)
         target, width, read_count = access.addr, access.width, access.count
 
-
         # -- counters of the link (STATUS) ----------------------------------------------------------
         bad_frames, rx_errors = Signal(32), Signal(32)
         m.d.sync += rx_errors.eq(rx_errors + frame.error_taken + self.rx_lost)
 
         # -- checks, in two registered stages (frame_check.LATENCY) -------------------------------------
-        check = m.submodules.check = FrameCheck(p, self.coded)
+        check = m.submodules.check = FrameCheck(p)
         applied_seq, applied = Signal(8), Signal()
         m.d.comb += [check.head.eq(head), check.count.eq(frame.count), check.crc_ok.eq(frame.crc_ok),
-                     check.framing.eq(frame.framing), check.overflow.eq(frame.overflow), check.core_busy.eq(self.core_busy),
-                     check.core_bank.eq(self.core_bank), check.applied.eq(applied),
-                     check.applied_seq.eq(applied_seq)]
+                     check.framing.eq(frame.framing), check.overflow.eq(frame.overflow),
+                     check.core_busy.eq(self.core_busy), check.core_bank.eq(self.core_bank),
+                     check.applied.eq(applied), check.applied_seq.eq(applied_seq)]
         n = check.elements                               # elements of a WRITE, READ or STATUS
         log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
         is_write, is_read, is_inputs = command == Command.WRITE, command == Command.READ, command == Command.INPUTS
@@ -148,8 +147,8 @@ class ProtocolEngine(wiring.Component):
             # RAM's output is slow); it is 0 but then, and word is 0 while INPUTS runs (CHECK)
             value = Signal(p.input_bits)
             value_write = Signal()
-            m.d.sync += [value_write.eq(writing & expander.values.valid),
-                         value.eq(Mux(writing & expander.values.valid, expander.values.payload, 0))]
+            written = writing & expander.values.valid
+            m.d.sync += [value_write.eq(written), value.eq(Mux(written, expander.values.payload, 0))]
             m.d.comb += [self.wdata.eq(word | value),
                          expander.coding.eq(head.params.inputs.coding), expander.codes.payload.eq(byte_q),
                          expander.values.ready.eq(1),

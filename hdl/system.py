@@ -24,7 +24,7 @@ TOP = "epfpga_system"
 
 def descriptor(params: CoreParams, clock_hz: int, baud: int) -> Descriptor:
     """What ``INFO`` answers for this gateware."""
-    features = Feature.CODED_INPUTS if params.config.hardware.coded_inputs else Feature(0)
+    features = Feature.CODED_INPUTS if params.coded_inputs else Feature(0)
     return Descriptor(version=VERSION, layers=params.layers, lanes=params.lanes, state_bits=params.state_bits,
                       input_bits=params.input_bits, weight_bits=params.weight_bits, label_bits=params.label_bits,
                       features=features, batch=params.batch, max_payload=MAX_PAYLOAD, clock_hz=clock_hz, baud=baud,

@@ -30,8 +30,8 @@ class EngineModel:
     input table where its config's ``hardware.coded_inputs`` builds them)."""
 
     def __init__(self, params: CoreParams):
-        self.coded = params.config.hardware.coded_inputs
-        self.regions = {r.region: r for r in params.host_regions() + (params.link_regions() if self.coded else [])}
+        self.coded = params.coded_inputs
+        self.regions = {r.region: r for r in params.host_regions() + params.link_regions()}
         self.applied_seq: int | None = None
         self._buf = bytearray()
         self._escaped = self._framing = self._overflow = False

@@ -18,7 +18,7 @@ import numpy as np
 import serial
 
 from epfpga.contract.address_map import Region, address, layer_region
-from epfpga.contract.params import CoreParams
+from epfpga.contract.params import CoreParams, HostRegion
 from epfpga.contract.protocol import (END, MAX_FRAME, PARAMS, REPLY, TABLE_ENTRIES, WIDTHS, Coding, Command, Frame,
                                       FrameDecoder, Status, crc16, expand, inputs_payloads, pack, read_payload,
                                       slip_encode, write_payload, zero_runs)
@@ -56,7 +56,8 @@ class Fuzzer:
         self.targets = [r for r in params.host_regions() if r.signed or r.region == Region.PRNG]
         self.readable = [r for r in params.host_regions() if r.readable and r.region not in (Region.CONTROL,)]
         self.x = next(r for r in params.host_regions() if r.region == Region.X)
-        self.table = next(r for r in params.link_regions() if r.region == Region.TABLE)
+        # the input table, where the build has one (elsewhere a write of it must be refused)
+        self.table = next(iter(params.link_regions()), HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, False))
 
     # -- the wire ----------------------------------------------------------------------------------
     def _replies(self, count: int, timeout: float = 3.0) -> list[Frame]:

@@ -160,3 +160,9 @@ def test_the_documents_inputs_example():
     """docs/protocol.md §3: ``C8 00 02 FF`` under zero runs, through MNIST's table."""
     codes = bytes.fromhex("C80002FF")
     assert [b + (b >> 7) for b in expand(Coding.ZERO_RUNS, codes)] == [201, 0, 0, 0, 256]
+
+
+def test_without_a_coding_the_shorter_one_is_taken():
+    lead = PARAMS[Command.INPUTS].struct
+    assert [lead.unpack_from(p)[1] for p in inputs_payloads(0, bytes(100))] == [Coding.ZERO_RUNS]
+    assert [lead.unpack_from(p)[1] for p in inputs_payloads(0, bytes([1, 0, 2]))] == [Coding.BYTES]

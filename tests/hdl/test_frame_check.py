@@ -57,7 +57,7 @@ def test_the_checks_answer_as_the_engine_model(coded):
     cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5],
                                     hardware={"coded_inputs": coded}))
     params = CoreParams.from_config(cfg)
-    model, dut = EngineModel(params), FrameCheck(params, coded)
+    model, dut = EngineModel(params), FrameCheck(params)
     rng = np.random.default_rng(int(coded))
     frames = [random_frame(rng, params) for _ in range(600)]
     flags = [(rng.random() < 0.05, rng.random() < 0.05) for _ in frames]
@@ -102,7 +102,7 @@ def test_the_checks_answer_as_the_engine_model(coded):
 
 def test_beside_a_running_program_only_the_idle_bank_and_the_registers_may_run():
     params = CoreParams.from_config(config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5])))
-    dut = FrameCheck(params, True)
+    dut = FrameCheck(params)
     bank1 = address(Region.X, (params.batch * params.input_stride) << params.lane_bits)
     cases = [(pack(1, Command.WRITE, write_payload(address(Region.X, 0), 2, [1])), False),   # the running bank
              (pack(1, Command.WRITE, write_payload(bank1, 2, [1])), True),                   # the idle one
