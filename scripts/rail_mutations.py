@@ -70,13 +70,29 @@ def child(name: str | None) -> int:
     return int(pytest.main([TESTS, "-x", "-q", "-p", "no:cacheprovider", "--no-header", "-W", "ignore"]))
 
 
+def run_child(script: str, option: str, name: str | None, pattern: str) -> tuple[int, str, float]:
+    """Run ``script --child`` (with ``option name`` for a mutant): its exit status, the first
+    group of ``pattern`` in what its tests print (or ``""``) and the seconds taken."""
+    started = time.monotonic()
+    cmd = [sys.executable, script, "--child"] + ([option, name] if name is not None else [])
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    found = re.search(pattern, proc.stdout)
+    return proc.returncode, found[1] if found else "", time.monotonic() - started
+
+
 def run(name: str | None) -> tuple[int, str, float]:
     """Exit status, the first mismatch the tests report (if any) and the seconds taken."""
-    started = time.monotonic()
-    cmd = [sys.executable, __file__, "--child"] + (["--only", name] if name is not None else [])
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    first = re.search(r"AssertionError: (\d+ mismatches, first: [^\n]+)", proc.stdout)
-    return proc.returncode, first[1] if first else "", time.monotonic() - started
+    return run_child(__file__, "--only", name, r"AssertionError: (\d+ mismatches, first: [^\n]+)")
+
+
+def unmutated_passes(run, what: str, tests: str) -> bool:
+    """Run ``tests`` on the code as it is first; say how it went (on stderr if it failed)."""
+    rc, _, seconds = run(None)
+    if rc != 0:
+        print(f"the unmutated {what} fails {tests} (exit {rc}): fix that first", file=sys.stderr)
+        return False
+    print(f"unmutated: {tests} passes ({seconds:.0f} s)")
+    return True
 
 
 def main() -> int:
@@ -87,11 +103,8 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     if args.child:
         return child(args.only)
-    rc, _, seconds = run(None)
-    if rc != 0:
-        print(f"the unmutated gateware fails {TESTS} (exit {rc}): fix that first", file=sys.stderr)
+    if not unmutated_passes(run, "gateware", TESTS):
         return 1
-    print(f"unmutated: {TESTS} passes ({seconds:.0f} s)")
     print("| mutant | rail tests | first mismatch | s |\n|---|---|---|---|")
     survivors = 0
     for mutant in MUTANTS if args.only is None else [m for m in MUTANTS if m.name == args.only]:

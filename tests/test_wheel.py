@@ -1,5 +1,5 @@
 """The built wheel holds every module of the package's folders (explicit package maps lose
-nested folders easily)."""
+nested folders easily), and the C++ and Verilog files the simulators build from."""
 
 import subprocess
 import sys
@@ -19,6 +19,9 @@ def test_wheel_contains_every_module(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"{target}/{path.relative_to(ROOT / folder).as_posix()}"
                 for folder, target in FOLDERS.items() for path in (ROOT / folder).rglob("*.py")}
+    # the C++ benches, the chip model and the cell models the simulators compile
+    expected |= {f"epfpga/verification/{path.relative_to(ROOT / 'verification').as_posix()}"
+                 for pattern in ("*.cpp", "*.h", "models/*.v") for path in (ROOT / "verification").glob(pattern)}
     assert expected, "no modules found"
     missing = sorted(expected - names)
     assert not missing, f"missing from the wheel: {missing}"

@@ -8,14 +8,13 @@ exactly as it opens a board's USB-serial port.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -31,9 +30,7 @@ from . import simulators
 SIM_CLOCK_HZ = 48_000_000    # with SIM_BAUD: divisor 4, the fewest clocks a bit the UART takes
 SIM_BAUD = 12_000_000
 USB_LATENCY_MS = 16.0        # an FTDI bridge's latency timer on Linux, unless set lower (1 at best)
-RECIPE = 1                   # part of the cache key: bump when the way the board is built changes
 BOARD_SIMULATORS = ("verilator",)   # the simulated board: the system top in Verilator behind a pty
-VERILATOR_ARGS = ["--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal", "-Wno-WIDTH"]
 
 
 def _stderr(message: str) -> None:
@@ -42,33 +39,8 @@ def _stderr(message: str) -> None:
 
 def build(text: str, log=_stderr) -> Path:
     """The board binary for the system Verilog ``text``: from the cache, or built now."""
-    simulators.prepare("verilator")
     main = resources.files("epfpga.verification").joinpath("board_main.cpp").read_text()
-    key = hashlib.sha256(f"{RECIPE}\0{metadata.version('verilator')}\0{main}\0{text}".encode()).hexdigest()[:16]
-    directory = simulators.cache_root() / f"board-{key}"
-    with simulators.locked(directory):
-        return _build(directory, main, text, log)
-
-
-def _build(directory: Path, main: str, text: str, log) -> Path:
-    binary, manifest = directory / "obj" / "Vboard", directory / "manifest.json"
-    if manifest.exists():
-        simulators.check_manifest("cached board model", directory, binary)
-        return binary
-    if directory.exists():   # a build that was interrupted
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    (directory / f"{TOP}.v").write_text(text)
-    (directory / "board_main.cpp").write_text(main)
-    log(f"building the simulated board in {directory} (once per gateware)")
-    cmd = ["verilator", *VERILATOR_ARGS, "--top-module", TOP, "--Mdir", "obj", "-o", "Vboard",
-           f"{TOP}.v", "board_main.cpp"]
-    with (directory / "build.log").open("w") as out:
-        done = subprocess.run(cmd, cwd=directory, stdout=out, stderr=subprocess.STDOUT)
-    if done.returncode != 0 or not binary.is_file():
-        raise simulators.SimulatorError(f"building the simulated board failed; see {directory / 'build.log'}")
-    manifest.write_text(json.dumps({"sha256": simulators.sha256(binary)}) + "\n")
-    return binary
+    return simulators.program("board", TOP, {f"{TOP}.v": text, "board_main.cpp": main}, log=log)
 
 
 class SimulatedBoard:

@@ -58,6 +58,16 @@ def _cell_models() -> str:
     return cells + "".join((MODELS / f"{cell}.v").read_text() for cell in ("DP16KD", "MULT18X18D"))
 
 
+def ecp5_cells(*names: str) -> str:
+    """Only the named cells of yosys' ECP5 models (a bench around a few I/O primitives)."""
+    cells = _cell_models()
+    found = [re.search(rf"^module {name}\b.*?endmodule", cells, re.M | re.S) for name in names]
+    missing = [name for name, match in zip(names, found) if match is None]
+    if missing:
+        raise SimulatorError(f"yosys' ECP5 cell models have no {', '.join(missing)}")
+    return "\n".join(match[0] for match in found) + "\n"
+
+
 def ice40_cell_models() -> str:
     """yosys' iCE40 simulation models (``SB_LUT4``, ``SB_CARRY``, ``SB_DFF*``, ``SB_RAM40_4K``,
     ``SB_MAC16``, ``SB_SPRAM256KA``, …), for Icarus: without the port defaults, which it does

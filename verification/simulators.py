@@ -18,6 +18,7 @@ from importlib import metadata
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,3 +210,54 @@ def _build(model: Model, sim: str, verilog: str, waves: bool, log) -> Model:
         raise SimulatorError(f"building the {sim} model produced no {model.binary}; see {model.directory / 'build.log'}")
     model.manifest.write_text(json.dumps({"sim": sim, "waves": waves, "sha256": sha256(model.binary)}) + "\n")
     return model
+
+
+# A C++ bench around a design: compiled and linked by Verilator, several files in parallel.
+PROGRAM_ARGS = ["--cc", "--exe", "--build", "-j", "2", "-O3", "-Wno-fatal", "-Wno-WIDTH"]
+
+
+def program(kind: str, top: str, sources: dict[str, str], args: Sequence[str] = (), log=print) -> Path:
+    """The Verilator program ``kind`` (a bench in C++ around the Verilog module ``top``), built
+    from ``sources`` (file name to text; ``.cpp`` and ``.v`` compiled, ``.h`` included): from
+    the cache, or built now (``log`` says so).  Keyed by every source, ``args`` and the tool."""
+    prepare("verilator")
+    cmd = ["verilator", *PROGRAM_ARGS, *args, "--top-module", top, "--Mdir", "obj", "-o", f"V{kind}",
+           *(name for name in sources if not name.endswith(".h"))]
+    return _program(kind, sources, cmd, Path("obj") / f"V{kind}", metadata.version("verilator"), log)
+
+
+def native_program(kind: str, sources: dict[str, str], args: Sequence[str] = (), log=print) -> Path:
+    """A C++ program with no Verilog (a model's own test driver), built by ``g++`` like
+    :func:`program`."""
+    if shutil.which("g++") is None:
+        raise SimulatorError("building a C++ model needs 'g++': run 'apt-get install g++'")
+    cmd = ["g++", "-std=c++17", "-O1", *args, "-o", kind, *(name for name in sources if name.endswith(".cpp"))]
+    version = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.split("\n", 1)[0]
+    return _program(kind, sources, cmd, Path(kind), version, log)
+
+
+def _program(kind: str, sources: dict[str, str], cmd: list[str], binary: Path, tool: str, log) -> Path:
+    text = "\0".join(f"{name}\0{body}" for name, body in sorted(sources.items()))
+    key = hashlib.sha256(f"{kind}\0{tool}\0{cmd}\0{text}".encode()).hexdigest()[:16]
+    directory = cache_root() / f"{kind}-{key}"
+    with locked(directory):
+        return _build_program(directory, kind, sources, cmd, directory / binary, log)
+
+
+def _build_program(directory: Path, kind: str, sources: dict[str, str], cmd: list[str], binary: Path, log) -> Path:
+    manifest = directory / "manifest.json"
+    if manifest.exists():
+        check_manifest(f"cached {kind} model", directory, binary)
+        return binary
+    if directory.exists():   # a build that was interrupted
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    for name, body in sources.items():
+        (directory / name).write_text(body)
+    log(f"building the {kind} model in {directory} (once per gateware)")
+    with (directory / "build.log").open("w") as out:
+        done = subprocess.run(cmd, cwd=directory, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0 or not binary.is_file():
+        raise SimulatorError(f"building the {kind} model failed; see {directory / 'build.log'}")
+    manifest.write_text(json.dumps({"sha256": sha256(binary)}) + "\n")
+    return binary
