@@ -25,11 +25,12 @@ from epfpga import yowasp
 from epfpga.config import Config
 from epfpga.contract.params import SPRAM_BITS, SPRAM_WORDS, CoreParams
 from epfpga.contract.protocol import TABLE_ENTRIES
+from epfpga.contract.sdram import ULX3S_SDRAM
 from epfpga.contract.programs import training
 from epfpga.errors import UserError
 from epfpga.firmware.link import train_bytes_per_sample
 from epfpga.hdl import memories as mem
-from epfpga.hdl import multiplier, schedule
+from epfpga.hdl import litedram, multiplier, schedule
 from epfpga.hdl.block_ram import spram_blocks
 from epfpga.hdl.verilog import memory_map
 from epfpga.hdl.weight_update import single_port_weights
@@ -186,6 +187,7 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
               "link_bytes_per_sample": round(sent + received, 1), "link_bytes_per_sample_wide": round(wide, 1),
               "critical_path": figures["critical_path"],
               "memories": memory_map(params), "utilization": figures["utilization"],
+              **({"sdram": litedram.describe(ULX3S_SDRAM, system.clock_hz)} if params.sdram else {}),
               "bitstream": b.bitstream, "seconds": round(time.monotonic() - start, 1)}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -43,12 +43,19 @@ class BoardTop(wiring.Component):
     def led_pins(self, platform) -> list:
         return [platform.request(name, number, dir="-") for name, number in self.LEDS]
 
+    def sdram(self, m: Module, platform) -> None:
+        """The system's SDRAM on the board's chip (only a board that has one overrides this;
+        the config refuses ``hardware.sdram`` elsewhere)."""
+        raise NotImplementedError
+
     def elaborate(self, platform) -> Module:
         m = Module()
         m.domains.sync = sync = ClockDomain("sync")
         locked = Signal()
         m.submodules.pll = self.clock(m, platform, sync.clk, locked)
         m.d.comb += sync.rst.eq(~locked)
+        if self.system.params.sdram:
+            self.sdram(m, platform)
         m.submodules.system = system = self.system
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)

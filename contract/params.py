@@ -25,6 +25,7 @@ from epfpga.golden.prng import PRNG_BITS
 from .address_map import INPUT_BANKS, Reg, Region, layer_region
 from .assembler import PROGRAM_DEPTH
 from .protocol import TABLE_ENTRIES
+from .sdram import ULX3S_SDRAM
 
 MAX_LANES = 64
 HOST_DATA_BITS = 32
@@ -295,11 +296,21 @@ class CoreParams:
         """The link takes ``INPUTS`` and has the input table (``hardware.coded_inputs``)."""
         return self.config.hardware.coded_inputs
 
+    @property
+    def sdram(self) -> bool:
+        """The build has the board's SDRAM on the host bus (``hardware.sdram``)."""
+        return self.config.hardware.sdram
+
     def link_regions(self) -> list[HostRegion]:
-        """The regions the protocol engine serves itself, beside the core's (``docs/protocol.md`` §7)."""
-        if not self.coded_inputs:
-            return []
-        return [HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, True, element_bits=self.input_bits)]
+        """The regions served beside the core's: the protocol engine's input table, the
+        board's SDRAM (``docs/protocol.md`` §7)."""
+        out = []
+        if self.coded_inputs:
+            out.append(HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, True, element_bits=self.input_bits))
+        if self.sdram:
+            out.append(HostRegion(Region.SDRAM, "sdram", ULX3S_SDRAM.words, True, True,
+                                  element_bits=ULX3S_SDRAM.data_bits))
+        return out
 
     def memory_bits(self) -> dict[str, int]:
         """Bits of every memory, by name (the formula is in docs/architecture.md)."""

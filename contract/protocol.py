@@ -336,6 +336,7 @@ def max_elements(width: int, command: Command) -> int:
 class Feature(enum.IntFlag):
     """What a build's link offers beyond the base protocol (the descriptor's ``features``)."""
     CODED_INPUTS = 1    # INPUTS and the input table
+    SDRAM = 2           # region SDRAM: the board's SDRAM on the host bus
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
 ROUNDINGS = ("nearest", "stochastic")
 BOARDS = ("icebreaker", "ulx3s-85f")
+SDRAM_BOARDS = ("ulx3s-85f",)   # the boards with an SDRAM the build can use (hardware.sdram)
 
 MAX_LAYER = 1 << 16
 MAX_STEPS = 100_000
@@ -93,17 +94,25 @@ class FixedFormat:
 class Hardware:
     """Target board and clock of the on-chip trainer.  ``coded_inputs``: the link takes
     inputs as the data set's bytes (``INPUTS`` and its table, ``docs/protocol.md`` §3), about
-    260 logic cells on the iCE40; without, every input goes as a 2-byte element."""
+    260 logic cells on the iCE40; without, every input goes as a 2-byte element.  ``sdram``:
+    the build has the board's SDRAM controller and the SDRAM on the host bus (the ULX3S's
+    32 MB; ``docs/architecture.md``)."""
 
     board: str = "ulx3s-85f"
     clock_mhz: float = 25.0
     coded_inputs: bool = True
+    sdram: bool = False
 
     def __post_init__(self) -> None:
         _choice("hardware.board", self.board, BOARDS)
         _float("hardware.clock_mhz", self.clock_mhz, 0.0, 1000.0, lo_open=True)
         if not isinstance(self.coded_inputs, bool):
             raise ConfigError("hardware.coded_inputs", self.coded_inputs, "must be true or false")
+        if not isinstance(self.sdram, bool):
+            raise ConfigError("hardware.sdram", self.sdram, "must be true or false")
+        if self.sdram and self.board not in SDRAM_BOARDS:
+            raise ConfigError("hardware.sdram", self.sdram,
+                              f"the {self.board} has no SDRAM (boards with one: {', '.join(SDRAM_BOARDS)})")
 
 
 @dataclass(frozen=True)

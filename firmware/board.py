@@ -126,8 +126,12 @@ class BoardTrainer(HostTrainer):
                 "samples_per_s": self.train_samples / seconds if seconds else 0.0}
 
     def _stop_board(self) -> None:
+        """Stop the simulated board, if this run started one; a timing violation its SDRAM's
+        chip model found fails the run (it stopped the board, so it is also why the link broke)."""
         if self.board is not None:
-            self.board.close()
+            error = self.board.close().get("sdram_error")
+            if error:
+                raise LinkError(f"the simulated board's SDRAM: {error}")
 
     def close(self) -> None:
         try:

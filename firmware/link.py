@@ -91,9 +91,13 @@ class SerialLink:
     def close(self) -> None:
         """Take the last flush's replies (so that whoever opens the port next does not get
         them: nothing else answers them), then close the port."""
+        import serial
         deadline = time.monotonic() + 1.0
-        while self._flushes and time.monotonic() < deadline:
-            self._replies([], {}, deadline)
+        try:
+            while self._flushes and time.monotonic() < deadline:
+                self._replies([], {}, deadline)
+        except (serial.SerialException, OSError):
+            pass   # the device is gone: nothing more will come
         self.serial.close()
 
     @property
@@ -125,6 +129,13 @@ class SerialLink:
         share a batch (``docs/protocol.md`` §5)."""
         if len(batch) > 1 and any(command == Command.START for command, _ in batch):
             raise ValueError("START may not share a batch: sent again, it would run twice")
+        import serial
+        try:
+            return self._requests(batch, accept)
+        except (serial.SerialException, OSError) as exc:   # the cable pulled, the device gone
+            raise LinkError(f"{self.port}: the device is gone ({exc})") from None
+
+    def _requests(self, batch: list[tuple[Command, bytes]], accept: tuple[Status, ...]) -> list[Frame]:
         frames = []
         for command, payload in batch:
             seq = self._next_seq(command)

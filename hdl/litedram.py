@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from enum import IntFlag
 from functools import cache
+from importlib import metadata
 from math import floor
 from pathlib import Path
 
@@ -58,6 +59,17 @@ LOAD_MODE = Command.RAS | Command.CAS | Command.WE | Command.CS
 A10 = 1 << 10   # with PRECHARGE: all banks
 
 
+MIN_REFRESH_CYCLES = 100   # LiteDRAM's refresher refuses a tREFI of fewer clocks
+
+
+def check_clock(chip: SDRAMChip, clock_hz: float) -> None:
+    """Raise ``ValueError`` unless the controller can drive ``chip`` at ``clock_hz``."""
+    chip.cas_latency(clock_hz)   # (at most the chip's fastest clock)
+    if chip.tREFI * clock_hz / 1e9 < MIN_REFRESH_CYCLES:
+        raise ValueError(f"LiteDRAM needs at least {MIN_REFRESH_CYCLES} clocks between refreshes: "
+                         f"{MIN_REFRESH_CYCLES / chip.tREFI * 1e3:.1f} MHz or more, not {clock_hz / 1e6:g}")
+
+
 def controller_timings(chip: SDRAMChip, clock_hz: float) -> dict[str, int | None]:
     """The controller's waits at ``clock_hz``, in clocks (LiteDRAM's ``TimingSettings``)."""
     def cycles(name):
@@ -72,6 +84,13 @@ def controller_timings(chip: SDRAMChip, clock_hz: float) -> dict[str, int | None
         tWR=cycles("tWR"),
         tREFI=floor(chip.tREFI * clock_hz / 1e9),
         tWTR=2, tCCD=1, tFAW=None, tZQCS=None)
+
+
+def describe(chip: SDRAMChip, clock_hz: float) -> dict:
+    """The SDRAM in a build's report: the chip, the controller and its clock (the system's)."""
+    return {"chip": chip.name, "bytes": chip.bytes, "controller": f"LiteDRAM {metadata.version('litedram')}",
+            "clock_mhz": clock_hz / 1e6, "cas_latency": chip.cas_latency(clock_hz),
+            "waits_in_clocks": {k: v for k, v in controller_timings(chip, clock_hz).items() if v is not None}}
 
 
 @dataclass(frozen=True)

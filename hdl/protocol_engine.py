@@ -50,8 +50,10 @@ class ProtocolEngine(wiring.Component):
         The queue dropped a symbol (a pulse): counted in ``rx_errors``.
     tx : Out(stream.Signature(FRAME_BYTE))
         Reply frames, header and payload (:class:`~.slip.FrameEncoder` adds CRC and framing).
-    addr, wdata, we, re : Out; rdata, rvalid : In
-        The core's host bus (``hdl/core.py``): one write a cycle, reads answered by ``rvalid``.
+    addr, wdata, we, re : Out; rdata, rvalid, wready : In
+        The host bus (the core's, ``hdl/core.py``, and the SDRAM's, :class:`~.sdram_port.SDRAMPort`):
+        ``we`` is held until ``wready`` takes the write (the core takes one a cycle), ``re`` is a
+        pulse that ``rvalid`` answers.
     core_busy, core_bank : In(1)
         The core runs a program, on this input bank.
     error : Out(1)
@@ -75,7 +77,7 @@ class ProtocolEngine(wiring.Component):
             "rx": In(stream.Signature(SYMBOL)), "rx_lost": In(1),
             "tx": Out(stream.Signature(FRAME_BYTE)),
             "addr": Out(32), "wdata": Out(HOST_DATA_BITS), "we": Out(1), "re": Out(1),
-            "rdata": In(HOST_DATA_BITS), "rvalid": In(1), "core_busy": In(1), "core_bank": In(1),
+            "rdata": In(HOST_DATA_BITS), "rvalid": In(1), "wready": In(1), "core_busy": In(1), "core_bank": In(1),
             "error": Out(1), "idle": Out(1),
         })
 
@@ -264,12 +266,13 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += self.we.eq(~to_table)
                 if self.coded:
                     m.d.comb += expander.table.en.eq(to_table)
-                m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
-                with m.If((command == Command.START) | (k == n_last)):
-                    m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
-                    reply(Status.OK)
-                with m.Else():
-                    m.next = "FETCH"
+                with m.If(self.wready | to_table):
+                    m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
+                    with m.If((command == Command.START) | (k == n_last)):
+                        m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
+                        reply(Status.OK)
+                    with m.Else():
+                        m.next = "FETCH"
 
             # INPUTS: the codes through the expander, counted in a first pass, written in a second
             if self.coded:

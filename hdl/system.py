@@ -1,20 +1,28 @@
 """The device: the core behind a UART, speaking the host link's protocol (``docs/protocol.md``).
 
 ``rx``/``tx`` go to the board's USB-serial bridge; ``busy``, ``done`` and ``error`` to LEDs.
+Where the build has the board's SDRAM (``hardware.sdram``), its controller sits beside the core
+and region ``SDRAM`` of the host bus reaches it (:class:`~.sdram_port.SDRAMPort`).
 """
 
 from __future__ import annotations
 
-from amaranth import Module
+from amaranth import Module, Mux
+from amaranth.hdl import IOPort
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from epfpga.contract.address_map import REGION_SHIFT, Region
 from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor, Feature
+from epfpga.contract.sdram import ULX3S_SDRAM
 
 from .core import Core
 from .protocol_engine import ProtocolEngine
+from .litedram import check_clock
 from .rx_queue import RxQueue
+from .sdram import SDRAMController, SDRAMPins
+from .sdram_port import SDRAMPort
 from .slip import FrameEncoder, SlipDecoder
 from .uart import UARTRx, UARTTx, divisor
 
@@ -24,7 +32,8 @@ TOP = "epfpga_system"
 
 def descriptor(params: CoreParams, clock_hz: int, baud: int) -> Descriptor:
     """What ``INFO`` answers for this gateware."""
-    features = Feature.CODED_INPUTS if params.coded_inputs else Feature(0)
+    features = (Feature.CODED_INPUTS if params.coded_inputs else Feature(0)) | \
+        (Feature.SDRAM if params.sdram else Feature(0))
     return Descriptor(version=VERSION, layers=params.layers, lanes=params.lanes, state_bits=params.state_bits,
                       input_bits=params.input_bits, weight_bits=params.weight_bits, label_bits=params.label_bits,
                       features=features, batch=params.batch, max_payload=MAX_PAYLOAD, clock_hz=clock_hz, baud=baud,
@@ -50,16 +59,26 @@ class System(wiring.Component):
     busy, done, error : Out(1)
         The core runs a program; it finished one; the last reply was an error.
     idle : Out(1)
-        Nothing is in progress: no frame received, queued or sent, no program (the simulated
-        board then waits for the host instead of clocking).
+        Nothing is in progress: no frame received, queued or sent, no program, the SDRAM
+        initialised and no access of it in flight (the simulated board then waits for the host
+        instead of clocking).
+    sdram : Out(SDRAMPins(ULX3S_SDRAM))
+        The SDRAM's pins but its clock (the system clock, inverted) and its data, which are
+        ``sdram_dq`` (only where the build has the SDRAM).
     """
 
-    def __init__(self, params: CoreParams, clock_hz: int, baud: int):
+    def __init__(self, params: CoreParams, clock_hz: int, baud: int, sdram_dq=None):
         self.params, self.clock_hz, self.baud = params, int(clock_hz), int(baud)
         self.divisor = divisor(clock_hz, baud)
         self.descriptor = descriptor(params, self.clock_hz, self.baud)
-        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "done": Out(1),
-                          "error": Out(1), "idle": Out(1)})
+        members = {"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "done": Out(1),
+                   "error": Out(1), "idle": Out(1)}
+        if params.sdram:
+            check_clock(ULX3S_SDRAM, self.clock_hz)
+            # (a top-level port of the design in simulation, the board's pins in a build)
+            self.sdram_dq = IOPort(ULX3S_SDRAM.data_bits, name="sdram_dq") if sdram_dq is None else sdram_dq
+            members["sdram"] = Out(SDRAMPins(ULX3S_SDRAM))
+        super().__init__(members)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -74,12 +93,30 @@ class System(wiring.Component):
             rx.rx.eq(self.rx), self.tx.eq(tx.tx),
             decoder.wire.valid.eq(rx.data.valid), decoder.wire.payload.eq(rx.data.payload), rx.data.ready.eq(1),
             decoder.wire_error.eq(rx.error), engine.rx_lost.eq(queue.lost),
-            core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we), core.re.eq(engine.re),
-            engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid),
+            core.addr.eq(engine.addr), core.wdata.eq(engine.wdata),
             engine.core_busy.eq(core.busy), engine.core_bank.eq(core.bank),
             self.busy.eq(core.busy), self.done.eq(core.done), self.error.eq(engine.error),
-            self.idle.eq(engine.idle & queue.empty & ~encoder.busy & ~tx.busy & ~core.busy),
         ]
+        idle = engine.idle & queue.empty & ~encoder.busy & ~tx.busy & ~core.busy
+        if self.params.sdram:
+            controller = m.submodules.sdram = SDRAMController(ULX3S_SDRAM, self.clock_hz, self.sdram_dq)
+            port = m.submodules.sdram_port = SDRAMPort(ULX3S_SDRAM)
+            wiring.connect(m, port.cmd, controller.cmd)
+            wiring.connect(m, port.wr, controller.wdata)
+            wiring.connect(m, controller.rdata, port.rd)
+            wiring.connect(m, controller.pins, wiring.flipped(self.sdram))
+            to_sdram = engine.addr[REGION_SHIFT:] == Region.SDRAM
+            m.d.comb += [
+                core.we.eq(engine.we & ~to_sdram), core.re.eq(engine.re & ~to_sdram),
+                port.addr.eq(engine.addr), port.wdata.eq(engine.wdata),
+                port.we.eq(engine.we & to_sdram), port.re.eq(engine.re & to_sdram),
+                engine.wready.eq(~to_sdram | port.wready), engine.rvalid.eq(core.rvalid | port.rvalid),
+                engine.rdata.eq(Mux(port.rvalid, port.rdata, core.rdata)),
+                self.idle.eq(idle & controller.ready & ~port.busy),
+            ]
+        else:
+            m.d.comb += [core.we.eq(engine.we), core.re.eq(engine.re), engine.wready.eq(1),
+                         engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid), self.idle.eq(idle)]
         wiring.connect(m, decoder.symbols, queue.symbols)
         wiring.connect(m, queue.queued, engine.rx)
         wiring.connect(m, engine.tx, encoder.frame)

@@ -89,6 +89,14 @@ def test_vf_is_fully_connected_only():
     assert err.value.key == "feedback"
 
 
+def test_only_a_board_with_an_sdram_builds_one():
+    assert config.from_dict({"hardware": {"sdram": True}}).hardware.sdram is True
+    with pytest.raises(ConfigError, match="the icebreaker has no SDRAM \\(boards with one: ulx3s-85f\\)"):
+        config.from_dict({"hardware": {"board": "icebreaker", "sdram": True}})
+    with pytest.raises(ConfigError, match="hardware.sdram"):
+        config.from_dict({"hardware": {"sdram": "yes"}})
+
+
 @pytest.mark.parametrize("value", [1, "yes", None])
 def test_coded_inputs_is_true_or_false(value):
     assert config.from_dict({"hardware": {"coded_inputs": False}}).hardware.coded_inputs is False

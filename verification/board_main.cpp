@@ -4,12 +4,17 @@
 // gateware sends on `tx` is sampled mid-bit and handed back.  So the host's code path is a
 // real board's, and the link costs the cycles it costs on the chip.
 //
-//   Vboard DIVISOR STATS.json [LATENCY]
+//   Vboard DIVISOR STATS.json [LATENCY [TIMING...]]
 //       prints the slave's path on stdout, runs until SIGTERM, then writes the run's counters
 //       to STATS.json.  LATENCY (cycles, default 0) models an FTDI USB-serial bridge: the
 //       device's bytes reach the host in USB packets of 62 data bytes (64 with the bridge's 2
 //       status bytes), sent when full or when the bridge's latency timer expires; the timer
 //       runs from the last packet sent.  0 hands each reply over as soon as it is out.
+//
+// A system with the board's SDRAM (built with EPFPGA_SDRAM) has the chip model of
+// sdram_chip.h on its pins, clocked half a period after the system (the board's SDRAM clock
+// is the system's inverted); TIMING is the chip's datasheet (sdram_chip.h's sdram_timing).  A
+// timing violation stops the board: its line goes to stderr and to STATS.json ("sdram_error").
 //
 // While nothing is in flight (the device waits for a frame, the core is idle, no byte on
 // either wire or in the bridge) the simulation waits for the host instead of spinning:
@@ -23,23 +28,41 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <string>
 #include <fcntl.h>
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "Vepfpga_system.h"
+#ifdef EPFPGA_SDRAM
+#include <random>
+
+#include "sdram_chip.h"
+// Verilator spells the "__" of Amaranth's port names (sdram__a) as "___05F".
+#define SDRAM_PIN(name) top.sdram___05F##name
+#endif
 
 static volatile std::sig_atomic_t stopping = 0;
 static void on_signal(int) { stopping = 1; }
 
 int main(int argc, char** argv) {
+#ifdef EPFPGA_SDRAM
+    if (argc != 4 + SDRAM_TIMING_ARGS) {
+        std::fprintf(stderr, "usage: %s DIVISOR STATS.json LATENCY TCK tRCD tRP tRAS tRC tRFC tRRD tWR tREFI "
+                     "POWER_UP tMRD CL2_MIN_PERIOD\n", argv[0]);
+        return 2;
+    }
+    SdramChip chip(sdram_timing(argv + 4), SDRAM_BANKS, SDRAM_ROWS, SDRAM_COLUMNS);
+    std::mt19937 noise(1);
+#else
     if (argc != 3 && argc != 4) {
         std::fprintf(stderr, "usage: %s DIVISOR STATS.json [LATENCY]\n", argv[0]);
         return 2;
     }
+#endif
     const long divisor = std::strtol(argv[1], nullptr, 10);
-    const long long latency = argc == 4 ? std::strtoll(argv[3], nullptr, 10) : 0;
+    const long long latency = argc >= 4 ? std::strtoll(argv[3], nullptr, 10) : 0;
     const size_t packet = 62;      // data bytes in a full-speed FTDI packet
     if (latency < 0) {
         std::fprintf(stderr, "latency %lld: must be >= 0\n", latency);
@@ -74,6 +97,17 @@ int main(int argc, char** argv) {
         top.eval();
         top.clk = 1;
         top.eval();
+#ifdef EPFPGA_SDRAM
+        SdramPins pins{bool(SDRAM_PIN(cke)), bool(SDRAM_PIN(cs_n)), bool(SDRAM_PIN(ras_n)), bool(SDRAM_PIN(cas_n)),
+                       bool(SDRAM_PIN(we_n)), SDRAM_PIN(ba), SDRAM_PIN(a), SDRAM_PIN(dm),
+                       uint16_t(top.sdram_dq__out), top.sdram_dq__en != 0};
+        if (!chip.edge(pins) && !stopping) {
+            std::fprintf(stderr, "sdram: %s\n", chip.error().c_str());
+            stopping = 1;
+        }
+        uint16_t word;
+        top.sdram_dq = chip.drives(word) ? word : uint16_t(noise());   // an undriven bus reads garbage
+#endif
     };
     top.rx = 1;
     top.rst = 1;
@@ -174,11 +208,15 @@ int main(int argc, char** argv) {
     }
     flush();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string extra;
+#ifdef EPFPGA_SDRAM
+    extra = ", \"sdram_error\": \"" + chip.error() + "\", \"sdram_refreshes\": " + std::to_string(chip.refreshes());
+#endif
     if (FILE* f = std::fopen(argv[2], "w")) {
         std::fprintf(f,
                      "{\"cycles\": %llu, \"busy_cycles\": %llu, \"bytes_to_device\": %llu, "
-                     "\"bytes_from_device\": %llu, \"seconds\": %.3f, \"divisor\": %ld}\n",
-                     cycles, busy_cycles, bytes_in, bytes_out, seconds, divisor);
+                     "\"bytes_from_device\": %llu, \"seconds\": %.3f, \"divisor\": %ld%s}\n",
+                     cycles, busy_cycles, bytes_in, bytes_out, seconds, divisor, extra.c_str());
         std::fclose(f);
     }
     top.final();

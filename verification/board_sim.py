@@ -22,10 +22,12 @@ from amaranth.back import verilog
 from epfpga.config import Config
 from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import DEFAULT_BAUD
+from epfpga.contract.sdram import ULX3S_SDRAM
 from epfpga.errors import UserError
 from epfpga.hdl.system import TOP, System
 
 from . import simulators
+from .sdram_sim import sdram_sources, timing_args, verilator_args
 
 SIM_CLOCK_HZ = 48_000_000    # with SIM_BAUD: divisor 4, the fewest clocks a bit the UART takes
 SIM_BAUD = 12_000_000
@@ -37,10 +39,16 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def build(text: str, log=_stderr) -> Path:
-    """The board binary for the system Verilog ``text``: from the cache, or built now."""
+def build(system: System, log=_stderr) -> Path:
+    """The board binary for ``system``: from the cache, or built now.  A system with the SDRAM
+    gets the controller's core and the chip model (``verification/sdram_sim.py``)."""
     main = resources.files("epfpga.verification").joinpath("board_main.cpp").read_text()
-    return simulators.program("board", TOP, {f"{TOP}.v": text, "board_main.cpp": main}, log=log)
+    sources = {f"{TOP}.v": verilog.convert(system, name=TOP, emit_src=False), "board_main.cpp": main}
+    args = []
+    if system.params.sdram:
+        sources |= sdram_sources(ULX3S_SDRAM, system.clock_hz)
+        args = [*verilator_args(ULX3S_SDRAM), "-CFLAGS", "-DEPFPGA_SDRAM"]
+    return simulators.program("board", TOP, sources, args=args, log=log)
 
 
 class SimulatedBoard:
@@ -65,7 +73,9 @@ class SimulatedBoard:
     system : System
     stats : dict
         After :meth:`close`: ``cycles`` simulated, ``busy_cycles`` (the core ran),
-        ``bytes_to_device``, ``bytes_from_device``, wall ``seconds``, ``divisor``.
+        ``bytes_to_device``, ``bytes_from_device``, wall ``seconds``, ``divisor``; with the
+        SDRAM, ``sdram_error`` (the chip model's first timing violation, or ``""``) and
+        ``sdram_refreshes``.
     """
 
     def __init__(self, params: CoreParams, clock_hz: int = SIM_CLOCK_HZ, baud: int = SIM_BAUD,
@@ -74,11 +84,12 @@ class SimulatedBoard:
             raise UserError(f"--usb-latency-ms {usb_latency_ms:g}: an FTDI latency timer is 0 to 255 ms")
         self.system = System(params, clock_hz, baud)
         self.usb_latency_cycles = round(usb_latency_ms * 1e-3 * clock_hz)
-        binary = build(verilog.convert(self.system, name=TOP, emit_src=False), log)
+        binary = build(self.system, log)
         self.dir = Path(tempfile.mkdtemp(prefix="epfpga-board-"))
         self.stats: dict = {}
+        chip = timing_args(ULX3S_SDRAM, clock_hz) if params.sdram else []
         self._proc = subprocess.Popen([str(binary), str(self.system.divisor), str(self.dir / "stats.json"),
-                                       str(self.usb_latency_cycles)],
+                                       str(self.usb_latency_cycles), *chip],
                                       stdout=subprocess.PIPE, stderr=(self.dir / "board.log").open("w"), text=True)
         self.port = self._proc.stdout.readline().strip()
         if not self.port:

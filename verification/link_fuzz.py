@@ -57,7 +57,8 @@ class Fuzzer:
         self.readable = [r for r in params.host_regions() if r.readable and r.region not in (Region.CONTROL,)]
         self.x = next(r for r in params.host_regions() if r.region == Region.X)
         # the input table, where the build has one (elsewhere a write of it must be refused)
-        self.table = next(iter(params.link_regions()), HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, False))
+        self.table = next((r for r in params.link_regions() if r.region == Region.TABLE),
+                          HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, False))
 
     # -- the wire ----------------------------------------------------------------------------------
     def _replies(self, count: int, timeout: float = 3.0) -> list[Frame]:

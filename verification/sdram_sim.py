@@ -20,7 +20,7 @@ from amaranth.back import verilog
 from amaranth.hdl import IOPort
 
 from epfpga.contract.sdram import SDRAMChip
-from epfpga.hdl.litedram import CORE
+from epfpga.hdl.litedram import CORE, generate
 from epfpga.hdl.sdram import SDRAMController
 
 from . import simulators
@@ -65,11 +65,11 @@ def geometry(chip: SDRAMChip) -> list[str]:
     return [f"SDRAM_BANKS={chip.banks}", f"SDRAM_ROWS={chip.rows}", f"SDRAM_COLUMNS={chip.columns}"]
 
 
-def sdram_sources(chip: SDRAMChip, controller: SDRAMController) -> dict[str, str]:
+def sdram_sources(chip: SDRAMChip, clock_hz: int) -> dict[str, str]:
     """What a Verilator build around the controller needs beside its own Verilog and main: the
     controller's core, the ECP5 cells it instantiates, the chip model."""
     files = resources.files("epfpga.verification")
-    return {f"{CORE}.v": controller.core.verilog, "ecp5_cells.v": ecp5_cells(*CELLS),
+    return {f"{CORE}.v": generate(chip, clock_hz).verilog, "ecp5_cells.v": ecp5_cells(*CELLS),
             "TRELLIS_IO.v": files.joinpath("models/TRELLIS_IO.v").read_text(),
             "sdram_chip.h": files.joinpath("sdram_chip.h").read_text()}
 
@@ -85,7 +85,7 @@ def build(chip: SDRAMChip, clock_hz: int, log=_stderr):
     top, ports = bench_top(controller)
     sources = {f"{TOP}.v": verilog.convert(top, name=TOP, ports=ports, emit_src=False),
                "sdram_main.cpp": resources.files("epfpga.verification").joinpath("sdram_main.cpp").read_text(),
-               **sdram_sources(chip, controller)}
+               **sdram_sources(chip, clock_hz)}
     return simulators.program("sdram", TOP, sources, args=verilator_args(chip), log=log)
 
 

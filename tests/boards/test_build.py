@@ -84,6 +84,30 @@ def test_lanes_and_clocks_the_board_cannot_take_exit_2_before_synthesis(tmp_path
     assert not (tmp_path / "o").exists()
 
 
+def test_an_sdram_clock_the_chip_cannot_take_exits_2_before_synthesis(tmp_path):
+    config = toml(tmp_path, **TINY, hardware={"sdram": True})
+    proc = epfpga("build", "--board", "ulx3s-85f", "--config", config, "--clock", "140", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "--clock/--baud: IS42S16160 (MT48LC16M16A2-75) runs at most 133 MHz, not 140" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_a_small_system_with_the_sdram_builds_and_reports_it(tmp_path):
+    out = tmp_path / "build"
+    proc = epfpga("build", "--board", "ulx3s-85f", "--config", toml(tmp_path, **TINY, hardware={"sdram": True}),
+                  "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["sdram"]["controller"] == "LiteDRAM 2024.12" and report["sdram"]["clock_mhz"] == 60
+    assert report["sdram"]["cas_latency"] == 2 and report["sdram"]["bytes"] == 32 * 2**20
+    assert (out / "top.bit").stat().st_size > 100_000
+    # the SDRAM's pins are constrained: its clock, the data and the address lines
+    lpf = (out / "top.lpf").read_text()
+    for site in ("F19", "J16", "M20"):
+        assert f'"{site}"' in lpf, site
+
+
 # -- the iCEBreaker ------------------------------------------------------------------------------
 
 def test_784_128_10_does_not_fit_the_icebreaker_and_the_message_names_the_spram(tmp_path):

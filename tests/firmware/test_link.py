@@ -462,3 +462,85 @@ def test_board_info_prints_the_descriptor(board):
     fields = dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
     assert fields["digest"] == board.system.params.digest.hex() and fields["features"] == "coded_inputs"
     assert fields["sizes"] == "(5, 6, 3)" and fields["lanes"] == "4" and fields["baud"] == "12000000"
+
+
+# -- the board's SDRAM on the host bus ----------------------------------------------------------------
+SDRAM_CONFIG = {**CONFIG, "hardware": {"sdram": True}}
+
+
+@pytest.fixture(scope="module")
+def sdram_board():
+    from epfpga.verification.board_sim import SimulatedBoard
+    sim = SimulatedBoard(CoreParams.from_config(config_mod.from_dict(SDRAM_CONFIG)))
+    yield sim
+    sim.close()
+
+
+def test_the_sdram_holds_what_the_host_writes(sdram_board):
+    from epfpga.contract.protocol import Feature
+    from epfpga.contract.sdram import ULX3S_SDRAM
+    params = sdram_board.system.params
+    link = SerialLink(sdram_board.port, 12_000_000)
+    assert link.info().features == Feature.CODED_INPUTS | Feature.SDRAM
+    transport = LinkTransport(params, link)
+    rng = np.random.default_rng(5)
+    words = ULX3S_SDRAM.words
+    # a long run, the last words, and words scattered over every bank and many rows
+    offsets = sorted({*range(600), *range(words - 300, words), *rng.integers(0, words, 400).tolist()})
+    values = rng.integers(0, 1 << 16, len(offsets)).tolist()
+    transport.write([(address(Region.SDRAM, o), v) for o, v in zip(offsets, values)])
+    assert transport.read([address(Region.SDRAM, o) for o in offsets]) == values
+    link.close()
+
+
+def test_an_sdram_burst_past_its_end_is_refused(sdram_board):
+    from epfpga.contract.sdram import ULX3S_SDRAM
+    raw = Raw(sdram_board.port)
+    last = address(Region.SDRAM, ULX3S_SDRAM.words - 1)
+    assert raw.status_of(encode_frame(1, Command.WRITE, write_payload(last, 2, [1, 2]))) == Status.ADDRESS
+    assert raw.status_of(encode_frame(2, Command.READ, read_payload(last, 2, 2))) == Status.ADDRESS
+    assert raw.status_of(encode_frame(3, Command.WRITE, write_payload(last, 2, [7]))) == Status.OK
+    (reply,) = raw.send(encode_frame(4, Command.READ, read_payload(last, 2, 1)))
+    assert read_values(reply.payload, 2) == [7]
+    raw.close()
+
+
+def test_the_sdram_met_its_datasheet_throughout():
+    """A board of its own, closed here: the chip model saw every command of the accesses and
+    of the refreshes in between, and found no violation."""
+    from epfpga.contract.sdram import ULX3S_SDRAM
+    from epfpga.verification.board_sim import SimulatedBoard
+    sim = SimulatedBoard(CoreParams.from_config(config_mod.from_dict(SDRAM_CONFIG)))
+    transport = LinkTransport(sim.system.params, SerialLink(sim.port, 12_000_000))
+    offsets = range(0, 1 << 20, 997)
+    transport.write([(address(Region.SDRAM, o), o & 0xFFFF) for o in offsets])
+    assert transport.read([address(Region.SDRAM, o) for o in offsets]) == [o & 0xFFFF for o in offsets]
+    transport.close()
+    stats = sim.close()
+    assert stats["sdram_error"] == ""
+    # one refresh every tREFI from the end of the power-up wait (simulated time stands still while idle)
+    seconds = stats["cycles"] / sim.system.clock_hz - ULX3S_SDRAM.power_up * 1e-9
+    assert stats["sdram_refreshes"] >= seconds / (ULX3S_SDRAM.tREFI * 1e-9) - 2
+
+
+@pytest.mark.slow
+def test_an_sdram_timing_violation_stops_the_board_and_is_named(monkeypatch):
+    """A controller a clock short of tRP (so 0 at 48 MHz) on the simulated board: the chip
+    model stops the board, the host gets a LinkError, not a traceback, and the board's
+    statistics name the violation (the board trainer raises it, ``firmware/board.py``)."""
+    from epfpga.hdl import litedram
+    from epfpga.verification.board_sim import SimulatedBoard
+    datasheet = litedram.controller_timings
+    monkeypatch.setattr(litedram, "controller_timings",
+                        lambda chip, clock_hz: datasheet(chip, clock_hz) | {"tRP": chip.cycles("tRP", clock_hz) - 1})
+    litedram.generate.cache_clear()
+    try:
+        sim = SimulatedBoard(CoreParams.from_config(config_mod.from_dict(SDRAM_CONFIG)))
+    finally:
+        litedram.generate.cache_clear()
+    link = SerialLink(sim.port, 12_000_000, timeout=0.5, retries=1)
+    with pytest.raises(LinkError, match="the device is gone|no answer"):
+        LinkTransport(sim.system.params, link).write([(address(Region.SDRAM, o), 1) for o in range(0, 1 << 20, 997)])
+    link.close()
+    error = sim.close()["sdram_error"]
+    assert error.startswith("cycle ") and ("tRP violated" in error or "with bank 0 open" in error), error
