@@ -308,8 +308,9 @@ class CoreParams:
         if self.coded_inputs:
             out.append(HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, True, element_bits=self.input_bits))
         if self.sdram:
-            out.append(HostRegion(Region.SDRAM, "sdram", ULX3S_SDRAM.words, True, True,
-                                  element_bits=ULX3S_SDRAM.data_bits))
+            out += [HostRegion(Region.SDRAM, "sdram", ULX3S_SDRAM.words, True, True,
+                               element_bits=ULX3S_SDRAM.data_bits),
+                    HostRegion(Region.SDRAM_CRC, "sdram_crc", 3, True, True)]
         return out
 
     def memory_bits(self) -> dict[str, int]:

@@ -129,6 +129,46 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_board_upload(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from epfpga.contract.params import CoreParams
+    from epfpga.contract.protocol import Feature
+    from epfpga.firmware.board import connect, stop
+    from epfpga.firmware.link import LinkTransport
+    from epfpga.firmware.resident import dataset_image
+    from epfpga.firmware.sdram_upload import upload, words_crc
+    from epfpga.verification.board_sim import open_port
+
+    from . import data as data_mod
+
+    cfg = config_mod.load(args.config)
+    if args.sim is not None and not cfg.hardware.sdram:   # (a board's own build decides, below)
+        raise UserError(f"--config {args.config}: its build has no SDRAM (set [hardware] sdram = true; "
+                        f"the ULX3S has one)")
+    dataset = data_mod.load(args.data).limited(args.limit)
+    dataset.check_fits(cfg)
+    image = dataset_image(CoreParams.from_config(cfg).spec, dataset.levels, dataset.train_x, dataset.train_y)
+    board, port, baud = open_port(cfg, args.port, args.baud, args.sim, args.usb_latency_ms)
+    try:
+        hw, link, info = connect(cfg, port, baud, args.timeout)
+        try:
+            if Feature.SDRAM not in info.features:
+                raise UserError(f"{port}: the device has no SDRAM (build it from a config with "
+                                f"[hardware] sdram = true, on the ULX3S)")
+            with tqdm(total=len(image), desc="upload", unit="word", unit_scale=True, leave=False) as bar:
+                report = upload(LinkTransport(hw, link), image, progress=bar.update)
+            sent = link.counters.bytes_sent
+        finally:
+            link.close()
+    finally:
+        stop(board)
+    print(f"{len(dataset.train_y):,} training samples of '{dataset.name}', {2 * len(image):,} bytes: "
+          f"{report.sent} of {report.chunks} chunks sent, {report.skipped} on the board already "
+          f"({sent:,} bytes over the link); CRC-32 {words_crc(image):08x}")
+    return 0
+
+
 def cmd_board_info(args: argparse.Namespace) -> int:
     from epfpga.verification.board_sim import open_port
     from epfpga.contract.protocol import Feature
@@ -299,6 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_info.add_argument("--usb-latency-ms", type=_milliseconds, metavar="MS",
                         help="--sim: the simulated board's USB bridge latency timer (default 16)")
     p_info.set_defaults(func=cmd_board_info)
+    p_upload = board_sub.add_parser("upload", help="put the training set into the board's SDRAM (checked, resumable)")
+    p_upload.add_argument("--config", required=True, metavar="NAME|FILE",
+                          help="the device's config (its build needs [hardware] sdram = true)")
+    p_upload.add_argument("--data", default="digits", help="digits (default), mnist:DIR")
+    p_upload.add_argument("--limit", type=_positive, help="only the first N training samples")
+    p_upload.add_argument("--port", help="the board's serial port")
+    p_upload.add_argument("--baud", type=_positive, help="the link's baud (default 3000000)")
+    p_upload.add_argument("--sim", choices=("verilator",), help="upload to a simulated board of --config instead")
+    p_upload.add_argument("--timeout", type=_seconds, default=2.0, help="seconds to wait for each answer")
+    p_upload.add_argument("--usb-latency-ms", type=_milliseconds, metavar="MS",
+                          help="--sim: the simulated board's USB bridge latency timer (default 16)")
+    p_upload.set_defaults(func=cmd_board_upload)
 
     p_build = sub.add_parser("build", help="bitstream and report.json for a board (YoWASP; no programming)")
     p_build.add_argument("--board", choices=config_mod.BOARDS, required=True)

@@ -36,6 +36,16 @@ def connect(config: Config, port: str, baud: int, timeout: float) -> tuple[CoreP
     return hw, link, info
 
 
+def stop(board) -> None:
+    """Stop the simulated board, if the run started one (``None``: a real board); a timing
+    violation its SDRAM's chip model found fails the run (it stopped the board, so it is also
+    why the link broke)."""
+    if board is not None:
+        error = board.close().get("sdram_error")
+        if error:
+            raise LinkError(f"the simulated board's SDRAM: {error}")
+
+
 class BoardTrainer(HostTrainer):
     """EP training on a device.
 
@@ -126,12 +136,7 @@ class BoardTrainer(HostTrainer):
                 "samples_per_s": self.train_samples / seconds if seconds else 0.0}
 
     def _stop_board(self) -> None:
-        """Stop the simulated board, if this run started one; a timing violation its SDRAM's
-        chip model found fails the run (it stopped the board, so it is also why the link broke)."""
-        if self.board is not None:
-            error = self.board.close().get("sdram_error")
-            if error:
-                raise LinkError(f"the simulated board's SDRAM: {error}")
+        stop(self.board)
 
     def close(self) -> None:
         try:

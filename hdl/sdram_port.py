@@ -19,20 +19,21 @@ from epfpga.contract.sdram import SDRAMChip
 from .sdram import command_layout, write_layout
 
 
+class SDRAMAccess(wiring.Signature):
+    """One word of the SDRAM at a time, from the side that asks: ``we`` held until ``wready``,
+    ``re`` a pulse that ``rvalid`` answers with ``rdata``."""
+
+    def __init__(self, chip: SDRAMChip):
+        super().__init__({"addr": Out(chip.address_bits), "wdata": Out(chip.data_bits), "we": Out(1), "re": Out(1),
+                          "wready": In(1), "rvalid": In(1), "rdata": In(chip.data_bits)})
+
+
 class SDRAMPort(wiring.Component):
-    """Host-bus accesses of word ``addr`` of the SDRAM.
+    """Accesses of single words of the SDRAM, on the controller's native port.
 
     Attributes
     ----------
-    addr : In(chip.address_bits)
-    wdata : In(chip.data_bits)
-    we : In(1)
-        Held until ``wready``.
-    re : In(1)
-        A pulse; ``rvalid`` answers it.
-    wready, rvalid : Out(1)
-    rdata : Out(chip.data_bits)
-        Valid with ``rvalid``.
+    bus : In(SDRAMAccess(chip))
     busy : Out(1)
         An access is in flight.
     cmd, wr, rd : the controller's native port (:class:`~.sdram.SDRAMController`'s ``cmd``,
@@ -44,21 +45,21 @@ class SDRAMPort(wiring.Component):
 
     def __init__(self, chip: SDRAMChip):
         super().__init__({
-            "addr": In(chip.address_bits), "wdata": In(chip.data_bits), "we": In(1), "re": In(1),
-            "wready": Out(1), "rvalid": Out(1), "rdata": Out(chip.data_bits), "busy": Out(1),
+            "bus": In(SDRAMAccess(chip)), "busy": Out(1),
             "cmd": Out(stream.Signature(command_layout(chip))), "wr": Out(stream.Signature(write_layout(chip))),
             "rd": In(stream.Signature(chip.data_bits)),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        addr, write = Signal.like(self.addr), Signal()
-        m.d.comb += [self.cmd.payload.addr.eq(addr), self.cmd.payload.we.eq(write), self.wr.payload.data.eq(self.wdata),
-                     self.wr.payload.we.eq(0b11), self.rdata.eq(self.rd.payload)]
+        bus = self.bus
+        addr, write = Signal.like(bus.addr), Signal()
+        m.d.comb += [self.cmd.payload.addr.eq(addr), self.cmd.payload.we.eq(write), self.wr.payload.data.eq(bus.wdata),
+                     self.wr.payload.we.eq(0b11), bus.rdata.eq(self.rd.payload)]
         with m.FSM():
             with m.State("IDLE"):
-                m.d.sync += [addr.eq(self.addr), write.eq(~self.re)]
-                with m.If(self.re | self.we):
+                m.d.sync += [addr.eq(bus.addr), write.eq(~bus.re)]
+                with m.If(bus.re | bus.we):
                     m.next = "COMMAND"
             with m.State("COMMAND"):
                 m.d.comb += [self.cmd.valid.eq(1), self.busy.eq(1)]
@@ -67,11 +68,11 @@ class SDRAMPort(wiring.Component):
                     with m.If(~write):
                         m.next = "AWAIT"
             with m.State("AWAIT"):
-                m.d.comb += [self.rd.ready.eq(1), self.rvalid.eq(self.rd.valid), self.busy.eq(1)]
+                m.d.comb += [self.rd.ready.eq(1), bus.rvalid.eq(self.rd.valid), self.busy.eq(1)]
                 with m.If(self.rd.valid):
                     m.next = "IDLE"
             with m.State("DATA"):
-                m.d.comb += [self.wr.valid.eq(1), self.wready.eq(self.wr.ready), self.busy.eq(1)]
+                m.d.comb += [self.wr.valid.eq(1), bus.wready.eq(self.wr.ready), self.busy.eq(1)]
                 with m.If(self.wr.ready):
                     m.next = "IDLE"
         return m

@@ -2,7 +2,7 @@
 
 ``rx``/``tx`` go to the board's USB-serial bridge; ``busy``, ``done`` and ``error`` to LEDs.
 Where the build has the board's SDRAM (``hardware.sdram``), its controller sits beside the core
-and region ``SDRAM`` of the host bus reaches it (:class:`~.sdram_port.SDRAMPort`).
+and regions ``SDRAM`` and ``SDRAM_CRC`` of the host bus reach it (:class:`~.sdram_host.SDRAMHost`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from .core import Core
 from .protocol_engine import ProtocolEngine
 from .litedram import check_clock
 from .rx_queue import RxQueue
-from .sdram import SDRAMController, SDRAMPins
-from .sdram_port import SDRAMPort
+from .sdram import SDRAMPins
+from .sdram_host import SDRAMHost
 from .slip import FrameEncoder, SlipDecoder
 from .uart import UARTRx, UARTTx, divisor
 
@@ -99,20 +99,17 @@ class System(wiring.Component):
         ]
         idle = engine.idle & queue.empty & ~encoder.busy & ~tx.busy & ~core.busy
         if self.params.sdram:
-            controller = m.submodules.sdram = SDRAMController(ULX3S_SDRAM, self.clock_hz, self.sdram_dq)
-            port = m.submodules.sdram_port = SDRAMPort(ULX3S_SDRAM)
-            wiring.connect(m, port.cmd, controller.cmd)
-            wiring.connect(m, port.wr, controller.wdata)
-            wiring.connect(m, controller.rdata, port.rd)
-            wiring.connect(m, controller.pins, wiring.flipped(self.sdram))
-            to_sdram = engine.addr[REGION_SHIFT:] == Region.SDRAM
+            sdram = m.submodules.sdram = SDRAMHost(ULX3S_SDRAM, self.clock_hz, self.sdram_dq)
+            wiring.connect(m, sdram.pins, wiring.flipped(self.sdram))
+            region = engine.addr[REGION_SHIFT:]
+            to_sdram = (region == Region.SDRAM) | (region == Region.SDRAM_CRC)
             m.d.comb += [
                 core.we.eq(engine.we & ~to_sdram), core.re.eq(engine.re & ~to_sdram),
-                port.addr.eq(engine.addr), port.wdata.eq(engine.wdata),
-                port.we.eq(engine.we & to_sdram), port.re.eq(engine.re & to_sdram),
-                engine.wready.eq(~to_sdram | port.wready), engine.rvalid.eq(core.rvalid | port.rvalid),
-                engine.rdata.eq(Mux(port.rvalid, port.rdata, core.rdata)),
-                self.idle.eq(idle & controller.ready & ~port.busy),
+                sdram.addr.eq(engine.addr), sdram.wdata.eq(engine.wdata),
+                sdram.we.eq(engine.we & to_sdram), sdram.re.eq(engine.re & to_sdram),
+                engine.wready.eq(~to_sdram | sdram.wready), engine.rvalid.eq(core.rvalid | sdram.rvalid),
+                engine.rdata.eq(Mux(sdram.rvalid, sdram.rdata, core.rdata)),
+                self.idle.eq(idle & ~sdram.busy),
             ]
         else:
             m.d.comb += [core.we.eq(engine.we), core.re.eq(engine.re), engine.wready.eq(1),

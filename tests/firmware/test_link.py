@@ -505,6 +505,33 @@ def test_an_sdram_burst_past_its_end_is_refused(sdram_board):
     raw.close()
 
 
+def test_an_upload_is_checked_skips_what_the_sdram_holds_and_resumes(sdram_board):
+    from epfpga.firmware.sdram_upload import device_crc, upload, words_crc
+    transport = LinkTransport(sdram_board.system.params, SerialLink(sdram_board.port, 12_000_000))
+    words = np.random.default_rng(8).integers(0, 1 << 16, 5000).astype(np.uint16)
+    first = 1 << 22
+    # cut off: only the first 2,500 words made it
+    assert upload(transport, words[:2500], first, chunk_words=1024).sent == 3
+    report = upload(transport, words, first, chunk_words=1024)
+    assert (report.chunks, report.skipped, report.sent) == (5, 2, 3)   # the chunk cut in two goes again
+    assert device_crc(transport, first, len(words)) == words_crc(words)
+    # a word changed since: only its chunk goes again; the same set again sends nothing
+    transport.write([(address(Region.SDRAM, first + 3000), int(words[3000]) ^ 1)])
+    assert upload(transport, words, first, chunk_words=1024).sent == 1
+    assert upload(transport, words, first, chunk_words=1024).sent == 0
+    assert transport.read([address(Region.SDRAM, first + k) for k in range(0, 5000, 499)]) == words[::499].tolist()
+    transport.close()
+
+
+def test_an_upload_that_does_not_fit_names_both_sizes(sdram_board):
+    from epfpga.contract.sdram import ULX3S_SDRAM
+    from epfpga.firmware.sdram_upload import upload
+    transport = LinkTransport(sdram_board.system.params, SerialLink(sdram_board.port, 12_000_000))
+    with pytest.raises(LinkError, match="20 bytes from word 16,777,210 do not fit the SDRAM's 33,554,432 bytes"):
+        upload(transport, np.zeros(10, np.uint16), ULX3S_SDRAM.words - 6)
+    transport.close()
+
+
 def test_the_sdram_met_its_datasheet_throughout():
     """A board of its own, closed here: the chip model saw every command of the accesses and
     of the refreshes in between, and found no violation."""
@@ -515,6 +542,10 @@ def test_the_sdram_met_its_datasheet_throughout():
     offsets = range(0, 1 << 20, 997)
     transport.write([(address(Region.SDRAM, o), o & 0xFFFF) for o in offsets])
     assert transport.read([address(Region.SDRAM, o) for o in offsets]) == [o & 0xFFFF for o in offsets]
+    from epfpga.firmware.sdram_upload import device_crc, words_crc
+    held = np.zeros(1 << 14, np.uint16)   # (the chip model starts at 0)
+    held[::997] = [o & 0xFFFF for o in range(0, 1 << 14, 997)]
+    assert device_crc(transport, 0, 1 << 14) == words_crc(held)   # 16 K words read with the model watching
     transport.close()
     stats = sim.close()
     assert stats["sdram_error"] == ""
@@ -544,3 +575,22 @@ def test_an_sdram_timing_violation_stops_the_board_and_is_named(monkeypatch):
     link.close()
     error = sim.close()["sdram_error"]
     assert error.startswith("cycle ") and ("tRP violated" in error or "with bank 0 open" in error), error
+
+
+@pytest.mark.slow
+def test_board_upload_puts_the_training_set_in_the_sdram(tmp_path):
+    """``epfpga board upload`` on a simulated board: the image of the first 64 digits, its
+    CRC the host's."""
+    from epfpga.data import load
+    from epfpga.firmware.resident import dataset_image
+    from epfpga.firmware.sdram_upload import words_crc
+    cfg = config_mod.from_dict({"hardware": {"sdram": True}}, base=config_mod.load("digits"))
+    (tmp_path / "c.toml").write_text(config_mod.dumps(cfg))
+    proc = subprocess.run([sys.executable, "-m", "epfpga.cli", "board", "upload", "--config", str(tmp_path / "c.toml"),
+                           "--sim", "verilator", "--limit", "64"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = load("digits").limited(64)
+    image = dataset_image(CoreParams.from_config(cfg).spec, data.levels, data.train_x, data.train_y)
+    line = proc.stdout.strip()
+    assert line.startswith(f"64 training samples of 'digits', {2 * len(image):,} bytes: 1 of 1 chunks sent, "
+                           f"0 on the board already (") and line.endswith(f"; CRC-32 {words_crc(image):08x}"), line

@@ -42,7 +42,7 @@ def run(accesses, seed=0, most=20_000):
             wr = ctx.get(dut.wr.valid) and wr_ready
             wr_data, wr_we = ctx.get(dut.wr.payload.data), ctx.get(dut.wr.payload.we)
             rd = due and ctx.get(dut.rd.ready)
-            port = ctx.get(dut.wready), ctx.get(dut.rvalid), ctx.get(dut.rdata)   # as the engine sees them
+            port = ctx.get(dut.bus.wready), ctx.get(dut.bus.rvalid), ctx.get(dut.bus.rdata)   # as the engine sees them
             await ctx.tick()
             cycle += 1
             assert cycle < most, "the port stopped answering"
@@ -62,17 +62,17 @@ def run(accesses, seed=0, most=20_000):
             return port
 
         for access in accesses:
-            ctx.set(dut.addr, access[1])
+            ctx.set(dut.bus.addr, access[1])
             if access[0] == "w":
-                ctx.set(dut.wdata, access[2])
-                ctx.set(dut.we, 1)
+                ctx.set(dut.bus.wdata, access[2])
+                ctx.set(dut.bus.we, 1)
                 while not (await tick())[0]:
                     pass
-                ctx.set(dut.we, 0)
+                ctx.set(dut.bus.we, 0)
             else:
-                ctx.set(dut.re, 1)
+                ctx.set(dut.bus.re, 1)
                 await tick()
-                ctx.set(dut.re, 0)
+                ctx.set(dut.bus.re, 0)
                 while True:
                     _, valid, word = await tick()
                     if valid:
