@@ -44,7 +44,7 @@ class SDRAMController(wiring.Component):
     Attributes
     ----------
     cmd : In(stream.Signature(command_layout(chip)))
-        A word address (bank, row, column) and whether it is a write.
+        A word address (row, bank, column from the top) and whether it is a write.
     wdata : In(stream.Signature(write_layout(chip)))
         One word a write command, with its byte enables.
     rdata : Out(stream.Signature(chip.data_bits))
