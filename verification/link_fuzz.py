@@ -2,8 +2,10 @@
 against a running device (the simulated board), every answer held to the protocol engine's
 model (:class:`~epfpga.verification.engine_model.EngineModel`).
 
-The bad frames aim at the weights, biases and PRNG states: a bad frame that was applied
-shows at the end, when every one of them must read back as it was.  ``scripts/fuzz_link.py``
+The bad frames aim at the weights, biases and PRNG states, and on a build with the SDRAM at its
+first :data:`GUARDED` words: a bad frame that was applied shows at the end, when every one of
+them must read back as it was (the SDRAM's by its checksum).  Good frames write, read and
+checksum the SDRAM words after those, held to what was written.  ``scripts/fuzz_link.py``
 runs it; a test runs a shorter seed.
 """
 
@@ -11,22 +13,25 @@ from __future__ import annotations
 
 import struct
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 import serial
 
-from epfpga.contract.address_map import Region, address, layer_region
+from epfpga.contract.address_map import REGION_SHIFT, Region, address, layer_region
 from epfpga.contract.params import CoreParams, HostRegion
-from epfpga.contract.protocol import (END, MAX_FRAME, PARAMS, REPLY, TABLE_ENTRIES, WIDTHS, Coding, Command, Frame,
-                                      FrameDecoder, Status, crc16, expand, inputs_payloads, pack, read_payload,
+from epfpga.contract.protocol import (END, MAX_FRAME, PARAMS, REPLY, TABLE_ENTRIES, VERSION, WIDTHS, Coding, Command,
+                                      Frame, FrameDecoder, Status, crc16, expand, inputs_payloads, pack, read_payload,
                                       slip_encode, write_payload, zero_runs)
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkTransport, SerialLink
+from epfpga.firmware.sdram_upload import device_crc
 from epfpga.verification.engine_model import EngineModel, Reply
 
 SYNC_EVERY = 100
+GUARDED = 1 << 16   # SDRAM words the bad frames aim at (then the good ones' words, as many)
 BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted", "interleaved", "bad_code")   # never applied
 SYNC_SEQ = 0xA5
 
@@ -59,6 +64,11 @@ class Fuzzer:
         # the input table, where the build has one (elsewhere a write of it must be refused)
         self.table = next((r for r in params.link_regions() if r.region == Region.TABLE),
                           HostRegion(Region.TABLE, "table", TABLE_ENTRIES, False, False))
+        self.kinds = (*BAD, "read", "write_x", "inputs", "table", "duplicate", "info")
+        if params.sdram:
+            self.targets.append(HostRegion(Region.SDRAM, "sdram", GUARDED, True, True, element_bits=16))
+            self.kinds += ("sdram_write", "sdram_read", "sdram_crc")
+            self.written: list[tuple[int, int]] = []   # spans of the SDRAM the good frames wrote
 
     # -- the wire ----------------------------------------------------------------------------------
     def _replies(self, count: int, timeout: float = 3.0) -> list[Frame]:
@@ -114,10 +124,9 @@ class Fuzzer:
         return pack(self._seq(), Command.WRITE, write_payload(addr, width, values))
 
     def run(self, frames: int, shadow: dict[int, int]) -> Report:
-        kinds = (*BAD, "read", "write_x", "inputs", "table", "duplicate", "info")
         start = time.monotonic()
         while self.report.frames < frames:
-            kind = kinds[int(self.rng.integers(len(kinds)))]
+            kind = self.kinds[int(self.rng.integers(len(self.kinds)))]
             getattr(self, f"_{kind}")(shadow)
             self.report.kinds[kind] += 1
             self.report.frames += 1
@@ -126,15 +135,17 @@ class Fuzzer:
         self.report.seconds = time.monotonic() - start
         return self.report
 
-    def _send_modelled(self, kind: str, wire: bytes, payload: bytes | None = None, harmless: int = 0) -> None:
+    def _send_modelled(self, kind: str, wire: bytes, payload: bytes | None = None, harmless: int = 0) -> bool:
         """Send ``wire`` and hold every answer to the model (a frame that arrives while the
         device answers the one before waits in its receive queue).  The frames of a bad kind
         must change nothing, but for the last ``harmless`` ones, well-formed frames that
-        follow them."""
+        follow them.  Returns whether the last frame changed the device (a write that was not
+        taken for a retry of the one before)."""
         want = self.model.feed(wire)
         if kind in BAD and any(w.applied for w in want[:len(want) - harmless]):
             raise FuzzFailure(f"fuzzer: a {kind} frame is well-formed ({wire[:40].hex()}…)")
         self._expect(kind, wire, want, payload)
+        return bool(want) and want[-1].applied
 
     def _harmless(self) -> bytes:
         """A well-formed frame that changes no weight, bias or PRNG state: an input write
@@ -179,7 +190,7 @@ class Fuzzer:
         body = frame[:-2]
         choice = int(self.rng.integers(6))
         if choice == 0:
-            body[0] = int(self.rng.integers(2, 256))                       # version
+            body[0] = (VERSION + int(self.rng.integers(1, 256))) & 0xFF    # version: any other
         elif choice == 1:
             body[3:5] = struct.pack("<H", (len(body) - 5 + int(self.rng.integers(1, 9))) & 0xFFFF)   # length field
         elif choice == 2:
@@ -187,10 +198,14 @@ class Fuzzer:
         elif choice == 3:
             body[9] = int(self.rng.choice([0, 3, 5, 8]))                   # width
         elif choice == 4:                                                 # past the region's end
-            region = next(r for r in self.targets if r.region == body[8])
+            region = self.model.regions[body[8]]   # (the whole region: the SDRAM's target is its start)
             count = (len(body) - 10) // body[9]
-            start = region.limit - count + int(self.rng.integers(1, count + 1))
-            body[5:9] = struct.pack("<I", address(region.region, start))
+            # (the start must fit the offset's bits, all of which the SDRAM's words fill)
+            start = min(region.limit - count + int(self.rng.integers(1, count + 1)), (1 << REGION_SHIFT) - 1)
+            if start + count > region.limit:
+                body[5:9] = struct.pack("<I", address(region.region, start))
+            else:   # one word at the SDRAM's last: an absent region instead
+                body[8] = 200
         else:                                                             # a read-only or absent region
             body[8] = int(self.rng.choice([Region.PRED, layer_region(1, "state"), 15, 200]))
         self._send_modelled("crafted", slip_encode(bytes(body) + crc16(bytes(body)).to_bytes(2, "big")))
@@ -258,14 +273,52 @@ class Fuzzer:
     def _info(self, shadow) -> None:
         self._send_modelled("info", slip_encode(pack(self._seq(), Command.INFO)))
 
+    # -- the SDRAM's words after the guarded ones: written, read back, checksummed ------------------
+    def _sdram_span(self, most: int) -> tuple[int, int]:
+        count = int(self.rng.integers(1, most + 1))
+        return GUARDED + int(self.rng.integers(0, GUARDED - count + 1)), count
+
+    def _sdram_write(self, shadow) -> None:
+        offset, count = self._sdram_span(400)
+        values = [int(v) for v in self.rng.integers(0, 1 << 16, count)]
+        addr = address(Region.SDRAM, offset)
+        wire = slip_encode(pack(self._seq(), Command.WRITE, write_payload(addr, 2, values)))
+        if self._send_modelled("sdram_write", wire):   # (not when its seq made it a duplicate)
+            shadow.update(zip(range(addr, addr + count), values))
+            self.written.append((offset, count))
+
+    def _sdram_read(self, shadow) -> None:
+        offset, count = self.written[int(self.rng.integers(len(self.written)))] if self.written else (GUARDED, 1)
+        addr = address(Region.SDRAM, offset)
+        wire = slip_encode(pack(self._seq(), Command.READ, read_payload(addr, 2, count)))
+        known = all(addr + k in shadow for k in range(count))
+        self._send_modelled("sdram_read", wire, b"".join(shadow[addr + k].to_bytes(2, "little") for k in range(count))
+                            if known else None)
+
+    def _sdram_crc(self, shadow) -> None:
+        """The checksum of a span the good frames wrote, against the words they wrote."""
+        if not self.written:
+            return self._sdram_write(shadow)
+        offset, count = self.written[int(self.rng.integers(len(self.written)))]
+        addr = address(Region.SDRAM, offset)
+        registers = write_payload(address(Region.SDRAM_CRC, 0), 4, [offset, count])
+        if not self._send_modelled("sdram_crc", slip_encode(pack(self._seq(), Command.WRITE, registers))):
+            return   # (taken for a retry: the registers keep the last range)
+        words = np.array([shadow[addr + k] for k in range(count)], dtype="<u2")
+        self._send_modelled("sdram_crc", slip_encode(pack(self._seq(), Command.READ,
+                                                          read_payload(address(Region.SDRAM_CRC, 2), 4, 1))),
+                            zlib.crc32(words.tobytes()).to_bytes(4, "little"))
+
 
 def fuzz(params: CoreParams, port: str, baud: int, frames: int, seed: int) -> Report:
     """``frames`` fuzz frames against the device on ``port``; raises :class:`FuzzFailure` at
     the first answer the model does not give, and unless every weight, bias and PRNG state
-    reads back as it was."""
+    reads back as it was, and the SDRAM's guarded words have the checksum they had."""
     link = SerialLink(port, baud)
     driver = HostDriver(params, LinkTransport(params, link))
     before = {**driver.read_weights(), "prng": driver.read_prng()}
+    if params.sdram:
+        before["sdram"] = device_crc(driver.transport, 0, GUARDED)
     shadow: dict[int, int] = {}
     for n in range(1, params.layers + 1):
         for name, addrs in ((f"W{n}", driver.weight_addresses(n)), (f"b{n}", driver.bias_addresses(n))):
@@ -281,8 +334,15 @@ def fuzz(params: CoreParams, port: str, baud: int, frames: int, seed: int) -> Re
     link = SerialLink(port, baud)
     driver = HostDriver(params, LinkTransport(params, link))
     after = {**driver.read_weights(), "prng": driver.read_prng()}
+    if params.sdram:
+        after["sdram"] = device_crc(driver.transport, 0, GUARDED)
     link.close()
+    if before.get("sdram") != after.get("sdram"):
+        raise FuzzFailure(f"the SDRAM's first {GUARDED:,} words changed by the fuzz (checksum "
+                          f"{before['sdram']:08x}, now {after['sdram']:08x})")
     for name, value in before.items():
+        if name == "sdram":
+            continue
         changed = np.flatnonzero(np.asarray(after[name]).ravel() != np.asarray(value).ravel())
         if len(changed):
             raise FuzzFailure(f"{name}: {len(changed)} values changed by the fuzz (first at flat index {changed[0]})")

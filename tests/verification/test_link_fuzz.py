@@ -35,3 +35,18 @@ def test_fuzzed_frames_are_answered_as_documented_and_change_nothing(seed):
         assert trainer.mismatches == 0
     finally:
         board.close()
+
+
+def test_fuzzing_a_build_with_the_sdram_leaves_its_guarded_words_as_they_were():
+    """Bad frames aim at the SDRAM too; good ones write, read back and checksum it: every answer
+    as the model says, and the guarded words' checksum unchanged."""
+    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5], t1=3, t2=2,
+                                    estimator="random-sign", seed=3, hardware={"sdram": True}))
+    params = CoreParams.from_config(cfg)
+    board = SimulatedBoard(params)
+    try:
+        report = fuzz(params, board.port, SIM_BAUD, 600, 3)
+        assert {"sdram_write", "sdram_read", "sdram_crc"} <= set(report.kinds)
+        assert {"BAD_CRC", "OK", "ADDRESS"} <= set(report.statuses)
+    finally:
+        assert board.close()["sdram_error"] == ""
