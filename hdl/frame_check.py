@@ -9,7 +9,7 @@ running program.  Its golden twin is :meth:`~epfpga.verification.engine_model.En
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -22,6 +22,11 @@ from .frame_receiver import FRAME
 
 LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its elements
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
+
+
+def log_width(width: Value) -> Value:
+    """log2 of an element's ``width`` in bytes (1, 2 or 4; 0 for any other, which the checks refuse)."""
+    return Mux(width == 4, 2, Mux(width == 2, 1, 0))
 #: Cycles from :attr:`FrameCheck.sample` to :attr:`FrameCheck.status`: the faults registered,
 #: then the first of them (timing).
 LATENCY = 2
@@ -78,7 +83,7 @@ class FrameCheck(wiring.Component):
         target, width, count = access.addr, access.width, access.count
         region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
 
-        log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
+        log_bytes = log_width(width)
         width_ok = (width == 1) | (width == 2) | (width == 4)
         data_bytes = Signal(16)
         m.d.comb += data_bytes.eq(length - LEAD)
@@ -94,10 +99,10 @@ class FrameCheck(wiring.Component):
                 m.d.comb += shape_ok.eq(length == PARAMS[Command.START].size)
             with m.Case(Command.WRITE):
                 m.d.comb += [shape_ok.eq((length > LEAD) & width_ok & ((data_bytes & (width - 1)) == 0)),
-                             elements.eq(data_bytes >> log_width)]
+                             elements.eq(data_bytes >> log_bytes)]
             with m.Case(Command.READ):
                 m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (count != 0) &
-                                         ((count << log_width) <= MAX_PAYLOAD - 1)),
+                                         ((count << log_bytes) <= MAX_PAYLOAD - 1)),
                              elements.eq(count)]
             if self.params.coded_inputs:
                 with m.Case(Command.INPUTS):

@@ -21,7 +21,7 @@ from epfpga.contract.params import HOST_DATA_BITS, CoreParams
 from epfpga.contract.protocol import (HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, PARAMS, REPLY, STATUS_REGISTERS,
                                       VERSION, Command, Descriptor, Status)
 
-from .frame_check import LEAD, STATUS_ELEMENTS, FrameCheck
+from .frame_check import LEAD, STATUS_ELEMENTS, FrameCheck, log_width
 from .frame_receiver import FrameReceiver
 from .input_expander import InputExpander
 from .slip import FRAME_BYTE, SYMBOL
@@ -110,7 +110,6 @@ class ProtocolEngine(wiring.Component):
                      check.core_busy.eq(self.core_busy), check.core_bank.eq(self.core_bank),
                      check.applied.eq(applied), check.applied_seq.eq(applied_seq)]
         n = check.elements                               # elements of a WRITE, READ or STATUS
-        log_width = Mux(width == 4, 2, Mux(width == 2, 1, 0))
         is_write, is_read, is_inputs = command == Command.WRITE, command == Command.READ, command == Command.INPUTS
         writes = is_write | is_inputs
 
@@ -120,7 +119,7 @@ class ProtocolEngine(wiring.Component):
         n_last = Signal.like(n)       # n − 1, the last element's k (registered: timing)
         reports = (command == Command.STATUS) | (command == Command.WAIT)   # the status registers
         payload_length = Mux(command == Command.INFO, len(self.descriptor),
-                             Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width, 0)))
+                             Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width(width), 0)))
 
         # -- execution --------------------------------------------------------------------------------
         k = Signal(16)                  # element

@@ -39,8 +39,6 @@
 #include <random>
 
 #include "sdram_chip.h"
-// Verilator spells the "__" of Amaranth's port names (sdram__a) as "___05F".
-#define SDRAM_PIN(name) top.sdram___05F##name
 #endif
 
 static volatile std::sig_atomic_t stopping = 0;
@@ -98,15 +96,10 @@ int main(int argc, char** argv) {
         top.clk = 1;
         top.eval();
 #ifdef EPFPGA_SDRAM
-        SdramPins pins{bool(SDRAM_PIN(cke)), bool(SDRAM_PIN(cs_n)), bool(SDRAM_PIN(ras_n)), bool(SDRAM_PIN(cas_n)),
-                       bool(SDRAM_PIN(we_n)), SDRAM_PIN(ba), SDRAM_PIN(a), SDRAM_PIN(dm),
-                       uint16_t(top.sdram_dq__out), top.sdram_dq__en != 0};
-        if (!chip.edge(pins) && !stopping) {
+        if (!sdram_clock(chip, top, noise) && !stopping) {
             std::fprintf(stderr, "sdram: %s\n", chip.error().c_str());
             stopping = 1;
         }
-        uint16_t word;
-        top.sdram_dq = chip.drives(word) ? word : uint16_t(noise());   // an undriven bus reads garbage
 #endif
     };
     top.rx = 1;

@@ -250,3 +250,20 @@ private:
         return true;
     }
 };
+
+// The chip on a Verilated top's SDRAM pins, half a period after the controller's rising edge
+// (the board drives the SDRAM clock inverted, as LiteDRAM's GENSDRPHY expects): one edge of the
+// chip on what the controller's I/O registers launched, then the word the chip drives to the
+// next edge, or `noise` where the bus is undriven.  The pins are Amaranth's `sdram` interface,
+// which Verilator spells sdram___05Fa and so on, and `sdram_dq` (built with
+// --pins-inout-enables).  False on a violation (chip.error() says which).
+template <class Top, class Noise>
+bool sdram_clock(SdramChip& chip, Top& top, Noise& noise) {
+    SdramPins pins{bool(top.sdram___05Fcke), bool(top.sdram___05Fcs_n), bool(top.sdram___05Fras_n),
+                   bool(top.sdram___05Fcas_n), bool(top.sdram___05Fwe_n), top.sdram___05Fba, top.sdram___05Fa,
+                   top.sdram___05Fdm, uint16_t(top.sdram_dq__out), top.sdram_dq__en != 0};
+    bool ok = chip.edge(pins);
+    uint16_t word;
+    top.sdram_dq = chip.drives(word) ? word : uint16_t(noise());   // an undriven bus reads garbage
+    return ok;
+}

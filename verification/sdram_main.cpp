@@ -84,15 +84,7 @@ int main(int argc, char** argv) {
         bool r_fire = top.rdata_valid;
         uint16_t rdata = top.rdata_payload;
         top.clk = 1; top.eval();
-        // The chip's clock is the controller's inverted (the board drives the SDRAM clock a
-        // half period late, as LiteDRAM's GENSDRPHY expects): it samples, half a period after
-        // this edge, what the controller's I/O registers launched at it.
-        SdramPins pins{bool(top.sdram_cke), bool(top.sdram_cs_n), bool(top.sdram_ras_n), bool(top.sdram_cas_n),
-                       bool(top.sdram_we_n), top.sdram_ba, top.sdram_a, top.sdram_dm,
-                       uint16_t(top.sdram_dq__out), top.sdram_dq__en != 0};
-        if (!chip.edge(pins)) break;
-        uint16_t value;
-        top.sdram_dq = chip.drives(value) ? value : uint16_t(rng());   // an undriven bus reads garbage
+        if (!sdram_clock(chip, top, rng)) break;
         if (ready_at < 0 && top.ready) ready_at = cycle;
         if (r_fire) {
             if (expected.empty()) {

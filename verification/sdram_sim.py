@@ -36,8 +36,9 @@ def _stderr(message: str) -> None:
 
 
 def bench_top(controller: SDRAMController) -> tuple[Module, list[Signal]]:
-    """The controller with its streams and pins as flat ports named for the C++ bench (Verilator
-    mangles the ``__`` of Amaranth's interface names)."""
+    """The controller with its streams as flat ports named for the C++ bench (Verilator mangles
+    the ``__`` of Amaranth's interface names), its pins named as the system top's
+    (``sdram__a`` …, which ``sdram_chip.h``'s ``sdram_clock`` reads)."""
     m = Module()
     m.submodules.controller = controller
     ports = []
@@ -56,7 +57,7 @@ def bench_top(controller: SDRAMController) -> tuple[Module, list[Signal]]:
     port("rdata_payload", controller.rdata.payload, True)
     port("ready", controller.ready, True)
     for name in controller.pins.signature.members:
-        port(f"sdram_{name}", getattr(controller.pins, name), True)
+        port(f"sdram__{name}", getattr(controller.pins, name), True)
     return m, ports
 
 
