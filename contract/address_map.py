@@ -25,6 +25,7 @@ class Region(enum.IntEnum):
     TABLE = 6    # the input table of INPUTS (docs/protocol.md §7): the protocol engine's, not the core's
     SDRAM = 7    # the board's SDRAM, 16-bit words, where the build has it (hardware.sdram)
     SDRAM_CRC = 8   # the CRC-32 of a range of the SDRAM's words: FIRST, COUNT, CRC (hdl/sdram_crc.py)
+    RESIDENT = 9    # the epoch runner's registers (contract/resident.py), where the build has the SDRAM
 
 
 def layer_region(layer: int, kind: str) -> int:

@@ -25,6 +25,7 @@ from epfpga.golden.prng import PRNG_BITS
 from .address_map import INPUT_BANKS, Reg, Region, layer_region
 from .assembler import PROGRAM_DEPTH
 from .protocol import TABLE_ENTRIES
+from .resident import ResidentReg
 from .sdram import ULX3S_SDRAM
 
 MAX_LANES = 64
@@ -310,7 +311,8 @@ class CoreParams:
         if self.sdram:
             out += [HostRegion(Region.SDRAM, "sdram", ULX3S_SDRAM.words, True, True,
                                element_bits=ULX3S_SDRAM.data_bits),
-                    HostRegion(Region.SDRAM_CRC, "sdram_crc", 3, True, True)]
+                    HostRegion(Region.SDRAM_CRC, "sdram_crc", 3, True, True),
+                    HostRegion(Region.RESIDENT, "resident", len(ResidentReg), True, True)]
         return out
 
     def memory_bits(self) -> dict[str, int]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .config import Config
+from .config import SDRAM_BOARDS, Config
 from .errors import UserError
 
 SIMULATORS = ("amaranth", "icarus", "verilator")
@@ -51,11 +51,34 @@ def _rtl_checked(config: Config, params, sim, device):
     return CheckedRtlTrainer(config, params, sim=sim)
 
 
-def _board(config: Config, params, sim, device, check=False, port=None, baud=None, usb_latency_ms=None, **link):
+def _board(config: Config, params, sim, device, check=False, port=None, baud=None, usb_latency_ms=None,
+           resident=None, check_every=None, **link):
     from epfpga.firmware.board import BoardTrainer, CheckedBoardTrainer
     from epfpga.verification.board_sim import open_port
     board, port, baud = open_port(config, port, baud, sim, usb_latency_ms)
+    if resident is not None:
+        from tqdm import tqdm
+
+        from epfpga.firmware.resident_trainer import ResidentTrainer
+        x, y = resident
+        with tqdm(desc="upload", unit="word", unit_scale=True, leave=False) as bar:
+            return ResidentTrainer(config, params, train_x=x, train_y=y, check_every=check_every if check else None,
+                                   progress=bar.update, port=port, baud=baud, board=board, **link)
     return (CheckedBoardTrainer if check else BoardTrainer)(config, params, port=port, baud=baud, board=board, **link)
+
+
+def check_resident(config: Config, name: str, check: bool, check_every: int | None, resident: bool) -> None:
+    """``--resident`` and ``--check-every``: refused, naming why, where they cannot apply."""
+    if resident and name != "board":
+        raise UserError(f"--resident trains from a board's SDRAM: it needs --backend board (this run uses '{name}')")
+    if resident and not config.hardware.sdram:
+        why = (f"the {config.hardware.board} has no SDRAM: train it streamed, without --resident"
+               if config.hardware.board not in SDRAM_BOARDS else
+               "its build has no SDRAM (set [hardware] sdram = true)")
+        raise UserError(f"--resident: config '{config.name}': {why}")
+    if check_every is not None and not (resident and check):
+        raise UserError(f"--check-every {check_every}: it sets how often --check compares a --resident run "
+                        f"(streamed, --check compares every mini-batch)")
 
 
 BACKENDS: dict[str, Backend] = {
@@ -68,14 +91,18 @@ BACKENDS: dict[str, Backend] = {
 
 def make(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
          device: str | None = None, port: str | None = None, baud: int | None = None,
-         timeout: float | None = None, usb_latency_ms: float | None = None, input_levels: int | None = None):
+         timeout: float | None = None, usb_latency_ms: float | None = None, input_levels: int | None = None,
+         resident: tuple | None = None, check_every: int | None = None):
     """A trainer of backend ``name``; ``sim`` (only for simulated backends) picks the simulator;
     ``check`` runs the fixed-point model beside the RTL and counts mismatches; ``device``
     (``cpu`` or ``cuda``, only for the float backend; default ``cuda`` when present);
     ``port`` and ``baud``: the board's serial port (``--backend board``; ``sim =
     "verilator"`` trains the simulated board instead, behind a USB bridge of
     ``usb_latency_ms``); ``input_levels``: the data set's
-    :attr:`~epfpga.data.Dataset.levels`, with which a board takes its inputs as bytes."""
+    :attr:`~epfpga.data.Dataset.levels`, with which a board takes its inputs as bytes;
+    ``resident``: the training set ``(x, y)``, which the board trains from its SDRAM
+    (``--resident``), compared every ``check_every`` mini-batches under ``check``."""
+    check_resident(config, name, check, check_every, resident is not None)
     backend = BACKENDS[name]
     if device is not None and name != "float":
         raise UserError(f"--device {device}: only --backend float runs on a device (this run uses '{name}')")
@@ -83,8 +110,8 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
         if name != "board" and value is not None:
             raise UserError(f"--{option} {value}: only --backend board has a serial port (this run uses '{name}')")
     if name == "board":   # verification.board_sim.open_port checks --port and --sim
-        link = {"port": port, "usb_latency_ms": usb_latency_ms, "input_levels": input_levels} | \
-            {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
+        link = {"port": port, "usb_latency_ms": usb_latency_ms, "input_levels": input_levels, "resident": resident,
+                "check_every": check_every} | {k: v for k, v in (("baud", baud), ("timeout", timeout)) if v is not None}
         return _board(config, params, sim, device, check=check, **link)
     if check and not backend.simulated:
         raise UserError(f"--check compares the gateware with the fixed-point model after every update: "
@@ -105,9 +132,11 @@ def make(name: str, config: Config, params=None, sim: str | None = None, check: 
 def session(name: str, config: Config, params=None, sim: str | None = None, check: bool = False,
             device: str | None = None, port: str | None = None, baud: int | None = None,
             timeout: float | None = None, usb_latency_ms: float | None = None,
-            input_levels: int | None = None) -> Iterator:
+            input_levels: int | None = None, resident: tuple | None = None,
+            check_every: int | None = None) -> Iterator:
     """:func:`make`, and on leaving the block close the trainer if it holds a simulator or a port."""
-    trainer = make(name, config, params, sim, check, device, port, baud, timeout, usb_latency_ms, input_levels)
+    trainer = make(name, config, params, sim, check, device, port, baud, timeout, usb_latency_ms, input_levels,
+                   resident, check_every)
     try:
         yield trainer
     finally:

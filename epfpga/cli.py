@@ -83,9 +83,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     params = load_params(cfg, args.init) if args.init else None
     dataset = data_mod.load(args.data).limited(args.limit, args.test_limit)
     out = Path(args.out) if args.out else Path(args.resume) if args.resume else Path("runs") / cfg.name
+    resident = (dataset.train_x, dataset.train_y) if args.resident else None
+    check_every = args.check_every if args.check_every is not None or not (args.resident and args.check) else 1
     with backends.session(args.backend, cfg, params, args.sim, check=args.check, device=args.device,
                           port=args.port, baud=args.baud, timeout=args.timeout,
-                          usb_latency_ms=args.usb_latency_ms, input_levels=dataset.levels) as trainer:
+                          usb_latency_ms=args.usb_latency_ms, input_levels=dataset.levels, resident=resident,
+                          check_every=check_every) as trainer:
         metrics = run(cfg, dataset, trainer, out, checkpoint_every=args.checkpoint_every,
                       resume=Path(args.resume) if args.resume else None)
     last = metrics["epochs"][-1]
@@ -93,7 +96,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"check: {metrics['mismatches']} values of the gateware differ from the fixed-point model")
     if "link" in metrics:
         link = metrics["link"]
-        print(f"link: inputs {'as bytes' if link['inputs'] == 'bytes' else '2 bytes each'}, "
+        inputs = {"bytes": "as bytes", "wide": "2 bytes each", "resident": "resident in the SDRAM"}[link["inputs"]]
+        print(f"link: inputs {inputs}, "
               f"{link['bytes_sent']:,} bytes sent, {link['bytes_received']:,} received, "
               f"{link['retries']} retries; the device trained {link['samples_per_s']:,.0f} samples a second "
               f"of its own time ({link['device_seconds']:.3f} s at {link['clock_hz'] / 1e6:g} MHz, "
@@ -303,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--resume", metavar="DIR",
                          help="continue the run whose checkpoint is in DIR (same --config; --epochs may grow)")
     p_train.add_argument("--check", action="store_true", help="check RTL against the fixed-point model")
+    p_train.add_argument("--resident", action="store_true",
+                         help="--backend board: upload the training set into the board's SDRAM once; the device "
+                              "runs each epoch by itself (a build with [hardware] sdram = true)")
+    p_train.add_argument("--check-every", type=_positive, metavar="N",
+                         help="--resident --check: compare the weights every N mini-batches (default 1) and at "
+                              "each epoch's end")
     p_train.add_argument("--device", choices=("cpu", "cuda"),
                          help="where --backend float runs (default cuda when PyTorch sees one, else cpu)")
     p_train.add_argument("--out", metavar="DIR", help="output folder (default runs/NAME)")

@@ -96,7 +96,8 @@ class Hardware:
     inputs as the data set's bytes (``INPUTS`` and its table, ``docs/protocol.md`` §3), about
     260 logic cells on the iCE40; without, every input goes as a 2-byte element.  ``sdram``:
     the build has the board's SDRAM controller and the SDRAM on the host bus (the ULX3S's
-    32 MB; ``docs/architecture.md``)."""
+    32 MB; ``docs/architecture.md``), and the epoch runner that trains from it (it expands
+    the data set's bytes through the input table, so it needs ``coded_inputs``)."""
 
     board: str = "ulx3s-85f"
     clock_mhz: float = 25.0
@@ -113,6 +114,9 @@ class Hardware:
         if self.sdram and self.board not in SDRAM_BOARDS:
             raise ConfigError("hardware.sdram", self.sdram,
                               f"the {self.board} has no SDRAM (boards with one: {', '.join(SDRAM_BOARDS)})")
+        if self.sdram and not self.coded_inputs:
+            raise ConfigError("hardware.sdram", self.sdram, "the data set in the SDRAM is bytes, expanded through the "
+                              "input table: it needs hardware.coded_inputs = true")
 
 
 @dataclass(frozen=True)

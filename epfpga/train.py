@@ -98,7 +98,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
     out.mkdir(parents=True, exist_ok=True)
     done = 0   # mini-batches of this process, for the checkpoint period
 
-    def save_checkpoint(epoch: int, batch: int, rng_state: dict, elapsed: float) -> None:
+    def save_checkpoint(epoch: int, batch: int, rng_state: dict, elapsed: float, wrong: int, seen: int) -> None:
         if hasattr(backend, "mismatches"):
             metrics["mismatches"] = backend.mismatches
         checkpoint.save(out, backend.state(), checkpoint.Position(epoch, batch, rng_state, wrong, seen, elapsed,
@@ -109,10 +109,20 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
         order = batches(len(data.train_y), config.batch, rng)
         todo = list(enumerate(order))[skip:]
         skip = 0
-        bar = tqdm(todo, desc=f"epoch {epoch}/{config.epochs}", unit="batch",
+        bar = tqdm(total=len(todo), desc=f"epoch {epoch}/{config.epochs}", unit="batch",
                    disable=None if progress is None else not progress, leave=False, file=sys.stderr)
         start = time.perf_counter()
-        for k, idx in bar:
+        resident = getattr(backend, "resident", False)
+        if resident:   # the device runs the epoch from its own memory, pausing for the checkpoints
+            first = todo[0][0] if todo else 0
+
+            def paused(k: int, errors: int, first=first, rng_state=rng_state, start=start) -> None:
+                save_checkpoint(epoch, first + k, rng_state, seconds + time.perf_counter() - start,
+                                wrong + errors, seen + k * config.batch)
+
+            wrong += backend.train_epoch([idx for _, idx in todo], bar, checkpoint_every, paused)
+            seen += len(todo) * config.batch
+        for k, idx in ([] if resident else todo):
             if double_buffered:   # the next mini-batch goes to the device while it trains on this one
                 upcoming = order[k + 1] if k + 1 < len(order) else None
                 pred = backend.train_batch(data.train_x[idx], data.train_y[idx],
@@ -122,9 +132,11 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
             wrong += int(np.sum(pred != data.train_y[idx]))
             seen += len(idx)
             done += 1
+            bar.update(1)
             bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
             if checkpoint_every is not None and done % checkpoint_every == 0 and k + 1 < len(order):
-                save_checkpoint(epoch, k + 1, rng_state, seconds + time.perf_counter() - start)
+                save_checkpoint(epoch, k + 1, rng_state, seconds + time.perf_counter() - start, wrong, seen)
+        bar.close()
         seconds += time.perf_counter() - start
         if hasattr(backend, "end_epoch"):
             backend.end_epoch()
@@ -144,7 +156,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
         write_npz(out / "weights.npz", backend.weights())
         wrong, seen, seconds = 0, 0, 0.0
         if checkpoint_every is not None:
-            save_checkpoint(epoch + 1, 0, rng.bit_generator.state, 0.0)
+            save_checkpoint(epoch + 1, 0, rng.bit_generator.state, 0.0, 0, 0)
     plot_curves(metrics, out / "curves.png")
     return metrics
 

@@ -81,6 +81,11 @@ class HostTrainer:
         self.driver.transport.close()
 
 
+def weight_mismatches(got: dict[str, np.ndarray], golden: dict) -> int:
+    """Weights of the device that differ from the fixed-point model's."""
+    return sum(int(np.sum(got[name] != value.numpy())) for name, value in golden.items())
+
+
 def count_mismatches(pred: np.ndarray, want: np.ndarray, got: dict[str, np.ndarray], golden: dict) -> int:
     """Values of the device that differ from the fixed-point model: predictions and weights."""
-    return int(np.sum(pred != want)) + sum(int(np.sum(got[name] != value.numpy())) for name, value in golden.items())
+    return int(np.sum(pred != want)) + weight_mismatches(got, golden)

@@ -17,6 +17,7 @@ from epfpga.contract.address_map import REGION_SHIFT, Reg, Region
 from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS,
                                       STATE_CHANGING, STATUS_REGISTERS, VERSION, Coding, Command, Status)
+from epfpga.contract.resident import ResidentReg
 
 from .frame_receiver import FRAME
 
@@ -53,6 +54,10 @@ class FrameCheck(wiring.Component):
         The frame has just ended: register its faults and access.
     core_busy, core_bank : In(1)
         The core runs a program, on this input bank.
+    resident : In(1)
+        The epoch runner runs (``docs/protocol.md`` §11): the core, its memories and the SDRAM
+        are its; the control registers may be read and written (not ``START``), the runner's
+        read, and its ``UNTIL`` written.
     applied, applied_seq : In(1), In(8)
         A ``WRITE``, ``INPUTS`` or ``START`` was applied, with this ``seq``.
     status : Out(Status)
@@ -70,7 +75,8 @@ class FrameCheck(wiring.Component):
         self.params = params
         super().__init__({
             "head": In(FRAME), "count": In(range(MAX_FRAME + 1)), "crc_ok": In(1), "framing": In(1),
-            "overflow": In(1), "sample": In(1), "core_busy": In(1), "core_bank": In(1), "applied": In(1),
+            "overflow": In(1), "sample": In(1), "core_busy": In(1), "core_bank": In(1), "resident": In(1),
+            "applied": In(1),
             "applied_seq": In(8), "status": Out(Status), "elements": Out(16), "in_range": Out(1),
             "duplicate": Out(1), "may_run": Out(1),
         })
@@ -143,9 +149,10 @@ class FrameCheck(wiring.Component):
         writes = is_write | is_inputs
         in_range = (last < limit) & Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
         # (a write of START while a program runs is refused, as the START command is)
-        control = region == Region.CONTROL
-        m.d.comb += self.may_run.eq((control & ~(is_write & (offset == Reg.START))) | (writes & banked & bank_ok) |
-                                    ~self.core_busy)
+        control = (region == Region.CONTROL) & ~(is_write & (offset == Reg.START))
+        runner = (region == Region.RESIDENT) & ~(writes & (offset != ResidentReg.UNTIL))
+        m.d.comb += self.may_run.eq(Mux(self.resident, control | runner,
+                                        control | (writes & banked & bank_ok) | ~self.core_busy))
         duplicate = self.applied & (self.applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
         with m.If(self.sample):
             m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], self.elements.eq(elements),

@@ -23,7 +23,7 @@ from epfpga.contract.protocol import (HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, PA
 
 from .frame_check import LEAD, STATUS_ELEMENTS, FrameCheck, log_width
 from .frame_receiver import FrameReceiver
-from .input_expander import InputExpander
+from .input_expander import InputExpander, TableWrite
 from .slip import FRAME_BYTE, SYMBOL
 
 CODES = HEADER_BYTES + PARAMS[Command.INPUTS].size   # an INPUTS frame's first code byte
@@ -56,6 +56,10 @@ class ProtocolEngine(wiring.Component):
         pulse that ``rvalid`` answers.
     core_busy, core_bank : In(1)
         The core runs a program, on this input bank.
+    resident : In(1)
+        The epoch runner runs (:class:`~.frame_check.FrameCheck`'s rule); ``core_busy`` is then 1.
+    table : Out(TableWrite(params.input_bits))
+        The input table's writes, for the epoch runner's copy (where ``params`` take ``INPUTS``).
     error : Out(1)
         The last reply was an error (an LED).
     idle : Out(1)
@@ -78,7 +82,8 @@ class ProtocolEngine(wiring.Component):
             "tx": Out(stream.Signature(FRAME_BYTE)),
             "addr": Out(32), "wdata": Out(HOST_DATA_BITS), "we": Out(1), "re": Out(1),
             "rdata": In(HOST_DATA_BITS), "rvalid": In(1), "wready": In(1), "core_busy": In(1), "core_bank": In(1),
-            "error": Out(1), "idle": Out(1),
+            "resident": In(1), "error": Out(1), "idle": Out(1),
+            **({"table": Out(TableWrite(params.input_bits))} if self.coded else {}),
         })
 
     def elaborate(self, platform) -> Module:
@@ -108,6 +113,7 @@ class ProtocolEngine(wiring.Component):
         m.d.comb += [check.head.eq(head), check.count.eq(frame.count), check.crc_ok.eq(frame.crc_ok),
                      check.framing.eq(frame.framing), check.overflow.eq(frame.overflow),
                      check.core_busy.eq(self.core_busy), check.core_bank.eq(self.core_bank),
+                     check.resident.eq(self.resident),
                      check.applied.eq(applied), check.applied_seq.eq(applied_seq)]
         n = check.elements                               # elements of a WRITE, READ or STATUS
         is_write, is_read, is_inputs = command == Command.WRITE, command == Command.READ, command == Command.INPUTS
@@ -155,6 +161,8 @@ class ProtocolEngine(wiring.Component):
                          expander.values.ready.eq(1),
                          expander.table.addr.eq(cursor), expander.table.data.eq(word),
                          to_table.eq(cursor[REGION_SHIFT:] == Region.TABLE)]
+            m.d.comb += [self.table.addr.eq(expander.table.addr), self.table.data.eq(expander.table.data),
+                         self.table.en.eq(expander.table.en)]
 
         def values():
             """An INPUTS frame's values: counted in the first pass, written in the second (in the

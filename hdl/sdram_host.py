@@ -3,7 +3,8 @@ a range of them (``SDRAM_CRC``), behind the controller (``docs/architecture.md``
 
 The protocol engine's reads and writes of those regions come here; the controller, the
 single-word port and the checksum share the SDRAM, the checksum taking it while it reads a range
-(the engine then waits for its answer, so the two never ask at once).
+(the engine then waits for its answer, so the two never ask at once), and the epoch runner's
+feeder while it runs (the engine's requests of the SDRAM are then refused, ``hdl/frame_check.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from epfpga.contract.sdram import SDRAMChip
 
 from .sdram import SDRAMController, SDRAMPins
 from .sdram_crc import SDRAMChecksum
-from .sdram_port import SDRAMPort
+from .sdram_port import SDRAMAccess, SDRAMPort
 
 
 class SDRAMHost(wiring.Component):
@@ -36,6 +37,9 @@ class SDRAMHost(wiring.Component):
     rdata : Out(HOST_DATA_BITS)
     busy : Out(1)
         The chip is being brought up, or an access or a checksum is in flight.
+    feeder : In(SDRAMAccess(chip))
+        The epoch runner's reads, while ``resident``.
+    resident : In(1)
     pins : Out(SDRAMPins(chip))
     """
 
@@ -43,7 +47,7 @@ class SDRAMHost(wiring.Component):
         self.chip, self.clock_hz, self.dq = chip, clock_hz, dq
         super().__init__({"addr": In(32), "wdata": In(HOST_DATA_BITS), "we": In(1), "re": In(1),
                           "wready": Out(1), "rvalid": Out(1), "rdata": Out(HOST_DATA_BITS), "busy": Out(1),
-                          "pins": Out(SDRAMPins(chip))})
+                          "feeder": In(SDRAMAccess(chip)), "resident": In(1), "pins": Out(SDRAMPins(chip))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -56,8 +60,11 @@ class SDRAMHost(wiring.Component):
         wiring.connect(m, controller.pins, wiring.flipped(self.pins))
 
         words = self.addr[REGION_SHIFT:] == Region.SDRAM
-        bus, mine = port.bus, checksum.sdram
-        with m.If(checksum.busy):   # the checksum reads the range; the engine waits for it
+        bus, mine, feeder = port.bus, checksum.sdram, self.feeder
+        m.d.comb += [feeder.rvalid.eq(bus.rvalid & self.resident), feeder.rdata.eq(bus.rdata)]
+        with m.If(self.resident):
+            m.d.comb += [bus.addr.eq(feeder.addr), bus.re.eq(feeder.re)]
+        with m.Elif(checksum.busy):   # the checksum reads the range; the engine waits for it
             m.d.comb += [bus.addr.eq(mine.addr), bus.re.eq(mine.re)]
         with m.Else():
             m.d.comb += [bus.addr.eq(self.addr), bus.wdata.eq(self.wdata),
@@ -67,7 +74,7 @@ class SDRAMHost(wiring.Component):
             checksum.addr.eq(self.addr), checksum.wdata.eq(self.wdata),
             checksum.we.eq(self.we & ~words), checksum.re.eq(self.re & ~words),
             self.wready.eq(Mux(words, bus.wready, checksum.wready)),
-            self.rvalid.eq((bus.rvalid & ~checksum.busy) | checksum.rvalid),
+            self.rvalid.eq((bus.rvalid & ~checksum.busy & ~self.resident) | checksum.rvalid),
             self.rdata.eq(Mux(checksum.rvalid, checksum.rdata, bus.rdata)),
             self.busy.eq(~controller.ready | port.busy | checksum.busy),
         ]

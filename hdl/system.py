@@ -2,7 +2,8 @@
 
 ``rx``/``tx`` go to the board's USB-serial bridge; ``busy``, ``done`` and ``error`` to LEDs.
 Where the build has the board's SDRAM (``hardware.sdram``), its controller sits beside the core
-and regions ``SDRAM`` and ``SDRAM_CRC`` of the host bus reach it (:class:`~.sdram_host.SDRAMHost`).
+and regions ``SDRAM`` and ``SDRAM_CRC`` of the host bus reach it (:class:`~.sdram_host.SDRAMHost`),
+and the epoch runner (:class:`~.epoch_runner.EpochRunner`, region ``RESIDENT``) trains from it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor, Feature
 from epfpga.contract.sdram import ULX3S_SDRAM
 
+from .bus_arbiter import BusArbiter
 from .core import Core
+from .epoch_runner import EpochRunner
 from .protocol_engine import ProtocolEngine
 from .litedram import check_clock
 from .rx_queue import RxQueue
@@ -60,8 +63,8 @@ class System(wiring.Component):
         The core runs a program; it finished one; the last reply was an error.
     idle : Out(1)
         Nothing is in progress: no frame received, queued or sent, no program, the SDRAM
-        initialised and no access of it in flight (the simulated board then waits for the host
-        instead of clocking).
+        initialised and no access of it in flight, no resident epoch running (the simulated
+        board then waits for the host instead of clocking).
     sdram : Out(SDRAMPins(ULX3S_SDRAM))
         The SDRAM's pins but its clock (the system clock, inverted) and its data, which are
         ``sdram_dq`` (only where the build has the SDRAM).
@@ -93,29 +96,51 @@ class System(wiring.Component):
             rx.rx.eq(self.rx), self.tx.eq(tx.tx),
             decoder.wire.valid.eq(rx.data.valid), decoder.wire.payload.eq(rx.data.payload), rx.data.ready.eq(1),
             decoder.wire_error.eq(rx.error), engine.rx_lost.eq(queue.lost),
-            core.addr.eq(engine.addr), core.wdata.eq(engine.wdata),
-            engine.core_busy.eq(core.busy), engine.core_bank.eq(core.bank),
+            engine.core_bank.eq(core.bank),
             self.busy.eq(core.busy), self.done.eq(core.done), self.error.eq(engine.error),
         ]
         idle = engine.idle & queue.empty & ~encoder.busy & ~tx.busy & ~core.busy
         if self.params.sdram:
-            sdram = m.submodules.sdram = SDRAMHost(ULX3S_SDRAM, self.clock_hz, self.sdram_dq)
-            wiring.connect(m, sdram.pins, wiring.flipped(self.sdram))
-            region = engine.addr[REGION_SHIFT:]
-            to_sdram = (region == Region.SDRAM) | (region == Region.SDRAM_CRC)
-            m.d.comb += [
-                core.we.eq(engine.we & ~to_sdram), core.re.eq(engine.re & ~to_sdram),
-                sdram.addr.eq(engine.addr), sdram.wdata.eq(engine.wdata),
-                sdram.we.eq(engine.we & to_sdram), sdram.re.eq(engine.re & to_sdram),
-                engine.wready.eq(~to_sdram | sdram.wready), engine.rvalid.eq(core.rvalid | sdram.rvalid),
-                engine.rdata.eq(Mux(sdram.rvalid, sdram.rdata, core.rdata)),
-                self.idle.eq(idle & ~sdram.busy),
-            ]
+            self._resident(m, core, engine, idle)
         else:
-            m.d.comb += [core.we.eq(engine.we), core.re.eq(engine.re), engine.wready.eq(1),
-                         engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid), self.idle.eq(idle)]
+            m.d.comb += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
+                         core.re.eq(engine.re), engine.wready.eq(1), engine.rdata.eq(core.rdata),
+                         engine.rvalid.eq(core.rvalid), engine.core_busy.eq(core.busy), self.idle.eq(idle)]
         wiring.connect(m, decoder.symbols, queue.symbols)
         wiring.connect(m, queue.queued, engine.rx)
         wiring.connect(m, engine.tx, encoder.frame)
         wiring.connect(m, encoder.wire, tx.data)
         return m
+
+    def _resident(self, m: Module, core: Core, engine: ProtocolEngine, idle) -> None:
+        """The SDRAM and the epoch runner beside the core: the engine's requests of regions
+        ``SDRAM``, ``SDRAM_CRC`` and ``RESIDENT`` go to them, the rest to the core's bus, which
+        the runner shares (:class:`~.bus_arbiter.BusArbiter`)."""
+        sdram = m.submodules.sdram = SDRAMHost(ULX3S_SDRAM, self.clock_hz, self.sdram_dq)
+        runner = m.submodules.epoch_runner = EpochRunner(self.params, ULX3S_SDRAM)
+        arbiter = m.submodules.bus_arbiter = BusArbiter()
+        wiring.connect(m, sdram.pins, wiring.flipped(self.sdram))
+        wiring.connect(m, runner.sdram, sdram.feeder)
+        wiring.connect(m, engine.table, runner.table)
+        wiring.connect(m, runner.core, arbiter.runner)
+        region = engine.addr[REGION_SHIFT:]
+        to_sdram = (region == Region.SDRAM) | (region == Region.SDRAM_CRC)
+        to_runner = region == Region.RESIDENT
+        to_core = ~to_sdram & ~to_runner
+        regs, bus = runner.regs, arbiter.core
+        m.d.comb += [
+            arbiter.engine.addr.eq(engine.addr), arbiter.engine.wdata.eq(engine.wdata),
+            arbiter.engine.we.eq(engine.we & to_core), arbiter.engine.re.eq(engine.re & to_core),
+            core.addr.eq(bus.addr), core.wdata.eq(bus.wdata), core.we.eq(bus.we), core.re.eq(bus.re),
+            bus.rdata.eq(core.rdata), bus.rvalid.eq(core.rvalid),
+            sdram.addr.eq(engine.addr), sdram.wdata.eq(engine.wdata),
+            sdram.we.eq(engine.we & to_sdram), sdram.re.eq(engine.re & to_sdram),
+            regs.addr.eq(engine.addr), regs.wdata.eq(engine.wdata),
+            regs.we.eq(engine.we & to_runner), regs.re.eq(engine.re & to_runner),
+            engine.wready.eq(~to_sdram | sdram.wready),
+            engine.rvalid.eq(arbiter.engine.rvalid | sdram.rvalid | regs.rvalid),
+            engine.rdata.eq(Mux(sdram.rvalid, sdram.rdata, Mux(regs.rvalid, regs.rdata, arbiter.engine.rdata))),
+            runner.core_busy.eq(core.busy), sdram.resident.eq(runner.running),
+            engine.core_busy.eq(core.busy | runner.running), engine.resident.eq(runner.running),
+            self.idle.eq(idle & ~sdram.busy & ~runner.running),
+        ]

@@ -1,12 +1,32 @@
-"""Run a small component in Amaranth's simulator with one async testbench."""
+"""Run a small component in Amaranth's simulator with one async testbench, and the models of
+what surrounds it that several benches share."""
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth.sim import Simulator
 
 
-def simulate(dut, testbench) -> None:
+def simulate(dut, testbench, *processes) -> None:
+    """``testbench`` to its end, with ``processes`` (the models around ``dut``) beside it."""
     sim = Simulator(dut)
     sim.add_clock(1e-8)
+    for process in processes:
+        sim.add_process(process)
     sim.add_testbench(testbench)
     sim.run()
+
+
+def sdram_model(access, words, rng: np.random.Generator, longest: int = 8):
+    """An SDRAM behind an :class:`~epfpga.hdl.sdram_port.SDRAMAccess` that only reads: each
+    ``re`` answered with ``words[addr]`` after 1 to ``longest`` cycles, one read at a time."""
+    async def process(ctx):
+        due, addr = None, 0
+        async for _, _, re, asked in ctx.tick().sample(access.re, access.addr):
+            ctx.set(access.rvalid, due == 0)
+            ctx.set(access.rdata, int(words[addr]) if due == 0 else 0xDEAD)
+            due = None if due in (None, 0) else due - 1
+            if re:
+                assert due is None, "a read while one is in flight"
+                due, addr = int(rng.integers(0, longest)), asked
+    return process

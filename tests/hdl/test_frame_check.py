@@ -12,6 +12,7 @@ from epfpga.contract.address_map import Region, address, layer_region
 from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import (MAX_PAYLOAD, STATE_CHANGING, Coding, Command, Status, crc16, inputs_payloads,
                                       pack, read_payload, start_payload, wait_payload, write_payload)
+from epfpga.contract.resident import ResidentReg
 from epfpga.hdl.frame_check import LATENCY, FrameCheck
 from epfpga.hdl.frame_receiver import FRAME
 from epfpga.verification.engine_model import EngineModel
@@ -119,5 +120,37 @@ def test_beside_a_running_program_only_the_idle_bank_and_the_registers_may_run()
             ctx.set(dut.head.as_value(), int.from_bytes(frame[:HEAD_BYTES], "little"))
             await ctx.tick().repeat(3)      # (the burst's last offset is two registers behind)
             assert ctx.get(dut.may_run) == may, frame.hex()
+
+    simulate(dut, bench)
+
+
+def test_beside_a_resident_epoch_only_the_registers_and_until_may_run():
+    params = CoreParams.from_config(config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5],
+                                                              hardware={"sdram": True})))
+    dut = FrameCheck(params)
+    bank1 = address(Region.X, (params.batch * params.input_stride) << params.lane_bits)
+    resident = lambda reg: address(Region.RESIDENT, reg)  # noqa: E731
+    cases = [(pack(1, Command.WRITE, write_payload(bank1, 2, [1])), False),      # the idle bank is the feeder's
+             (pack(1, Command.INPUTS, inputs_payloads(bank1, b"\x01\x00", Coding.BYTES)[0]), False),
+             (pack(1, Command.READ, read_payload(address(Region.CONTROL, 2), 4, 1)), True),
+             (pack(1, Command.WRITE, write_payload(address(Region.CONTROL, 0), 4, [1])), False),  # START
+             (pack(1, Command.READ, read_payload(address(Region.SDRAM, 0), 2, 1)), False),
+             (pack(1, Command.WRITE, write_payload(address(Region.SDRAM_CRC, 0), 4, [1])), False),
+             (pack(1, Command.READ, read_payload(resident(ResidentReg.PERM), 4, len(ResidentReg))), True),
+             (pack(1, Command.WRITE, write_payload(resident(ResidentReg.UNTIL), 4, [9])), True),
+             (pack(1, Command.WRITE, write_payload(resident(ResidentReg.BATCHES), 4, [9])), False),
+             (pack(1, Command.WRITE, write_payload(resident(ResidentReg.PERM), 4, [9])), False)]
+
+    async def bench(ctx):
+        ctx.set(dut.resident, 1)
+        ctx.set(dut.core_busy, 1)
+        for frame, may in cases:
+            ctx.set(dut.head.as_value(), int.from_bytes(frame[:HEAD_BYTES], "little"))
+            await ctx.tick().repeat(3)
+            assert ctx.get(dut.may_run) == may, frame.hex()
+        ctx.set(dut.resident, 0)    # stopped: every region again
+        ctx.set(dut.core_busy, 0)
+        await ctx.tick().repeat(3)
+        assert ctx.get(dut.may_run)
 
     simulate(dut, bench)

@@ -1,0 +1,71 @@
+"""The core's host bus shared by the protocol engine and the epoch runner.
+
+The engine is the host's, so it never waits: its request goes to the core in the cycle it
+makes it, and the runner's request of that cycle waits (``grant`` low).  The core answers
+every read :data:`~epfpga.contract.address_map.READ_LATENCY` cycles after it, in order, so a
+read's owner travels beside it that many registers and picks whose ``rvalid`` the answer is.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.contract.address_map import READ_LATENCY
+from epfpga.contract.params import HOST_DATA_BITS
+
+#: Cycles the arbiter adds to a request or an answer: none.
+LATENCY = 0
+
+
+class HostBus(wiring.Signature):
+    """The core's host bus from the side that asks (``hdl/core.py``): ``we`` a write taken at the
+    edge, ``re`` a read answered by ``rvalid`` :data:`READ_LATENCY` cycles later."""
+
+    def __init__(self):
+        super().__init__({"addr": Out(32), "wdata": Out(HOST_DATA_BITS), "we": Out(1), "re": Out(1),
+                          "rdata": In(HOST_DATA_BITS), "rvalid": In(1)})
+
+
+class BusMaster(wiring.Signature):
+    """A second master of the core's host bus: :class:`HostBus` with ``grant``, in whose cycle a
+    held request (``we`` or ``re``) is taken."""
+
+    def __init__(self):
+        super().__init__({**HostBus().members, "grant": In(1)})
+
+
+class BusArbiter(wiring.Component):
+    """The engine's requests first, the runner's in the cycles the engine leaves.
+
+    Attributes
+    ----------
+    engine : In(HostBus())
+    runner : In(BusMaster())
+    core : Out(HostBus())
+
+    Latency: :data:`LATENCY`.
+    """
+
+    def __init__(self):
+        super().__init__({"engine": In(HostBus()), "runner": In(BusMaster()), "core": Out(HostBus())})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        engine, runner, core = self.engine, self.runner, self.core
+        asks = engine.we | engine.re
+        owner = runner.re & ~asks       # the runner's read, taken this cycle
+        for _ in range(READ_LATENCY):
+            later = Signal()
+            m.d.sync += later.eq(owner)
+            owner = later
+        m.d.comb += [runner.grant.eq(~asks), engine.rdata.eq(core.rdata), runner.rdata.eq(core.rdata),
+                     engine.rvalid.eq(core.rvalid & ~owner), runner.rvalid.eq(core.rvalid & owner)]
+        with m.If(asks):
+            m.d.comb += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
+                         core.re.eq(engine.re)]
+        with m.Else():
+            m.d.comb += [core.addr.eq(runner.addr), core.wdata.eq(runner.wdata), core.we.eq(runner.we),
+                         core.re.eq(runner.re)]
+        return m
