@@ -187,6 +187,17 @@ CASES = {
     "upload no port": (lambda t: ["board", "upload", "--config", _toml(t, 'preset = "digits"\n[hardware]\nsdram = true\n')],
                        "--port PORT"),
     "usb latency without board": (lambda t: ["train", "--usb-latency-ms", "1"], "--usb-latency-ms 1"),
+    "resident on the icebreaker": (lambda t: ["train", "--backend", "board", "--resident", "--sim", "verilator",
+                                              "--config", _toml(t, 'preset = "digits"\n[hardware]\nboard = "icebreaker"\n')],
+                                   "the icebreaker has no SDRAM: train it streamed, without --resident"),
+    "resident without sdram": (lambda t: ["train", "--backend", "board", "--resident", "--sim", "verilator",
+                                          "--config", "digits"], "its build has no SDRAM (set [hardware] sdram = true)"),
+    "sdram without coded inputs": (lambda t: ["train", "--config", _toml(
+        t, 'preset = "digits"\n[hardware]\nsdram = true\ncoded_inputs = false\n')],
+        "it needs hardware.coded_inputs = true"),
+    "resident off the board": (lambda t: ["train", "--backend", "fixed", "--resident"], "it needs --backend board"),
+    "check every without resident": (lambda t: ["train", "--backend", "board", "--check", "--check-every", "4",
+                                                "--sim", "verilator"], "--check-every 4"),
     "usb latency out of range": (lambda t: ["train", "--backend", "board", "--sim", "verilator",
                                             "--usb-latency-ms", "300"], "0 to 255 ms"),
 }
