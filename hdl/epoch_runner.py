@@ -13,7 +13,7 @@ host's link report does for streamed training.
 from __future__ import annotations
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import memory, wiring
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
@@ -60,8 +60,9 @@ class EpochRunner(wiring.Component):
         The runner has a mini-batch to train or to load (``STATE.RUNNING``): the core, its host
         bus and the SDRAM are the runner's.
 
-    Latency: a mini-batch starts the cycle after the previous one's predictions are in (``B``
-    reads of the core's bus) where the feeder has loaded it by then.
+    Latency: a mini-batch starts two cycles after the previous one's last prediction is in
+    (``B`` reads of the core's bus, each compared a cycle after its answer), where the feeder
+    has loaded it by then.
     """
 
     def __init__(self, params: CoreParams, chip: SDRAMChip):
@@ -110,6 +111,12 @@ class EpochRunner(wiring.Component):
         own = Signal()                    # the bus is the runner's this cycle, not the feeder's
         core = self.core
         m.d.comb += label_rd.addr.eq(Mux(done[0], B, 0) + answered)
+        # a prediction and its label, registered before they are compared and counted (timing:
+        # the core's answer comes from its read multiplexer)
+        answer = Signal(data.StructLayout({"valid": 1, "last": 1, "prediction": p.label_bits,
+                                           "label": p.label_bits}))
+        m.d.sync += [answer.valid.eq(core.rvalid), answer.last.eq(answered == B - 1),
+                     answer.prediction.eq(core.rdata), answer.label.eq(label_rd.data)]
         with m.FSM() as training:
             with m.State("IDLE"):
                 with m.If(wanted & (done < fed) & ~self.core_busy):
@@ -131,8 +138,10 @@ class EpochRunner(wiring.Component):
                     with m.If(core.grant):
                         m.d.sync += issued.eq(issued + 1)
                 with m.If(core.rvalid):
-                    m.d.sync += [answered.eq(answered + 1), errors.eq(errors + (core.rdata != label_rd.data))]
-                    with m.If(answered == B - 1):
+                    m.d.sync += answered.eq(answered + 1)
+                with m.If(answer.valid):
+                    m.d.sync += errors.eq(errors + (answer.prediction != answer.label))
+                    with m.If(answer.last):
                         m.d.sync += done.eq(done + 1)
                         m.next = "IDLE"
         with m.If(~own):

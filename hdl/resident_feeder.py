@@ -102,7 +102,8 @@ class ResidentFeeder(wiring.Component):
         reading, waiting, waiting_word = Signal(), Signal(), Signal(16)
         current, current_bytes, to_load = Signal(16), Signal(2), Signal(16)
         excess = Signal()                       # a value came after the inputs a sample
-        x_offset = (Region.X << REGION_SHIFT) | (base + j)[:REGION_SHIFT]
+        at = Signal(REGION_SHIFT)               # value j's offset in region X, base + j (a register: timing)
+        x_offset = (Region.X << REGION_SHIFT) | at
 
         sdram, bus = self.sdram, self.bus
         m.d.comb += [sdram.addr.eq(addr), self.labels.addr.eq(slot), self.labels.data.eq(label)]
@@ -147,7 +148,7 @@ class ResidentFeeder(wiring.Component):
                         with m.Case(5):
                             m.d.comb += expander.clear.eq(1)
                             m.d.sync += [to_load.eq(word), words_left.eq((word + 1) >> 1),
-                                         j.eq(0), excess.eq(0)]
+                                         j.eq(0), at.eq(base), excess.eq(0)]
                             m.next = "CODES"
             with m.State("CODES"):
                 m.d.comb += self.busy.eq(1)
@@ -178,7 +179,7 @@ class ResidentFeeder(wiring.Component):
                 with m.Else():
                     m.d.comb += [bus.we.eq(1), bus.addr.eq(x_offset)]
                     with m.If(bus.grant):
-                        m.d.sync += j.eq(j + 1)
+                        m.d.sync += [j.eq(j + 1), at.eq(at + 1)]
             with m.State("LABEL"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(label >= p.classes):
@@ -200,5 +201,5 @@ class ResidentFeeder(wiring.Component):
                 m.d.comb += [bus.we.eq(1), bus.addr.eq(x_offset), bus.wdata.eq(expander.values.payload),
                              expander.values.ready.eq(bus.grant)]
                 with m.If(bus.grant):
-                    m.d.sync += j.eq(j + 1)
+                    m.d.sync += [j.eq(j + 1), at.eq(at + 1)]
         return m

@@ -17,12 +17,20 @@ lowest; 0 is the ideal wire).  Printed:
 * the simulated board's own samples/s at 48 MHz, from its cycle counters (``link.samples_per_s``
   of ``metrics.json``: training and waiting, the bridge's latency included), and the
   turn-arounds a mini-batch costs;
+* with ``--inputs resident`` (the build gets the SDRAM), the set uploaded into the simulated
+  board's SDRAM and ``--batches`` mini-batches trained as one resident epoch
+  (``train --resident``): the share of the device's cycles the core waited for data, its
+  samples/s at 48 MHz and at ``--fmax-mhz`` (the cycles are the clock's: the SDRAM's waits take
+  a few more at a faster clock, which the share of waiting absorbs), and the time a
+  60,000-sample epoch takes at ``--fmax-mhz``;
 * with ``--cpu-seconds S``, beside them and in the same run, the CPU golden models (float and
   fixed point) training the same network on the same data, on one thread and on two
   (``scripts/board_vs_cpu.py``'s timing).
 
     .venv/bin/python scripts/bench_link.py --config digits --lanes 4 --fmax-mhz 74.2
     .venv/bin/python scripts/bench_link.py --config mnist --data mnist:../shared/data/mnist --lanes 16 --fmax-mhz 61.6
+    .venv/bin/python scripts/bench_link.py --config mnist --data mnist:DIR --lanes 16 --fmax-mhz 70 \
+        --inputs bytes,resident --bauds 3000000 --usb-latency-ms 16 --batches 128 --cpu-seconds 20
 """
 
 from __future__ import annotations
@@ -33,13 +41,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from epfpga import backends
 from epfpga import config as config_mod
 from epfpga import data as data_mod
 from epfpga.contract.params import CoreParams
 from epfpga.errors import UserError
 from epfpga.hdl import schedule
+from epfpga.train import batches as epoch_batches
 from epfpga.verification.board_sim import SIM_CLOCK_HZ
+
+EPOCH = 60_000   # MNIST's training set
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from board_vs_cpu import cpu_figures  # noqa: E402
@@ -82,6 +95,36 @@ def measure(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: 
             "simulated_cycles_per_s": round(sim_rate), "wall_s": round(wall, 1), "setup_s": round(setup, 1)}
 
 
+def measure_resident(cfg: config_mod.Config, data: data_mod.Dataset, baud: int, batches: int, fmax_mhz: float,
+                     usb_latency_ms: float) -> dict:
+    """One resident epoch of ``batches`` mini-batches on the simulated board."""
+    n = batches * cfg.batch
+    start = time.perf_counter()
+    trainer = backends.make("board", cfg, sim="verilator", baud=baud, usb_latency_ms=usb_latency_ms,
+                            input_levels=data.levels, resident=(data.train_x[:n], data.train_y[:n]))
+    setup = time.perf_counter() - start
+    try:
+        counters = trainer.link.counters
+        before = (counters.bytes_sent, counters.bytes_received)
+        start = time.perf_counter()
+        trainer.train_epoch(epoch_batches(n, cfg.batch, np.random.default_rng(cfg.seed)))
+        wall = time.perf_counter() - start
+        report = trainer.link_report()
+        epoch_bytes = counters.bytes_sent - before[0] + counters.bytes_received - before[1]
+    finally:
+        trainer.close()
+    cycles = report["train_cycles"] + report["wait_cycles"]
+    at_fmax = n * fmax_mhz * 1e6 / cycles
+    return {"config": cfg.name, "sizes": list(cfg.sizes), "lanes": cfg.lanes, "batch": cfg.batch, "baud": baud,
+            "usb_latency_ms": usb_latency_ms, "inputs": "resident", "batches": batches,
+            "upload_bytes": report["upload_bytes"], "epoch_link_bytes_per_sample": round(epoch_bytes / n, 1),
+            "train_cycles": report["train_cycles"], "wait_cycles": report["wait_cycles"],
+            "wait_fraction": round(report["wait_fraction"], 5),
+            "link_samples_per_s": round(report["samples_per_s"]), "fmax_mhz": fmax_mhz,
+            "samples_per_s_at_fmax": round(at_fmax), "epoch_60k_s_at_fmax": round(EPOCH / at_fmax, 2),
+            "wall_s": round(wall, 1), "setup_s": round(setup, 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="digits", help="preset or TOML file")
@@ -91,8 +134,9 @@ def main() -> int:
     parser.add_argument("--bauds", default="3000000,12000000", help="comma-separated")
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--usb-latency-ms", default="16,1", help="comma-separated latency timers of the bridge")
-    parser.add_argument("--inputs", choices=("bytes", "wide"), default="bytes",
-                        help="a byte a pixel through the input table (the default), or 2 bytes an input")
+    parser.add_argument("--inputs", default="bytes",
+                        help="comma-separated: 'bytes', a byte a pixel through the input table (the default); "
+                             "'wide', 2 bytes an input; 'resident', the set in the SDRAM")
     parser.add_argument("--cpu-seconds", type=float, default=0.0,
                         help="also time the CPU golden models this long each, on 1 and 2 threads (default: no)")
     args = parser.parse_args()
@@ -100,9 +144,15 @@ def main() -> int:
         cfg = config_mod.load(args.config)
         if args.lanes:
             cfg = cfg.replace(lanes=args.lanes)
+        modes = args.inputs.split(",")
+        if not set(modes) <= {"bytes", "wide", "resident"}:
+            raise UserError(f"--inputs {args.inputs}: choose from bytes, wide, resident")
+        if "resident" in modes:   # (every mode on the same gateware)
+            cfg = config_mod.from_dict({"hardware": {"sdram": True}}, base=cfg)
         data = data_mod.load(args.data)
-        rows = [measure(cfg, data, int(b), args.batches, args.fmax_mhz, float(ms), args.inputs)
-                for b in args.bauds.split(",") for ms in args.usb_latency_ms.split(",")]
+        rows = [measure_resident(cfg, data, int(b), args.batches, args.fmax_mhz, float(ms)) if mode == "resident"
+                else measure(cfg, data, int(b), args.batches, args.fmax_mhz, float(ms), mode)
+                for mode in modes for b in args.bauds.split(",") for ms in args.usb_latency_ms.split(",")]
     except (UserError, ValueError) as exc:
         print(f"bench_link: error: {exc}", file=sys.stderr)
         return 2
@@ -111,6 +161,14 @@ def main() -> int:
            for threads in (1, 2)] if args.cpu_seconds > 0 else []
     print(json.dumps({"board": rows, "cpu": cpu}, indent=2))
     for r in rows:
+        if r["inputs"] == "resident":
+            print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud, {r['usb_latency_ms']:g} ms, resident: "
+                  f"the core waited {100 * r['wait_fraction']:.2f} % of {r['train_cycles'] + r['wait_cycles']:,} "
+                  f"cycles; {r['link_samples_per_s']:,}/s at 48 MHz, {r['samples_per_s_at_fmax']:,}/s at "
+                  f"{r['fmax_mhz']} MHz: a 60,000-sample epoch in {r['epoch_60k_s_at_fmax']} s; "
+                  f"{r['epoch_link_bytes_per_sample']} link bytes a sample during the epoch, "
+                  f"{r['upload_bytes']:,} bytes of set uploaded once", file=sys.stderr)
+            continue
         link, compute = r["link_bound_samples_per_s"], r["compute_bound_samples_per_s"]
         bound = "link" if link < compute else "compute"
         print(f"{r['config']} P={r['lanes']} at {r['baud'] / 1e6:g} Mbaud, {r['usb_latency_ms']:g} ms, "

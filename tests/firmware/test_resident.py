@@ -114,3 +114,29 @@ def test_a_damaged_record_stops_the_epoch_and_is_named(board):
         device.train_epoch(order)
     assert device._registers()[ResidentReg.DONE] == 3
     device.close()
+
+
+@pytest.mark.slow
+def test_train_resident_on_digits_is_the_fixed_backend(tmp_path):
+    """``epfpga train --backend board --resident --check`` on the simulated board: 0
+    mismatches, the core waiting under 2 % of its cycles, and the weights of ``--backend fixed``."""
+    import json
+    import subprocess
+    import sys
+    cfg = config_mod.from_dict({"hardware": {"sdram": True}}, base=config_mod.load("digits"))
+    (tmp_path / "c.toml").write_text(config_mod.dumps(cfg))
+    common = [sys.executable, "-m", "epfpga.cli", "train", "--config", str(tmp_path / "c.toml"), "--limit", "128",
+              "--test-limit", "32", "--epochs", "1"]
+    board = subprocess.run([*common, "--backend", "board", "--resident", "--sim", "verilator", "--check",
+                            "--check-every", "3", "--out", str(tmp_path / "board")],
+                           capture_output=True, text=True, timeout=1200)
+    assert board.returncode == 0, board.stderr
+    assert "check: 0 values of the gateware differ" in board.stdout
+    fixed = subprocess.run([*common, "--backend", "fixed", "--out", str(tmp_path / "fixed")],
+                           capture_output=True, text=True, timeout=600)
+    assert fixed.returncode == 0, fixed.stderr
+    got, want = np.load(tmp_path / "board" / "weights.npz"), np.load(tmp_path / "fixed" / "weights.npz")
+    assert all(np.array_equal(got[k], want[k]) for k in want.files)
+    metrics = json.loads((tmp_path / "board" / "metrics.json").read_text())
+    assert metrics["mismatches"] == 0 and metrics["link"]["inputs"] == "resident"
+    assert metrics["link"]["wait_fraction"] < 0.02 and metrics["link"]["samples"] == 128
