@@ -43,7 +43,9 @@ class EpochRunner(wiring.Component):
     Parameters
     ----------
     params : CoreParams
+        The core it runs (its batch and labels; the feeder's inputs).
     chip : SDRAMChip
+        Where the training set lives.
 
     Attributes
     ----------

@@ -324,6 +324,8 @@ def test_a_retried_write_is_applied_once_and_a_busy_core_refuses_memory(board):
     long = assemble("loop: drive\nrelax 100000 free zero -> star\nnext loop\nhalt")
     program = address(Region.PROGRAM, 0)
     assert raw.status_of(encode_frame(50, Command.WRITE, write_payload(program, 4, long))) == Status.OK
+    (status,) = raw.send(encode_frame(55, Command.STATUS))
+    before_run = read_values(status.payload, 4)
     assert raw.status_of(encode_frame(44, Command.START, bytes([0]))) == Status.OK
     assert raw.status_of(encode_frame(45, Command.WRITE, write_payload(b1, 2, [44]))) == Status.BUSY
     assert raw.status_of(encode_frame(46, Command.START, bytes([1]))) == Status.BUSY
@@ -337,6 +339,9 @@ def test_a_retried_write_is_applied_once_and_a_busy_core_refuses_memory(board):
     assert still.status == Status.BUSY and read_values(still.payload, 4)[0] & 1   # busy after 100 cycles
     (done,) = raw.send(encode_frame(51, Command.WAIT, (1 << 24).to_bytes(4, "little")), timeout=120)
     assert done.status == Status.OK and read_values(done.payload, 4)[0] & 0b111 == 0b010   # idle, done, bank 0
+    # bad_frames counted the four refusals (BUSY), not WAIT's BUSY, which is no error
+    assert read_values(done.payload, 4)[8] - read_values(still.payload, 4)[8] == 0
+    assert read_values(still.payload, 4)[8] - before_run[8] == 4
     assert read_values(done.payload, 4)[6] == 100_000 * hw.batch // hw.halves   # STEPS (a step runs a pair)
     program_words = programs.training(CONFIG["estimator"], CONFIG["t1"], CONFIG["t2"])
     assert raw.status_of(encode_frame(52, Command.WRITE, write_payload(program, 4, program_words))) == Status.OK
