@@ -1,22 +1,24 @@
 """The core's host bus shared by the protocol engine and the epoch runner.
 
-The engine is the host's, so it never waits: its request goes to the core in the cycle it
-makes it, and the runner's request of that cycle waits (``grant`` low).  The core answers
-every read :data:`~epfpga.contract.address_map.READ_LATENCY` cycles after it, in order, so a
-read's owner travels beside it that many registers and picks whose ``rvalid`` the answer is.
+The engine is the host's, so it never waits: its request goes to the core in the cycle after it
+makes it (a register, so that the core's write data and address do not hang on the engine's
+state logic: the digits build's critical path), and the runner's request of that cycle waits
+(``grant`` low).  The core answers every read :data:`~epfpga.contract.address_map.READ_LATENCY`
+cycles after it, in order, so a read's owner travels beside it that many registers and picks
+whose ``rvalid`` the answer is.
 """
 
 from __future__ import annotations
 
 from amaranth import Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.address_map import READ_LATENCY
 from epfpga.contract.params import HOST_DATA_BITS
 
-#: Cycles the arbiter adds to a request or an answer: none.
-LATENCY = 0
+#: Cycles the arbiter adds to the engine's requests (the runner's and every answer: none).
+LATENCY = 1
 
 
 class HostBus(wiring.Signature):
@@ -53,15 +55,18 @@ class BusArbiter(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        engine, runner, core = self.engine, self.runner, self.core
+        runner, core = self.runner, self.core
+        engine = Signal(data.StructLayout({"addr": 32, "wdata": HOST_DATA_BITS, "we": 1, "re": 1}))
+        m.d.sync += [engine.addr.eq(self.engine.addr), engine.wdata.eq(self.engine.wdata),
+                     engine.we.eq(self.engine.we), engine.re.eq(self.engine.re)]
         asks = engine.we | engine.re
         owner = runner.re & ~asks       # the runner's read, taken this cycle
         for _ in range(READ_LATENCY):
             later = Signal()
             m.d.sync += later.eq(owner)
             owner = later
-        m.d.comb += [runner.grant.eq(~asks), engine.rdata.eq(core.rdata), runner.rdata.eq(core.rdata),
-                     engine.rvalid.eq(core.rvalid & ~owner), runner.rvalid.eq(core.rvalid & owner)]
+        m.d.comb += [runner.grant.eq(~asks), self.engine.rdata.eq(core.rdata), runner.rdata.eq(core.rdata),
+                     self.engine.rvalid.eq(core.rvalid & ~owner), runner.rvalid.eq(core.rvalid & owner)]
         with m.If(asks):
             m.d.comb += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
                          core.re.eq(engine.re)]

@@ -1,18 +1,20 @@
 # amaranth: UnusedElaboratable=no
-"""The bus arbiter: the engine's requests go at once, the runner's wait for the cycles the engine
-leaves, and every read's answer reaches the one that asked it, whatever the interleaving."""
+"""The bus arbiter: the engine's requests go a cycle later (its register), the runner's wait for
+the cycles the engine leaves, and every read's answer reaches the one that asked it, whatever
+the interleaving."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from epfpga.contract.address_map import READ_LATENCY
-from epfpga.hdl.bus_arbiter import BusArbiter
+from epfpga.hdl.bus_arbiter import LATENCY, BusArbiter
 
 from .sim_helpers import simulate
 
 
 def test_each_answer_reaches_its_reader_and_the_engine_never_waits():
+    assert LATENCY == 1
     rng = np.random.default_rng(1)
     dut = BusArbiter()
     asked = {"engine": [], "runner": [], "engine writes": []}
@@ -31,7 +33,7 @@ def test_each_answer_reaches_its_reader_and_the_engine_never_waits():
                 writes.append((addr, data))
 
     async def bench(ctx):
-        runner_request = None
+        runner_request, previous = None, "none"
         for cycle in range(3000):
             engine = rng.choice(["none", "read", "write"], p=[0.6, 0.2, 0.2])
             ctx.set(dut.engine.re, engine == "read")
@@ -45,12 +47,12 @@ def test_each_answer_reaches_its_reader_and_the_engine_never_waits():
             ctx.set(dut.runner.we, kind == "write")
             ctx.set(dut.runner.addr, addr)
             ctx.set(dut.runner.wdata, addr)
-            assert ctx.get(dut.runner.grant) == (engine == "none")
+            assert ctx.get(dut.runner.grant) == (previous == "none")   # (the engine's request of the cycle before)
             if engine == "read":
                 asked["engine"].append(1_000_000 + cycle)
             if engine == "write":
                 asked["engine writes"].append((1_000_000 + cycle, cycle))
-            if runner_request is not None and engine == "none":
+            if runner_request is not None and previous == "none":
                 if kind == "read":
                     asked["runner"].append(addr)
                 runner_request = None
@@ -58,12 +60,13 @@ def test_each_answer_reaches_its_reader_and_the_engine_never_waits():
                 port = getattr(dut, who)
                 if ctx.get(port.rvalid):
                     answered[who].append(ctx.get(port.rdata))
+            previous = engine
             await ctx.tick()
         ctx.set(dut.engine.re, 0)
         ctx.set(dut.engine.we, 0)
         ctx.set(dut.runner.re, 0)
         ctx.set(dut.runner.we, 0)
-        for _ in range(READ_LATENCY + 1):
+        for _ in range(READ_LATENCY + 2):
             for who in ("engine", "runner"):
                 port = getattr(dut, who)
                 if ctx.get(port.rvalid):
