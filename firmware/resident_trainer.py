@@ -3,9 +3,8 @@ board's SDRAM, the device running each epoch's mini-batches by itself (``docs/pr
 
 The set goes up once, checked by the device's CRC (:func:`~.sdram_upload.upload`, which skips
 what the SDRAM holds already).  Each epoch the host uploads the permutation the other backends
-use, starts the runner, and waits on ``WAIT`` (answered when the runner stops, or after a
-tenth of a second of the device's time, when the host reads ``DONE`` and ``ERRORS`` for the
-progress bar).  The runner stops where the host asks: every ``check_every`` mini-batches, when
+use, starts the runner, and waits on ``WAIT`` (answered when the runner stops, or after
+:data:`POLL_CYCLES`, when the host reads ``DONE`` and ``ERRORS`` for the progress bar).  The runner stops where the host asks: every ``check_every`` mini-batches, when
 the weights are read back and compared with the fixed-point model's, and where a checkpoint is
 due.
 """
@@ -29,7 +28,9 @@ from .resident import dataset_image, permutation_words
 from .sdram_upload import CHUNK_WORDS, upload
 
 REGISTERS = [address(Region.RESIDENT, r) for r in ResidentReg]
-POLLS_PER_SECOND = 10      # of the device's time: how often the progress bar moves
+# Cycles a WAIT waits before it answers BUSY and the host reads the progress: 5 ms at 48 MHz,
+# and well inside the link's timeout on the simulated board, whose cycles take longer.
+POLL_CYCLES = 1 << 18
 
 
 class ResidentTrainer(BoardTrainer):
@@ -98,7 +99,7 @@ class ResidentTrainer(BoardTrainer):
         for stop in stops:
             transport.write([(address(Region.RESIDENT, ResidentReg.UNTIL), stop)])
             while True:
-                running = self.link.request(Command.WAIT, wait_payload(self.link_clock_hz // POLLS_PER_SECOND),
+                running = self.link.request(Command.WAIT, wait_payload(POLL_CYCLES),
                                             accept=(Status.OK, Status.BUSY)).status == Status.BUSY
                 regs = self._registers()
                 if bar is not None:

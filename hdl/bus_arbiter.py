@@ -1,11 +1,13 @@
 """The core's host bus shared by the protocol engine and the epoch runner.
 
-The engine is the host's, so it never waits: its request goes to the core in the cycle after it
-makes it (a register, so that the core's write data and address do not hang on the engine's
-state logic: the digits build's critical path), and the runner's request of that cycle waits
-(``grant`` low).  The core answers every read :data:`~epfpga.contract.address_map.READ_LATENCY`
-cycles after it, in order, so a read's owner travels beside it that many registers and picks
-whose ``rvalid`` the answer is.
+The engine is the host's, so it never waits: its request is registered, and in the next cycle it
+goes to the core, the runner's request of that cycle waiting (``grant`` low).  What goes to the
+core is registered too.  Both registers keep the core's address, write data and enables off the
+masters' state logic: without them the resident `digits` build's critical paths ran from the
+engine's and the feeder's state registers into the core's write decode (61.8 and 62.2 MHz).
+The core answers every read :data:`~epfpga.contract.address_map.READ_LATENCY` cycles after it
+sees it, in order, so a read's owner travels beside it that many registers more and picks whose
+``rvalid`` the answer is.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.address_map import READ_LATENCY
 from epfpga.contract.params import HOST_DATA_BITS
 
-#: Cycles the arbiter adds to the engine's requests (the runner's and every answer: none).
-LATENCY = 1
+#: Cycles the arbiter adds to the engine's requests and to the runner's (from ``grant``); none
+#: to the answers.
+ENGINE_LATENCY, RUNNER_LATENCY = 2, 1
 
 
 class HostBus(wiring.Signature):
@@ -47,7 +50,7 @@ class BusArbiter(wiring.Component):
     runner : In(BusMaster())
     core : Out(HostBus())
 
-    Latency: :data:`LATENCY`.
+    Latency: :data:`ENGINE_LATENCY` and :data:`RUNNER_LATENCY`.
     """
 
     def __init__(self):
@@ -61,16 +64,16 @@ class BusArbiter(wiring.Component):
                      engine.we.eq(self.engine.we), engine.re.eq(self.engine.re)]
         asks = engine.we | engine.re
         owner = runner.re & ~asks       # the runner's read, taken this cycle
-        for _ in range(READ_LATENCY):
+        for _ in range(RUNNER_LATENCY + READ_LATENCY):
             later = Signal()
             m.d.sync += later.eq(owner)
             owner = later
         m.d.comb += [runner.grant.eq(~asks), self.engine.rdata.eq(core.rdata), runner.rdata.eq(core.rdata),
                      self.engine.rvalid.eq(core.rvalid & ~owner), runner.rvalid.eq(core.rvalid & owner)]
         with m.If(asks):
-            m.d.comb += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
+            m.d.sync += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
                          core.re.eq(engine.re)]
         with m.Else():
-            m.d.comb += [core.addr.eq(runner.addr), core.wdata.eq(runner.wdata), core.we.eq(runner.we),
+            m.d.sync += [core.addr.eq(runner.addr), core.wdata.eq(runner.wdata), core.we.eq(runner.we),
                          core.re.eq(runner.re)]
         return m

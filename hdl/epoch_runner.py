@@ -128,8 +128,9 @@ class EpochRunner(wiring.Component):
                              core.wdata.eq(1 | done[0] << 1)]
                 with m.If(core.grant):
                     m.next = "STARTED"
-            with m.State("STARTED"):     # (busy rises the cycle after START)
-                m.next = "TRAIN"
+            with m.State("STARTED"):     # (START reaches the core through the arbiter's register)
+                with m.If(self.core_busy):
+                    m.next = "TRAIN"
             with m.State("TRAIN"):
                 with m.If(~self.core_busy):
                     m.d.sync += [issued.eq(0), answered.eq(0)]

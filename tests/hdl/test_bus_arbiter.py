@@ -1,20 +1,20 @@
 # amaranth: UnusedElaboratable=no
-"""The bus arbiter: the engine's requests go a cycle later (its register), the runner's wait for
-the cycles the engine leaves, and every read's answer reaches the one that asked it, whatever
-the interleaving."""
+"""The bus arbiter: the engine's requests reach the core two cycles later, the runner's wait for
+the cycles the engine leaves and reach it a cycle after, and every read's answer reaches the one
+that asked it, whatever the interleaving."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from epfpga.contract.address_map import READ_LATENCY
-from epfpga.hdl.bus_arbiter import LATENCY, BusArbiter
+from epfpga.hdl.bus_arbiter import ENGINE_LATENCY, RUNNER_LATENCY, BusArbiter
 
 from .sim_helpers import simulate
 
 
 def test_each_answer_reaches_its_reader_and_the_engine_never_waits():
-    assert LATENCY == 1
+    assert (ENGINE_LATENCY, RUNNER_LATENCY) == (2, 1)
     rng = np.random.default_rng(1)
     dut = BusArbiter()
     asked = {"engine": [], "runner": [], "engine writes": []}
@@ -66,7 +66,7 @@ def test_each_answer_reaches_its_reader_and_the_engine_never_waits():
         ctx.set(dut.engine.we, 0)
         ctx.set(dut.runner.re, 0)
         ctx.set(dut.runner.we, 0)
-        for _ in range(READ_LATENCY + 2):
+        for _ in range(READ_LATENCY + 3):
             for who in ("engine", "runner"):
                 port = getattr(dut, who)
                 if ctx.get(port.rvalid):

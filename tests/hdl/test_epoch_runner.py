@@ -22,8 +22,9 @@ from .test_resident_feeder import CONFIG, dataset
 
 
 class CoreModel:
-    """The core's host bus as the runner sees it: memories that take writes, ``START`` that
-    runs for a while, predictions read back ``READ_LATENCY`` cycles after their read."""
+    """The core's host bus as the runner sees it through the arbiter: memories that take writes,
+    ``START`` that runs for a while, predictions read back ``READ_LATENCY`` cycles after their
+    read; each request reaches the core a cycle after its grant."""
 
     def __init__(self, dut, params, rng, grant, run_cycles):
         self.dut, self.params, self.rng, self.grant, self.run_cycles = dut, params, rng, grant, run_cycles
@@ -36,8 +37,9 @@ class CoreModel:
         core, p = self.dut.core, self.params
         busy_left, bank, answers = 0, 0, [None] * (READ_LATENCY - 1)
         predictions = [0] * p.batch
-        async for _, _, we, re, addr, data, granted in ctx.tick().sample(core.we, core.re, core.addr, core.wdata,
-                                                                          core.grant):
+        request = (0, 0, 0, 0, 0)   # (the arbiter's register: a granted request reaches the core a cycle later)
+        async for _, _, *sampled in ctx.tick().sample(core.we, core.re, core.addr, core.wdata, core.grant):
+            (we, re, addr, data, granted), request = request, sampled
             answer = answers.pop(0)
             ctx.set(core.rvalid, answer is not None)
             ctx.set(core.rdata, 0 if answer is None else answer)
