@@ -61,14 +61,15 @@ class SDRAMHost(wiring.Component):
 
         words = self.addr[REGION_SHIFT:] == Region.SDRAM
         bus, mine, feeder = port.bus, checksum.sdram, self.feeder
-        m.d.comb += [feeder.rvalid.eq(bus.rvalid & self.resident), feeder.rdata.eq(bus.rdata)]
+        # (the write data whoever asks: only the engine writes, and the chip's data pins' output
+        # registers stay off the selects: timing)
+        m.d.comb += [feeder.rvalid.eq(bus.rvalid & self.resident), feeder.rdata.eq(bus.rdata), bus.wdata.eq(self.wdata)]
         with m.If(self.resident):
             m.d.comb += [bus.addr.eq(feeder.addr), bus.re.eq(feeder.re)]
         with m.Elif(checksum.busy):   # the checksum reads the range; the engine waits for it
             m.d.comb += [bus.addr.eq(mine.addr), bus.re.eq(mine.re)]
         with m.Else():
-            m.d.comb += [bus.addr.eq(self.addr), bus.wdata.eq(self.wdata),
-                         bus.we.eq(self.we & words), bus.re.eq(self.re & words)]
+            m.d.comb += [bus.addr.eq(self.addr), bus.we.eq(self.we & words), bus.re.eq(self.re & words)]
         m.d.comb += [
             mine.rvalid.eq(bus.rvalid & checksum.busy), mine.rdata.eq(bus.rdata),
             checksum.addr.eq(self.addr), checksum.wdata.eq(self.wdata),
