@@ -60,7 +60,7 @@ class EpochRunner(wiring.Component):
     table : In(TableWrite(params.input_bits))
     running : Out(1)
         The runner has a mini-batch to train or to load (``STATE.RUNNING``): the core, its host
-        bus and the SDRAM are the runner's.
+        bus and the SDRAM are the runner's.  A cycle after the fact (a register).
 
     Latency: a mini-batch starts two cycles after the previous one's last prediction is in
     (``B`` reads of the core's bus, each compared a cycle after its answer), where the feeder
@@ -156,7 +156,9 @@ class EpochRunner(wiring.Component):
                 m.d.sync += train_cycles.eq(train_cycles + 1)
             with m.Else():
                 m.d.sync += wait_cycles.eq(wait_cycles + 1)
-        m.d.comb += self.running.eq(wanted | feeding | can_feed | ~training.ongoing("IDLE"))
+        # (a register: the engine's checks and the SDRAM's select hang on it, and its counts' compares
+        # were the resident digits build's critical path)
+        m.d.sync += self.running.eq(wanted | feeding | can_feed | ~training.ongoing("IDLE"))
 
         # -- the registers ----------------------------------------------------------------------------
         regs = self.regs

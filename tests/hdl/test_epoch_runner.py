@@ -107,6 +107,7 @@ def run_epoch(params, words, perm_at, batches, pauses, rng, grant=0.8, run_cycle
         await write(ResidentReg.BATCHES, batches)
         for until in [*pauses, batches]:
             await write(ResidentReg.UNTIL, until)
+            await ctx.tick()     # (running is a register)
             cycles = 0
             while ctx.get(dut.running):
                 await ctx.tick()
