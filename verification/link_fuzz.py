@@ -3,8 +3,9 @@ against a running device (the simulated board), every answer held to the protoco
 model (:class:`~epfpga.verification.engine_model.EngineModel`).
 
 The bad frames aim at the weights, biases and PRNG states, and on a build with the SDRAM at its
-first :data:`GUARDED` words: a bad frame that was applied shows at the end, when every one of
-them must read back as it was (the SDRAM's by its checksum).  Good frames write, read and
+first :data:`GUARDED` words and the epoch runner's registers: a bad frame that was applied shows
+at the end, when every one of them must read back as it was (the SDRAM's by its checksum), or at
+once (an epoch started answers ``BUSY``).  Good frames write, read and
 checksum the SDRAM words after those, held to what was written.  ``scripts/fuzz_link.py``
 runs it; a test runs a shorter seed.
 """
@@ -22,6 +23,7 @@ import serial
 
 from epfpga.contract.address_map import REGION_SHIFT, Region, address, layer_region
 from epfpga.contract.params import CoreParams, HostRegion
+from epfpga.contract.resident import ResidentReg
 from epfpga.contract.protocol import (END, MAX_FRAME, PARAMS, REPLY, TABLE_ENTRIES, VERSION, WIDTHS, Coding, Command,
                                       Frame, FrameDecoder, Status, crc16, expand, inputs_payloads, pack, read_payload,
                                       slip_encode, write_payload, zero_runs)
@@ -34,6 +36,7 @@ SYNC_EVERY = 100
 GUARDED = 1 << 16   # SDRAM words the bad frames aim at (then the good ones' words, as many)
 BAD = ("bitflip", "wireflip", "truncated", "oversized", "garbage", "crafted", "interleaved", "bad_code")   # never applied
 SYNC_SEQ = 0xA5
+RUNNER_SET = (ResidentReg.PERM, ResidentReg.BATCHES, ResidentReg.UNTIL)   # the runner's writable registers
 
 
 class FuzzFailure(AssertionError):
@@ -67,6 +70,8 @@ class Fuzzer:
         self.kinds = (*BAD, "read", "write_x", "inputs", "table", "duplicate", "info")
         if params.sdram:
             self.targets.append(HostRegion(Region.SDRAM, "sdram", GUARDED, True, True, element_bits=16))
+            # the epoch runner's writable registers: a bad frame applied there would start an epoch
+            self.targets.append(HostRegion(Region.RESIDENT, "resident", len(RUNNER_SET), True, True))
             self.kinds += ("sdram_write", "sdram_read", "sdram_crc")
             self.written: list[tuple[int, int]] = []   # spans of the SDRAM the good frames wrote
 
@@ -319,6 +324,7 @@ def fuzz(params: CoreParams, port: str, baud: int, frames: int, seed: int) -> Re
     before = {**driver.read_weights(), "prng": driver.read_prng()}
     if params.sdram:
         before["sdram"] = device_crc(driver.transport, 0, GUARDED)
+        before["resident"] = driver.transport.read([address(Region.RESIDENT, r) for r in ResidentReg])
     shadow: dict[int, int] = {}
     for n in range(1, params.layers + 1):
         for name, addrs in ((f"W{n}", driver.weight_addresses(n)), (f"b{n}", driver.bias_addresses(n))):
@@ -336,6 +342,7 @@ def fuzz(params: CoreParams, port: str, baud: int, frames: int, seed: int) -> Re
     after = {**driver.read_weights(), "prng": driver.read_prng()}
     if params.sdram:
         after["sdram"] = device_crc(driver.transport, 0, GUARDED)
+        after["resident"] = driver.transport.read([address(Region.RESIDENT, r) for r in ResidentReg])
     link.close()
     if before.get("sdram") != after.get("sdram"):
         raise FuzzFailure(f"the SDRAM's first {GUARDED:,} words changed by the fuzz (checksum "
