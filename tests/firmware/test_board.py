@@ -57,3 +57,25 @@ def test_board_training_checks_resumes_and_equals_the_fixed_backend(tmp_path):
     assert 0.97 * sent <= a["link"]["train_bytes_sent_per_sample"] <= 1.03 * sent
     assert 0.97 * received <= b["link"]["train_bytes_received_per_sample"] <= 1.03 * received
     assert sent < train_bytes_per_sample(hw)[0] / 1.5       # against 2 bytes an input
+
+
+def test_resident_training_checks_resumes_and_equals_the_fixed_backend(tmp_path):
+    """``--resident`` through the CLI: checked every 3 mini-batches, equal to the fixed
+    backend's run, and a checkpoint taken where the device paused resumes to the same end."""
+    toml = tmp_path / "c.toml"
+    toml.write_text(config_mod.dumps(small_config(hardware={"sdram": True})))
+    common = ["train", "--config", str(toml), "--limit", "80", "--test-limit", "40"]
+    board = common + ["--backend", "board", "--resident", "--sim", "verilator", "--usb-latency-ms", "0"]
+    assert main(common + ["--backend", "fixed", "--epochs", "2", "--out", str(tmp_path / "fixed")]) == 0
+    assert main(board + ["--check", "--check-every", "3", "--epochs", "2", "--out", str(tmp_path / "a")]) == 0
+    assert main(board + ["--epochs", "1", "--checkpoint-every", "4", "--out", str(tmp_path / "b")]) == 0
+    assert main(board + ["--epochs", "2", "--resume", str(tmp_path / "b")]) == 0
+    fixed, a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("fixed", "a", "b"))
+    assert a["mismatches"] == 0
+    for key in ("train_error", "test_error"):
+        assert [e[key] for e in a["epochs"]] == [e[key] for e in fixed["epochs"]] == [e[key] for e in b["epochs"]]
+    weights = [(tmp_path / d / "weights.npz").read_bytes() for d in ("fixed", "a", "b")]
+    assert weights[0] == weights[1] == weights[2]
+    link = a["link"]
+    assert link["inputs"] == "resident" and link["samples"] == 2 * 80
+    assert link["device_seconds"] == (link["train_cycles"] + link["wait_cycles"]) / link["clock_hz"] > 0
