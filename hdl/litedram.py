@@ -134,6 +134,9 @@ class LiteDRAMCore:
     timings: dict[str, int | None]
 
 
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
 @cache
 def generate(chip: SDRAMChip, clock_hz: int) -> LiteDRAMCore:
     """LiteDRAM's GENSDRPHY controller for ``chip`` at ``clock_hz``, one native user port."""
@@ -182,6 +185,10 @@ def generate(chip: SDRAMChip, clock_hz: int) -> LiteDRAMCore:
     text, n = _DQ_INPUT.subn(r"\1inout\2", text)
     if n != 1:
         raise AssertionError(f"LiteDRAM's {CORE}.v: no 'input wire [..] sdram_dq,' to make inout")
+    # Without its comments (a date and a hierarchy in an order of its own), the text is the same
+    # in every process, so the simulators' models built from it are cached (verification/simulators.py).
+    text = "".join(line for line in _BLOCK_COMMENT.sub("", text).splitlines(keepends=True)
+                   if not line.lstrip().startswith("//"))
     return LiteDRAMCore(verilog=text, registers={name: r["addr"] >> 2 for name, r in csr.items()},
                         address_bits=chip.address_bits, data_bits=chip.data_bits, cas_latency=cas_latency,
                         timings=timings)
