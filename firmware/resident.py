@@ -41,12 +41,18 @@ def pack(codes: list[bytes], labels, inputs: int) -> np.ndarray:
     return np.concatenate([header, index.astype(np.uint16), *records]).astype(np.uint16)
 
 
+def word_bytes(words: np.ndarray, addr: int, count: int) -> bytes:
+    """``count`` bytes from word ``addr`` on, each word's low byte first: the golden twin of
+    :class:`~epfpga.hdl.sdram_bytes.SDRAMBytes`."""
+    return np.asarray(words[addr:addr + (count + 1) // 2]).astype("<u2").tobytes()[:count]
+
+
 def record(words: np.ndarray, sample: int) -> tuple[int, bytes]:
     """The label and code bytes of ``sample``, reached through the index as the device reaches
     them."""
     at = int(words[index_address(sample)]) | int(words[index_address(sample) + 1]) << 16
     label, length = int(words[at]), int(words[at + 1])
-    return label, words[at + 2:at + 2 + (length + 1) // 2].astype("<u2").tobytes()[:length]
+    return label, word_bytes(words, at + 2, length)
 
 
 def unpack(words: np.ndarray) -> tuple[list[bytes], list[int], int]:

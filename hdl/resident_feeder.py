@@ -2,10 +2,10 @@
 the core (``docs/protocol.md`` §11).
 
 For each of the mini-batch's ``B`` permutation entries it reads the sample's number, its
-record's address from the index, the record's label and code count, then the code bytes, which
-go through an :class:`~.input_expander.InputExpander` (the input table's copy, written with the
-engine's) into the bank's inputs, one value a cycle, the unused lanes of the sample's last word
-as zeros, and the label last.  A record that does not expand to the inputs a sample, or whose
+record's address from the index, the record's label and code count, then the code bytes
+(:class:`~.sdram_bytes.SDRAMBytes`), which go through an :class:`~.input_expander.InputExpander`
+(the input table's copy, written with the engine's) into the bank's inputs, one value a cycle,
+the unused lanes of the sample's last word as zeros, and the label last.  A record that does not expand to the inputs a sample, or whose
 label is not a class, stops the feeder with :attr:`fault`.  Its golden twin is
 :func:`epfpga.firmware.resident.feed`.
 """
@@ -24,6 +24,7 @@ from epfpga.contract.sdram import SDRAMChip
 
 from .bus_arbiter import BusMaster
 from .input_expander import InputExpander, TableWrite
+from .sdram_bytes import SDRAMBytes
 from .sdram_port import SDRAMAccess
 
 #: The words of a sample read before its codes: its permutation entry, its index entry, its label
@@ -67,7 +68,8 @@ class ResidentFeeder(wiring.Component):
         Writes of the input table.
 
     Latency: the reads of the SDRAM, one at a time; the next code word is read while the bytes
-    of one expand, and values are written one a cycle while the bus is granted.
+    of one expand (:class:`~.sdram_bytes.SDRAMBytes`), and values are written one a cycle while
+    the bus is granted.
     """
 
     def __init__(self, params: CoreParams, chip: SDRAMChip):
@@ -85,7 +87,9 @@ class ResidentFeeder(wiring.Component):
         padded = p.groups(inputs) * p.lanes            # values a sample writes, its last word's zeros too
         sample_span = p.input_stride << p.lane_bits    # offsets from one sample's inputs to the next's
         expander = m.submodules.expander = InputExpander(p.input_bits)
+        codes = m.submodules.codes = SDRAMBytes(chip)
         wiring.connect(m, wiring.flipped(self.table), expander.table)
+        wiring.connect(m, codes.bytes, expander.codes)
         m.d.comb += expander.coding.eq(Coding.ZERO_RUNS)
 
         b = Signal(range(B))
@@ -97,16 +101,17 @@ class ResidentFeeder(wiring.Component):
         record = Signal(chip.address_bits)
         label = Signal(16)
         j = Signal(range(padded + 1))           # values written
-        # the code words: one in flight from the SDRAM, one waiting, one whose bytes expand
-        words_left = Signal(16)
-        reading, waiting, waiting_word = Signal(), Signal(), Signal(16)
-        current, current_bytes, to_load = Signal(16), Signal(2), Signal(16)
         excess = Signal()                       # a value came after the inputs a sample
         at = Signal(REGION_SHIFT)               # value j's offset in region X, base + j (a register: timing)
         x_offset = (Region.X << REGION_SHIFT) | at
 
         sdram, bus = self.sdram, self.bus
-        m.d.comb += [sdram.addr.eq(addr), self.labels.addr.eq(slot), self.labels.data.eq(label)]
+        m.d.comb += [self.labels.addr.eq(slot), self.labels.data.eq(label), codes.count.eq(sdram.rdata)]
+        with m.If(codes.busy):    # (the code bytes' reads; the rest are the head's)
+            m.d.comb += [sdram.addr.eq(codes.sdram.addr), sdram.re.eq(codes.sdram.re)]
+        with m.Else():
+            m.d.comb += sdram.addr.eq(addr)
+        m.d.comb += [codes.sdram.rvalid.eq(sdram.rvalid & codes.busy), codes.sdram.rdata.eq(sdram.rdata)]
 
         def next_sample():
             with m.If(b == B - 1):
@@ -145,28 +150,13 @@ class ResidentFeeder(wiring.Component):
                             m.d.sync += addr.eq(Cat(record[:16], word))
                         with m.Case(4):
                             m.d.sync += label.eq(word)
-                        with m.Case(5):
-                            m.d.comb += expander.clear.eq(1)
-                            m.d.sync += [to_load.eq(word), words_left.eq((word + 1) >> 1),
-                                         j.eq(0), at.eq(base), excess.eq(0)]
+                        with m.Case(5):    # (addr + 1: the first code word)
+                            m.d.comb += [expander.clear.eq(1), codes.start.eq(1), codes.addr.eq(addr + 1)]
+                            m.d.sync += [j.eq(0), at.eq(base), excess.eq(0)]
                             m.next = "CODES"
             with m.State("CODES"):
                 m.d.comb += self.busy.eq(1)
-                # the next code word is read while there is room for it
-                with m.If(~reading & ~waiting & (words_left != 0)):
-                    m.d.comb += sdram.re.eq(1)
-                    m.d.sync += reading.eq(1)
-                with m.If(reading & sdram.rvalid):
-                    m.d.sync += [reading.eq(0), waiting.eq(1), waiting_word.eq(sdram.rdata), addr.eq(addr + 1),
-                                 words_left.eq(words_left - 1)]
-                # its bytes into the expander, low first
-                m.d.comb += [expander.codes.valid.eq(current_bytes != 0), expander.codes.payload.eq(current[:8])]
-                with m.If(expander.codes.ready):
-                    m.d.sync += [current.eq(current >> 8), current_bytes.eq(current_bytes - 1)]
-                with m.If((current_bytes == 0) & waiting):
-                    m.d.sync += [current.eq(waiting_word), current_bytes.eq(Mux(to_load >= 2, 2, 1)),
-                                 to_load.eq(Mux(to_load >= 2, to_load - 2, 0)), waiting.eq(0)]
-                with m.If((to_load == 0) & (current_bytes == 0) & ~waiting & ~reading & ~expander.busy):
+                with m.If(~codes.busy & ~expander.busy):
                     with m.If(expander.pending | excess | (j != inputs)):
                         m.d.sync += self.fault.eq(1)
                         m.next = "IDLE"
