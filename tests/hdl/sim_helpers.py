@@ -30,3 +30,23 @@ def sdram_model(access, words, rng: np.random.Generator, longest: int = 8):
                 assert due is None, "a read while one is in flight"
                 due, addr = int(rng.integers(0, longest)), asked
     return process
+
+
+async def pulse(ctx, signal) -> None:
+    """``signal`` high for one cycle."""
+    ctx.set(signal, 1)
+    await ctx.tick()
+    ctx.set(signal, 0)
+
+
+async def while_busy(ctx, busy, limit: int, each=None) -> int:
+    """Clock while ``busy`` is high (``each(ctx)`` before every edge), at most ``limit`` cycles;
+    the cycles it took."""
+    cycles = 0
+    while ctx.get(busy):
+        if each is not None:
+            each(ctx)
+        await ctx.tick()
+        cycles += 1
+        assert cycles < limit, f"still busy after {limit} cycles"
+    return cycles

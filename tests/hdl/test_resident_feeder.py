@@ -15,7 +15,7 @@ from epfpga.contract.sdram import ULX3S_SDRAM
 from epfpga.firmware.resident import feed, pack, permutation_words
 from epfpga.hdl.resident_feeder import ResidentFeeder
 
-from .sim_helpers import sdram_model, simulate
+from .sim_helpers import pulse, sdram_model, simulate, while_busy
 
 CONFIG = dict(sizes=[5, 6, 3], lanes=4, batch=4, lrs=[0.5, 0.5], t1=3, t2=2, hardware={"sdram": True})
 
@@ -57,14 +57,8 @@ def run_feeder(params, words, entry, bank, table, rng, grant=0.7):
         ctx.set(dut.table.en, 0)
         ctx.set(dut.entry, entry)
         ctx.set(dut.bank, bank)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        cycles = 0
-        while ctx.get(dut.busy):
-            await ctx.tick()
-            cycles += 1
-            assert cycles < 200_000
+        await pulse(ctx, dut.start)
+        cycles = await while_busy(ctx, dut.busy, 200_000)
         out["fault"], out["sample"], out["cycles"] = ctx.get(dut.fault), ctx.get(dut.sample), cycles
 
     simulate(dut, bench, sdram_model(dut.sdram, words, rng), bus, label_store)
