@@ -35,6 +35,7 @@ from epfpga.hdl.block_ram import spram_blocks
 from epfpga.hdl.verilog import memory_map
 from epfpga.hdl.weight_update import single_port_weights
 
+from . import routing
 from .floorplan import floorplan
 from .report import ice40_flip_flops, overused, summarise, utilisation_from_log
 
@@ -128,9 +129,11 @@ def yowasp_environment() -> dict[str, str]:
 
 
 def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = None, baud: int | None = None,
-          log=print) -> dict:
+          log=print, route_minutes: float | None = None) -> dict:
     """Synthesise, place, route and pack ``config`` for ``board_name`` into ``out``; returns
-    (and writes) ``report.json``."""
+    (and writes) ``report.json``.  With ``route_minutes``, a router still routing after that
+    long is stopped: ``report.json`` then says so, with the router's curve, and
+    :class:`~.routing.RouteTimeout` is raised."""
     b = board(board_name)
     config = config.replace(hardware=dataclasses.replace(config.hardware, board=b.name))   # (the memories' layout)
     params = CoreParams.from_config(config)
@@ -153,10 +156,22 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
         # LUTs, then ours from them on (epfpga.yowasp)
         if b.family == "ecp5":
             platform.sites = floorplan(params)     # (hdl/device.py: the hard blocks' sites)
-        platform.build(top, name="top", build_dir=str(out), do_program=False,
-                       synth_opts=yowasp.synthesis_options(b.family), script_after_synth=yowasp.synthesis(b.family, "top")[1],
-                       nextpnr_opts="--report nextpnr.json --timing-allow-fail")
-    except Exception as exc:   # the platform raises on a failed tool; its log is in out
+        plan = platform.build(top, name="top", build_dir=str(out), do_build=False,
+                              synth_opts=yowasp.synthesis_options(b.family),
+                              script_after_synth=yowasp.synthesis(b.family, "top")[1],
+                              nextpnr_opts="--report nextpnr.json --timing-allow-fail")
+        plan.extract(str(out))
+        routing.run(out, "build_top", route_minutes, log)
+    except routing.RouteTimeout as exc:
+        report = {"board": b.name, "device": b.device, "config": config.name, "lanes": params.lanes,
+                  "target_mhz": clock_hz / 1e6, "routed": False, "route_minutes": route_minutes,
+                  "router": routing.curve(routing.read(out / routing.LOG)),
+                  "utilization": utilisation_from_log(out / routing.LOG),
+                  "seconds": round(time.monotonic() - start, 1)}
+        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        raise routing.RouteTimeout(f"the {b.name} build of {config.name}: {exc}; the router's progress is in "
+                                   f"{out / 'report.json'}") from None
+    except Exception as exc:   # a tool failed; its log is in out
         over = overused(utilisation_from_log(out / "top.tim"))
         if over:
             raise UserError(f"config does not fit the {b.name} after synthesis: {', '.join(over)}; see {out}") from None
@@ -185,7 +200,8 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
               "cycles_per_sample": per_sample, "samples_per_s": round(min(compute, link)),
               "compute_bound_samples_per_s": round(compute), "link_bound_samples_per_s": round(link),
               "link_bytes_per_sample": round(sent + received, 1), "link_bytes_per_sample_wide": round(wide, 1),
-              "critical_path": figures["critical_path"],
+              "critical_path": figures["critical_path"], "routed": True,
+              "router": routing.curve(routing.read(out / routing.LOG)),
               "memories": memory_map(params), "utilization": figures["utilization"],
               **({"sdram": litedram.describe(ULX3S_SDRAM, system.clock_hz)} if params.sdram else {}),
               "bitstream": b.bitstream, "seconds": round(time.monotonic() - start, 1)}

@@ -10,6 +10,7 @@ from . import __version__
 from . import config as config_mod
 from .backends import SIMULATORS
 from .errors import GatewareMismatch, UserError
+from .boards import routing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +39,7 @@ _positive = _number(int, lambda v: v >= 1, ">= 1")
 _seed = _number(int, lambda v: 0 <= v < 1 << 32, "in [0, 2**32)")
 _seconds = _number(float, lambda v: 0 < v < 3600, "in (0, 3600) seconds")
 _milliseconds = _number(float, lambda v: 0 <= v <= 255, "0 to 255 ms (an FTDI latency timer's range)")
+_minutes = _number(float, lambda v: v > 0, "> 0 minutes")
 
 
 def _float_list(text: str) -> list[float]:
@@ -204,7 +206,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.lanes:
         cfg = cfg.replace(lanes=args.lanes)
     report = build(cfg, args.board, Path(args.out), args.clock, args.baud,
-                   log=lambda message: print(message, file=sys.stderr))
+                   log=lambda message: print(message, file=sys.stderr), route_minutes=args.route_minutes)
     print(f"{args.board}: {report['lut']:,} LUTs, {report['ff']:,} FFs, {report['dsp']} DSPs, {report['bram']} block RAMs; "
           f"Fmax {report['fmax_mhz']:.1f} MHz for {report['target_mhz']:g} MHz; {report['samples_per_s']:,} samples/s "
           f"(compute-bound {report['compute_bound_samples_per_s']:,}, link-bound {report['link_bound_samples_per_s']:,}); "
@@ -372,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_build.add_argument("--baud", type=_positive,
                          help="the link's baud (default 3000000 on the ulx3s-85f, 12000000 on the icebreaker)")
     p_build.add_argument("--out", metavar="DIR", required=True)
+    p_build.add_argument("--route-minutes", type=_minutes, metavar="N",
+                         help="stop a router still routing after N minutes: exit 1, report.json with its progress")
     p_build.set_defaults(func=cmd_build)
 
     p_program = sub.add_parser("program", help="load a built bitstream into the board (openFPGALoader)")
@@ -407,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file that cannot be read or written: full disk, missing folder, …
         print(f"epfpga: error: {exc.filename or 'file'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except routing.RouteTimeout as exc:   # build --route-minutes: the design did not route in time
+        print(f"epfpga: {exc}", file=sys.stderr)
+        return 1
     except GatewareMismatch as exc:  # train --check: a beat of the gateware differs from the model
         print(f"epfpga: check failed: {exc}", file=sys.stderr)
         return 1

@@ -63,6 +63,9 @@ def test_a_small_system_builds_from_any_folder_without_the_venv_on_path(tmp_path
         assert key in report, key
     assert report["board"] == "ulx3s-85f" and report["target_mhz"] == 60 and report["lut"] > 0
     assert report["samples_per_s"] == min(report["compute_bound_samples_per_s"], report["link_bound_samples_per_s"])
+    router = report["router"]     # the router's progress, as its log gave it
+    assert report["routed"] and router["router"] == "router1" and router["complete"]
+    assert router["steps"][-1]["remaining"] == 0 and router["steps"][-1]["arcs"] >= 1000
     assert (out / "top.bit").stat().st_size > 100_000
     dry = epfpga("program", "--board", "ulx3s-85f", str(out), "--dry-run")
     assert dry.returncode == 0 and dry.stdout.strip() == f"openFPGALoader --board ulx3s {out / 'top.bit'}"
@@ -179,3 +182,16 @@ def test_a_small_system_builds_for_the_icebreaker(tmp_path):
     assert report["board"] == "icebreaker" and report["dsp"] == 2 and report["target_mhz"] == 48
     assert report["utilization"]["ICESTORM_SPRAM"]["used"] == 1 and report["ff"] < report["lut"]
     assert (out / "top.bin").stat().st_size > 100_000
+
+
+def test_a_router_still_routing_after_route_minutes_is_stopped_with_exit_1_and_a_report(tmp_path):
+    out = tmp_path / "build"
+    proc = epfpga("build", "--board", "ulx3s-85f", "--config", toml(tmp_path, **TINY), "--route-minutes", "0.001",
+                  "--out", str(out))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (f"epfpga: the ulx3s-85f build of custom: still routing after 0.001 min; "
+                                                    f"the router's progress is in {out / 'report.json'}")
+    report = json.loads((out / "report.json").read_text())
+    assert report["routed"] is False and report["route_minutes"] == 0.001 and not report["router"]["complete"]
+    assert report["utilization"]["TRELLIS_COMB"]["used"] > 0      # what placement took
+    assert not (out / "top.bit").exists()
