@@ -90,6 +90,8 @@ class ResidentTrainer(BoardTrainer):
         pauses every ``pause_every`` mini-batches for ``on_pause`` (called with the mini-batches
         done and their training errors)."""
         transport, n = self.driver.transport, len(batches)
+        if n == 0:
+            return 0
         upload(transport, permutation_words(np.concatenate(batches)), self.perm_at)
         transport.write([(address(Region.RESIDENT, ResidentReg.PERM), self.perm_at),
                          (address(Region.RESIDENT, ResidentReg.BATCHES), n)])
