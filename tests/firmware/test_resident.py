@@ -140,3 +140,15 @@ def test_train_resident_on_digits_is_the_fixed_backend(tmp_path):
     metrics = json.loads((tmp_path / "board" / "metrics.json").read_text())
     assert metrics["mismatches"] == 0 and metrics["link"]["inputs"] == "resident"
     assert metrics["link"]["wait_fraction"] < 0.02 and metrics["link"]["samples"] == 128
+
+
+def test_a_device_built_without_the_sdram_is_refused_naming_why():
+    """The same network built without the SDRAM has the same digest (the hardware is not in
+    it): the trainer asks the descriptor and refuses, before anything is sent."""
+    from epfpga.verification.board_sim import SimulatedBoard
+    sim = SimulatedBoard(CoreParams.from_config(config_mod.from_dict(CONFIG)))
+    try:
+        with pytest.raises(LinkError, match="the device has no SDRAM, so no resident epochs"):
+            trainer(sim)
+    finally:
+        sim.close()
