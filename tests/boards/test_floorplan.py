@@ -57,3 +57,12 @@ def test_a_narrow_core_is_left_to_the_placer():
     p = CoreParams.from_config(config_mod.load("digits"))
     assert PER_LANE * p.lanes < MIN_SHARE * len(json.loads(SITES.read_text())["MULT18X18D"])
     assert floorplan(p) == {}
+
+
+def test_784_128_10_is_floorplanned_from_32_lanes():
+    """P = 32 (64 of the 156 multipliers) routes floorplanned and not without (docs/results.md);
+    P = 16 (32) is left to the placer."""
+    mnist = config_mod.load("mnist")
+    wide = floorplan(CoreParams.from_config(mnist.replace(lanes=32)))
+    assert sum(name.startswith("mul") for name in wide) == PER_LANE * 32
+    assert floorplan(CoreParams.from_config(mnist.replace(lanes=16))) == {}
