@@ -112,8 +112,7 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
         bar = tqdm(total=len(todo), desc=f"epoch {epoch}/{config.epochs}", unit="batch",
                    disable=None if progress is None else not progress, leave=False, file=sys.stderr)
         start = time.perf_counter()
-        resident = getattr(backend, "resident", False)
-        if resident:   # the device runs the epoch from its own memory, pausing for the checkpoints
+        if getattr(backend, "resident", False):   # the device runs the epoch from its own memory, pausing for the checkpoints
             first = todo[0][0] if todo else 0
 
             def paused(k: int, errors: int, first=first, rng_state=rng_state, start=start) -> None:
@@ -122,20 +121,21 @@ def run(config: Config, data: Dataset, backend: Backend, out: Path, *, progress:
 
             wrong += backend.train_epoch([idx for _, idx in todo], bar, checkpoint_every, paused)
             seen += len(todo) * config.batch
-        for k, idx in ([] if resident else todo):
-            if double_buffered:   # the next mini-batch goes to the device while it trains on this one
-                upcoming = order[k + 1] if k + 1 < len(order) else None
-                pred = backend.train_batch(data.train_x[idx], data.train_y[idx],
-                                           None if upcoming is None else (data.train_x[upcoming], data.train_y[upcoming]))
-            else:
-                pred = backend.train_batch(data.train_x[idx], data.train_y[idx])
-            wrong += int(np.sum(pred != data.train_y[idx]))
-            seen += len(idx)
-            done += 1
-            bar.update(1)
-            bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
-            if checkpoint_every is not None and done % checkpoint_every == 0 and k + 1 < len(order):
-                save_checkpoint(epoch, k + 1, rng_state, seconds + time.perf_counter() - start, wrong, seen)
+        else:
+            for k, idx in todo:
+                if double_buffered:   # the next mini-batch goes to the device while it trains on this one
+                    upcoming = order[k + 1] if k + 1 < len(order) else None
+                    pred = backend.train_batch(data.train_x[idx], data.train_y[idx],
+                                               None if upcoming is None else (data.train_x[upcoming], data.train_y[upcoming]))
+                else:
+                    pred = backend.train_batch(data.train_x[idx], data.train_y[idx])
+                wrong += int(np.sum(pred != data.train_y[idx]))
+                seen += len(idx)
+                done += 1
+                bar.update(1)
+                bar.set_postfix(train_error=f"{wrong / seen:.3f}", refresh=False)
+                if checkpoint_every is not None and done % checkpoint_every == 0 and k + 1 < len(order):
+                    save_checkpoint(epoch, k + 1, rng_state, seconds + time.perf_counter() - start, wrong, seen)
         bar.close()
         seconds += time.perf_counter() - start
         if hasattr(backend, "end_epoch"):

@@ -78,7 +78,7 @@ class BoardTrainer(HostTrainer):
         self.board = board
         try:
             hw, self.link, info = connect(config, port, baud, timeout)
-            self.link_clock_hz = info.clock_hz
+            self.link_clock_hz, self.features = info.clock_hz, info.features
             coded = Feature.CODED_INPUTS in info.features   # (a build may leave them out)
             table = input_table(hw.spec, input_levels) if coded else None
             super().__init__(config, HostDriver(hw, LinkTransport(hw, self.link, table)), params)

@@ -56,7 +56,7 @@ class ResidentTrainer(BoardTrainer):
                  check_every: int | None = None, progress: Callable[[int], None] | None = None, **link):
         super().__init__(config, params, **link)
         try:
-            if Feature.SDRAM not in self.link.info().features:
+            if Feature.SDRAM not in self.features:
                 raise LinkError(f"{self.link.port}: the device has no SDRAM, so no resident epochs (build it from a "
                                 f"config with [hardware] sdram = true, on the ULX3S)")
             if self.driver.transport.coder is None:
