@@ -25,6 +25,7 @@ from . import block_ram
 from . import memories as mem
 from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
+from .delay import delay_line
 from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
 from .prediction import Prediction
@@ -242,12 +243,7 @@ class Core(wiring.Component):
         # after that, one multiplexer of those answers.  The request's region, register and
         # lane follow it to the pick.
         def delayed(value, cycles: int, name: str):
-            """``value`` through ``cycles`` registers."""
-            for k in range(cycles):
-                later = Signal.like(value, name=f"{name}{k}")
-                m.d.sync += later.eq(value)
-                value = later
-            return value
+            return delay_line(m, value, cycles, name)[-1]
 
         request = Signal(data.StructLayout({"valid": 1, "region": len(region), "reg": 8, "lane": max(1, p.lane_bits),
                                             "bank": 1}))

@@ -21,88 +21,41 @@ cycle, read transparently so that back-to-back rows need no stall).
   samples of the pair: each pass issues the even sample's rows, then at once the odd one's
   (their own slots and accumulators), and drains once, so one drain serves two samples.
 
-Pipeline (cycles after a token is issued): 0 issue reads (the memories register the address);
-1 the memories read; 2 read data registered; 3 operands registered and 4 products, in the
-lanes' multipliers; 5 adder tree, feedback read data registered; 6 (:data:`ROW_END`) feedback
-read-modify-write and row end (bias, shift, nudge); 6 + LATENCY both activations written.  A
-pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain (``drain_*``), which the
-steps of a relaxation skip where they chain (:func:`chains`); the schedule model
-(``hdl/schedule.py``) counts them.
+Stages (cycles after a word issues, ``hdl/neuron_timing.py``), each a component of its own:
+
+- 0 :class:`~.neuron_issue.NeuronIssue` issues the word; its reads go out (the memories
+  register the address) and come back registered at :data:`~.neuron_timing.OPERANDS`, where
+  the operands go to the lanes' multipliers; the products come at
+  :data:`~.neuron_timing.PRODUCTS`;
+- feedback: :class:`~.feedback_sum.FeedbackSum`, the read-modify-write of the accumulator word
+  at :data:`~.neuron_timing.ROW_END`, its states ``LATENCY`` cycles later;
+- forward: :class:`~.row_sum.RowSum`, its adder tree registered ``T`` times
+  (:func:`~.neuron_timing.tree_registers`), then :class:`~.row_end.RowEnd` (bias, scale,
+  nudge) at ``ROW_END + T``, and for the output layer :class:`~.output_state.OutputState`.
+
+A pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain (``drain_*``), which the
+steps of a relaxation skip where they chain (:func:`~.neuron_timing.chains`); the schedule
+model (``hdl/schedule.py``) counts them.
 """
 
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.params import CoreParams
 
-from . import block_ram
 from . import memories as mem
-from .activation import LATENCY, Activation, clamp, rshift_round
-from .adder_tree import tree_latency, tree_sum
+from .delay import delay_line
+from .feedback_sum import FeedbackSum
 from .multiplier import PER_LANE, request_signature
-from .nudge_error import NudgeError
-from .row_scan import RowScan
+from .neuron_issue import NeuronIssue
+from .neuron_timing import OPERANDS, PRODUCTS, ROW_END, step_done_stage, tree_registers
+from .output_state import OutputState
+from .row_end import RowEnd
+from .row_sum import RowSum
 
-
-def tree_registers(p: CoreParams) -> int:
-    """Registers in the forward sum's adder tree (:func:`~.adder_tree.tree_latency` of ``P``
-    products): the forward path's row end comes that many cycles after stage :data:`ROW_END`."""
-    return tree_latency(p.lanes)
-
-
-# The stage of the feedback read-modify-write and of the row end without tree registers:
-# the memories' read latency, then operands, products and the adder tree.
-ROW_END = block_ram.LATENCY + 3
-
-
-# Cycles a pass spends draining after its last issue: until its last write has landed, plus
-# the cycle that sees the pipeline empty.  With T tree registers, the drive's last write is
-# at stage ROW_END + T; a hidden layer's pass writes its row ends at ROW_END + T and the
-# states below it at ROW_END + LATENCY; the output layer's states land at ROW_END + T + LATENCY.
-def drain_drive(p: CoreParams) -> int:
-    return ROW_END + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
-
-
-def drive_gaps(p: CoreParams) -> bool:
-    """The drive pass waits a cycle after each row: its rows are one group and it runs a pair,
-    whose odd sample's row end is written the cycle after the even one's."""
-    return p.halves == 2 and p.weight_groups(1) == 1
-
-
-def drive_issue_cycles(p: CoreParams) -> int:
-    """Issue cycles of the drive pass: a row each ``G_1`` cycles, or every other cycle
-    (:func:`drive_gaps`)."""
-    rows = p.sizes[1]
-    return 2 * rows - 1 if drive_gaps(p) else rows * p.weight_groups(1)
-
-
-def drain_hidden(p: CoreParams) -> int:
-    return ROW_END + max(tree_registers(p), LATENCY) + 1
-
-
-def drain_output(p: CoreParams) -> int:
-    return ROW_END + tree_registers(p) + LATENCY + 1
-
-
-def step_issue_cycles(p: CoreParams) -> int:
-    """Issue cycles of one sample's pass over ``W_N``."""
-    return p.sizes[p.layers] * p.weight_groups(p.layers)
-
-
-def chains(p: CoreParams) -> bool:
-    """The steps of a relaxation follow one another without a drain: a step is one pass (two
-    layers) run on a pair, and a sample's pass issues no sooner than its previous step's
-    last state has been written, because the other sample's rows come between them."""
-    return p.layers == 2 and p.halves == 2 and step_issue_cycles(p) >= drain_output(p) - 1
-
-
-def step_done_stage(p: CoreParams) -> int:
-    """``step_done`` pulses this many cycles after a step's last issue: in the cycle of its last
-    state write (the next step's first comes later)."""
-    return drain_output(p) - 1
 
 
 class NeuronUpdate(wiring.Component):
@@ -118,13 +71,13 @@ class NeuronUpdate(wiring.Component):
         Pulse: run one drive pass (``drive`` = 1) or one step (passes over ``W_2 … W_N``).
     more : In(1)
         Another step follows this one (held while ``busy``).  Where the steps chain
-        (:func:`chains`), the next one's first row issues the cycle after this one's last, and
+        (:func:`~.neuron_timing.chains`), the next one's first row issues the cycle after this one's last, and
         ``next_step`` pulses in that last cycle; elsewhere the engine drains and waits for
         ``start``.
     next_step : Out(1)
         The engine took the next step; the sources and destinations are then the next step's.
     step_done : Out(1)
-        Pulse in the cycle of each step's last state write (:func:`step_done_stage` after its
+        Pulse in the cycle of each step's last state write (:func:`~.neuron_timing.step_done_stage` after its
         last issue).
     drive, src, bank, sample, nudge, label, label_odd : In
         Operation, source slot (:class:`~.memories.SlotCode`), input bank, the pair's even
@@ -172,312 +125,175 @@ class NeuronUpdate(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        p, spec = self.params, self.params.spec
+        p = self.params
         N, P = p.layers, p.lanes
-        rows = {n: p.sizes[n] for n in range(1, N + 1)}
-        groups = {n: p.weight_groups(n) for n in range(1, N + 1)}
+        tree = tree_registers(p)
+        issue = m.submodules.issue = NeuronIssue(p)
+        m.d.comb += [issue.start.eq(self.start), issue.drive.eq(self.drive), issue.more.eq(self.more),
+                     issue.zero.eq(self.src == mem.SlotCode.ZERO), self.busy.eq(issue.busy),
+                     self.next_step.eq(issue.next_step)]
+        layer = issue.layer
+        # tokens[k]: the word issued k cycles before; the forward path's row sums come ``tree``
+        # cycles after the feedback path's read-modify-write (stage ROW_END)
+        tokens = delay_line(m, issue.token, max(ROW_END, PRODUCTS + tree), "tok")
+        acc_rd, acc_wr = self._accumulators(m, platform, layer, tokens)
+        operands = self._reads(m, layer, tokens, issue.addr)
 
-        # -- accumulators (one per layer and sample of the pair; layer 1's with the input
-        # drive), private to this engine -----------------------------------------------------
-        acc_rd, acc_wr = {}, {}
-        for n in range(1, N):
-            acc = mem.accumulators(p, n).build(platform)
-            m.submodules[f"acc{n}"] = acc
-            acc_wr[n] = acc.write_port(granularity=1)
-            acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
-
-        # -- issue counters -----------------------------------------------------------------
-        layer = Signal(range(N + 1))          # the pass: W_layer
-        weight_ports = {n: getattr(self, mem.weight_memory(p, n).spec.name.lower()) for n in rows}
-        scan = m.submodules.scan = RowScan(P, max(rows.values()), max(groups.values()),
-                                           max(wm.spec.depth for wm in mem.weight_memories(p)))
-        i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
-        issuing, gap = Signal(), Signal()
-        half = Signal()                       # the sample of the pair being issued
-        pairs, chain = Const(p.halves > 1), Const(chains(p))
-        last_g, last_row = Signal(), Signal()
-        with m.Switch(layer):
-            for n in rows:
-                with m.Case(n):
-                    m.d.comb += [last_g.eq(g == groups[n] - 1), last_row.eq(i == rows[n] - 1)]
-
-        token = data.StructLayout({
-            "valid": 1, "g": len(g), "i": len(i), "i_word": len(i_word), "i_lane": max(1, len(i_lane)),
-            "first_row": 1, "last_row": 1, "last_g": 1, "h": 1, "zero": 1,
-        })
-        tok0 = Signal(token)
-        m.d.comb += [tok0.valid.eq(issuing), tok0.h.eq(half), tok0.g.eq(g), tok0.i.eq(i), tok0.i_word.eq(i_word),
-                     tok0.i_lane.eq(i_lane), tok0.first_row.eq(i == 0), tok0.last_row.eq(last_row),
-                     tok0.last_g.eq(last_g), tok0.zero.eq(self.src == mem.SlotCode.ZERO)]
-        # tokm: the cycle the memories read (their address registered, hdl/block_ram.py)
-        tokm, tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(5))
-        m.d.sync += [tokm.eq(tok0), tok1.eq(tokm), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
-
-        # -- stage 0: reads -----------------------------------------------------------------
-        src_slot = Mux(half, self.src_slots[1], self.src_slots[0])
-        m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, g)),
-                     self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, g))]
-        for n in rows:
-            with m.If(layer == n):
-                m.d.comb += [weight_ports[n].addr.eq(waddr), getattr(self, f"b{n}").addr.eq(i_word)]
-            port = getattr(self, f"s{n}")
-            with m.If(layer == n + 1):     # presynaptic layer of the pass
-                m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, g))
-            with m.Elif(layer == n):       # postsynaptic layer
-                m.d.comb += port.addr.eq(mem.slot_address(p, n, src_slot, i_word))
-
-        # -- stage 2: the read data, registered by the core's memories (hdl/block_ram.py) ---------
-        w_q = {n: weight_ports[n].data for n in rows}
-        b_q = {n: getattr(self, f"b{n}").data for n in rows}
-        s_q = {n: getattr(self, f"s{n}").data for n in rows}
-        x_q, x2_q = self.x.data, self.x2.data
-
-        # -- stage 3: operands; stage 4: products ---------------------------------------------
-        zero = tokr.zero     # (a token's own: the step's source changes when the steps chain)
-        w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
-        even1 = [Signal(unsigned(p.state_bits), name=f"even_l{l}") for l in range(P)]
-        odd1 = [Signal.like(even1[l], name=f"odd_l{l}") for l in range(P)]
-        post1 = Signal(unsigned(p.state_bits))
-        bias1 = Signal(signed(p.weight_bits))
-        lane1 = tokr.i_lane if P > 1 else 0
-        with m.Switch(layer):
-            for n in rows:
-                with m.Case(n):
-                    w_data, b_data = w_q[n], b_q[n]
-                    m.d.comb += [bias1.eq(b_data[lane1])]
-                    m.d.comb += [w1[l].eq(w_data[l]) for l in range(P)]
-                    if n == 1:
-                        m.d.comb += [even1[l].eq(x_q[l]) for l in range(P)]
-                        m.d.comb += [odd1[l].eq(x2_q[l]) for l in range(P)]
-                    else:
-                        m.d.comb += post1.eq(Mux(zero, 0, s_q[n][lane1]))
-                        m.d.comb += [even1[l].eq(post1) for l in range(P)]
-                        m.d.comb += [odd1[l].eq(Mux(zero, 0, s_q[n - 1][l])) for l in range(P)]
-        # the lanes' multipliers (hdl/multiplier.py) register the operands and the products.
-        # The drive: the even sample's forward product on multiplier 2l, the odd one's on
-        # 2l + 1.  A step: the feedback product on 2l and the forward one on 2l + 1, so that
-        # each unsigned operand picks between the same memories' words in both engines (the
-        # weight update's presynaptic states are on 2l + 1 too, hdl/weight_update.py)
-        for l in range(P):
-            m.d.comb += [self.mul.a[2 * l].eq(w1[l]), self.mul.b[2 * l].eq(even1[l]),
-                         self.mul.a[2 * l + 1].eq(w1[l]), self.mul.b[2 * l + 1].eq(odd1[l])]
-        prod_bits = p.weight_bits + p.state_bits + 1
-        even2 = [Signal(signed(prod_bits), name=f"pe_l{l}") for l in range(P)]
-        odd2 = [Signal(signed(prod_bits), name=f"po_l{l}") for l in range(P)]
-        m.d.comb += [even2[l].eq(self.mul.p[2 * l]) for l in range(P)]
-        m.d.comb += [odd2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
-        fb2 = even2
-        post_r, bias_r = Signal.like(post1, reset_less=True), Signal.like(bias1, reset_less=True)
-        post2, bias2 = Signal.like(post_r), Signal.like(bias_r)
-        m.d.sync += [post_r.eq(post1), bias_r.eq(bias1), post2.eq(post_r), bias2.eq(bias_r)]
-        for n in range(1, N):    # (layer 1's sums start from the drive: the first row reads it)
-            with m.If(layer == n + 1):
-                m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, tok1b.h, tok1b.g, tok1b.first_row if n == 1 else 0))
-
-        # -- stage 5: adder tree; feedback read data registered ------------------------------------
-        # -- stage 6: feedback read-modify-write.  The memory's output is registered (timing), so
-        # a word written in the previous cycle is forwarded; one written two cycles before comes
-        # through the transparent read.
-        acts = [Activation(p) for _ in range(P)]
-        for l, a in enumerate(acts):
-            m.submodules[f"act_l{l}"] = a
-        tok3 = Signal(token)
-        fb3 = [Signal.like(fb2[l], name=f"fb3_l{l}", reset_less=True) for l in range(P)]
-        acc_q = [Signal(signed(p.acc_bits), name=f"acc_q{l}", reset_less=True) for l in range(P)]
-        m.d.sync += [tok3.eq(tok2)] + [fb3[l].eq(fb2[l]) for l in range(P)]
+        # -- the feedback path: the products on the even multipliers, into the accumulators of
+        # the layer below the pass (layer 1's sums start from the drive: the first row reads it)
+        fb = m.submodules.feedback = FeedbackSum(p, forwarding=any(p.weight_groups(n) == 1 for n in range(2, N + 1)))
+        rmw, word = tokens[ROW_END], tokens[PRODUCTS]    # the word added in, the one after it
+        writes = rmw.valid & ~rmw.last_row & (layer >= 2)
+        m.d.comb += [*[fb.products[l].eq(self.mul.p[2 * l]) for l in range(P)],
+                     fb.repeat.eq(writes & (rmw.g == word.g) & (rmw.h == word.h) & ~word.first_row)]
         for n in range(1, N):
             with m.If(layer == n + 1):
-                m.d.sync += [acc_q[l].eq(acc_rd[n].data[l]) for l in range(P)]
-        writes = tok3.valid & ~tok3.last_row & (layer >= 2)
-        u_fb = [Signal(signed(p.acc_bits), name=f"ufb_l{l}") for l in range(P)]
-        sums = acc_q
-        # A token reads the word the one before it wrote only where a row of W_m (m ≥ 2) is
-        # one word; no other config gets the forwarding (34 flip-flops and a multiplexer a lane).
-        if any(p.weight_groups(n) == 1 for n in range(2, N + 1)):
-            # the select is a register, decided a cycle ahead (timing): the word written now is
-            # the one the next token reads (never a first row's: it reads the row ends or the drive)
-            forward = Signal()
-            m.d.sync += forward.eq(writes & (tok3.g == tok2.g) & (tok3.h == tok2.h) & ~tok2.first_row)
-            prev_u = [Signal(signed(p.acc_bits), name=f"prev_u{l}", reset_less=True) for l in range(P)]
-            m.d.sync += [prev_u[l].eq(u_fb[l]) for l in range(P)]
-            sums = [Mux(forward, prev_u[l], acc_q[l]) for l in range(P)]
-        for l in range(P):
-            m.d.comb += [u_fb[l].eq(sums[l] + fb3[l]), acts[l].u.eq(u_fb[l])]
-        for n in range(1, N):
-            with m.If(layer == n + 1):
-                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, tok3.h, tok3.g)),
-                             *[acc_wr[n].data[l].eq(u_fb[l]) for l in range(P)]]
+                m.d.comb += [fb.acc.eq(acc_rd[n].data), acc_wr[n].addr.eq(mem.acc_address(p, n, rmw.h, rmw.g)),
+                             *[acc_wr[n].data[l].eq(fb.sums[l]) for l in range(P)]]
                 with m.If(writes):
                     m.d.comb += acc_wr[n].en.eq((1 << P) - 1)
-        fb_done = [Signal(name=f"fb_done{t}") for t in range(LATENCY + 1)]
-        fb_g = [Signal.like(g, name=f"fb_g{t}", reset_less=True) for t in range(LATENCY + 1)]
-        fb_h = [Signal(name=f"fb_h{t}", reset_less=True) for t in range(LATENCY + 1)]
-        m.d.comb += [fb_done[0].eq(tok3.valid & tok3.last_row & (layer >= 2)), fb_g[0].eq(tok3.g), fb_h[0].eq(tok3.h)]
-        for t in range(LATENCY):
-            m.d.sync += [fb_done[t + 1].eq(fb_done[t]), fb_g[t + 1].eq(fb_g[t]), fb_h[t + 1].eq(fb_h[t])]
-        # the forward path from here on runs T cycles behind the feedback path: the products'
-        # adder tree is registered T times (timing at large P), and the token, the output
-        # unit's state and the bias follow it
-        tree = tree_registers(p)
-        tokf, postf, biasf = tok2, post2, bias2
-        forward_valid = []    # every token on the way, for in_flight
-        for t in range(tree):
-            later = Signal(token, name=f"tokf{t}"), Signal.like(post2, name=f"postf{t}"), Signal.like(bias2, name=f"biasf{t}")
-            m.d.sync += [later[0].eq(tokf), later[1].eq(postf), later[2].eq(biasf)]
-            tokf, postf, biasf = later
-            forward_valid.append(tokf.valid)
+        fb_layout = data.StructLayout({"done": 1, "g": len(rmw.g), "h": 1})
+        fb_done = Signal(fb_layout)
+        m.d.comb += [fb_done.done.eq(rmw.valid & rmw.last_row & (layer >= 2)), fb_done.g.eq(rmw.g),
+                     fb_done.h.eq(rmw.h)]
+        fb_line = delay_line(m, fb_done, FeedbackSum.Q_LATENCY - FeedbackSum.LATENCY, "fb_done")
 
-        def row_sum(products, name):
-            """The row's forward sum so far: a balanced adder tree (``log2 P`` adds deep, not
-            the ``P`` of a chain), registered ``tree`` times, then the row accumulator."""
-            acc, total = Signal(signed(p.acc_bits), name=f"{name}_acc", reset_less=True), Signal(signed(p.acc_bits), name=name)
-            m.d.comb += total.eq(Mux(tokf.g == 0, 0, acc) + tree_sum(products, m, tree))
-            with m.If(tokf.valid):
-                m.d.sync += acc.eq(total)
-            return total
+        # -- the forward path: the drive's sums of both samples; a step's is the odd one's
+        rows = m.submodules.row_sum = RowSum(p)
+        m.d.comb += [rows.valid.eq(word.valid), rows.first.eq(word.g == 0),
+                     *[rows.products[h][l].eq(self.mul.p[2 * l + h]) for h in range(2) for l in range(P)]]
+        tokf, opf = tokens[PRODUCTS + tree], operands[PRODUCTS - OPERANDS + tree]
+        end = m.submodules.row_end = RowEnd(p)
+        m.d.comb += [end.sums.eq(rows.sums), end.bias.eq(opf.bias), end.q.eq(opf.post), end.unit.eq(tokf.i),
+                     end.labels[0].eq(self.label), end.labels[1].eq(self.label_odd), end.half.eq(tokf.h),
+                     end.nudge.eq(self.nudge), end.drive.eq(layer == 1), end.output.eq(layer == N)]
+        row = Signal.like(tokf, reset_less=True)     # the row at its end, beside RowEnd's result
+        ended = Signal()
+        m.d.sync += [row.eq(tokf), ended.eq(tokf.valid & tokf.last_g)]
+        odd = self._row_ends(m, layer, end, row, ended, acc_wr)
 
-        # the drive's sums of both samples; a step's forward sum is the odd one's
-        row_even, row_odd = row_sum(even2, "row_even"), row_sum(odd2, "row_odd")
+        # -- the output layer: its states, and the unit each is of
+        out = m.submodules.output_state = OutputState(p)
+        m.d.comb += [out.u.eq(end.u), out.err.eq(end.err)]
+        out_layout = data.StructLayout({"valid": 1, "i": len(row.i), "word": len(row.i_word),
+                                        "lane": len(row.i_lane), "h": 1})
+        out_unit = Signal(out_layout)
+        m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i.eq(row.i), out_unit.word.eq(row.i_word),
+                     out_unit.lane.eq(row.i_lane), out_unit.h.eq(row.h)]
+        out_line = delay_line(m, out_unit, OutputState.LATENCY, "out")
+        m.d.comb += [self.out_valid.eq(out_line[-1].valid), self.out_half.eq(out_line[-1].h),
+                     self.out_unit.eq(out_line[-1].i), self.out_q.eq(out.q)]
+        self._state_writes(m, layer, issue.token, fb_line[-1], fb.q, out_line[-1], out.q)
 
-        # -- stage 6: row end -------------------------------------------------------------------
-        row3, row3_odd = Signal(signed(p.acc_bits), reset_less=True), Signal(signed(p.acc_bits), reset_less=True)
-        end3 = Signal()
-        i3, i_word3 = Signal.like(i, reset_less=True), Signal.like(i_word, reset_less=True)
-        i_lane3, h3 = Signal(tokf.i_lane.shape(), reset_less=True), Signal(reset_less=True)
-        m.d.sync += [end3.eq(tokf.valid & tokf.last_g), row3.eq(row_even), row3_odd.eq(row_odd), i3.eq(tokf.i),
-                     i_word3.eq(tokf.i_word), i_lane3.eq(tokf.i_lane), h3.eq(tokf.h)]
-        # the output layer's nudge σ·(y_q − q_N) is formed a stage early, from registered labels
-        # (the sample does not change while a step runs), and added to the bias there when it
-        # goes inside ρ: the row end is then one add (timing)
-        labels = [Signal.like(self.label, name="label_q"), Signal.like(self.label_odd, name="label_odd_q")]
-        m.d.sync += [labels[0].eq(self.label), labels[1].eq(self.label_odd)]
-        nudge = m.submodules.nudge_error = NudgeError(p)
-        m.d.comb += [nudge.unit.eq(tokf.i), nudge.label.eq(Mux(tokf.h, labels[1], labels[0])), nudge.q.eq(postf),
-                     nudge.nudge.eq(self.nudge)]
-        err3 = Signal.like(nudge.err, reset_less=True)
-        offset3 = Signal(signed(p.acc_bits), reset_less=True)   # bias, and the nudge inside ρ
-        nudge_in = Mux(layer == N, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
-        m.d.sync += [err3.eq(nudge.err), offset3.eq((biasf << spec.fs) + nudge_in)]
-        u3, d3_odd = Signal(signed(p.acc_bits)), Signal(signed(p.acc_bits))
-        m.d.comb += [u3.eq(Mux(layer == 1, row3 << (spec.fs - spec.fx), row3_odd) + offset3),
-                     d3_odd.eq((row3_odd << (spec.fs - spec.fx)) + offset3)]
-        lane_en3 = (1 << i_lane3) if P > 1 else 1
-        # the drive: the even sample's at the row end, the odd one's the cycle after (a row
-        # takes two cycles or more, :func:`drive_gaps`), into layer 1's accumulators
-        odd_end, odd_u = Signal(), Signal(signed(p.acc_bits), reset_less=True)
-        odd_word, odd_lane = Signal.like(i_word3), Signal.like(i_lane3)
-        m.d.sync += [odd_end.eq(end3 & (layer == 1) & pairs), odd_u.eq(d3_odd), odd_word.eq(i_word3), odd_lane.eq(i_lane3)]
-        with m.If(layer == 1):
-            with m.If(odd_end):
-                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 1, odd_word, drive=1)),
-                             *[acc_wr[1].data[l].eq(odd_u) for l in range(P)],
-                             acc_wr[1].en.eq((1 << odd_lane) if P > 1 else 1)]
-            with m.Else():
-                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 0, i_word3, drive=1)),
-                             *[acc_wr[1].data[l].eq(u3) for l in range(P)]]
-                with m.If(end3):
-                    m.d.comb += acc_wr[1].en.eq(lane_en3)
-        for n in range(2, N):
+        # -- control: the pass drains until its last write has landed
+        m.d.comb += issue.in_flight.eq(Cat(*(t.valid for t in tokens[1:])).any() | ended | odd
+                                       | Cat(*(f.done for f in fb_line[1:])).any()
+                                       | Cat(*(o.valid for o in out_line[1:])).any())
+        ends = delay_line(m, issue.step_end, step_done_stage(p), "step_end")
+        m.d.comb += self.step_done.eq(ends[-1])
+        return m
+
+    def _accumulators(self, m, platform, layer, tokens):
+        """One per layer below the output and sample of the pair (layer 1's with the input
+        drive), private to this engine; read the cycle before the products come."""
+        p = self.params
+        acc_rd, acc_wr = {}, {}
+        for n in range(1, p.layers):
+            acc = m.submodules[f"acc{n}"] = mem.accumulators(p, n).build(platform)
+            acc_wr[n] = acc.write_port(granularity=1)
+            acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
+            ask = tokens[PRODUCTS - 1]
+            with m.If(layer == n + 1):
+                m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, ask.h, ask.g, ask.first_row if n == 1 else 0))
+        return acc_rd, acc_wr
+
+    def _reads(self, m, layer, tokens, addr):
+        """The issued word's reads (stage 0) and, when they come (:data:`OPERANDS`), the
+        multipliers' operands: the drive, the even sample's forward product on multiplier 2l
+        and the odd one's on 2l + 1; a step, the feedback product on 2l and the forward one on
+        2l + 1, so that each unsigned operand picks between the same memories' words in both
+        engines (the weight update's presynaptic states are on 2l + 1 too).  Returns the row's
+        operands for the row end (its bias and, for the nudge, the output unit's state), from
+        stage OPERANDS on."""
+        p, P = self.params, self.params.lanes
+        tok, got = tokens[0], tokens[OPERANDS]
+        weights = {n: getattr(self, mem.weight_memory(p, n).spec.name.lower()) for n in range(1, p.layers + 1)}
+        biases = {n: getattr(self, f"b{n}") for n in weights}
+        states = {n: getattr(self, f"s{n}") for n in weights}
+        src_slot = Mux(tok.h, self.src_slots[1], self.src_slots[0])
+        m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, tok.g)),
+                     self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, tok.g))]
+        for n in weights:
             with m.If(layer == n):
-                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, h3, i_word3)),
-                             *[acc_wr[n].data[l].eq(u3) for l in range(P)]]
-                with m.If(end3):
-                    m.d.comb += acc_wr[n].en.eq(lane_en3)
-        # output layer: the nudge inside ρ is in u3; outside, it is added after ρ
-        out_act = m.submodules.act_out = Activation(p)
-        m.d.comb += out_act.u.eq(u3)
-        out_valid = [Signal(name=f"out_v{t}") for t in range(LATENCY + 1)]
-        out_i = [Signal.like(i3, name=f"out_i{t}") for t in range(LATENCY + 1)]
-        out_word = [Signal.like(i_word3, name=f"out_word{t}") for t in range(LATENCY + 1)]
-        out_lane = [Signal.like(i_lane3, name=f"out_lane{t}") for t in range(LATENCY + 1)]
-        out_err = [Signal.like(err3, name=f"out_err{t}") for t in range(LATENCY + 1)]
-        out_h = [Signal(name=f"out_h{t}", reset_less=True) for t in range(LATENCY + 1)]
-        m.d.comb += [out_valid[0].eq(end3 & (layer == N)), out_i[0].eq(i3), out_word[0].eq(i_word3),
-                     out_lane[0].eq(i_lane3), out_err[0].eq(err3), out_h[0].eq(h3)]
-        for t in range(LATENCY):
-            m.d.sync += [out_valid[t + 1].eq(out_valid[t]), out_i[t + 1].eq(out_i[t]),
-                         out_word[t + 1].eq(out_word[t]), out_lane[t + 1].eq(out_lane[t]),
-                         out_err[t + 1].eq(out_err[t]), out_h[t + 1].eq(out_h[t])]
+                m.d.comb += [weights[n].addr.eq(addr), biases[n].addr.eq(tok.i_word)]
+            with m.If(layer == n + 1):     # presynaptic layer of the pass
+                m.d.comb += states[n].addr.eq(mem.slot_address(p, n, src_slot, tok.g))
+            with m.Elif(layer == n):       # postsynaptic layer
+                m.d.comb += states[n].addr.eq(mem.slot_address(p, n, src_slot, tok.i_word))
 
-        # -- stage 6 + LATENCY: feedback and output states, to the slots each sample's pass took
-        # at its first issue (the sequencer's are the next step's once the steps chain) ------
+        row = Signal(data.StructLayout({"post": unsigned(p.state_bits), "bias": signed(p.weight_bits)}))
+        lane = got.i_lane if P > 1 else 0
+        zero = got.zero     # (a token's own: the step's source changes when the steps chain)
+        with m.Switch(layer):
+            for n in weights:
+                with m.Case(n):
+                    m.d.comb += row.bias.eq(biases[n].data[lane])
+                    m.d.comb += [self.mul.a[2 * l + h].eq(weights[n].data[l]) for l in range(P) for h in range(2)]
+                    if n == 1:
+                        m.d.comb += [self.mul.b[2 * l].eq(self.x.data[l]) for l in range(P)]
+                        m.d.comb += [self.mul.b[2 * l + 1].eq(self.x2.data[l]) for l in range(P)]
+                    else:
+                        m.d.comb += row.post.eq(Mux(zero, 0, states[n].data[lane]))
+                        m.d.comb += [self.mul.b[2 * l].eq(row.post) for l in range(P)]
+                        m.d.comb += [self.mul.b[2 * l + 1].eq(Mux(zero, 0, states[n - 1].data[l])) for l in range(P)]
+        return delay_line(m, row, PRODUCTS - OPERANDS + tree_registers(p), "row_operands", reset_less=True)
+
+    def _row_ends(self, m, layer, end, row, ended, acc_wr):
+        """The row ends into the accumulators: the drive's even sample's at the row end, the
+        odd one's the cycle after (a row takes two cycles or more,
+        :func:`~.neuron_timing.drive_gaps`), a hidden layer's each in its sample's word.
+        Returns the odd sample's write, still to come."""
+        p, P = self.params, self.params.lanes
+        lane_en = (1 << row.i_lane) if P > 1 else 1
+        odd = Signal(data.StructLayout({"end": 1, "u": signed(p.acc_bits), "word": len(row.i_word),
+                                        "lane": len(row.i_lane)}))
+        m.d.sync += [odd.end.eq(ended & (layer == 1) & (p.halves > 1)), odd.u.eq(end.u_odd),
+                     odd.word.eq(row.i_word), odd.lane.eq(row.i_lane)]
+        with m.If(layer == 1):
+            with m.If(odd.end):
+                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 1, odd.word, drive=1)),
+                             *[acc_wr[1].data[l].eq(odd.u) for l in range(P)],
+                             acc_wr[1].en.eq((1 << odd.lane) if P > 1 else 1)]
+            with m.Else():
+                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 0, row.i_word, drive=1)),
+                             *[acc_wr[1].data[l].eq(end.u) for l in range(P)]]
+                with m.If(ended):
+                    m.d.comb += acc_wr[1].en.eq(lane_en)
+        for n in range(2, p.layers):
+            with m.If(layer == n):
+                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, row.h, row.i_word)),
+                             *[acc_wr[n].data[l].eq(end.u) for l in range(P)]]
+                with m.If(ended):
+                    m.d.comb += acc_wr[n].en.eq(lane_en)
+        return odd.end
+
+    def _state_writes(self, m, layer, issued, fb, fb_q, out, out_q):
+        """The feedback and output states, into the slots each sample's pass took at its first
+        issue (the sequencer's are the next step's once the steps chain)."""
+        p, P, N = self.params, self.params.lanes, self.params.layers
         dst = Signal(data.ArrayLayout(range(p.state_slots), 2))
-        with m.If(issuing & (i == 0) & (g == 0)):
-            m.d.sync += dst[half].eq(self.dst_slots[half])
-        q_out = Signal(unsigned(p.state_bits))
-        if p.nudge_inside:
-            m.d.comb += q_out.eq(out_act.q)
-        else:
-            m.d.comb += q_out.eq(clamp(out_act.q + rshift_round(out_err[-1], spec.k), 0, spec.one))
-        m.d.comb += [self.out_valid.eq(out_valid[-1]), self.out_half.eq(out_h[-1]), self.out_unit.eq(out_i[-1]),
-                     self.out_q.eq(q_out)]
-        for n in rows:
+        with m.If(issued.valid & issued.first_row & (issued.g == 0)):
+            m.d.sync += dst[issued.h].eq(self.dst_slots[issued.h])
+        for n in range(1, N + 1):
             port = getattr(self, f"s{n}_w")
             if n == N:
-                lane_en = (1 << out_lane[-1]) if P > 1 else 1
-                dst_slot = Mux(out_h[-1], dst[1], dst[0])
-                m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, out_word[-1])),
-                             *[port.data[l].eq(q_out) for l in range(P)]]
-                with m.If(out_valid[-1]):
-                    m.d.comb += port.en.eq(lane_en)
+                m.d.comb += [port.addr.eq(mem.slot_address(p, n, Mux(out.h, dst[1], dst[0]), out.word)),
+                             *[port.data[l].eq(out_q) for l in range(P)]]
+                with m.If(out.valid):
+                    m.d.comb += port.en.eq((1 << out.lane) if P > 1 else 1)
             else:
-                width = p.sizes[n]
-                valid_lane = [fb_g[-1] * P + l < width for l in range(P)]
-                dst_slot = Mux(fb_h[-1], dst[1], dst[0])
-                m.d.comb += [port.addr.eq(mem.slot_address(p, n, dst_slot, fb_g[-1])),
-                             *[port.data[l].eq(Mux(valid_lane[l], acts[l].q, 0)) for l in range(P)]]
-                with m.If(fb_done[-1] & (layer == n + 1)):
+                valid_lane = [fb.g * P + l < p.sizes[n] for l in range(P)]
+                m.d.comb += [port.addr.eq(mem.slot_address(p, n, Mux(fb.h, dst[1], dst[0]), fb.g)),
+                             *[port.data[l].eq(Mux(valid_lane[l], fb_q[l], 0)) for l in range(P)]]
+                with m.If(fb.done & (layer == n + 1)):
                     m.d.comb += port.en.eq((1 << P) - 1)
-
-        # -- control --------------------------------------------------------------------------------
-        in_flight = Signal()
-        m.d.comb += in_flight.eq(tokm.valid | tok1.valid | tokr.valid | tok1b.valid | tok2.valid | tok3.valid | end3 | odd_end
-                                 | Cat(*forward_valid).any()
-                                 | Cat(*fb_done[1:]).any()
-                                 | Cat(*out_valid[1:]).any())
-
-        # a step's last issue, and step_done when its last state is written
-        step_end = Signal()
-        m.d.comb += step_end.eq(issuing & last_g & last_row & (layer == N) & (half | ~pairs))
-        ends = [step_end]
-        for t in range(step_done_stage(p)):
-            ends.append(Signal(name=f"step_end{t + 1}"))
-            m.d.sync += ends[-1].eq(ends[-2])
-        m.d.comb += self.step_done.eq(ends[-1])
-
-        def base(n):
-            """The first word of ``W_n`` in its memory (a pass's scan restarts there)."""
-            return Array(Const(mem.weight_memory(p, k).base(k)) if k in rows else Const(0)
-                         for k in range(N + 2))[n]
-
-        m.d.comb += [scan.advance.eq(issuing), scan.last_group.eq(last_g), scan.base.eq(base(layer))]
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += [scan.restart.eq(1), scan.base.eq(base(Mux(self.drive, 1, 2)))]
-                with m.If(self.start):
-                    m.d.sync += layer.eq(Mux(self.drive, 1, 2))   # (half is 0: every pass ends so)
-                    m.next = "ISSUE"
-            with m.State("ISSUE"):
-                m.d.comb += [issuing.eq(~gap), self.busy.eq(1)]
-                if drive_gaps(p):
-                    m.d.sync += gap.eq((layer == 1) & ~gap & ~(last_g & last_row))
-                with m.If(issuing & last_g & last_row):
-                    # the pass's rows again for the pair's odd sample (the drive did both at once)
-                    with m.If((layer != 1) & ~half & pairs):
-                        m.d.sync += half.eq(1)
-                        m.d.comb += scan.restart.eq(1)
-                    with m.Elif(step_end & self.more & chain):   # the next step, at once
-                        m.d.sync += half.eq(0)
-                        m.d.comb += [scan.restart.eq(1), self.next_step.eq(1)]
-                    with m.Else():
-                        m.d.sync += half.eq(0)
-                        m.next = "DRAIN"
-            with m.State("DRAIN"):
-                m.d.comb += [self.busy.eq(1), scan.restart.eq(1), scan.base.eq(base(layer + 1))]
-                with m.If(~in_flight):
-                    with m.If((layer == 1) | (layer == N)):
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.d.sync += layer.eq(layer + 1)
-                        m.next = "ISSUE"
-        return m

@@ -10,10 +10,10 @@ Formulas (``docs/architecture.md`` §Schedule):
   by ``h``);
 - ``drive``: ``n_1 · G_1 + drain_drive + 2`` (one pass drives both samples of the pair);
 - one neuron step (of both samples): ``S = Σ_(m=2..N) (h · n_m · G_m + drain_m) + 2``,
-  ``drain_m`` = ``drain_output`` for ``m = N``, else ``drain_hidden`` (``hdl/neuron_update.py``: 10 + T and
+  ``drain_m`` = ``drain_output`` for ``m = N``, else ``drain_hidden`` (``hdl/neuron_timing.py``: 10 + T and
   7 + max(T, 3) cycles, T the forward adder tree's registers); ``relax T``:
   ``(T − 1) · h · n_N · G_N + S`` where the steps chain (two layers, a pair, and a sample's pass
-  no shorter than the drain: :func:`~.neuron_update.chains`), else ``T · (S − 1) + 1`` (the
+  no shorter than the drain: :func:`~.neuron_timing.chains`), else ``T · (S − 1) + 1`` (the
   sequencer starts each step after the first in the cycle it sees the last one end);
 - ``update``: ``Σ_blocks (rows · groups · samples + drain) + 2`` (blocks: ``hdl/weight_update.py``);
 
@@ -29,7 +29,7 @@ from epfpga.contract.isa import INSTRUCTION, Op
 from epfpga.contract.params import CoreParams
 from epfpga.golden.phases import PHASES
 
-from .neuron_update import (chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_done_stage,
+from .neuron_timing import (chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_done_stage,
                             step_issue_cycles)
 from .weight_update import DRAIN_DIFF, blocks, drain, write_stage
 
@@ -53,7 +53,7 @@ def step_cycles(p: CoreParams) -> int:
 
 def step_period(p: CoreParams) -> int:
     """Cycles from a step's first issue to the next one's in a relaxation: the steps' issues
-    back to back where they chain (:func:`~.neuron_update.chains`), else the whole step less
+    back to back where they chain (:func:`~.neuron_timing.chains`), else the whole step less
     the cycle in which the sequencer starts the next one as it sees the last end."""
     return p.halves * step_issue_cycles(p) if chains(p) else step_cycles(p) - 1
 

@@ -5,7 +5,7 @@ samples (``sample`` is the even one; ``next`` steps by two): one ``drive`` drive
 neuron step runs both, and ``predict`` stores both predictions.  A ``relax`` of ``T`` steps
 runs ``T`` neuron steps whose intermediate states alternate between the ping and pong slots,
 the first reading the instruction's ``src`` and the last writing its ``dst``; where the neuron
-update chains them (:func:`~.neuron_update.chains`), it takes each next step without draining,
+update chains them (:func:`~.neuron_timing.chains`), it takes each next step without draining,
 and the step and its slots advance as it does.  The random
 sign is the twin of :class:`epfpga.golden.prng.SignStream`.
 """
@@ -50,7 +50,7 @@ class Sequencer(wiring.Component):
         Neuron-update engine.
     n_more : Out(1); n_next : In(1)
         Another step of the relaxation follows the current one; the neuron update took it
-        (it issues the next step's first row in the next cycle, :func:`~.neuron_update.chains`),
+        (it issues the next step's first row in the next cycle, :func:`~.neuron_timing.chains`),
         and the step and its slots advance.
     n_src_slots, n_dst_slots : Out(ArrayLayout(range(state_slots), 2))
         The step's source slot (``n_src``, a :class:`~.memories.SlotCode`) and destination

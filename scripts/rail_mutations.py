@@ -45,9 +45,9 @@ MUTANTS = [
            "z_lo, z_lo + len(table) - 1)", "z_lo, z_lo + len(table) - 2)"),
     Mutant("sigmoid table index: z_lo + 1", "epfpga.hdl.activation",
            "z_lo, z_lo + len(table) - 1)", "z_lo + 1, z_lo + len(table) - 1)"),
-    Mutant("nudged output: one - 1", "epfpga.hdl.neuron_update",
+    Mutant("nudged output: one - 1", "epfpga.hdl.output_state",
            "spec.k), 0, spec.one)", "spec.k), 0, spec.one - 1)"),
-    Mutant("nudged output: 0 + 1", "epfpga.hdl.neuron_update",
+    Mutant("nudged output: 0 + 1", "epfpga.hdl.output_state",
            "spec.k), 0, spec.one)", "spec.k), 1, spec.one)"),
 ]
 

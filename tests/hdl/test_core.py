@@ -47,7 +47,7 @@ def test_random_config_trace_is_bit_exact_and_on_schedule(seed):
 @pytest.mark.parametrize("inputs, batch", [(3, 2), (4, 8), (3, 1)])
 def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
     """At most P inputs: a drive row is one word, and a pair's odd row end waits a cycle
-    (``neuron_update.drive_issue_cycles``); without a pair it does not."""
+    (``neuron_timing.drive_issue_cycles``); without a pair it does not."""
     cfg = config_mod.from_dict(dict(sizes=[inputs, 6, 3], lanes=4, batch=batch, t1=3, t2=2, lrs=[0.5, 0.5]))
     x, y = random_data(cfg, np.random.default_rng(inputs + batch), batches=2)
     rtl = RtlTrainer(cfg)

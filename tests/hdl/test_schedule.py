@@ -5,7 +5,7 @@ import pytest
 from epfpga import config as config_mod
 from epfpga.contract import programs
 from epfpga.contract.params import CoreParams
-from epfpga.hdl import neuron_update, schedule
+from epfpga.hdl import neuron_timing, schedule
 
 
 @pytest.mark.parametrize("preset", ["digits", "mnist"])
@@ -28,7 +28,7 @@ def test_program_walk_counts_every_instruction():
     assert schedule.step_cycles(p) == 2 * 3 * 4 + schedule.drain_output(p) + 2
     # a sample's pass (12 cycles) outlasts the drain: in each relax the steps' issues follow
     # one another, and only the last step drains
-    assert neuron_update.chains(p)
+    assert neuron_timing.chains(p)
     assert schedule.relax_cycles(p, 3) == 2 * (2 * 3 * 4) + schedule.step_cycles(p)
     # one pair of samples: drive, 3 + 2 + 2 steps, predict, next; then update, halt (2 fetch
     # cycles each)
@@ -47,7 +47,7 @@ def test_steps_that_do_not_chain_start_as_the_last_one_ends(change):
     other sample's rows to cover it; three layers take a pass each."""
     cfg = config_mod.from_dict(dict(dict(sizes=[5, 7, 3], lanes=2, batch=2, t1=3, t2=2, lrs=[0.1, 0.05]), **change))
     p = CoreParams.from_config(cfg)
-    assert not neuron_update.chains(p)
+    assert not neuron_timing.chains(p)
     assert schedule.relax_cycles(p, 3) == 3 * schedule.step_cycles(p) - 2
 
 

@@ -1,0 +1,73 @@
+"""The neuron update's timing: the stages of its pipeline and how many cycles a pass issues and
+drains (``hdl/neuron_update.py``), which the schedule model (``hdl/schedule.py``) counts."""
+
+from __future__ import annotations
+
+from epfpga.contract.params import CoreParams
+
+from . import activation, block_ram, multiplier
+from .adder_tree import tree_latency
+
+LATENCY = activation.LATENCY    # (the states are written after the activation)
+
+# Stages (cycles after a word issues): the memories' data, then the lanes' multipliers.
+OPERANDS = block_ram.LATENCY
+PRODUCTS = OPERANDS + multiplier.LATENCY
+
+
+def tree_registers(p: CoreParams) -> int:
+    """Registers in the forward sum's adder tree (:func:`~.adder_tree.tree_latency` of ``P``
+    products): the forward path's row end comes that many cycles after stage :data:`ROW_END`."""
+    return tree_latency(p.lanes)
+
+
+# The stage of the feedback read-modify-write and of the row end without tree registers:
+# the products, then the accumulator's word (feedback) or the adder tree's last stage.
+ROW_END = PRODUCTS + 1
+
+
+# Cycles a pass spends draining after its last issue: until its last write has landed, plus
+# the cycle that sees the pipeline empty.  With T tree registers, the drive's last write is
+# at stage ROW_END + T; a hidden layer's pass writes its row ends at ROW_END + T and the
+# states below it at ROW_END + LATENCY; the output layer's states land at ROW_END + T + LATENCY.
+def drain_drive(p: CoreParams) -> int:
+    return ROW_END + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
+
+
+def drive_gaps(p: CoreParams) -> bool:
+    """The drive pass waits a cycle after each row: its rows are one group and it runs a pair,
+    whose odd sample's row end is written the cycle after the even one's."""
+    return p.halves == 2 and p.weight_groups(1) == 1
+
+
+def drive_issue_cycles(p: CoreParams) -> int:
+    """Issue cycles of the drive pass: a row each ``G_1`` cycles, or every other cycle
+    (:func:`drive_gaps`)."""
+    rows = p.sizes[1]
+    return 2 * rows - 1 if drive_gaps(p) else rows * p.weight_groups(1)
+
+
+def drain_hidden(p: CoreParams) -> int:
+    return ROW_END + max(tree_registers(p), LATENCY) + 1
+
+
+def drain_output(p: CoreParams) -> int:
+    return ROW_END + tree_registers(p) + LATENCY + 1
+
+
+def step_issue_cycles(p: CoreParams) -> int:
+    """Issue cycles of one sample's pass over ``W_N``."""
+    return p.sizes[p.layers] * p.weight_groups(p.layers)
+
+
+def chains(p: CoreParams) -> bool:
+    """The steps of a relaxation follow one another without a drain: a step is one pass (two
+    layers) run on a pair, and a sample's pass issues no sooner than its previous step's
+    last state has been written, because the other sample's rows come between them."""
+    return p.layers == 2 and p.halves == 2 and step_issue_cycles(p) >= drain_output(p) - 1
+
+
+def step_done_stage(p: CoreParams) -> int:
+    """``step_done`` pulses this many cycles after a step's last issue: in the cycle of its last
+    state write (the next step's first comes later)."""
+    return drain_output(p) - 1

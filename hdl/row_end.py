@@ -1,0 +1,60 @@
+"""A row's accumulator from its forward sum, twin of
+:func:`epfpga.golden.fixed.neuron_update.row_end`: the input's scale for the input drive, the
+bias, and the output layer's nudge inside ρ."""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from epfpga.contract.params import CoreParams
+
+from .nudge_error import NudgeError
+
+
+class RowEndSignature(wiring.Signature):
+    """The row's forward sums of the pair (:class:`~.row_sum.RowSum`), its bias, and for the
+    output layer the unit, its state before the step, the pair's labels, which sample and β
+    (:class:`~epfpga.contract.isa.Nudge`); ``drive`` (a pass over ``W_1``) and ``output`` (over
+    ``W_N``).  The accumulators and the nudge :attr:`RowEnd.LATENCY` cycle later: ``u`` (a step's
+    is the odd sum's), ``u_odd`` (the drive's odd sample) and ``err``."""
+
+    def __init__(self, params: CoreParams):
+        acc, label = signed(params.acc_bits), unsigned(params.label_bits)
+        super().__init__({
+            "sums": In(data.ArrayLayout(acc, 2)), "bias": In(signed(params.weight_bits)),
+            "unit": In(label), "q": In(unsigned(params.state_bits)), "labels": In(data.ArrayLayout(label, 2)),
+            "half": In(1), "nudge": In(2), "drive": In(1), "output": In(1),
+            "u": Out(acc), "u_odd": Out(acc), "err": Out(signed(params.state_bits + 2)),
+        })
+
+
+class RowEnd(wiring.Component):
+    """The nudge σ·(y_q − q_N) is formed from registered labels (a step does not change its
+    samples) and added to the bias in the same cycle, so that the accumulator is one add after
+    the register (timing)."""
+
+    LATENCY = 1
+
+    def __init__(self, params: CoreParams):
+        self.params = params
+        super().__init__(RowEndSignature(params))
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p, spec = self.params, self.params.spec
+        labels = Signal.like(self.labels)
+        m.d.sync += labels.eq(self.labels)
+        nudge = m.submodules.nudge_error = NudgeError(p)
+        m.d.comb += [nudge.unit.eq(self.unit), nudge.label.eq(Mux(self.half, labels[1], labels[0])),
+                     nudge.q.eq(self.q), nudge.nudge.eq(self.nudge)]
+        sums, drive = Signal.like(self.sums, reset_less=True), Signal(reset_less=True)
+        offset = Signal(signed(p.acc_bits), reset_less=True)   # bias, and the nudge inside ρ
+        nudge_in = Mux(self.output, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
+        m.d.sync += [sums.eq(self.sums), drive.eq(self.drive), self.err.eq(nudge.err),
+                     offset.eq((self.bias << spec.fs) + nudge_in)]
+        scale = spec.fs - spec.fx
+        m.d.comb += [self.u.eq(Mux(drive, sums[0] << scale, sums[1]) + offset),
+                     self.u_odd.eq((sums[1] << scale) + offset)]
+        return m

@@ -1,0 +1,68 @@
+"""The feedback sums against their golden twins ``feedback_sum`` and ``activation``: the
+accumulator memory modelled as the neuron update has it (a word written lands after the next
+cycle's read), rows of one word (each word follows itself: ``repeat``) and of several, states
+at their rails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from epfpga.golden.fixed.activation import activation
+from epfpga.golden.fixed.neuron_update import feedback_sum
+from epfpga.hdl.feedback_sum import FeedbackSum
+
+from .neuron_params import params
+from .sim_helpers import simulate
+
+
+def run(dut: FeedbackSum, memory: list[list[int]], words) -> tuple[list[list[int]], list[list[int]]]:
+    """Feed ``(g, products)`` words one a cycle; the memory after the last write, and the
+    states of each word as they come."""
+    memory = [list(word) for word in memory]
+    lanes, states = len(memory[0]), []
+
+    async def tb(ctx):
+        pending = None
+        for cycle in range(len(words) + dut.Q_LATENCY):
+            if cycle < len(words):
+                g, products = words[cycle]
+                ctx.set(dut.products, products)
+                ctx.set(dut.acc, memory[g])       # stale where the word was written the cycle before
+                ctx.set(dut.repeat, pending is not None and pending[0] == g)
+            if pending is not None:
+                memory[pending[0]] = pending[1]
+                pending = None
+            await ctx.tick()
+            if cycle < len(words):
+                pending = (words[cycle][0], [ctx.get(dut.sums[l]) for l in range(lanes)])
+            if cycle >= dut.Q_LATENCY - 1 and cycle - dut.Q_LATENCY + 1 < len(words):
+                states.append([ctx.get(dut.q[l]) for l in range(lanes)])
+        if pending is not None:
+            memory[pending[0]] = pending[1]
+
+    simulate(dut, tb)
+    return memory, states
+
+
+@pytest.mark.parametrize("units, forwarding", [(4, True), (11, False)])
+@pytest.mark.parametrize("name", ["hard_sigmoid", "my_sigmoid"])
+def test_feedback_sums_and_states_equal_the_model(units, forwarding, name):
+    lanes = 4
+    p = params(sizes=(6, units, 5), lanes=lanes, activation=name)
+    spec = p.spec
+    dut = FeedbackSum(p, forwarding=forwarding)
+    rng = np.random.default_rng(units)
+    rows, groups = p.sizes[2], p.groups(units)
+    w = torch.from_numpy(rng.integers(-spec.w_max, spec.w_max + 1, (rows, groups * lanes)))
+    q = torch.from_numpy(rng.integers(0, spec.one + 1, rows))
+    q[0], q[1] = spec.one, 0
+    w[0, :] = spec.w_max
+    start = torch.from_numpy(rng.integers(-(spec.one << spec.fw), spec.one << spec.fw, groups * lanes))
+    words = [(g, [int(w[i, g * lanes + l] * q[i]) for l in range(lanes)]) for i in range(rows) for g in range(groups)]
+    memory, states = run(dut, start.reshape(groups, lanes).tolist(), words)
+    u = start + feedback_sum(q[None], w)[0]
+    assert sum(memory, []) == u.tolist()
+    last_row = states[-groups:]
+    assert sum(last_row, []) == activation(spec, u).tolist()
