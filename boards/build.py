@@ -33,7 +33,7 @@ from epfpga.hdl import memories as mem
 from epfpga.hdl import litedram, multiplier, schedule
 from epfpga.hdl.block_ram import spram_blocks
 from epfpga.hdl.verilog import memory_map
-from epfpga.hdl.weight_update import single_port_weights
+from epfpga.hdl.update_plan import single_port_weights
 
 from . import routing
 from .floorplan import floorplan

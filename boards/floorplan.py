@@ -28,7 +28,7 @@ from epfpga.hdl import memories as mem
 from epfpga.hdl.block_ram import block_lanes, block_name, dp16kd_blocks, uses_dp16kd
 from epfpga.hdl.device import ECP5
 from epfpga.hdl.multiplier import PER_LANE
-from epfpga.hdl.weight_update import diff_memory
+from epfpga.hdl.update_plan import diff_memory
 
 SITES = Path(__file__).with_name("ecp5-85f-sites.json")
 # Floorplanned only where the lanes' multipliers take this share of the sites or more: where

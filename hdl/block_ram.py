@@ -134,7 +134,7 @@ class BlockRAM(wiring.Component):
         Number of read ports.
     single_port : bool
         The memory has one port, shared by the read and the write (the weight memories:
-        :func:`~.weight_update.single_port_weights`).  On the iCE40 such a memory is
+        :func:`~.update_plan.single_port_weights`).  On the iCE40 such a memory is
         ``SB_SPRAM256KA`` instances, where the write takes the port.
 
     A read must not meet a write of its word (both requested in the same cycle), nor, with one

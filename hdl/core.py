@@ -30,7 +30,8 @@ from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
 from .prediction import Prediction
 from .sequencer import Sequencer
-from .weight_update import WeightUpdate, single_port_weights
+from .update_plan import single_port_weights
+from .weight_update import WeightUpdate
 
 __all__ = ["Core", "READ_LATENCY", "REGION_SHIFT", "Reg", "Region", "layer_region"]
 

@@ -31,7 +31,7 @@ from epfpga.golden.phases import PHASES
 
 from .neuron_timing import (chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_done_stage,
                             step_issue_cycles)
-from .weight_update import DRAIN_DIFF, blocks, drain, write_stage
+from .update_plan import DRAIN_DIFF, blocks, drain, write_stage
 
 FETCH = 2
 
@@ -93,7 +93,7 @@ class Schedule:
 def update_writes(p: CoreParams, start: int) -> list[int]:
     """The cycles of the update's weight and bias word writes, for an update whose execution
     starts in cycle ``start``: each block issues its words' samples back to back, and a word
-    is written :func:`~.weight_update.write_stage` cycles after its last sample issues."""
+    is written :func:`~.update_plan.write_stage` cycles after its last sample issues."""
     out, issue, stage = [], start + 1, write_stage(p)
     for b in blocks(p):
         if b.kind != "diff":

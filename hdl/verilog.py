@@ -19,7 +19,7 @@ from . import schedule
 from .core import Core
 from .system import TOP as SYSTEM_TOP
 from .system import System
-from .weight_update import diff_memory
+from .update_plan import diff_memory
 
 TOP = "epfpga_core"
 

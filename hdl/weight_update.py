@@ -17,102 +17,30 @@ each serving ``share`` lanes one a cycle, and the lanes' streams live in the uni
 Pipeline (cycles after a token is issued): 0 reads (the memories register the address); 1 the
 memories read; 2 read data registered; 3 operands registered (``diff`` and biases: the
 states, times one) and 4 products, in the lanes' multipliers; 5 batch sum
-(:class:`~.batch_sum.BatchSum`; ``diff``: written); then lane ``c`` of each unit's share: 6 + c
-picked, ``× σ_u`` (a negation) and its draw; 7 + c ``× lr_q`` and rounding, one shift; 8 + c
-saturating add (:class:`~.write_back.WriteBack`); the word written in 8 + share
-(:func:`write_stage`).
+(:class:`~.batch_sum.BatchSum`; ``diff``: written); then the sweep
+(:class:`~.update_sweep.UpdateSweep`), lane ``c`` of each unit's share: 6 + c picked,
+``× σ_u`` (a negation) and its draw; 7 + c ``× lr_q`` and rounding, one shift; 8 + c saturating
+add; the word written in 8 + share (:func:`write_stage`).
 A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, :func:`drain`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, wiring
+from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.params import CoreParams
-from epfpga.golden.prng import PRNG_BITS, stream_seed
+from epfpga.golden.prng import PRNG_BITS
 
-from . import block_ram
 from . import memories as mem
-from .block_ram import BlockRAM
 from .batch_sum import BatchSum
+from .block_ram import BlockRAM
+from .delay import delay_line
 from .multiplier import PER_LANE, request_signature
-from .prng import Xorshift32
-from .row_scan import RowScan
-from .stochastic_round import StochasticRound
-from .write_back import WriteBack
-
-# The stages that write (cycles after issue): the diff block's differences, every other
-# block's words (after the sweep of their lanes).  A block drains for its last write plus the
-# cycle that sees the pipeline empty.
-DIFF_WRITE_STAGE = block_ram.LATENCY + 2       # (operands, products)
-DRAIN_DIFF = DIFF_WRITE_STAGE + 1
-
-
-def write_stage(p: CoreParams) -> int:
-    return DIFF_WRITE_STAGE + 3 + p.update_share   # (the sweep: pick, round, add; then the wait)
-
-
-def drain(p: CoreParams) -> int:
-    return write_stage(p) + 1
-
-
-@dataclass(frozen=True)
-class Block:
-    """One pass of the update pipeline: ``rows × groups`` words, ``samples`` cycles each."""
-
-    kind: str     # "diff", "W" or "b"
-    layer: int
-    rows: int
-    groups: int
-    samples: int
-
-
-def blocks(p: CoreParams) -> list[Block]:
-    """The passes of one update, in order."""
-    half = max(1, p.batch // 2)
-    out = [Block("diff", 1, p.batch, p.unit_words(1), 1)]   # first: block 0
-    for n in range(1, p.layers + 1):
-        out.append(Block("W", n, p.sizes[n], p.weight_groups(n), half if n == 1 else p.batch))
-        out.append(Block("b", n, 1, p.unit_words(n), p.batch))
-    return out
-
-
-def word_read_sample(p: CoreParams, blk: Block) -> int | None:
-    """The sample of a word's pass in which a ``W`` block reads the word: once a word, so that a
-    weight memory with one port (the iCE40's SPRAM) has a cycle for each write.  A word's write
-    request comes :func:`write_stage` cycles after its last sample's issue, and the words issue
-    ``S = samples`` cycles apart: read in the last sample, the write meets a later word's read
-    only where ``S`` divides the write stage, and then reading in the first sample is clear of
-    it.  ``None`` for a word a cycle (``S = 1``), where no cycle is free."""
-    if blk.samples < 2:
-        return None
-    return blk.samples - 1 if write_stage(p) % blk.samples else 0
-
-
-def single_port_weights(p: CoreParams) -> bool:
-    """Every ``W`` block reads its words once (:func:`word_read_sample`): the weight memories
-    need one port, a read or a write a cycle."""
-    return all(word_read_sample(p, blk) is not None for blk in blocks(p) if blk.kind == "W")
-
-
-def base_shift(p: CoreParams, layer: int, bias: bool) -> int:
-    """``S`` of §6 for ``c = 1``; the ``halve`` input adds one for ``c = 2``."""
-    c_log2 = p.update_c_log2
-    return p.spec.update_shift(layer, bias) - c_log2
-
-
-def diff_memory(p: CoreParams) -> mem.MemorySpec:
-    """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per pair of samples,
-    whose words hold the even sample's ``P`` lanes and then the odd one's, negated (the
-    ``W_1`` block reads a pair a cycle: one read port, where a port for each sample would double
-    the LUT RAM; and the odd product goes in as it is, subtracted by the batch sum).  A
-    :class:`~.block_ram.BlockRAM`, so its reads take as long as the others'."""
-    depth = p.batch // p.halves * p.slot_stride(1)
-    return mem.MemorySpec("diff", signed(p.state_bits + 1), p.halves * p.lanes, depth, mem.shallow(depth))
+from .update_issue import UpdateIssue, words
+from .update_plan import DIFF_WRITE_STAGE, OPERANDS, base_shift, blocks, diff_memory, word_read_sample
+from .update_sweep import UpdateSweep, sum_shape
 
 
 class WeightUpdate(wiring.Component):
@@ -169,66 +97,69 @@ class WeightUpdate(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        p, spec = self.params, self.params.spec
-        P, B = p.lanes, p.batch
+        p, P = self.params, self.params.lanes
         plan = blocks(p)
-        stochastic = p.stochastic
         diffs = m.submodules.diff = BlockRAM(diff_memory(p))
         diff_wr, (diff_rd,) = diffs.write, diffs.read
+        issue = m.submodules.issue = UpdateIssue(p)
+        m.d.comb += [issue.start.eq(self.start), self.busy.eq(issue.busy)]
+        block = issue.block
+        tokens = delay_line(m, issue.token, DIFF_WRITE_STAGE, "tok")
+        self._reads(m, issue, diff_rd)
+        m1, m2, weights, diff_block = self._operands(m, block, tokens[OPERANDS], diff_rd)
 
-        block = Signal(range(len(plan)))
-        scan = m.submodules.scan = RowScan(P, max(k.rows for k in plan), max(k.groups for k in plan),
-                                           max(max(wm.spec.depth for wm in mem.weight_memories(p)),
-                                               max(p.unit_words(n) for n in range(1, p.layers + 1)),
-                                               diff_memory(p).depth))
+        # -- stage 5: batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once
+        word = tokens[DIFF_WRITE_STAGE]
+        batch_sum = m.submodules.batch_sum = BatchSum(P, m1[0].shape(), sum_shape(p))
+        m.d.comb += [batch_sum.first.eq(word.first_b), batch_sum.valid.eq(word.valid)]
+        m.d.comb += [batch_sum.m1[l].eq(m1[l]) for l in range(P)] + [batch_sum.m2[l].eq(m2[l]) for l in range(P)]
+        m.d.comb += [diff_wr.addr.eq(word.addr), *[diff_wr.data[l].eq(batch_sum.d[l % P]) for l in range(p.halves * P)]]
+        with m.If(word.valid & diff_block):
+            m.d.comb += diff_wr.en.eq(((1 << P) - 1) << (P * word.odd))
 
-        def port(kind: str, n: int, write: bool = False):
-            """The read (or write) request of block ``kind`` of layer ``n``'s memory."""
-            name = mem.weight_memory(p, n).spec.name.lower() if kind == "W" else f"b{n}"
-            return getattr(self, f"{name}_w" if write else name)
-
-        def first_word(blk: Block) -> int:
-            """Where the block's words start in their memory."""
-            return mem.weight_memory(p, blk.layer).base(blk.layer) if blk.kind == "W" else 0
-        i, i_word, i_lane, g, waddr = scan.row, scan.row_word, scan.row_lane, scan.group, scan.addr
-        b = Signal(range(max(2, B)))
-        issuing, last_g, last_row, last_b = Signal(), Signal(), Signal(), Signal()
-        with m.Switch(block):
-            for k, blk in enumerate(plan):
-                with m.Case(k):
-                    m.d.comb += [last_g.eq(g == blk.groups - 1), last_row.eq(i == blk.rows - 1),
-                                 last_b.eq(b == blk.samples - 1)]
-
-        token = data.StructLayout({"valid": 1, "first_b": 1, "last_b": 1, "addr": len(waddr),
-                                   "i_lane": max(1, len(i_lane)), "odd": 1})
-        tok0, tok1, tokr, tok1b, tok2 = (Signal(token) for _ in range(5))
-        m.d.comb += [tok0.valid.eq(issuing), tok0.first_b.eq(b == 0), tok0.last_b.eq(last_b),
-                     tok0.addr.eq(Mux(block == 0, mem.slot_address(p, 1, i >> (p.halves - 1), g), waddr)),
-                     tok0.i_lane.eq(i_lane), tok0.odd.eq(i[0] & (p.halves > 1))]
-        tokm = Signal(token)    # the cycle the memories read (their address registered)
-        m.d.sync += [tokm.eq(tok0), tok1.eq(tokm), tokr.eq(tok1), tok1b.eq(tokr), tok2.eq(tok1b)]
-
-        # -- stage 0: reads of the saved states of sample b, and of the word being updated ------
-        def diff_address(sample):
-            return mem.slot_address(p, 1, sample, i_word)
-
+        # -- stages 6 … 8 + share: scale, round and add, lane by lane; the word written ------------
+        sweep = self._sweep(m, block, plan)
+        m.d.comb += [sweep.valid.eq(word.valid & word.last_b & ~diff_block), sweep.addr.eq(word.addr),
+                     sweep.sums.eq(batch_sum.d), *[sweep.weights[l].eq(weights[l]) for l in range(P)]]
         for k, blk in enumerate(plan):
+            if blk.kind == "diff":
+                continue
+            wr = self._port(blk.kind, blk.layer, write=True)
+            m.d.comb += [wr.addr.eq(sweep.write.addr), *[wr.data[l].eq(sweep.write.data[l]) for l in range(P)]]
+            with m.If(block == k):
+                m.d.comb += self.written.eq(2 * (blk.layer - 1) + (blk.kind == "b"))
+                with m.If(sweep.write.en):
+                    m.d.comb += wr.en.eq((1 << P) - 1)
+        m.d.comb += issue.in_flight.eq(Cat(*(t.valid for t in tokens[1:]), sweep.busy).any())
+        return m
+
+    def _port(self, kind: str, n: int, write: bool = False):
+        """The read (or write) request of block ``kind`` of layer ``n``'s memory."""
+        name = mem.weight_memory(self.params, n).spec.name.lower() if kind == "W" else f"b{n}"
+        return getattr(self, f"{name}_w" if write else name)
+
+    def _reads(self, m, issue, diff_rd):
+        """Stage 0: the reads of the saved states of sample ``b`` and of the word being updated."""
+        p = self.params
+        block, b, at, issuing = issue.block, issue.b, issue.position, issue.token.valid
+        i, i_word, g = at.i, at.i_word, at.g
+        for k, blk in enumerate(blocks(p)):
             n = blk.layer
             with m.If(block == k):
                 if blk.kind == "diff":       # row i is the sample
-                    sa, sb = getattr(self, "sa1"), getattr(self, "sb1")
+                    sa, sb = self.sa1, self.sb1
                     m.d.comb += [sa.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.A, i), g)),
                                  sb.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.B, i), g))]
                     continue
-                m.d.comb += port(blk.kind, n).addr.eq(waddr)
+                m.d.comb += self._port(blk.kind, n).addr.eq(at.addr)
                 read_at = word_read_sample(p, blk) if blk.kind == "W" else None
                 if read_at is not None:     # (en low holds the word for the pass's other samples)
-                    m.d.comb += port(blk.kind, n).en.eq(issuing & (b == read_at))
+                    m.d.comb += self._port(blk.kind, n).en.eq(issuing & (b == read_at))
                 if blk.kind == "W" and n == 1:   # two samples a cycle
                     pair = b << 1
                     m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),
                                  self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g)),
-                                 diff_rd.addr.eq(diff_address(b))]
+                                 diff_rd.addr.eq(mem.slot_address(p, 1, b, i_word))]
                     continue
                 slot_a = mem.slot_index(p, mem.SlotCode.A, b)
                 slot_b = mem.slot_index(p, mem.SlotCode.B, b)
@@ -241,30 +172,30 @@ class WeightUpdate(wiring.Component):
                     m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
-        # -- stage 2: read data registered (the core's memories register theirs, hdl/block_ram.py)
+    def _operands(self, m, block, tokr, diff_rd):
+        """Stages 3, 4: operands and products in the lanes' multipliers: m1 = a1·b1 on
+        multiplier 2l, m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The signed operands
+        a1, a2 are the same in every lane (a postsynaptic state, a difference, or 1), the
+        unsigned ones each lane's presynaptic state or input, or its own state for the
+        differences of the diff and bias blocks (times one): a lane picks only among the
+        memories' words, which the neuron update's operands share (hdl/core.py).  Returns the
+        products, and the word's weights and whether the block is the diff block, beside them."""
+        p, P, B = self.params, self.params.lanes, self.params.batch
         layers = range(1, p.layers + 1)
         sa_q = {n: getattr(self, f"sa{n}").data for n in layers}
         sb_q = {n: getattr(self, f"sb{n}").data for n in layers}
-        word_q = {(kind, n): port(kind, n).data for kind in ("W", "b") for n in layers}
         x_q, x2_q = self.x.data, self.x2.data
         d_q = diff_rd.data   # the pair's: the even sample's lanes, then the odd one's
-
-        # -- stages 3, 4: operands and products in the lanes' multipliers: m1 = a1·b1 on
-        # multiplier 2l, m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The signed operands
-        # a1, a2 are the same in every lane (a postsynaptic state, a difference, or 1), the
-        # unsigned ones each lane's presynaptic state or input, or its own state for the
-        # differences of the diff and bias blocks (times one): a lane picks only among the
-        # memories' words, which the neuron update's operands share (hdl/core.py).
         lane1 = tokr.i_lane if P > 1 else 0
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
         a1, a2 = Signal(self.mul.a[0].shape()), Signal(self.mul.a[0].shape())
         diff_block = Signal()
         with m.Switch(block):
-            for k, blk in enumerate(plan):
+            for k, blk in enumerate(blocks(p)):
                 n = blk.layer
                 with m.Case(k):
                     if blk.kind != "diff":
-                        wd = word_q[blk.kind, n]
+                        wd = self._port(blk.kind, n).data
                         m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
                     m.d.comb += diff_block.eq(blk.kind == "diff")
                     if blk.kind == "diff":    # an odd sample's difference kept negated (below)
@@ -291,139 +222,34 @@ class WeightUpdate(wiring.Component):
         m.d.sync += [w1b[l].eq(w1[l]) for l in range(P)] + [w2[l].eq(w1b[l]) for l in range(P)]
         diff1b, diff2 = Signal(), Signal()
         m.d.sync += [diff1b.eq(diff_block), diff2.eq(diff1b)]
+        return m1, m2, w2, diff2
 
-        # -- stage 5: batch sum D; a word's sums and weights are held for its sweep -------------
-        d_bits = max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True))
-        batch_sum = m.submodules.batch_sum = BatchSum(P, m1[0].shape(), signed(d_bits))
-        m.d.comb += [batch_sum.first.eq(tok2.first_b), batch_sum.valid.eq(tok2.valid)]
-        m.d.comb += [batch_sum.m1[l].eq(m1[l]) for l in range(P)] + [batch_sum.m2[l].eq(m2[l]) for l in range(P)]
-        d_sum = batch_sum.d
-        # (the diff block: a one-sample sum, q_b,1 − q_a,1, written at once)
-        m.d.comb += [diff_wr.addr.eq(tok2.addr), *[diff_wr.data[l].eq(d_sum[l % P]) for l in range(p.halves * P)]]
-        with m.If(tok2.valid & diff2):
-            m.d.comb += diff_wr.en.eq(((1 << P) - 1) << (P * tok2.odd))
-        word_done, valid3, addr3 = tok2.valid & tok2.last_b & ~diff2, Signal(), Signal.like(waddr, reset_less=True)
-        d3 = [Signal(signed(d_bits), name=f"d3_l{l}", reset_less=True) for l in range(P)]
-        w3 = [Signal.like(w1b[l], name=f"w3_l{l}") for l in range(P)]
-        m.d.sync += valid3.eq(word_done)
-        with m.If(word_done):
-            m.d.sync += [addr3.eq(tok2.addr)] + [d3[l].eq(d_sum[l]) for l in range(P)] + [w3[l].eq(w2[l]) for l in range(P)]
+    def _sweep(self, m, block, plan) -> UpdateSweep:
+        """The sweep, with each block's rounding.  ``lr_q = 2**L`` and the rounding divides by
+        ``2**S``: one net shift ``S − L`` a block (plus one with ``halve``), a register
+        (timing): the block and ``halve`` hold for a block's whole pass, and a block's first
+        word reaches the rounding cycles after the block starts."""
+        p, spec = self.params, self.params.spec
 
-        # -- stages 6 … 8 + share: the sweep.  The rest of the update runs on P / share units,
-        # each serving ``share`` consecutive lanes, one a cycle: lane ``u·share + c`` of the word
-        # in cycle 6 + c (p.update_share: the sweep ends before the next word's sums do).
-        # 6 + c: the lane picked, ``× σ_u`` (a negation) and its stream's draw; 7 + c: ``× lr_q``
-        # and rounding, one shift; 8 + c: saturating add (:class:`~.write_back.WriteBack`);
-        # 9 + c: the new value waits for the sweep's last, and the word is written with it.
-        share, units = p.update_share, P // p.update_share
-        slot, sweeping = Signal(range(share)), Signal()
-        active = valid3 | sweeping
-        if share > 1:
-            m.d.sync += sweeping.eq(active & (slot != share - 1))
-            with m.If(active):
-                m.d.sync += slot.eq(slot + 1)     # wraps to 0 as the sweep ends
-        streams = [Xorshift32([stream_seed(p.seed, u * share + c) for c in range(share)]) for u in range(units)]
-        host_unit = self.prng_addr // share if units > 1 else 0
-        for u, stream in enumerate(streams):
-            m.submodules[f"prng_u{u}"] = stream
-            m.d.comb += [stream.addr.eq(Mux(active, slot, self.prng_addr % share)), stream.value.eq(self.prng_value),
-                         stream.load.eq(self.prng_load & (host_unit == u))]
-        m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
-
-        def lane(values, u):
-            """The value of unit ``u``'s lane in the sweep's current cycle."""
-            return Array(values[u * share:(u + 1) * share])[slot] if share > 1 else values[u]
-
-        # ``lr_q = 2**L`` (§1) and the rounding divides by ``2**S`` (S by block, plus one when
-        # ``halve``), so ``round(σ·D·2**L, S)`` is ``round(σ·D, S − L)`` with the top ``S − L``
-        # bits of the same draw (the offset's low L bits never carry into the quotient): one
-        # shift ``S − L`` a block, one rounding adder a unit.  The shift is a register
-        # (timing): the block and ``halve`` hold for a block's whole pass, and a block's first
-        # word reaches the rounding cycles after the block starts.
         def net_shift(blk, h: int) -> int:
             return base_shift(p, blk.layer, blk.kind == "b") + h - (spec.lr_q[blk.layer - 1].bit_length() - 1)
 
         live = [blk for blk in plan if blk.kind != "diff" and spec.lr_q[blk.layer - 1]]
         shifts = sorted({net_shift(blk, h) for blk in live for h in (0, 1)}) or [0]
-        shift, frozen = Signal(range(min(shifts), max(shifts) + 1)), Signal()   # lr_q = 0: a frozen layer
-        draws = Signal()       # the block's lanes take a draw a word
+        sweep = m.submodules.sweep = UpdateSweep(p, words(p) + 1, shifts)
+        m.d.comb += [sweep.negate.eq(self.negate), sweep.prng_addr.eq(self.prng_addr),
+                     sweep.prng_load.eq(self.prng_load), sweep.prng_value.eq(self.prng_value),
+                     self.prng_state.eq(sweep.prng_state)]
         with m.Switch(block):
             for k, blk in enumerate(plan):
                 if blk.kind == "diff":
                     continue
                 with m.Case(k):
-                    base = base_shift(p, blk.layer, blk.kind == "b")
                     if blk in live:
-                        m.d.sync += [shift.eq(net_shift(blk, 0) + self.halve), frozen.eq(0)]
-                    else:
-                        m.d.sync += frozen.eq(1)
-                    if stochastic:   # a draw whenever bits are rounded off
-                        m.d.comb += draws.eq(1 if base > 0 else self.halve)
-        top = max(1, max(shifts))
-        valid_a, slot_a, addr_a = Signal(), Signal.like(slot, reset_less=True), Signal.like(addr3)
-        v_a = [Signal(signed(d_bits + 1), name=f"v_u{u}", reset_less=True) for u in range(units)]
-        w_a = [Signal.like(w1b[0], name=f"wa_u{u}") for u in range(units)]
-        draw_a = [Signal(top, name=f"draw_u{u}", reset_less=True) for u in range(units)]
-        m.d.sync += [valid_a.eq(active), slot_a.eq(slot), addr_a.eq(addr3)]
-        for u, stream in enumerate(streams):
-            d = lane(d3, u)
-            m.d.comb += stream.advance.eq(active & draws)
-            m.d.sync += [v_a[u].eq(Mux(self.negate, -d, d)), w_a[u].eq(lane(w3, u)),
-                         draw_a[u].eq(stream.draw[PRNG_BITS - top:])]
-        rounding = m.submodules.rounding = StochasticRound(units, v_a[0].shape(), signed(p.grad_bits), shifts, stochastic)
-        m.d.comb += [rounding.shift.eq(shift), rounding.zero.eq(frozen)]
-        m.d.comb += [rounding.v[u].eq(v_a[u]) for u in range(units)]
-        m.d.comb += [rounding.draw[u][PRNG_BITS - top:].eq(draw_a[u]) for u in range(units)]
-        valid_b, slot_b, addr_b = Signal(), Signal.like(slot_a), Signal.like(addr3)
-        w_b = [Signal.like(w_a[u], name=f"wb_u{u}") for u in range(units)]
-        m.d.sync += [valid_b.eq(valid_a), slot_b.eq(slot_a), addr_b.eq(addr_a)] + [w_b[u].eq(w_a[u]) for u in range(units)]
-        write_back = m.submodules.write_back = WriteBack(p, units)
-        m.d.comb += [write_back.w[u].eq(w_b[u]) for u in range(units)]
-        m.d.comb += [write_back.dw[u].eq(rounding.q[u]) for u in range(units)]
-        valid_c, slot_c, addr_c = Signal(), Signal.like(slot_a), Signal.like(addr3)
-        m.d.sync += [valid_c.eq(valid_b), slot_c.eq(slot_b), addr_c.eq(addr_b)]
-        # the new values of the sweep's earlier lanes wait for its last
-        held = {l: Signal.like(w1b[0], name=f"new_l{l}") for l in range(P) if l % share != share - 1}
-        for l, value in held.items():
-            with m.If(valid_c & (slot_c == l % share)):
-                m.d.sync += value.eq(write_back.q[l // share])
-        word = [write_back.q[l // share] if l % share == share - 1 else held[l] for l in range(P)]
-
-        # -- stage 8 + share: write ---------------------------------------------------------------
-        for k, blk in enumerate(plan):
-            if blk.kind == "diff":
-                continue
-            wr = port(blk.kind, blk.layer, write=True)
-            m.d.comb += [wr.addr.eq(addr_c), *[wr.data[l].eq(word[l]) for l in range(P)]]
-            with m.If(valid_c & (slot_c == share - 1) & (block == k)):
-                m.d.comb += wr.en.eq((1 << P) - 1)
-            with m.If(block == k):
-                m.d.comb += self.written.eq(2 * (blk.layer - 1) + (blk.kind == "b"))
-
-        # -- control ------------------------------------------------------------------------------
-        in_flight = Cat(tokm.valid, tok1.valid, tokr.valid, tok1b.valid, tok2.valid, active, valid_a, valid_b, valid_c).any()
-
-        first = Array(Const(first_word(blk)) for blk in plan)
-        m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g), scan.base.eq(first[block])]
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += [scan.restart.eq(1), scan.base.eq(first_word(plan[0]))]
-                m.d.sync += b.eq(0)
-                with m.If(self.start):
-                    m.d.sync += block.eq(0)
-                    m.next = "ISSUE"
-            with m.State("ISSUE"):
-                m.d.comb += [issuing.eq(1), self.busy.eq(1)]
-                m.d.sync += b.eq(Mux(last_b, 0, b + 1))
-                with m.If(last_b & last_g & last_row):
-                    m.next = "DRAIN"
-            with m.State("DRAIN"):
-                m.d.comb += [self.busy.eq(1), scan.restart.eq(1),
-                             scan.base.eq(first[Mux(block == len(plan) - 1, 0, block + 1)])]
-                with m.If(~in_flight):
-                    with m.If(block == len(plan) - 1):
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.d.sync += block.eq(block + 1)
-                        m.next = "ISSUE"
-        return m
+                        m.d.sync += [sweep.shift.eq(net_shift(blk, 0) + self.halve), sweep.frozen.eq(0)]
+                    else:       # lr_q = 0: a frozen layer
+                        m.d.sync += sweep.frozen.eq(1)
+                    if p.stochastic:   # a draw whenever bits are rounded off
+                        base = base_shift(p, blk.layer, blk.kind == "b")
+                        m.d.comb += sweep.draws.eq(1 if base > 0 else self.halve)
+        return sweep

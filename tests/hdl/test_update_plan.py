@@ -7,7 +7,7 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
-from epfpga.hdl.weight_update import blocks, single_port_weights, word_read_sample, write_stage
+from epfpga.hdl.update_plan import blocks, single_port_weights, word_read_sample, write_stage
 
 
 def params(batch: int, lanes: int) -> CoreParams:

@@ -1,0 +1,87 @@
+"""The weight update's plan: its blocks in order, the stages that write, the drains, and where
+a pass reads each weight (``hdl/weight_update.py``), which the schedule model
+(``hdl/schedule.py``) counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth import signed
+
+from epfpga.contract.params import CoreParams
+
+from . import block_ram, multiplier
+from . import memories as mem
+from .update_sweep import sweep_latency
+
+# The stages that write (cycles after issue): the diff block's differences, every other
+# block's words (after the sweep of their lanes).  A block drains for its last write plus the
+# cycle that sees the pipeline empty.
+OPERANDS = block_ram.LATENCY      # (the memories' data; then the multipliers)
+DIFF_WRITE_STAGE = OPERANDS + multiplier.LATENCY
+DRAIN_DIFF = DIFF_WRITE_STAGE + 1
+
+
+def write_stage(p: CoreParams) -> int:
+    return DIFF_WRITE_STAGE + sweep_latency(p)
+
+
+def drain(p: CoreParams) -> int:
+    return write_stage(p) + 1
+
+
+@dataclass(frozen=True)
+class Block:
+    """One pass of the update pipeline: ``rows × groups`` words, ``samples`` cycles each."""
+
+    kind: str     # "diff", "W" or "b"
+    layer: int
+    rows: int
+    groups: int
+    samples: int
+
+
+def blocks(p: CoreParams) -> list[Block]:
+    """The passes of one update, in order."""
+    half = max(1, p.batch // 2)
+    out = [Block("diff", 1, p.batch, p.unit_words(1), 1)]   # first: block 0
+    for n in range(1, p.layers + 1):
+        out.append(Block("W", n, p.sizes[n], p.weight_groups(n), half if n == 1 else p.batch))
+        out.append(Block("b", n, 1, p.unit_words(n), p.batch))
+    return out
+
+
+def word_read_sample(p: CoreParams, blk: Block) -> int | None:
+    """The sample of a word's pass in which a ``W`` block reads the word: once a word, so that a
+    weight memory with one port (the iCE40's SPRAM) has a cycle for each write.  A word's write
+    request comes :func:`write_stage` cycles after its last sample's issue, and the words issue
+    ``S = samples`` cycles apart: read in the last sample, the write meets a later word's read
+    only where ``S`` divides the write stage, and then reading in the first sample is clear of
+    it.  ``None`` for a word a cycle (``S = 1``), where no cycle is free."""
+    if blk.samples < 2:
+        return None
+    return blk.samples - 1 if write_stage(p) % blk.samples else 0
+
+
+def single_port_weights(p: CoreParams) -> bool:
+    """Every ``W`` block reads its words once (:func:`word_read_sample`): the weight memories
+    need one port, a read or a write a cycle."""
+    return all(word_read_sample(p, blk) is not None for blk in blocks(p) if blk.kind == "W")
+
+
+def base_shift(p: CoreParams, layer: int, bias: bool) -> int:
+    """``S`` of §6 for ``c = 1``; the ``halve`` input adds one for ``c = 2``."""
+    c_log2 = p.update_c_log2
+    return p.spec.update_shift(layer, bias) - c_log2
+
+
+def diff_memory(p: CoreParams) -> mem.MemorySpec:
+    """``q_b,1 − q_a,1`` of every sample: state slots' layout, one slot per pair of samples,
+    whose words hold the even sample's ``P`` lanes and then the odd one's, negated (the
+    ``W_1`` block reads a pair a cycle: one read port, where a port for each sample would double
+    the LUT RAM; and the odd product goes in as it is, subtracted by the batch sum).  A
+    :class:`~.block_ram.BlockRAM`, so its reads take as long as the others'."""
+    depth = p.batch // p.halves * p.slot_stride(1)
+    return mem.MemorySpec("diff", signed(p.state_bits + 1), p.halves * p.lanes, depth, mem.shallow(depth))
+
+
