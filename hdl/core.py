@@ -17,7 +17,6 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.contract import programs
 from epfpga.contract.address_map import INPUT_BANKS, READ_LATENCY, REGION_SHIFT, Reg, Region, layer_region
-from epfpga.contract.isa import Op
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
 from epfpga.golden.prng import PRNG_BITS
 
@@ -25,6 +24,7 @@ from . import block_ram
 from . import memories as mem
 from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
+from .cycle_counters import COUNTERS, CycleCounters, field
 from .delay import delay_line
 from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
@@ -34,9 +34,6 @@ from .update_plan import single_port_weights
 from .weight_update import WeightUpdate
 
 __all__ = ["Core", "READ_LATENCY", "REGION_SHIFT", "Reg", "Region", "layer_region"]
-
-
-COUNTERS = {Reg.DRIVE_CYCLES: Op.DRIVE, Reg.RELAX_CYCLES: Op.RELAX, Reg.UPDATE_CYCLES: Op.UPDATE}
 
 
 class Core(wiring.Component):
@@ -88,7 +85,7 @@ class Core(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.params
-        N, P = p.layers, p.lanes
+        P = p.lanes
         neu = m.submodules.neuron_update = NeuronUpdate(p)
         upd = m.submodules.weight_update = WeightUpdate(p)
         seq = m.submodules.sequencer = Sequencer(p, self.program)
@@ -105,30 +102,39 @@ class Core(wiring.Component):
             m.d.comb += [bank.port.a.eq(neu.mul.a), bank.port.b.eq(neu.mul.b)]
         m.d.comb += [upd.mul.p.eq(bank.port.p), neu.mul.p.eq(bank.port.p)]
 
-        region = self.addr[REGION_SHIFT:]
-        offset = self.addr[:REGION_SHIFT]
-        word = offset >> p.lane_bits
-        lane = offset[:p.lane_bits] if P > 1 else 0
-        idle = ~seq.busy
-        host_write = lambda r: self.we & idle & (region == r)  # noqa: E731
-        # a bank the running program does not read may be written (double buffering)
-        bank_write = lambda r, bit: self.we & (region == r) & (idle | (offset[bit] != self.bank))  # noqa: E731
+        host = _HostRequest(self, seq)
+        region, offset = host.region, host.offset
         with m.If(seq.start):
             m.d.sync += self.bank.eq(self.wdata[1])
 
         # -- sequencer and engines --------------------------------------------------------------
         m.d.comb += [
-            seq.start.eq(self.we & (region == Region.CONTROL) & (offset == Reg.START) & self.wdata[0] & idle),
+            seq.start.eq(self.we & (region == Region.CONTROL) & (offset == Reg.START) & self.wdata[0] & host.idle),
             seq.n_busy.eq(neu.busy), seq.n_next.eq(neu.next_step), neu.more.eq(seq.n_more), seq.u_busy.eq(upd.busy),
             neu.start.eq(seq.n_start), neu.drive.eq(seq.n_drive), neu.src.eq(seq.n_src),
             neu.src_slots.eq(seq.n_src_slots), neu.dst_slots.eq(seq.n_dst_slots),
             neu.sample.eq(seq.sample), neu.nudge.eq(seq.n_nudge), neu.bank.eq(self.bank),
             upd.start.eq(seq.u_start), upd.negate.eq(seq.u_negate), upd.halve.eq(seq.u_halve), upd.bank.eq(self.bank),
             self.busy.eq(seq.busy), self.done.eq(seq.done), self.step_done.eq(neu.step_done),
-            seq.prog.addr.eq(offset), seq.prog.data.eq(self.wdata), seq.prog.en.eq(host_write(Region.PROGRAM)),
+            seq.prog.addr.eq(offset), seq.prog.data.eq(self.wdata), seq.prog.en.eq(host.write(Region.PROGRAM)),
         ]
 
-        # -- memories, each port driven by the engine that is busy, else by the host ----------------
+        reads, banked, pred_rd = self._memories(m, host, neu, upd, seq, predictions)
+        counters = m.submodules.counters = CycleCounters()
+        m.d.comb += [counters.start.eq(seq.start), counters.busy.eq(seq.busy), counters.executing.eq(seq.executing),
+                     counters.op.eq(seq.op), counters.step.eq(neu.step_done)]
+
+        self._host_reads(m, host, reads, banked, pred_rd, seq, upd, counters)
+        return m
+
+    def _memories(self, m, host, neu, upd, seq, predictions):
+        """The memories, each port driven by the engine that is busy, else by the host.  Returns
+        the read ports of the regions the host reads (data registered), the second banks' ports
+        of the banked ones, and the predictions' read port."""
+        p = self.params
+        N, P = p.layers, p.lanes
+        region, offset, word, lane = host.region, host.offset, host.word, host.lane
+        host_write, bank_write = host.write, host.bank_write
         reads: dict[int, wiring.PureInterface] = {}   # memory regions the host reads (registered data)
         banked: dict[int, tuple[wiring.PureInterface, mem.Banks]] = {}   # and their second banks' ports
 
@@ -219,24 +225,12 @@ class Core(wiring.Component):
                          getattr(self, f"mon{n}_data").eq(wr.data)]
             reads[layer_region(n, "state")] = port_a
             banked[layer_region(n, "state")] = (port_b, banks)
+        return reads, banked, pred_rd
 
-        # -- cycle counters ------------------------------------------------------------------------
-        counters = {r: Signal(32, name=r.name.lower()) for r in (Reg.CYCLES, *COUNTERS, Reg.STEPS, Reg.WAIT_CYCLES)}
-        idle_cycles = Signal(32)   # since the last run ended: how long the core waited for the host
-        with m.If(seq.start):
-            m.d.sync += [c.eq(0) for r, c in counters.items() if r != Reg.WAIT_CYCLES]
-            m.d.sync += [counters[Reg.WAIT_CYCLES].eq(idle_cycles), idle_cycles.eq(0)]
-        with m.Elif(~seq.busy):
-            with m.If(idle_cycles != 0xFFFF_FFFF):
-                m.d.sync += idle_cycles.eq(idle_cycles + 1)
-        with m.Else():
-            m.d.sync += counters[Reg.CYCLES].eq(counters[Reg.CYCLES] + 1)
-            for r, op in COUNTERS.items():
-                with m.If(seq.executing & (seq.op == op)):
-                    m.d.sync += counters[r].eq(counters[r] + 1)
-        with m.If(neu.step_done):
-            m.d.sync += counters[Reg.STEPS].eq(counters[Reg.STEPS] + 1)
-
+    def _host_reads(self, m, host, reads, banked, pred_rd, seq, upd, counters):
+        """The host's reads, and its writes of the PRNG states."""
+        p, P = self.params, self.params.lanes
+        region, offset, word, lane = host.region, host.offset, host.word, host.lane
         # -- host reads, in registered stages so that no path runs from a block RAM's slow
         # output, or from every memory, to the answer: each memory registers the address and
         # its read word (hdl/block_ram.py: the word comes block_ram.LATENCY cycles after the
@@ -274,7 +268,7 @@ class Core(wiring.Component):
         m.d.comb += prng_word.eq(Mux(offset == P, seq.sign_state, upd.prng_state))
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
         m.d.sync += answers[Region.PRNG].eq(delayed(prng_word, block_ram.LATENCY, "prng_word"))
-        prng_write = host_write(Region.PRNG)
+        prng_write = host.write(Region.PRNG)
         m.d.comb += [upd.prng_addr.eq(offset), upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
                      upd.prng_load.eq(prng_write & (offset < P)), seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
@@ -287,11 +281,30 @@ class Core(wiring.Component):
                 m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done, self.bank))
             with m.Case(Reg.NEGATIVE):
                 m.d.sync += answers[Region.CONTROL].eq(seq.negative)
-            for r, c in counters.items():
+            for r in COUNTERS:
                 with m.Case(r):
-                    m.d.sync += answers[Region.CONTROL].eq(c)
+                    m.d.sync += answers[Region.CONTROL].eq(counters.counts[field(r)])
         with m.Switch(answer_region):
             for r, answer in answers.items():
                 with m.Case(r):  # elements sign- or zero-extend as their shape says
                     m.d.comb += self.rdata.eq(answer)
-        return m
+
+
+class _HostRequest:
+    """The host bus request decoded: its region, offset, the word and lane of a memory region,
+    and which writes it may make (memories only while the core is idle; the bank of the inputs
+    and labels the running program does not read at any time: double buffering)."""
+
+    def __init__(self, core: Core, seq: Sequencer):
+        p = core.params
+        self.core, self.idle = core, ~seq.busy
+        self.region, self.offset = core.addr[REGION_SHIFT:], core.addr[:REGION_SHIFT]
+        self.word = self.offset >> p.lane_bits
+        self.lane = self.offset[:p.lane_bits] if p.lanes > 1 else 0
+
+    def write(self, region):
+        return self.core.we & self.idle & (self.region == region)
+
+    def bank_write(self, region, bit: int):
+        core = self.core
+        return core.we & (self.region == region) & (self.idle | (self.offset[bit] != core.bank))
