@@ -5,11 +5,13 @@ A frame's bytes go into a frame buffer as they arrive, with the CRC running besi
 (:mod:`.frame_receiver`).  Only at its ``END`` is the frame checked (length, CRC, version,
 command, payload, addresses, busy), and only a frame that passes every check touches the
 core's bus, so no write ever comes from a bad frame.  Then the reply goes out and the engine
-takes the next frame, which waited in the receive queue meanwhile (:mod:`.rx_queue`).  Every state waits on nothing but the transmitter,
-which always drains, so the engine cannot hang.
+takes the next frame, which waited in the receive queue meanwhile (:mod:`.rx_queue`).  Every
+state waits on nothing but the transmitter, which always drains, so the engine cannot hang.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from amaranth import Array, Const, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
@@ -88,14 +90,28 @@ class ProtocolEngine(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        f = self._frame(m)
+        with m.FSM():
+            self._decide(m, f)
+            self._wait(m, f)
+            self._write(m, f)
+            if self.coded:
+                self._inputs(m, f)
+            self._reply(m, f)
+        return m
+
+    def _frame(self, m) -> SimpleNamespace:
+        """The frame buffer, its checks, the execution's registers and the actions the states
+        share (a reply, the next frame, the status registers, an INPUTS frame's values)."""
         p = self.params
         frame = m.submodules.frame = FrameReceiver()
         wiring.connect(m, wiring.flipped(self.rx), frame.symbols)
         byte_q = frame.read.data
         rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
         rom_rd = rom.read_port(domain="comb")
-        if self.coded:
-            expander = m.submodules.expander = InputExpander(p.input_bits)
+        expander = InputExpander(p.input_bits) if self.coded else None   # (INPUTS: UNKNOWN_COMMAND without)
+        if expander is not None:
+            m.submodules.expander = expander
 
         # -- the frame as it arrived ----------------------------------------------------------------
         head = frame.head
@@ -192,167 +208,191 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += [status.eq(code), hb.eq(0), reply_length.eq(1 + 4 * STATUS_ELEMENTS), bare.eq(0),
                          cursor.eq(address(Region.CONTROL, Reg.STATUS))]
             m.next = "HEADER"
+        return SimpleNamespace(**{name: value for name, value in locals().items() if name not in ("self", "m")})  # (all of the above)
 
-        with m.FSM():
-            with m.State("RECEIVE"):
-                m.d.comb += [frame.enable.eq(1), self.idle.eq(frame.empty)]
-                with m.If(frame.ended):
-                    m.next = "CHECK"
-            with m.State("CHECK"):
-                m.d.comb += check.sample.eq(1)
-                m.d.sync += [cursor.eq(target), k.eq(0), j.eq(0), word.eq(0), rptr.eq(HEADER_BYTES + LEAD)]
-                m.next = "CLASSIFY"
-            with m.State("CLASSIFY"):
-                m.d.sync += n_last.eq(n - 1)
-                m.next = "DECIDE"
-            with m.State("DECIDE"):
-                m.d.sync += [reply_length.eq(1), bare.eq(1)]
-                with m.If(check.status != Status.OK):
-                    reply(check.status)
-                with m.Elif(check.duplicate):
-                    reply(Status.OK)     # applied once already: answer again, change nothing
-                with m.Elif((writes | is_read) & ~check.in_range):
+    def _decide(self, m, f):
+        """The frame in, its checks, and what it asks for."""
+        bare, check, command, cursor, excess = f.bare, f.check, f.command, f.cursor, f.excess
+        expander, frame, hb, head, is_inputs = f.expander, f.frame, f.hb, f.head, f.is_inputs
+        is_read, is_write, j, k, n, n_last = f.is_read, f.is_write, f.j, f.k, f.n, f.n_last
+        payload_length, reply, reply_length, report = f.payload_length, f.reply, f.reply_length, f.report
+        rptr, status, target, wait_left, word = f.rptr, f.status, f.target, f.wait_left, f.word
+        writes = f.writes
+        with m.State("RECEIVE"):
+            m.d.comb += [frame.enable.eq(1), self.idle.eq(frame.empty)]
+            with m.If(frame.ended):
+                m.next = "CHECK"
+        with m.State("CHECK"):
+            m.d.comb += check.sample.eq(1)
+            m.d.sync += [cursor.eq(target), k.eq(0), j.eq(0), word.eq(0), rptr.eq(HEADER_BYTES + LEAD)]
+            m.next = "CLASSIFY"
+        with m.State("CLASSIFY"):
+            m.d.sync += n_last.eq(n - 1)
+            m.next = "DECIDE"
+        with m.State("DECIDE"):
+            m.d.sync += [reply_length.eq(1), bare.eq(1)]
+            with m.If(check.status != Status.OK):
+                reply(check.status)
+            with m.Elif(check.duplicate):
+                reply(Status.OK)     # applied once already: answer again, change nothing
+            with m.Elif((writes | is_read) & ~check.in_range):
+                reply(Status.ADDRESS)
+            with m.Elif(command == Command.START):
+                with m.If(head.params.start.bank > 1):
                     reply(Status.ADDRESS)
-                with m.Elif(command == Command.START):
-                    with m.If(head.params.start.bank > 1):
-                        reply(Status.ADDRESS)
-                    with m.Elif(self.core_busy):
-                        reply(Status.BUSY)
-                    with m.Else():
-                        m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)),
-                                     word.eq(1 | head.params.start.bank << 1)]
-                        m.next = "BUS_WRITE"
-                with m.Elif((writes | is_read) & ~check.may_run):
+                with m.Elif(self.core_busy):
                     reply(Status.BUSY)
-                with m.Elif(is_write):
-                    m.next = "FETCH"
-                if self.coded:
-                    with m.Elif(is_inputs):
-                        m.d.comb += expander.clear.eq(1)
-                        m.d.sync += [rptr.eq(CODES), excess.eq(0)]
-                        m.next = "FETCH"
-                with m.Elif(command == Command.STATUS):
-                    report(Status.OK)
-                with m.Elif(command == Command.WAIT):
-                    m.d.sync += wait_left.eq(head.params.wait.max_cycles)
-                    m.next = "WAIT"
                 with m.Else():
-                    m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload_length),
-                                 bare.eq(payload_length == 0)]
-                    m.next = "HEADER"
-
-            with m.State("WAIT"):
-                m.d.sync += wait_left.eq(wait_left - 1)
-                with m.If(~self.core_busy):
-                    report(Status.OK)
-                with m.Elif(wait_left == 0):
-                    report(Status.BUSY)
-
-            # WRITE: the data bytes of element k from the buffer, then its bus write
-            with m.State("FETCH"):
-                m.d.sync += rptr.eq(rptr + 1)
-                m.next = "LOAD"
-                values()
-            with m.State("LOAD"):   # the byte into byte_q
-                m.next = "TAKE"
-                values()
-                if self.coded:
-                    with m.If(is_inputs):
-                        m.next = "CODE"
-            with m.State("TAKE"):
-                with m.Switch(j):
-                    for b in range(4):
-                        with m.Case(b):
-                            m.d.sync += word[8 * b:8 * b + 8].eq(byte_q)
-                m.d.sync += j.eq(j + 1)
-                m.next = "FETCH"
-                with m.If(last_byte):
-                    m.d.sync += j.eq(0)
+                    m.d.sync += [cursor.eq(address(Region.CONTROL, Reg.START)),
+                                 word.eq(1 | head.params.start.bank << 1)]
                     m.next = "BUS_WRITE"
-            with m.State("BUS_WRITE"):    # (a write of the input table goes to the expander's)
-                m.d.comb += self.we.eq(~to_table)
-                if self.coded:
-                    m.d.comb += expander.table.en.eq(to_table)
-                with m.If(self.wready | to_table):
-                    m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
-                    with m.If((command == Command.START) | (k == n_last)):
-                        m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
-                        reply(Status.OK)
-                    with m.Else():
-                        m.next = "FETCH"
-
-            # INPUTS: the codes through the expander, counted in a first pass, written in a second
+            with m.Elif((writes | is_read) & ~check.may_run):
+                reply(Status.BUSY)
+            with m.Elif(is_write):
+                m.next = "FETCH"
             if self.coded:
-                with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
-                    m.d.comb += [expander.codes.valid.eq(1), frame.read.hold.eq(1)]
-                    values()
-                    with m.If(expander.codes.ready):
-                        m.next = "FETCH"
-                        with m.If(rptr == HEADER_BYTES + length):
-                            m.next = "DRAIN"
-                with m.State("DRAIN"):
-                    values()
-                    with m.If(~expander.busy):
-                        with m.If(writing):
-                            m.d.sync += [applied.eq(1), applied_seq.eq(seq), writing.eq(0)]
-                            reply(Status.OK)
-                        with m.Elif(expander.pending | excess | ~at_count):
-                            reply(Status.BAD_CODE)
-                        with m.Else():
-                            m.d.comb += expander.clear.eq(1)
-                            m.d.sync += [rptr.eq(CODES), writing.eq(1), cursor.eq(target)]
-                            m.next = "FETCH"
+                with m.Elif(is_inputs):
+                    m.d.comb += expander.clear.eq(1)
+                    m.d.sync += [rptr.eq(CODES), excess.eq(0)]
+                    m.next = "FETCH"
+            with m.Elif(command == Command.STATUS):
+                report(Status.OK)
+            with m.Elif(command == Command.WAIT):
+                m.d.sync += wait_left.eq(head.params.wait.max_cycles)
+                m.next = "WAIT"
+            with m.Else():
+                m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload_length),
+                             bare.eq(payload_length == 0)]
+                m.next = "HEADER"
 
-            with m.State("HEADER"):
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(header[hb]),
-                             self.tx.payload.last.eq((hb == HEADER_BYTES) & bare)]
-                with m.If(self.tx.ready):
-                    m.d.sync += hb.eq(hb + 1)
-                    with m.If(hb == HEADER_BYTES):
-                        refused = (status != Status.OK) & ~(reports & (status == Status.BUSY))
-                        with m.If(refused):
-                            m.d.sync += bad_frames.eq(bad_frames + 1)
-                        m.d.sync += self.error.eq(refused)
-                        with m.If(bare):
-                            finish()
-                        with m.Elif(command == Command.INFO):
-                            m.next = "DESCRIBE"
-                        with m.Else():
-                            m.next = "ELEMENT"
+    def _wait(self, m, f):
+        """WAIT: until the core is idle, or the frame's cycles are up."""
+        report, wait_left = f.report, f.wait_left
+        with m.State("WAIT"):
+            m.d.sync += wait_left.eq(wait_left - 1)
+            with m.If(~self.core_busy):
+                report(Status.OK)
+            with m.Elif(wait_left == 0):
+                report(Status.BUSY)
 
-            with m.State("DESCRIBE"):
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(rom_rd.data),
-                             self.tx.payload.last.eq(k == len(self.descriptor) - 1)]
-                with m.If(self.tx.ready):
-                    m.d.sync += k.eq(k + 1)
-                    with m.If(self.tx.payload.last):
-                        finish()
-
-            # READ and STATUS: element k from the bus (or the link's counters), then its bytes
-            with m.State("ELEMENT"):
-                with m.If(reports & (k >= STATUS_REGISTERS)):
-                    m.next = "COUNTER"
+    def _write(self, m, f):
+        """WRITE (and START): the data bytes of element k from the buffer, then its bus write."""
+        applied, applied_seq, byte_q, command = f.applied, f.applied_seq, f.byte_q, f.command
+        cursor, expander, is_inputs, j, k = f.cursor, f.expander, f.is_inputs, f.j, f.k
+        last_byte, n_last, reply, rptr, seq = f.last_byte, f.n_last, f.reply, f.rptr, f.seq
+        to_table, values, word = f.to_table, f.values, f.word
+        with m.State("FETCH"):
+            m.d.sync += rptr.eq(rptr + 1)
+            m.next = "LOAD"
+            values()
+        with m.State("LOAD"):   # the byte into byte_q
+            m.next = "TAKE"
+            values()
+            if self.coded:
+                with m.If(is_inputs):
+                    m.next = "CODE"
+        with m.State("TAKE"):
+            with m.Switch(j):
+                for b in range(4):
+                    with m.Case(b):
+                        m.d.sync += word[8 * b:8 * b + 8].eq(byte_q)
+            m.d.sync += j.eq(j + 1)
+            m.next = "FETCH"
+            with m.If(last_byte):
+                m.d.sync += j.eq(0)
+                m.next = "BUS_WRITE"
+        with m.State("BUS_WRITE"):    # (a write of the input table goes to the expander's)
+            m.d.comb += self.we.eq(~to_table)
+            if self.coded:
+                m.d.comb += expander.table.en.eq(to_table)
+            with m.If(self.wready | to_table):
+                m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
+                with m.If((command == Command.START) | (k == n_last)):
+                    m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
+                    reply(Status.OK)
                 with m.Else():
-                    m.d.comb += self.re.eq(1)
-                    m.next = "AWAIT"
-            with m.State("COUNTER"):    # (the link's counter, picked in a register of its own: timing)
-                m.d.sync += word.eq(link_word)
-                m.next = "SEND"
-            with m.State("AWAIT"):
-                with m.If(self.rvalid):
-                    m.d.sync += word.eq(self.rdata)
-                    m.next = "SEND"
-            with m.State("SEND"):
-                element_width = Mux(reports, 4, width)
-                final = j == (element_width - 1)[:2]
-                m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(word_bytes[j]),
-                             self.tx.payload.last.eq(final & (k == n_last))]
-                with m.If(self.tx.ready):
-                    m.d.sync += j.eq(j + 1)
-                    with m.If(final):
-                        m.d.sync += [j.eq(0), k.eq(k + 1), cursor.eq(cursor + 1)]
-                        m.next = "ELEMENT"
-                        with m.If(k == n_last):
-                            finish()
+                    m.next = "FETCH"
 
-        return m
+    def _inputs(self, m, f):
+        """INPUTS: the codes through the expander, counted in a first pass, written in a second."""
+        applied, applied_seq, at_count, cursor = f.applied, f.applied_seq, f.at_count, f.cursor
+        excess, expander, frame, length, reply = f.excess, f.expander, f.frame, f.length, f.reply
+        rptr, seq, target, values, writing = f.rptr, f.seq, f.target, f.values, f.writing
+        with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
+            m.d.comb += [expander.codes.valid.eq(1), frame.read.hold.eq(1)]
+            values()
+            with m.If(expander.codes.ready):
+                m.next = "FETCH"
+                with m.If(rptr == HEADER_BYTES + length):
+                    m.next = "DRAIN"
+        with m.State("DRAIN"):
+            values()
+            with m.If(~expander.busy):
+                with m.If(writing):
+                    m.d.sync += [applied.eq(1), applied_seq.eq(seq), writing.eq(0)]
+                    reply(Status.OK)
+                with m.Elif(expander.pending | excess | ~at_count):
+                    reply(Status.BAD_CODE)
+                with m.Else():
+                    m.d.comb += expander.clear.eq(1)
+                    m.d.sync += [rptr.eq(CODES), writing.eq(1), cursor.eq(target)]
+                    m.next = "FETCH"
+
+    def _reply(self, m, f):
+        """The reply: its header, then the descriptor, or the elements read from the bus (or the
+        link's counters)."""
+        bad_frames, bare, command, cursor, finish = f.bad_frames, f.bare, f.command, f.cursor, f.finish
+        hb, header, j, k, link_word, n_last = f.hb, f.header, f.j, f.k, f.link_word, f.n_last
+        reports, rom_rd, status, width, word = f.reports, f.rom_rd, f.status, f.width, f.word
+        word_bytes = f.word_bytes
+        with m.State("HEADER"):
+            m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(header[hb]),
+                         self.tx.payload.last.eq((hb == HEADER_BYTES) & bare)]
+            with m.If(self.tx.ready):
+                m.d.sync += hb.eq(hb + 1)
+                with m.If(hb == HEADER_BYTES):
+                    refused = (status != Status.OK) & ~(reports & (status == Status.BUSY))
+                    with m.If(refused):
+                        m.d.sync += bad_frames.eq(bad_frames + 1)
+                    m.d.sync += self.error.eq(refused)
+                    with m.If(bare):
+                        finish()
+                    with m.Elif(command == Command.INFO):
+                        m.next = "DESCRIBE"
+                    with m.Else():
+                        m.next = "ELEMENT"
+
+        with m.State("DESCRIBE"):
+            m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(rom_rd.data),
+                         self.tx.payload.last.eq(k == len(self.descriptor) - 1)]
+            with m.If(self.tx.ready):
+                m.d.sync += k.eq(k + 1)
+                with m.If(self.tx.payload.last):
+                    finish()
+
+        # READ and STATUS: element k from the bus (or the link's counters), then its bytes
+        with m.State("ELEMENT"):
+            with m.If(reports & (k >= STATUS_REGISTERS)):
+                m.next = "COUNTER"
+            with m.Else():
+                m.d.comb += self.re.eq(1)
+                m.next = "AWAIT"
+        with m.State("COUNTER"):    # (the link's counter, picked in a register of its own: timing)
+            m.d.sync += word.eq(link_word)
+            m.next = "SEND"
+        with m.State("AWAIT"):
+            with m.If(self.rvalid):
+                m.d.sync += word.eq(self.rdata)
+                m.next = "SEND"
+        with m.State("SEND"):
+            element_width = Mux(reports, 4, width)
+            final = j == (element_width - 1)[:2]
+            m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(word_bytes[j]),
+                         self.tx.payload.last.eq(final & (k == n_last))]
+            with m.If(self.tx.ready):
+                m.d.sync += j.eq(j + 1)
+                with m.If(final):
+                    m.d.sync += [j.eq(0), k.eq(k + 1), cursor.eq(cursor + 1)]
+                    m.next = "ELEMENT"
+                    with m.If(k == n_last):
+                        finish()

@@ -29,7 +29,7 @@ def test_the_hierarchy_puts_the_instances_in_their_modules(tmp_path):
     # lanes a block
     assert rows["top.core.W1_2"]["DP16KD"] == 2
     # B = 2: a rounding unit a lane, its one 32-bit stream a register
-    assert rows["top.core.weight_update.prng_u*"]["TRELLIS_FF"] == 4 * 32
+    assert rows["top.core.weight_update.sweep.prng_u*"]["TRELLIS_FF"] == 4 * 32
     assert "module" in proc.stdout and "top.core.neuron_update" in proc.stdout
 
 
