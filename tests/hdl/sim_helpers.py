@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from amaranth.sim import Simulator
 
+from epfpga.hdl import block_ram, multiplier
+
 
 def simulate(dut, testbench, *processes) -> None:
     """``testbench`` to its end, with ``processes`` (the models around ``dut``) beside it."""
@@ -50,3 +52,39 @@ async def while_busy(ctx, busy, limit: int, each=None) -> int:
         cycles += 1
         assert cycles < limit, f"still busy after {limit} cycles"
     return cycles
+
+
+def read_model(port, store: dict[int, list[int]], lanes: int):
+    """A read port of a :class:`~epfpga.hdl.block_ram.BlockRAM`: ``store[addr]``
+    :data:`~epfpga.hdl.block_ram.LATENCY` cycles after an ``addr`` with ``en`` (``en`` low
+    holds the data)."""
+    async def process(ctx):
+        asked = [None] * block_ram.LATENCY
+        async for _, _, addr, en in ctx.tick().sample(port.addr, port.en):
+            asked = asked[1:] + [addr if en else None]
+            if asked[0] is not None:
+                ctx.set(port.data, store.get(asked[0], [0] * lanes))
+    return process
+
+
+def write_model(port, store: dict[int, list[int]]):
+    """A write port of a :class:`~epfpga.hdl.block_ram.BlockRAM`: its word lands in ``store``
+    with its lanes' enables (readable by a request of the next cycle)."""
+    async def process(ctx):
+        async for _, _, addr, en, word in ctx.tick().sample(port.addr, port.en, port.data):
+            if en:
+                old = store.setdefault(addr, [0] * len(word))
+                store[addr] = [int(word[l]) if en >> l & 1 else old[l] for l in range(len(word))]
+    return process
+
+
+def multiplier_model(port, count: int):
+    """The lanes' ``count`` multipliers (:mod:`epfpga.hdl.multiplier`): operands and product
+    registered."""
+    async def process(ctx):
+        line = [None] * multiplier.LATENCY
+        async for _, _, a, b in ctx.tick().sample(port.a, port.b):
+            line = line[1:] + [[int(a[k]) * int(b[k]) for k in range(count)]]
+            if line[0] is not None:
+                ctx.set(port.p, line[0])
+    return process

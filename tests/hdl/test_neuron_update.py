@@ -1,0 +1,95 @@
+"""The neuron update as one engine against its golden twins ``input_drive`` and
+``neuron_step``: a drive pass over ``W_1`` for a pair of samples, then one step of every layer
+(both samples, the nudge on the output layer), the memories and the lanes' multipliers modelled
+around the engine as the core has them (reads 3 cycles, writes landing the cycle after their
+request, products 2 cycles), two and three layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from amaranth.utils import ceil_log2
+
+from epfpga.contract.isa import Nudge
+from epfpga.golden.fixed.neuron_update import input_drive, neuron_step, weight_view
+from epfpga.hdl import memories as mem
+from epfpga.hdl.neuron_update import NeuronUpdate
+
+from .neuron_params import params
+from .sim_helpers import multiplier_model, read_model, simulate, write_model
+
+SRC, DST = (0, 3), (1, 4)      # the pair's source and destination slots (ping of each, pong of each)
+
+
+def words(values: torch.Tensor, lanes: int) -> list[list[int]]:
+    """A row of elements as ``P``-lane words, padded with zeros."""
+    row = values.tolist() + [0] * (-len(values) % lanes)
+    return [row[k:k + lanes] for k in range(0, len(row), lanes)]
+
+
+@pytest.mark.parametrize("sizes", [(20, 12, 5), (20, 9, 7, 5)])
+@pytest.mark.parametrize("nudge", ["inside", "outside"])
+def test_a_drive_and_a_step_equal_the_model(sizes, nudge):
+    p = params(sizes=sizes, lanes=4, batch=2, nudge=nudge)
+    spec, P, N = p.spec, p.lanes, p.layers
+    rng = np.random.default_rng(len(sizes))
+    lim = min(spec.w_max, 1 << spec.fw)
+    w = {n: torch.from_numpy(rng.integers(-lim, lim + 1, (p.sizes[n], p.sizes[n - 1]))) for n in range(1, N + 1)}
+    b = {n: torch.from_numpy(rng.integers(-lim, lim + 1, p.sizes[n])) for n in range(1, N + 1)}
+    x = torch.from_numpy(rng.integers(0, (1 << spec.fx) + 1, (2, p.sizes[0])))
+    q = [torch.from_numpy(rng.integers(0, spec.one + 1, (2, p.sizes[n]))) for n in range(1, N + 1)]
+    q[-1][0, 0], q[0][1, :] = spec.one, 0         # rails
+    labels = (3, 1)
+
+    dut = NeuronUpdate(p)
+    stores = {}
+    for wm in mem.weight_memories(p):
+        store = stores[wm.spec.name.lower()] = {}
+        for n in wm.layers:
+            for i in range(p.sizes[n]):
+                for g, word in enumerate(words(w[n][i], P)):
+                    store[wm.base(n) + i * p.weight_groups(n) + g] = word
+    stride_bits = ceil_log2(p.input_stride)
+    stores["x"] = {g | h << stride_bits: word for h in range(2) for g, word in enumerate(words(x[h], P))}
+    for n in range(1, N + 1):
+        stores[f"b{n}"] = dict(enumerate(words(b[n], P)))
+        slot_bits = ceil_log2(p.slot_stride(n))
+        stores[f"s{n}"] = {SRC[h] << slot_bits | g: word for h in range(2) for g, word in enumerate(words(q[n - 1][h], P))}
+    processes = [read_model(dut.x, stores["x"], P), read_model(dut.x2, stores["x"], P),
+                 multiplier_model(dut.mul, 2 * P)]
+    for name, store in stores.items():
+        if name not in ("x",):
+            processes.append(read_model(getattr(dut, name), store, P))
+    processes += [write_model(getattr(dut, f"s{n}_w"), stores[f"s{n}"]) for n in range(1, N + 1)]
+
+    async def tb(ctx):
+        ctx.set(dut.src_slots, list(SRC))
+        ctx.set(dut.dst_slots, list(DST))
+        ctx.set(dut.label, labels[0])
+        ctx.set(dut.label_odd, labels[1])
+        for drive in (1, 0):
+            ctx.set(dut.drive, drive)
+            ctx.set(dut.src, mem.SlotCode.PING)
+            ctx.set(dut.nudge, 0 if drive else Nudge.PLUS)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            cycles = 0
+            while ctx.get(dut.busy):
+                await ctx.tick()
+                cycles += 1
+                assert cycles < 10_000
+        for _ in range(3):
+            await ctx.tick()
+
+    simulate(dut, tb, *processes)
+    ints = weight_view({**{f"W{n}": w[n] for n in w}, **{f"b{n}": b[n] for n in b}})
+    target = torch.nn.functional.one_hot(torch.tensor(labels), p.sizes[-1]) * spec.one
+    want = neuron_step(spec, ints, q, input_drive(spec, ints, x), 1, target)
+    for n in range(1, N + 1):
+        slot_bits = ceil_log2(p.slot_stride(n))
+        for h in range(2):
+            got = sum((stores[f"s{n}"][DST[h] << slot_bits | g] for g in range(p.groups(p.sizes[n]))), [])
+            assert got[:p.sizes[n]] == want[n - 1][h].tolist(), (n, h)
+            assert not any(got[p.sizes[n]:]), (n, h)         # padding lanes stay 0

@@ -1,0 +1,93 @@
+"""The weight update as one engine against its golden twin, the fixed-point trainer's
+``update``: every block of a mini-batch's update (the first layer's differences, then
+``W_n`` and ``b_n`` of each layer) from the saved states of phases ``a`` and ``b``, the memories
+and the lanes' multipliers modelled around the engine as the core has them; pairs and single
+samples, one read port for the weights (``B ≥ 4``), nearest and stochastic rounding, ``σ_u``
+of both signs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from amaranth.utils import ceil_log2
+
+from epfpga import config as config_mod
+from epfpga.contract.params import CoreParams
+from epfpga.golden.fixed.trainer import FixedTrainer
+from epfpga.hdl import memories as mem
+from epfpga.hdl.update_plan import single_port_weights
+from epfpga.hdl.weight_update import WeightUpdate
+
+from .sim_helpers import multiplier_model, read_model, simulate, write_model
+
+
+def words(values, lanes: int) -> list[list[int]]:
+    row = list(values) + [0] * (-len(values) % lanes)
+    return [row[k:k + lanes] for k in range(0, len(row), lanes)]
+
+
+@pytest.mark.parametrize("batch, rounding, sign", [(2, "nearest", 1), (4, "stochastic", -1), (1, "nearest", -1),
+                                                   (8, "stochastic", 1)])
+def test_an_update_equals_the_model(batch, rounding, sign):
+    cfg = config_mod.from_dict(dict(sizes=[20, 9, 5], lanes=4, batch=batch, lrs=[0.5, 0.25], fixed={"rounding": rounding}))
+    p = CoreParams.from_config(cfg)
+    spec, P, N, B = p.spec, p.lanes, p.layers, p.batch
+    assert single_port_weights(p) == (batch >= 4)
+    rng = np.random.default_rng(batch)
+    golden = FixedTrainer(cfg)
+    x = torch.from_numpy(rng.integers(0, (1 << spec.fx) + 1, (B, p.sizes[0])))
+    a = [torch.from_numpy(rng.integers(0, spec.one + 1, (B, p.sizes[n]))) for n in range(1, N + 1)]
+    b = [torch.from_numpy(rng.integers(0, spec.one + 1, (B, p.sizes[n]))) for n in range(1, N + 1)]
+    a[0][0, :], b[0][0, :] = 0, spec.one        # the rails: the largest differences
+    golden.params["W1"][0, :3] = torch.tensor([spec.w_max, spec.w_min, spec.w_max])   # and saturation
+    weights = {k: v.clone() for k, v in golden.params.items()}
+
+    dut = WeightUpdate(p)
+    stores = {}
+    for wm in mem.weight_memories(p):
+        store = stores[wm.spec.name.lower()] = {}
+        for n in wm.layers:
+            for i in range(p.sizes[n]):
+                for g, word in enumerate(words(weights[f"W{n}"][i].tolist(), P)):
+                    store[wm.base(n) + i * p.weight_groups(n) + g] = word
+    stride_bits = ceil_log2(p.input_stride)
+    stores["x"] = {g | s << stride_bits: word for s in range(B) for g, word in enumerate(words(x[s].tolist(), P))}
+    saved = 3 * p.halves                  # phase a's slots, then phase b's (memories.slot_index)
+    states = {}
+    for n in range(1, N + 1):
+        stores[f"b{n}"] = dict(enumerate(words(weights[f"b{n}"].tolist(), P)))
+        slot_bits = ceil_log2(p.slot_stride(n))
+        states[n] = {(saved + phase * B + s) << slot_bits | g: word
+                     for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(words(q[n - 1][s].tolist(), P))}
+    processes = [read_model(dut.x, stores["x"], P), read_model(dut.x2, stores["x"], P), multiplier_model(dut.mul, 2 * P)]
+    for name in [wm.spec.name.lower() for wm in mem.weight_memories(p)] + [f"b{n}" for n in range(1, N + 1)]:
+        processes += [read_model(getattr(dut, name), stores[name], P), write_model(getattr(dut, f"{name}_w"), stores[name])]
+    for n in range(1, N + 1):
+        processes += [read_model(getattr(dut, f"sa{n}"), states[n], P), read_model(getattr(dut, f"sb{n}"), states[n], P)]
+
+    async def tb(ctx):
+        ctx.set(dut.negate, sign < 0)
+        ctx.set(dut.halve, p.update_c_log2)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        cycles = 0
+        while ctx.get(dut.busy):
+            await ctx.tick()
+            cycles += 1
+            assert cycles < 50_000
+        for _ in range(3):
+            await ctx.tick()
+
+    simulate(dut, tb, *processes)
+    golden.update(x, a, b, sign)
+    for n in range(1, N + 1):
+        wm = mem.weight_memory(p, n)
+        store = stores[wm.spec.name.lower()]
+        for i in range(p.sizes[n]):
+            got = sum((store[wm.base(n) + i * p.weight_groups(n) + g] for g in range(p.weight_groups(n))), [])
+            assert got[:p.sizes[n - 1]] == golden.params[f"W{n}"][i].tolist(), (n, i)
+        got = sum((stores[f"b{n}"][g] for g in range(p.unit_words(n))), [])
+        assert got[:p.sizes[n]] == golden.params[f"b{n}"].tolist(), n
+    assert not torch.equal(golden.params["W1"], weights["W1"])      # (the update changed something)
