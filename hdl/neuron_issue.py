@@ -22,12 +22,13 @@ from .row_scan import RowScan
 def token_layout(p: CoreParams) -> data.StructLayout:
     """What travels down the pipeline with each issued word: the row ``i`` (also as ``P``-lane
     word and lane), the word ``g`` within the row, the sample ``h`` of the pair, where the word
-    sits in its row, and ``zero`` (the step reads the all-zero source slot)."""
+    sits in its row (``first_g``: decided at the issue, not where the row sum needs it: timing),
+    and ``zero`` (the step reads the all-zero source slot)."""
     rows = max(p.sizes[1:])
     return data.StructLayout({
         "valid": 1, "g": range(max(p.weight_groups(n) for n in range(1, p.layers + 1)) + 1),
         "i": range(rows + 1), "i_word": range(-(-rows // p.lanes) + 1), "i_lane": range(max(2, p.lanes)),
-        "first_row": 1, "last_row": 1, "last_g": 1, "h": 1, "zero": 1,
+        "first_row": 1, "last_row": 1, "first_g": 1, "last_g": 1, "h": 1, "zero": 1,
     })
 
 
@@ -72,6 +73,7 @@ class NeuronIssue(wiring.Component):
                     m.d.comb += [last_g.eq(scan.group == groups[n] - 1), last_row.eq(scan.row == rows[n] - 1)]
         m.d.comb += [tok.valid.eq(issuing), tok.h.eq(half), tok.g.eq(scan.group), tok.i.eq(scan.row),
                      tok.i_word.eq(scan.row_word), tok.i_lane.eq(scan.row_lane), tok.first_row.eq(scan.row == 0),
+                     tok.first_g.eq(scan.group == 0),
                      tok.last_row.eq(last_row), tok.last_g.eq(last_g), tok.zero.eq(self.zero),
                      self.addr.eq(scan.addr),
                      self.step_end.eq(issuing & last_g & last_row & (layer == N) & (half | ~pairs))]

@@ -160,7 +160,7 @@ class NeuronUpdate(wiring.Component):
 
         # -- the forward path: the drive's sums of both samples; a step's is the odd one's
         rows = m.submodules.row_sum = RowSum(p)
-        m.d.comb += [rows.valid.eq(word.valid), rows.first.eq(word.g == 0),
+        m.d.comb += [rows.valid.eq(word.valid), rows.first.eq(word.first_g),
                      *[rows.products[h][l].eq(self.mul.p[2 * l + h]) for h in range(2) for l in range(P)]]
         tokf, opf = tokens[PRODUCTS + tree], operands[PRODUCTS - OPERANDS + tree]
         end = m.submodules.row_end = RowEnd(p)

@@ -7,6 +7,7 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from epfpga.hdl import block_ram, multiplier
+from epfpga.hdl import memories as mem
 
 
 def simulate(dut, testbench, *processes) -> None:
@@ -88,3 +89,37 @@ def multiplier_model(port, count: int):
             if line[0] is not None:
                 ctx.set(port.p, line[0])
     return process
+
+
+def lane_words(values, lanes: int) -> list[list[int]]:
+    """A row of elements as ``P``-lane words, padded with zeros."""
+    row = values.tolist() if hasattr(values, "tolist") else list(values)
+    row += [0] * (-len(row) % lanes)
+    return [row[k:k + lanes] for k in range(0, len(row), lanes)]
+
+
+def weight_stores(p, weights) -> dict[str, dict[int, list[int]]]:
+    """The words of each weight memory (``memories.weight_memories``) holding ``weights[n]``,
+    ``W_n`` as rows."""
+    stores = {}
+    for wm in mem.weight_memories(p):
+        store = stores[wm.spec.name.lower()] = {}
+        for n in wm.layers:
+            for i in range(p.sizes[n]):
+                for g, word in enumerate(lane_words(weights[n][i].tolist(), p.lanes)):
+                    store[wm.base(n) + i * p.weight_groups(n) + g] = word
+    return stores
+
+
+async def run_engine(ctx, dut, limit: int = 50_000) -> None:
+    """Start an engine (``start`` for a cycle) and wait until it is done and its last writes
+    have landed."""
+    await pulse(ctx, dut.start)
+    for _ in range(limit):
+        if not ctx.get(dut.busy):
+            break
+        await ctx.tick()
+    else:
+        raise AssertionError(f"still busy after {limit} cycles")
+    for _ in range(block_ram.LATENCY):
+        await ctx.tick()

@@ -17,15 +17,9 @@ from epfpga.hdl import memories as mem
 from epfpga.hdl.neuron_update import NeuronUpdate
 
 from .neuron_params import params
-from .sim_helpers import multiplier_model, read_model, simulate, write_model
+from .sim_helpers import lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
 
 SRC, DST = (0, 3), (1, 4)      # the pair's source and destination slots (ping of each, pong of each)
-
-
-def words(values: torch.Tensor, lanes: int) -> list[list[int]]:
-    """A row of elements as ``P``-lane words, padded with zeros."""
-    row = values.tolist() + [0] * (-len(values) % lanes)
-    return [row[k:k + lanes] for k in range(0, len(row), lanes)]
 
 
 @pytest.mark.parametrize("sizes", [(20, 12, 5), (20, 9, 7, 5)])
@@ -43,19 +37,13 @@ def test_a_drive_and_a_step_equal_the_model(sizes, nudge):
     labels = (3, 1)
 
     dut = NeuronUpdate(p)
-    stores = {}
-    for wm in mem.weight_memories(p):
-        store = stores[wm.spec.name.lower()] = {}
-        for n in wm.layers:
-            for i in range(p.sizes[n]):
-                for g, word in enumerate(words(w[n][i], P)):
-                    store[wm.base(n) + i * p.weight_groups(n) + g] = word
+    stores = weight_stores(p, w)
     stride_bits = ceil_log2(p.input_stride)
-    stores["x"] = {g | h << stride_bits: word for h in range(2) for g, word in enumerate(words(x[h], P))}
+    stores["x"] = {g | h << stride_bits: word for h in range(2) for g, word in enumerate(lane_words(x[h], P))}
     for n in range(1, N + 1):
-        stores[f"b{n}"] = dict(enumerate(words(b[n], P)))
+        stores[f"b{n}"] = dict(enumerate(lane_words(b[n], P)))
         slot_bits = ceil_log2(p.slot_stride(n))
-        stores[f"s{n}"] = {SRC[h] << slot_bits | g: word for h in range(2) for g, word in enumerate(words(q[n - 1][h], P))}
+        stores[f"s{n}"] = {SRC[h] << slot_bits | g: word for h in range(2) for g, word in enumerate(lane_words(q[n - 1][h], P))}
     processes = [read_model(dut.x, stores["x"], P), read_model(dut.x2, stores["x"], P),
                  multiplier_model(dut.mul, 2 * P)]
     for name, store in stores.items():
@@ -72,16 +60,7 @@ def test_a_drive_and_a_step_equal_the_model(sizes, nudge):
             ctx.set(dut.drive, drive)
             ctx.set(dut.src, mem.SlotCode.PING)
             ctx.set(dut.nudge, 0 if drive else Nudge.PLUS)
-            ctx.set(dut.start, 1)
-            await ctx.tick()
-            ctx.set(dut.start, 0)
-            cycles = 0
-            while ctx.get(dut.busy):
-                await ctx.tick()
-                cycles += 1
-                assert cycles < 10_000
-        for _ in range(3):
-            await ctx.tick()
+            await run_engine(ctx, dut)
 
     simulate(dut, tb, *processes)
     ints = weight_view({**{f"W{n}": w[n] for n in w}, **{f"b{n}": b[n] for n in b}})

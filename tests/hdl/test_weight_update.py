@@ -19,12 +19,7 @@ from epfpga.hdl import memories as mem
 from epfpga.hdl.update_plan import single_port_weights
 from epfpga.hdl.weight_update import WeightUpdate
 
-from .sim_helpers import multiplier_model, read_model, simulate, write_model
-
-
-def words(values, lanes: int) -> list[list[int]]:
-    row = list(values) + [0] * (-len(values) % lanes)
-    return [row[k:k + lanes] for k in range(0, len(row), lanes)]
+from .sim_helpers import lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
 
 
 @pytest.mark.parametrize("batch, rounding, sign", [(2, "nearest", 1), (4, "stochastic", -1), (1, "nearest", -1),
@@ -44,22 +39,16 @@ def test_an_update_equals_the_model(batch, rounding, sign):
     weights = {k: v.clone() for k, v in golden.params.items()}
 
     dut = WeightUpdate(p)
-    stores = {}
-    for wm in mem.weight_memories(p):
-        store = stores[wm.spec.name.lower()] = {}
-        for n in wm.layers:
-            for i in range(p.sizes[n]):
-                for g, word in enumerate(words(weights[f"W{n}"][i].tolist(), P)):
-                    store[wm.base(n) + i * p.weight_groups(n) + g] = word
+    stores = weight_stores(p, {n: weights[f"W{n}"] for n in range(1, N + 1)})
     stride_bits = ceil_log2(p.input_stride)
-    stores["x"] = {g | s << stride_bits: word for s in range(B) for g, word in enumerate(words(x[s].tolist(), P))}
+    stores["x"] = {g | s << stride_bits: word for s in range(B) for g, word in enumerate(lane_words(x[s].tolist(), P))}
     saved = 3 * p.halves                  # phase a's slots, then phase b's (memories.slot_index)
     states = {}
     for n in range(1, N + 1):
-        stores[f"b{n}"] = dict(enumerate(words(weights[f"b{n}"].tolist(), P)))
+        stores[f"b{n}"] = dict(enumerate(lane_words(weights[f"b{n}"].tolist(), P)))
         slot_bits = ceil_log2(p.slot_stride(n))
         states[n] = {(saved + phase * B + s) << slot_bits | g: word
-                     for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(words(q[n - 1][s].tolist(), P))}
+                     for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(lane_words(q[n - 1][s].tolist(), P))}
     processes = [read_model(dut.x, stores["x"], P), read_model(dut.x2, stores["x"], P), multiplier_model(dut.mul, 2 * P)]
     for name in [wm.spec.name.lower() for wm in mem.weight_memories(p)] + [f"b{n}" for n in range(1, N + 1)]:
         processes += [read_model(getattr(dut, name), stores[name], P), write_model(getattr(dut, f"{name}_w"), stores[name])]
@@ -69,16 +58,7 @@ def test_an_update_equals_the_model(batch, rounding, sign):
     async def tb(ctx):
         ctx.set(dut.negate, sign < 0)
         ctx.set(dut.halve, p.update_c_log2)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        cycles = 0
-        while ctx.get(dut.busy):
-            await ctx.tick()
-            cycles += 1
-            assert cycles < 50_000
-        for _ in range(3):
-            await ctx.tick()
+        await run_engine(ctx, dut)
 
     simulate(dut, tb, *processes)
     golden.update(x, a, b, sign)
