@@ -186,22 +186,23 @@ class Core(wiring.Component):
         # write's word within its layer's matrix
         # (one port for the weights where the update's schedule leaves a cycle for each write)
         one_port = single_port_weights(p)
-        stores = [(wm.spec, {layer_region(n, "W"): (n, wm.base(n)) for n in wm.layers}, wm.spec.name.lower(), one_port)
-                  for wm in mem.weight_memories(p)]
-        stores += [(mem.biases(p, n), {layer_region(n, "b"): (n, 0)}, f"b{n}", False) for n in range(1, N + 1)]
-        for spec, regions, name, single_port in stores:
+        stores = [(wm.spec, {layer_region(n, "W"): (n, wm.base(n)) for n in wm.layers}, one_port,
+                   (upd.weights[k], neu.weights[k], upd.weight_writes[k]))
+                  for k, wm in enumerate(mem.weight_memories(p))]
+        stores += [(mem.biases(p, n), {layer_region(n, "b"): (n, 0)}, False,
+                    (upd.biases[n - 1], neu.biases[n - 1], upd.bias_writes[n - 1])) for n in range(1, N + 1)]
+        for spec, regions, single_port, (upd_read, neu_read, request) in stores:
             store = m.submodules[spec.name] = BlockRAM(spec, single_port=single_port)
             (rd,), wr = store.read, store.write
-            host_word = Signal(spec.addr_bits, name=f"{name}_host_word")
+            host_word = Signal(spec.addr_bits, name=f"{spec.name.lower()}_host_word")
             m.d.comb += host_word.eq(word)
             for r, (n, base) in regions.items():
                 if base:
                     with m.If(region == r):
                         m.d.comb += host_word.eq(word + base)
             m.d.comb += rd.addr.eq(host_word)
-            host_or(rd, (upd.busy, getattr(upd, name)), (neu.busy, getattr(neu, name)))
+            host_or(rd, (upd.busy, upd_read), (neu.busy, neu_read))
             host_write_port(wr, Cat(*(host_write(r) for r in regions)).any(), host_word)
-            request = getattr(upd, f"{name}_w")
             host_or(wr, (upd.busy, request))
             with m.If(upd.busy & request.en.any()):
                 m.d.comb += [self.wmon_en.eq(request.en), self.wmon_block.eq(upd.written),
@@ -217,10 +218,10 @@ class Core(wiring.Component):
             store = m.submodules[banks.spec.name] = BankedRAM(banks)
             (port_a, port_b), wr = store.read, store.write
             m.d.comb += [port_a.addr.eq(word), port_b.addr.eq(word)]
-            host_or(port_a, (upd.busy, getattr(upd, f"sa{n}")), (neu.busy, getattr(neu, f"s{n}")))
-            host_or(port_b, (upd.busy, getattr(upd, f"sb{n}")))
-            m.d.comb += [wr.addr.eq(getattr(neu, f"s{n}_w").addr), wr.data.eq(getattr(neu, f"s{n}_w").data),
-                         wr.en.eq(getattr(neu, f"s{n}_w").en),
+            host_or(port_a, (upd.busy, upd.states_a[n - 1]), (neu.busy, neu.states[n - 1]))
+            host_or(port_b, (upd.busy, upd.states_b[n - 1]))
+            written = neu.state_writes[n - 1]
+            m.d.comb += [wr.addr.eq(written.addr), wr.data.eq(written.data), wr.en.eq(written.en),
                          getattr(self, f"mon{n}_en").eq(wr.en), getattr(self, f"mon{n}_addr").eq(wr.addr),
                          getattr(self, f"mon{n}_data").eq(wr.data)]
             reads[layer_region(n, "state")] = port_a

@@ -136,6 +136,46 @@ def biases(p: CoreParams, layer: int) -> MemorySpec:
     return _spec(f"b{layer}", signed(p.weight_bits), p.lanes, p.unit_words(layer), p.sizes[layer])
 
 
+def weight_index(p: CoreParams, layer: int) -> int:
+    """The place of ``W_layer``'s memory in :func:`weight_memories`: the engines' port arrays
+    are in that order."""
+    return weight_memories(p).index(weight_memory(p, layer))
+
+
+@dataclass(frozen=True)
+class PortKind:
+    """The engines' ports of a kind of memory (the weights', the biases', the states'): one read
+    and one write signature for all of them, with the widest address (a narrower memory takes
+    its low bits), so that each engine has an array of them, one per memory."""
+
+    specs: tuple[MemorySpec, ...]
+
+    def __post_init__(self):
+        assert len({spec.shape for spec in self.specs}) == 1, self.specs
+
+    @property
+    def addr_width(self) -> int:
+        return max(spec.addr_bits for spec in self.specs)
+
+    def read(self) -> memory.ReadPort.Signature:
+        return memory.ReadPort.Signature(addr_width=self.addr_width, shape=self.specs[0].shape)
+
+    def write(self) -> memory.WritePort.Signature:
+        return memory.WritePort.Signature(addr_width=self.addr_width, shape=self.specs[0].shape, granularity=1)
+
+
+def weight_ports(p: CoreParams) -> PortKind:
+    return PortKind(tuple(wm.spec for wm in weight_memories(p)))
+
+
+def bias_ports(p: CoreParams) -> PortKind:
+    return PortKind(tuple(biases(p, n) for n in range(1, p.layers + 1)))
+
+
+def state_ports(p: CoreParams) -> PortKind:
+    return PortKind(tuple(states(p, n) for n in range(1, p.layers + 1)))
+
+
 def states(p: CoreParams, layer: int) -> MemorySpec:
     return _spec(f"state{layer}", unsigned(p.state_bits), p.lanes, p.state_depth(layer), p.sizes[layer])
 

@@ -92,11 +92,13 @@ class NeuronUpdate(wiring.Component):
     out_valid, out_half, out_unit, out_q : Out
         Each output-layer state as it is written, and the sample of the pair it is of (feeds
         the predictions).
-    x, x2, b{n}, s{n} : memory read requests, data registered by the memory
+    x, x2 : memory read requests of the inputs, data registered by the memory
         (:class:`~.block_ram.BlockRAM`, 3 cycles) (``x2``: the inputs' second port, the odd
-        sample of the drive's pair); ``s{n}_w`` : state write request.
-    w1, w1_2, … : read requests of the weight memories, named as
-        :func:`~.memories.weight_memories` names them (``w1_2``: ``W_1`` and ``W_2`` in one).
+        sample of the drive's pair).
+    weights : array of read requests, one per weight memory in
+        :func:`~.memories.weight_memories`' order (:func:`~.memories.weight_index`).
+    biases, states, state_writes : arrays of requests, one per layer (``[n − 1]``: layer ``n``);
+        all of a kind have one signature (:class:`~.memories.PortKind`).
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at stage 2, products at stage 4.
     """
@@ -115,12 +117,9 @@ class NeuronUpdate(wiring.Component):
             "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
             "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
         }
-        for wm in mem.weight_memories(p):
-            members[wm.spec.name.lower()] = In(wm.spec.read_signature())
-        for n in range(1, p.layers + 1):
-            members[f"b{n}"] = In(mem.biases(p, n).read_signature())
-            members[f"s{n}"] = In(mem.states(p, n).read_signature())
-            members[f"s{n}_w"] = In(mem.states(p, n).write_signature())
+        weights, biases, states = mem.weight_ports(p), mem.bias_ports(p), mem.state_ports(p)
+        members |= {"weights": In(weights.read()).array(len(weights.specs)), "biases": In(biases.read()).array(p.layers),
+                    "states": In(states.read()).array(p.layers), "state_writes": In(states.write()).array(p.layers)}
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:
@@ -217,9 +216,9 @@ class NeuronUpdate(wiring.Component):
         stage OPERANDS on."""
         p, P = self.params, self.params.lanes
         tok, got = tokens[0], tokens[OPERANDS]
-        weights = {n: getattr(self, mem.weight_memory(p, n).spec.name.lower()) for n in range(1, p.layers + 1)}
-        biases = {n: getattr(self, f"b{n}") for n in weights}
-        states = {n: getattr(self, f"s{n}") for n in weights}
+        weights = {n: self.weights[mem.weight_index(p, n)] for n in range(1, p.layers + 1)}
+        biases = {n: self.biases[n - 1] for n in weights}
+        states = {n: self.states[n - 1] for n in weights}
         src_slot = Mux(tok.h, self.src_slots[1], self.src_slots[0])
         m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, tok.g)),
                      self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, tok.g))]
@@ -285,7 +284,7 @@ class NeuronUpdate(wiring.Component):
         with m.If(issued.valid & issued.first_row & (issued.g == 0)):
             m.d.sync += dst[issued.h].eq(self.dst_slots[issued.h])
         for n in range(1, N + 1):
-            port = getattr(self, f"s{n}_w")
+            port = self.state_writes[n - 1]
             if n == N:
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, Mux(out.h, dst[1], dst[0]), out.word)),
                              *[port.data[l].eq(out_q) for l in range(P)]]

@@ -66,11 +66,12 @@ class WeightUpdate(wiring.Component):
         checkpoints; only while idle).
     prng_load, prng_value : In(1), In(32)
         Set that state to ``prng_value`` (only while idle).
-    x, x2, w1 (w1_2, …), b{n}, sa{n}, sb{n} : memory read requests, data registered by the memory
-        (:class:`~.block_ram.BlockRAM`, 3 cycles) (``x2``: a second port of the inputs;
-        ``sa``/``sb``: state ports A and B);
-    w1_w (w1_2_w, …), b{n}_w : weight and bias write requests (the weight memories as
-        :func:`~.memories.weight_memories` names them).
+    x, x2 : read requests of the inputs, data registered by the memory
+        (:class:`~.block_ram.BlockRAM`, 3 cycles) (``x2``: their second port).
+    weights, weight_writes : arrays of read and write requests, one per weight memory in
+        :func:`~.memories.weight_memories`' order (:func:`~.memories.weight_index`).
+    biases, bias_writes, states_a, states_b : arrays of requests, one per layer (``[n − 1]``:
+        layer ``n``; the states' ports A and B).
     written : Out(range(2N))
         The memory the block writes: ``2(n−1)`` for ``W_n``, ``2(n−1) + 1`` for ``b_n``.
     mul : Out(request_signature(2P, …))
@@ -85,14 +86,11 @@ class WeightUpdate(wiring.Component):
                    "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
                    "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
                    "written": Out(range(2 * p.layers))}
-        for wm in mem.weight_memories(p):
-            members[wm.spec.name.lower()] = In(wm.spec.read_signature())
-            members[f"{wm.spec.name.lower()}_w"] = In(wm.spec.write_signature())
-        for n in range(1, p.layers + 1):
-            members[f"b{n}"] = In(mem.biases(p, n).read_signature())
-            members[f"b{n}_w"] = In(mem.biases(p, n).write_signature())
-            members[f"sa{n}"] = In(mem.states(p, n).read_signature())
-            members[f"sb{n}"] = In(mem.states(p, n).read_signature())
+        weights, biases, states = mem.weight_ports(p), mem.bias_ports(p), mem.state_ports(p)
+        count, N = len(weights.specs), p.layers
+        members |= {"weights": In(weights.read()).array(count), "weight_writes": In(weights.write()).array(count),
+                    "biases": In(biases.read()).array(N), "bias_writes": In(biases.write()).array(N),
+                    "states_a": In(states.read()).array(N), "states_b": In(states.read()).array(N)}
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:
@@ -135,8 +133,10 @@ class WeightUpdate(wiring.Component):
 
     def _port(self, kind: str, n: int, write: bool = False):
         """The read (or write) request of block ``kind`` of layer ``n``'s memory."""
-        name = mem.weight_memory(self.params, n).spec.name.lower() if kind == "W" else f"b{n}"
-        return getattr(self, f"{name}_w" if write else name)
+        if kind == "W":
+            k = mem.weight_index(self.params, n)
+            return self.weight_writes[k] if write else self.weights[k]
+        return self.bias_writes[n - 1] if write else self.biases[n - 1]
 
     def _reads(self, m, issue, diff_rd):
         """Stage 0: the reads of the saved states of sample ``b`` and of the word being updated."""
@@ -147,7 +147,7 @@ class WeightUpdate(wiring.Component):
             n = blk.layer
             with m.If(block == k):
                 if blk.kind == "diff":       # row i is the sample
-                    sa, sb = self.sa1, self.sb1
+                    sa, sb = self.states_a[0], self.states_b[0]
                     m.d.comb += [sa.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.A, i), g)),
                                  sb.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.B, i), g))]
                     continue
@@ -164,11 +164,11 @@ class WeightUpdate(wiring.Component):
                 slot_a = mem.slot_index(p, mem.SlotCode.A, b)
                 slot_b = mem.slot_index(p, mem.SlotCode.B, b)
                 word = g if blk.kind == "b" else i_word
-                sa, sb = getattr(self, f"sa{n}"), getattr(self, f"sb{n}")
+                sa, sb = self.states_a[n - 1], self.states_b[n - 1]
                 m.d.comb += [sa.addr.eq(mem.slot_address(p, n, slot_a, word)),
                              sb.addr.eq(mem.slot_address(p, n, slot_b, word))]
                 if blk.kind == "W":
-                    pa, pb = getattr(self, f"sa{n - 1}"), getattr(self, f"sb{n - 1}")
+                    pa, pb = self.states_a[n - 2], self.states_b[n - 2]
                     m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
                                  pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
 
@@ -182,8 +182,8 @@ class WeightUpdate(wiring.Component):
         products, and the word's weights and whether the block is the diff block, beside them."""
         p, P, B = self.params, self.params.lanes, self.params.batch
         layers = range(1, p.layers + 1)
-        sa_q = {n: getattr(self, f"sa{n}").data for n in layers}
-        sb_q = {n: getattr(self, f"sb{n}").data for n in layers}
+        sa_q = {n: self.states_a[n - 1].data for n in layers}
+        sb_q = {n: self.states_b[n - 1].data for n in layers}
         x_q, x2_q = self.x.data, self.x2.data
         d_q = diff_rd.data   # the pair's: the even sample's lanes, then the odd one's
         lane1 = tokr.i_lane if P > 1 else 0

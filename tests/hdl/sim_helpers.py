@@ -98,16 +98,17 @@ def lane_words(values, lanes: int) -> list[list[int]]:
     return [row[k:k + lanes] for k in range(0, len(row), lanes)]
 
 
-def weight_stores(p, weights) -> dict[str, dict[int, list[int]]]:
-    """The words of each weight memory (``memories.weight_memories``) holding ``weights[n]``,
-    ``W_n`` as rows."""
-    stores = {}
+def weight_stores(p, weights) -> list[dict[int, list[int]]]:
+    """The words of each weight memory, in ``memories.weight_memories``' order (the engines'
+    port arrays), holding ``weights[n]``, ``W_n`` as rows."""
+    stores = []
     for wm in mem.weight_memories(p):
-        store = stores[wm.spec.name.lower()] = {}
+        store = {}
         for n in wm.layers:
             for i in range(p.sizes[n]):
                 for g, word in enumerate(lane_words(weights[n][i].tolist(), p.lanes)):
                     store[wm.base(n) + i * p.weight_groups(n) + g] = word
+        stores.append(store)
     return stores
 
 

@@ -37,19 +37,16 @@ def test_a_drive_and_a_step_equal_the_model(sizes, nudge):
     labels = (3, 1)
 
     dut = NeuronUpdate(p)
-    stores = weight_stores(p, w)
     stride_bits = ceil_log2(p.input_stride)
-    stores["x"] = {g | h << stride_bits: word for h in range(2) for g, word in enumerate(lane_words(x[h], P))}
-    for n in range(1, N + 1):
-        stores[f"b{n}"] = dict(enumerate(lane_words(b[n], P)))
-        slot_bits = ceil_log2(p.slot_stride(n))
-        stores[f"s{n}"] = {SRC[h] << slot_bits | g: word for h in range(2) for g, word in enumerate(lane_words(q[n - 1][h], P))}
-    processes = [read_model(dut.x, stores["x"], P), read_model(dut.x2, stores["x"], P),
-                 multiplier_model(dut.mul, 2 * P)]
-    for name, store in stores.items():
-        if name not in ("x",):
-            processes.append(read_model(getattr(dut, name), store, P))
-    processes += [write_model(getattr(dut, f"s{n}_w"), stores[f"s{n}"]) for n in range(1, N + 1)]
+    inputs = {g | h << stride_bits: word for h in range(2) for g, word in enumerate(lane_words(x[h], P))}
+    biases = [dict(enumerate(lane_words(b[n], P))) for n in range(1, N + 1)]
+    states = [{SRC[h] << ceil_log2(p.slot_stride(n)) | g: word for h in range(2)
+               for g, word in enumerate(lane_words(q[n - 1][h], P))} for n in range(1, N + 1)]
+    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P)]
+    processes += [read_model(port, store, P) for port, store in zip(dut.weights, weight_stores(p, w))]
+    processes += [read_model(port, store, P) for port, store in zip(dut.biases, biases)]
+    processes += [read_model(port, store, P) for port, store in zip(dut.states, states)]
+    processes += [write_model(port, store) for port, store in zip(dut.state_writes, states)]
 
     async def tb(ctx):
         ctx.set(dut.src_slots, list(SRC))
@@ -69,6 +66,6 @@ def test_a_drive_and_a_step_equal_the_model(sizes, nudge):
     for n in range(1, N + 1):
         slot_bits = ceil_log2(p.slot_stride(n))
         for h in range(2):
-            got = sum((stores[f"s{n}"][DST[h] << slot_bits | g] for g in range(p.groups(p.sizes[n]))), [])
+            got = sum((states[n - 1][DST[h] << slot_bits | g] for g in range(p.groups(p.sizes[n]))), [])
             assert got[:p.sizes[n]] == want[n - 1][h].tolist(), (n, h)
             assert not any(got[p.sizes[n]:]), (n, h)         # padding lanes stay 0

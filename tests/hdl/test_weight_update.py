@@ -41,19 +41,16 @@ def test_an_update_equals_the_model(batch, rounding, sign):
     dut = WeightUpdate(p)
     stores = weight_stores(p, {n: weights[f"W{n}"] for n in range(1, N + 1)})
     stride_bits = ceil_log2(p.input_stride)
-    stores["x"] = {g | s << stride_bits: word for s in range(B) for g, word in enumerate(lane_words(x[s].tolist(), P))}
+    inputs = {g | s << stride_bits: word for s in range(B) for g, word in enumerate(lane_words(x[s], P))}
+    biases = [dict(enumerate(lane_words(weights[f"b{n}"], P))) for n in range(1, N + 1)]
     saved = 3 * p.halves                  # phase a's slots, then phase b's (memories.slot_index)
-    states = {}
-    for n in range(1, N + 1):
-        stores[f"b{n}"] = dict(enumerate(lane_words(weights[f"b{n}"].tolist(), P)))
-        slot_bits = ceil_log2(p.slot_stride(n))
-        states[n] = {(saved + phase * B + s) << slot_bits | g: word
-                     for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(lane_words(q[n - 1][s].tolist(), P))}
-    processes = [read_model(dut.x, stores["x"], P), read_model(dut.x2, stores["x"], P), multiplier_model(dut.mul, 2 * P)]
-    for name in [wm.spec.name.lower() for wm in mem.weight_memories(p)] + [f"b{n}" for n in range(1, N + 1)]:
-        processes += [read_model(getattr(dut, name), stores[name], P), write_model(getattr(dut, f"{name}_w"), stores[name])]
-    for n in range(1, N + 1):
-        processes += [read_model(getattr(dut, f"sa{n}"), states[n], P), read_model(getattr(dut, f"sb{n}"), states[n], P)]
+    states = [{(saved + phase * B + s) << ceil_log2(p.slot_stride(n)) | g: word
+               for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(lane_words(q[n - 1][s], P))}
+              for n in range(1, N + 1)]
+    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P)]
+    for read, write, store in [*zip(dut.weights, dut.weight_writes, stores), *zip(dut.biases, dut.bias_writes, biases)]:
+        processes += [read_model(read, store, P), write_model(write, store)]
+    processes += [read_model(port, store, P) for ports in (dut.states_a, dut.states_b) for port, store in zip(ports, states)]
 
     async def tb(ctx):
         ctx.set(dut.negate, sign < 0)
@@ -64,10 +61,10 @@ def test_an_update_equals_the_model(batch, rounding, sign):
     golden.update(x, a, b, sign)
     for n in range(1, N + 1):
         wm = mem.weight_memory(p, n)
-        store = stores[wm.spec.name.lower()]
+        store = stores[mem.weight_index(p, n)]
         for i in range(p.sizes[n]):
             got = sum((store[wm.base(n) + i * p.weight_groups(n) + g] for g in range(p.weight_groups(n))), [])
             assert got[:p.sizes[n - 1]] == golden.params[f"W{n}"][i].tolist(), (n, i)
-        got = sum((stores[f"b{n}"][g] for g in range(p.unit_words(n))), [])
+        got = sum((biases[n - 1][g] for g in range(p.unit_words(n))), [])
         assert got[:p.sizes[n]] == golden.params[f"b{n}"].tolist(), n
     assert not torch.equal(golden.params["W1"], weights["W1"])      # (the update changed something)
