@@ -145,10 +145,13 @@ class NeuronUpdate(wiring.Component):
         writes = rmw.valid & ~rmw.last_row & (layer >= 2)
         m.d.comb += [*[fb.products[l].eq(self.mul.p[2 * l]) for l in range(P)],
                      fb.repeat.eq(writes & (rmw.g == word.g) & (rmw.h == word.h) & ~word.first_row)]
+        m.d.comb += fb.acc.eq(acc_rd[1].data)     # (ungated: where it is the only one, no AND a bit)
         for n in range(1, N):
             with m.If(layer == n + 1):
-                m.d.comb += [fb.acc.eq(acc_rd[n].data), acc_wr[n].addr.eq(mem.acc_address(p, n, rmw.h, rmw.g)),
+                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, rmw.h, rmw.g)),
                              *[acc_wr[n].data[l].eq(fb.sums[l]) for l in range(P)]]
+                if n > 1:
+                    m.d.comb += fb.acc.eq(acc_rd[n].data)
                 with m.If(writes):
                     m.d.comb += acc_wr[n].en.eq((1 << P) - 1)
         fb_layout = data.StructLayout({"done": 1, "g": len(rmw.g), "h": 1})

@@ -29,6 +29,7 @@ def test_digits_fixed_within_1_point_of_float(tmp_path):
     assert errors["fixed"] <= 0.03
 
 
+@pytest.mark.slow      # (MNIST-sized, 90 s; the digits case above is the default suite's)
 def test_mnist_fixed_within_half_a_point_of_float(tmp_path, mnist_dir):
     errors = _both(config.load("mnist"), data.load(f"mnist:{mnist_dir}"), tmp_path)
     assert abs(errors["fixed"] - errors["float"]) <= 0.005, errors
