@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed, unsigned
+from amaranth import Module, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -11,6 +11,7 @@ from epfpga.contract.params import CoreParams
 
 from . import activation
 from .activation import Activation, clamp, rshift_round
+from .delay import delay_line
 
 
 class OutputStateSignature(wiring.Signature):
@@ -37,10 +38,6 @@ class OutputState(wiring.Component):
         if self.params.nudge_inside:
             m.d.comb += self.q.eq(unit.q)
             return m
-        err = self.err
-        for k in range(self.LATENCY):
-            later = Signal.like(err, name=f"err{k}", reset_less=True)
-            m.d.sync += later.eq(err)
-            err = later
+        err = delay_line(m, self.err, self.LATENCY, "err", reset_less=True)[-1]
         m.d.comb += self.q.eq(clamp(unit.q + rshift_round(err, spec.k), 0, spec.one))
         return m

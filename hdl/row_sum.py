@@ -10,6 +10,7 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.params import CoreParams
 
 from .adder_tree import tree_latency, tree_sum
+from .delay import delay_line
 
 
 def product_shape(p: CoreParams):
@@ -44,11 +45,8 @@ class RowSum(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        valid, first = self.valid, self.first
-        for k in range(self.latency):
-            later = Signal(name=f"valid{k}"), Signal(name=f"first{k}")
-            m.d.sync += [later[0].eq(valid), later[1].eq(first)]
-            valid, first = later
+        valid = delay_line(m, self.valid, self.latency, "valid")[-1]
+        first = delay_line(m, self.first, self.latency, "first")[-1]
         for sample in range(2):
             acc = Signal(signed(self.params.acc_bits), name=f"acc{sample}", reset_less=True)
             total = self.sums[sample]
