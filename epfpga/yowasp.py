@@ -37,6 +37,10 @@ _LUTS = {"ecp5": "techmap -map +/lattice/latches_map.v; abc -lut 4; clean",
                   "techmap -map +/ice40/ff_map.v; clean; opt_lut -tech ice40"}
 _UNTIL_LUTS = "-run begin:map_luts"
 
+# The copies of a distribution tree (hdl/distribution.py: signals with the ``replica``
+# attribute) hold one value; without ``keep`` on their flip-flops, opt_merge makes them one.
+KEEP_REPLICAS = "setattr -set keep 1 a:replica %ci1:+[Q] t:*dff* %i"
+
 
 def synthesis_options(family: str) -> str:
     """The options of the first ``synth_<family>`` (what amaranth's build script puts after
@@ -45,7 +49,8 @@ def synthesis_options(family: str) -> str:
 
 
 def synthesis(family: str, top: str) -> tuple[str, str]:
-    """The synthesis of module ``top`` for ``family`` (``ecp5``, ``ice40``): ``synth_<family>``
-    up to the LUT mapping, and the script from it on."""
+    """The synthesis of module ``top`` for ``family`` (``ecp5``, ``ice40``): the copies kept
+    (:data:`KEEP_REPLICAS`) and ``synth_<family>`` up to the LUT mapping, and the script from
+    it on.  (The first part ends with the ``synth_<family>`` command, for options after it.)"""
     synth = " ".join(filter(None, (f"synth_{family}", _OPTIONS[family], f"-top {top}")))
-    return f"{synth} {_UNTIL_LUTS}", f"{_LUTS[family]}; {synth} -run map_cells:"
+    return f"{KEEP_REPLICAS}; {synth} {_UNTIL_LUTS}", f"{_LUTS[family]}; {synth} -run map_cells:"

@@ -31,7 +31,7 @@ from epfpga.golden.phases import PHASES
 
 from .neuron_timing import (chains, drain_drive, drain_hidden, drain_output, drive_issue_cycles, step_done_stage,
                             step_issue_cycles)
-from .update_plan import DRAIN_DIFF, blocks, drain, write_stage
+from .update_plan import blocks, drain, drain_diff, write_stage
 
 FETCH = 2
 
@@ -63,7 +63,7 @@ def relax_cycles(p: CoreParams, steps: int) -> int:
 
 
 def update_cycles(p: CoreParams) -> int:
-    return sum(b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else drain(p))
+    return sum(b.rows * b.groups * b.samples + (drain_diff(p) if b.kind == "diff" else drain(p))
                for b in blocks(p)) + 2
 
 
@@ -98,7 +98,7 @@ def update_writes(p: CoreParams, start: int) -> list[int]:
     for b in blocks(p):
         if b.kind != "diff":
             out += [issue + (w + 1) * b.samples - 1 + stage for w in range(b.rows * b.groups)]
-        issue += b.rows * b.groups * b.samples + (DRAIN_DIFF if b.kind == "diff" else drain(p))
+        issue += b.rows * b.groups * b.samples + (drain_diff(p) if b.kind == "diff" else drain(p))
     return out
 
 

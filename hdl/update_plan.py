@@ -12,18 +12,35 @@ from epfpga.contract.params import CoreParams
 
 from . import block_ram, multiplier
 from . import memories as mem
+from .distribution import broadcast_levels, gather_levels
 from .update_sweep import sweep_latency
 
-# The stages that write (cycles after issue): the diff block's differences, every other
-# block's words (after the sweep of their lanes).  A block drains for its last write plus the
-# cycle that sees the pipeline empty.
-OPERANDS = block_ram.LATENCY      # (the memories' data; then the multipliers)
-DIFF_WRITE_STAGE = OPERANDS + multiplier.LATENCY
-DRAIN_DIFF = DIFF_WRITE_STAGE + 1
+# The stages (cycles after issue).  The operand every lane shares (a postsynaptic state, a
+# difference) is read at issue and goes through a gather and a broadcast tree
+# (hdl/distribution.py); the lanes' own operands and the word are read ``lead`` cycles later,
+# so that both reach the multipliers at ``operands``.  Then the stages that write: the diff
+# block's differences, every other block's words (after the sweep of their lanes).  A block
+# drains for its last write plus the cycle that sees the pipeline empty.
+
+
+def lead(p: CoreParams) -> int:
+    return gather_levels(p.lanes) + broadcast_levels(p.lanes)
+
+
+def operands(p: CoreParams) -> int:
+    return lead(p) + block_ram.LATENCY
+
+
+def diff_write_stage(p: CoreParams) -> int:
+    return operands(p) + multiplier.LATENCY
+
+
+def drain_diff(p: CoreParams) -> int:
+    return diff_write_stage(p) + 1
 
 
 def write_stage(p: CoreParams) -> int:
-    return DIFF_WRITE_STAGE + sweep_latency(p)
+    return diff_write_stage(p) + sweep_latency(p)
 
 
 def drain(p: CoreParams) -> int:
@@ -53,14 +70,15 @@ def blocks(p: CoreParams) -> list[Block]:
 
 def word_read_sample(p: CoreParams, blk: Block) -> int | None:
     """The sample of a word's pass in which a ``W`` block reads the word: once a word, so that a
-    weight memory with one port (the iCE40's SPRAM) has a cycle for each write.  A word's write
-    request comes :func:`write_stage` cycles after its last sample's issue, and the words issue
-    ``S = samples`` cycles apart: read in the last sample, the write meets a later word's read
-    only where ``S`` divides the write stage, and then reading in the first sample is clear of
-    it.  ``None`` for a word a cycle (``S = 1``), where no cycle is free."""
+    weight memory with one port (the iCE40's SPRAM) has a cycle for each write.  A word's read
+    goes out :func:`lead` cycles after its sample's issue and its write request
+    :func:`write_stage` cycles after its last sample's, and the words issue ``S = samples``
+    cycles apart: read in the last sample, the write meets a later word's read only where ``S``
+    divides ``write_stage − lead``, and then reading in the first sample is clear of it.
+    ``None`` for a word a cycle (``S = 1``), where no cycle is free."""
     if blk.samples < 2:
         return None
-    return blk.samples - 1 if write_stage(p) % blk.samples else 0
+    return blk.samples - 1 if (write_stage(p) - lead(p)) % blk.samples else 0
 
 
 def single_port_weights(p: CoreParams) -> bool:

@@ -14,14 +14,18 @@ lane's xorshift32 draw), saturating write-back: a word comes out of the batch su
 once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
 
-Pipeline (cycles after a token is issued): 0 reads (the memories register the address); 1 the
-memories read; 2 read data registered; 3 operands registered (``diff`` and biases: the
-states, times one) and 4 products, in the lanes' multipliers; 5 batch sum
+Pipeline (cycles after a token is issued; ``L`` = :func:`~.update_plan.lead`): 0 the operand
+every lane shares is read (a postsynaptic state, a difference), picked from its lane and
+carried to every lane through registered trees (:mod:`.distribution`), ``L`` cycles;
+``L`` the lanes' own operands and the word are read; ``L + 2`` both at the multipliers
+(:func:`~.update_plan.operands`; ``diff`` and biases: the states, times one),
+``L + 3`` operands registered and ``L + 4`` products; ``L + 5`` batch sum
 (:class:`~.batch_sum.BatchSum`; ``diff``: written); then the sweep
-(:class:`~.update_sweep.UpdateSweep`), lane ``c`` of each unit's share: 6 + c picked,
-``× σ_u`` (a negation) and its draw; 7 + c ``× lr_q`` and rounding, one shift; 8 + c saturating
-add; the word written in 8 + share (:func:`write_stage`).
-A block takes ``rows · G · samples`` issue cycles plus its drain (``DRAIN_DIFF``, :func:`drain`).
+(:class:`~.update_sweep.UpdateSweep`), lane ``c`` of each unit's share: ``L + 6 + c`` picked,
+``× σ_u`` (a negation) and its draw; ``L + 7 + c`` ``× lr_q`` and rounding, one shift;
+``L + 8 + c`` saturating add; the word written in ``L + 8 + share`` (:func:`write_stage`).
+A block takes ``rows · G · samples`` issue cycles plus its drain (:func:`drain_diff`,
+:func:`drain`).
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS
 
+from . import block_ram
 from . import memories as mem
 from .batch_sum import BatchSum
 from .block_ram import BlockRAM
 from .delay import delay_line
 from .multiplier import PER_LANE, request_signature
 from .update_issue import UpdateIssue, words
-from .update_plan import DIFF_WRITE_STAGE, OPERANDS, base_shift, blocks, diff_memory, word_read_sample
+from .distribution import Broadcast, Gather
+from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, lead, operands, word_read_sample
 from .update_sweep import UpdateSweep, sum_shape
 
 
@@ -75,7 +81,8 @@ class WeightUpdate(wiring.Component):
     written : Out(range(2N))
         The memory the block writes: ``2(n−1)`` for ``W_n``, ``2(n−1) + 1`` for ``b_n``.
     mul : Out(request_signature(2P, …))
-        The lanes' multipliers (:mod:`.multiplier`): operands at stage 2, products at stage 4.
+        The lanes' multipliers (:mod:`.multiplier`): operands at :func:`~.update_plan.operands`,
+        products two cycles later.
     """
 
     def __init__(self, params: CoreParams):
@@ -102,12 +109,15 @@ class WeightUpdate(wiring.Component):
         issue = m.submodules.issue = UpdateIssue(p)
         m.d.comb += [issue.start.eq(self.start), self.busy.eq(issue.busy)]
         block = issue.block
-        tokens = delay_line(m, issue.token, DIFF_WRITE_STAGE, "tok")
-        self._reads(m, issue, diff_rd)
-        m1, m2, weights, diff_block = self._operands(m, block, tokens[OPERANDS], diff_rd)
+        tokens = delay_line(m, issue.token, diff_write_stage(p), "tok")
+        self._shared_reads(m, issue, diff_rd)
+        self._lane_reads(m, block, tokens[lead(p)].valid, delay_line(m, issue.position, lead(p), "at")[-1],
+                         delay_line(m, issue.b, lead(p), "b")[-1])
+        a1, a2 = self._shared_operands(m, block, tokens, diff_rd)
+        m1, m2, weights, diff_block = self._operands(m, block, tokens[operands(p)], a1, a2)
 
-        # -- stage 5: batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once
-        word = tokens[DIFF_WRITE_STAGE]
+        # -- batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once ------
+        word = tokens[diff_write_stage(p)]
         batch_sum = m.submodules.batch_sum = BatchSum(P, m1[0].shape(), sum_shape(p))
         m.d.comb += [batch_sum.first.eq(word.first_b), batch_sum.valid.eq(word.valid)]
         m.d.comb += [batch_sum.m1[l].eq(m1[l]) for l in range(P)] + [batch_sum.m2[l].eq(m2[l]) for l in range(P)]
@@ -115,7 +125,7 @@ class WeightUpdate(wiring.Component):
         with m.If(word.valid & diff_block):
             m.d.comb += diff_wr.en.eq(((1 << P) - 1) << (P * word.odd))
 
-        # -- stages 6 … 8 + share: scale, round and add, lane by lane; the word written ------------
+        # -- the sweep: scale, round and add, lane by lane; the word written -----------------------
         sweep = self._sweep(m, block, plan)
         m.d.comb += [sweep.valid.eq(word.valid & word.last_b & ~diff_block), sweep.addr.eq(word.addr),
                      sweep.sums.eq(batch_sum.d), *[sweep.weights[l].eq(weights[l]) for l in range(P)]]
@@ -138,11 +148,25 @@ class WeightUpdate(wiring.Component):
             return self.weight_writes[k] if write else self.weights[k]
         return self.bias_writes[n - 1] if write else self.biases[n - 1]
 
-    def _reads(self, m, issue, diff_rd):
-        """Stage 0: the reads of the saved states of sample ``b`` and of the word being updated."""
+    def _shared_reads(self, m, issue, diff_rd):
+        """Stage 0: the reads of the operand every lane shares, of sample ``b``: ``W_1``'s
+        differences, ``W_n``'s postsynaptic states (row ``i``'s word)."""
         p = self.params
-        block, b, at, issuing = issue.block, issue.b, issue.position, issue.token.valid
-        i, i_word, g = at.i, at.i_word, at.g
+        block, b, at = issue.block, issue.b, issue.position
+        for k, blk in enumerate(blocks(p)):
+            if blk.kind != "W":
+                continue
+            with m.If(block == k):
+                if blk.layer == 1:
+                    m.d.comb += diff_rd.addr.eq(mem.slot_address(p, 1, b, at.i_word))
+                else:
+                    self._state_reads(m, blk.layer, b, at.i_word)
+
+    def _lane_reads(self, m, block, issuing, at, b):
+        """Stage :func:`~.update_plan.lead`: the reads of the lanes' own operands and of the word
+        being updated, of the token issued then (``at``, ``b``: its position and sample)."""
+        p = self.params
+        i, g = at.i, at.g
         for k, blk in enumerate(blocks(p)):
             n = blk.layer
             with m.If(block == k):
@@ -158,37 +182,55 @@ class WeightUpdate(wiring.Component):
                 if blk.kind == "W" and n == 1:   # two samples a cycle
                     pair = b << 1
                     m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),
-                                 self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g)),
-                                 diff_rd.addr.eq(mem.slot_address(p, 1, b, i_word))]
-                    continue
-                slot_a = mem.slot_index(p, mem.SlotCode.A, b)
-                slot_b = mem.slot_index(p, mem.SlotCode.B, b)
-                word = g if blk.kind == "b" else i_word
-                sa, sb = self.states_a[n - 1], self.states_b[n - 1]
-                m.d.comb += [sa.addr.eq(mem.slot_address(p, n, slot_a, word)),
-                             sb.addr.eq(mem.slot_address(p, n, slot_b, word))]
-                if blk.kind == "W":
-                    pa, pb = self.states_a[n - 2], self.states_b[n - 2]
-                    m.d.comb += [pa.addr.eq(mem.slot_address(p, n - 1, slot_a, g)),
-                                 pb.addr.eq(mem.slot_address(p, n - 1, slot_b, g))]
+                                 self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g))]
+                else:
+                    self._state_reads(m, n - (blk.kind == "W"), b, g)
 
-    def _operands(self, m, block, tokr, diff_rd):
-        """Stages 3, 4: operands and products in the lanes' multipliers: m1 = a1·b1 on
-        multiplier 2l, m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The signed operands
-        a1, a2 are the same in every lane (a postsynaptic state, a difference, or 1), the
-        unsigned ones each lane's presynaptic state or input, or its own state for the
-        differences of the diff and bias blocks (times one): a lane picks only among the
-        memories' words, which the neuron update's operands share (hdl/core.py).  Returns the
-        products, and the word's weights and whether the block is the diff block, beside them."""
+    def _state_reads(self, m, n, b, word):
+        """The reads of layer ``n``'s saved states of sample ``b`` in both slots, word ``word``."""
+        p = self.params
+        for ports, code in ((self.states_a, mem.SlotCode.A), (self.states_b, mem.SlotCode.B)):
+            m.d.comb += ports[n - 1].addr.eq(mem.slot_address(p, n, mem.slot_index(p, code, b), word))
+
+    def _shared_operands(self, m, block, tokens, diff_rd) -> tuple[list, list]:
+        """Each lane's copy of the signed operands ``a1``, ``a2`` at stage
+        :func:`~.update_plan.operands`: from the shared reads, the row's lane picked
+        (:class:`~.distribution.Gather`) and carried to every lane
+        (:class:`~.distribution.Broadcast`); the diff and bias blocks' constants enter at the
+        gather's root.  (The odd sample's difference is stored negated, so that no negation sits
+        between memory and multiplier: ``m1 − m2 = (q_b − q_a)·x`` of both samples.)"""
         p, P, B = self.params, self.params.lanes, self.params.batch
-        layers = range(1, p.layers + 1)
-        sa_q = {n: self.states_a[n - 1].data for n in layers}
-        sb_q = {n: self.states_b[n - 1].data for n in layers}
-        x_q, x2_q = self.x.data, self.x2.data
-        d_q = diff_rd.data   # the pair's: the even sample's lanes, then the odd one's
-        lane1 = tokr.i_lane if P > 1 else 0
+        shape = self.mul.a[0].shape()
+        tok = tokens[block_ram.LATENCY]
+        out = []
+        for h, (states, diff_lane) in enumerate(((self.states_b, 0), (self.states_a, P))):
+            gather = m.submodules[f"gather{h + 1}"] = Gather(P, shape)
+            broadcast = m.submodules[f"broadcast{h + 1}"] = Broadcast(P, shape)
+            m.d.comb += [gather.select.eq(tok.i_lane if P > 1 else 0), broadcast.value.eq(gather.value)]
+            with m.Switch(block):
+                for k, blk in enumerate(blocks(p)):
+                    with m.Case(k):
+                        if blk.kind == "W" and (blk.layer > 1 or h == 0 or B > 1):
+                            words = ([states[blk.layer - 1].data[l] for l in range(P)] if blk.layer > 1
+                                     else [diff_rd.data[diff_lane + l] for l in range(P)])
+                            m.d.comb += [gather.words[l].eq(words[l]) for l in range(P)]
+                        else:       # (W_1's second sample where B = 1: none)
+                            constant = Mux(tok.odd, -1, 1) if blk.kind == "diff" else int(blk.kind == "b")
+                            m.d.comb += [gather.use_constant.eq(1), gather.constant.eq(constant)]
+            out.append(list(broadcast.lanes))
+        return out[0], out[1]
+
+    def _operands(self, m, block, tokr, a1, a2):
+        """Operands and products in the lanes' multipliers: m1 = a1·b1 on multiplier 2l,
+        m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The unsigned operands are each lane's
+        presynaptic state or input, or its own state for the differences of the diff and bias
+        blocks (times one): a lane picks only among the memories' words, which the neuron
+        update's operands share (hdl/core.py).  Returns the products, and the word's weights and
+        whether the block is the diff block, beside them."""
+        p, P = self.params, self.params.lanes
+        sa_q = {n: self.states_a[n - 1].data for n in range(1, p.layers + 1)}
+        sb_q = {n: self.states_b[n - 1].data for n in range(1, p.layers + 1)}
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
-        a1, a2 = Signal(self.mul.a[0].shape()), Signal(self.mul.a[0].shape())
         diff_block = Signal()
         with m.Switch(block):
             for k, blk in enumerate(blocks(p)):
@@ -198,21 +240,12 @@ class WeightUpdate(wiring.Component):
                         wd = self._port(blk.kind, n).data
                         m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
                     m.d.comb += diff_block.eq(blk.kind == "diff")
-                    if blk.kind == "diff":    # an odd sample's difference kept negated (below)
-                        sign = Mux(tokr.odd, -1, 1)
-                        ops = (sign, sb_q[n], sign, sa_q[n])
-                    elif blk.kind == "b":
-                        ops = (1, sb_q[n], 1, sa_q[n])
-                    elif n == 1:
-                        # (m1 − m2 = (q_b − q_a)·x of both samples: the odd one's difference
-                        # is stored negated, so that no negation sits between memory and multiplier)
-                        ops = (d_q[lane1], x_q, d_q[P + lane1] if B > 1 else 0, x2_q)
+                    if blk.kind == "W":
+                        ops = (sb_q[n - 1], sa_q[n - 1]) if n > 1 else (self.x.data, self.x2.data)
                     else:
-                        ops = (sb_q[n][lane1], sb_q[n - 1], sa_q[n][lane1], sa_q[n - 1])
-                    m.d.comb += [a1.eq(ops[0]), a2.eq(ops[2])]
-                    m.d.comb += [self.mul.b[2 * l].eq(ops[1][l]) for l in range(P)]
-                    m.d.comb += [self.mul.b[2 * l + 1].eq(ops[3][l]) for l in range(P)]
-        m.d.comb += [self.mul.a[2 * l].eq(a1) for l in range(P)] + [self.mul.a[2 * l + 1].eq(a2) for l in range(P)]
+                        ops = (sb_q[n], sa_q[n])
+                    m.d.comb += [self.mul.b[2 * l + h].eq(ops[h][l]) for l in range(P) for h in range(2)]
+        m.d.comb += [self.mul.a[2 * l].eq(a1[l]) for l in range(P)] + [self.mul.a[2 * l + 1].eq(a2[l]) for l in range(P)]
         prod_bits = 2 * p.state_bits + 3
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
         m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]

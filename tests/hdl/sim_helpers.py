@@ -55,16 +55,21 @@ async def while_busy(ctx, busy, limit: int, each=None) -> int:
     return cycles
 
 
-def read_model(port, store: dict[int, list[int]], lanes: int):
+def read_model(port, store: dict[int, list[int]], lanes: int, write=None, single_port: bool = False):
     """A read port of a :class:`~epfpga.hdl.block_ram.BlockRAM`: ``store[addr]``
     :data:`~epfpga.hdl.block_ram.LATENCY` cycles after an ``addr`` with ``en`` (``en`` low
-    holds the data)."""
+    holds the data).  Beside the memory's ``write`` port, a read that meets a write it may not
+    meet (``single_port``: any write; else one of its word) returns its word inverted, as the
+    BlockRAM does in the simulators."""
     async def process(ctx):
         asked = [None] * block_ram.LATENCY
-        async for _, _, addr, en in ctx.tick().sample(port.addr, port.en):
-            asked = asked[1:] + [addr if en else None]
+        signals = (port.addr, port.en) + ((write.addr, write.en) if write is not None else ())
+        async for _, _, addr, en, *written in ctx.tick().sample(*signals):
+            clash = bool(written) and bool(written[1]) and (single_port or written[0] == addr)
+            asked = asked[1:] + [(addr, clash) if en else None]
             if asked[0] is not None:
-                ctx.set(port.data, store.get(asked[0], [0] * lanes))
+                word = store.get(asked[0][0], [0] * lanes)
+                ctx.set(port.data, [~v for v in word] if asked[0][1] else word)
     return process
 
 

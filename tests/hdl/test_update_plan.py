@@ -7,7 +7,7 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
-from epfpga.hdl.update_plan import blocks, single_port_weights, word_read_sample, write_stage
+from epfpga.hdl.update_plan import blocks, lead, single_port_weights, word_read_sample, write_stage
 
 
 def params(batch: int, lanes: int) -> CoreParams:
@@ -15,10 +15,10 @@ def params(batch: int, lanes: int) -> CoreParams:
 
 
 @pytest.mark.parametrize("batch", [1, 2, 4, 8, 16, 32, 64, 128])
-@pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16, 64])
+@pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16, 32, 64])
 def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
-    """Words issue ``S`` cycles apart; word ``k`` is read in cycle ``k·S + r`` and written in
-    ``k·S + S − 1 + write_stage`` (cycles from the block's first issue)."""
+    """Words issue ``S`` cycles apart; word ``k`` is read in cycle ``k·S + r + lead`` and
+    written in ``k·S + S − 1 + write_stage`` (cycles from the block's first issue)."""
     p = params(batch, lanes)
     for blk in blocks(p):
         if blk.kind != "W":
@@ -28,7 +28,7 @@ def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
             assert r is None and not single_port_weights(p)
             continue
         words = blk.rows * blk.groups
-        reads = {k * blk.samples + r for k in range(words)}
+        reads = {k * blk.samples + r + lead(p) for k in range(words)}
         writes = {k * blk.samples + blk.samples - 1 + write_stage(p) for k in range(words)}
         assert 0 <= r < blk.samples and not reads & writes, (blk, r)
     assert single_port_weights(p) == (batch >= 4)
@@ -36,7 +36,7 @@ def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
 
 def test_both_read_samples_are_taken():
     """The last sample where the write stage is not a multiple of the pass, else the first."""
-    p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write stage 8 + 2
+    p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write 1 + 8 + 2 cycles after issue, the read 1
     w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
-    assert write_stage(p) == 10 and (w1.samples, w2.samples) == (2, 4)
+    assert (write_stage(p), lead(p)) == (11, 1) and (w1.samples, w2.samples) == (2, 4)
     assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (0, 3)

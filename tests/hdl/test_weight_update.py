@@ -22,10 +22,15 @@ from epfpga.hdl.weight_update import WeightUpdate
 from .sim_helpers import lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
 
 
-@pytest.mark.parametrize("batch, rounding, sign", [(2, "nearest", 1), (4, "stochastic", -1), (1, "nearest", -1),
-                                                   (8, "stochastic", 1)])
-def test_an_update_equals_the_model(batch, rounding, sign):
-    cfg = config_mod.from_dict(dict(sizes=[20, 9, 5], lanes=4, batch=batch, lrs=[0.5, 0.25], fixed={"rounding": rounding}))
+@pytest.mark.parametrize("sizes, lanes, batch, rounding, sign", [
+    ([20, 9, 5], 4, 2, "nearest", 1), ([20, 9, 5], 4, 4, "stochastic", -1), ([20, 9, 5], 4, 1, "nearest", -1),
+    ([20, 9, 5], 4, 8, "stochastic", 1),
+    ([40, 36, 5], 32, 2, "stochastic", 1),
+    ([20, 15, 20, 12], 2, 4, "stochastic", 1), ([4, 4, 6], 8, 16, "nearest", 1),     # two levels of gather and broadcast; rows in both groups
+])
+def test_an_update_equals_the_model(sizes, lanes, batch, rounding, sign):
+    cfg = config_mod.from_dict(dict(sizes=sizes, lanes=lanes, batch=batch, lrs=[0.5, 0.25, 0.5][:len(sizes) - 1],
+                                    fixed={"rounding": rounding}))
     p = CoreParams.from_config(cfg)
     spec, P, N, B = p.spec, p.lanes, p.layers, p.batch
     assert single_port_weights(p) == (batch >= 4)
@@ -48,8 +53,11 @@ def test_an_update_equals_the_model(batch, rounding, sign):
                for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(lane_words(q[n - 1][s], P))}
               for n in range(1, N + 1)]
     processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P)]
-    for read, write, store in [*zip(dut.weights, dut.weight_writes, stores), *zip(dut.biases, dut.bias_writes, biases)]:
-        processes += [read_model(read, store, P), write_model(write, store)]
+    one_port = single_port_weights(p)
+    for read, write, store in zip(dut.weights, dut.weight_writes, stores):
+        processes += [read_model(read, store, P, write, one_port), write_model(write, store)]
+    for read, write, store in zip(dut.biases, dut.bias_writes, biases):
+        processes += [read_model(read, store, P, write), write_model(write, store)]
     processes += [read_model(port, store, P) for ports in (dut.states_a, dut.states_b) for port, store in zip(ports, states)]
 
     async def tb(ctx):
