@@ -4,8 +4,8 @@
 A net from one register to every lane of a wide core spans the die: at 784-128-10, P = 32 the
 weight update's operand broadcast was the critical path, 11.6 of its 13.6 ns routing.  Here no
 register drives more than :data:`FANOUT` lanes or copies: a level of the tree is a register
-beside each group, so each hop stays short, and a value that is the same for a word's whole
-pass costs the pipeline only the levels' cycles.
+beside each group, so each hop stays short, at the cost of the levels' cycles in the
+pipeline (:func:`lead`).
 
 Synthesis merges registers that hold the same value, which would undo the copies: the copies'
 signals carry the :data:`REPLICA` attribute, and the build's script
@@ -29,23 +29,28 @@ def groups(count: int) -> int:
     return -(-count // FANOUT)
 
 
-def gather_levels(lanes: int) -> int:
-    """Registered levels of a gather from ``lanes`` lanes (at least one: the root)."""
-    levels, width = 1, lanes
+def levels(lanes: int) -> int:
+    """Levels of a tree between one value and ``lanes`` lanes, each of at most :data:`FANOUT`
+    branches: 1 up to :data:`FANOUT` lanes, 2 up to its square."""
+    count, width = 1, lanes
     while width > FANOUT:
-        width, levels = groups(width), levels + 1
-    return levels
+        width, count = groups(width), count + 1
+    return count
 
 
-def broadcast_levels(lanes: int) -> int:
-    """Registered levels below a root register to ``lanes`` lanes (none up to :data:`FANOUT`)."""
-    return gather_levels(lanes) - 1
+def lead(lanes: int) -> int:
+    """Cycles from one lane's word, read, to every lane's copy of it: a :class:`Gather` then a
+    :class:`Broadcast`, each registered at every level but the root (0 up to :data:`FANOUT`
+    lanes: the read word's register drives the multiplexer and the lanes, as a register of
+    the lanes' own would; 2 up to its square).  The engines read such a word this much before
+    the lanes' own operands."""
+    return 2 * (levels(lanes) - 1)
 
 
 class GatherSignature(wiring.Signature):
     """The lanes' ``words`` and the ``select``ed lane, or ``constant`` instead where
     ``use_constant``, all in one cycle; that lane's word (or the constant) ``LATENCY`` cycles
-    later, in a register."""
+    later, combinational from the last registers."""
 
     def __init__(self, lanes: int, shape):
         super().__init__({"words": In(shape).array(lanes), "select": In(range(max(2, lanes))),
@@ -53,34 +58,33 @@ class GatherSignature(wiring.Signature):
 
 
 class Gather(wiring.Component):
-    """One lane's word of ``lanes``: each level a :data:`FANOUT`-to-1 multiplexer per group into
-    a register beside it, by the next bits of the select; the constant enters at the root.
-    Latency :func:`gather_levels`."""
+    """One lane's word of ``lanes``: each level a :data:`FANOUT`-to-1 multiplexer per group by
+    the next bits of the select, into a register beside it but at the root, whose multiplexer
+    (and the constant's) is the value: latency ``levels − 1``, 0 up to :data:`FANOUT` lanes."""
 
     def __init__(self, lanes: int, shape):
         self.width, self.shape = lanes, shape
-        self.LATENCY = gather_levels(lanes)
+        self.LATENCY = levels(lanes) - 1
         super().__init__(GatherSignature(lanes, shape))
 
     def elaborate(self, platform) -> Module:
         m = Module()
         bits = FANOUT.bit_length() - 1
-        select = delay_line(m, self.select, self.LATENCY - 1, "select")
-        use_constant = delay_line(m, self.use_constant, self.LATENCY - 1, "use_constant")[-1]
-        constant = delay_line(m, self.constant, self.LATENCY - 1, "constant", reset_less=True)[-1]
+        select = delay_line(m, self.select, self.LATENCY, "select")
+        use_constant = delay_line(m, self.use_constant, self.LATENCY, "use_constant")[-1]
+        constant = delay_line(m, self.constant, self.LATENCY, "constant", reset_less=True)[-1]
         level = list(self.words)
-        for k in range(self.LATENCY):
-            root = k == self.LATENCY - 1
+        for k in range(self.LATENCY + 1):
             picked = []
             for j in range(groups(len(level))):
                 group = level[j * FANOUT:(j + 1) * FANOUT]
                 at = select[k][bits * k:bits * (k + 1)]
-                word = Signal(self.shape, name=f"gather{k}_{j}", reset_less=True)
-                choice = Array(group)[at] if len(group) > 1 else group[0]
-                m.d.sync += word.eq(Mux(use_constant, constant, choice) if root else choice)
-                picked.append(word)
-            level = picked
-        m.d.comb += self.value.eq(level[0])
+                picked.append(Array(group)[at] if len(group) > 1 else group[0])
+            if k == self.LATENCY:    # the root
+                m.d.comb += self.value.eq(Mux(use_constant, constant, picked[0]))
+            else:
+                level = [Signal(self.shape, name=f"gather{k}_{j}", reset_less=True) for j in range(len(picked))]
+                m.d.sync += [word.eq(choice) for word, choice in zip(level, picked)]
         return m
 
 
@@ -92,14 +96,13 @@ class BroadcastSignature(wiring.Signature):
 
 
 class Broadcast(wiring.Component):
-    """``value`` (a register's, which drives at most :data:`FANOUT` copies) to ``lanes`` lanes
-    through :func:`broadcast_levels` levels of copies, the last beside each group of
-    :data:`FANOUT` lanes: latency :func:`broadcast_levels` (0 up to :data:`FANOUT` lanes: the
-    value's register drives them)."""
+    """``value`` to ``lanes`` lanes through ``levels − 1`` levels of registered copies, each
+    driving at most :data:`FANOUT`, the last beside each group of :data:`FANOUT` lanes: latency
+    ``levels − 1`` (0 up to :data:`FANOUT` lanes: the value drives them)."""
 
     def __init__(self, lanes: int, shape):
         self.width, self.shape = lanes, shape
-        self.LATENCY = broadcast_levels(lanes)
+        self.LATENCY = levels(lanes) - 1
         super().__init__(BroadcastSignature(lanes, shape))
 
     def copies(self) -> list[int]:

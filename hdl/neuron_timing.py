@@ -7,31 +7,41 @@ from epfpga.contract.params import CoreParams
 
 from . import activation, block_ram, multiplier
 from .adder_tree import tree_latency
+from .distribution import lead
 
 LATENCY = activation.LATENCY    # (the states are written after the activation)
 
-# Stages (cycles after a word issues): the memories' data, then the lanes' multipliers.
-OPERANDS = block_ram.LATENCY
-PRODUCTS = OPERANDS + multiplier.LATENCY
+
+# Stages (cycles after a word issues).  The row's postsynaptic state, which every lane's
+# feedback product shares, is read at issue and goes through a gather and a broadcast tree
+# (hdl/distribution.py); the lanes' own operands are read ``lead`` cycles later, so that both
+# reach the multipliers at ``operands``; the products come ``multiplier.LATENCY`` later.
+def operands(p: CoreParams) -> int:
+    return lead(p.lanes) + block_ram.LATENCY
+
+
+def products(p: CoreParams) -> int:
+    return operands(p) + multiplier.LATENCY
 
 
 def tree_registers(p: CoreParams) -> int:
     """Registers in the forward sum's adder tree (:func:`~.adder_tree.tree_latency` of ``P``
-    products): the forward path's row end comes that many cycles after stage :data:`ROW_END`."""
+    products): the forward path's row end comes that many cycles after :func:`row_end_stage`."""
     return tree_latency(p.lanes)
 
 
-# The stage of the feedback read-modify-write and of the row end without tree registers:
-# the products, then the accumulator's word (feedback) or the adder tree's last stage.
-ROW_END = PRODUCTS + 1
+def row_end_stage(p: CoreParams) -> int:
+    """The stage of the feedback read-modify-write and of the row end without tree registers:
+    the products, then the accumulator's word (feedback) or the adder tree's last stage."""
+    return products(p) + 1
 
 
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
-# the cycle that sees the pipeline empty.  With T tree registers, the drive's last write is
-# at stage ROW_END + T; a hidden layer's pass writes its row ends at ROW_END + T and the
-# states below it at ROW_END + LATENCY; the output layer's states land at ROW_END + T + LATENCY.
+# the cycle that sees the pipeline empty.  With T tree registers and R = row_end_stage, the
+# drive's last write is at stage R + T; a hidden layer's pass writes its row ends at R + T and
+# the states below it at R + LATENCY; the output layer's states land at R + T + LATENCY.
 def drain_drive(p: CoreParams) -> int:
-    return ROW_END + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
+    return row_end_stage(p) + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
 
 
 def drive_gaps(p: CoreParams) -> bool:
@@ -48,11 +58,11 @@ def drive_issue_cycles(p: CoreParams) -> int:
 
 
 def drain_hidden(p: CoreParams) -> int:
-    return ROW_END + max(tree_registers(p), LATENCY) + 1
+    return row_end_stage(p) + max(tree_registers(p), LATENCY) + 1
 
 
 def drain_output(p: CoreParams) -> int:
-    return ROW_END + tree_registers(p) + LATENCY + 1
+    return row_end_stage(p) + tree_registers(p) + LATENCY + 1
 
 
 def step_issue_cycles(p: CoreParams) -> int:

@@ -23,15 +23,16 @@ cycle, read transparently so that back-to-back rows need no stall).
 
 Stages (cycles after a word issues, ``hdl/neuron_timing.py``), each a component of its own:
 
-- 0 :class:`~.neuron_issue.NeuronIssue` issues the word; its reads go out (the memories
-  register the address) and come back registered at :data:`~.neuron_timing.OPERANDS`, where
-  the operands go to the lanes' multipliers; the products come at
-  :data:`~.neuron_timing.PRODUCTS`;
+- 0 :class:`~.neuron_issue.NeuronIssue` issues the word; the row's postsynaptic state goes
+  out at once (the memories register the address), is picked from its lane and carried to
+  every lane (:mod:`.distribution`: :func:`~.distribution.lead` cycles); the lanes' own reads
+  go out ``lead`` cycles later, and both come to the lanes' multipliers at
+  :func:`~.neuron_timing.operands`; the products at :func:`~.neuron_timing.products`;
 - feedback: :class:`~.feedback_sum.FeedbackSum`, the read-modify-write of the accumulator word
-  at :data:`~.neuron_timing.ROW_END`, its states ``LATENCY`` cycles later;
+  at :func:`~.neuron_timing.row_end_stage`, its states ``LATENCY`` cycles later;
 - forward: :class:`~.row_sum.RowSum`, its adder tree registered ``T`` times
   (:func:`~.neuron_timing.tree_registers`), then :class:`~.row_end.RowEnd` (bias, scale,
-  nudge) at ``ROW_END + T``, and for the output layer :class:`~.output_state.OutputState`.
+  nudge) ``T`` cycles after the read-modify-write, and for the output layer :class:`~.output_state.OutputState`.
 
 A pass takes ``halves · rows · G_m`` issue cycles plus a fixed drain (``drain_*``), which the
 steps of a relaxation skip where they chain (:func:`~.neuron_timing.chains`); the schedule
@@ -46,12 +47,14 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.params import CoreParams
 
+from . import block_ram
 from . import memories as mem
 from .delay import delay_line
+from .distribution import Broadcast, Gather, lead
 from .feedback_sum import FeedbackSum
 from .multiplier import PER_LANE, request_signature
 from .neuron_issue import NeuronIssue
-from .neuron_timing import OPERANDS, PRODUCTS, ROW_END, step_done_stage, tree_registers
+from .neuron_timing import operands, products, row_end_stage, step_done_stage, tree_registers
 from .output_state import OutputState
 from .row_end import RowEnd
 from .row_sum import RowSum
@@ -100,7 +103,8 @@ class NeuronUpdate(wiring.Component):
     biases, states, state_writes : arrays of requests, one per layer (``[n − 1]``: layer ``n``);
         all of a kind have one signature (:class:`~.memories.PortKind`).
     mul : Out(request_signature(2P, …))
-        The lanes' multipliers (:mod:`.multiplier`): operands at stage 2, products at stage 4.
+        The lanes' multipliers (:mod:`.multiplier`): operands at :func:`~.neuron_timing.operands`,
+        products at :func:`~.neuron_timing.products`.
     """
 
     def __init__(self, params: CoreParams):
@@ -126,22 +130,22 @@ class NeuronUpdate(wiring.Component):
         m = Module()
         p = self.params
         N, P = p.layers, p.lanes
-        tree = tree_registers(p)
+        tree, at_products, at_row_end = tree_registers(p), products(p), row_end_stage(p)
         issue = m.submodules.issue = NeuronIssue(p)
         m.d.comb += [issue.start.eq(self.start), issue.drive.eq(self.drive), issue.more.eq(self.more),
                      issue.zero.eq(self.src == mem.SlotCode.ZERO), self.busy.eq(issue.busy),
                      self.next_step.eq(issue.next_step)]
         layer = issue.layer
         # tokens[k]: the word issued k cycles before; the forward path's row sums come ``tree``
-        # cycles after the feedback path's read-modify-write (stage ROW_END)
-        tokens = delay_line(m, issue.token, max(ROW_END, PRODUCTS + tree), "tok")
+        # cycles after the feedback path's read-modify-write (stage at_row_end)
+        tokens = delay_line(m, issue.token, max(at_row_end, at_products + tree), "tok")
         acc_rd, acc_wr = self._accumulators(m, platform, layer, tokens)
-        operands = self._reads(m, layer, tokens, issue.addr)
+        row_operands = self._reads(m, layer, tokens, issue.addr)
 
         # -- the feedback path: the products on the even multipliers, into the accumulators of
         # the layer below the pass (layer 1's sums start from the drive: the first row reads it)
         fb = m.submodules.feedback = FeedbackSum(p, forwarding=any(p.weight_groups(n) == 1 for n in range(2, N + 1)))
-        rmw, word = tokens[ROW_END], tokens[PRODUCTS]    # the word added in, the one after it
+        rmw, word = tokens[at_row_end], tokens[at_products]    # the word added in, the one after it
         writes = rmw.valid & ~rmw.last_row & (layer >= 2)
         m.d.comb += [*[fb.products[l].eq(self.mul.p[2 * l]) for l in range(P)],
                      fb.repeat.eq(writes & (rmw.g == word.g) & (rmw.h == word.h) & ~word.first_row)]
@@ -164,7 +168,7 @@ class NeuronUpdate(wiring.Component):
         rows = m.submodules.row_sum = RowSum(p)
         m.d.comb += [rows.valid.eq(word.valid), rows.first.eq(word.first_g),
                      *[rows.products[h][l].eq(self.mul.p[2 * l + h]) for h in range(2) for l in range(P)]]
-        tokf, opf = tokens[PRODUCTS + tree], operands[PRODUCTS - OPERANDS + tree]
+        tokf, opf = tokens[at_products + tree], row_operands[at_products - operands(p) + tree]
         end = m.submodules.row_end = RowEnd(p)
         m.d.comb += [end.sums.eq(rows.sums), end.bias.eq(opf.bias), end.q.eq(opf.post), end.unit.eq(tokf.i),
                      end.labels[0].eq(self.label), end.labels[1].eq(self.label_odd), end.half.eq(tokf.h),
@@ -204,38 +208,46 @@ class NeuronUpdate(wiring.Component):
             acc = m.submodules[f"acc{n}"] = mem.accumulators(p, n).build(platform)
             acc_wr[n] = acc.write_port(granularity=1)
             acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
-            ask = tokens[PRODUCTS - 1]
+            ask = tokens[products(p) - 1]
             with m.If(layer == n + 1):
                 m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, ask.h, ask.g, ask.first_row if n == 1 else 0))
         return acc_rd, acc_wr
 
     def _reads(self, m, layer, tokens, addr):
-        """The issued word's reads (stage 0) and, when they come (:data:`OPERANDS`), the
+        """The issued word's reads and, when they come (:func:`~.neuron_timing.operands`), the
         multipliers' operands: the drive, the even sample's forward product on multiplier 2l
         and the odd one's on 2l + 1; a step, the feedback product on 2l and the forward one on
         2l + 1, so that each unsigned operand picks between the same memories' words in both
-        engines (the weight update's presynaptic states are on 2l + 1 too).  Returns the row's
-        operands for the row end (its bias and, for the nudge, the output unit's state), from
-        stage OPERANDS on."""
+        engines (the weight update's presynaptic states are on 2l + 1 too).  The row's
+        postsynaptic state, the feedback products' shared operand, is read at issue and
+        distributed (:meth:`_post`); the lanes' own operands :func:`~.distribution.lead` cycles
+        later, of the token as it was issued (its slot: the sources change when the steps
+        chain).  Returns the row's operands for the row end (its bias and, for the nudge, the
+        output unit's state), from stage ``operands`` on."""
         p, P = self.params, self.params.lanes
-        tok, got = tokens[0], tokens[OPERANDS]
+        tok, got = tokens[0], tokens[operands(p)]
         weights = {n: self.weights[mem.weight_index(p, n)] for n in range(1, p.layers + 1)}
         biases = {n: self.biases[n - 1] for n in weights}
         states = {n: self.states[n - 1] for n in weights}
         src_slot = Mux(tok.h, self.src_slots[1], self.src_slots[0])
-        m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, tok.g)),
-                     self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, tok.g))]
+        asked = Signal(data.StructLayout({"addr": len(addr), "slot": range(p.state_slots), "g": len(tok.g),
+                                          "i_word": len(tok.i_word)}))
+        m.d.comb += [asked.addr.eq(addr), asked.slot.eq(src_slot), asked.g.eq(tok.g), asked.i_word.eq(tok.i_word)]
+        late = delay_line(m, asked, lead(P), "lane_reads")[-1]
+        m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, late.g)),
+                     self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, late.g))]
         for n in weights:
             with m.If(layer == n):
-                m.d.comb += [weights[n].addr.eq(addr), biases[n].addr.eq(tok.i_word)]
+                m.d.comb += [weights[n].addr.eq(late.addr), biases[n].addr.eq(late.i_word),
+                             states[n].addr.eq(mem.slot_address(p, n, src_slot, tok.i_word))]    # (postsynaptic)
             with m.If(layer == n + 1):     # presynaptic layer of the pass
-                m.d.comb += states[n].addr.eq(mem.slot_address(p, n, src_slot, tok.g))
-            with m.Elif(layer == n):       # postsynaptic layer
-                m.d.comb += states[n].addr.eq(mem.slot_address(p, n, src_slot, tok.i_word))
+                m.d.comb += states[n].addr.eq(mem.slot_address(p, n, late.slot, late.g))
+        post = self._post(m, layer, tokens, states)
 
         row = Signal(data.StructLayout({"post": unsigned(p.state_bits), "bias": signed(p.weight_bits)}))
         lane = got.i_lane if P > 1 else 0
         zero = got.zero     # (a token's own: the step's source changes when the steps chain)
+        m.d.comb += row.post.eq(post[0])
         with m.Switch(layer):
             for n in weights:
                 with m.Case(n):
@@ -245,10 +257,26 @@ class NeuronUpdate(wiring.Component):
                         m.d.comb += [self.mul.b[2 * l].eq(self.x.data[l]) for l in range(P)]
                         m.d.comb += [self.mul.b[2 * l + 1].eq(self.x2.data[l]) for l in range(P)]
                     else:
-                        m.d.comb += row.post.eq(Mux(zero, 0, states[n].data[lane]))
-                        m.d.comb += [self.mul.b[2 * l].eq(row.post) for l in range(P)]
+                        m.d.comb += [self.mul.b[2 * l].eq(post[l]) for l in range(P)]
                         m.d.comb += [self.mul.b[2 * l + 1].eq(Mux(zero, 0, states[n - 1].data[l])) for l in range(P)]
-        return delay_line(m, row, PRODUCTS - OPERANDS + tree_registers(p), "row_operands", reset_less=True)
+        return delay_line(m, row, products(p) - operands(p) + tree_registers(p), "row_operands", reset_less=True)
+
+    def _post(self, m, layer, tokens, states) -> list:
+        """Each lane's copy of the row's postsynaptic state (0 from the zero slot) at stage
+        :func:`~.neuron_timing.operands`: its lane's word picked
+        (:class:`~.distribution.Gather`) and carried to every lane
+        (:class:`~.distribution.Broadcast`)."""
+        p, P = self.params, self.params.lanes
+        tok = tokens[block_ram.LATENCY]
+        gather = m.submodules.post_gather = Gather(P, unsigned(p.state_bits))
+        broadcast = m.submodules.post_broadcast = Broadcast(P, unsigned(p.state_bits))
+        m.d.comb += [gather.select.eq(tok.i_lane if P > 1 else 0), gather.use_constant.eq(tok.zero),
+                     broadcast.value.eq(gather.value)]
+        with m.Switch(layer):
+            for n in range(2, p.layers + 1):
+                with m.Case(n):
+                    m.d.comb += [gather.words[l].eq(states[n].data[l]) for l in range(P)]
+        return list(broadcast.lanes)
 
     def _row_ends(self, m, layer, end, row, ended, acc_wr):
         """The row ends into the accumulators: the drive's even sample's at the row end, the

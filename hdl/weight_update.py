@@ -14,7 +14,7 @@ lane's xorshift32 draw), saturating write-back: a word comes out of the batch su
 once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
 
-Pipeline (cycles after a token is issued; ``L`` = :func:`~.update_plan.lead`): 0 the operand
+Pipeline (cycles after a token is issued; ``L`` = :func:`~.distribution.lead`): 0 the operand
 every lane shares is read (a postsynaptic state, a difference), picked from its lane and
 carried to every lane through registered trees (:mod:`.distribution`), ``L`` cycles;
 ``L`` the lanes' own operands and the word are read; ``L + 2`` both at the multipliers
@@ -44,8 +44,8 @@ from .block_ram import BlockRAM
 from .delay import delay_line
 from .multiplier import PER_LANE, request_signature
 from .update_issue import UpdateIssue, words
-from .distribution import Broadcast, Gather
-from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, lead, operands, word_read_sample
+from .distribution import Broadcast, Gather, lead
+from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, operands, word_read_sample
 from .update_sweep import UpdateSweep, sum_shape
 
 
@@ -111,8 +111,8 @@ class WeightUpdate(wiring.Component):
         block = issue.block
         tokens = delay_line(m, issue.token, diff_write_stage(p), "tok")
         self._shared_reads(m, issue, diff_rd)
-        self._lane_reads(m, block, tokens[lead(p)].valid, delay_line(m, issue.position, lead(p), "at")[-1],
-                         delay_line(m, issue.b, lead(p), "b")[-1])
+        self._lane_reads(m, block, tokens[lead(P)].valid, delay_line(m, issue.position, lead(P), "at")[-1],
+                         delay_line(m, issue.b, lead(P), "b")[-1])
         a1, a2 = self._shared_operands(m, block, tokens, diff_rd)
         m1, m2, weights, diff_block = self._operands(m, block, tokens[operands(p)], a1, a2)
 
@@ -163,7 +163,7 @@ class WeightUpdate(wiring.Component):
                     self._state_reads(m, blk.layer, b, at.i_word)
 
     def _lane_reads(self, m, block, issuing, at, b):
-        """Stage :func:`~.update_plan.lead`: the reads of the lanes' own operands and of the word
+        """Stage :func:`~.distribution.lead`: the reads of the lanes' own operands and of the word
         being updated, of the token issued then (``at``, ``b``: its position and sample)."""
         p = self.params
         i, g = at.i, at.g

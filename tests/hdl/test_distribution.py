@@ -10,22 +10,31 @@ from amaranth import Module, Signal, signed
 from amaranth.back import rtlil
 
 from epfpga import yowasp
-from epfpga.hdl.distribution import FANOUT, Broadcast, Gather, broadcast_levels, gather_levels
+from epfpga.hdl.distribution import FANOUT, Broadcast, Gather, lead, levels
 
 from .sim_helpers import simulate
 
 SHAPE = signed(10)
 
 
-@pytest.mark.parametrize("lanes, levels", [(1, 1), (4, 1), (16, 1), (17, 2), (32, 2), (64, 2), (256, 2), (257, 3)])
-def test_levels(lanes, levels):
-    assert gather_levels(lanes) == levels
-    assert broadcast_levels(lanes) == levels - 1
+@pytest.mark.parametrize("lanes, count", [(1, 1), (4, 1), (16, 1), (17, 2), (32, 2), (64, 2), (256, 2), (257, 3)])
+def test_levels(lanes, count):
+    assert levels(lanes) == count
+    assert lead(lanes) == 2 * (count - 1)
+
+
+def clocked(dut) -> Module:
+    """``dut`` with a clock domain, where it has no register (up to ``FANOUT`` lanes)."""
+    top = Module()
+    top.submodules.dut = dut
+    top.d.sync += Signal(name="tick").eq(1)
+    return top
 
 
 @pytest.mark.parametrize("lanes", [1, 4, 16, 20, 64, 300])
 def test_gather_picks_the_selected_lane_or_the_constant(lanes):
     dut = Gather(lanes, SHAPE)
+    assert dut.LATENCY == levels(lanes) - 1
     rng = np.random.default_rng(lanes)
     cycles = 40
     words = rng.integers(-512, 512, (cycles, lanes)).tolist()
@@ -50,13 +59,14 @@ def test_gather_picks_the_selected_lane_or_the_constant(lanes):
                 got.append(ctx.get(dut.value))
             await ctx.tick()
 
-    simulate(dut, tb)
+    simulate(clocked(dut), tb)
     assert got == want
 
 
 @pytest.mark.parametrize("lanes", [1, 16, 32, 64, 300])
 def test_broadcast_copies_the_value_to_every_lane(lanes):
     dut = Broadcast(lanes, SHAPE)
+    assert dut.LATENCY == levels(lanes) - 1
     assert all(count <= FANOUT * below for count, below in zip(dut.copies(), [1] + dut.copies()))
     assert -(-lanes // (dut.copies() or [1])[-1]) <= FANOUT
     values = np.random.default_rng(lanes).integers(-512, 512, 30).tolist() + [-512, 511]
@@ -70,10 +80,7 @@ def test_broadcast_copies_the_value_to_every_lane(lanes):
                 got.append([ctx.get(lane) for lane in dut.lanes])
             await ctx.tick()
 
-    top = Module()     # (a clock, where the copies are the value's register's)
-    top.submodules.dut = dut
-    top.d.sync += Signal(name="tick").eq(1)
-    simulate(top, tb)
+    simulate(clocked(dut), tb)
     assert got == [[v] * lanes for v in values]
 
 

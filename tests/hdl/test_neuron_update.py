@@ -22,10 +22,11 @@ from .sim_helpers import lane_words, multiplier_model, read_model, run_engine, s
 SRC, DST = (0, 3), (1, 4)      # the pair's source and destination slots (ping of each, pong of each)
 
 
-@pytest.mark.parametrize("sizes", [(20, 12, 5), (20, 9, 7, 5)])
+@pytest.mark.parametrize("sizes, lanes", [((20, 12, 5), 4), ((20, 9, 7, 5), 4),
+                                          ((40, 36, 20), 32)])    # (two levels of post distribution)
 @pytest.mark.parametrize("nudge", ["inside", "outside"])
-def test_a_drive_and_a_step_equal_the_model(sizes, nudge):
-    p = params(sizes=sizes, lanes=4, batch=2, nudge=nudge)
+def test_a_drive_and_a_step_equal_the_model(sizes, lanes, nudge):
+    p = params(sizes=sizes, lanes=lanes, batch=2, nudge=nudge)
     spec, P, N = p.spec, p.lanes, p.layers
     rng = np.random.default_rng(len(sizes))
     lim = min(spec.w_max, 1 << spec.fw)

@@ -7,7 +7,8 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
-from epfpga.hdl.update_plan import blocks, lead, single_port_weights, word_read_sample, write_stage
+from epfpga.hdl.distribution import lead
+from epfpga.hdl.update_plan import blocks, single_port_weights, word_read_sample, write_stage
 
 
 def params(batch: int, lanes: int) -> CoreParams:
@@ -28,7 +29,7 @@ def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
             assert r is None and not single_port_weights(p)
             continue
         words = blk.rows * blk.groups
-        reads = {k * blk.samples + r + lead(p) for k in range(words)}
+        reads = {k * blk.samples + r + lead(p.lanes) for k in range(words)}
         writes = {k * blk.samples + blk.samples - 1 + write_stage(p) for k in range(words)}
         assert 0 <= r < blk.samples and not reads & writes, (blk, r)
     assert single_port_weights(p) == (batch >= 4)
@@ -36,7 +37,10 @@ def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
 
 def test_both_read_samples_are_taken():
     """The last sample where the write stage is not a multiple of the pass, else the first."""
-    p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write 1 + 8 + 2 cycles after issue, the read 1
+    p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write stage 8 + 2
     w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
-    assert (write_stage(p), lead(p)) == (11, 1) and (w1.samples, w2.samples) == (2, 4)
+    assert (write_stage(p), lead(p.lanes)) == (10, 0) and (w1.samples, w2.samples) == (2, 4)
     assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (0, 3)
+    p = params(4, 32)    # the write 2 + 8 + 2 cycles after issue, the read 2
+    assert (write_stage(p), lead(p.lanes)) == (12, 2)
+    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
