@@ -122,10 +122,12 @@ class Sequencer(wiring.Component):
             m.d.sync += [step.eq(value), self.n_src.eq(to.src), self.n_src_slots.eq(to.src_slots),
                          self.n_dst_slots.eq(to.dst_slots)]
 
-        # the next step's slots, a register ahead (timing): ``step`` changes at most every
-        # other cycle, and the instruction from its decode on
+        # the next step's number, then its slots, each a register ahead (timing: the add, then
+        # the compares and the slot numbers): ``step`` changes at most every other cycle, never
+        # in the two after the decode sets it, and the instruction holds from its decode on
+        following = Signal(IMM_BITS)
         ahead = Signal(slots)
-        m.d.sync += step_slots(ahead, instr, step + 1)
+        m.d.sync += [following.eq(step + 1), *step_slots(ahead, instr, following)]
 
         with m.FSM():
             with m.State("IDLE"):

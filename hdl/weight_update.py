@@ -30,7 +30,7 @@ A block takes ``rows · G · samples`` issue cycles plus its drain (:func:`drain
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -200,23 +200,30 @@ class WeightUpdate(wiring.Component):
         gather's root.  (The odd sample's difference is stored negated, so that no negation sits
         between memory and multiplier: ``m1 − m2 = (q_b − q_a)·x`` of both samples.)"""
         p, P, B = self.params, self.params.lanes, self.params.batch
+        plan = blocks(p)
         shape = self.mul.a[0].shape()
         tok = tokens[block_ram.LATENCY]
+        # the block, one-hot in a register: it holds for a block's pass and drain, and its
+        # decode stays off the operands' path (timing: the digits build's critical path)
+        picked = Signal(len(plan))
+        m.d.sync += picked.eq(Const(1) << block)
         out = []
         for h, (states, diff_lane) in enumerate(((self.states_b, 0), (self.states_a, P))):
             gather = m.submodules[f"gather{h + 1}"] = Gather(P, shape)
             broadcast = m.submodules[f"broadcast{h + 1}"] = Broadcast(P, shape)
             m.d.comb += [gather.select.eq(tok.i_lane if P > 1 else 0), broadcast.value.eq(gather.value)]
-            with m.Switch(block):
-                for k, blk in enumerate(blocks(p)):
-                    with m.Case(k):
-                        if blk.kind == "W" and (blk.layer > 1 or h == 0 or B > 1):
-                            words = ([states[blk.layer - 1].data[l] for l in range(P)] if blk.layer > 1
-                                     else [diff_rd.data[diff_lane + l] for l in range(P)])
-                            m.d.comb += [gather.words[l].eq(words[l]) for l in range(P)]
-                        else:       # (W_1's second sample where B = 1: none)
-                            constant = Mux(tok.odd, -1, 1) if blk.kind == "diff" else int(blk.kind == "b")
-                            m.d.comb += [gather.use_constant.eq(1), gather.constant.eq(constant)]
+            words, constant, constant_blocks = None, Const(0, shape), []
+            for k, blk in enumerate(plan):
+                if blk.kind == "W" and (blk.layer > 1 or h == 0 or B > 1):
+                    mine = ([states[blk.layer - 1].data[l] for l in range(P)] if blk.layer > 1
+                            else [diff_rd.data[diff_lane + l] for l in range(P)])
+                    words = mine if words is None else [Mux(picked[k], w, o) for w, o in zip(mine, words)]
+                else:       # (W_1's second sample where B = 1: none)
+                    value = Mux(tok.odd, -1, 1) if blk.kind == "diff" else int(blk.kind == "b")
+                    constant = Mux(picked[k], value, constant)
+                    constant_blocks.append(picked[k])
+            m.d.comb += [gather.words[l].eq(words[l]) for l in range(P)]
+            m.d.comb += [gather.use_constant.eq(Cat(*constant_blocks).any()), gather.constant.eq(constant)]
             out.append(list(broadcast.lanes))
         return out[0], out[1]
 
