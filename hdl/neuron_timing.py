@@ -7,7 +7,7 @@ from epfpga.contract.params import CoreParams
 
 from . import activation, block_ram, multiplier
 from .adder_tree import tree_latency
-from .distribution import lead
+from .distribution import lead, levels
 
 LATENCY = activation.LATENCY    # (the states are written after the activation)
 
@@ -30,6 +30,12 @@ def tree_registers(p: CoreParams) -> int:
     return tree_latency(p.lanes)
 
 
+def row_end_writes(p: CoreParams) -> int:
+    """Cycles from a row end to its accumulator write: the value's broadcast to the lanes'
+    write ports (:class:`~.distribution.Broadcast`; 0 up to 16 lanes)."""
+    return levels(p.lanes) - 1
+
+
 def row_end_stage(p: CoreParams) -> int:
     """The stage of the feedback read-modify-write and of the row end without tree registers:
     the products, then the accumulator's word (feedback) or the adder tree's last stage."""
@@ -37,11 +43,12 @@ def row_end_stage(p: CoreParams) -> int:
 
 
 # Cycles a pass spends draining after its last issue: until its last write has landed, plus
-# the cycle that sees the pipeline empty.  With T tree registers and R = row_end_stage, the
-# drive's last write is at stage R + T; a hidden layer's pass writes its row ends at R + T and
-# the states below it at R + LATENCY; the output layer's states land at R + T + LATENCY.
+# the cycle that sees the pipeline empty.  With T tree registers, R = row_end_stage and
+# W = row_end_writes, the drive's last write is at stage R + T + W; a hidden layer's pass
+# writes its row ends at R + T + W and the states below it at R + LATENCY; the output layer's
+# states land at R + T + LATENCY.
 def drain_drive(p: CoreParams) -> int:
-    return row_end_stage(p) + tree_registers(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
+    return row_end_stage(p) + tree_registers(p) + row_end_writes(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
 
 
 def drive_gaps(p: CoreParams) -> bool:
@@ -58,7 +65,7 @@ def drive_issue_cycles(p: CoreParams) -> int:
 
 
 def drain_hidden(p: CoreParams) -> int:
-    return row_end_stage(p) + max(tree_registers(p), LATENCY) + 1
+    return row_end_stage(p) + max(tree_registers(p) + row_end_writes(p), LATENCY) + 1
 
 
 def drain_output(p: CoreParams) -> int:

@@ -176,7 +176,7 @@ class NeuronUpdate(wiring.Component):
         row = Signal.like(tokf, reset_less=True)     # the row at its end, beside RowEnd's result
         ended = Signal()
         m.d.sync += [row.eq(tokf), ended.eq(tokf.valid & tokf.last_g)]
-        odd = self._row_ends(m, layer, end, row, ended, acc_wr)
+        writing = self._row_ends(m, layer, end, row, ended, acc_wr)
 
         # -- the output layer: its states, and the unit each is of
         out = m.submodules.output_state = OutputState(p)
@@ -192,7 +192,7 @@ class NeuronUpdate(wiring.Component):
         self._state_writes(m, layer, issue.token, fb_line[-1], fb.q, out_line[-1], out.q)
 
         # -- control: the pass drains until its last write has landed
-        m.d.comb += issue.in_flight.eq(Cat(*(t.valid for t in tokens[1:])).any() | ended | odd
+        m.d.comb += issue.in_flight.eq(Cat(*(t.valid for t in tokens[1:])).any() | ended | writing
                                        | Cat(*(f.done for f in fb_line[1:])).any()
                                        | Cat(*(o.valid for o in out_line[1:])).any())
         ends = delay_line(m, issue.step_end, step_done_stage(p), "step_end")
@@ -281,31 +281,36 @@ class NeuronUpdate(wiring.Component):
     def _row_ends(self, m, layer, end, row, ended, acc_wr):
         """The row ends into the accumulators: the drive's even sample's at the row end, the
         odd one's the cycle after (a row takes two cycles or more,
-        :func:`~.neuron_timing.drive_gaps`), a hidden layer's each in its sample's word.
-        Returns the odd sample's write, still to come."""
+        :func:`~.neuron_timing.drive_gaps`), a hidden layer's each in its sample's word.  The
+        value goes to every lane's write port through a :class:`~.distribution.Broadcast`, its
+        address and lane beside it (:func:`~.neuron_timing.row_end_writes` cycles).  Returns
+        the writes still to come."""
         p, P = self.params, self.params.lanes
-        lane_en = (1 << row.i_lane) if P > 1 else 1
         odd = Signal(data.StructLayout({"end": 1, "u": signed(p.acc_bits), "word": len(row.i_word),
                                         "lane": len(row.i_lane)}))
         m.d.sync += [odd.end.eq(ended & (layer == 1) & (p.halves > 1)), odd.u.eq(end.u_odd),
                      odd.word.eq(row.i_word), odd.lane.eq(row.i_lane)]
+        depth = max(mem.accumulators(p, n).depth for n in range(1, p.layers))
+        write = Signal(data.StructLayout({"valid": 1, "addr": range(depth), "lane": len(row.i_lane)}))
+        tree = m.submodules.row_end_broadcast = Broadcast(P, signed(p.acc_bits))
+        m.d.comb += [write.lane.eq(row.i_lane), tree.value.eq(end.u)]
         with m.If(layer == 1):
             with m.If(odd.end):
-                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 1, odd.word, drive=1)),
-                             *[acc_wr[1].data[l].eq(odd.u) for l in range(P)],
-                             acc_wr[1].en.eq((1 << odd.lane) if P > 1 else 1)]
+                m.d.comb += [write.valid.eq(1), write.addr.eq(mem.acc_address(p, 1, 1, odd.word, drive=1)),
+                             write.lane.eq(odd.lane), tree.value.eq(odd.u)]
             with m.Else():
-                m.d.comb += [acc_wr[1].addr.eq(mem.acc_address(p, 1, 0, row.i_word, drive=1)),
-                             *[acc_wr[1].data[l].eq(end.u) for l in range(P)]]
-                with m.If(ended):
-                    m.d.comb += acc_wr[1].en.eq(lane_en)
+                m.d.comb += [write.valid.eq(ended), write.addr.eq(mem.acc_address(p, 1, 0, row.i_word, drive=1))]
         for n in range(2, p.layers):
             with m.If(layer == n):
-                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, row.h, row.i_word)),
-                             *[acc_wr[n].data[l].eq(end.u) for l in range(P)]]
-                with m.If(ended):
-                    m.d.comb += acc_wr[n].en.eq(lane_en)
-        return odd.end
+                m.d.comb += [write.valid.eq(ended), write.addr.eq(mem.acc_address(p, n, row.h, row.i_word))]
+        line = delay_line(m, write, tree.LATENCY, "row_end_write")
+        late = line[-1]
+        for n in range(1, p.layers):
+            with m.If(layer == n):
+                m.d.comb += [acc_wr[n].addr.eq(late.addr), *[acc_wr[n].data[l].eq(tree.lanes[l]) for l in range(P)]]
+                with m.If(late.valid):
+                    m.d.comb += acc_wr[n].en.eq((1 << late.lane) if P > 1 else 1)
+        return odd.end | Cat(*(w.valid for w in line[1:])).any()
 
     def _state_writes(self, m, layer, issued, fb, fb_q, out, out_q):
         """The feedback and output states, into the slots each sample's pass took at its first

@@ -23,7 +23,7 @@ SRC, DST = (0, 3), (1, 4)      # the pair's source and destination slots (ping o
 
 
 @pytest.mark.parametrize("sizes, lanes", [((20, 12, 5), 4), ((20, 9, 7, 5), 4),
-                                          ((40, 36, 20), 32)])    # (two levels of post distribution)
+                                          ((40, 36, 20), 32), ((40, 36, 20, 10), 32)])    # (two-level trees)
 @pytest.mark.parametrize("nudge", ["inside", "outside"])
 def test_a_drive_and_a_step_equal_the_model(sizes, lanes, nudge):
     p = params(sizes=sizes, lanes=lanes, batch=2, nudge=nudge)
