@@ -46,6 +46,7 @@ from amaranth.lib.wiring import Out
 from epfpga.contract.params import SPRAM_BITS, SPRAM_WORDS
 
 from .device import is_ecp5, is_ice40, site
+from .distribution import FANOUT, REPLICA, groups
 from .memories import MemorySpec
 
 LATENCY = 3           # address registered at the first edge, read at the second, data at the third
@@ -246,13 +247,27 @@ class BlockRAM(wiring.Component):
 
     def _dp16kd(self, m: Module, shape: Dp16kdShape, write: _Write, request, port: int, platform) -> None:
         """One set of blocks: port A of each takes every ``write`` (registered), port B serves
-        ``request`` (the registered address and enable, and the read port's data)."""
-        read_addr, read_en, read_data = request
+        ``request`` (the registered address and enable, and the read port's data).  The
+        addresses and the read enable are registered once per :data:`~.distribution.FANOUT`
+        blocks, each copy beside its blocks: a wide memory's blocks span the die, and one
+        register would drive them all."""
+        _, _, read_data = request
         prefix = f"r{port}_"
         bits = self.spec.shape.elem_shape.width
         lanes = self.spec.used_lanes     # (the unused lanes' data stays 0)
         shift = _ADDRESS_SHIFT[shape.width]
+        count = groups(shape.blocks(lanes))
+
+        def copies(value, name: str, reset_less: bool = True) -> list:
+            out = [Signal.like(value, name=f"{prefix}{name}{j}", reset_less=reset_less, attrs={REPLICA: 1})
+                   for j in range(count)]
+            m.d.sync += [copy.eq(value) for copy in out]
+            return out
+
+        write_addrs, read_addrs = copies(self.write.addr, "w_addr"), copies(self.read[port].addr, "addr")
+        read_ens = copies(self.read[port].en, "en", reset_less=False)
         for k in range(shape.blocks(lanes)):
+            write_addr, read_addr, read_en = write_addrs[k // FANOUT], read_addrs[k // FANOUT], read_ens[k // FANOUT]
             din, dout = Signal(36, name=f"{prefix}di{k}"), Signal(36, name=f"{prefix}do{k}")
             if shape.lanes_per_block > 1 or shape.width == 36:     # lanes side by side, in bytes
                 byte_count = shape.width // _BYTE
@@ -282,7 +297,7 @@ class BlockRAM(wiring.Component):
                 write_low, write_enable, chip_enable = Const(3 if shape.width == 18 else 0, 2), write.en[lane], Const(1)
             ada = Signal(14, name=f"{prefix}ada{k}")
             adb = Signal(14, name=f"{prefix}adb{k}")
-            m.d.comb += [ada[shift:].eq(write.addr), adb[shift:].eq(read_addr)]
+            m.d.comb += [ada[shift:].eq(write_addr), adb[shift:].eq(read_addr)]
             if shift:
                 m.d.comb += ada[:min(shift, len(write_low))].eq(write_low)
             ports = {f"i_DIA{b}": din[b] for b in range(18)} | {f"i_DIB{b}": din[18 + b] for b in range(18)}

@@ -27,6 +27,7 @@ SHAPES = [
     ((signed(16), 2, 1568), (9, 1, 2)),      # 784-128-10's W1 at P = 64
     ((signed(16), 1, 4096), (4, 1, 4)),      # digits' W1 at P = 4
     ((signed(11), 1, 6272), (2, 1, 6)),      # the last chunk one bit wide
+    ((signed(16), 5, 4096), (4, 1, 4)),      # 20 blocks: two copies of the request registers
 ]
 
 
