@@ -26,6 +26,7 @@ from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
 from .cycle_counters import COUNTERS, CycleCounters, field
 from .delay import delay_line
+from .distribution import Broadcast
 from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
 from .prediction import Prediction
@@ -94,12 +95,16 @@ class Core(wiring.Component):
             m.submodules[f"prediction{h}"] = unit
             m.d.comb += [unit.valid.eq(neu.out_valid & (neu.out_half == h)),
                          unit.unit.eq(neu.out_unit), unit.q.eq(neu.out_q)]
-        # the lanes' multipliers, the weight update's while it runs, else the neuron update's
+        # the lanes' multipliers, the weight update's while it runs, else the neuron update's;
+        # the choice reaches the lanes through a copy per 16 (above P = 16 a cycle after busy:
+        # the update's first operands come later, and nothing multiplies for cycles after it)
         bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
-        with m.If(upd.busy):
-            m.d.comb += [bank.port.a.eq(upd.mul.a), bank.port.b.eq(upd.mul.b)]
-        with m.Else():
-            m.d.comb += [bank.port.a.eq(neu.mul.a), bank.port.b.eq(neu.mul.b)]
+        owner = m.submodules.multiplier_owner = Broadcast(P, 1)
+        m.d.comb += owner.value.eq(upd.busy)
+        for k in range(PER_LANE * P):
+            updating = owner.lanes[k // PER_LANE]
+            m.d.comb += [bank.port.a[k].eq(Mux(updating, upd.mul.a[k], neu.mul.a[k])),
+                         bank.port.b[k].eq(Mux(updating, upd.mul.b[k], neu.mul.b[k]))]
         m.d.comb += [upd.mul.p.eq(bank.port.p), neu.mul.p.eq(bank.port.p)]
 
         host = _HostRequest(self, seq)

@@ -58,6 +58,21 @@ def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
         assert {k: counters[k] for k in model.counters()} == model.counters()
 
 
+@pytest.mark.parametrize("sizes", [[40, 36, 10], [20, 36, 18, 10]])
+def test_thirty_two_lanes_with_their_trees_are_bit_exact_and_on_schedule(sizes):
+    """P = 32: the shared operands read ahead through two-level trees (``distribution.lead``),
+    the row ends broadcast to the accumulators; the counters equal the schedule model's."""
+    cfg = config_mod.from_dict(dict(sizes=sizes, lanes=32, batch=2, t1=3, t2=2, lrs=[0.5] * (len(sizes) - 1),
+                                    fixed={"rounding": "stochastic"}))
+    x, y = random_data(cfg, np.random.default_rng(len(sizes)), batches=2)
+    rtl = RtlTrainer(cfg)
+    fixed, got = traces(cfg, x, y, rtl)
+    assert_identical(fixed, got)
+    model = schedule.program_cycles(rtl.hw, programs.training(cfg.estimator, cfg.t1, cfg.t2))
+    for counters in rtl.cycles:
+        assert {k: counters[k] for k in model.counters()} == model.counters()
+
+
 def test_one_design_runs_every_estimator():
     """One elaborated core trains with each estimator in turn, only its program changing; the
     fixed-point model does the same with its random streams running on."""
