@@ -113,7 +113,12 @@ class WeightUpdate(wiring.Component):
         self._shared_reads(m, issue, diff_rd)
         self._lane_reads(m, block, tokens[lead(P)].valid, delay_line(m, issue.position, lead(P), "at")[-1],
                          delay_line(m, issue.b, lead(P), "b")[-1])
-        a1, a2 = self._shared_operands(m, block, tokens, diff_rd)
+        # the block, one-hot in a register: it holds for a block's pass and drain, and its
+        # decode stays off the paths that fan out to the lanes (the shared operands, the write
+        # enables: the digits and P = 32 builds' critical paths)
+        picked = Signal(len(plan))
+        m.d.sync += picked.eq(Const(1) << block)
+        a1, a2 = self._shared_operands(m, picked, tokens, diff_rd)
         m1, m2, weights, diff_block = self._operands(m, block, tokens[operands(p)], a1, a2)
 
         # -- batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once ------
@@ -136,8 +141,8 @@ class WeightUpdate(wiring.Component):
             m.d.comb += [wr.addr.eq(sweep.write.addr), *[wr.data[l].eq(sweep.write.data[l]) for l in range(P)]]
             with m.If(block == k):
                 m.d.comb += self.written.eq(2 * (blk.layer - 1) + (blk.kind == "b"))
-                with m.If(sweep.write.en):
-                    m.d.comb += wr.en.eq((1 << P) - 1)
+            with m.If(sweep.write.en & picked[k]):
+                m.d.comb += wr.en.eq((1 << P) - 1)
         m.d.comb += issue.in_flight.eq(Cat(*(t.valid for t in tokens[1:]), sweep.busy).any())
         return m
 
@@ -192,7 +197,7 @@ class WeightUpdate(wiring.Component):
         for ports, code in ((self.states_a, mem.SlotCode.A), (self.states_b, mem.SlotCode.B)):
             m.d.comb += ports[n - 1].addr.eq(mem.slot_address(p, n, mem.slot_index(p, code, b), word))
 
-    def _shared_operands(self, m, block, tokens, diff_rd) -> tuple[list, list]:
+    def _shared_operands(self, m, picked, tokens, diff_rd) -> tuple[list, list]:
         """Each lane's copy of the signed operands ``a1``, ``a2`` at stage
         :func:`~.update_plan.operands`: from the shared reads, the row's lane picked
         (:class:`~.distribution.Gather`) and carried to every lane
@@ -203,10 +208,6 @@ class WeightUpdate(wiring.Component):
         plan = blocks(p)
         shape = self.mul.a[0].shape()
         tok = tokens[block_ram.LATENCY]
-        # the block, one-hot in a register: it holds for a block's pass and drain, and its
-        # decode stays off the operands' path (timing: the digits build's critical path)
-        picked = Signal(len(plan))
-        m.d.sync += picked.eq(Const(1) << block)
         out = []
         for h, (states, diff_lane) in enumerate(((self.states_b, 0), (self.states_a, P))):
             gather = m.submodules[f"gather{h + 1}"] = Gather(P, shape)
