@@ -26,22 +26,27 @@ def assert_identical(fixed, rtl) -> None:
     assert result.first is None, f"{result.mismatches} mismatches, first: {result.first}"
 
 
+def assert_exact_and_on_schedule(cfg, x, y):
+    """Train ``cfg`` on ``x, y`` in the core and the fixed-point model: the traces are identical,
+    and every mini-batch took exactly the cycles of the schedule model.  Returns the model's."""
+    rtl = RtlTrainer(cfg)
+    fixed, got = traces(cfg, x, y, rtl)
+    assert_identical(fixed, got)
+    model = schedule.program_cycles(rtl.hw, programs.training(cfg.estimator, cfg.t1, cfg.t2))
+    for counters in rtl.cycles:   # (and the core waited between runs: WAIT_CYCLES, not scheduled)
+        assert {k: counters[k] for k in model.counters()} == model.counters()
+    return fixed
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_config_trace_is_bit_exact_and_on_schedule(seed):
     rng = np.random.default_rng(1000 + seed)
     cfg = random_gateware_config(rng)
     x, y = random_data(cfg, rng, batches=2)
-    rtl = RtlTrainer(cfg)
-    fixed, got = traces(cfg, x, y, rtl)
-    assert_identical(fixed, got)
+    fixed = assert_exact_and_on_schedule(cfg, x, y)
     # the updates moved weights (a trace of frozen weights would prove little)
     moved = sum(int(np.sum(fixed.arrays[f"W{n}"][-1] != fixed.arrays[f"init_W{n}"])) for n in range(1, len(cfg.sizes)))
     assert moved > 0
-    # every mini-batch took exactly the cycles of the schedule model
-    words = programs.training(cfg.estimator, cfg.t1, cfg.t2)
-    model = schedule.program_cycles(rtl.hw, words)
-    for counters in rtl.cycles:   # (and the core waited between runs: WAIT_CYCLES, not scheduled)
-        assert {k: counters[k] for k in model.counters()} == model.counters()
 
 
 @pytest.mark.parametrize("inputs, batch", [(3, 2), (4, 8), (3, 1)])
@@ -50,12 +55,7 @@ def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
     (``neuron_timing.drive_issue_cycles``); without a pair it does not."""
     cfg = config_mod.from_dict(dict(sizes=[inputs, 6, 3], lanes=4, batch=batch, t1=3, t2=2, lrs=[0.5, 0.5]))
     x, y = random_data(cfg, np.random.default_rng(inputs + batch), batches=2)
-    rtl = RtlTrainer(cfg)
-    fixed, got = traces(cfg, x, y, rtl)
-    assert_identical(fixed, got)
-    model = schedule.program_cycles(rtl.hw, programs.training(cfg.estimator, cfg.t1, cfg.t2))
-    for counters in rtl.cycles:
-        assert {k: counters[k] for k in model.counters()} == model.counters()
+    assert_exact_and_on_schedule(cfg, x, y)
 
 
 @pytest.mark.parametrize("sizes", [[40, 36, 10], [20, 36, 18, 10]])
@@ -65,12 +65,7 @@ def test_thirty_two_lanes_with_their_trees_are_bit_exact_and_on_schedule(sizes):
     cfg = config_mod.from_dict(dict(sizes=sizes, lanes=32, batch=2, t1=3, t2=2, lrs=[0.5] * (len(sizes) - 1),
                                     fixed={"rounding": "stochastic"}))
     x, y = random_data(cfg, np.random.default_rng(len(sizes)), batches=2)
-    rtl = RtlTrainer(cfg)
-    fixed, got = traces(cfg, x, y, rtl)
-    assert_identical(fixed, got)
-    model = schedule.program_cycles(rtl.hw, programs.training(cfg.estimator, cfg.t1, cfg.t2))
-    for counters in rtl.cycles:
-        assert {k: counters[k] for k in model.counters()} == model.counters()
+    assert_exact_and_on_schedule(cfg, x, y)
 
 
 def test_one_design_runs_every_estimator():
