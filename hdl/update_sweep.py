@@ -15,6 +15,8 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS, stream_seed
 
+from .delay import delay_line
+from .distribution import REPLICA
 from .prng import Xorshift32
 from .stochastic_round import StochasticRound
 from .write_back import WriteBack
@@ -78,37 +80,37 @@ class UpdateSweep(wiring.Component):
         p, share = self.params, self.share
         P, units = p.lanes, p.lanes // share
         valid, addr = Signal(), Signal.like(self.addr, reset_less=True)
-        sums, weights = Signal.like(self.sums, reset_less=True), Signal.like(self.weights)
         m.d.sync += valid.eq(self.valid)
         with m.If(self.valid):
-            m.d.sync += [addr.eq(self.addr), sums.eq(self.sums), weights.eq(self.weights)]
-        slot, sweeping = Signal(range(share)), Signal()
+            m.d.sync += addr.eq(self.addr)
+        # each unit's lanes wait in a queue that moves one lane a cycle, so its next lane is a
+        # register's output, not a multiplexer by a counter that every unit shares (timing)
+        sums = [self._queue(m, self.sums, u, f"sums_u{u}") for u in range(units)]
+        weights = [self._queue(m, self.weights, u, f"weights_u{u}") for u in range(units)]
+        slots = [Signal(range(share), name=f"slot_u{u}", attrs={REPLICA: 1}) for u in range(units)]
+        slot, sweeping = slots[0], Signal()
         active = valid | sweeping
         if share > 1:
             m.d.sync += sweeping.eq(active & (slot != share - 1))
             with m.If(active):
-                m.d.sync += slot.eq(slot + 1)     # wraps to 0 as the sweep ends
+                m.d.sync += [s.eq(slot + 1) for s in slots]    # wraps to 0 as the sweep ends
         streams = [Xorshift32([stream_seed(p.seed, u * share + c) for c in range(share)]) for u in range(units)]
         host_unit = self.prng_addr // share if units > 1 else 0
         for u, stream in enumerate(streams):
             m.submodules[f"prng_u{u}"] = stream
-            m.d.comb += [stream.addr.eq(Mux(active, slot, self.prng_addr % share)), stream.value.eq(self.prng_value),
+            m.d.comb += [stream.addr.eq(Mux(active, slots[u], self.prng_addr % share)), stream.value.eq(self.prng_value),
                          stream.load.eq(self.prng_load & (host_unit == u)), stream.advance.eq(active & self.draws)]
         m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
-
-        def lane(values, u):
-            """The value of unit ``u``'s lane in the sweep's current cycle."""
-            return Array(values[u * share:(u + 1) * share])[slot] if share > 1 else values[u]
 
         top = max(1, max(self.shifts))
         picked = Signal(data.StructLayout({"valid": 1, "slot": len(slot), "addr": len(addr)}))
         m.d.sync += [picked.valid.eq(active), picked.slot.eq(slot), picked.addr.eq(addr)]
-        v = [Signal(signed(len(sums[0]) + 1), name=f"v_u{u}", reset_less=True) for u in range(units)]
-        w = [Signal.like(weights[0], name=f"wa_u{u}") for u in range(units)]
+        v = [Signal(signed(len(self.sums[0]) + 1), name=f"v_u{u}", reset_less=True) for u in range(units)]
+        w = [Signal.like(self.weights[0], name=f"wa_u{u}") for u in range(units)]
         draw = [Signal(top, name=f"draw_u{u}", reset_less=True) for u in range(units)]
         for u, stream in enumerate(streams):
-            d = lane(list(sums), u)
-            m.d.sync += [v[u].eq(Mux(self.negate, -d, d)), w[u].eq(lane(list(weights), u)),
+            d = sums[u][0]
+            m.d.sync += [v[u].eq(Mux(self.negate, -d, d)), w[u].eq(weights[u][0]),
                          draw[u].eq(stream.draw[PRNG_BITS - top:])]
         rounding = m.submodules.rounding = StochasticRound(units, v[0].shape(), signed(p.grad_bits), self.shifts,
                                                            p.stochastic)
@@ -123,13 +125,21 @@ class UpdateSweep(wiring.Component):
         m.d.comb += [write_back.dw[u].eq(rounding.q[u]) for u in range(units)]
         added = Signal.like(picked)
         m.d.sync += added.eq(rounded)
-        # the new values of the sweep's earlier lanes wait for its last
-        held = {l: Signal.like(weights[0], name=f"new_l{l}") for l in range(P) if l % share != share - 1}
-        for l, value in held.items():
-            with m.If(added.valid & (added.slot == l % share)):
-                m.d.sync += value.eq(write_back.q[l // share])
+        # a sweep's lanes are consecutive cycles, so as its last is added the new values of the
+        # unit's earlier lanes are its last ``share − 1`` values, with no enable to fan out
+        written = [delay_line(m, write_back.q[u], share - 1, f"new_u{u}_", reset_less=True) for u in range(units)]
         m.d.comb += [self.write.addr.eq(added.addr), self.write.en.eq(added.valid & (added.slot == share - 1)),
-                     *[self.write.data[l].eq(write_back.q[l // share] if l % share == share - 1 else held[l])
-                       for l in range(P)],
+                     *[self.write.data[l].eq(written[l // share][share - 1 - l % share]) for l in range(P)],
                      self.busy.eq(active | picked.valid | rounded.valid | added.valid)]
         return m
+
+    def _queue(self, m: Module, word, u: int, name: str) -> list:
+        """Unit ``u``'s lanes of ``word``, loaded as a word arrives and moved one lane a cycle
+        after: item 0 is the lane the sweep is at."""
+        share = self.share
+        queue = [Signal.like(word[0], name=f"{name}_{c}", reset_less=True) for c in range(share)]
+        with m.If(self.valid):
+            m.d.sync += [q.eq(word[u * share + c]) for c, q in enumerate(queue)]
+        with m.Else():
+            m.d.sync += [q.eq(after) for q, after in zip(queue, queue[1:])]
+        return queue
