@@ -26,7 +26,7 @@ from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
 from .cycle_counters import COUNTERS, CycleCounters, field
 from .delay import delay_line
-from .distribution import Broadcast
+from .distribution import Broadcast, Gather
 from .multiplier import PER_LANE, MultiplierBank
 from .neuron_update import NeuronUpdate
 from .prediction import Prediction
@@ -240,9 +240,10 @@ class Core(wiring.Component):
         # -- host reads, in registered stages so that no path runs from a block RAM's slow
         # output, or from every memory, to the answer: each memory registers the address and
         # its read word (hdl/block_ram.py: the word comes block_ram.LATENCY cycles after the
-        # request); the cycle after, its lane is picked into a register of its own; the cycle
-        # after that, one multiplexer of those answers.  The request's region, register and
-        # lane follow it to the pick.
+        # request); the cycle after, its lane (of either bank) is picked into a register, one
+        # per group of 16 words where there are more (a Gather whose root multiplexer is
+        # combinational: no net from every lane, and no cycle added); then one multiplexer of
+        # the regions' answers.  The request's region, register and lane follow it to the pick.
         def delayed(value, cycles: int, name: str):
             return delay_line(m, value, cycles, name)[-1]
 
@@ -253,19 +254,20 @@ class Core(wiring.Component):
             with m.If(region == r):
                 m.d.comb += request.bank.eq(banks.bank(word))
         pick = delayed(request, block_ram.LATENCY, "read_stage")
-        pick_region, pick_reg, pick_lane, answer_region = pick.region, pick.reg, pick.lane, Signal.like(region)
-        m.d.sync += [self.rvalid.eq(pick.valid), answer_region.eq(pick_region)]
+        pick_reg, answer_region = pick.reg, Signal.like(region)
+        m.d.sync += [self.rvalid.eq(pick.valid), answer_region.eq(pick.region)]
         answers: dict[int, Value] = {}
-
-        def lane_of(port):
-            return port.data[pick_lane] if P > 1 else port.data[0]
-
         for r, port in reads.items():
-            element = lane_of(port)
-            if r in banked:
-                element = Mux(pick.bank, lane_of(banked[r][0]), element)
-            answers[r] = Signal(Value.cast(element).shape(), name=f"answer_{r}")
-            m.d.sync += answers[r].eq(element)
+            words = [port.data[l] for l in range(P)] + ([banked[r][0].data[l] for l in range(P)] if r in banked else [])
+            gather = m.submodules[f"host_gather_{r}"] = Gather(len(words), Value.cast(words[0]).shape())
+            m.d.comb += [gather.select.eq(Cat(pick.lane[:p.lane_bits], pick.bank)),
+                         *[gather.words[k].eq(w) for k, w in enumerate(words)]]
+            assert gather.LATENCY <= 1, "a region's words fit two levels of 16 (MAX_LANES)"
+            if gather.LATENCY:
+                answers[r] = gather.value
+            else:
+                answers[r] = Signal.like(gather.value, name=f"answer_{r}")
+                m.d.sync += answers[r].eq(gather.value)
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
         # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
         # reads and writes its lanes' at the request's offset --------------------------------------
