@@ -117,12 +117,19 @@ class FrameCheck(wiring.Component):
                                  elements.eq(count)]
         known = Cat(command == c for c in Command if self.params.coded_inputs or c != Command.INPUTS).any()
 
+        # what the header alone decides, registered a cycle ahead of sample (the header is held
+        # from two cycles before it), so that sample registers it with no logic before (timing)
+        def early(value, name: str) -> Signal:
+            registered = Signal.like(Value.cast(value), name=name)
+            m.d.sync += registered.eq(value)
+            return registered
+
         # the faults, each registered at sample, then the first of them (timing)
         faults = [(self.overflow, Status.OVERFLOW), (self.framing, Status.FRAMING),
                   (self.count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (~self.crc_ok, Status.BAD_CRC),
                   (version != VERSION, Status.BAD_VERSION),
                   (length != self.count - HEADER_BYTES - CRC_BYTES, Status.BAD_LENGTH),
-                  (~known, Status.UNKNOWN_COMMAND), (~shape_ok, Status.BAD_LENGTH)]
+                  (~early(known, "known"), Status.UNKNOWN_COMMAND), (~early(shape_ok, "shape_ok_q"), Status.BAD_LENGTH)]
         fault_q = [Signal(name=f"fault{k}") for k in range(len(faults))]
         first = Signal(Status)
         for k, (_, code) in reversed(list(enumerate(faults))):   # the first fault wins
@@ -132,8 +139,8 @@ class FrameCheck(wiring.Component):
 
         # the burst's last offset, two registers behind the header (timing: the CRC bytes come after it)
         last = Signal(REGION_SHIFT + 1)
-        elements_q = Signal.like(elements)
-        m.d.sync += [elements_q.eq(elements), last.eq(offset + elements_q - 1)]
+        elements_q = early(elements, "elements_q")
+        m.d.sync += last.eq(offset + elements_q - 1)
 
         # the region's size and access, and whether the burst may run beside the core
         limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
@@ -147,7 +154,8 @@ class FrameCheck(wiring.Component):
                                                               (offset[r.bank_bit] != self.core_bank))]
         is_write, is_inputs = command == Command.WRITE, command == Command.INPUTS
         writes = is_write | is_inputs
-        in_range = (last < limit) & Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
+        allowed = Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
+        in_range = (last < early(limit, "limit_q")) & early(allowed, "allowed")
         # (a write of START while a program runs is refused, as the START command is)
         control = (region == Region.CONTROL) & ~(is_write & (offset == Reg.START))
         runner = (region == Region.RESIDENT) & ~(writes & (offset != ResidentReg.UNTIL))
@@ -155,6 +163,6 @@ class FrameCheck(wiring.Component):
                                         control | (writes & banked & bank_ok) | ~self.core_busy))
         duplicate = self.applied & (self.applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
         with m.If(self.sample):
-            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], self.elements.eq(elements),
+            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], self.elements.eq(elements_q),
                          self.in_range.eq(in_range), self.duplicate.eq(duplicate)]
         return m

@@ -139,8 +139,7 @@ class ProtocolEngine(wiring.Component):
         reply_length = Signal(16)
         bare = Signal()               # reply_length == 1: the reply is its header (registered: timing)
         n_last = Signal.like(n)       # n − 1, the last element's k (registered: timing)
-        asked_length = Signal(16)     # 1 + the payload's length, and whether it is 0 (registered: timing)
-        asked_bare = Signal()
+        payload = Signal(16)          # the reply's payload length (registered: timing)
         reports = (command == Command.STATUS) | (command == Command.WAIT)   # the status registers
         payload_length = Mux(command == Command.INFO, len(self.descriptor),
                              Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width(width), 0)))
@@ -217,7 +216,7 @@ class ProtocolEngine(wiring.Component):
         bare, check, command, cursor, excess = f.bare, f.check, f.command, f.cursor, f.excess
         expander, frame, hb, head, is_inputs = f.expander, f.frame, f.hb, f.head, f.is_inputs
         is_read, is_write, j, k, n, n_last = f.is_read, f.is_write, f.j, f.k, f.n, f.n_last
-        asked_bare, asked_length, payload_length = f.asked_bare, f.asked_length, f.payload_length
+        payload, payload_length = f.payload, f.payload_length
         reply, reply_length, report = f.reply, f.reply_length, f.report
         rptr, status, target, wait_left, word = f.rptr, f.status, f.target, f.wait_left, f.word
         writes = f.writes
@@ -230,7 +229,7 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += [cursor.eq(target), k.eq(0), j.eq(0), word.eq(0), rptr.eq(HEADER_BYTES + LEAD)]
             m.next = "CLASSIFY"
         with m.State("CLASSIFY"):
-            m.d.sync += [n_last.eq(n - 1), asked_length.eq(1 + payload_length), asked_bare.eq(payload_length == 0)]
+            m.d.sync += [n_last.eq(n - 1), payload.eq(payload_length)]
             m.next = "DECIDE"
         with m.State("DECIDE"):
             m.d.sync += [reply_length.eq(1), bare.eq(1)]
@@ -264,7 +263,7 @@ class ProtocolEngine(wiring.Component):
                 m.d.sync += wait_left.eq(head.params.wait.max_cycles)
                 m.next = "WAIT"
             with m.Else():
-                m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(asked_length), bare.eq(asked_bare)]
+                m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload), bare.eq(payload == 0)]
                 m.next = "HEADER"
 
     def _wait(self, m, f):
