@@ -136,7 +136,9 @@ class ProtocolEngine(wiring.Component):
         # the reply's end, and no decoder sits before the decisions (timing)
         is_ = {c: Signal(name=f"is_{c.name.lower()}") for c in Command}
         bad_bank = Signal()     # a START's bank
-        m.d.sync += [*[flag.eq(command == c) for c, flag in is_.items()], bad_bank.eq(head.params.start.bank > 1)]
+        codes_end = Signal(len(length) + 1)     # INPUTS: the buffer's offset after the last code
+        m.d.sync += [*[flag.eq(command == c) for c, flag in is_.items()], bad_bank.eq(head.params.start.bank > 1),
+                     codes_end.eq(HEADER_BYTES + length)]
         is_write, is_read, is_inputs = is_[Command.WRITE], is_[Command.READ], is_[Command.INPUTS]
         writes = is_write | is_inputs
 
@@ -322,14 +324,14 @@ class ProtocolEngine(wiring.Component):
     def _inputs(self, m, f):
         """INPUTS: the codes through the expander, counted in a first pass, written in a second."""
         applied, applied_seq, at_count, cursor = f.applied, f.applied_seq, f.at_count, f.cursor
-        excess, expander, frame, length, reply = f.excess, f.expander, f.frame, f.length, f.reply
+        codes_end, excess, expander, frame, reply = f.codes_end, f.excess, f.expander, f.frame, f.reply
         rptr, seq, target, values, writing = f.rptr, f.seq, f.target, f.values, f.writing
         with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
             m.d.comb += [expander.codes.valid.eq(1), frame.read.hold.eq(1)]
             values()
             with m.If(expander.codes.ready):
                 m.next = "FETCH"
-                with m.If(rptr == HEADER_BYTES + length):
+                with m.If(rptr == codes_end):
                     m.next = "DRAIN"
         with m.State("DRAIN"):
             values()
