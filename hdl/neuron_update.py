@@ -225,7 +225,8 @@ class NeuronUpdate(wiring.Component):
         distributed (:meth:`_post`); the lanes' own operands :func:`~.distribution.lead` cycles
         later, of the token as it was issued (its slot: the sources change when the steps
         chain).  Returns the row's operands for the row end (its bias and, for the nudge, the
-        output unit's state), from stage ``operands`` on."""
+        output unit's state), item ``k`` at stage ``operands + k``: from the bias's pick on
+        (its :class:`~.distribution.Gather`'s latency; the items before are ``None``)."""
         p, P = self.params, self.params.lanes
         tok, got = tokens[0], tokens[operands(p)]
         weights = {n: self.weights[mem.weight_index(p, n)] for n in range(1, p.layers + 1)}
@@ -246,14 +247,16 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += states[n].addr.eq(mem.slot_address(p, n, late.slot, late.g))
         post = self._post(m, layer, tokens, states)
 
+        # the row's bias, its lane's picked (a Gather: its tree's cycles are the row end's to spare)
+        bias = m.submodules.bias_gather = Gather(P, signed(p.weight_bits))
+        m.d.comb += bias.select.eq(got.i_lane if P > 1 else 0)
         row = Signal(data.StructLayout({"post": unsigned(p.state_bits), "bias": signed(p.weight_bits)}))
-        lane = got.i_lane if P > 1 else 0
+        m.d.comb += [row.post.eq(delay_line(m, post[0], bias.LATENCY, "row_post")[-1]), row.bias.eq(bias.value)]
         zero = got.zero     # (a token's own: the step's source changes when the steps chain)
-        m.d.comb += row.post.eq(post[0])
         with m.Switch(layer):
             for n in weights:
                 with m.Case(n):
-                    m.d.comb += row.bias.eq(biases[n].data[lane])
+                    m.d.comb += [bias.words[l].eq(biases[n].data[l]) for l in range(P)]
                     m.d.comb += [self.mul.a[2 * l + h].eq(weights[n].data[l]) for l in range(P) for h in range(2)]
                     if n == 1:
                         m.d.comb += [self.mul.b[2 * l].eq(self.x.data[l]) for l in range(P)]
@@ -261,7 +264,8 @@ class NeuronUpdate(wiring.Component):
                     else:
                         m.d.comb += [self.mul.b[2 * l].eq(post[l]) for l in range(P)]
                         m.d.comb += [self.mul.b[2 * l + 1].eq(Mux(zero, 0, states[n - 1].data[l])) for l in range(P)]
-        return delay_line(m, row, products(p) - operands(p) + tree_registers(p), "row_operands", reset_less=True)
+        return [None] * bias.LATENCY + delay_line(m, row, products(p) - operands(p) + tree_registers(p) - bias.LATENCY,
+                                                  "row_operands", reset_less=True)
 
     def _post(self, m, layer, tokens, states) -> list:
         """Each lane's copy of the row's postsynaptic state (0 from the zero slot) at stage
