@@ -136,11 +136,15 @@ class NeuronUpdate(wiring.Component):
                      issue.zero.eq(self.src == mem.SlotCode.ZERO), self.busy.eq(issue.busy),
                      self.next_step.eq(issue.next_step)]
         layer = issue.layer
+        # each lane's copy of the pass's layer, for the selects in the lanes (a pass drains
+        # before the next starts, and its first operands come cycles after its start)
+        layers = m.submodules.layer_broadcast = Broadcast(P, layer.shape())
+        m.d.comb += layers.value.eq(layer)
         # tokens[k]: the word issued k cycles before; the forward path's row sums come ``tree``
         # cycles after the feedback path's read-modify-write (stage at_row_end)
         tokens = delay_line(m, issue.token, max(at_row_end, at_products + tree), "tok")
         acc_rd, acc_wr = self._accumulators(m, platform, layer, tokens)
-        row_operands = self._reads(m, layer, tokens, issue.addr)
+        row_operands = self._reads(m, layer, list(layers.lanes), tokens, issue.addr)
 
         # -- the feedback path: the products on the even multipliers, into the accumulators of
         # the layer below the pass (layer 1's sums start from the drive: the first row reads it)
@@ -215,7 +219,7 @@ class NeuronUpdate(wiring.Component):
                 m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, ask.h, ask.g, ask.first_row if n == 1 else 0))
         return acc_rd, acc_wr
 
-    def _reads(self, m, layer, tokens, addr):
+    def _reads(self, m, layer, lane_layers, tokens, addr):
         """The issued word's reads and, when they come (:func:`~.neuron_timing.operands`), the
         multipliers' operands: the drive, the even sample's forward product on multiplier 2l
         and the odd one's on 2l + 1; a step, the feedback product on 2l and the forward one on
@@ -245,29 +249,32 @@ class NeuronUpdate(wiring.Component):
                              states[n].addr.eq(mem.slot_address(p, n, src_slot, tok.i_word))]    # (postsynaptic)
             with m.If(layer == n + 1):     # presynaptic layer of the pass
                 m.d.comb += states[n].addr.eq(mem.slot_address(p, n, late.slot, late.g))
-        post = self._post(m, layer, tokens, states)
+        post = self._post(m, lane_layers, tokens, states)
 
         # the row's bias, its lane's picked (a Gather: its tree's cycles are the row end's to spare)
         bias = m.submodules.bias_gather = Gather(P, signed(p.weight_bits))
         m.d.comb += bias.select.eq(got.i_lane if P > 1 else 0)
         row = Signal(data.StructLayout({"post": unsigned(p.state_bits), "bias": signed(p.weight_bits)}))
         m.d.comb += [row.post.eq(delay_line(m, post[0], bias.LATENCY, "row_post")[-1]), row.bias.eq(bias.value)]
-        zero = got.zero     # (a token's own: the step's source changes when the steps chain)
-        with m.Switch(layer):
-            for n in weights:
-                with m.Case(n):
-                    m.d.comb += [bias.words[l].eq(biases[n].data[l]) for l in range(P)]
-                    m.d.comb += [self.mul.a[2 * l + h].eq(weights[n].data[l]) for l in range(P) for h in range(2)]
-                    if n == 1:
-                        m.d.comb += [self.mul.b[2 * l].eq(self.x.data[l]) for l in range(P)]
-                        m.d.comb += [self.mul.b[2 * l + 1].eq(self.x2.data[l]) for l in range(P)]
-                    else:
-                        m.d.comb += [self.mul.b[2 * l].eq(post[l]) for l in range(P)]
-                        m.d.comb += [self.mul.b[2 * l + 1].eq(Mux(zero, 0, states[n - 1].data[l])) for l in range(P)]
+        # the token's zero source (its own: the step's source changes when the steps chain), to
+        # each lane through a tree
+        zeros = m.submodules.zero_broadcast = Broadcast(P, 1)
+        m.d.comb += zeros.value.eq(tokens[operands(p) - zeros.LATENCY].zero)
+        for l in range(P):
+            with m.Switch(lane_layers[l]):
+                for n in weights:
+                    with m.Case(n):
+                        m.d.comb += [bias.words[l].eq(biases[n].data[l]),
+                                     *[self.mul.a[2 * l + h].eq(weights[n].data[l]) for h in range(2)]]
+                        if n == 1:
+                            m.d.comb += [self.mul.b[2 * l].eq(self.x.data[l]), self.mul.b[2 * l + 1].eq(self.x2.data[l])]
+                        else:
+                            m.d.comb += [self.mul.b[2 * l].eq(post[l]),
+                                         self.mul.b[2 * l + 1].eq(Mux(zeros.lanes[l], 0, states[n - 1].data[l]))]
         return [None] * bias.LATENCY + delay_line(m, row, products(p) - operands(p) + tree_registers(p) - bias.LATENCY,
                                                   "row_operands", reset_less=True)
 
-    def _post(self, m, layer, tokens, states) -> list:
+    def _post(self, m, lane_layers, tokens, states) -> list:
         """Each lane's copy of the row's postsynaptic state (0 from the zero slot) at stage
         :func:`~.neuron_timing.operands`: its lane's word picked
         (:class:`~.distribution.Gather`) and carried to every lane
@@ -278,10 +285,11 @@ class NeuronUpdate(wiring.Component):
         broadcast = m.submodules.post_broadcast = Broadcast(P, unsigned(p.state_bits))
         m.d.comb += [gather.select.eq(tok.i_lane if P > 1 else 0), gather.use_constant.eq(tok.zero),
                      broadcast.value.eq(gather.value)]
-        with m.Switch(layer):
-            for n in range(2, p.layers + 1):
-                with m.Case(n):
-                    m.d.comb += [gather.words[l].eq(states[n].data[l]) for l in range(P)]
+        for l in range(P):
+            with m.Switch(lane_layers[l]):
+                for n in range(2, p.layers + 1):
+                    with m.Case(n):
+                        m.d.comb += gather.words[l].eq(states[n].data[l])
         return list(broadcast.lanes)
 
     def _row_ends(self, m, layer, end, row, ended, acc_wr):

@@ -45,7 +45,7 @@ from .delay import delay_line
 from .multiplier import PER_LANE, request_signature
 from .update_issue import UpdateIssue, words
 from .distribution import Broadcast, Gather, lead
-from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, operands, word_read_sample
+from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, word_read_sample
 from .update_sweep import UpdateSweep, sum_shape
 
 
@@ -119,7 +119,11 @@ class WeightUpdate(wiring.Component):
         picked = Signal(len(plan))
         m.d.sync += picked.eq(Const(1) << block)
         a1, a2 = self._shared_operands(m, picked, tokens, diff_rd)
-        m1, m2, weights, diff_block = self._operands(m, block, tokens[operands(p)], a1, a2)
+        # each lane's copy of the block, for the selects in the lanes (a block drains before the
+        # next starts, and its first operands come cycles after its start)
+        lane_blocks = m.submodules.block_broadcast = Broadcast(P, block.shape())
+        m.d.comb += lane_blocks.value.eq(block)
+        m1, m2, weights, diff_block = self._operands(m, block, list(lane_blocks.lanes), a1, a2)
 
         # -- batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once ------
         word = tokens[diff_write_stage(p)]
@@ -228,7 +232,7 @@ class WeightUpdate(wiring.Component):
             out.append(list(broadcast.lanes))
         return out[0], out[1]
 
-    def _operands(self, m, block, tokr, a1, a2):
+    def _operands(self, m, block, lane_blocks, a1, a2):
         """Operands and products in the lanes' multipliers: m1 = a1·b1 on multiplier 2l,
         m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The unsigned operands are each lane's
         presynaptic state or input, or its own state for the differences of the diff and bias
@@ -242,17 +246,20 @@ class WeightUpdate(wiring.Component):
         diff_block = Signal()
         with m.Switch(block):
             for k, blk in enumerate(blocks(p)):
-                n = blk.layer
                 with m.Case(k):
-                    if blk.kind != "diff":
-                        wd = self._port(blk.kind, n).data
-                        m.d.comb += [w1[l].eq(wd[l]) for l in range(P)]
                     m.d.comb += diff_block.eq(blk.kind == "diff")
-                    if blk.kind == "W":
-                        ops = (sb_q[n - 1], sa_q[n - 1]) if n > 1 else (self.x.data, self.x2.data)
-                    else:
-                        ops = (sb_q[n], sa_q[n])
-                    m.d.comb += [self.mul.b[2 * l + h].eq(ops[h][l]) for l in range(P) for h in range(2)]
+        for l in range(P):
+            with m.Switch(lane_blocks[l]):
+                for k, blk in enumerate(blocks(p)):
+                    n = blk.layer
+                    with m.Case(k):
+                        if blk.kind != "diff":
+                            m.d.comb += w1[l].eq(self._port(blk.kind, n).data[l])
+                        if blk.kind == "W":
+                            ops = (sb_q[n - 1], sa_q[n - 1]) if n > 1 else (self.x.data, self.x2.data)
+                        else:
+                            ops = (sb_q[n], sa_q[n])
+                        m.d.comb += [self.mul.b[2 * l + h].eq(ops[h][l]) for h in range(2)]
         m.d.comb += [self.mul.a[2 * l].eq(a1[l]) for l in range(P)] + [self.mul.a[2 * l + 1].eq(a2[l]) for l in range(P)]
         prod_bits = 2 * p.state_bits + 3
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
