@@ -96,11 +96,12 @@ class Core(wiring.Component):
             m.d.comb += [unit.valid.eq(neu.out_valid & (neu.out_half == h)),
                          unit.unit.eq(neu.out_unit), unit.q.eq(neu.out_q)]
         # the lanes' multipliers, the weight update's while it runs, else the neuron update's;
-        # the choice reaches the lanes through a copy per 16 (above P = 16 a cycle after busy:
-        # the update's first operands come later, and nothing multiplies for cycles after it)
+        # the choice is registered (busy is decoded from the update's state) and reaches the
+        # lanes through a copy per 16, a cycle after busy (two above P = 16): the update's first
+        # operands come later, and the neuron update's after it has ended
         bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
         owner = m.submodules.multiplier_owner = Broadcast(P, 1)
-        m.d.comb += owner.value.eq(upd.busy)
+        m.d.sync += owner.value.eq(upd.busy)
         for k in range(PER_LANE * P):
             updating = owner.lanes[k // PER_LANE]
             m.d.comb += [bank.port.a[k].eq(Mux(updating, upd.mul.a[k], neu.mul.a[k])),

@@ -66,17 +66,24 @@ class NeuronIssue(wiring.Component):
                                            max(wm.spec.depth for wm in mem.weight_memories(p)))
         issuing, gap, half = Signal(), Signal(), Signal()
         pairs, chain = Const(p.halves > 1), Const(chains(p))
+        # the pass's layer and what its scan and ends compare with, set together: registers, so
+        # that no decoder of the layer sits before the compares (timing)
+        last_group, last_row_index = Signal.like(scan.group), Signal.like(scan.row)
+        top, driving = Signal(), Signal()       # the pass is over W_N, over W_1
+
+        def enter(n):
+            table = lambda values: Array(Const(values.get(k, 1) - 1) for k in range(N + 2))[n]  # noqa: E731
+            m.d.sync += [layer.eq(n), last_group.eq(table(groups)), last_row_index.eq(table(rows)),
+                         top.eq(n == N), driving.eq(n == 1)]
+
         last_g, last_row = Signal(), Signal()
-        with m.Switch(layer):
-            for n in rows:
-                with m.Case(n):
-                    m.d.comb += [last_g.eq(scan.group == groups[n] - 1), last_row.eq(scan.row == rows[n] - 1)]
+        m.d.comb += [last_g.eq(scan.group == last_group), last_row.eq(scan.row == last_row_index)]
         m.d.comb += [tok.valid.eq(issuing), tok.h.eq(half), tok.g.eq(scan.group), tok.i.eq(scan.row),
                      tok.i_word.eq(scan.row_word), tok.i_lane.eq(scan.row_lane), tok.first_row.eq(scan.row == 0),
                      tok.first_g.eq(scan.group == 0),
                      tok.last_row.eq(last_row), tok.last_g.eq(last_g), tok.zero.eq(self.zero),
                      self.addr.eq(scan.addr),
-                     self.step_end.eq(issuing & last_g & last_row & (layer == N) & (half | ~pairs))]
+                     self.step_end.eq(issuing & last_g & last_row & top & (half | ~pairs))]
 
         def base(n):
             """The first word of ``W_n`` in its memory (a pass's scan restarts there)."""
@@ -88,15 +95,15 @@ class NeuronIssue(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += [scan.restart.eq(1), scan.base.eq(base(Mux(self.drive, 1, 2)))]
                 with m.If(self.start):
-                    m.d.sync += layer.eq(Mux(self.drive, 1, 2))   # (half is 0: every pass ends so)
+                    enter(Mux(self.drive, 1, 2))   # (half is 0: every pass ends so)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(~gap), self.busy.eq(1)]
                 if drive_gaps(p):
-                    m.d.sync += gap.eq((layer == 1) & ~gap & ~(last_g & last_row))
+                    m.d.sync += gap.eq(driving & ~gap & ~(last_g & last_row))
                 with m.If(issuing & last_g & last_row):
                     # the pass's rows again for the pair's odd sample (the drive did both at once)
-                    with m.If((layer != 1) & ~half & pairs):
+                    with m.If(~driving & ~half & pairs):
                         m.d.sync += half.eq(1)
                         m.d.comb += scan.restart.eq(1)
                     with m.Elif(self.step_end & self.more & chain):   # the next step, at once
@@ -108,9 +115,9 @@ class NeuronIssue(wiring.Component):
             with m.State("DRAIN"):
                 m.d.comb += [self.busy.eq(1), scan.restart.eq(1), scan.base.eq(base(layer + 1))]
                 with m.If(~self.in_flight):
-                    with m.If((layer == 1) | (layer == N)):
+                    with m.If(driving | top):
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += layer.eq(layer + 1)
+                        enter(layer + 1)
                         m.next = "ISSUE"
         return m
