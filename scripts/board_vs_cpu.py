@@ -6,8 +6,8 @@ network: the board's projected samples/s beside the float and fixed-point models
 
 Writes the build's ``report.json`` with a ``cpu`` entry: each golden model's training
 samples/s on this machine (consecutive mini-batches of the data, after one warm-up batch,
-``--seconds`` each, ``--threads`` torch threads), the data, and the board's compute-bound
-figure over each.  ``--skip-build DIR`` times the models into an existing build's report
+``--seconds`` each, once for each count of ``--threads`` torch threads), the data, and the
+board's compute-bound figure over each.  ``--skip-build DIR`` times the models into an existing build's report
 instead (the report then says so).
 """
 
@@ -60,13 +60,14 @@ def main() -> int:
     parser.add_argument("--data", help="'digits' or 'mnist:DIR' (default: the shared MNIST folder for 784 "
                         "inputs, else random inputs)")
     parser.add_argument("--seconds", type=float, default=20.0, help="time per model (default 20)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                        help="torch threads (default: every core, as `epfpga train` uses them)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[os.cpu_count() or 1],
+                        help="torch threads, one timing of both models for each (default: every core, as "
+                             "`epfpga train` uses them; e.g. --threads 1 2)")
     args = parser.parse_args()
     if (args.out is None) == (args.skip_build is None):
         print("board_vs_cpu: error: give --out DIR (build) or --skip-build DIR (an existing build)", file=sys.stderr)
         return 2
-    if args.seconds <= 0 or args.threads < 1:
+    if args.seconds <= 0 or min(args.threads) < 1:
         print("board_vs_cpu: error: --seconds must be > 0 and --threads >= 1", file=sys.stderr)
         return 2
     try:
@@ -89,19 +90,24 @@ def main() -> int:
     except UserError as exc:
         print(f"board_vs_cpu: error: {exc}", file=sys.stderr)
         return 2
-    cpu = cpu_figures(cfg, x, y, source, args.seconds, args.threads)
-    cpu["same_run_as_build"] = args.skip_build is None
     board = report["compute_bound_samples_per_s"]
-    cpu["board_over_float"] = round(board / cpu["float_samples_per_s"], 2)
-    cpu["board_over_fixed"] = round(board / cpu["fixed_samples_per_s"], 2)
+    shared = ("machine", "data", "seconds_each")
+    runs = []
+    for threads in args.threads:
+        figures = cpu_figures(cfg, x, y, source, args.seconds, threads)
+        runs.append({**{k: v for k, v in figures.items() if k not in shared},
+                     "board_over_float": round(board / figures["float_samples_per_s"], 2),
+                     "board_over_fixed": round(board / figures["fixed_samples_per_s"], 2)})
+    cpu = {**{k: figures[k] for k in shared}, "same_run_as_build": args.skip_build is None, "runs": runs}
     report["cpu"] = cpu
     (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"{report['board']} {cfg.name} P={cfg.lanes}: {report['fmax_mhz']:.1f} MHz, "
           f"{report['cycles_per_sample']:,.1f} cycles/sample, {board:,} samples/s compute-bound "
           f"({report['link_bound_samples_per_s']:,} link-bound)")
-    print(f"CPU ({cpu['machine']}, {args.threads} threads, {source}): float {cpu['float_samples_per_s']:,} "
-          f"samples/s, fixed {cpu['fixed_samples_per_s']:,} samples/s; the board is "
-          f"{cpu['board_over_float']}x float, {cpu['board_over_fixed']}x fixed")
+    for run in runs:
+        print(f"CPU ({cpu['machine']}, {run['torch_threads']} threads, {source}): float "
+              f"{run['float_samples_per_s']:,} samples/s, fixed {run['fixed_samples_per_s']:,} samples/s; the board "
+              f"is {run['board_over_float']}x float, {run['board_over_fixed']}x fixed")
     return 0
 
 

@@ -83,11 +83,14 @@ def test_board_vs_cpu_times_both_models_into_a_build_report(tmp_path):
               "compute_bound_samples_per_s": 2847, "link_bound_samples_per_s": 2100}
     (build / "report.json").write_text(json.dumps(report))
     out = _script("board_vs_cpu.py", "--config", "digits", "--lanes", "4", "--data", "digits", "--seconds", "0.5",
-                  "--threads", "1", "--skip-build", str(build), cwd=tmp_path)
+                  "--threads", "1", "2", "--skip-build", str(build), cwd=tmp_path)
     cpu = json.loads((build / "report.json").read_text())["cpu"]
-    assert cpu["float_samples_per_s"] > 0 and cpu["fixed_samples_per_s"] > 0 and cpu["same_run_as_build"] is False
-    assert cpu["board_over_float"] == round(2847 / cpu["float_samples_per_s"], 2)
-    assert "float" in out and "fixed" in out
+    assert cpu["same_run_as_build"] is False and [run["torch_threads"] for run in cpu["runs"]] == [1, 2]
+    for run in cpu["runs"]:
+        assert run["float_samples_per_s"] > 0 and run["fixed_samples_per_s"] > 0
+        assert run["board_over_float"] == round(2847 / run["float_samples_per_s"], 2)
+    lines = [line for line in out.splitlines() if line.startswith("CPU (")]
+    assert len(lines) == 2 and "1 threads" in lines[0] and "2 threads" in lines[1] and "x float" in lines[1]
     for args, words in ((["--config", "digits", "--skip-build", str(build)], "P = 4, not digits at P = 8"),
                         (["--config", "digits", "--lanes", "4", "--skip-build", str(tmp_path / "none")], "no report"),
                         (["--config", "digits"], "give --out DIR")):
