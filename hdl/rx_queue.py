@@ -21,7 +21,7 @@ from epfpga.contract.protocol import RX_QUEUE
 from .slip import SYMBOL
 
 #: Cycles from a symbol in to the same symbol out of an empty queue.
-LATENCY = 3
+LATENCY = 4
 
 
 class RxQueue(wiring.Component):
@@ -31,8 +31,8 @@ class RxQueue(wiring.Component):
     address, so that full and empty differ), and the symbol at the front in a register of its
     own (the block RAM's data is slow).  Not :class:`~amaranth.lib.fifo.SyncFIFOBuffered`: its
     level counter and its general depth cost 90 LUTs on the iCE40, where the iCEBreaker's
-    system has none to spare; the engine takes a symbol every third cycle at most, and the
-    wire brings one every 40 or more.
+    system has none to spare; the queue gives a symbol every fourth cycle at best, the engine
+    takes one every third at most, and the wire brings one every 40 or more.
 
     Parameters
     ----------
@@ -84,17 +84,20 @@ class RxQueue(wiring.Component):
         with m.If(take):
             m.d.sync += tail.eq(tail + 1)
 
-        # the front: a read when it is free, its data into the register a cycle later
-        reading = Signal()
+        # the front: a read when it is free, its data registered as it comes (the block RAM's
+        # output is slow, and the register can sit beside it: the routed P = 32 build's critical
+        # path ran from the block RAM across the die), then into the front a cycle later
+        reading, arriving = Signal(), Signal()
+        data = Signal(SYMBOL, reset_less=True)
         front = Signal(SYMBOL, reset_less=True)
-        fetch = ~self.queued.valid & ~reading & ~empty
+        fetch = ~self.queued.valid & ~reading & ~arriving & ~empty
         m.d.comb += [read.addr.eq(head[:bits]), self.queued.payload.eq(front),
-                     self.empty.eq(empty & ~reading & ~self.queued.valid & ~self.symbols.valid)]
-        m.d.sync += reading.eq(fetch)
+                     self.empty.eq(empty & ~reading & ~arriving & ~self.queued.valid & ~self.symbols.valid)]
+        m.d.sync += [reading.eq(fetch), arriving.eq(reading), data.eq(read.data)]
         with m.If(fetch):
             m.d.sync += head.eq(head + 1)
-        with m.If(reading):
-            m.d.sync += [front.eq(read.data), self.queued.valid.eq(1)]
+        with m.If(arriving):
+            m.d.sync += [front.eq(data), self.queued.valid.eq(1)]
         with m.Elif(self.queued.ready):
             m.d.sync += self.queued.valid.eq(0)
         return m

@@ -45,14 +45,15 @@ def test_in_order_at_any_pace_with_its_latency():
     assert [b for _, b, _ in taken] == sent and not lost and not any(l for *_, l in taken)
     taken, _, empty = run(RxQueue(16), [None, 0x42] + [None] * 6, [True] * 8)
     assert taken == [(1 + LATENCY, 0x42, 0)]
-    assert empty == [1, 0, 0, 0, 0, 1, 1, 1]     # (until the engine has taken it)
+    assert empty == [1] + [0] * (LATENCY + 1) + [1] * (6 - LATENCY)    # (until the engine has taken it)
 
 
 @pytest.mark.parametrize("depth", [4, 8])
 def test_a_full_queue_drops_counts_and_marks_the_next(depth):
-    """``depth`` symbols in the block RAM and one at the front: the next ones are lost."""
+    """``depth`` symbols in the block RAM and one at the front: the next ones are lost (a
+    symbol leaves every :data:`LATENCY` cycles at best)."""
     held, extra = depth + 1, 3
-    inputs = list(range(held + extra)) + [None] * 4 + [None] * (3 * held) + [100, 101] + [None] * 8
+    inputs = list(range(held + extra)) + [None] * 4 + [None] * (LATENCY * held) + [100, 101] + [None] * 12
     hold = held + extra + 4
     ready = [False] * hold + [True] * (len(inputs) - hold)
     taken, lost, _ = run(RxQueue(depth), inputs, ready)
