@@ -258,17 +258,20 @@ class Core(wiring.Component):
         pick_reg, answer_region = pick.reg, Signal.like(region)
         m.d.sync += [self.rvalid.eq(pick.valid), answer_region.eq(pick.region)]
         answers: dict[int, Value] = {}
+        picked: dict[int, Value] = {}      # by port: the regions of one memory share its pick
         for r, port in reads.items():
-            words = [port.data[l] for l in range(P)] + ([banked[r][0].data[l] for l in range(P)] if r in banked else [])
-            gather = m.submodules[f"host_gather_{r}"] = Gather(len(words), Value.cast(words[0]).shape())
-            m.d.comb += [gather.select.eq(Cat(pick.lane[:p.lane_bits], pick.bank)),
-                         *[gather.words[k].eq(w) for k, w in enumerate(words)]]
-            assert gather.LATENCY <= 1, "a region's words fit two levels of 16 (MAX_LANES)"
-            if gather.LATENCY:
-                answers[r] = gather.value
-            else:
-                answers[r] = Signal.like(gather.value, name=f"answer_{r}")
-                m.d.sync += answers[r].eq(gather.value)
+            if id(port) not in picked:
+                words = [port.data[l] for l in range(P)] + ([banked[r][0].data[l] for l in range(P)] if r in banked else [])
+                gather = m.submodules[f"host_gather_{r}"] = Gather(len(words), Value.cast(words[0]).shape())
+                m.d.comb += [gather.select.eq(Cat(pick.lane[:p.lane_bits], pick.bank)),
+                             *[gather.words[k].eq(w) for k, w in enumerate(words)]]
+                assert gather.LATENCY <= 1, "a region's words fit two levels of 16 (MAX_LANES)"
+                if gather.LATENCY:
+                    picked[id(port)] = gather.value
+                else:
+                    picked[id(port)] = Signal.like(gather.value, name=f"answer_{r}")
+                    m.d.sync += picked[id(port)].eq(gather.value)
+            answers[r] = picked[id(port)]
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
         # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
         # reads and writes its lanes' at the request's offset --------------------------------------
