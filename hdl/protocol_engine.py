@@ -132,23 +132,17 @@ class ProtocolEngine(wiring.Component):
                      check.resident.eq(self.resident),
                      check.applied.eq(applied), check.applied_seq.eq(applied_seq)]
         n = check.elements                               # elements of a WRITE, READ or STATUS
-        # the command decoded into registers: the header is held from two cycles before CHECK to
-        # the reply's end, and no decoder sits before the decisions (timing)
-        is_ = {c: Signal(name=f"is_{c.name.lower()}") for c in Command}
-        bad_bank = Signal()     # a START's bank
-        codes_end = Signal(len(length) + 1)     # INPUTS: the buffer's offset after the last code
-        m.d.sync += [*[flag.eq(command == c) for c, flag in is_.items()], bad_bank.eq(head.params.start.bank > 1),
-                     codes_end.eq(HEADER_BYTES + length)]
-        is_write, is_read, is_inputs = is_[Command.WRITE], is_[Command.READ], is_[Command.INPUTS]
+        is_write, is_read, is_inputs = command == Command.WRITE, command == Command.READ, command == Command.INPUTS
         writes = is_write | is_inputs
 
         status = Signal(Status)
         reply_length = Signal(16)
         bare = Signal()               # reply_length == 1: the reply is its header (registered: timing)
         n_last = Signal.like(n)       # n − 1, the last element's k (registered: timing)
-        payload = Signal(16)          # the reply's payload length (registered: timing)
-        reports = is_[Command.STATUS] | is_[Command.WAIT]   # the status registers
-        payload_length = Mux(is_[Command.INFO], len(self.descriptor),
+        asked_length = Signal(16)     # 1 + the payload's length, and whether it is 0 (registered: timing)
+        asked_bare = Signal()
+        reports = (command == Command.STATUS) | (command == Command.WAIT)   # the status registers
+        payload_length = Mux(command == Command.INFO, len(self.descriptor),
                              Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width(width), 0)))
 
         # -- execution --------------------------------------------------------------------------------
@@ -220,10 +214,10 @@ class ProtocolEngine(wiring.Component):
 
     def _decide(self, m, f):
         """The frame in, its checks, and what it asks for."""
-        bad_bank, bare, check, cursor, excess, is_ = f.bad_bank, f.bare, f.check, f.cursor, f.excess, f.is_
+        bare, check, command, cursor, excess = f.bare, f.check, f.command, f.cursor, f.excess
         expander, frame, hb, head, is_inputs = f.expander, f.frame, f.hb, f.head, f.is_inputs
         is_read, is_write, j, k, n, n_last = f.is_read, f.is_write, f.j, f.k, f.n, f.n_last
-        payload, payload_length = f.payload, f.payload_length
+        asked_bare, asked_length, payload_length = f.asked_bare, f.asked_length, f.payload_length
         reply, reply_length, report = f.reply, f.reply_length, f.report
         rptr, status, target, wait_left, word = f.rptr, f.status, f.target, f.wait_left, f.word
         writes = f.writes
@@ -236,7 +230,7 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += [cursor.eq(target), k.eq(0), j.eq(0), word.eq(0), rptr.eq(HEADER_BYTES + LEAD)]
             m.next = "CLASSIFY"
         with m.State("CLASSIFY"):
-            m.d.sync += [n_last.eq(n - 1), payload.eq(payload_length)]
+            m.d.sync += [n_last.eq(n - 1), asked_length.eq(1 + payload_length), asked_bare.eq(payload_length == 0)]
             m.next = "DECIDE"
         with m.State("DECIDE"):
             m.d.sync += [reply_length.eq(1), bare.eq(1)]
@@ -246,8 +240,8 @@ class ProtocolEngine(wiring.Component):
                 reply(Status.OK)     # applied once already: answer again, change nothing
             with m.Elif((writes | is_read) & ~check.in_range):
                 reply(Status.ADDRESS)
-            with m.Elif(is_[Command.START]):
-                with m.If(bad_bank):
+            with m.Elif(command == Command.START):
+                with m.If(head.params.start.bank > 1):
                     reply(Status.ADDRESS)
                 with m.Elif(self.core_busy):
                     reply(Status.BUSY)
@@ -264,13 +258,13 @@ class ProtocolEngine(wiring.Component):
                     m.d.comb += expander.clear.eq(1)
                     m.d.sync += [rptr.eq(CODES), excess.eq(0)]
                     m.next = "FETCH"
-            with m.Elif(is_[Command.STATUS]):
+            with m.Elif(command == Command.STATUS):
                 report(Status.OK)
-            with m.Elif(is_[Command.WAIT]):
+            with m.Elif(command == Command.WAIT):
                 m.d.sync += wait_left.eq(head.params.wait.max_cycles)
                 m.next = "WAIT"
             with m.Else():
-                m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(1 + payload), bare.eq(payload == 0)]
+                m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(asked_length), bare.eq(asked_bare)]
                 m.next = "HEADER"
 
     def _wait(self, m, f):
@@ -285,7 +279,7 @@ class ProtocolEngine(wiring.Component):
 
     def _write(self, m, f):
         """WRITE (and START): the data bytes of element k from the buffer, then its bus write."""
-        applied, applied_seq, byte_q, is_ = f.applied, f.applied_seq, f.byte_q, f.is_
+        applied, applied_seq, byte_q, command = f.applied, f.applied_seq, f.byte_q, f.command
         cursor, expander, is_inputs, j, k = f.cursor, f.expander, f.is_inputs, f.j, f.k
         last_byte, n_last, reply, rptr, seq = f.last_byte, f.n_last, f.reply, f.rptr, f.seq
         to_table, values, word = f.to_table, f.values, f.word
@@ -315,7 +309,7 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += expander.table.en.eq(to_table)
             with m.If(self.wready | to_table):
                 m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
-                with m.If(is_[Command.START] | (k == n_last)):
+                with m.If((command == Command.START) | (k == n_last)):
                     m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
                     reply(Status.OK)
                 with m.Else():
@@ -324,14 +318,14 @@ class ProtocolEngine(wiring.Component):
     def _inputs(self, m, f):
         """INPUTS: the codes through the expander, counted in a first pass, written in a second."""
         applied, applied_seq, at_count, cursor = f.applied, f.applied_seq, f.at_count, f.cursor
-        codes_end, excess, expander, frame, reply = f.codes_end, f.excess, f.expander, f.frame, f.reply
+        excess, expander, frame, length, reply = f.excess, f.expander, f.frame, f.length, f.reply
         rptr, seq, target, values, writing = f.rptr, f.seq, f.target, f.values, f.writing
         with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
             m.d.comb += [expander.codes.valid.eq(1), frame.read.hold.eq(1)]
             values()
             with m.If(expander.codes.ready):
                 m.next = "FETCH"
-                with m.If(rptr == codes_end):
+                with m.If(rptr == HEADER_BYTES + length):
                     m.next = "DRAIN"
         with m.State("DRAIN"):
             values()
@@ -349,7 +343,7 @@ class ProtocolEngine(wiring.Component):
     def _reply(self, m, f):
         """The reply: its header, then the descriptor, or the elements read from the bus (or the
         link's counters)."""
-        bad_frames, bare, is_, cursor, finish = f.bad_frames, f.bare, f.is_, f.cursor, f.finish
+        bad_frames, bare, command, cursor, finish = f.bad_frames, f.bare, f.command, f.cursor, f.finish
         hb, header, j, k, link_word, n_last = f.hb, f.header, f.j, f.k, f.link_word, f.n_last
         reports, rom_rd, status, width, word = f.reports, f.rom_rd, f.status, f.width, f.word
         word_bytes = f.word_bytes
@@ -365,7 +359,7 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += self.error.eq(refused)
                     with m.If(bare):
                         finish()
-                    with m.Elif(is_[Command.INFO]):
+                    with m.Elif(command == Command.INFO):
                         m.next = "DESCRIBE"
                     with m.Else():
                         m.next = "ELEMENT"

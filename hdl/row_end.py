@@ -14,12 +14,11 @@ from .nudge_error import NudgeError
 
 
 class RowEndSignature(wiring.Signature):
-    """The row's forward sums of the pair (:class:`~.row_sum.RowSum`) and ``drive`` (a pass over
-    ``W_1``); :attr:`RowEnd.EARLY` cycle before them, the row's other operands: its bias, and for
-    the output layer the unit, its state before the step, the pair's labels, which sample, β
-    (:class:`~epfpga.contract.isa.Nudge`) and ``output`` (a pass over ``W_N``).  The
-    accumulators and the nudge :attr:`RowEnd.LATENCY` cycle after the sums: ``u`` (a step's is
-    the odd sum's), ``u_odd`` (the drive's odd sample) and ``err``."""
+    """The row's forward sums of the pair (:class:`~.row_sum.RowSum`), its bias, and for the
+    output layer the unit, its state before the step, the pair's labels, which sample and β
+    (:class:`~epfpga.contract.isa.Nudge`); ``drive`` (a pass over ``W_1``) and ``output`` (over
+    ``W_N``).  The accumulators and the nudge :attr:`RowEnd.LATENCY` cycle later: ``u`` (a step's
+    is the odd sum's), ``u_odd`` (the drive's odd sample) and ``err``."""
 
     def __init__(self, params: CoreParams):
         acc, label = signed(params.acc_bits), unsigned(params.label_bits)
@@ -32,12 +31,11 @@ class RowEndSignature(wiring.Signature):
 
 
 class RowEnd(wiring.Component):
-    """The nudge σ·(y_q − q_N) is formed from the early operands and registered, then added to
-    the bias as the sums are registered, so that neither its carry nor the accumulator's
-    follows another in one cycle (timing)."""
+    """The nudge σ·(y_q − q_N) is formed from registered labels (a step does not change its
+    samples) and added to the bias in the same cycle, so that the accumulator is one add after
+    the register (timing)."""
 
     LATENCY = 1
-    EARLY = 1
 
     def __init__(self, params: CoreParams):
         self.params = params
@@ -51,12 +49,11 @@ class RowEnd(wiring.Component):
         nudge = m.submodules.nudge_error = NudgeError(p)
         m.d.comb += [nudge.unit.eq(self.unit), nudge.label.eq(Mux(self.half, labels[1], labels[0])),
                      nudge.q.eq(self.q), nudge.nudge.eq(self.nudge)]
-        err, bias, output = Signal.like(nudge.err), Signal.like(self.bias), Signal()
-        m.d.sync += [err.eq(nudge.err), bias.eq(self.bias), output.eq(self.output), self.err.eq(err)]
         sums, drive = Signal.like(self.sums, reset_less=True), Signal(reset_less=True)
         offset = Signal(signed(p.acc_bits), reset_less=True)   # bias, and the nudge inside ρ
-        nudge_in = Mux(output, err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
-        m.d.sync += [sums.eq(self.sums), drive.eq(self.drive), offset.eq((bias << spec.fs) + nudge_in)]
+        nudge_in = Mux(self.output, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
+        m.d.sync += [sums.eq(self.sums), drive.eq(self.drive), self.err.eq(nudge.err),
+                     offset.eq((self.bias << spec.fs) + nudge_in)]
         scale = spec.fs - spec.fx
         m.d.comb += [self.u.eq(Mux(drive, sums[0] << scale, sums[1]) + offset),
                      self.u_odd.eq((sums[1] << scale) + offset)]

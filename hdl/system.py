@@ -103,13 +103,9 @@ class System(wiring.Component):
         if self.params.sdram:
             self._resident(m, core, engine, idle)
         else:
-            # the engine's request registered on its way to the core: it is decoded from the
-            # engine's state, and the core decodes it again into every memory's and register's
-            # write (timing; in order, so a read still follows the writes before it)
-            m.d.sync += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
-                         core.re.eq(engine.re)]
-            m.d.comb += [engine.wready.eq(1), engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid),
-                         engine.core_busy.eq(core.busy), self.idle.eq(idle & ~core.we & ~core.re)]
+            m.d.comb += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
+                         core.re.eq(engine.re), engine.wready.eq(1), engine.rdata.eq(core.rdata),
+                         engine.rvalid.eq(core.rvalid), engine.core_busy.eq(core.busy), self.idle.eq(idle)]
         wiring.connect(m, decoder.symbols, queue.symbols)
         wiring.connect(m, queue.queued, engine.rx)
         wiring.connect(m, engine.tx, encoder.frame)

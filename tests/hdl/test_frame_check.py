@@ -118,7 +118,7 @@ def test_beside_a_running_program_only_the_idle_bank_and_the_registers_may_run()
         ctx.set(dut.core_bank, 0)
         for frame, may in cases:
             ctx.set(dut.head.as_value(), int.from_bytes(frame[:HEAD_BYTES], "little"))
-            await ctx.tick().repeat(3)      # (the burst's last offset is two registers behind, its bank's test one)
+            await ctx.tick().repeat(3)      # (the burst's last offset is two registers behind)
             assert ctx.get(dut.may_run) == may, frame.hex()
 
     simulate(dut, bench)

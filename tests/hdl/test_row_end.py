@@ -33,25 +33,19 @@ def cases(p, rng):
 
 
 def run(dut, items):
-    """Each item's operands, then its sums :attr:`RowEnd.EARLY` cycles later, a row a cycle."""
-    got, early = [], RowEnd.EARLY
+    got = []
 
     async def tb(ctx):
         ctx.set(dut.labels, list(LABELS))
         await ctx.tick()       # (the labels are registered: they hold while a step runs)
-        for k in range(len(items) + early):
-            if k < len(items):
-                c = items[k]
-                for port in ("bias", "q", "unit", "half", "nudge"):
-                    ctx.set(getattr(dut, port), c[port])
-                ctx.set(dut.output, c["kind"] == "output")
-            if k >= early:
-                c = items[k - early]
-                ctx.set(dut.sums, list(c["sums"]))
-                ctx.set(dut.drive, c["kind"] == "drive")
+        for c in items:
+            ctx.set(dut.sums, list(c["sums"]))
+            for port in ("bias", "q", "unit", "half", "nudge"):
+                ctx.set(getattr(dut, port), c[port])
+            ctx.set(dut.drive, c["kind"] == "drive")
+            ctx.set(dut.output, c["kind"] == "output")
             await ctx.tick()
-            if k >= early:
-                got.append((ctx.get(dut.u), ctx.get(dut.u_odd), ctx.get(dut.err)))
+            got.append((ctx.get(dut.u), ctx.get(dut.u_odd), ctx.get(dut.err)))
 
     simulate(dut, tb)
     return got
