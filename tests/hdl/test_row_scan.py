@@ -42,12 +42,10 @@ def test_the_scan_walks_a_matrix_row_by_row_and_word_by_word(lanes, groups, base
 
     async def bench(ctx):
         ctx.set(dut.base, base)
-        group = 0
         for move in moves:
             ctx.set(dut.restart, move == "restart")
             ctx.set(dut.advance, move == "advance")
-            group = ctx.get(dut.group)
-            ctx.set(dut.last_group, group == groups - 1)
+            ctx.set(dut.last_group, ctx.get(dut.group) == groups - 1)
             await ctx.tick()
             got.append(tuple(ctx.get(s) for s in (dut.row, dut.row_word, dut.row_lane, dut.group, dut.addr)))
 
