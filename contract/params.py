@@ -116,6 +116,14 @@ class CoreParams:
         block's depth (:func:`~.memories.weight_memories`)."""
         return self.config.hardware.board == "icebreaker"
 
+    @property
+    def timing_registers(self) -> bool:
+        """The gateware adds the registers that a large die's long wires need and a small
+        one's logic cells cannot hold (the iCEBreaker's small system builds only without
+        them): each costs a cycle of the host's bus or of the link, none of the core's
+        schedule."""
+        return self.config.hardware.board != "icebreaker"
+
     # -- what the datapath computes -------------------------------------------------------------
     @property
     def activation(self) -> str:

@@ -103,9 +103,20 @@ class System(wiring.Component):
         if self.params.sdram:
             self._resident(m, core, engine, idle)
         else:
-            m.d.comb += [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
-                         core.re.eq(engine.re), engine.wready.eq(1), engine.rdata.eq(core.rdata),
-                         engine.rvalid.eq(core.rvalid), engine.core_busy.eq(core.busy), self.idle.eq(idle)]
+            request = [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
+                       core.re.eq(engine.re)]
+            if self.params.timing_registers:
+                # the engine's request registered on its way to the core (with the SDRAM, the
+                # bus arbiter registers it): the engine decodes it from its state and the core
+                # again into every memory's and register's write, which on a large die do not
+                # fit one cycle (the ULX3S's P = 32 build's critical path); in order, so a read
+                # still follows the writes before it
+                m.d.sync += request
+                idle &= ~core.we & ~core.re
+            else:
+                m.d.comb += request
+            m.d.comb += [engine.wready.eq(1), engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid),
+                         engine.core_busy.eq(core.busy), self.idle.eq(idle)]
         wiring.connect(m, decoder.symbols, queue.symbols)
         wiring.connect(m, queue.queued, engine.rx)
         wiring.connect(m, engine.tx, encoder.frame)

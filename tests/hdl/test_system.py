@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from epfpga import config as config_mod
 from epfpga.contract.address_map import address, layer_region
 from epfpga.contract.protocol import Command, Descriptor, Frame, Status, encode_frame, pack, read_payload, \
@@ -15,13 +17,16 @@ from .uart_pins import PinHost
 CLOCK, BAUD = 48_000_000, 12_000_000   # divisor 4, the iCEBreaker's link
 
 
-def small_system() -> System:
-    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2))
+def small_system(board: str = "ulx3s-85f") -> System:
+    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2,
+                                    hardware=dict(board=board)))
     return System(CoreParams.from_config(cfg), CLOCK, BAUD)
 
 
-def test_info_write_read_and_a_corrupted_frame_through_the_pins():
-    system = small_system()
+@pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])     # with the timing registers and without
+def test_info_write_read_and_a_corrupted_frame_through_the_pins(board):
+    system = small_system(board)
+    assert system.params.timing_registers == (board != "icebreaker")
     host = PinHost(system, system.divisor)
     w1 = address(layer_region(1, "W"), 0)
     values = [-3, 7, 1000, -2048, 5]
