@@ -172,11 +172,13 @@ class NeuronUpdate(wiring.Component):
         rows = m.submodules.row_sum = RowSum(p)
         m.d.comb += [rows.valid.eq(word.valid), rows.first.eq(word.first_g),
                      *[rows.products[h][l].eq(self.mul.p[2 * l + h]) for h in range(2) for l in range(P)]]
-        tokf, opf = tokens[at_products + tree], row_operands[at_products - operands(p) + tree]
+        tokf = tokens[at_products + tree]
         end = m.submodules.row_end = RowEnd(p)
-        m.d.comb += [end.sums.eq(rows.sums), end.bias.eq(opf.bias), end.q.eq(opf.post), end.unit.eq(tokf.i),
-                     end.labels[0].eq(self.label), end.labels[1].eq(self.label_odd), end.half.eq(tokf.h),
-                     end.nudge.eq(self.nudge), end.drive.eq(layer == 1), end.output.eq(layer == N)]
+        toke, ope = tokens[at_products + tree - end.early], row_operands[at_products - operands(p) + tree - end.early]
+        m.d.comb += [end.sums.eq(rows.sums), end.drive.eq(layer == 1),
+                     end.bias.eq(ope.bias), end.q.eq(ope.post), end.unit.eq(toke.i), end.half.eq(toke.h),
+                     end.labels[0].eq(self.label), end.labels[1].eq(self.label_odd), end.nudge.eq(self.nudge),
+                     end.output.eq(layer == N)]
         row = Signal.like(tokf, reset_less=True)     # the row at its end, beside RowEnd's result
         ended = Signal()
         m.d.sync += [row.eq(tokf), ended.eq(tokf.valid & tokf.last_g)]

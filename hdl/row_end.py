@@ -14,11 +14,12 @@ from .nudge_error import NudgeError
 
 
 class RowEndSignature(wiring.Signature):
-    """The row's forward sums of the pair (:class:`~.row_sum.RowSum`), its bias, and for the
-    output layer the unit, its state before the step, the pair's labels, which sample and β
-    (:class:`~epfpga.contract.isa.Nudge`); ``drive`` (a pass over ``W_1``) and ``output`` (over
-    ``W_N``).  The accumulators and the nudge :attr:`RowEnd.LATENCY` cycle later: ``u`` (a step's
-    is the odd sum's), ``u_odd`` (the drive's odd sample) and ``err``."""
+    """The row's forward sums of the pair (:class:`~.row_sum.RowSum`) and ``drive`` (a pass over
+    ``W_1``); :attr:`RowEnd.early` cycles before them, the row's other operands: its bias, and
+    for the output layer the unit, its state before the step, the pair's labels, which sample,
+    β (:class:`~epfpga.contract.isa.Nudge`) and ``output`` (a pass over ``W_N``).  The
+    accumulators and the nudge :attr:`RowEnd.LATENCY` cycle after the sums: ``u`` (a step's is
+    the odd sum's), ``u_odd`` (the drive's odd sample) and ``err``."""
 
     def __init__(self, params: CoreParams):
         acc, label = signed(params.acc_bits), unsigned(params.label_bits)
@@ -32,13 +33,19 @@ class RowEndSignature(wiring.Signature):
 
 class RowEnd(wiring.Component):
     """The nudge σ·(y_q − q_N) is formed from registered labels (a step does not change its
-    samples) and added to the bias in the same cycle, so that the accumulator is one add after
-    the register (timing)."""
+    samples) and added to the bias as the sums are registered, so that the accumulator is one
+    add after the register (timing).
+
+    Where the board has room (:attr:`~epfpga.contract.params.CoreParams.timing_registers`)
+    the other operands come :attr:`early` = 1 cycle ahead of the sums and the nudge is
+    registered on its own, so that its carry and the bias's add are not in one cycle (the
+    ULX3S's ``digits`` builds' row-end path); else :attr:`early` = 0."""
 
     LATENCY = 1
 
     def __init__(self, params: CoreParams):
         self.params = params
+        self.early = int(params.timing_registers)
         super().__init__(RowEndSignature(params))
 
     def elaborate(self, platform) -> Module:
@@ -49,11 +56,17 @@ class RowEnd(wiring.Component):
         nudge = m.submodules.nudge_error = NudgeError(p)
         m.d.comb += [nudge.unit.eq(self.unit), nudge.label.eq(Mux(self.half, labels[1], labels[0])),
                      nudge.q.eq(self.q), nudge.nudge.eq(self.nudge)]
+        err, bias, output = nudge.err, self.bias, self.output
+        for k in range(self.early):
+            err_q, bias_q, output_q = Signal.like(err, name=f"err_q{k}"), Signal.like(bias, name=f"bias_q{k}"), \
+                Signal(name=f"output_q{k}")
+            m.d.sync += [err_q.eq(err), bias_q.eq(bias), output_q.eq(output)]
+            err, bias, output = err_q, bias_q, output_q
         sums, drive = Signal.like(self.sums, reset_less=True), Signal(reset_less=True)
         offset = Signal(signed(p.acc_bits), reset_less=True)   # bias, and the nudge inside ρ
-        nudge_in = Mux(self.output, nudge.err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
-        m.d.sync += [sums.eq(self.sums), drive.eq(self.drive), self.err.eq(nudge.err),
-                     offset.eq((self.bias << spec.fs) + nudge_in)]
+        nudge_in = Mux(output, err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
+        m.d.sync += [sums.eq(self.sums), drive.eq(self.drive), self.err.eq(err),
+                     offset.eq((bias << spec.fs) + nudge_in)]
         scale = spec.fs - spec.fx
         m.d.comb += [self.u.eq(Mux(drive, sums[0] << scale, sums[1]) + offset),
                      self.u_odd.eq((sums[1] << scale) + offset)]
