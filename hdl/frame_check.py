@@ -20,6 +20,7 @@ from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MA
 from epfpga.contract.resident import ResidentReg
 
 from .frame_receiver import FRAME
+from .timing import ahead
 
 LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its elements
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
@@ -68,7 +69,7 @@ class FrameCheck(wiring.Component):
         The burst lies in a region that allows its access; the request repeats the last
         applied one (both registered at :attr:`sample`).
     may_run : Out(1)
-        The request may run now, beside the core as it is.
+        The request may run now, beside the core as it is (from the cycle after :attr:`sample`).
     """
 
     def __init__(self, params: CoreParams):
@@ -89,40 +90,42 @@ class FrameCheck(wiring.Component):
         target, width, count = access.addr, access.width, access.count
         region, offset = target[REGION_SHIFT:], target[:REGION_SHIFT]
 
+        # what the header alone decides is registered ahead of sample where the board has room,
+        # in up to two stages (the header is held from two cycles before it), so that sample
+        # registers it with no logic before (timing)
+        def early(value, name: str) -> Value:
+            return ahead(m, self.params, value, name)
+
         log_bytes = log_width(width)
         width_ok = (width == 1) | (width == 2) | (width == 4)
         data_bytes = Signal(16)
         m.d.comb += data_bytes.eq(length - LEAD)
+        # each command's payload shape, then the command's (two stages ahead of sample)
+        shapes = {Command.INFO: length == 0, Command.STATUS: length == 0,
+                  Command.WAIT: length == PARAMS[Command.WAIT].size, Command.START: length == PARAMS[Command.START].size,
+                  Command.WRITE: (length > LEAD) & width_ok & ((data_bytes & (width - 1)) == 0),
+                  Command.READ: ((length == PARAMS[Command.READ].size) & width_ok & (count != 0) &
+                                 ((count << log_bytes) <= MAX_PAYLOAD - 1))}
+        if self.params.coded_inputs:
+            shapes[Command.INPUTS] = ((length > PARAMS[Command.INPUTS].size) & (count != 0) &
+                                      (head.params.inputs.coding <= max(Coding)))
+        elements_of = {Command.STATUS: STATUS_ELEMENTS, Command.WAIT: STATUS_ELEMENTS,
+                       Command.WRITE: data_bytes >> log_bytes, Command.READ: count, Command.INPUTS: count}
         shape_ok, elements = Signal(), Signal(16)
         with m.Switch(command):
-            with m.Case(Command.INFO):
-                m.d.comb += shape_ok.eq(length == 0)
-            with m.Case(Command.STATUS):
-                m.d.comb += [shape_ok.eq(length == 0), elements.eq(STATUS_ELEMENTS)]
-            with m.Case(Command.WAIT):
-                m.d.comb += [shape_ok.eq(length == PARAMS[Command.WAIT].size), elements.eq(STATUS_ELEMENTS)]
-            with m.Case(Command.START):
-                m.d.comb += shape_ok.eq(length == PARAMS[Command.START].size)
-            with m.Case(Command.WRITE):
-                m.d.comb += [shape_ok.eq((length > LEAD) & width_ok & ((data_bytes & (width - 1)) == 0)),
-                             elements.eq(data_bytes >> log_bytes)]
-            with m.Case(Command.READ):
-                m.d.comb += [shape_ok.eq((length == PARAMS[Command.READ].size) & width_ok & (count != 0) &
-                                         ((count << log_bytes) <= MAX_PAYLOAD - 1)),
-                             elements.eq(count)]
-            if self.params.coded_inputs:
-                with m.Case(Command.INPUTS):
-                    m.d.comb += [shape_ok.eq((length > PARAMS[Command.INPUTS].size) & (count != 0) &
-                                             (head.params.inputs.coding <= max(Coding))),
-                                 elements.eq(count)]
-        known = Cat(command == c for c in Command if self.params.coded_inputs or c != Command.INPUTS).any()
+            for c, shape in shapes.items():
+                with m.Case(c):
+                    m.d.comb += shape_ok.eq(early(shape, f"shape_{c.name.lower()}"))
+                    if c in elements_of:
+                        m.d.comb += elements.eq(elements_of[c])
+        known = Cat(command == c for c in shapes).any()
 
         # the faults, each registered at sample, then the first of them (timing)
         faults = [(self.overflow, Status.OVERFLOW), (self.framing, Status.FRAMING),
                   (self.count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (~self.crc_ok, Status.BAD_CRC),
                   (version != VERSION, Status.BAD_VERSION),
                   (length != self.count - HEADER_BYTES - CRC_BYTES, Status.BAD_LENGTH),
-                  (~known, Status.UNKNOWN_COMMAND), (~shape_ok, Status.BAD_LENGTH)]
+                  (~early(known, "known"), Status.UNKNOWN_COMMAND), (~early(shape_ok, "shape_ok_q"), Status.BAD_LENGTH)]
         fault_q = [Signal(name=f"fault{k}") for k in range(len(faults))]
         first = Signal(Status)
         for k, (_, code) in reversed(list(enumerate(faults))):   # the first fault wins
@@ -132,29 +135,34 @@ class FrameCheck(wiring.Component):
 
         # the burst's last offset, two registers behind the header (timing: the CRC bytes come after it)
         last = Signal(REGION_SHIFT + 1)
-        elements_q = Signal.like(elements)
-        m.d.sync += [elements_q.eq(elements), last.eq(offset + elements_q - 1)]
+        elements_q = early(elements, "elements_q")
+        m.d.sync += last.eq(offset + elements_q - 1)
 
-        # the region's size and access, and whether the burst may run beside the core
-        limit, readable, writable, banked, bank_ok = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal(), Signal()
+        # the region's size and access, and whether the burst may run beside the core (each part
+        # registered, the core's state as it is: one multiplexer before the decision, timing)
+        limit, readable, writable, banked = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal()
+        bank, same_bank = Signal(), Signal()     # a banked region's: the burst's bank, and whether it ends in it
         p = self.params
         with m.Switch(region):
             for r in p.host_regions() + p.link_regions():
                 with m.Case(r.region):
                     m.d.comb += [limit.eq(r.limit), readable.eq(r.readable), writable.eq(r.writable)]
                     if r.bank_bit is not None:
-                        m.d.comb += [banked.eq(1), bank_ok.eq((offset[r.bank_bit] == last[r.bank_bit]) &
-                                                              (offset[r.bank_bit] != self.core_bank))]
+                        m.d.comb += [banked.eq(1), bank.eq(offset[r.bank_bit]),
+                                     same_bank.eq(offset[r.bank_bit] == last[r.bank_bit])]
         is_write, is_inputs = command == Command.WRITE, command == Command.INPUTS
         writes = is_write | is_inputs
-        in_range = (last < limit) & Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
+        allowed = Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
+        in_range = (last < early(limit, "limit_q")) & early(allowed, "allowed")
         # (a write of START while a program runs is refused, as the START command is)
-        control = (region == Region.CONTROL) & ~(is_write & (offset == Reg.START))
-        runner = (region == Region.RESIDENT) & ~(writes & (offset != ResidentReg.UNTIL))
+        control = early((region == Region.CONTROL) & ~(is_write & (offset == Reg.START)), "control")
+        runner = early((region == Region.RESIDENT) & ~(writes & (offset != ResidentReg.UNTIL)), "runner")
+        bank_write = early(writes & banked, "bank_write") & early(same_bank, "same_bank")
+        bank_free = early(bank, "bank") != self.core_bank
         m.d.comb += self.may_run.eq(Mux(self.resident, control | runner,
-                                        control | (writes & banked & bank_ok) | ~self.core_busy))
+                                        control | (bank_write & bank_free) | ~self.core_busy))
         duplicate = self.applied & (self.applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
         with m.If(self.sample):
-            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], self.elements.eq(elements),
+            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], self.elements.eq(elements_q),
                          self.in_range.eq(in_range), self.duplicate.eq(duplicate)]
         return m

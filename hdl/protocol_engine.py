@@ -27,6 +27,7 @@ from .frame_check import LEAD, STATUS_ELEMENTS, FrameCheck, log_width
 from .frame_receiver import FrameReceiver
 from .input_expander import InputExpander, TableWrite
 from .slip import FRAME_BYTE, SYMBOL
+from .timing import ahead
 
 CODES = HEADER_BYTES + PARAMS[Command.INPUTS].size   # an INPUTS frame's first code byte
 
@@ -132,7 +133,12 @@ class ProtocolEngine(wiring.Component):
                      check.resident.eq(self.resident),
                      check.applied.eq(applied), check.applied_seq.eq(applied_seq)]
         n = check.elements                               # elements of a WRITE, READ or STATUS
-        is_write, is_read, is_inputs = command == Command.WRITE, command == Command.READ, command == Command.INPUTS
+        # the command decoded into registers where the board has room: the header is held from two
+        # cycles before CHECK to the reply's end, and no decoder sits before the decisions (timing)
+        is_ = {c: ahead(m, p, command == c, f"is_{c.name.lower()}") for c in Command}
+        bad_bank = ahead(m, p, head.params.start.bank > 1, "bad_bank")     # a START's
+        codes_end = ahead(m, p, HEADER_BYTES + length, "codes_end")   # INPUTS: the buffer's offset after the last code
+        is_write, is_read, is_inputs = is_[Command.WRITE], is_[Command.READ], is_[Command.INPUTS]
         writes = is_write | is_inputs
 
         status = Signal(Status)
@@ -141,8 +147,8 @@ class ProtocolEngine(wiring.Component):
         n_last = Signal.like(n)       # n − 1, the last element's k (registered: timing)
         asked_length = Signal(16)     # 1 + the payload's length, and whether it is 0 (registered: timing)
         asked_bare = Signal()
-        reports = (command == Command.STATUS) | (command == Command.WAIT)   # the status registers
-        payload_length = Mux(command == Command.INFO, len(self.descriptor),
+        reports = is_[Command.STATUS] | is_[Command.WAIT]   # the status registers
+        payload_length = Mux(is_[Command.INFO], len(self.descriptor),
                              Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width(width), 0)))
 
         # -- execution --------------------------------------------------------------------------------
@@ -214,7 +220,7 @@ class ProtocolEngine(wiring.Component):
 
     def _decide(self, m, f):
         """The frame in, its checks, and what it asks for."""
-        bare, check, command, cursor, excess = f.bare, f.check, f.command, f.cursor, f.excess
+        bad_bank, bare, check, cursor, excess, is_ = f.bad_bank, f.bare, f.check, f.cursor, f.excess, f.is_
         expander, frame, hb, head, is_inputs = f.expander, f.frame, f.hb, f.head, f.is_inputs
         is_read, is_write, j, k, n, n_last = f.is_read, f.is_write, f.j, f.k, f.n, f.n_last
         asked_bare, asked_length, payload_length = f.asked_bare, f.asked_length, f.payload_length
@@ -240,8 +246,8 @@ class ProtocolEngine(wiring.Component):
                 reply(Status.OK)     # applied once already: answer again, change nothing
             with m.Elif((writes | is_read) & ~check.in_range):
                 reply(Status.ADDRESS)
-            with m.Elif(command == Command.START):
-                with m.If(head.params.start.bank > 1):
+            with m.Elif(is_[Command.START]):
+                with m.If(bad_bank):
                     reply(Status.ADDRESS)
                 with m.Elif(self.core_busy):
                     reply(Status.BUSY)
@@ -258,9 +264,9 @@ class ProtocolEngine(wiring.Component):
                     m.d.comb += expander.clear.eq(1)
                     m.d.sync += [rptr.eq(CODES), excess.eq(0)]
                     m.next = "FETCH"
-            with m.Elif(command == Command.STATUS):
+            with m.Elif(is_[Command.STATUS]):
                 report(Status.OK)
-            with m.Elif(command == Command.WAIT):
+            with m.Elif(is_[Command.WAIT]):
                 m.d.sync += wait_left.eq(head.params.wait.max_cycles)
                 m.next = "WAIT"
             with m.Else():
@@ -279,7 +285,7 @@ class ProtocolEngine(wiring.Component):
 
     def _write(self, m, f):
         """WRITE (and START): the data bytes of element k from the buffer, then its bus write."""
-        applied, applied_seq, byte_q, command = f.applied, f.applied_seq, f.byte_q, f.command
+        applied, applied_seq, byte_q, is_ = f.applied, f.applied_seq, f.byte_q, f.is_
         cursor, expander, is_inputs, j, k = f.cursor, f.expander, f.is_inputs, f.j, f.k
         last_byte, n_last, reply, rptr, seq = f.last_byte, f.n_last, f.reply, f.rptr, f.seq
         to_table, values, word = f.to_table, f.values, f.word
@@ -309,7 +315,7 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += expander.table.en.eq(to_table)
             with m.If(self.wready | to_table):
                 m.d.sync += [cursor.eq(cursor + 1), k.eq(k + 1), word.eq(0)]
-                with m.If((command == Command.START) | (k == n_last)):
+                with m.If(is_[Command.START] | (k == n_last)):
                     m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
                     reply(Status.OK)
                 with m.Else():
@@ -318,14 +324,14 @@ class ProtocolEngine(wiring.Component):
     def _inputs(self, m, f):
         """INPUTS: the codes through the expander, counted in a first pass, written in a second."""
         applied, applied_seq, at_count, cursor = f.applied, f.applied_seq, f.at_count, f.cursor
-        excess, expander, frame, length, reply = f.excess, f.expander, f.frame, f.length, f.reply
+        codes_end, excess, expander, frame, reply = f.codes_end, f.excess, f.expander, f.frame, f.reply
         rptr, seq, target, values, writing = f.rptr, f.seq, f.target, f.values, f.writing
         with m.State("CODE"):   # (byte_q holds while a run keeps the expander from taking it)
             m.d.comb += [expander.codes.valid.eq(1), frame.read.hold.eq(1)]
             values()
             with m.If(expander.codes.ready):
                 m.next = "FETCH"
-                with m.If(rptr == HEADER_BYTES + length):
+                with m.If(rptr == codes_end):
                     m.next = "DRAIN"
         with m.State("DRAIN"):
             values()
@@ -343,7 +349,7 @@ class ProtocolEngine(wiring.Component):
     def _reply(self, m, f):
         """The reply: its header, then the descriptor, or the elements read from the bus (or the
         link's counters)."""
-        bad_frames, bare, command, cursor, finish = f.bad_frames, f.bare, f.command, f.cursor, f.finish
+        bad_frames, bare, cursor, finish, is_ = f.bad_frames, f.bare, f.cursor, f.finish, f.is_
         hb, header, j, k, link_word, n_last = f.hb, f.header, f.j, f.k, f.link_word, f.n_last
         reports, rom_rd, status, width, word = f.reports, f.rom_rd, f.status, f.width, f.word
         word_bytes = f.word_bytes
@@ -359,7 +365,7 @@ class ProtocolEngine(wiring.Component):
                     m.d.sync += self.error.eq(refused)
                     with m.If(bare):
                         finish()
-                    with m.Elif(command == Command.INFO):
+                    with m.Elif(is_[Command.INFO]):
                         m.next = "DESCRIBE"
                     with m.Else():
                         m.next = "ELEMENT"

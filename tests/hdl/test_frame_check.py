@@ -53,10 +53,14 @@ def random_frame(rng, params: CoreParams) -> bytes:
     return frame
 
 
+BOARDS = pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])   # with the timing registers and without
+
+
+@BOARDS
 @pytest.mark.parametrize("coded", [True, False])
-def test_the_checks_answer_as_the_engine_model(coded):
+def test_the_checks_answer_as_the_engine_model(coded, board):
     cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5],
-                                    hardware={"coded_inputs": coded}))
+                                    hardware={"coded_inputs": coded, "board": board}))
     params = CoreParams.from_config(cfg)
     model, dut = EngineModel(params), FrameCheck(params)
     rng = np.random.default_rng(int(coded))
@@ -101,8 +105,10 @@ def test_the_checks_answer_as_the_engine_model(coded):
             Status.FRAMING, Status.OVERFLOW} <= set(seen)
 
 
-def test_beside_a_running_program_only_the_idle_bank_and_the_registers_may_run():
-    params = CoreParams.from_config(config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5])))
+@BOARDS
+def test_beside_a_running_program_only_the_idle_bank_and_the_registers_may_run(board):
+    params = CoreParams.from_config(config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5],
+                                                              hardware={"board": board})))
     dut = FrameCheck(params)
     bank1 = address(Region.X, (params.batch * params.input_stride) << params.lane_bits)
     cases = [(pack(1, Command.WRITE, write_payload(address(Region.X, 0), 2, [1])), False),   # the running bank
@@ -118,7 +124,7 @@ def test_beside_a_running_program_only_the_idle_bank_and_the_registers_may_run()
         ctx.set(dut.core_bank, 0)
         for frame, may in cases:
             ctx.set(dut.head.as_value(), int.from_bytes(frame[:HEAD_BYTES], "little"))
-            await ctx.tick().repeat(3)      # (the burst's last offset is two registers behind)
+            await ctx.tick().repeat(3)      # (the burst's last offset is two registers behind, its bank's test one)
             assert ctx.get(dut.may_run) == may, frame.hex()
 
     simulate(dut, bench)

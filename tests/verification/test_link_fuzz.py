@@ -15,10 +15,11 @@ from epfpga.verification.link_fuzz import fuzz
 from tests.helpers_data import random_batches
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_fuzzed_frames_are_answered_as_documented_and_change_nothing(seed):
+# (the iCEBreaker's system is built without the timing registers: CoreParams.timing_registers)
+@pytest.mark.parametrize("seed, board", [(1, "ulx3s-85f"), (2, "icebreaker")])
+def test_fuzzed_frames_are_answered_as_documented_and_change_nothing(seed, board):
     cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5], t1=3, t2=2,
-                                    estimator="random-sign", seed=3))
+                                    estimator="random-sign", seed=3, hardware=dict(board=board)))
     params = CoreParams.from_config(cfg)
     board = SimulatedBoard(params)
     try:
