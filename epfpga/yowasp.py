@@ -31,7 +31,10 @@ def run(cmd: list[str], cwd: Path, log: str) -> int:
 # ABC9 fails an assertion (``ABC_OPS_REINTEGRATE``) on the ECP5 core at 784-128-10, P = 64,
 # and dies on the core as the top of any config on both families; one recipe for the board and
 # the netlist keeps the netlist the simulators check the one the board gets.
-_OPTIONS = {"ecp5": "", "ice40": "-dsp"}    # -dsp: the products on SB_MAC16, their registers packed
+# No ``-dsp`` on the iCE40: the products are ``SB_MAC16`` instances with their own registers
+# (hdl/multiplier.py), and its ``ice40_dsp`` pass would reset the registers of every
+# ``SB_MAC16`` to those it packs itself (none there).
+_OPTIONS = {"ecp5": "", "ice40": ""}
 _LUTS = {"ecp5": "techmap -map +/lattice/latches_map.v; abc -lut 4; clean",
          "ice40": "techmap -map +/ice40/latches_map.v; abc -dress -lut 4; ice40_wrapcarry -unwrap; "
                   "techmap -map +/ice40/ff_map.v; clean; opt_lut -tech ice40"}

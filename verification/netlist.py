@@ -109,8 +109,8 @@ def ecp5(core: Core, log=print) -> str:
 
 
 def ice40(core: Core, log=print) -> str:
-    """The core after the iCE40 build's synthesis (``synth_ice40 -dsp``: the products on
-    ``SB_MAC16``, the weights in ``SB_SPRAM256KA``, the other memories in ``SB_RAM40_4K``), with
+    """The core after the iCE40 build's synthesis (``synth_ice40``: the products on
+    ``SB_MAC16`` instances, the weights in ``SB_SPRAM256KA``, the other memories in ``SB_RAM40_4K``), with
     yosys' iCE40 models."""
     return _netlist(core, "ice40", ICE40(), ice40_cell_models, log)
 

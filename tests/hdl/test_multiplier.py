@@ -4,14 +4,16 @@ instance where one applies."""
 from __future__ import annotations
 
 import itertools
+import subprocess
 
 import numpy as np
 import pytest
 from amaranth import signed, unsigned
-from amaranth.back import rtlil
+from amaranth.back import rtlil, verilog
 
 from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, product_shape
-from epfpga.hdl.device import ECP5
+from epfpga.hdl.device import ECP5, ICE40
+from epfpga.verification.netlist import ice40_cell_models
 
 from .sim_helpers import simulate
 
@@ -66,8 +68,55 @@ def test_operands_wider_than_the_dsp_fall_back_to_a_multiply(a_shape, b_shape):
     assert "MULT18X18D" not in rtlil.convert(Multiplier(a_shape, b_shape), platform=ECP5())
 
 
+def icarus_products(dut: Multiplier, operands: list[tuple[int, int]], work) -> list[int]:
+    """``dut`` elaborated for the iCE40 (its ``SB_MAC16``) with yosys' model, in Icarus: the
+    product after each edge (``None`` while unknown), operands presented one a cycle."""
+    a_bits, b_bits, p_bits = dut.a_shape.width, dut.b_shape.width, len(dut.p)
+    (work / "stim.txt").write_text("".join(f"{a & ((1 << a_bits) - 1):x} {b & ((1 << b_bits) - 1):x}\n"
+                                           for a, b in operands + [(0, 0)] * LATENCY))
+    (work / "bench.v").write_text(f"""`timescale 1ns / 1ps
+module bench;
+  reg clk = 0, rst = 0;
+  reg [{a_bits - 1}:0] a; reg [{b_bits - 1}:0] b; wire [{p_bits - 1}:0] p;
+  integer fd, out, r;
+  dut dut(.clk(clk), .rst(rst), .a(a), .b(b), .p(p));
+  initial begin
+    fd = $fopen("stim.txt", "r"); out = $fopen("products.txt", "w");
+    while (!$feof(fd)) begin
+      r = $fscanf(fd, "%h %h\\n", a, b);
+      #1 clk = 1; #1 $fdisplay(out, "%h", p); clk = 0;
+    end
+    $fclose(out); $finish;
+  end
+endmodule
+""")
+    (work / "dut.v").write_text(verilog.convert(dut, name="dut", platform=ICE40(), emit_src=False))
+    (work / "models.v").write_text(ice40_cell_models())
+    subprocess.run(["iverilog", "-g2012", "-o", "sim", "bench.v", "dut.v", "models.v"], cwd=work, check=True,
+                   capture_output=True)
+    subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True)
+    words = [None if "x" in w else int(w, 16) for w in (work / "products.txt").read_text().split()]
+    signed_p = dut.p.shape().signed     # (None: the registers before the first operands came)
+    return [w - (1 << p_bits) if w is not None and signed_p and w >> (p_bits - 1) else w for w in words]
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [(signed(16), unsigned(9)), (signed(11), unsigned(16)),
+                                              (signed(16), signed(16)), (unsigned(16), unsigned(16))])
+def test_the_ice40_sb_mac16_gives_exact_products_latency_cycles_later(a_shape, b_shape, tmp_path):
+    dut = Multiplier(a_shape, b_shape)
+    assert "SB_MAC16" in rtlil.convert(dut, platform=ICE40())
+    operands = _operands(a_shape, b_shape, 200, np.random.default_rng(b_shape.width))
+    got = icarus_products(dut, operands, tmp_path)
+    assert got[LATENCY - 1:LATENCY - 1 + len(operands)] == [a * b for a, b in operands]
+
+
+def test_operands_wider_than_the_sb_mac16_fall_back_to_a_multiply():
+    assert "SB_MAC16" not in rtlil.convert(Multiplier(signed(17), unsigned(9)), platform=ICE40())
+
+
 def test_other_platforms_get_a_multiply():
-    assert "MULT18X18D" not in rtlil.convert(Multiplier(signed(16), unsigned(9)))
+    text = rtlil.convert(Multiplier(signed(16), unsigned(9)))
+    assert "MULT18X18D" not in text and "SB_MAC16" not in text
 
 
 def test_a_bank_multiplies_each_pair_on_its_own_multiplier():
