@@ -38,13 +38,26 @@ def levels(lanes: int) -> int:
     return count
 
 
-def lead(lanes: int) -> int:
+def lead(lanes: int, registered: bool = False) -> int:
     """Cycles from one lane's word, read, to every lane's copy of it: a :class:`Gather` then a
     :class:`Broadcast`, each registered at every level but the root (0 up to :data:`FANOUT`
     lanes: the read word's register drives the multiplexer and the lanes, as a register of
-    the lanes' own would; 2 up to its square).  The engines read such a word this much before
-    the lanes' own operands."""
-    return 2 * (levels(lanes) - 1)
+    the lanes' own would; 2 up to its square); 1 up to :data:`FANOUT` lanes where the
+    broadcast is ``registered`` (a board's timing registers: the gather's multiplexer and the
+    lanes' operand multiplexers then are not in one cycle).  The engines read such a word this
+    much before the lanes' own operands."""
+    return levels(lanes) - 1 + broadcast_latency(lanes, registered)
+
+
+def operand_lead(p) -> int:
+    """The engines' :func:`lead` for ``p`` (a :class:`~epfpga.contract.params.CoreParams`): their
+    shared operands' broadcast registered where the board has the timing registers."""
+    return lead(p.lanes, p.timing_registers)
+
+
+def broadcast_latency(lanes: int, registered: bool = False) -> int:
+    """A :class:`Broadcast`'s latency: its levels' registers, at least one if ``registered``."""
+    return max(levels(lanes) - 1, int(registered))
 
 
 class GatherSignature(wiring.Signature):
@@ -98,11 +111,12 @@ class BroadcastSignature(wiring.Signature):
 class Broadcast(wiring.Component):
     """``value`` to ``lanes`` lanes through ``levels − 1`` levels of registered copies, each
     driving at most :data:`FANOUT`, the last beside each group of :data:`FANOUT` lanes: latency
-    ``levels − 1`` (0 up to :data:`FANOUT` lanes: the value drives them)."""
+    ``levels − 1`` (0 up to :data:`FANOUT` lanes: the value drives them, unless
+    ``registered``: then one copy a group, latency 1; :func:`broadcast_latency`)."""
 
-    def __init__(self, lanes: int, shape):
+    def __init__(self, lanes: int, shape, registered: bool = False):
         self.width, self.shape = lanes, shape
-        self.LATENCY = levels(lanes) - 1
+        self.LATENCY = broadcast_latency(lanes, registered)
         super().__init__(BroadcastSignature(lanes, shape))
 
     def copies(self) -> list[int]:

@@ -7,17 +7,18 @@ from epfpga.contract.params import CoreParams
 
 from . import activation, block_ram, multiplier
 from .adder_tree import tree_latency
-from .distribution import lead, levels
+from .distribution import levels, operand_lead
 
 LATENCY = activation.LATENCY    # (the states are written after the activation)
 
 
 # Stages (cycles after a word issues).  The row's postsynaptic state, which every lane's
 # feedback product shares, is read at issue and goes through a gather and a broadcast tree
-# (hdl/distribution.py); the lanes' own operands are read ``lead`` cycles later, so that both
+# (hdl/distribution.py, the broadcast registered where the board has the timing registers);
+# the lanes' own operands are read ``lead`` cycles later, so that both
 # reach the multipliers at ``operands``; the products come ``multiplier.LATENCY`` later.
 def operands(p: CoreParams) -> int:
-    return lead(p.lanes) + block_ram.LATENCY
+    return operand_lead(p) + block_ram.LATENCY
 
 
 def products(p: CoreParams) -> int:

@@ -25,7 +25,7 @@ Stages (cycles after a word issues, ``hdl/neuron_timing.py``), each a component 
 
 - 0 :class:`~.neuron_issue.NeuronIssue` issues the word; the row's postsynaptic state goes
   out at once (the memories register the address), is picked from its lane and carried to
-  every lane (:mod:`.distribution`: :func:`~.distribution.lead` cycles); the lanes' own reads
+  every lane (:mod:`.distribution`: :func:`~.distribution.operand_lead` cycles); the lanes' own reads
   go out ``lead`` cycles later, and both come to the lanes' multipliers at
   :func:`~.neuron_timing.operands`; the products at :func:`~.neuron_timing.products`;
 - feedback: :class:`~.feedback_sum.FeedbackSum`, the read-modify-write of the accumulator word
@@ -50,7 +50,7 @@ from epfpga.contract.params import CoreParams
 from . import block_ram
 from . import memories as mem
 from .delay import delay_line
-from .distribution import Broadcast, Gather, lead
+from .distribution import Broadcast, Gather, operand_lead
 from .feedback_sum import FeedbackSum
 from .multiplier import PER_LANE, request_signature
 from .neuron_issue import NeuronIssue
@@ -226,7 +226,7 @@ class NeuronUpdate(wiring.Component):
         2l + 1, so that each unsigned operand picks between the same memories' words in both
         engines (the weight update's presynaptic states are on 2l + 1 too).  The row's
         postsynaptic state, the feedback products' shared operand, is read at issue and
-        distributed (:meth:`_post`); the lanes' own operands :func:`~.distribution.lead` cycles
+        distributed (:meth:`_post`); the lanes' own operands :func:`~.distribution.operand_lead` cycles
         later, of the token as it was issued (its slot: the sources change when the steps
         chain).  Returns the row's operands for the row end (its bias and, for the nudge, the
         output unit's state), item ``k`` at stage ``operands + k``: from the bias's pick on
@@ -240,7 +240,7 @@ class NeuronUpdate(wiring.Component):
         asked = Signal(data.StructLayout({"addr": len(addr), "slot": range(p.state_slots), "g": len(tok.g),
                                           "i_word": len(tok.i_word)}))
         m.d.comb += [asked.addr.eq(addr), asked.slot.eq(src_slot), asked.g.eq(tok.g), asked.i_word.eq(tok.i_word)]
-        late = delay_line(m, asked, lead(P), "lane_reads")[-1]
+        late = delay_line(m, asked, operand_lead(p), "lane_reads")[-1]
         m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, late.g)),
                      self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, late.g))]
         for n in weights:
@@ -282,7 +282,7 @@ class NeuronUpdate(wiring.Component):
         p, P = self.params, self.params.lanes
         tok = tokens[block_ram.LATENCY]
         gather = m.submodules.post_gather = Gather(P, unsigned(p.state_bits))
-        broadcast = m.submodules.post_broadcast = Broadcast(P, unsigned(p.state_bits))
+        broadcast = m.submodules.post_broadcast = Broadcast(P, unsigned(p.state_bits), registered=p.timing_registers)
         m.d.comb += [gather.select.eq(tok.i_lane if P > 1 else 0), gather.use_constant.eq(tok.zero),
                      broadcast.value.eq(gather.value)]
         for l in range(P):

@@ -12,7 +12,7 @@ from epfpga.contract.params import CoreParams
 
 from . import block_ram, multiplier
 from . import memories as mem
-from .distribution import lead
+from .distribution import operand_lead
 from .update_sweep import sweep_latency
 
 # The stages (cycles after issue).  The operand every lane shares (a postsynaptic state, a
@@ -24,7 +24,7 @@ from .update_sweep import sweep_latency
 
 
 def operands(p: CoreParams) -> int:
-    return lead(p.lanes) + block_ram.LATENCY
+    return operand_lead(p) + block_ram.LATENCY
 
 
 def diff_write_stage(p: CoreParams) -> int:
@@ -67,14 +67,14 @@ def blocks(p: CoreParams) -> list[Block]:
 def word_read_sample(p: CoreParams, blk: Block) -> int | None:
     """The sample of a word's pass in which a ``W`` block reads the word: once a word, so that a
     weight memory with one port (the iCE40's SPRAM) has a cycle for each write.  A word's read
-    goes out :func:`~.distribution.lead` cycles after its sample's issue and its write request
+    goes out :func:`~.distribution.operand_lead` cycles after its sample's issue and its write request
     :func:`write_stage` cycles after its last sample's, and the words issue ``S = samples``
     cycles apart: read in the last sample, the write meets a later word's read only where ``S``
     divides ``write_stage − lead``, and then reading in the first sample is clear of it.
     ``None`` for a word a cycle (``S = 1``), where no cycle is free."""
     if blk.samples < 2:
         return None
-    return blk.samples - 1 if (write_stage(p) - lead(p.lanes)) % blk.samples else 0
+    return blk.samples - 1 if (write_stage(p) - operand_lead(p)) % blk.samples else 0
 
 
 def single_port_weights(p: CoreParams) -> bool:

@@ -79,27 +79,30 @@ class UpdateSweep(wiring.Component):
         m = Module()
         p, share = self.params, self.share
         P, units = p.lanes, p.lanes // share
-        valid, addr = Signal(), Signal.like(self.addr, reset_less=True)
-        m.d.sync += valid.eq(self.valid)
+        addr = Signal.like(self.addr, reset_less=True)
         with m.If(self.valid):
             m.d.sync += addr.eq(self.addr)
         # each unit's lanes wait in a queue that moves one lane a cycle, so its next lane is a
         # register's output, not a multiplexer by a counter that every unit shares (timing)
         sums = [self._queue(m, self.sums, u, f"sums_u{u}") for u in range(units)]
         weights = [self._queue(m, self.weights, u, f"weights_u{u}") for u in range(units)]
+        # each unit's slot and whether it sweeps (a word came, or its lanes are not all done) in
+        # registers of its own: they select its stream's state, whose draw is written back in
+        # the same cycle (timing: the P = 32 and digits builds' critical path)
         slots = [Signal(range(share), name=f"slot_u{u}", attrs={REPLICA: 1}) for u in range(units)]
-        slot, sweeping = slots[0], Signal()
-        active = valid | sweeping
+        actives = [Signal(name=f"active_u{u}", attrs={REPLICA: 1}) for u in range(units)]
+        slot, active = slots[0], actives[0]
+        m.d.sync += [a.eq(self.valid | ((active & (slot != share - 1)) if share > 1 else 0)) for a in actives]
         if share > 1:
-            m.d.sync += sweeping.eq(active & (slot != share - 1))
             with m.If(active):
                 m.d.sync += [s.eq(slot + 1) for s in slots]    # wraps to 0 as the sweep ends
         streams = [Xorshift32([stream_seed(p.seed, u * share + c) for c in range(share)]) for u in range(units)]
         host_unit = self.prng_addr // share if units > 1 else 0
         for u, stream in enumerate(streams):
             m.submodules[f"prng_u{u}"] = stream
-            m.d.comb += [stream.addr.eq(Mux(active, slots[u], self.prng_addr % share)), stream.value.eq(self.prng_value),
-                         stream.load.eq(self.prng_load & (host_unit == u)), stream.advance.eq(active & self.draws)]
+            m.d.comb += [stream.addr.eq(Mux(actives[u], slots[u], self.prng_addr % share)),
+                         stream.value.eq(self.prng_value), stream.load.eq(self.prng_load & (host_unit == u)),
+                         stream.advance.eq(actives[u] & self.draws)]
         m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
 
         top = max(1, max(self.shifts))

@@ -14,7 +14,7 @@ lane's xorshift32 draw), saturating write-back: a word comes out of the batch su
 once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
 
-Pipeline (cycles after a token is issued; ``L`` = :func:`~.distribution.lead`): 0 the operand
+Pipeline (cycles after a token is issued; ``L`` = :func:`~.distribution.operand_lead`): 0 the operand
 every lane shares is read (a postsynaptic state, a difference), picked from its lane and
 carried to every lane through registered trees (:mod:`.distribution`), ``L`` cycles;
 ``L`` the lanes' own operands and the word are read; ``L + 2`` both at the multipliers
@@ -44,7 +44,7 @@ from .block_ram import BlockRAM
 from .delay import delay_line
 from .multiplier import PER_LANE, request_signature
 from .update_issue import UpdateIssue, words
-from .distribution import Broadcast, Gather, lead
+from .distribution import Broadcast, Gather, operand_lead
 from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, word_read_sample
 from .update_sweep import UpdateSweep, sum_shape
 
@@ -111,19 +111,22 @@ class WeightUpdate(wiring.Component):
         block = issue.block
         tokens = delay_line(m, issue.token, diff_write_stage(p), "tok")
         self._shared_reads(m, issue, diff_rd)
-        self._lane_reads(m, block, tokens[lead(P)].valid, delay_line(m, issue.position, lead(P), "at")[-1],
-                         delay_line(m, issue.b, lead(P), "b")[-1])
+        ahead = operand_lead(p)
+        self._lane_reads(m, block, tokens[ahead].valid, delay_line(m, issue.position, ahead, "at")[-1],
+                         delay_line(m, issue.b, ahead, "b")[-1])
         # the block, one-hot in a register: it holds for a block's pass and drain, and its
         # decode stays off the paths that fan out to the lanes (the shared operands, the write
         # enables: the digits and P = 32 builds' critical paths)
         picked = Signal(len(plan))
         m.d.sync += picked.eq(Const(1) << block)
         a1, a2 = self._shared_operands(m, picked, tokens, diff_rd)
-        # each lane's copy of the block, for the selects in the lanes (a block drains before the
-        # next starts, and its first operands come cycles after its start)
-        lane_blocks = m.submodules.block_broadcast = Broadcast(P, block.shape())
-        m.d.comb += lane_blocks.value.eq(block)
-        m1, m2, weights, diff_block = self._operands(m, block, list(lane_blocks.lanes), a1, a2)
+        # each lane's copy of the one-hot block, for the selects in the lanes, with no decoder
+        # before them (a block drains before the next starts, and its first operands come
+        # cycles after its start; the digits build's critical path, the block's decode to a
+        # multiplier's B, without them)
+        lane_blocks = m.submodules.block_broadcast = Broadcast(P, len(plan), registered=p.timing_registers)
+        m.d.comb += lane_blocks.value.eq(picked)
+        m1, m2, weights, diff_block = self._operands(m, picked, list(lane_blocks.lanes), a1, a2)
 
         # -- batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once ------
         word = tokens[diff_write_stage(p)]
@@ -172,7 +175,7 @@ class WeightUpdate(wiring.Component):
                     self._state_reads(m, blk.layer, b, at.i_word)
 
     def _lane_reads(self, m, block, issuing, at, b):
-        """Stage :func:`~.distribution.lead`: the reads of the lanes' own operands and of the word
+        """Stage :func:`~.distribution.operand_lead`: the reads of the lanes' own operands and of the word
         being updated, of the token issued then (``at``, ``b``: its position and sample)."""
         p = self.params
         i, g = at.i, at.g
@@ -215,7 +218,7 @@ class WeightUpdate(wiring.Component):
         out = []
         for h, (states, diff_lane) in enumerate(((self.states_b, 0), (self.states_a, P))):
             gather = m.submodules[f"gather{h + 1}"] = Gather(P, shape)
-            broadcast = m.submodules[f"broadcast{h + 1}"] = Broadcast(P, shape)
+            broadcast = m.submodules[f"broadcast{h + 1}"] = Broadcast(P, shape, registered=p.timing_registers)
             m.d.comb += [gather.select.eq(tok.i_lane if P > 1 else 0), broadcast.value.eq(gather.value)]
             words, constant, constant_blocks = None, Const(0, shape), []
             for k, blk in enumerate(plan):
@@ -232,27 +235,25 @@ class WeightUpdate(wiring.Component):
             out.append(list(broadcast.lanes))
         return out[0], out[1]
 
-    def _operands(self, m, block, lane_blocks, a1, a2):
+    def _operands(self, m, picked, lane_blocks, a1, a2):
         """Operands and products in the lanes' multipliers: m1 = a1·b1 on multiplier 2l,
         m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The unsigned operands are each lane's
         presynaptic state or input, or its own state for the differences of the diff and bias
         blocks (times one): a lane picks only among the memories' words, which the neuron
-        update's operands share (hdl/core.py).  Returns the products, and the word's weights and
-        whether the block is the diff block, beside them."""
+        update's operands share (hdl/core.py).  ``picked``: the block, one-hot; ``lane_blocks``:
+        each lane's copy of it.  Returns the products, and the word's weights and whether the
+        block is the diff block, beside them."""
         p, P = self.params, self.params.lanes
         sa_q = {n: self.states_a[n - 1].data for n in range(1, p.layers + 1)}
         sb_q = {n: self.states_b[n - 1].data for n in range(1, p.layers + 1)}
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
-        diff_block = Signal()
-        with m.Switch(block):
-            for k, blk in enumerate(blocks(p)):
-                with m.Case(k):
-                    m.d.comb += diff_block.eq(blk.kind == "diff")
+        plan = blocks(p)
+        diff_block = Cat(picked[k] for k, blk in enumerate(plan) if blk.kind == "diff").any()
         for l in range(P):
             with m.Switch(lane_blocks[l]):
-                for k, blk in enumerate(blocks(p)):
+                for k, blk in enumerate(plan):
                     n = blk.layer
-                    with m.Case(k):
+                    with m.Case("-" * (len(plan) - 1 - k) + "1" + "-" * k):     # (one-hot: bit k)
                         if blk.kind != "diff":
                             m.d.comb += w1[l].eq(self._port(blk.kind, n).data[l])
                         if blk.kind == "W":

@@ -21,6 +21,7 @@ SHAPE = signed(10)
 def test_levels(lanes, count):
     assert levels(lanes) == count
     assert lead(lanes) == 2 * (count - 1)
+    assert lead(lanes, registered=True) == 2 * (count - 1) + (count == 1)     # (a board's timing registers)
 
 
 def clocked(dut) -> Module:
@@ -63,10 +64,11 @@ def test_gather_picks_the_selected_lane_or_the_constant(lanes):
     assert got == want
 
 
+@pytest.mark.parametrize("registered", [False, True])
 @pytest.mark.parametrize("lanes", [1, 16, 32, 64, 300])
-def test_broadcast_copies_the_value_to_every_lane(lanes):
-    dut = Broadcast(lanes, SHAPE)
-    assert dut.LATENCY == levels(lanes) - 1
+def test_broadcast_copies_the_value_to_every_lane(lanes, registered):
+    dut = Broadcast(lanes, SHAPE, registered)
+    assert dut.LATENCY == max(levels(lanes) - 1, registered)
     assert all(count <= FANOUT * below for count, below in zip(dut.copies(), [1] + dut.copies()))
     assert -(-lanes // (dut.copies() or [1])[-1]) <= FANOUT
     values = np.random.default_rng(lanes).integers(-512, 512, 30).tolist() + [-512, 511]

@@ -7,20 +7,24 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
-from epfpga.hdl.distribution import lead
+from epfpga.hdl.distribution import operand_lead
 from epfpga.hdl.update_plan import blocks, single_port_weights, word_read_sample, write_stage
 
 
-def params(batch: int, lanes: int) -> CoreParams:
-    return CoreParams.from_config(config_mod.from_dict(dict(sizes=[20, 12, 5], lanes=lanes, batch=batch, lrs=[0.1, 0.1])))
+def params(batch: int, lanes: int, board: str = "icebreaker") -> CoreParams:
+    """(``board`` sizes the timing registers: the iCEBreaker has none, the ULX3S registers the
+    shared operands' broadcast, one cycle more of lead up to 16 lanes)"""
+    return CoreParams.from_config(config_mod.from_dict(dict(sizes=[20, 12, 5], lanes=lanes, batch=batch, lrs=[0.1, 0.1],
+                                                            hardware=dict(board=board))))
 
 
+@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
 @pytest.mark.parametrize("batch", [1, 2, 4, 8, 16, 32, 64, 128])
 @pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16, 32, 64])
-def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
+def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes, board):
     """Words issue ``S`` cycles apart; word ``k`` is read in cycle ``k·S + r + lead`` and
     written in ``k·S + S − 1 + write_stage`` (cycles from the block's first issue)."""
-    p = params(batch, lanes)
+    p = params(batch, lanes, board)
     for blk in blocks(p):
         if blk.kind != "W":
             continue
@@ -29,7 +33,7 @@ def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes):
             assert r is None and not single_port_weights(p)
             continue
         words = blk.rows * blk.groups
-        reads = {k * blk.samples + r + lead(p.lanes) for k in range(words)}
+        reads = {k * blk.samples + r + operand_lead(p) for k in range(words)}
         writes = {k * blk.samples + blk.samples - 1 + write_stage(p) for k in range(words)}
         assert 0 <= r < blk.samples and not reads & writes, (blk, r)
     assert single_port_weights(p) == (batch >= 4)
@@ -39,8 +43,11 @@ def test_both_read_samples_are_taken():
     """The last sample where the write stage is not a multiple of the pass, else the first."""
     p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write stage 8 + 2
     w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
-    assert (write_stage(p), lead(p.lanes)) == (10, 0) and (w1.samples, w2.samples) == (2, 4)
+    assert (write_stage(p), operand_lead(p)) == (10, 0) and (w1.samples, w2.samples) == (2, 4)
     assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (0, 3)
+    p = params(4, 4, "ulx3s-85f")     # the broadcast registered: the read 1, the write 1 + 8 + 2
+    assert (write_stage(p), operand_lead(p)) == (11, 1)
+    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
     p = params(4, 32)    # the write 2 + 8 + 2 cycles after issue, the read 2
-    assert (write_stage(p), lead(p.lanes)) == (12, 2)
+    assert (write_stage(p), operand_lead(p)) == (12, 2)
     assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
