@@ -75,10 +75,11 @@ class UpdateIssue(wiring.Component):
         scan = m.submodules.scan = RowScan(p.lanes, max(k.rows for k in plan), max(k.groups for k in plan), words(p))
         m.d.comb += [at.i.eq(scan.row), at.i_word.eq(scan.row_word), at.i_lane.eq(scan.row_lane), at.g.eq(scan.group),
                      at.addr.eq(scan.addr)]
-        # the block's limits and kind in registers, set as the block is (from a decoder of the
-        # block into them), so that no decoder of the block precedes the scan's compares
-        # (timing: the digits build's critical path); the next block's first word likewise,
-        # for the scan's restart in the drain
+        # the block's limits and kind; where the board has the timing registers, in registers
+        # set as the block is (from a decoder of the block into them), so that no decoder of
+        # the block precedes the scan's compares (the digits build's critical path), and the
+        # next block's first word likewise, for the scan's restart in the drain; else decoded
+        # from the block (the iCEBreaker's logic cells)
         limits = data.StructLayout({"last_g": range(max(k.groups for k in plan)), "last_row": range(max(k.rows for k in plan)),
                                     "last_b": range(max(k.samples for k in plan)), "diff": 1, "last_block": 1})
 
@@ -87,33 +88,48 @@ class UpdateIssue(wiring.Component):
             return limits.const({"last_g": blk.groups - 1, "last_row": blk.rows - 1, "last_b": blk.samples - 1,
                                  "diff": k == 0, "last_block": k == len(plan) - 1})
 
+        registered = p.timing_registers
         cur, next_base = Signal(limits), Signal(range(words(p) + 1))
         issuing, last_g, last_row, last_b = Signal(), Signal(), Signal(), Signal()
-        m.d.comb += [last_g.eq(at.g == cur.last_g), last_row.eq(at.i == cur.last_row), last_b.eq(b == cur.last_b)]
-        m.d.comb += [tok.valid.eq(issuing), tok.first_b.eq(b == 0), tok.last_b.eq(last_b),
-                     tok.addr.eq(Mux(cur.diff, mem.slot_address(p, 1, at.i >> (p.halves - 1), at.g), at.addr)),
-                     tok.i_lane.eq(at.i_lane), tok.odd.eq(at.i[0] & (p.halves > 1))]
         following = Array(Const(first_word(p, plan[(k + 1) % len(plan)]), len(next_base)) for k in range(len(plan)))
         upcoming = Array(limits_of((k + 1) % len(plan)) for k in range(len(plan)))
+        if registered:
+            m.d.comb += [last_g.eq(at.g == cur.last_g), last_row.eq(at.i == cur.last_row), last_b.eq(b == cur.last_b)]
+            diff, last_block = cur.diff, cur.last_block
+        else:      # (compares with constants, picked by the block)
+            with m.Switch(block):
+                for k, blk in enumerate(plan):
+                    with m.Case(k):
+                        m.d.comb += [last_g.eq(at.g == blk.groups - 1), last_row.eq(at.i == blk.rows - 1),
+                                     last_b.eq(b == blk.samples - 1)]
+            diff, last_block = block == 0, block == len(plan) - 1
+            m.d.comb += next_base.eq(following[block])
+        m.d.comb += [tok.valid.eq(issuing), tok.first_b.eq(b == 0), tok.last_b.eq(last_b),
+                     tok.addr.eq(Mux(diff, mem.slot_address(p, 1, at.i >> (p.halves - 1), at.g), at.addr)),
+                     tok.i_lane.eq(at.i_lane), tok.odd.eq(at.i[0] & (p.halves > 1))]
+
+        def held(*statements) -> list:
+            """The statements that set the registered limits (none where they are decoded)."""
+            return list(statements) if registered else []
         m.d.comb += [scan.advance.eq(issuing & last_b), scan.last_group.eq(last_g)]
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += [scan.restart.eq(1), scan.base.eq(first_word(p, plan[0]))]
                 m.d.sync += b.eq(0)
                 with m.If(self.start):
-                    m.d.sync += [block.eq(0), cur.eq(limits_of(0))]
+                    m.d.sync += [block.eq(0), *held(cur.eq(limits_of(0)))]
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [issuing.eq(1), self.busy.eq(1)]
-                m.d.sync += [b.eq(Mux(last_b, 0, b + 1)), next_base.eq(following[block])]
+                m.d.sync += [b.eq(Mux(last_b, 0, b + 1)), *held(next_base.eq(following[block]))]
                 with m.If(last_b & last_g & last_row):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
                 m.d.comb += [self.busy.eq(1), scan.restart.eq(1), scan.base.eq(next_base)]
                 with m.If(~self.in_flight):
-                    with m.If(cur.last_block):
+                    with m.If(last_block):
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [block.eq(block + 1), cur.eq(upcoming[block])]
+                        m.d.sync += [block.eq(block + 1), *held(cur.eq(upcoming[block]))]
                         m.next = "ISSUE"
         return m

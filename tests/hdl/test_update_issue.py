@@ -54,10 +54,11 @@ def run(p, hold: int):
     return words, busy
 
 
+@pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])     # the block's limits registered, and decoded
 @pytest.mark.parametrize("sizes, lanes", [((20, 12, 5), 4), ((20, 9, 7, 5), 2)])
 @pytest.mark.parametrize("batch", [1, 2, 8])
-def test_an_update_issues_every_block_in_order_and_drains_between_them(sizes, lanes, batch):
-    p = params(sizes=sizes, lanes=lanes, batch=batch)
+def test_an_update_issues_every_block_in_order_and_drains_between_them(sizes, lanes, batch, board):
+    p = params(sizes=sizes, lanes=lanes, batch=batch, board=board)
     hold = 3
     words, busy = run(p, hold)
     assert words == expected(p)

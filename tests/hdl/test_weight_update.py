@@ -22,15 +22,19 @@ from epfpga.hdl.weight_update import WeightUpdate
 from .sim_helpers import lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
 
 
-@pytest.mark.parametrize("sizes, lanes, batch, rounding, sign", [
-    ([20, 9, 5], 4, 2, "nearest", 1), ([20, 9, 5], 4, 4, "stochastic", -1), ([20, 9, 5], 4, 1, "nearest", -1),
-    ([20, 9, 5], 4, 8, "stochastic", 1),
-    ([40, 36, 5], 32, 2, "stochastic", 1),
-    ([20, 15, 20, 12], 2, 4, "stochastic", 1), ([4, 4, 6], 8, 16, "nearest", 1),     # two levels of gather and broadcast; rows in both groups
+ICE = "icebreaker"     # (no timing registers: the lanes' block selects decoded, the operands' lead 0)
+
+
+@pytest.mark.parametrize("sizes, lanes, batch, rounding, sign, board", [
+    ([20, 9, 5], 4, 2, "nearest", 1, "ulx3s-85f"), ([20, 9, 5], 4, 4, "stochastic", -1, "ulx3s-85f"),
+    ([20, 9, 5], 4, 1, "nearest", -1, "ulx3s-85f"), ([20, 9, 5], 4, 8, "stochastic", 1, "ulx3s-85f"),
+    ([40, 36, 5], 32, 2, "stochastic", 1, "ulx3s-85f"),
+    ([20, 15, 20, 12], 2, 4, "stochastic", 1, "ulx3s-85f"), ([4, 4, 6], 8, 16, "nearest", 1, "ulx3s-85f"),     # two levels of gather and broadcast; rows in both groups
+    ([20, 9, 5], 4, 2, "nearest", 1, ICE), ([20, 15, 20, 12], 2, 4, "stochastic", -1, ICE),
 ])
-def test_an_update_equals_the_model(sizes, lanes, batch, rounding, sign):
+def test_an_update_equals_the_model(sizes, lanes, batch, rounding, sign, board):
     cfg = config_mod.from_dict(dict(sizes=sizes, lanes=lanes, batch=batch, lrs=[0.5, 0.25, 0.5][:len(sizes) - 1],
-                                    fixed={"rounding": rounding}))
+                                    fixed={"rounding": rounding}, hardware={"board": board}))
     p = CoreParams.from_config(cfg)
     spec, P, N, B = p.spec, p.lanes, p.layers, p.batch
     assert single_port_weights(p) == (batch >= 4)
