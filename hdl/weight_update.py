@@ -120,14 +120,11 @@ class WeightUpdate(wiring.Component):
         picked = Signal(len(plan))
         m.d.sync += picked.eq(Const(1) << block)
         a1, a2 = self._shared_operands(m, picked, tokens, diff_rd)
-        # each lane's copy of the block for the selects in the lanes (a block drains before the
-        # next starts, and its first operands come cycles after its start); where the board has
-        # the timing registers, of the one-hot block, registered, so that no decoder precedes
-        # them (the digits build's critical path, the block's decode to a multiplier's B)
-        hot = p.timing_registers
-        lane_blocks = m.submodules.block_broadcast = Broadcast(P, len(plan) if hot else block.shape(), registered=hot)
-        m.d.comb += lane_blocks.value.eq(picked if hot else block)
-        m1, m2, weights, diff_block = self._operands(m, picked, list(lane_blocks.lanes), a1, a2)
+        # each lane's copy of the block, for the selects in the lanes (a block drains before the
+        # next starts, and its first operands come cycles after its start)
+        lane_blocks = m.submodules.block_broadcast = Broadcast(P, block.shape())
+        m.d.comb += lane_blocks.value.eq(block)
+        m1, m2, weights, diff_block = self._operands(m, block, list(lane_blocks.lanes), a1, a2)
 
         # -- batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once ------
         word = tokens[diff_write_stage(p)]
@@ -236,26 +233,27 @@ class WeightUpdate(wiring.Component):
             out.append(list(broadcast.lanes))
         return out[0], out[1]
 
-    def _operands(self, m, picked, lane_blocks, a1, a2):
+    def _operands(self, m, block, lane_blocks, a1, a2):
         """Operands and products in the lanes' multipliers: m1 = a1·b1 on multiplier 2l,
         m2 = a2·b2 on 2l + 1, the batch sum is m1 − m2.  The unsigned operands are each lane's
         presynaptic state or input, or its own state for the differences of the diff and bias
         blocks (times one): a lane picks only among the memories' words, which the neuron
-        update's operands share (hdl/core.py).  ``picked``: the block, one-hot; ``lane_blocks``:
-        each lane's copy of it, one-hot with the timing registers, else the block's number.
-        Returns the products, and the word's weights and whether the block is the diff block,
-        beside them."""
+        update's operands share (hdl/core.py).  Returns the products, and the word's weights and
+        whether the block is the diff block, beside them."""
         p, P = self.params, self.params.lanes
         sa_q = {n: self.states_a[n - 1].data for n in range(1, p.layers + 1)}
         sb_q = {n: self.states_b[n - 1].data for n in range(1, p.layers + 1)}
         w1 = [Signal(signed(p.weight_bits), name=f"w_l{l}") for l in range(P)]
-        plan = blocks(p)
-        diff_block = Cat(picked[k] for k, blk in enumerate(plan) if blk.kind == "diff").any()
+        diff_block = Signal()
+        with m.Switch(block):
+            for k, blk in enumerate(blocks(p)):
+                with m.Case(k):
+                    m.d.comb += diff_block.eq(blk.kind == "diff")
         for l in range(P):
             with m.Switch(lane_blocks[l]):
-                for k, blk in enumerate(plan):
+                for k, blk in enumerate(blocks(p)):
                     n = blk.layer
-                    with m.Case("-" * (len(plan) - 1 - k) + "1" + "-" * k if p.timing_registers else k):
+                    with m.Case(k):
                         if blk.kind != "diff":
                             m.d.comb += w1[l].eq(self._port(blk.kind, n).data[l])
                         if blk.kind == "W":
