@@ -120,8 +120,9 @@ class CoreParams:
     def timing_registers(self) -> bool:
         """The gateware adds the registers that a large die's long wires need and a small
         one's logic cells cannot hold (the iCEBreaker's small system builds only without
-        them): each costs a cycle of the host's bus or of the link, none of the core's
-        schedule."""
+        them): most cost a cycle of the host's bus or of the link; the shared operands'
+        broadcast costs a cycle a pass and an update block up to 16 lanes, which the schedule
+        model follows (:func:`~epfpga.hdl.distribution.operand_lead`)."""
         return self.config.hardware.board != "icebreaker"
 
     # -- what the datapath computes -------------------------------------------------------------

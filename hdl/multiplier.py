@@ -99,7 +99,6 @@ class Multiplier(wiring.Component):
             m.d.comb += self.p.eq(p)
         return m
 
-
     def _mac16(self, m: Module) -> None:
         """One ``SB_MAC16``: the operands into its A and B registers (sign- or zero-extended to
         16 bits, as the operand is), the 32-bit product into the register after the

@@ -111,9 +111,9 @@ class WeightUpdate(wiring.Component):
         block = issue.block
         tokens = delay_line(m, issue.token, diff_write_stage(p), "tok")
         self._shared_reads(m, issue, diff_rd)
-        ahead = operand_lead(p)
-        self._lane_reads(m, block, tokens[ahead].valid, delay_line(m, issue.position, ahead, "at")[-1],
-                         delay_line(m, issue.b, ahead, "b")[-1])
+        lead = operand_lead(p)
+        self._lane_reads(m, block, tokens[lead].valid, delay_line(m, issue.position, lead, "at")[-1],
+                         delay_line(m, issue.b, lead, "b")[-1])
         # the block, one-hot in a register: it holds for a block's pass and drain, and its
         # decode stays off the paths that fan out to the lanes (the shared operands, the write
         # enables: the digits and P = 32 builds' critical paths)

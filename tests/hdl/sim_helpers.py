@@ -3,6 +3,9 @@ what surrounds it that several benches share."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
 from amaranth.sim import Simulator
 
@@ -18,6 +21,16 @@ def simulate(dut, testbench, *processes) -> None:
         sim.add_process(process)
     sim.add_testbench(testbench)
     sim.run()
+
+
+def icarus(work: Path, bench: str, dut: str, models: str) -> None:
+    """``bench`` (module ``bench``) around ``dut`` with the cell ``models``, compiled and run by
+    Icarus in ``work`` (the bench reads and writes its files there)."""
+    for name, text in (("bench.v", bench), ("dut.v", dut), ("models.v", models)):
+        (work / name).write_text(text)
+    subprocess.run(["iverilog", "-g2012", "-o", "sim", "bench.v", "dut.v", "models.v"], cwd=work, check=True,
+                   capture_output=True)
+    subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True)
 
 
 def sdram_model(access, words, rng: np.random.Generator, longest: int = 8):

@@ -4,7 +4,6 @@ cell model in Icarus), in every block shape."""
 
 from __future__ import annotations
 
-import subprocess
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from epfpga.hdl.memories import MemorySpec
 from epfpga.hdl.device import ECP5, ICE40
 from epfpga.verification.netlist import MODELS, ice40_cell_models
 
-from .sim_helpers import simulate
+from .sim_helpers import icarus, simulate
 
 # (elem, lanes, depth) -> the DP16KD shape each one takes: width, lanes a block, chunks a lane
 SHAPES = [
@@ -134,12 +133,7 @@ module bench;
   end
 endmodule
 """
-    (work / "bench.v").write_text(bench)
-    (work / "dut.v").write_text(text)
-    (work / "models.v").write_text(models)
-    subprocess.run(["iverilog", "-g2012", "-o", "sim", "bench.v", "dut.v", "models.v"],
-                   cwd=work, check=True, capture_output=True)
-    subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True)
+    icarus(work, bench, text, models)
 
     def lanes_of(word: str) -> list[int | None]:
         """A lane with an unknown bit (an SPRAM word never written) is None."""

@@ -4,7 +4,6 @@ instance where one applies."""
 from __future__ import annotations
 
 import itertools
-import subprocess
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, product_s
 from epfpga.hdl.device import ECP5, ICE40
 from epfpga.verification.netlist import ice40_cell_models
 
-from .sim_helpers import simulate
+from .sim_helpers import icarus, simulate
 
 
 def _operands(a_shape, b_shape, count: int, rng) -> list[tuple[int, int]]:
@@ -74,7 +73,7 @@ def icarus_products(dut: Multiplier, operands: list[tuple[int, int]], work) -> l
     a_bits, b_bits, p_bits = dut.a_shape.width, dut.b_shape.width, len(dut.p)
     (work / "stim.txt").write_text("".join(f"{a & ((1 << a_bits) - 1):x} {b & ((1 << b_bits) - 1):x}\n"
                                            for a, b in operands + [(0, 0)] * LATENCY))
-    (work / "bench.v").write_text(f"""`timescale 1ns / 1ps
+    bench = f"""`timescale 1ns / 1ps
 module bench;
   reg clk = 0, rst = 0;
   reg [{a_bits - 1}:0] a; reg [{b_bits - 1}:0] b; wire [{p_bits - 1}:0] p;
@@ -89,12 +88,8 @@ module bench;
     $fclose(out); $finish;
   end
 endmodule
-""")
-    (work / "dut.v").write_text(verilog.convert(dut, name="dut", platform=ICE40(), emit_src=False))
-    (work / "models.v").write_text(ice40_cell_models())
-    subprocess.run(["iverilog", "-g2012", "-o", "sim", "bench.v", "dut.v", "models.v"], cwd=work, check=True,
-                   capture_output=True)
-    subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True)
+"""
+    icarus(work, bench, verilog.convert(dut, name="dut", platform=ICE40(), emit_src=False), ice40_cell_models())
     words = [None if "x" in w else int(w, 16) for w in (work / "products.txt").read_text().split()]
     signed_p = dut.p.shape().signed     # (None: the registers before the first operands came)
     return [w - (1 << p_bits) if w is not None and signed_p and w >> (p_bits - 1) else w for w in words]
