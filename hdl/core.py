@@ -99,7 +99,8 @@ class Core(wiring.Component):
         # the choice is registered (busy is decoded from the update's state) and reaches the
         # lanes through a copy per 16, a cycle after busy (two above P = 16): the update's first
         # operands come later, and the neuron update's after it has ended
-        bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
+        bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes,
+                                                         registered=p.timing_registers)
         owner = m.submodules.multiplier_owner = Broadcast(P, 1)
         m.d.sync += owner.value.eq(upd.busy)
         for k in range(PER_LANE * P):

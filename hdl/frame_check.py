@@ -124,7 +124,7 @@ class FrameCheck(wiring.Component):
         faults = [(self.overflow, Status.OVERFLOW), (self.framing, Status.FRAMING),
                   (self.count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (~self.crc_ok, Status.BAD_CRC),
                   (version != VERSION, Status.BAD_VERSION),
-                  (length != self.count - HEADER_BYTES - CRC_BYTES, Status.BAD_LENGTH),
+                  (early(length + HEADER_BYTES + CRC_BYTES, "frame_bytes") != self.count, Status.BAD_LENGTH),
                   (~early(known, "known"), Status.UNKNOWN_COMMAND), (~early(shape_ok, "shape_ok_q"), Status.BAD_LENGTH)]
         fault_q = [Signal(name=f"fault{k}") for k in range(len(faults))]
         first = Signal(Status)

@@ -33,6 +33,13 @@ DSP_BITS = 18    # MULT18X18D operands: 18-bit two's complement
 MAC16_BITS = 16  # SB_MAC16 operands: 16 bits, each signed or unsigned
 
 
+def latency(p) -> int:
+    """The lanes' multipliers' latency for ``p`` (a :class:`~epfpga.contract.params.CoreParams`):
+    :data:`LATENCY`, and two cycles more where the board has the timing registers, whose
+    :class:`MultiplierBank` registers operands and products in the fabric too."""
+    return LATENCY + 2 * int(p.timing_registers)
+
+
 def product_shape(a: Shape, b: Shape) -> Shape:
     """Exact ``a · b``: wide enough for the product of the extreme values."""
     return (Signal(a) * Signal(b)).shape()
@@ -133,20 +140,38 @@ class MultiplierBank(wiring.Component):
     ----------
     count : int
     a_shape, b_shape : Shape
+    registered : bool
+        Operands and products each go through a fabric register as well: the nets between a
+        multiplier (a ``MULT18X18D`` sits in a row of its own, across the die from much of
+        the logic) and the fabric then carry no logic.  The engines' operand selects and the
+        choice of engine end in the operand register (the ``digits`` build's critical path,
+        9.48 ns, 7.70 of it routing); the adder tree starts from the product register (the
+        next build's, 9.36 ns, of which the product's way out of the multiplier 3.31).
 
     Attributes
     ----------
     port : In(request_signature(count, a_shape, b_shape))
-        Operands in, products out, :data:`LATENCY` cycles apart.
+        Operands in, products out, :attr:`latency` cycles apart: :data:`LATENCY`, two more
+        if ``registered``.
     """
 
-    def __init__(self, count: int, a_shape: Shape, b_shape: Shape):
+    def __init__(self, count: int, a_shape: Shape, b_shape: Shape, registered: bool = False):
         self.count, self.a_shape, self.b_shape = count, a_shape, b_shape
+        self.latency = LATENCY + 2 * int(registered)
         super().__init__({"port": In(request_signature(count, a_shape, b_shape))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        a, b = self.port.a, self.port.b
+        if self.latency > LATENCY:
+            a, b = Signal.like(a, reset_less=True), Signal.like(b, reset_less=True)
+            m.d.sync += [a.eq(self.port.a), b.eq(self.port.b)]
+        products = Signal.like(self.port.p, reset_less=True)
         for k in range(self.count):
             mul = m.submodules[f"mul{k}"] = Multiplier(self.a_shape, self.b_shape, f"mul{k}")
-            m.d.comb += [mul.a.eq(self.port.a[k]), mul.b.eq(self.port.b[k]), self.port.p[k].eq(mul.p)]
+            m.d.comb += [mul.a.eq(a[k]), mul.b.eq(b[k]), products[k].eq(mul.p)]
+        if self.latency > LATENCY:
+            m.d.sync += self.port.p.eq(products)
+        else:
+            m.d.comb += self.port.p.eq(products)
         return m

@@ -16,13 +16,13 @@ LATENCY = activation.LATENCY    # (the states are written after the activation)
 # feedback product shares, is read at issue and goes through a gather and a broadcast tree
 # (hdl/distribution.py, the broadcast registered where the board has the timing registers);
 # the lanes' own operands are read ``lead`` cycles later, so that both
-# reach the multipliers at ``operands``; the products come ``multiplier.LATENCY`` later.
+# reach the multipliers at ``operands``; the products come ``multiplier.latency`` later.
 def operands(p: CoreParams) -> int:
     return operand_lead(p) + block_ram.LATENCY
 
 
 def products(p: CoreParams) -> int:
-    return operands(p) + multiplier.LATENCY
+    return operands(p) + multiplier.latency(p)
 
 
 def tree_registers(p: CoreParams) -> int:

@@ -207,16 +207,22 @@ class NeuronUpdate(wiring.Component):
 
     def _accumulators(self, m, platform, layer, tokens):
         """One per layer below the output and sample of the pair (layer 1's with the input
-        drive), private to this engine; read the cycle before the products come."""
+        drive), private to this engine; read the cycle before the products come.  Where the
+        board has the timing registers, the address is formed a cycle earlier and registered,
+        so that the layer's select does not precede the memory's address and the compare of
+        its transparent read."""
         p = self.params
+        early = int(p.timing_registers)
+        ask = tokens[products(p) - 1 - early]
         acc_rd, acc_wr = {}, {}
         for n in range(1, p.layers):
             acc = m.submodules[f"acc{n}"] = mem.accumulators(p, n).build(platform)
             acc_wr[n] = acc.write_port(granularity=1)
             acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
-            ask = tokens[products(p) - 1]
+            addr = Signal.like(acc_rd[n].addr, name=f"acc{n}_ask")
             with m.If(layer == n + 1):
-                m.d.comb += acc_rd[n].addr.eq(mem.acc_address(p, n, ask.h, ask.g, ask.first_row if n == 1 else 0))
+                m.d.comb += addr.eq(mem.acc_address(p, n, ask.h, ask.g, ask.first_row if n == 1 else 0))
+            m.d.comb += acc_rd[n].addr.eq(delay_line(m, addr, early, f"acc{n}_addr")[-1])
         return acc_rd, acc_wr
 
     def _reads(self, m, layer, lane_layers, tokens, addr):

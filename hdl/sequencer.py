@@ -21,6 +21,7 @@ from epfpga.contract.isa import INSTRUCTION, IMM_BITS, WORD_BITS, Nudge, Op
 from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS, SIGN_STREAM, stream_seed
 
+from . import timing
 from .memories import SlotCode, slot_index
 from .prng import Xorshift32
 
@@ -129,6 +130,12 @@ class Sequencer(wiring.Component):
         ahead = Signal(slots)
         m.d.sync += [following.eq(step + 1), *step_slots(ahead, instr, following)]
 
+        # whether a relaxation has steps to come, registered where the board has the timing
+        # registers (it ends the neuron update's step at its last issue: a 98.8 MHz build's
+        # critical path); ``step`` and the instruction hold for two cycles after either changes,
+        # and it is read only later
+        more = timing.ahead(m, p, (instr.op == Op.RELAX) & (step != instr.imm), "more")
+
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -169,7 +176,6 @@ class Sequencer(wiring.Component):
                         with m.Else():
                             m.d.sync += [self.sample.eq(0), pc.eq(pc + 1)]
             with m.State("NEURON"):
-                more = (instr.op == Op.RELAX) & (step != instr.imm)
                 m.d.comb += [self.busy.eq(1), self.executing.eq(1), self.n_more.eq(more)]
                 with m.If(self.n_next):
                     set_step(step + 1, ahead)

@@ -28,7 +28,7 @@ def operands(p: CoreParams) -> int:
 
 
 def diff_write_stage(p: CoreParams) -> int:
-    return operands(p) + multiplier.LATENCY
+    return operands(p) + multiplier.latency(p)
 
 
 def drain_diff(p: CoreParams) -> int:

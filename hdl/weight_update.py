@@ -37,7 +37,7 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS
 
-from . import block_ram
+from . import block_ram, multiplier
 from . import memories as mem
 from .batch_sum import BatchSum
 from .block_ram import BlockRAM
@@ -266,12 +266,10 @@ class WeightUpdate(wiring.Component):
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
         m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
         m.d.comb += [m1[l].eq(self.mul.p[2 * l]) for l in range(P)] + [m2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
-        w1b = [Signal.like(w1[l], name=f"w1b_l{l}", reset_less=True) for l in range(P)]
-        w2 = [Signal.like(w1b[l], name=f"w2_l{l}") for l in range(P)]
-        m.d.sync += [w1b[l].eq(w1[l]) for l in range(P)] + [w2[l].eq(w1b[l]) for l in range(P)]
-        diff1b, diff2 = Signal(), Signal()
-        m.d.sync += [diff1b.eq(diff_block), diff2.eq(diff1b)]
-        return m1, m2, w2, diff2
+        # the word and the block's kind, beside the products
+        late = multiplier.latency(p)
+        weights = [delay_line(m, w1[l], late, f"w_l{l}_", reset_less=True)[-1] for l in range(P)]
+        return m1, m2, weights, delay_line(m, diff_block, late, "diff_block")[-1]
 
     def _sweep(self, m, block, plan) -> UpdateSweep:
         """The sweep, with each block's rounding.  ``lr_q = 2**L`` and the rounding divides by

@@ -137,7 +137,8 @@ def deepest(net: Netlist, hop: float = 0.9, top: int = 30) -> list[dict]:
             chain.append(b)
             b = through.get(b)
         out.append({"ns": round(ns, 2), "cells": len(chain) - 1, "to": name, "pin": port,
-                    "from": net.names.get(chain[-1], str(chain[-1]))})
+                    "from": net.names.get(chain[-1], str(chain[-1])),
+                    "nets": [net.names.get(b, str(b)) for b in reversed(chain)]})
         if len(out) == top:
             break
     return out
@@ -149,6 +150,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=30, help="paths to list (default 30)")
     parser.add_argument("--hop", type=float, default=0.9, help="ns a routing hop (default 0.9)")
     parser.add_argument("--match", help="only endpoints whose name contains this")
+    parser.add_argument("--nets", action="store_true", help="each path's nets, from its start")
     args = parser.parse_args()
     path = Path(args.netlist)
     try:
@@ -162,6 +164,8 @@ def main() -> int:
     print(f"{'ns (model)':>10} {'cells':>5}  endpoint <- start")
     for p in paths:
         print(f"{p['ns']:>10.2f} {p['cells']:>5}  {p['to']}.{p['pin']} <- {p['from']}")
+        if args.nets:
+            print("".join(f"{'':>18}{name}\n" for name in p["nets"]), end="")
     return 0
 
 

@@ -97,11 +97,11 @@ def write_model(port, store: dict[int, list[int]]):
     return process
 
 
-def multiplier_model(port, count: int):
-    """The lanes' ``count`` multipliers (:mod:`epfpga.hdl.multiplier`): operands and product
-    registered."""
+def multiplier_model(port, count: int, p):
+    """The lanes' ``count`` multipliers (:mod:`epfpga.hdl.multiplier`) for params ``p``: the
+    products :func:`~epfpga.hdl.multiplier.latency` cycles after their operands."""
     async def process(ctx):
-        line = [None] * multiplier.LATENCY
+        line = [None] * multiplier.latency(p)
         async for _, _, a, b in ctx.tick().sample(port.a, port.b):
             line = line[1:] + [[int(a[k]) * int(b[k]) for k in range(count)]]
             if line[0] is not None:

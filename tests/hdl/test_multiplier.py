@@ -1,4 +1,4 @@
-"""The lanes' multipliers: exact products after exactly LATENCY cycles, and the device's
+"""The lanes' multipliers: exact products after exactly their latency, and the device's
 instance where one applies."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import pytest
 from amaranth import signed, unsigned
 from amaranth.back import rtlil, verilog
 
-from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, product_shape
+from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, latency, product_shape
 from epfpga.hdl.device import ECP5, ICE40
 from epfpga.verification.netlist import ice40_cell_models
 
+from .neuron_params import params
 from .sim_helpers import icarus, simulate
 
 
@@ -129,3 +130,28 @@ def test_a_bank_multiplies_each_pair_on_its_own_multiplier():
     simulate(dut, tb)
     assert got == [a * b for a, b in pairs]
     assert "MULT18X18D" in rtlil.convert(dut, platform=ECP5())
+
+
+@pytest.mark.parametrize("registered", [False, True])
+def test_a_bank_gives_each_product_exactly_its_latency_after_the_operands(registered):
+    dut = MultiplierBank(2, signed(8), unsigned(5), registered=registered)
+    assert dut.latency == LATENCY + 2 * registered
+    operands = [(-128, 31), (127, 31), (-1, 1), (5, 0), (-77, 19), (0, 31), (127, 0), (-128, 1)]
+    got = []
+
+    async def tb(ctx):
+        for t in range(len(operands) + dut.latency):
+            a, b = operands[t] if t < len(operands) else (0, 0)
+            ctx.set(dut.port.a[0], a)
+            ctx.set(dut.port.b[0], b)
+            await ctx.tick()
+            got.append(ctx.get(dut.port.p[0]))
+
+    simulate(dut, tb)
+    # the product of the operands presented at edge t is out after edge t + latency - 1
+    assert got[dut.latency - 1:dut.latency - 1 + len(operands)] == [a * b for a, b in operands]
+
+
+@pytest.mark.parametrize("board, extra", [("ulx3s-85f", 2), ("icebreaker", 0)])
+def test_the_lanes_multipliers_take_two_cycles_more_where_the_board_has_timing_registers(board, extra):
+    assert latency(params(board=board)) == LATENCY + extra

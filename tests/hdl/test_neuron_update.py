@@ -43,7 +43,7 @@ def test_a_drive_and_a_step_equal_the_model(sizes, lanes, nudge):
     biases = [dict(enumerate(lane_words(b[n], P))) for n in range(1, N + 1)]
     states = [{SRC[h] << ceil_log2(p.slot_stride(n)) | g: word for h in range(2)
                for g, word in enumerate(lane_words(q[n - 1][h], P))} for n in range(1, N + 1)]
-    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P)]
+    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P, p)]
     processes += [read_model(port, store, P) for port, store in zip(dut.weights, weight_stores(p, w))]
     processes += [read_model(port, store, P) for port, store in zip(dut.biases, biases)]
     processes += [read_model(port, store, P) for port, store in zip(dut.states, states)]

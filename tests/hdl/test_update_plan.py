@@ -13,7 +13,8 @@ from epfpga.hdl.update_plan import blocks, single_port_weights, word_read_sample
 
 def params(batch: int, lanes: int, board: str = "icebreaker") -> CoreParams:
     """(``board`` sizes the timing registers: the iCEBreaker has none, the ULX3S registers the
-    shared operands' broadcast, one cycle more of lead up to 16 lanes)"""
+    shared operands' broadcast, one cycle more of lead up to 16 lanes, and the multipliers'
+    operands and products, two cycles more to the products)"""
     return CoreParams.from_config(config_mod.from_dict(dict(sizes=[20, 12, 5], lanes=lanes, batch=batch, lrs=[0.1, 0.1],
                                                             hardware=dict(board=board))))
 
@@ -45,9 +46,9 @@ def test_both_read_samples_are_taken():
     w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
     assert (write_stage(p), operand_lead(p)) == (10, 0) and (w1.samples, w2.samples) == (2, 4)
     assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (0, 3)
-    p = params(4, 4, "ulx3s-85f")     # the broadcast registered: the read 1, the write 1 + 8 + 2
-    assert (write_stage(p), operand_lead(p)) == (11, 1)
-    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
+    p = params(4, 4, "ulx3s-85f")     # the broadcast registered: the read 1; the write 1 + 8 + 2 + 2,
+    assert (write_stage(p), operand_lead(p)) == (13, 1)    # the last the multipliers' fabric registers
+    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 0]
     p = params(4, 32)    # the write 2 + 8 + 2 cycles after issue, the read 2
     assert (write_stage(p), operand_lead(p)) == (12, 2)
     assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
