@@ -7,7 +7,7 @@ from epfpga.contract.params import CoreParams
 
 from . import activation, block_ram, multiplier
 from .adder_tree import tree_latency
-from .distribution import levels, operand_lead
+from .distribution import broadcast_latency, operand_lead
 
 LATENCY = activation.LATENCY    # (the states are written after the activation)
 
@@ -33,8 +33,9 @@ def tree_registers(p: CoreParams) -> int:
 
 def row_end_writes(p: CoreParams) -> int:
     """Cycles from a row end to its accumulator write: the value's broadcast to the lanes'
-    write ports (:class:`~.distribution.Broadcast`; 0 up to 16 lanes)."""
-    return levels(p.lanes) - 1
+    write ports (:class:`~.distribution.Broadcast`; 0 up to 16 lanes, 1 where the board has
+    the timing registers: the row end's adds, then a net to every lane's block RAM)."""
+    return broadcast_latency(p.lanes, p.timing_registers)
 
 
 def row_end_stage(p: CoreParams) -> int:

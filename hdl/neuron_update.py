@@ -312,7 +312,7 @@ class NeuronUpdate(wiring.Component):
                      odd.word.eq(row.i_word), odd.lane.eq(row.i_lane)]
         depth = max(mem.accumulators(p, n).depth for n in range(1, p.layers))
         write = Signal(data.StructLayout({"valid": 1, "addr": range(depth), "lane": len(row.i_lane)}))
-        tree = m.submodules.row_end_broadcast = Broadcast(P, signed(p.acc_bits))
+        tree = m.submodules.row_end_broadcast = Broadcast(P, signed(p.acc_bits), registered=p.timing_registers)
         m.d.comb += [write.lane.eq(row.i_lane), tree.value.eq(end.u)]
         with m.If(layer == 1):
             with m.If(odd.end):
