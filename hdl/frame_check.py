@@ -120,11 +120,17 @@ class FrameCheck(wiring.Component):
                         m.d.comb += elements.eq(elements_of[c])
         known = Cat(command == c for c in shapes).any()
 
-        # the faults, each registered at sample, then the first of them (timing)
+        # the faults, each registered at sample, then the first of them (timing); where the board
+        # has room, the length field is compared with the bytes received as the frame's size,
+        # registered from the header, not through a subtraction from the count (which the
+        # iCEBreaker keeps: its adder is narrower)
+        if self.params.timing_registers:
+            wrong_length = early(length + HEADER_BYTES + CRC_BYTES, "frame_bytes") != self.count
+        else:
+            wrong_length = length != self.count - HEADER_BYTES - CRC_BYTES
         faults = [(self.overflow, Status.OVERFLOW), (self.framing, Status.FRAMING),
                   (self.count < HEADER_BYTES + CRC_BYTES, Status.BAD_LENGTH), (~self.crc_ok, Status.BAD_CRC),
-                  (version != VERSION, Status.BAD_VERSION),
-                  (early(length + HEADER_BYTES + CRC_BYTES, "frame_bytes") != self.count, Status.BAD_LENGTH),
+                  (version != VERSION, Status.BAD_VERSION), (wrong_length, Status.BAD_LENGTH),
                   (~early(known, "known"), Status.UNKNOWN_COMMAND), (~early(shape_ok, "shape_ok_q"), Status.BAD_LENGTH)]
         fault_q = [Signal(name=f"fault{k}") for k in range(len(faults))]
         first = Signal(Status)
