@@ -27,7 +27,7 @@ from .block_ram import BlockRAM
 from .cycle_counters import COUNTERS, CycleCounters, field
 from .delay import delay_line
 from .distribution import Broadcast, Gather
-from .multiplier import PER_LANE, MultiplierBank
+from .multiplier import PER_LANE, MultiplierBank, fabric_registers
 from .neuron_update import NeuronUpdate
 from .prediction import Prediction
 from .sequencer import Sequencer
@@ -100,7 +100,7 @@ class Core(wiring.Component):
         # lanes through a copy per 16, a cycle after busy (two above P = 16): the update's first
         # operands come later, and the neuron update's after it has ended
         bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes,
-                                                         registered=p.timing_registers)
+                                                         registered=fabric_registers(p))
         owner = m.submodules.multiplier_owner = Broadcast(P, 1)
         m.d.sync += owner.value.eq(upd.busy)
         for k in range(PER_LANE * P):

@@ -33,11 +33,21 @@ DSP_BITS = 18    # MULT18X18D operands: 18-bit two's complement
 MAC16_BITS = 16  # SB_MAC16 operands: 16 bits, each signed or unsigned
 
 
+def fabric_registers(p) -> bool:
+    """Whether the core at ``p`` (a :class:`~epfpga.contract.params.CoreParams`) registers its
+    multipliers' operands and products in the fabric (:class:`MultiplierBank`): where the board
+    has the timing registers, up to 16 lanes.  There the placer, with no floorplan
+    (``boards/floorplan.py``), leaves much of the logic far from the multipliers' rows; from
+    32 lanes the floorplan puts each lane's block RAMs beside its multipliers, and 784-128-10
+    at P = 32 with the registers (3,300 flip-flops more) was not routed in 30 min, against 21.5
+    without (``docs/results.md``)."""
+    return p.timing_registers and p.lanes <= 16
+
+
 def latency(p) -> int:
-    """The lanes' multipliers' latency for ``p`` (a :class:`~epfpga.contract.params.CoreParams`):
-    :data:`LATENCY`, and two cycles more where the board has the timing registers, whose
-    :class:`MultiplierBank` registers operands and products in the fabric too."""
-    return LATENCY + 2 * int(p.timing_registers)
+    """The lanes' multipliers' latency for ``p``: :data:`LATENCY`, and two cycles more with
+    :func:`fabric_registers`."""
+    return LATENCY + 2 * int(fabric_registers(p))
 
 
 def product_shape(a: Shape, b: Shape) -> Shape:

@@ -10,7 +10,7 @@ import pytest
 from amaranth import signed, unsigned
 from amaranth.back import rtlil, verilog
 
-from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, latency, product_shape
+from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, fabric_registers, latency, product_shape
 from epfpga.hdl.device import ECP5, ICE40
 from epfpga.verification.netlist import ice40_cell_models
 
@@ -152,6 +152,10 @@ def test_a_bank_gives_each_product_exactly_its_latency_after_the_operands(regist
     assert got[dut.latency - 1:dut.latency - 1 + len(operands)] == [a * b for a, b in operands]
 
 
-@pytest.mark.parametrize("board, extra", [("ulx3s-85f", 2), ("icebreaker", 0)])
-def test_the_lanes_multipliers_take_two_cycles_more_where_the_board_has_timing_registers(board, extra):
-    assert latency(params(board=board)) == LATENCY + extra
+@pytest.mark.parametrize("board, lanes, extra", [("ulx3s-85f", 4, 2), ("ulx3s-85f", 16, 2), ("ulx3s-85f", 32, 0),
+                                                 ("icebreaker", 4, 0)])
+def test_the_lanes_multipliers_take_two_cycles_more_with_fabric_registers(board, lanes, extra):
+    """Where the board has the timing registers and up to 16 lanes (the floorplan's from 32)."""
+    p = params(lanes=lanes, board=board)
+    assert fabric_registers(p) == bool(extra)
+    assert latency(p) == LATENCY + extra
