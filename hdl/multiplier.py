@@ -44,10 +44,16 @@ def fabric_registers(p) -> bool:
     return p.timing_registers and p.lanes <= 16
 
 
+def bank_latency(registered: bool) -> int:
+    """A :class:`MultiplierBank`'s latency: :data:`LATENCY`, and two cycles more (the operand
+    and product registers) if ``registered``."""
+    return LATENCY + 2 * int(registered)
+
+
 def latency(p) -> int:
-    """The lanes' multipliers' latency for ``p``: :data:`LATENCY`, and two cycles more with
+    """The lanes' multipliers' latency for ``p``: :func:`bank_latency` with
     :func:`fabric_registers`."""
-    return LATENCY + 2 * int(fabric_registers(p))
+    return bank_latency(fabric_registers(p))
 
 
 def product_shape(a: Shape, b: Shape) -> Shape:
@@ -166,21 +172,21 @@ class MultiplierBank(wiring.Component):
     """
 
     def __init__(self, count: int, a_shape: Shape, b_shape: Shape, registered: bool = False):
-        self.count, self.a_shape, self.b_shape = count, a_shape, b_shape
-        self.latency = LATENCY + 2 * int(registered)
+        self.count, self.a_shape, self.b_shape, self.registered = count, a_shape, b_shape, registered
+        self.latency = bank_latency(registered)
         super().__init__({"port": In(request_signature(count, a_shape, b_shape))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
         a, b = self.port.a, self.port.b
-        if self.latency > LATENCY:
+        if self.registered:
             a, b = Signal.like(a, reset_less=True), Signal.like(b, reset_less=True)
             m.d.sync += [a.eq(self.port.a), b.eq(self.port.b)]
         products = Signal.like(self.port.p, reset_less=True)
         for k in range(self.count):
             mul = m.submodules[f"mul{k}"] = Multiplier(self.a_shape, self.b_shape, f"mul{k}")
             m.d.comb += [mul.a.eq(a[k]), mul.b.eq(b[k]), products[k].eq(mul.p)]
-        if self.latency > LATENCY:
+        if self.registered:
             m.d.sync += self.port.p.eq(products)
         else:
             m.d.comb += self.port.p.eq(products)
