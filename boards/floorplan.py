@@ -44,7 +44,8 @@ def block_rams(p: CoreParams) -> list[tuple[mem.MemorySpec, int]]:
     out = [(spec, 1) for spec in input_banks.banks] if input_banks else [(mem.inputs(p), 2)]
     out += [*((wm.spec, 1) for wm in mem.weight_memories(p)), (diff_memory(p), 1)]
     for n in range(1, p.layers + 1):
-        out += [(mem.biases(p, n), 1), *((spec, 1) for spec in mem.state_banks(p, n).banks)]
+        out += [*((bm.spec, 1) for bm in mem.bias_memories(p) if bm.layers[0] == n),
+                *((spec, 1) for spec in mem.state_banks(p, n).banks)]
     return out
 
 

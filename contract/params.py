@@ -117,6 +117,12 @@ class CoreParams:
         return self.config.hardware.board == "icebreaker"
 
     @property
+    def lut_ram(self) -> bool:
+        """The board's FPGA has LUT RAM (the ECP5's): where it has none (the iCEBreaker's
+        iCE40UP5K), a memory is block RAM or, when very shallow, flip-flops."""
+        return self.config.hardware.board != "icebreaker"
+
+    @property
     def timing_registers(self) -> bool:
         """The gateware adds the registers that a large die's long wires need and a small
         one's logic cells cannot hold (the iCEBreaker's small system builds only without

@@ -188,22 +188,23 @@ class Core(wiring.Component):
         pred_rd = pred_mem.read_port()
         m.d.comb += pred_rd.addr.eq(offset)
 
-        # the weight memories (several layers' in one, memories.weight_memories: the host's
-        # regions W_n start at their layers' first words) and the biases; the monitor shows a
-        # write's word within its layer's matrix
+        # the weight and the bias memories (several layers' in one, memories.weight_memories and
+        # bias_memories: the host's regions W_n and b_n start at their layers' first words, each
+        # with the update's ``written`` code of its block); the monitor shows a write's word
+        # within its layer's block
         # (one port for the weights where the update's schedule leaves a cycle for each write)
         one_port = single_port_weights(p)
-        stores = [(wm.spec, {layer_region(n, "W"): (n, wm.base(n)) for n in wm.layers}, one_port,
+        stores = [(wm.spec, {layer_region(n, "W"): (2 * (n - 1), wm.base(n)) for n in wm.layers}, one_port,
                    (upd.weights[k], neu.weights[k], upd.weight_writes[k]))
                   for k, wm in enumerate(mem.weight_memories(p))]
-        stores += [(mem.biases(p, n), {layer_region(n, "b"): (n, 0)}, False,
-                    (upd.biases[n - 1], neu.biases[n - 1], upd.bias_writes[n - 1])) for n in range(1, N + 1)]
+        stores += [(bm.spec, {layer_region(n, "b"): (2 * (n - 1) + 1, bm.base(n)) for n in bm.layers}, False,
+                    (upd.biases[k], neu.biases[k], upd.bias_writes[k])) for k, bm in enumerate(mem.bias_memories(p))]
         for spec, regions, single_port, (upd_read, neu_read, request) in stores:
             store = m.submodules[spec.name] = BlockRAM(spec, single_port=single_port)
             (rd,), wr = store.read, store.write
             host_word = Signal(spec.addr_bits, name=f"{spec.name.lower()}_host_word")
             m.d.comb += host_word.eq(word)
-            for r, (n, base) in regions.items():
+            for r, (_, base) in regions.items():
                 if base:
                     with m.If(region == r):
                         m.d.comb += host_word.eq(word + base)
@@ -214,9 +215,9 @@ class Core(wiring.Component):
             with m.If(upd.busy & request.en.any()):
                 m.d.comb += [self.wmon_en.eq(request.en), self.wmon_block.eq(upd.written),
                              self.wmon_addr.eq(request.addr), self.wmon_data.eq(request.data)]
-                for n, base in regions.values():
+                for written, base in regions.values():
                     if base:
-                        with m.If(upd.written == 2 * (n - 1)):
+                        with m.If(upd.written == written):
                             m.d.comb += self.wmon_addr.eq(request.addr - base)
             for r in regions:
                 reads[r] = rd

@@ -85,8 +85,9 @@ def _spec(name: str, elem, lanes: int, depth: int, used: int | None = None) -> M
 
 
 @dataclass(frozen=True)
-class WeightMemory:
-    """One memory of weights: ``layers`` one after the other, ``bases`` their first words."""
+class LayerMemory:
+    """One memory of several layers' weights (or biases): ``layers`` one after the other,
+    ``bases`` their first words."""
 
     spec: MemorySpec
     layers: tuple[int, ...]
@@ -96,7 +97,25 @@ class WeightMemory:
         return self.bases[self.layers.index(layer)]
 
 
-def weight_memories(p: CoreParams) -> list[WeightMemory]:
+def _stack(p: CoreParams, name: str, elem, depths: dict[int, int], room, used=None) -> list[LayerMemory]:
+    """Layers ``depths`` (words, by layer) in as few memories as ``room`` allows: a memory
+    takes the next layer while its depth stays within ``room(depth of its first layer)``."""
+    groups: list[list[int]] = []
+    for n, depth in depths.items():
+        if groups and sum(depths[k] for k in groups[-1]) + depth <= room(depths[groups[-1][0]]):
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+    out = []
+    for layers in groups:
+        bases = [sum(depths[k] for k in layers[:j]) for j in range(len(layers))]
+        lanes_used = max(used[n] for n in layers) if used else None
+        spec = _spec(name + "_".join(str(n) for n in layers), elem, p.lanes, bases[-1] + depths[layers[-1]], lanes_used)
+        out.append(LayerMemory(spec, tuple(layers), tuple(bases)))
+    return out
+
+
+def weight_memories(p: CoreParams) -> list[LayerMemory]:
     """The memories of ``W_1 … W_N``.  A memory holds the next layers' weights after its first
     layer's while its depth stays within the power of two that layer's rounds up to: its
     blocks (or LUT-RAM cells) hold that depth anyway.  784-128-10 at P = 64: ``W_2``'s 20 words
@@ -105,20 +124,27 @@ def weight_memories(p: CoreParams) -> list[WeightMemory]:
     (:attr:`CoreParams.weights_in_spram`) the bound is a block's depth: digits' ``W_2`` at
     P = 4 goes after ``W_1``'s 4,096 words in the lanes' SPRAMs, where on its own it took four
     more of the four."""
-    groups: list[list[int]] = []
-    for n in range(1, p.layers + 1):
-        if groups and sum(p.weight_depth(k) for k in groups[-1]) + p.weight_depth(n) <= \
-                (SPRAM_WORDS if p.weights_in_spram else pow2_at_least(p.weight_depth(groups[-1][0]))):
-            groups[-1].append(n)
-        else:
-            groups.append([n])
-    out = []
-    for layers in groups:
-        bases = [sum(p.weight_depth(k) for k in layers[:j]) for j in range(len(layers))]
-        depth = bases[-1] + p.weight_depth(layers[-1])
-        name = "W" + "_".join(str(n) for n in layers)
-        out.append(WeightMemory(_spec(name, signed(p.weight_bits), p.lanes, depth), tuple(layers), tuple(bases)))
-    return out
+    return _stack(p, "W", signed(p.weight_bits), {n: p.weight_depth(n) for n in range(1, p.layers + 1)},
+                  lambda first: SPRAM_WORDS if p.weights_in_spram else pow2_at_least(first))
+
+
+#: The words a block RAM holds at its widest (the iCE40's 256 x 16; the ECP5's DP16KD holds
+#: 512 x 36): a memory of biases this deep in block RAM takes no more blocks than its width does.
+BLOCK_WORDS = 256
+
+
+def bias_memories(p: CoreParams) -> list[LayerMemory]:
+    """The memories of ``b_1 … b_N``.  Where the first layer's biases are in block RAM, the next
+    layers' go after them in its blocks, up to :data:`BLOCK_WORDS` (or the power of two the
+    first's depth rounds up to): ``digits`` at P = 4 keeps ``b_2``'s 3 words after ``b_1``'s
+    64, where on their own they were LUT RAM on the ECP5 and 192 flip-flops with their read
+    multiplexers on the iCE40, which has no LUT RAM (:attr:`CoreParams.lut_ram`).  Biases
+    shallow enough for LUT RAM (:func:`shallow`) stay one memory a layer on a board that has
+    it."""
+    def room(first: int) -> int:
+        return max(BLOCK_WORDS, pow2_at_least(first)) if not p.lut_ram or shallow(first) is None else first
+    return _stack(p, "b", signed(p.weight_bits), {n: p.unit_words(n) for n in range(1, p.layers + 1)}, room,
+                  used={n: p.sizes[n] for n in range(1, p.layers + 1)})
 
 
 def weights(p: CoreParams, layer: int) -> MemorySpec:
@@ -127,13 +153,25 @@ def weights(p: CoreParams, layer: int) -> MemorySpec:
     return _spec(f"W{layer}", signed(p.weight_bits), p.lanes, p.weight_depth(layer))
 
 
-def weight_memory(p: CoreParams, layer: int) -> WeightMemory:
+def weight_memory(p: CoreParams, layer: int) -> LayerMemory:
     """The memory that holds ``W_layer``."""
     return next(wm for wm in weight_memories(p) if layer in wm.layers)
 
 
 def biases(p: CoreParams, layer: int) -> MemorySpec:
+    """``b_layer`` as the host sees it (its region): the words of :func:`bias_memory` from the
+    layer's base on."""
     return _spec(f"b{layer}", signed(p.weight_bits), p.lanes, p.unit_words(layer), p.sizes[layer])
+
+
+def bias_memory(p: CoreParams, layer: int) -> LayerMemory:
+    """The memory that holds ``b_layer``."""
+    return next(bm for bm in bias_memories(p) if layer in bm.layers)
+
+
+def bias_index(p: CoreParams, layer: int) -> int:
+    """The place of ``b_layer``'s memory in :func:`bias_memories` (the engines' port arrays)."""
+    return bias_memories(p).index(bias_memory(p, layer))
 
 
 def weight_index(p: CoreParams, layer: int) -> int:
@@ -169,7 +207,7 @@ def weight_ports(p: CoreParams) -> PortKind:
 
 
 def bias_ports(p: CoreParams) -> PortKind:
-    return PortKind(tuple(biases(p, n) for n in range(1, p.layers + 1)))
+    return PortKind(tuple(bm.spec for bm in bias_memories(p)))
 
 
 def state_ports(p: CoreParams) -> PortKind:

@@ -98,10 +98,11 @@ class NeuronUpdate(wiring.Component):
     x, x2 : memory read requests of the inputs, data registered by the memory
         (:class:`~.block_ram.BlockRAM`, 3 cycles) (``x2``: the inputs' second port, the odd
         sample of the drive's pair).
-    weights : array of read requests, one per weight memory in
-        :func:`~.memories.weight_memories`' order (:func:`~.memories.weight_index`).
-    biases, states, state_writes : arrays of requests, one per layer (``[n − 1]``: layer ``n``);
-        all of a kind have one signature (:class:`~.memories.PortKind`).
+    weights, biases : arrays of read requests, one per memory in
+        :func:`~.memories.weight_memories`' (:func:`~.memories.bias_memories`') order
+        (:func:`~.memories.weight_index`, :func:`~.memories.bias_index`).
+    states, state_writes : arrays of requests, one per layer (``[n − 1]``: layer ``n``); all of
+        a kind have one signature (:class:`~.memories.PortKind`).
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at :func:`~.neuron_timing.operands`,
         products at :func:`~.neuron_timing.products`.
@@ -122,7 +123,7 @@ class NeuronUpdate(wiring.Component):
             "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
         }
         weights, biases, states = mem.weight_ports(p), mem.bias_ports(p), mem.state_ports(p)
-        members |= {"weights": In(weights.read()).array(len(weights.specs)), "biases": In(biases.read()).array(p.layers),
+        members |= {"weights": In(weights.read()).array(len(weights.specs)), "biases": In(biases.read()).array(len(biases.specs)),
                     "states": In(states.read()).array(p.layers), "state_writes": In(states.write()).array(p.layers)}
         super().__init__(members)
 
@@ -240,7 +241,7 @@ class NeuronUpdate(wiring.Component):
         p, P = self.params, self.params.lanes
         tok, got = tokens[0], tokens[operands(p)]
         weights = {n: self.weights[mem.weight_index(p, n)] for n in range(1, p.layers + 1)}
-        biases = {n: self.biases[n - 1] for n in weights}
+        biases = {n: self.biases[mem.bias_index(p, n)] for n in weights}
         states = {n: self.states[n - 1] for n in weights}
         src_slot = Mux(tok.h, self.src_slots[1], self.src_slots[0])
         asked = Signal(data.StructLayout({"addr": len(addr), "slot": range(p.state_slots), "g": len(tok.g),
@@ -250,8 +251,10 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, self.sample, late.g)),
                      self.x2.addr.eq(mem.input_address(p, self.bank, self.sample | 1, late.g))]
         for n in weights:
+            base = mem.bias_memory(p, n).base(n)
+            bias_word = late.i_word + base if base else late.i_word
             with m.If(layer == n):
-                m.d.comb += [weights[n].addr.eq(late.addr), biases[n].addr.eq(late.i_word),
+                m.d.comb += [weights[n].addr.eq(late.addr), biases[n].addr.eq(bias_word),
                              states[n].addr.eq(mem.slot_address(p, n, src_slot, tok.i_word))]    # (postsynaptic)
             with m.If(layer == n + 1):     # presynaptic layer of the pass
                 m.d.comb += states[n].addr.eq(mem.slot_address(p, n, late.slot, late.g))

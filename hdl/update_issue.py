@@ -21,7 +21,7 @@ from .update_plan import Block, blocks, diff_memory
 def words(p: CoreParams) -> int:
     """Words the scan addresses: the weight memories, the biases, the differences."""
     return max(max(wm.spec.depth for wm in mem.weight_memories(p)),
-               max(p.unit_words(n) for n in range(1, p.layers + 1)), diff_memory(p).depth)
+               max(bm.spec.depth for bm in mem.bias_memories(p)), diff_memory(p).depth)
 
 
 def position_layout(p: CoreParams) -> data.StructLayout:
@@ -45,7 +45,9 @@ def token_layout(p: CoreParams) -> data.StructLayout:
 
 def first_word(p: CoreParams, blk: Block) -> int:
     """Where the block's words start in their memory."""
-    return mem.weight_memory(p, blk.layer).base(blk.layer) if blk.kind == "W" else 0
+    if blk.kind == "diff":
+        return 0
+    return (mem.weight_memory if blk.kind == "W" else mem.bias_memory)(p, blk.layer).base(blk.layer)
 
 
 class UpdateIssueSignature(wiring.Signature):

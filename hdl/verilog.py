@@ -35,11 +35,11 @@ def memory_map(p: CoreParams) -> list[dict]:
     out = [{"name": spec.name, "region": None if region is None else int(region), "access": access,
             "depth": spec.depth, "lanes": spec.lanes, "width": spec.elem.width,
             "bits": spec.depth * spec.lanes * spec.elem.width} for spec, region, access in entries]
-    for entry in out:   # where each weight matrix lives: its memory and first word there
-        if entry["name"].startswith("W"):
+    for entry in out:   # where each weight matrix and bias vector lives: its memory and first word there
+        if entry["name"][0] in "Wb":
             layer = int(entry["name"][1:])
-            wm = mem.weight_memory(p, layer)
-            entry |= {"memory": wm.spec.name, "base": wm.base(layer)}
+            held = (mem.weight_memory if entry["name"][0] == "W" else mem.bias_memory)(p, layer)
+            entry |= {"memory": held.spec.name, "base": held.base(layer)}
     out.append({"name": "y", "region": int(Region.Y), "access": "w", "depth": INPUT_BANKS * p.batch, "lanes": 1,
                 "width": p.label_bits, "bits": INPUT_BANKS * p.batch * p.label_bits})
     out.append({"name": "pred", "region": int(Region.PRED), "access": "r", "depth": p.batch, "lanes": 1,

@@ -76,8 +76,10 @@ class WeightUpdate(wiring.Component):
         (:class:`~.block_ram.BlockRAM`, 3 cycles) (``x2``: their second port).
     weights, weight_writes : arrays of read and write requests, one per weight memory in
         :func:`~.memories.weight_memories`' order (:func:`~.memories.weight_index`).
-    biases, bias_writes, states_a, states_b : arrays of requests, one per layer (``[n − 1]``:
-        layer ``n``; the states' ports A and B).
+    biases, bias_writes : arrays of read and write requests, one per bias memory in
+        :func:`~.memories.bias_memories`' order (:func:`~.memories.bias_index`).
+    states_a, states_b : arrays of requests, one per layer (``[n − 1]``: layer ``n``; the
+        states' ports A and B).
     written : Out(range(2N))
         The memory the block writes: ``2(n−1)`` for ``W_n``, ``2(n−1) + 1`` for ``b_n``.
     mul : Out(request_signature(2P, …))
@@ -96,7 +98,8 @@ class WeightUpdate(wiring.Component):
         weights, biases, states = mem.weight_ports(p), mem.bias_ports(p), mem.state_ports(p)
         count, N = len(weights.specs), p.layers
         members |= {"weights": In(weights.read()).array(count), "weight_writes": In(weights.write()).array(count),
-                    "biases": In(biases.read()).array(N), "bias_writes": In(biases.write()).array(N),
+                    "biases": In(biases.read()).array(len(biases.specs)),
+                    "bias_writes": In(biases.write()).array(len(biases.specs)),
                     "states_a": In(states.read()).array(N), "states_b": In(states.read()).array(N)}
         super().__init__(members)
 
@@ -156,7 +159,8 @@ class WeightUpdate(wiring.Component):
         if kind == "W":
             k = mem.weight_index(self.params, n)
             return self.weight_writes[k] if write else self.weights[k]
-        return self.bias_writes[n - 1] if write else self.biases[n - 1]
+        k = mem.bias_index(self.params, n)
+        return self.bias_writes[k] if write else self.biases[k]
 
     def _shared_reads(self, m, issue, diff_rd):
         """Stage 0: the reads of the operand every lane shares, of sample ``b``: ``W_1``'s

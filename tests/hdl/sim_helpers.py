@@ -130,6 +130,18 @@ def weight_stores(p, weights) -> list[dict[int, list[int]]]:
     return stores
 
 
+def bias_stores(p, biases) -> list[dict[int, list[int]]]:
+    """The words of each bias memory, in ``memories.bias_memories``' order (the engines' port
+    arrays), holding ``biases[n]``, ``b_n``."""
+    stores = []
+    for bm in mem.bias_memories(p):
+        store = {}
+        for n in bm.layers:
+            store |= {bm.base(n) + g: word for g, word in enumerate(lane_words(biases[n], p.lanes))}
+        stores.append(store)
+    return stores
+
+
 async def run_engine(ctx, dut, limit: int = 50_000) -> None:
     """Start an engine (``start`` for a cycle) and wait until it is done and its last writes
     have landed."""

@@ -17,16 +17,17 @@ from epfpga.hdl import memories as mem
 from epfpga.hdl.neuron_update import NeuronUpdate
 
 from .neuron_params import params
-from .sim_helpers import lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
+from .sim_helpers import bias_stores, lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
 
 SRC, DST = (0, 3), (1, 4)      # the pair's source and destination slots (ping of each, pong of each)
 
 
-@pytest.mark.parametrize("sizes, lanes", [((20, 12, 5), 4), ((20, 9, 7, 5), 4),
-                                          ((40, 36, 20), 32), ((40, 36, 20, 10), 32)])    # (two-level trees)
+@pytest.mark.parametrize("sizes, lanes, board", [((20, 12, 5), 4, "ulx3s-85f"), ((20, 9, 7, 5), 4, "ulx3s-85f"),
+                                                 ((40, 36, 20), 32, "ulx3s-85f"), ((40, 36, 20, 10), 32, "ulx3s-85f"),
+                                                 ((20, 9, 7, 5), 4, "icebreaker")])   # (two-level trees; the biases in one memory)
 @pytest.mark.parametrize("nudge", ["inside", "outside"])
-def test_a_drive_and_a_step_equal_the_model(sizes, lanes, nudge):
-    p = params(sizes=sizes, lanes=lanes, batch=2, nudge=nudge)
+def test_a_drive_and_a_step_equal_the_model(sizes, lanes, board, nudge):
+    p = params(sizes=sizes, lanes=lanes, batch=2, board=board, nudge=nudge)
     spec, P, N = p.spec, p.lanes, p.layers
     rng = np.random.default_rng(len(sizes))
     lim = min(spec.w_max, 1 << spec.fw)
@@ -40,12 +41,11 @@ def test_a_drive_and_a_step_equal_the_model(sizes, lanes, nudge):
     dut = NeuronUpdate(p)
     stride_bits = ceil_log2(p.input_stride)
     inputs = {g | h << stride_bits: word for h in range(2) for g, word in enumerate(lane_words(x[h], P))}
-    biases = [dict(enumerate(lane_words(b[n], P))) for n in range(1, N + 1)]
     states = [{SRC[h] << ceil_log2(p.slot_stride(n)) | g: word for h in range(2)
                for g, word in enumerate(lane_words(q[n - 1][h], P))} for n in range(1, N + 1)]
     processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P, p)]
     processes += [read_model(port, store, P) for port, store in zip(dut.weights, weight_stores(p, w))]
-    processes += [read_model(port, store, P) for port, store in zip(dut.biases, biases)]
+    processes += [read_model(port, store, P) for port, store in zip(dut.biases, bias_stores(p, b))]
     processes += [read_model(port, store, P) for port, store in zip(dut.states, states)]
     processes += [write_model(port, store) for port, store in zip(dut.state_writes, states)]
 

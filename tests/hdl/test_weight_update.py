@@ -19,7 +19,7 @@ from epfpga.hdl import memories as mem
 from epfpga.hdl.update_plan import single_port_weights
 from epfpga.hdl.weight_update import WeightUpdate
 
-from .sim_helpers import lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
+from .sim_helpers import bias_stores, lane_words, multiplier_model, read_model, run_engine, simulate, weight_stores, write_model
 
 
 ICE = "icebreaker"     # (no timing registers: the lanes' block selects decoded, the operands' lead 0)
@@ -51,7 +51,7 @@ def test_an_update_equals_the_model(sizes, lanes, batch, rounding, sign, board):
     stores = weight_stores(p, {n: weights[f"W{n}"] for n in range(1, N + 1)})
     stride_bits = ceil_log2(p.input_stride)
     inputs = {g | s << stride_bits: word for s in range(B) for g, word in enumerate(lane_words(x[s], P))}
-    biases = [dict(enumerate(lane_words(weights[f"b{n}"], P))) for n in range(1, N + 1)]
+    biases = bias_stores(p, {n: weights[f"b{n}"] for n in range(1, N + 1)})
     saved = 3 * p.halves                  # phase a's slots, then phase b's (memories.slot_index)
     states = [{(saved + phase * B + s) << ceil_log2(p.slot_stride(n)) | g: word
                for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(lane_words(q[n - 1][s], P))}
@@ -77,6 +77,7 @@ def test_an_update_equals_the_model(sizes, lanes, batch, rounding, sign, board):
         for i in range(p.sizes[n]):
             got = sum((store[wm.base(n) + i * p.weight_groups(n) + g] for g in range(p.weight_groups(n))), [])
             assert got[:p.sizes[n - 1]] == golden.params[f"W{n}"][i].tolist(), (n, i)
-        got = sum((biases[n - 1][g] for g in range(p.unit_words(n))), [])
+        bm, store = mem.bias_memory(p, n), biases[mem.bias_index(p, n)]
+        got = sum((store[bm.base(n) + g] for g in range(p.unit_words(n))), [])
         assert got[:p.sizes[n]] == golden.params[f"b{n}"].tolist(), n
     assert not torch.equal(golden.params["W1"], weights["W1"])      # (the update changed something)
