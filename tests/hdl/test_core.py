@@ -121,9 +121,12 @@ def test_a_frozen_layer_keeps_its_weights_and_the_others_train_exactly(rounding)
         assert np.array_equal(got[name], want.numpy()), name
 
 
-@pytest.mark.parametrize("lanes", [4, 32])     # at 32, a region's words (64 with two banks) are gathered in groups
-def test_host_port_reads_back_every_memory_it_writes(lanes):
-    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=lanes, batch=2, lrs=[0.1, 0.1], fixed={"weight_bits": 12, "weight_frac": 8}))
+# (at 32, a region's words (64 with two banks) are gathered in groups; the iCEBreaker's b_2
+# follows b_1 in one memory)
+@pytest.mark.parametrize("lanes, board", [(4, "ulx3s-85f"), (32, "ulx3s-85f"), (4, "icebreaker")])
+def test_host_port_reads_back_every_memory_it_writes(lanes, board):
+    cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=lanes, batch=2, lrs=[0.1, 0.1], hardware={"board": board},
+                                    fixed={"weight_bits": 12, "weight_frac": 8}))
     rtl = RtlTrainer(cfg)
     rng = np.random.default_rng(2)
     weights = {name: rng.integers(-2048, 2048, v.shape) for name, v in rtl.params.items()}
