@@ -157,7 +157,7 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
         if b.family == "ecp5":
             platform.sites = floorplan(params)     # (hdl/device.py: the hard blocks' sites)
         plan = platform.build(top, name="top", build_dir=str(out), do_build=False,
-                              script_after_read=yowasp.KEEP_REPLICAS,
+                              script_after_read=yowasp.after_read(b.family),
                               synth_opts=yowasp.synthesis_options(b.family),
                               script_after_synth=yowasp.synthesis(b.family, "top")[1],
                               nextpnr_opts="--report nextpnr.json --timing-allow-fail")

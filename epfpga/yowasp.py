@@ -43,6 +43,15 @@ _UNTIL_LUTS = "-run begin:map_luts"
 # The copies of a distribution tree (hdl/distribution.py: signals with the ``replica``
 # attribute) hold one value; without ``keep`` on their flip-flops, opt_merge makes them one.
 KEEP_REPLICAS = "setattr -set keep 1 a:replica %ci1:+[Q] t:*dff* %i"
+# On the iCE40 the registers with the ``undefined_init`` attribute (hdl/device.py: a block
+# RAM's read data) lose their initial value: the SB_RAM40_4K's read has none, and yosys would
+# give the value with an AND gate on every bit.
+_PREPARE = {"ecp5": KEEP_REPLICAS, "ice40": f"{KEEP_REPLICAS}; setattr -unset init a:undefined_init"}
+
+
+def after_read(family: str) -> str:
+    """What the synthesis of ``family`` does to the design as read, before ``synth_<family>``."""
+    return _PREPARE[family]
 
 
 def synthesis_options(family: str) -> str:
@@ -53,7 +62,8 @@ def synthesis_options(family: str) -> str:
 
 def synthesis(family: str, top: str) -> tuple[str, str]:
     """The synthesis of module ``top`` for ``family`` (``ecp5``, ``ice40``): the copies kept
-    (:data:`KEEP_REPLICAS`) and ``synth_<family>`` up to the LUT mapping, and the script from
+    (:data:`KEEP_REPLICAS`, and on the iCE40 the undefined initial values dropped) and
+    ``synth_<family>`` up to the LUT mapping, and the script from
     it on.  (The first part ends with the ``synth_<family>`` command, for options after it.)"""
     synth = " ".join(filter(None, (f"synth_{family}", _OPTIONS[family], f"-top {top}")))
-    return f"{KEEP_REPLICAS}; {synth} {_UNTIL_LUTS}", f"{_LUTS[family]}; {synth} -run map_cells:"
+    return f"{after_read(family)}; {synth} {_UNTIL_LUTS}", f"{_LUTS[family]}; {synth} -run map_cells:"

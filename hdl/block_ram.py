@@ -25,7 +25,12 @@ memory's read port is asynchronous, into a register of its own that yosys merges
 block as its synchronous read, with the memory's ``no_rw_check``: a synchronous read port, as
 Amaranth writes it, asks for the old word in a collision, which the iCE40's ``SB_RAM40_4K``
 does not give, and yosys emulated it with a second write register and a bypass on every read
-port (``docs/toolchain.md``).  Every form holds and returns the same words.
+port (``docs/toolchain.md``).  On the iCE40 the register after the read is the block's own:
+the address is registered twice and the block reads it a cycle later, since a data register
+after the block would be ``P`` elements of flip-flops that no LUT feeds, each a logic cell of
+its own (``digits`` at P = 4: 306 flip-flops fewer in all).  That read register has no initial
+value (:data:`~.device.UNDEFINED_INIT`): nothing reads a port before its first read.  Every
+form holds and returns the same words from a port's first read on.
 
 Block shapes on the ECP5, by depth (:func:`dp16kd_shape`): up to 512 words, the 36-bit
 pseudo-dual-port mode, two 16-bit or four 9-bit lanes a block (each lane its own 9-bit byte
@@ -45,7 +50,7 @@ from amaranth.lib.wiring import Out
 
 from epfpga.contract.params import SPRAM_BITS, SPRAM_WORDS
 
-from .device import is_ecp5, is_ice40, site
+from .device import UNDEFINED_INIT, is_ecp5, is_ice40, site
 from .distribution import FANOUT, REPLICA, groups
 from .memories import MemorySpec
 
@@ -138,11 +143,12 @@ class BlockRAM(wiring.Component):
         :func:`~.update_plan.single_port_weights`).  On the iCE40 such a memory is
         ``SB_SPRAM256KA`` instances, where the write takes the port.
 
-    A read must not meet a write of its word (both requested in the same cycle), nor, with one
-    port, any write: the ``DP16KD`` and the SPRAM leave such a read undefined.  Built for the
+    A read must not meet a write of its word requested in the same cycle (the ``DP16KD`` reads
+    then) or in the next (the iCE40's blocks read a cycle later), nor, with one port, any write
+    requested in its cycle: the blocks and the SPRAM leave such a read undefined.  Built for the
     simulators (no platform: Amaranth's simulator, the simulators' Verilog) such a read returns
     its word with every bit inverted, held until the next read, so that every bit-exact test
-    shows a schedule that breaks the rule.
+    shows a schedule that breaks the rule on either device.
 
     Attributes
     ----------
@@ -191,27 +197,56 @@ class BlockRAM(wiring.Component):
         m.d.comb += [port.addr.eq(write.addr), port.en.eq(write.en[:used]),
                      *[port.data[l].eq(write.data[l]) for l in range(used)]]
         for k, (addr, en, data) in enumerate(requests):    # (the unused lanes' data stays 0)
-            registered = Signal(store.shape, name=f"r{k}_data", reset_less=True)
+            registered = Signal(store.shape, name=f"r{k}_data", reset_less=True,
+                                attrs={UNDEFINED_INIT: 1} if is_ice40(platform) else {})
             m.d.comb += [data[l].eq(registered[l]) for l in range(used)]
             if platform is None:
-                inferred = store.read_port()
-                m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
-                # (the simulators) a read that meets a write it may not meet returns its word
-                # inverted, held until the next read: one port, any write; two, one of its word
-                clash = write.en.any() if self.single_port else write.en.any() & (write.addr == addr)
-                poisoned = Signal(name=f"r{k}_poisoned")
-                with m.If(en):
-                    m.d.sync += poisoned.eq(clash)
-                word = inferred.data.as_value()
-                word = word ^ poisoned.replicate(len(word))
-            else:    # (merged into the block with no_rw_check: see above)
-                inferred = store.read_port(domain="comb")
-                word = Signal(store.shape, name=f"r{k}_word", reset_less=True)
-                m.d.comb += inferred.addr.eq(addr)
-                with m.If(en):
-                    m.d.sync += word.eq(inferred.data)
-            m.d.sync += registered.eq(word)
+                m.d.sync += registered.eq(self._checked_read(m, store, write, addr, en, k))
+                continue
+            inferred = store.read_port(domain="comb")
+            ice40 = is_ice40(platform)
+            if ice40:
+                # the block reads the address a cycle later, straight into its data: a second
+                # address register, where a data register would hold P elements in flip-flops
+                # that no LUT feeds, a logic cell each
+                addr, en = self._request(m, addr, en, f"r{k}_late_")
+            word = registered if ice40 else Signal(store.shape, name=f"r{k}_word", reset_less=True)
+            m.d.comb += inferred.addr.eq(addr)
+            with m.If(en):    # (merged into the block with no_rw_check: see above)
+                m.d.sync += word.eq(inferred.data)
+            if not ice40:
+                m.d.sync += registered.eq(word)
         return m
+
+    @staticmethod
+    def _request(m: Module, addr, en, prefix: str):
+        """The read request, registered."""
+        addr_q, en_q = Signal.like(addr, name=f"{prefix}addr", reset_less=True), Signal(name=f"{prefix}en")
+        m.d.sync += [addr_q.eq(addr), en_q.eq(en)]
+        return addr_q, en_q
+
+    def _checked_read(self, m: Module, store, write: _Write, addr, en, k: int):
+        """The simulators' read of the registered request: the word, inverted where the read
+        meets a write it may not meet, and held so until the next read.  With one port, any
+        write requested in the read's cycle; with two, a write of its word requested in the
+        read's cycle (the ECP5's blocks read then) or in the next (the iCE40's read a cycle
+        later), so that a schedule the simulators pass holds on both."""
+        inferred = store.read_port()
+        m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
+        late_addr, late_en = self._request(m, addr, en, f"r{k}_late_")
+        word = inferred.data.as_value()
+        if self.single_port:
+            clashes = [(en, write.en.any())]
+        else:
+            clashes = [(en, write.en.any() & (write.addr == addr)), (late_en, write.en.any() & (write.addr == late_addr))]
+        for j, (reading, clash) in enumerate(clashes):
+            held = Signal(name=f"r{k}_poisoned{j}")
+            with m.If(reading):
+                m.d.sync += held.eq(clash)
+            # (the first is held from the read's request, the second decided in the read's cycle)
+            poisoned = held if j == 0 else Mux(reading, clash, held)
+            word = word ^ poisoned.replicate(len(word))
+        return word
 
     def _spram(self, m: Module, write: _Write, request) -> None:
         """:func:`spram_blocks` ``SB_SPRAM256KA`` a lane, one after the other in depth: the

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+#: The attribute of a register whose value before its first load nothing reads: the iCE40's
+#: synthesis drops its initial value (``epfpga.yowasp``), so that yosys makes it a block RAM's
+#: read with no logic to give that value.
+UNDEFINED_INIT = "undefined_init"
+
 
 class ECP5:
     """The ECP5 as the gateware asks after it, without a board's platform (the netlist's and

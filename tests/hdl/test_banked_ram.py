@@ -38,20 +38,25 @@ def test_the_banks_share_out_every_address_once(name):
 
 def stimulus(b: Banks, cycles: int, seed: int, wrong: int | None = None) -> list[dict]:
     """Random writes anywhere (random lane enables, rails among the values) and reads of each
-    port's own bank, never of the word written that cycle; with ``wrong``, port ``wrong``
-    reads the other bank every seventh cycle."""
+    port's own bank, never of a word written that cycle or the next; with ``wrong``, port
+    ``wrong`` reads the other bank every seventh cycle."""
     rng = np.random.default_rng(seed)
     spec = b.spec
     hi = 1 << spec.elem.width
     own = [[a for a in range(spec.depth) if b.bank(a) == k] for k in range(2)]
+    waddrs = [int(rng.integers(spec.depth)) for _ in range(cycles + 1)]
     out = []
     for t in range(cycles):
-        waddr = int(rng.integers(spec.depth))
+        waddr = waddrs[t]
         raddr = []
         for k in range(2):
             pool = own[1 - k] if wrong == k and t % 7 == 3 else own[k]
             a = int(rng.choice(pool))
-            raddr.append(pool[(pool.index(a) + 1) % len(pool)] if a == waddr else a)
+            # (a read of the other bank reads the word with the bank bit flipped: that one too)
+            near = {w ^ flip for w in waddrs[t:t + 2] for flip in (0, 0 if b.bit is None else 1 << b.bit)}
+            for _ in range(4):
+                a = pool[(pool.index(a) + 1) % len(pool)] if a in near else a
+            raddr.append(a)
         data = [int(rng.choice([0, hi - 1])) if t % 5 == 0 else int(rng.integers(hi)) for _ in range(spec.lanes)]
         out.append({"waddr": waddr, "wdata": data, "wen": int(rng.integers(1 << spec.lanes)) if t < cycles - 20 else 0,
                     "raddr": raddr, "ren": [int(rng.random() < 0.8) for _ in range(2)]})

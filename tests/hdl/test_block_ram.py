@@ -5,6 +5,8 @@ cell model in Icarus), in every block shape."""
 from __future__ import annotations
 
 
+import re
+
 import numpy as np
 import pytest
 from amaranth import signed, unsigned
@@ -13,6 +15,7 @@ from amaranth.back import rtlil, verilog
 from epfpga.hdl.block_ram import LATENCY, BlockRAM, dp16kd_blocks, dp16kd_shape, spram_blocks, uses_dp16kd
 from epfpga.hdl.memories import MemorySpec
 from epfpga.hdl.device import ECP5, ICE40
+from epfpga.verification import netlist
 from epfpga.verification.netlist import MODELS, ice40_cell_models
 
 from .sim_helpers import icarus, simulate
@@ -31,16 +34,18 @@ SHAPES = [
 
 
 def stimulus(spec: MemorySpec, cycles: int, seed: int, ports: int = 1, single_port: bool = False) -> list[dict]:
-    """Random writes (random lane enables) and reads on each of ``ports``, never of the word
-    written that cycle (``single_port``: never in a cycle with a write)."""
+    """Random writes (random lane enables) and reads on each of ``ports``, never of a word
+    written that cycle or the next (``single_port``: never in a cycle with a write)."""
     rng = np.random.default_rng(seed)
     lo, hi = (-(1 << (spec.elem.width - 1)), 1 << (spec.elem.width - 1)) if spec.elem.signed else (0, 1 << spec.elem.width)
+    waddrs = [int(rng.integers(spec.depth)) if t % 3 else t % spec.depth for t in range(cycles + 1)]  # first words and edges
     out = []
     for t in range(cycles):
-        waddr = int(rng.integers(spec.depth)) if t % 3 else t % spec.depth   # first words and edges
+        waddr = waddrs[t]
         raddr = [int(rng.integers(spec.depth)) if t > cycles // 3 else int(rng.integers(min(spec.depth, 8)))
                  for _ in range(ports)]
-        raddr = [(a + 1) % spec.depth if a == waddr else a for a in raddr]
+        for _ in range(2):
+            raddr = [(a + 1) % spec.depth if a in waddrs[t:t + 2] else a for a in raddr]
         edge = [lo, hi - 1, 0, -1 if spec.elem.signed else 1]
         data = [int(edge[(t + l) % 4]) if t % 5 == 0 else int(rng.integers(lo, hi)) for l in range(spec.lanes)]
         out.append({"waddr": waddr, "wdata": data, "wen": int(rng.integers(1 << spec.lanes)) if t < cycles - 20 else 0,
@@ -93,14 +98,20 @@ def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1, single_p
     return got
 
 
-def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1, single_port: bool = False) -> list[list[list[int]]]:
-    """The ECP5 form's Verilog (DP16KD instances) with our DP16KD model, or a single-port
-    memory's iCE40 form (SB_SPRAM256KA) with yosys' model, in Icarus: each read port's data
-    after each edge."""
+def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1, single_port: bool = False,
+                 ice40: bool = False) -> list[list[list[int]]]:
+    """The ECP5 form's Verilog (DP16KD instances) with our DP16KD model, a single-port
+    memory's iCE40 form (SB_SPRAM256KA) with yosys' model, or (``ice40``) the iCE40 form
+    synthesised as the board build does (SB_RAM40_4K) with yosys' models, in Icarus: each read
+    port's data after each edge."""
     dut = BlockRAM(spec, ports, single_port)
     bits, lanes = spec.elem.width, spec.lanes
-    text = verilog.convert(dut, name="dut", platform=ICE40() if single_port else ECP5(), emit_src=False)
-    models = ice40_cell_models() if single_port else (MODELS / "DP16KD.v").read_text()
+    if ice40:
+        text = netlist.ice40(dut, log=lambda _: None).replace(f"module {netlist.TOP}(", "module dut(")
+        models = ""     # (in the netlist's text)
+    else:
+        text = verilog.convert(dut, name="dut", platform=ICE40() if single_port else ECP5(), emit_src=False)
+        models = ice40_cell_models() if single_port else (MODELS / "DP16KD.v").read_text()
     mask = (1 << bits) - 1
     rows = []
     for s in steps:
@@ -251,3 +262,48 @@ def test_a_read_in_the_cycle_of_a_write_returns_no_stored_word():
     bad = [t for t in range(len(steps)) if got[t] != want[t]]
     assert bad and bad[0] == clash + LATENCY - 1
     assert got[bad[0]] == [~v for v in want[bad[0]][:1]] + [~v for v in want[bad[0]][1:]]
+
+
+@pytest.mark.parametrize("write_after", [0, 1])
+def test_a_read_beside_a_write_of_its_word_returns_no_stored_word(write_after):
+    """Two ports: a write of the read's word requested in its cycle (the ECP5's blocks read
+    then) or in the next (the iCE40's read a cycle later) inverts the read's word in the
+    simulators' form, held until the next read; a write of another word does not."""
+    spec = MemorySpec("m", signed(16), 2, 64)
+    steps = stimulus(spec, 200, seed=3)
+    clash = next(t for t, s in enumerate(steps) if t > 50 and s["ren"] == [1])
+    steps[clash + write_after] = dict(steps[clash + write_after], wen=3, waddr=steps[clash]["raddr"][0])
+    steps[clash + 1] = dict(steps[clash + 1], ren=[0])
+    got, want = amaranth_reads(spec, steps)[0], reference(spec, steps)
+    bad = [t for t in range(len(steps)) if got[t] != want[t]]
+    assert bad and bad[0] == clash + LATENCY - 1 and bad == list(range(bad[0], bad[0] + len(bad)))
+    steps[clash + write_after]["waddr"] ^= 1
+    apart = amaranth_reads(spec, steps)[0]
+    assert apart == reference(spec, steps)
+    assert got[bad[0]] == [~v for v in apart[bad[0]]]     # (the word before the write, inverted)
+
+
+# (elem, lanes, depth) of the iCE40's two-port memories: digits' state1 (bank a), b1_2 and diff at P = 4
+ICE40_SHAPES = [(unsigned(9), 4, 640), (signed(16), 4, 67), (signed(10), 8, 128)]
+
+
+@pytest.mark.parametrize("geometry", ICE40_SHAPES)
+def test_the_ice40_blocks_read_a_cycle_later_with_no_data_register(geometry, tmp_path):
+    """The iCE40 form synthesised as the board build does (SB_RAM40_4K, yosys' models, in
+    Icarus) returns the reference's words from a port's first read on (before it, the block's
+    read register holds no defined word, and nothing reads it): the address registered twice,
+    and the block's read the data register, so the flip-flops are the requests' (and the depth
+    multiplexer's selects where the blocks are stacked), not one data register of a port more."""
+    spec = MemorySpec("m", *geometry)
+    steps = stimulus(spec, 500, seed=spec.depth + 2, ports=2)
+    got = icarus_reads(spec, steps, tmp_path, 2, ice40=True)
+    for k in range(2):
+        first = next(t for t, s in enumerate(steps) if s["ren"][k]) + LATENCY - 1
+        assert got[k][first:] == reference(spec, steps, k)[first:]
+        assert all(v is None for word in got[k][:first] for v in word)
+    text = netlist.ice40(BlockRAM(spec, 2), log=lambda _: None)
+    design = text[:text.index("module SB_")] if "module SB_" in text else text
+    flip_flops = len(re.findall(r"^\s*SB_DFF\w* ", design, re.M))
+    requests = (spec.addr_bits + spec.lanes + spec.lanes * spec.elem.width) + 2 * 2 * (spec.addr_bits + 1)
+    assert "SB_RAM40_4K" in design and requests <= flip_flops < requests + spec.lanes * spec.elem.width, \
+        (flip_flops, requests)
