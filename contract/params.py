@@ -313,6 +313,12 @@ class CoreParams:
         return self.config.hardware.coded_inputs
 
     @property
+    def max_payload(self) -> int:
+        """The largest payload a frame of the link carries (``hardware.max_payload``): the
+        receive queue and the frame buffer are sized by it."""
+        return self.config.hardware.max_payload
+
+    @property
     def sdram(self) -> bool:
         """The build has the board's SDRAM on the host bus (``hardware.sdram``)."""
         return self.config.hardware.sdram

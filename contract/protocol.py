@@ -23,11 +23,11 @@ from amaranth.lib import data
 
 VERSION = 2         # 2: coded inputs (INPUTS, the input table, BAD_CODE)
 CRC_BYTES = 2
+# The largest payload a build takes (``hardware.max_payload``, in the descriptor): this one by
+# default, and at most; at least MIN_PAYLOAD, which every reply fits.
 MAX_PAYLOAD = 1024
+MIN_PAYLOAD = 128
 DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
-# Symbols the device's receive queue holds (docs/protocol.md §4): a client keeps at most this
-# many bytes of requests unanswered (§5), so none is ever dropped.
-RX_QUEUE = 2048
 REPLY = 0x80        # a reply's command byte: the request's, with this bit set
 WIDTHS = (1, 2, 4)  # bytes per element of WRITE and READ
 
@@ -91,7 +91,22 @@ PARAMS = {Command.WRITE: Fields((("addr", 4), ("width", 1))),
           Command.START: Fields((("bank", 1),)),
           Command.INPUTS: Fields((("addr", 4), ("coding", 1), ("count", 2))),
           Command.WAIT: Fields((("max_cycles", 4),))}
-MAX_FRAME = HEADER_BYTES + MAX_PAYLOAD + CRC_BYTES
+
+
+def max_frame(max_payload: int = MAX_PAYLOAD) -> int:
+    """The bytes of the largest decoded frame of a build that takes ``max_payload``."""
+    return HEADER_BYTES + max_payload + CRC_BYTES
+
+
+def rx_queue(max_payload: int = MAX_PAYLOAD) -> int:
+    """Symbols the receive queue of a build that takes ``max_payload`` holds (``docs/protocol.md``
+    §4): one largest frame and its delimiters, rounded up to a power of two.  A client keeps at
+    most this many bytes of requests unanswered (§5), so none is ever dropped."""
+    return 1 << (max_frame(max_payload) + 2 - 1).bit_length()
+
+
+MAX_FRAME = max_frame()
+RX_QUEUE = rx_queue()
 
 
 def frame_layout() -> data.StructLayout:
@@ -292,13 +307,14 @@ def _runs(data: bytes) -> Iterator[tuple[int, bytes]]:
         k = end
 
 
-def inputs_payloads(addr: int, data: bytes, coding: Coding | None = None) -> list[bytes]:
+def inputs_payloads(addr: int, data: bytes, coding: Coding | None = None,
+                    max_payload: int = MAX_PAYLOAD) -> list[bytes]:
     """``INPUTS`` payloads that write the table values of ``data``'s bytes to consecutive
-    element addresses from ``addr``, each within :data:`MAX_PAYLOAD` and :data:`MAX_COUNT`
+    element addresses from ``addr``, each within ``max_payload`` bytes and :data:`MAX_COUNT`
     elements (a zero run is never split, a stretch of literals may be); ``coding`` ``None``:
     whichever codes ``data`` shorter."""
     lead = PARAMS[Command.INPUTS]
-    room = MAX_PAYLOAD - lead.size
+    room = max_payload - lead.size
     runs = list(_runs(data)) if coding != Coding.BYTES else []
     if coding is None:
         coding = Coding.ZERO_RUNS if sum(len(code) for _, code in runs) < len(data) else Coding.BYTES
@@ -327,9 +343,10 @@ def read_values(payload: bytes, width: int) -> list[int]:
     return [int.from_bytes(payload[k:k + width], "little") for k in range(1, len(payload), width)]
 
 
-def max_elements(width: int, command: Command) -> int:
-    """The most elements one ``WRITE`` or ``READ`` frame carries at ``width``."""
-    room = MAX_PAYLOAD - (PARAMS[Command.WRITE].size if command == Command.WRITE else 1)
+def max_elements(width: int, command: Command, max_payload: int = MAX_PAYLOAD) -> int:
+    """The most elements one ``WRITE`` or ``READ`` frame of a build that takes ``max_payload``
+    carries at ``width``."""
+    room = max_payload - (PARAMS[Command.WRITE].size if command == Command.WRITE else 1)
     return room // width
 
 

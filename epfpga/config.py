@@ -97,12 +97,16 @@ class Hardware:
     260 logic cells on the iCE40; without, every input goes as a 2-byte element.  ``sdram``:
     the build has the board's SDRAM controller and the SDRAM on the host bus (the ULX3S's
     32 MB; ``docs/architecture.md``), and the epoch runner that trains from it (it expands
-    the data set's bytes through the input table, so it needs ``coded_inputs``)."""
+    the data set's bytes through the input table, so it needs ``coded_inputs``).
+    ``max_payload``: the largest payload a frame of the link carries, a power of two from 128
+    to 1024; the device's receive queue and frame buffer are sized by it (256: 6 of the
+    iCE40UP5K's 30 block RAMs fewer than 1024), and the host learns it from the descriptor."""
 
     board: str = "ulx3s-85f"
     clock_mhz: float = 25.0
     coded_inputs: bool = True
     sdram: bool = False
+    max_payload: int = 1024
 
     def __post_init__(self) -> None:
         _choice("hardware.board", self.board, BOARDS)
@@ -111,6 +115,9 @@ class Hardware:
             raise ConfigError("hardware.coded_inputs", self.coded_inputs, "must be true or false")
         if not isinstance(self.sdram, bool):
             raise ConfigError("hardware.sdram", self.sdram, "must be true or false")
+        _int("hardware.max_payload", self.max_payload, 128, 1024)
+        if self.max_payload & (self.max_payload - 1):
+            raise ConfigError("hardware.max_payload", self.max_payload, "must be a power of two (128, 256, 512 or 1024)")
         if self.sdram and self.board not in SDRAM_BOARDS:
             raise ConfigError("hardware.sdram", self.sdram,
                               f"the {self.board} has no SDRAM (boards with one: {', '.join(SDRAM_BOARDS)})")

@@ -16,10 +16,11 @@ import numpy as np
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (LINK_COUNTERS, MAX_COUNT, PARAMS, REPLY, RX_QUEUE, STATE_CHANGING,
+from epfpga.contract.protocol import (LINK_COUNTERS, MAX_COUNT, MAX_PAYLOAD, PARAMS, REPLY, STATE_CHANGING,
                                       STATUS_REGISTERS, VERSION, WIDTHS, BadFrame, Command, Descriptor, Frame,
                                       FrameDecoder, Status, WrongVersion, encode_frame, inputs_payloads, max_elements,
-                                      read_payload, read_values, start_payload, wait_payload, write_payload)
+                                      read_payload, read_values, rx_queue, start_payload, wait_payload,
+                                      write_payload)
 from epfpga.errors import UserError
 
 from .driver import HostDriver
@@ -69,6 +70,13 @@ class SerialLink:
         Before each wait for replies, send requests whose replies fill a USB-serial bridge's
         packet (:data:`FLUSH`), so the bridge passes the replies on at once, not when its
         latency timer expires (``docs/protocol.md`` §5).
+
+    Attributes
+    ----------
+    max_payload : int
+        The device's largest payload, which sizes its receive queue: the protocol's largest
+        until :meth:`info` reads the device's descriptor (a smaller device answers an
+        overflow of its queue ``OVERFLOW``, and the request goes again).
     """
 
     def __init__(self, port: str, baud: int, timeout: float = 2.0, retries: int = 2, flush: bool = True):
@@ -80,6 +88,7 @@ class SerialLink:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise LinkError(f"cannot open serial port {port}: {reason}") from None
         self.counters = LinkCounters()
+        self.max_payload = MAX_PAYLOAD
         self._decoder = FrameDecoder()
         self._flushes = 0     # flush replies still to come (close waits for them)
         self._seq = 0
@@ -121,8 +130,8 @@ class SerialLink:
         """The replies to ``batch``, in its order, each with a status in ``accept``.
 
         The requests go out without waiting for each reply, as long as the bytes of those not
-        yet answered fit the device's receive queue (:data:`RX_QUEUE`); the replies are
-        matched by ``seq`` and command.  A reply that says the request was damaged on the way
+        yet answered fit the device's receive queue (:func:`rx_queue` of :attr:`max_payload`);
+        the replies are matched by ``seq`` and command.  A reply that says the request was damaged on the way
         (``BAD_CRC``, ``FRAMING``, ``OVERFLOW``) sends it again; if no reply comes for
         :attr:`timeout` seconds, every request still unanswered goes again, in order.  So a
         batch's ``START`` would run twice: only writes to distinct addresses and reads may
@@ -161,7 +170,8 @@ class SerialLink:
             unanswered[seq] = k
             waiting = False
 
-        window = RX_QUEUE - sum(map(len, FLUSH)) if self.flush else RX_QUEUE
+        queue = rx_queue(self.max_payload)
+        window = queue - sum(map(len, FLUSH)) if self.flush else queue
         while following < len(batch) or unanswered:
             in_flight = sum(len(frames[k][2]) for k in unanswered.values())
             while following < len(batch) and frames[following][0] not in unanswered and \
@@ -216,7 +226,10 @@ class SerialLink:
 
     # -- commands -----------------------------------------------------------------------------------
     def info(self) -> Descriptor:
-        return Descriptor.unpack(self.request(Command.INFO).payload[1:])
+        """The device's descriptor; its largest payload sizes the requests from here on."""
+        descriptor = Descriptor.unpack(self.request(Command.INFO).payload[1:])
+        self.max_payload = descriptor.max_payload
+        return descriptor
 
     def wait(self, max_cycles: int = 1 << 18) -> dict[str, int]:
         """The status registers once the core is idle (asking again while it runs)."""
@@ -263,7 +276,8 @@ class LinkTransport:
         while k < len(addrs):
             region = addrs[k] >> REGION_SHIFT
             width, signed = self._width.get(region, (4, False))
-            limit = MAX_COUNT if self.coder and region == Region.X else max_elements(width, command)
+            limit = MAX_COUNT if self.coder and region == Region.X else \
+                max_elements(width, command, self.link.max_payload)
             end = k + 1
             while end < len(addrs) and end - k < limit and addrs[end] == addrs[end - 1] + 1 \
                     and addrs[end] >> REGION_SHIFT == region:
@@ -279,11 +293,12 @@ class LinkTransport:
             values = [v for _, v in pairs[k:k + count]]
             codes = self.coder.code(values) if self.coder and first >> REGION_SHIFT == Region.X else None
             if codes is None:
-                step = max_elements(width, Command.WRITE)
+                step = max_elements(width, Command.WRITE, self.link.max_payload)
                 batch += [(Command.WRITE, write_payload(first + j, width, values[j:j + step]))
                           for j in range(0, count, step)]
             else:
-                batch += [(Command.INPUTS, payload) for payload in inputs_payloads(first, codes)]
+                batch += [(Command.INPUTS, payload)
+                          for payload in inputs_payloads(first, codes, max_payload=self.link.max_payload)]
         self.link.requests(batch)
 
     def read(self, addrs: list[int]) -> list[int]:
@@ -315,9 +330,9 @@ class _Recorder:
     the bytes each way (for :func:`train_bytes_per_sample`); each batch ends in the
     :data:`FLUSH` of a turn-around, whose ``INFO`` replies are ``info_reply`` bytes."""
 
-    def __init__(self, info_reply: int):
+    def __init__(self, info_reply: int, max_payload: int):
         self.sent = self.received = 0
-        self.info_reply = info_reply
+        self.info_reply, self.max_payload = info_reply, max_payload
 
     def request(self, command: Command, payload: bytes = b"", accept=(Status.OK,)) -> Frame:
         return self.requests([(command, payload)])[0]
@@ -349,7 +364,7 @@ def train_bytes_per_sample(params: CoreParams, table=None, xq: np.ndarray | None
     ``xq``: the mini-batch's quantised inputs (by default, with an input ``table``, each its
     entry 1: a byte data set without a 0, whose inputs no zero run shortens; without, zeros:
     2 bytes an input whatever they are)."""
-    recorder = _Recorder(_info_reply(params.layers))
+    recorder = _Recorder(_info_reply(params.layers), params.max_payload)
     link = LinkTransport(params, recorder, table)
     recorder.sent = recorder.received = 0      # (the table goes once, not with each mini-batch)
     driver = HostDriver(params, link)

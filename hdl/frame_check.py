@@ -15,8 +15,8 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, MAX_PAYLOAD, PARAMS,
-                                      STATE_CHANGING, STATUS_REGISTERS, VERSION, Coding, Command, Status)
+from epfpga.contract.protocol import (CRC_BYTES, HEADER_BYTES, LINK_COUNTERS, PARAMS, STATE_CHANGING,
+                                      STATUS_REGISTERS, VERSION, Coding, Command, Status, max_frame)
 from epfpga.contract.resident import ResidentReg
 
 from .frame_receiver import FRAME
@@ -48,7 +48,7 @@ class FrameCheck(wiring.Component):
     head : In(FRAME)
         The frame's first bytes; held from two cycles before :attr:`sample` (a frame's CRC
         bytes come after them) to the decision.
-    count : In(range(MAX_FRAME + 1))
+    count : In(range(max_frame(params.max_payload) + 1))
     crc_ok, framing, overflow : In(1)
         What the receiver holds, valid in the cycle of :attr:`sample`.
     sample : In(1)
@@ -75,8 +75,8 @@ class FrameCheck(wiring.Component):
     def __init__(self, params: CoreParams):
         self.params = params
         super().__init__({
-            "head": In(FRAME), "count": In(range(MAX_FRAME + 1)), "crc_ok": In(1), "framing": In(1),
-            "overflow": In(1), "sample": In(1), "core_busy": In(1), "core_bank": In(1), "resident": In(1),
+            "head": In(FRAME), "count": In(range(max_frame(params.max_payload) + 1)), "crc_ok": In(1),
+            "framing": In(1), "overflow": In(1), "sample": In(1), "core_busy": In(1), "core_bank": In(1), "resident": In(1),
             "applied": In(1),
             "applied_seq": In(8), "status": Out(Status), "elements": Out(16), "in_range": Out(1),
             "duplicate": Out(1), "may_run": Out(1),
@@ -105,7 +105,7 @@ class FrameCheck(wiring.Component):
                   Command.WAIT: length == PARAMS[Command.WAIT].size, Command.START: length == PARAMS[Command.START].size,
                   Command.WRITE: (length > LEAD) & width_ok & ((data_bytes & (width - 1)) == 0),
                   Command.READ: ((length == PARAMS[Command.READ].size) & width_ok & (count != 0) &
-                                 ((count << log_bytes) <= MAX_PAYLOAD - 1))}
+                                 ((count << log_bytes) <= self.params.max_payload - 1))}
         if self.params.coded_inputs:
             shapes[Command.INPUTS] = ((length > PARAMS[Command.INPUTS].size) & (count != 0) &
                                       (head.params.inputs.coding <= max(Coding)))

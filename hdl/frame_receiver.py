@@ -26,15 +26,16 @@ READ_LATENCY = 2
 
 
 class BufferRead(wiring.Signature):
-    """A read of the frame buffer: ``data`` is byte ``addr``, :data:`READ_LATENCY` cycles later,
-    and keeps its value while ``hold``."""
+    """A read of a frame buffer of ``size`` bytes: ``data`` is byte ``addr``,
+    :data:`READ_LATENCY` cycles later, and keeps its value while ``hold``."""
 
-    def __init__(self):
-        super().__init__({"addr": Out(ceil_log2(MAX_FRAME)), "hold": Out(1), "data": In(8)})
+    def __init__(self, size: int = MAX_FRAME):
+        super().__init__({"addr": Out(ceil_log2(size)), "hold": Out(1), "data": In(8)})
 
 
 class FrameReceiver(wiring.Component):
-    """Symbols in while :attr:`enable`, one frame at a time.
+    """Symbols in while :attr:`enable`, one frame at a time, into a buffer of ``size`` bytes
+    (the build's largest frame, :func:`~epfpga.contract.protocol.max_frame`).
 
     Attributes
     ----------
@@ -52,8 +53,8 @@ class FrameReceiver(wiring.Component):
         the symbol taken.  Two ``END`` in a row are an empty frame, and do not end one.
     head : Out(FRAME)
         The frame's first bytes: its header and the commands' leading fields.
-    count : Out(range(MAX_FRAME + 1))
-        Bytes in the buffer (at most :data:`MAX_FRAME`).
+    count : Out(range(size + 1))
+        Bytes in the buffer (at most ``size``).
     crc_ok : Out(1)
         The CRC over the bytes, their CRC included, is 0.
     framing, overflow : Out(1)
@@ -68,17 +69,18 @@ class FrameReceiver(wiring.Component):
     Latency: a symbol is in the buffer, the CRC and :attr:`head` the cycle after it is taken.
     """
 
-    def __init__(self):
+    def __init__(self, size: int = MAX_FRAME):
+        self.size = size
         super().__init__({
             "symbols": In(stream.Signature(SYMBOL)), "enable": In(1), "clear_head": In(1),
-            "ended": Out(1), "head": Out(FRAME), "count": Out(range(MAX_FRAME + 1)), "crc_ok": Out(1),
+            "ended": Out(1), "head": Out(FRAME), "count": Out(range(size + 1)), "crc_ok": Out(1),
             "framing": Out(1), "overflow": Out(1), "error_taken": Out(1), "empty": Out(1),
-            "read": In(BufferRead()),
+            "read": In(BufferRead(size)),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        buf = m.submodules.buffer = memory.Memory(shape=8, depth=MAX_FRAME, init=[])
+        buf = m.submodules.buffer = memory.Memory(shape=8, depth=self.size, init=[])
         wr, rd = buf.write_port(), buf.read_port()
         m.d.comb += rd.addr.eq(self.read.addr)
         with m.If(~self.read.hold):
@@ -97,7 +99,7 @@ class FrameReceiver(wiring.Component):
             with m.If(symbol.error):
                 m.d.sync += self.framing.eq(1)
             with m.Elif(~symbol.end):
-                with m.If(self.count == MAX_FRAME):
+                with m.If(self.count == self.size):
                     m.d.sync += self.overflow.eq(1)
                 with m.Else():
                     m.d.comb += wr.en.eq(1)

@@ -20,8 +20,8 @@ from amaranth.utils import ceil_log2
 
 from epfpga.contract.address_map import REGION_SHIFT, Reg, Region, address
 from epfpga.contract.params import HOST_DATA_BITS, CoreParams
-from epfpga.contract.protocol import (HEADER_BYTES, LINK_COUNTERS, MAX_FRAME, PARAMS, REPLY, STATUS_REGISTERS,
-                                      VERSION, Command, Descriptor, Status)
+from epfpga.contract.protocol import (HEADER_BYTES, LINK_COUNTERS, PARAMS, REPLY, STATUS_REGISTERS,
+                                      VERSION, Command, Descriptor, Status, max_frame)
 
 from .frame_check import LEAD, STATUS_ELEMENTS, FrameCheck, log_width
 from .frame_receiver import FrameReceiver
@@ -105,7 +105,7 @@ class ProtocolEngine(wiring.Component):
         """The frame buffer, its checks, the execution's registers and the actions the states
         share (a reply, the next frame, the status registers, an INPUTS frame's values)."""
         p = self.params
-        frame = m.submodules.frame = FrameReceiver()
+        frame = m.submodules.frame = FrameReceiver(max_frame(p.max_payload))
         wiring.connect(m, wiring.flipped(self.rx), frame.symbols)
         byte_q = frame.read.data
         rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
@@ -156,7 +156,7 @@ class ProtocolEngine(wiring.Component):
         j = Signal(2)                   # byte of the element
         word = Signal(32)
         cursor = Signal(32)             # bus address of element k
-        rptr = Signal(range(MAX_FRAME))
+        rptr = Signal(range(max_frame(p.max_payload)))
         hb = Signal(range(HEADER_BYTES + 1))
         wait_left = Signal(32)          # WAIT: cycles left before the reply says BUSY
         writing = Signal()              # INPUTS: the second pass over the codes, which writes

@@ -38,9 +38,9 @@ class RxQueue(wiring.Component):
     ----------
     depth : int
         Symbols the block RAM holds, a power of two; with the front, ``depth + 1`` wait.  The
-        default is the protocol's :data:`~epfpga.contract.protocol.RX_QUEUE`, the window hosts
-        rely on (one largest frame and its delimiters, rounded up to a power of two: two DP16KD
-        on the ECP5, six SB_RAM40_4K on the iCE40).
+        system gives :func:`~epfpga.contract.protocol.rx_queue` of its largest payload, the
+        window hosts rely on (one largest frame and its delimiters, rounded up to a power of
+        two; at 1,024 bytes: two DP16KD on the ECP5, six SB_RAM40_4K on the iCE40).
 
     Attributes
     ----------

@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.address_map import REGION_SHIFT, Region
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import MAX_PAYLOAD, VERSION, Descriptor, Feature
+from epfpga.contract.protocol import VERSION, Descriptor, Feature, rx_queue
 from epfpga.contract.sdram import ULX3S_SDRAM
 
 from .bus_arbiter import BusArbiter
@@ -39,7 +39,7 @@ def descriptor(params: CoreParams, clock_hz: int, baud: int) -> Descriptor:
         (Feature.SDRAM if params.sdram else Feature(0))
     return Descriptor(version=VERSION, layers=params.layers, lanes=params.lanes, state_bits=params.state_bits,
                       input_bits=params.input_bits, weight_bits=params.weight_bits, label_bits=params.label_bits,
-                      features=features, batch=params.batch, max_payload=MAX_PAYLOAD, clock_hz=clock_hz, baud=baud,
+                      features=features, batch=params.batch, max_payload=params.max_payload, clock_hz=clock_hz, baud=baud,
                       digest=params.digest, sizes=params.sizes)
 
 
@@ -89,7 +89,7 @@ class System(wiring.Component):
         rx = m.submodules.uart_rx = UARTRx(self.divisor)
         tx = m.submodules.uart_tx = UARTTx(self.divisor)
         decoder = m.submodules.slip_decoder = SlipDecoder()
-        queue = m.submodules.rx_queue = RxQueue()   # (the protocol's RX_QUEUE: the hosts' window)
+        queue = m.submodules.rx_queue = RxQueue(rx_queue(self.params.max_payload))   # (the hosts' window)
         encoder = m.submodules.frame_encoder = FrameEncoder()
         engine = m.submodules.engine = ProtocolEngine(self.params, self.descriptor)
         m.d.comb += [

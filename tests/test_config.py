@@ -89,6 +89,15 @@ def test_vf_is_fully_connected_only():
     assert err.value.key == "feedback"
 
 
+def test_the_largest_payload_is_a_power_of_two_from_128_to_1024():
+    assert config.from_dict({}).hardware.max_payload == 1024
+    assert config.from_dict({"hardware": {"max_payload": 256}}).hardware.max_payload == 256
+    for bad, says in ((64, r"must be in \[128, 1024\]"), (2048, "must be in"), (384, "power of two"),
+                      ("256", "integer"), (True, "integer")):
+        with pytest.raises(ConfigError, match=f"hardware.max_payload.*{says}"):
+            config.from_dict({"hardware": {"max_payload": bad}})
+
+
 def test_only_a_board_with_an_sdram_builds_one():
     assert config.from_dict({"hardware": {"sdram": True}}).hardware.sdram is True
     with pytest.raises(ConfigError, match="the icebreaker has no SDRAM \\(boards with one: ulx3s-85f\\)"):

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from epfpga.contract.address_map import REGION_SHIFT, Region
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER, HEADER_BYTES, MAX_FRAME,
-                                      MAX_PAYLOAD, PARAMS, REPLY, STATE_CHANGING, VERSION, WIDTHS, Coding, Command,
-                                      Status, crc16, expand)
+from epfpga.contract.protocol import (CRC_BYTES, END, ESC, ESC_END, ESC_ESC, HEADER, HEADER_BYTES,
+                                      PARAMS, REPLY, STATE_CHANGING, VERSION, WIDTHS, Coding, Command,
+                                      Status, crc16, expand, max_frame)
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class EngineModel:
 
     def __init__(self, params: CoreParams):
         self.coded = params.coded_inputs
+        self.max_payload = params.max_payload
         self.regions = {r.region: r for r in params.host_regions() + params.link_regions()}
         self.applied_seq: int | None = None
         self._buf = bytearray()
@@ -59,7 +60,7 @@ class EngineModel:
         return out
 
     def _store(self, byte: int) -> None:
-        if len(self._buf) == MAX_FRAME:
+        if len(self._buf) == max_frame(self.max_payload):
             self._overflow = True
         else:
             self._buf.append(byte)
@@ -112,8 +113,7 @@ class EngineModel:
             return reply(Status.OK, applied=True)
         return reply(Status.OK)
 
-    @staticmethod
-    def _elements(command: Command, payload: bytes) -> int | None:
+    def _elements(self, command: Command, payload: bytes) -> int | None:
         """Elements a WRITE or READ moves (0 for the others); ``None``: a payload of the
         wrong shape."""
         n = len(payload)
@@ -135,4 +135,4 @@ class EngineModel:
             data = n - lead.size
             return data // width if data > 0 and data % width == 0 else None
         count = PARAMS[Command.READ].struct.unpack(payload)[2] if n == PARAMS[Command.READ].size else 0
-        return count if count and count * width <= MAX_PAYLOAD - 1 else None
+        return count if count and count * width <= self.max_payload - 1 else None

@@ -24,9 +24,9 @@ import serial
 from epfpga.contract.address_map import REGION_SHIFT, Region, address, layer_region
 from epfpga.contract.params import CoreParams, HostRegion
 from epfpga.contract.resident import ResidentReg
-from epfpga.contract.protocol import (END, MAX_FRAME, PARAMS, REPLY, TABLE_ENTRIES, VERSION, WIDTHS, Coding, Command,
+from epfpga.contract.protocol import (END, PARAMS, REPLY, TABLE_ENTRIES, VERSION, WIDTHS, Coding, Command,
                                       Frame, FrameDecoder, Status, crc16, expand, inputs_payloads, pack, read_payload,
-                                      slip_encode, write_payload, zero_runs)
+                                      max_frame, slip_encode, write_payload, zero_runs)
 from epfpga.firmware.driver import HostDriver
 from epfpga.firmware.link import LinkTransport, SerialLink
 from epfpga.firmware.sdram_upload import device_crc
@@ -181,7 +181,8 @@ class Fuzzer:
         self._send_modelled("truncated", slip_encode(frame[:int(self.rng.integers(1, len(frame)))]))
 
     def _oversized(self, shadow) -> None:
-        body = bytes(int(v) for v in self.rng.integers(0, 256, int(self.rng.integers(MAX_FRAME + 1, MAX_FRAME + 300))))
+        longest = max_frame(self.params.max_payload)
+        body = bytes(int(v) for v in self.rng.integers(0, 256, int(self.rng.integers(longest + 1, longest + 300))))
         self._send_modelled("oversized", slip_encode(body))
 
     def _garbage(self, shadow) -> None:
@@ -241,7 +242,8 @@ class Fuzzer:
         """A well-formed ``INPUTS`` payload: random bytes, a random share of them 0, either coding."""
         addr, count = self._span(self.x, 600)
         data = (self.rng.integers(1, 256, count) * (self.rng.random(count) >= self.rng.random())).astype(np.uint8)
-        return inputs_payloads(addr, data.tobytes(), Coding(int(self.rng.integers(len(Coding)))))[0]
+        return inputs_payloads(addr, data.tobytes(), Coding(int(self.rng.integers(len(Coding)))),
+                               max_payload=self.params.max_payload)[0]
 
     def _inputs(self, shadow) -> None:
         self._send_modelled("inputs", slip_encode(pack(self._seq(), Command.INPUTS, self._inputs_payload())))

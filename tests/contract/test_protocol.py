@@ -8,8 +8,8 @@ import pytest
 from epfpga.contract.protocol import (CRC_BYTES, END, ESC, HEADER, HEADER_BYTES, MAX_FRAME, MAX_PAYLOAD, MAX_RUN,
                                       PARAMS, VERSION, BadFrame, Coding, Command, Descriptor, Feature, Frame, FrameDecoder,
                                       crc16, encode_frame, expand, frame_layout, inputs_payloads, pack, parse,
-                                      read_payload, read_values, slip_encode, start_payload, wait_payload,
-                                      write_payload, zero_runs)
+                                      max_elements, max_frame, read_payload, read_values, rx_queue, RX_QUEUE,
+                                      slip_encode, start_payload, wait_payload, write_payload, zero_runs)
 
 
 def test_crc16_is_ibm_3740():
@@ -130,21 +130,33 @@ def _bytes_with_runs(rng, n: int, zeros: float) -> bytes:
 
 
 @pytest.mark.parametrize("coding", list(Coding))
-def test_inputs_payloads_cover_the_bytes_in_order_within_the_frame_and_count_limits(coding):
+@pytest.mark.parametrize("max_payload", [MAX_PAYLOAD, 128])
+def test_inputs_payloads_cover_the_bytes_in_order_within_the_frame_and_count_limits(coding, max_payload):
     rng = np.random.default_rng(int(coding))
     lead = PARAMS[Command.INPUTS]
     for n, zeros in ((0, 0.5), (1, 1.0), (700, 0.0), (5000, 0.8), (70_000, 0.999), (200_000, 1.0)):
         data = _bytes_with_runs(rng, n, zeros)
-        payloads = inputs_payloads(0x0200_0010, data, coding)
+        payloads = inputs_payloads(0x0200_0010, data, coding, max_payload=max_payload)
         at, got = 0x0200_0010, b""
         for p in payloads:
             addr, c, count = lead.struct.unpack_from(p)
             values = expand(c, p[lead.size:])
-            assert len(p) <= MAX_PAYLOAD and c == coding and addr == at and 1 <= count <= 0xFFFF
+            assert len(p) <= max_payload and c == coding and addr == at and 1 <= count <= 0xFFFF
             assert values is not None and len(values) == count      # no run split across payloads
             at, got = at + count, got + values
         assert got == data
     assert len(inputs_payloads(0, bytes(200_000), Coding.ZERO_RUNS)) == 4     # 65,535 values a frame at most
+
+
+def test_a_builds_largest_payload_sizes_its_frames_and_its_receive_queue():
+    """One largest frame and its two delimiters, rounded up to a power of two: 2,048 symbols at
+    1,024 bytes (two DP16KD, six iCE40 blocks at 10 bits), 512 at 256, 256 at 128; a WRITE or
+    READ frame carries what its payload holds after the leading fields or the status byte."""
+    assert (max_frame(), RX_QUEUE, MAX_FRAME) == (1031, 2048, 1031)
+    assert [rx_queue(p) for p in (128, 256, 512, 1024)] == [256, 512, 1024, 2048]
+    assert rx_queue(247) == 256 and rx_queue(248) == 512     # (a frame of 254 bytes and its ENDs fill 256)
+    assert max_elements(2, Command.WRITE, 256) == (256 - PARAMS[Command.WRITE].size) // 2 == 125
+    assert max_elements(4, Command.READ, 128) == 31 and max_elements(4, Command.READ) == 255
 
 
 def test_zero_runs_code_a_run_of_up_to_256_zeros_in_two_bytes():

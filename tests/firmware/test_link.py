@@ -599,3 +599,41 @@ def test_board_upload_puts_the_training_set_in_the_sdram(tmp_path):
     line = proc.stdout.strip()
     assert line.startswith(f"64 training samples of 'digits', {2 * len(image):,} bytes: 1 of 1 chunks sent, "
                            f"0 on the board already (") and line.endswith(f"; CRC-32 {words_crc(image):08x}"), line
+
+
+def test_a_board_of_a_small_payload_tells_the_host_which_sizes_its_frames():
+    """An iCEBreaker build that takes 128-byte payloads (a 135-byte frame buffer, a 256-symbol
+    receive queue): its descriptor says so, the host's link sizes its requests and its window
+    by it and loads and reads back every weight with no request sent twice, and a frame too
+    long for its buffer is answered OVERFLOW."""
+    from epfpga.verification.board_sim import SimulatedBoard
+    config = config_mod.from_dict({**CONFIG, "sizes": [40, 6, 3], "hardware": {"board": "icebreaker", "max_payload": 128}})
+    hw = CoreParams.from_config(config)
+    sim = SimulatedBoard(hw)
+    try:
+        link = SerialLink(sim.port, 12_000_000)
+        assert link.max_payload == 1024 and link.info().max_payload == 128 and link.max_payload == 128
+        driver = HostDriver(hw, LinkTransport(hw, link))
+        rng = np.random.default_rng(6)
+        weights = {f"W{n}": rng.integers(-2 ** 15, 2 ** 15, (hw.sizes[n], hw.sizes[n - 1])) for n in (1, 2)}
+        weights |= {f"b{n}": rng.integers(-2 ** 15, 2 ** 15, hw.sizes[n]) for n in (1, 2)}
+        sent = link.counters.requests
+        driver.load_weights(weights)
+        assert link.counters.requests - sent >= 2 * hw.sizes[1] * hw.sizes[0] // 128    # (40 x 6 weights in frames of 128)
+        assert all(np.array_equal(v, driver.read_weights()[k]) for k, v in weights.items())
+        # three long replies, then three long requests: sent at once, the requests would arrive
+        # while the device sends the replies, 405 bytes into its queue of 256
+        x, w1 = address(Region.X, 0), address(layer_region(1, "W"), 0)
+        batch = [(Command.READ, read_payload(x, 1, 127))] * 3 + \
+            [(Command.WRITE, write_payload(w1 + 61 * k, 2, [k] * 61)) for k in range(3)]
+        assert [len(r.payload) for r in link.requests(batch)] == [128] * 3 + [1] * 3
+        assert link.counters.retries == 0
+        link.close()
+        raw = Raw(sim.port)
+        fits = pack(1, Command.WRITE, write_payload(address(Region.X, 0), 1, [0] * (128 - 5)))
+        assert raw.status_of(slip_encode(fits)) == Status.OK
+        too_long = pack(2, Command.WRITE, write_payload(address(Region.X, 0), 1, [0] * (128 - 4)))
+        assert raw.status_of(slip_encode(too_long)) == Status.OVERFLOW
+        raw.close()
+    finally:
+        sim.close()

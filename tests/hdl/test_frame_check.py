@@ -10,7 +10,7 @@ import pytest
 from epfpga import config as config_mod
 from epfpga.contract.address_map import Region, address, layer_region
 from epfpga.contract.params import CoreParams
-from epfpga.contract.protocol import (MAX_PAYLOAD, STATE_CHANGING, Coding, Command, Status, crc16, inputs_payloads,
+from epfpga.contract.protocol import (STATE_CHANGING, Coding, Command, Status, crc16, inputs_payloads,
                                       pack, read_payload, start_payload, wait_payload, write_payload)
 from epfpga.contract.resident import ResidentReg
 from epfpga.hdl.frame_check import LATENCY, FrameCheck
@@ -32,7 +32,8 @@ def random_frame(rng, params: CoreParams) -> bytes:
         frame = pack(seq, Command.WRITE, write_payload(addr, int(rng.choice([1, 2, 4])), [1] * int(rng.integers(1, 9))))
     elif kind == 1:
         width = int(rng.choice([1, 2, 3, 4]))
-        frame = pack(seq, Command.READ, read_payload(addr, width, int(rng.choice([0, 1, 5, MAX_PAYLOAD // width]))))
+        most = (params.max_payload - 1) // width         # (the status byte and the elements fill a payload)
+        frame = pack(seq, Command.READ, read_payload(addr, width, int(rng.choice([0, 1, 5, most, most + 1]))))
     elif kind == 2:
         x = address(Region.X, int(rng.integers(0, 40))) if rng.random() < 0.7 else addr
         frame = pack(seq, Command.INPUTS, inputs_payloads(x, bytes(int(rng.integers(1, 20))), Coding.ZERO_RUNS)[0])
@@ -57,10 +58,10 @@ BOARDS = pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])   # with 
 
 
 @BOARDS
-@pytest.mark.parametrize("coded", [True, False])
-def test_the_checks_answer_as_the_engine_model(coded, board):
+@pytest.mark.parametrize("coded, max_payload", [(True, 1024), (False, 1024), (True, 128)])
+def test_the_checks_answer_as_the_engine_model(coded, max_payload, board):
     cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.5, 0.5],
-                                    hardware={"coded_inputs": coded, "board": board}))
+                                    hardware={"coded_inputs": coded, "board": board, "max_payload": max_payload}))
     params = CoreParams.from_config(cfg)
     model, dut = EngineModel(params), FrameCheck(params)
     rng = np.random.default_rng(int(coded))

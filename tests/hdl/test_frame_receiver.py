@@ -6,8 +6,9 @@ empty frames, symbols arriving with gaps."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from epfpga.contract.protocol import MAX_FRAME, Command, crc16, pack, write_payload
+from epfpga.contract.protocol import MAX_FRAME, Command, crc16, max_frame, pack, write_payload
 from epfpga.hdl.frame_receiver import FRAME, READ_LATENCY, FrameReceiver
 
 from .sim_helpers import simulate
@@ -15,13 +16,13 @@ from .sim_helpers import simulate
 HEAD_BYTES = FRAME.size // 8
 
 
-def receive(frames: list[list[tuple[int, str]]], seed: int = 0) -> list[dict]:
+def receive(frames: list[list[tuple[int, str]]], seed: int = 0, size: int = MAX_FRAME) -> list[dict]:
     """Each frame a list of ``(byte, kind)`` symbols (kind ``byte``, ``error``, or ``lost``: a
     byte that came after some were dropped),
     then an ``END``; returns, for each frame that ended, what the receiver held the cycle
     after, and the buffer's bytes read back."""
     rng = np.random.default_rng(seed)
-    dut = FrameReceiver()
+    dut = FrameReceiver(size)
     out: list[dict] = []
 
     async def offer(ctx, byte: int, kind: str) -> bool:
@@ -68,16 +69,17 @@ def receive(frames: list[list[tuple[int, str]]], seed: int = 0) -> list[dict]:
     return out
 
 
-def twin(symbols: list[tuple[int, str]]) -> dict:
+def twin(symbols: list[tuple[int, str]], size: int = MAX_FRAME) -> dict:
     data = bytes(b for b, kind in symbols if kind != "error")   # (a lost mark rides on a byte that got in)
-    kept = data[:MAX_FRAME]
+    kept = data[:size]
     return {"count": len(kept), "crc_ok": int(crc16(kept) == 0),
             "framing": int(any(kind == "error" for _, kind in symbols)),
-            "overflow": int(any(kind == "lost" for _, kind in symbols) or len(data) > MAX_FRAME),
+            "overflow": int(any(kind == "lost" for _, kind in symbols) or len(data) > size),
             "head": kept[:HEAD_BYTES].ljust(HEAD_BYTES, b"\0"), "buffer": kept}
 
 
-def test_what_the_receiver_holds_is_the_frame():
+@pytest.mark.parametrize("size", [MAX_FRAME, max_frame(128)])    # (the largest payload 1,024 or 128 bytes)
+def test_what_the_receiver_holds_is_the_frame(size):
     good = pack(7, Command.WRITE, write_payload(0x1000_0000, 2, list(range(40))))
     damaged = bytearray(good)
     damaged[9] ^= 0x20
@@ -85,10 +87,12 @@ def test_what_the_receiver_holds_is_the_frame():
     frames = [as_symbols(good), as_symbols(damaged), as_symbols(good[:1]),
               as_symbols(good[:6]) + [(0x55, "error")] + as_symbols(good[6:]),
               as_symbols(good[:20]) + [(0, "lost")] + as_symbols(good[20:]),
-              as_symbols(bytes(range(256)) * 5),             # past MAX_FRAME
+              as_symbols(bytes(range(256)) * 5),             # past the largest frame
+              as_symbols(bytes(range(size % 256)) + bytes(range(256)) * (size // 256)),     # the largest, full
               [], [(0, "error")],                             # an empty frame (no end), a bare error
               as_symbols(good)]
-    got = receive(frames, seed=3)
-    want = [twin(f) for f in frames if f]
+    got = receive(frames, seed=3, size=size)
+    want = [twin(f, size) for f in frames if f]
     assert got == want
     assert got[0]["crc_ok"] and not got[1]["crc_ok"] and got[5]["overflow"] and got[3]["framing"]
+    assert got[6]["count"] == size and not got[6]["overflow"]
