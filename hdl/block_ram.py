@@ -233,11 +233,11 @@ class BlockRAM(wiring.Component):
         later), so that a schedule the simulators pass holds on both."""
         inferred = store.read_port()
         m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
-        late_addr, late_en = self._request(m, addr, en, f"r{k}_late_")
         word = inferred.data.as_value()
         if self.single_port:
             clashes = [(en, write.en.any())]
         else:
+            late_addr, late_en = self._request(m, addr, en, f"r{k}_late_")
             clashes = [(en, write.en.any() & (write.addr == addr)), (late_en, write.en.any() & (write.addr == late_addr))]
         for j, (reading, clash) in enumerate(clashes):
             held = Signal(name=f"r{k}_poisoned{j}")
