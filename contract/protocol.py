@@ -24,9 +24,8 @@ from amaranth.lib import data
 VERSION = 2         # 2: coded inputs (INPUTS, the input table, BAD_CODE)
 CRC_BYTES = 2
 # The largest payload a build takes (``hardware.max_payload``, in the descriptor): this one by
-# default, and at most; at least MIN_PAYLOAD, which every reply fits.
+# default, and at most; at least 128 (the config's least), which every reply fits.
 MAX_PAYLOAD = 1024
-MIN_PAYLOAD = 128
 DEFAULT_BAUD = 3_000_000   # the ULX3S's FT231X
 REPLY = 0x80        # a reply's command byte: the request's, with this bit set
 WIDTHS = (1, 2, 4)  # bytes per element of WRITE and READ
