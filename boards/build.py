@@ -108,8 +108,9 @@ def check_fit(b: Board, params: CoreParams) -> None:
         if params.weight_bits > SPRAM_BITS:
             short.append(f"its {params.weight_bits}-bit weights do not fit the {SPRAM_BITS}-bit SPRAM")
         if not single_port_weights(params):
+            least = 2 * params.halves
             short.append(f"the SPRAM has one port, and at batch {params.batch} the update reads a W_1 word "
-                         f"every cycle (batch >= 4 leaves a cycle for each write)")
+                         f"every cycle (batch >= {least} leaves a cycle for each write)")
     total = sum(bits.values())
     if total > b.bram_bits:
         short.append(f"its {'other ' if b.spram_blocks else ''}memories need {total / 2**20:.2f} Mbit of block RAM, "

@@ -105,8 +105,12 @@ class CoreParams:
     @cached_property
     def digest(self) -> bytes:
         """16 bytes naming the gateware: SHA-256 of the :data:`GATEWARE_KEYS` of the config and
-        the :data:`CONTRACT` as sorted JSON (``docs/protocol.md`` §6)."""
+        the :data:`CONTRACT` as sorted JSON (``docs/protocol.md`` §6), and ``"pairs": false``
+        where the build runs one sample at a time (its memories' layout differs; a key only
+        then, so the digests of the builds before the option stand)."""
         keys = {k: v for k, v in self.config.to_dict().items() if k in GATEWARE_KEYS} | {"contract": CONTRACT}
+        if not self.config.hardware.pairs:
+            keys["pairs"] = False
         return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).digest()[:16]
 
     @property
@@ -225,9 +229,9 @@ class CoreParams:
     def update_share(self) -> int:
         """Lanes that share one rounding and write-back unit of the weight update, one lane a
         cycle: the largest power of two that divides ``P`` and fits in the fewest cycles a
-        word's batch sum takes (``W_1``: ``B/2``), so that a word's lanes are done before the
+        word's batch sum takes (``W_1``: ``B/halves``), so that a word's lanes are done before the
         next word's sums are."""
-        fewest = max(1, self.batch // 2)
+        fewest = self.batch // self.halves
         return min(self.lanes, 1 << (fewest.bit_length() - 1))
 
     # -- memory layout (docs/architecture.md) -----------------------------------------------
@@ -252,8 +256,9 @@ class CoreParams:
 
     @property
     def halves(self) -> int:
-        """Samples a neuron step runs: the pair ``2k, 2k + 1`` (one when ``B = 1``)."""
-        return min(2, self.batch)
+        """Samples a neuron step runs: the pair ``2k, 2k + 1``; one where ``B = 1`` or the
+        build runs one sample at a time (``hardware.pairs = false``)."""
+        return min(2 if self.config.hardware.pairs else 1, self.batch)
 
     @property
     def state_slots(self) -> int:

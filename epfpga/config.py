@@ -107,6 +107,7 @@ class Hardware:
     coded_inputs: bool = True
     sdram: bool = False
     max_payload: int = 1024
+    pairs: bool = True
 
     def __post_init__(self) -> None:
         _choice("hardware.board", self.board, BOARDS)
@@ -116,6 +117,8 @@ class Hardware:
         if not isinstance(self.sdram, bool):
             raise ConfigError("hardware.sdram", self.sdram, "must be true or false")
         _int("hardware.max_payload", self.max_payload, 128, 1024)
+        if not isinstance(self.pairs, bool):
+            raise ConfigError("hardware.pairs", self.pairs, "must be true or false")
         if self.max_payload & (self.max_payload - 1):
             raise ConfigError("hardware.max_payload", self.max_payload, "must be a power of two (128, 256, 512 or 1024)")
         if self.sdram and self.board not in SDRAM_BOARDS:

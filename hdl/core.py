@@ -161,15 +161,17 @@ class Core(wiring.Component):
             with m.If(allowed):
                 m.d.comb += port.en.eq(1 << lane if P > 1 else 1)
 
-        # (the pair's inputs in two banks, the even samples' and the odd ones', where B >= 2)
+        # (the pair's inputs in two banks, the even samples' and the odd ones'; without pairs
+        # the engines' second input ports read nothing)
         input_banks = mem.input_banks(p)
-        x_mem = m.submodules.x = BankedRAM(input_banks) if input_banks else BlockRAM(mem.inputs(p), read_ports=2)
-        x_rd, x_rd2 = x_mem.read
-        m.d.comb += [x_rd.addr.eq(word), x_rd2.addr.eq(word)]
+        x_mem = m.submodules.x = BankedRAM(input_banks) if input_banks else BlockRAM(mem.inputs(p))
+        x_rd = x_mem.read[0]
+        m.d.comb += [port.addr.eq(word) for port in x_mem.read]
         host_or(x_rd, (upd.busy, upd.x), (neu.busy, neu.x))
-        host_or(x_rd2, (upd.busy, upd.x2), (neu.busy, neu.x2))
         reads[Region.X] = x_rd
         if input_banks:
+            x_rd2 = x_mem.read[1]
+            host_or(x_rd2, (upd.busy, upd.x2), (neu.busy, neu.x2))
             banked[Region.X] = (x_rd2, input_banks)
         host_write_port(x_mem.write, bank_write(Region.X, p.input_bank_bit))
 

@@ -264,9 +264,9 @@ def state_banks(p: CoreParams, layer: int) -> Banks:
 
 def input_banks(p: CoreParams) -> Banks | None:
     """The input memory in two banks, the even samples' and the odd ones' (the pair's inputs
-    are read together: the drive's, and the ``W_1`` update's); none where ``B = 1`` (one
-    memory with two read ports then)."""
-    if p.batch == 1:
+    are read together: the drive's, and the ``W_1`` update's); none without pairs (one memory
+    and one read port then)."""
+    if p.halves == 1:
         return None
     spec = inputs(p)
     half = spec.depth // 2

@@ -56,10 +56,9 @@ class Block:
 
 def blocks(p: CoreParams) -> list[Block]:
     """The passes of one update, in order."""
-    half = max(1, p.batch // 2)
     out = [Block("diff", 1, p.batch, p.unit_words(1), 1)]   # first: block 0
-    for n in range(1, p.layers + 1):
-        out.append(Block("W", n, p.sizes[n], p.weight_groups(n), half if n == 1 else p.batch))
+    for n in range(1, p.layers + 1):   # (W_1 reads the pair's differences together)
+        out.append(Block("W", n, p.sizes[n], p.weight_groups(n), p.batch // p.halves if n == 1 else p.batch))
         out.append(Block("b", n, 1, p.unit_words(n), p.batch))
     return out
 

@@ -5,13 +5,14 @@ mini-batch.  For every word the pipeline forms the exact batch sum of product di
 from the saved last-step states of the ``B`` samples, so no memory grows with the number of
 weights: ``B`` cycles of two multiplies a lane, ``q_b,post·q_b,pre − q_a,post·q_a,pre``, for
 ``W_n`` (``n ≥ 2``); for ``W_1``, whose presynaptic input is the same in both phases, one
-multiply per sample, ``(q_b,1 − q_a,1)·x``, and two samples a cycle (``B/2`` cycles a word);
+multiply per sample, ``(q_b,1 − q_a,1)·x``, and a pair's two samples a cycle (``B/2`` cycles a
+word; ``B`` without pairs);
 biases need no multiply.  The differences ``q_b,1 − q_a,1`` of all samples are formed first,
 in a pass of their own (the ``diff`` block, ``B · ceil(n_1/P)`` cycles), into a small memory
-whose words each hold a pair of samples, read two samples a cycle through one port.  Then
+whose words each hold a pair's samples, read two samples a cycle through one port.  Then
 ``v = σ_u·D·lr_q``, one rounding (nearest, or stochastic with the
 lane's xorshift32 draw), saturating write-back: a word comes out of the batch sum at most
-once every ``B/2`` cycles, so these run on ``P / share`` units (``CoreParams.update_share``),
+once every ``B/2`` cycles (``B`` without pairs), so these run on ``P / share`` units (``CoreParams.update_share``),
 each serving ``share`` lanes one a cycle, and the lanes' streams live in the units.
 
 Pipeline (cycles after a token is issued; ``L`` = :func:`~.distribution.operand_lead`): 0 the operand
@@ -193,10 +194,10 @@ class WeightUpdate(wiring.Component):
                 read_at = word_read_sample(p, blk) if blk.kind == "W" else None
                 if read_at is not None:     # (en low holds the word for the pass's other samples)
                     m.d.comb += self._port(blk.kind, n).en.eq(issuing & (b == read_at))
-                if blk.kind == "W" and n == 1:   # two samples a cycle
-                    pair = b << 1
-                    m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, pair, g)),
-                                 self.x2.addr.eq(mem.input_address(p, self.bank, pair | 1, g))]
+                if blk.kind == "W" and n == 1:   # a pair's samples a cycle (or the one sample)
+                    first = b << (p.halves - 1)
+                    m.d.comb += [self.x.addr.eq(mem.input_address(p, self.bank, first, g)),
+                                 self.x2.addr.eq(mem.input_address(p, self.bank, first | 1, g))]
                 else:
                     self._state_reads(m, n - (blk.kind == "W"), b, g)
 
@@ -213,7 +214,7 @@ class WeightUpdate(wiring.Component):
         (:class:`~.distribution.Broadcast`); the diff and bias blocks' constants enter at the
         gather's root.  (The odd sample's difference is stored negated, so that no negation sits
         between memory and multiplier: ``m1 − m2 = (q_b − q_a)·x`` of both samples.)"""
-        p, P, B = self.params, self.params.lanes, self.params.batch
+        p, P = self.params, self.params.lanes
         plan = blocks(p)
         shape = self.mul.a[0].shape()
         tok = tokens[block_ram.LATENCY]
@@ -224,11 +225,11 @@ class WeightUpdate(wiring.Component):
             m.d.comb += [gather.select.eq(tok.i_lane if P > 1 else 0), broadcast.value.eq(gather.value)]
             words, constant, constant_blocks = None, Const(0, shape), []
             for k, blk in enumerate(plan):
-                if blk.kind == "W" and (blk.layer > 1 or h == 0 or B > 1):
+                if blk.kind == "W" and (blk.layer > 1 or h == 0 or p.halves > 1):
                     mine = ([states[blk.layer - 1].data[l] for l in range(P)] if blk.layer > 1
                             else [diff_rd.data[diff_lane + l] for l in range(P)])
                     words = mine if words is None else [Mux(picked[k], w, o) for w, o in zip(mine, words)]
-                else:       # (W_1's second sample where B = 1: none)
+                else:       # (W_1's second sample without pairs: none)
                     value = Mux(tok.odd, -1, 1) if blk.kind == "diff" else int(blk.kind == "b")
                     constant = Mux(picked[k], value, constant)
                     constant_blocks.append(picked[k])

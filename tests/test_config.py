@@ -111,3 +111,11 @@ def test_coded_inputs_is_true_or_false(value):
     assert config.from_dict({"hardware": {"coded_inputs": False}}).hardware.coded_inputs is False
     with pytest.raises(ConfigError, match="hardware.coded_inputs"):
         config.from_dict({"hardware": {"coded_inputs": value}})
+
+
+def test_pairs_is_on_by_default_and_a_boolean():
+    assert config.from_dict({}).hardware.pairs is True
+    assert config.from_dict({"hardware": {"pairs": False}}).hardware.pairs is False
+    for bad in ("false", 0, 1):
+        with pytest.raises(ConfigError, match="hardware.pairs.*true or false"):
+            config.from_dict({"hardware": {"pairs": bad}})

@@ -58,6 +58,16 @@ def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
     assert_exact_and_on_schedule(cfg, x, y)
 
 
+@pytest.mark.parametrize("sizes, lanes, batch", [([9, 13, 5], 4, 4), ([7, 11, 6, 4], 1, 2)])
+def test_one_sample_at_a_time_is_bit_exact_and_on_schedule(sizes, lanes, batch):
+    """``hardware.pairs = false``: each neuron step runs one sample, ``W_1``'s update one
+    sample a cycle, the inputs in one memory; the same traces, and the schedule model's cycles."""
+    cfg = config_mod.from_dict(dict(sizes=sizes, lanes=lanes, batch=batch, t1=3, t2=2, lrs=[0.5] * (len(sizes) - 1),
+                                    fixed={"rounding": "stochastic"}, hardware={"pairs": False}))
+    x, y = random_data(cfg, np.random.default_rng(batch), batches=2)
+    assert_exact_and_on_schedule(cfg, x, y)
+
+
 @pytest.mark.parametrize("sizes", [[40, 36, 10], [20, 36, 18, 10]])
 def test_thirty_two_lanes_with_their_trees_are_bit_exact_and_on_schedule(sizes):
     """P = 32: the shared operands read ahead through two-level trees (``distribution.lead``),

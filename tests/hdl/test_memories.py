@@ -12,6 +12,7 @@ from epfpga.contract.params import CoreParams
 from epfpga.hdl import memories as mem
 from epfpga.hdl.device import ECP5
 from epfpga.hdl.neuron_update import NeuronUpdate
+from epfpga.hdl.update_plan import diff_memory
 
 
 def styled(p: CoreParams, platform, style: str = "distributed") -> set[str]:
@@ -60,3 +61,17 @@ def test_the_biases_share_a_block_ram_on_the_ice40_only():
     assert layout(params("digits", 1, "icebreaker")) == [("b1", 256, (0,)), ("b2", 10, (0,))]   # 266 > 256
     wide = params("digits", 4, "icebreaker", sizes=(64, 1000, 10))      # b1 250 words, b2 3: 253
     assert layout(wide) == [("b1_2", 253, (0, 250))]
+
+
+def test_one_sample_at_a_time_keeps_one_copy_of_the_inputs_and_half_the_scratch():
+    """``hardware.pairs = false``: the accumulators hold one sample's sums and drive, the state
+    memories ping, pong and ``s*`` of one sample, the inputs one memory (no even and odd banks),
+    and the differences one sample a word."""
+    cfg = config_mod.load("digits").replace(lanes=2, batch=4)
+    pair = CoreParams.from_config(cfg)
+    alone = CoreParams.from_config(cfg.replace(hardware=cfg.hardware.__class__(pairs=False)))
+    assert mem.accumulators(pair, 1).depth == 2 * mem.accumulators(alone, 1).depth == 4 * 128
+    assert (pair.state_slots, alone.state_slots) == (3 * 2 + 8, 3 + 8)
+    assert mem.input_banks(pair) is not None and mem.input_banks(alone) is None
+    assert (diff_memory(pair).lanes, diff_memory(alone).lanes) == (4, 2)
+    assert diff_memory(pair).depth * 2 == diff_memory(alone).depth == 4 * 128

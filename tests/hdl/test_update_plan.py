@@ -11,21 +11,23 @@ from epfpga.hdl.distribution import operand_lead
 from epfpga.hdl.update_plan import blocks, single_port_weights, word_read_sample, write_stage
 
 
-def params(batch: int, lanes: int, board: str = "icebreaker") -> CoreParams:
+def params(batch: int, lanes: int, board: str = "icebreaker", pairs: bool = True) -> CoreParams:
     """(``board`` sizes the timing registers: the iCEBreaker has none, the ULX3S registers the
     shared operands' broadcast, one cycle more of lead up to 16 lanes, and the multipliers'
     operands and products, two cycles more to the products)"""
     return CoreParams.from_config(config_mod.from_dict(dict(sizes=[20, 12, 5], lanes=lanes, batch=batch, lrs=[0.1, 0.1],
-                                                            hardware=dict(board=board))))
+                                                            hardware=dict(board=board, pairs=pairs))))
 
 
+@pytest.mark.parametrize("pairs", [True, False])
 @pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
 @pytest.mark.parametrize("batch", [1, 2, 4, 8, 16, 32, 64, 128])
 @pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16, 32, 64])
-def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes, board):
+def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes, board, pairs):
     """Words issue ``S`` cycles apart; word ``k`` is read in cycle ``k·S + r + lead`` and
-    written in ``k·S + S − 1 + write_stage`` (cycles from the block's first issue)."""
-    p = params(batch, lanes, board)
+    written in ``k·S + S − 1 + write_stage`` (cycles from the block's first issue).  ``W_1``
+    takes a pair's samples a cycle, or one without pairs."""
+    p = params(batch, lanes, board, pairs)
     for blk in blocks(p):
         if blk.kind != "W":
             continue
@@ -37,7 +39,7 @@ def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes, bo
         reads = {k * blk.samples + r + operand_lead(p) for k in range(words)}
         writes = {k * blk.samples + blk.samples - 1 + write_stage(p) for k in range(words)}
         assert 0 <= r < blk.samples and not reads & writes, (blk, r)
-    assert single_port_weights(p) == (batch >= 4)
+    assert single_port_weights(p) == (batch >= (4 if pairs and batch > 1 else 2))
 
 
 def test_both_read_samples_are_taken():
