@@ -87,7 +87,11 @@ class Sequencer(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.params
-        rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program)
+        # (no read beside a write of its word: the host writes the program only while the
+        # sequencer is idle, and the sequencer reads it only after the start, so yosys spends
+        # no flip-flops on a collision's bypass)
+        rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program,
+                                                   attrs={"no_rw_check": 1})
         wr = rom.write_port()
         m.d.comb += [wr.addr.eq(self.prog.addr), wr.data.eq(self.prog.data), wr.en.eq(self.prog.en)]
         rd = rom.read_port()
