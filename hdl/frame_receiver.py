@@ -80,9 +80,7 @@ class FrameReceiver(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        # (no read beside a write of its word: the engine reads a frame only after its last
-        # byte, and yosys then spends no flip-flops on a collision's bypass)
-        buf = m.submodules.buffer = memory.Memory(shape=8, depth=self.size, init=[], attrs={"no_rw_check": 1})
+        buf = m.submodules.buffer = memory.Memory(shape=8, depth=self.size, init=[])
         wr, rd = buf.write_port(), buf.read_port()
         m.d.comb += rd.addr.eq(self.read.addr)
         with m.If(~self.read.hold):

