@@ -11,7 +11,11 @@ from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.activation import sigmoid_table
 
 
-LATENCY = 3
+def latency(p: CoreParams) -> int:
+    """Cycles from ``u`` to ``q``: 3 where the board has the timing registers, else 2 (the input
+    register left out: on the iCE40 its flip-flops, which no LUT of theirs feeds, were a logic
+    cell each)."""
+    return 3 if p.timing_registers else 2
 
 
 def rshift_round(v, m: int):
@@ -38,14 +42,16 @@ class Activation(wiring.Component):
     u : In(signed(acc_bits))
         Pre-activation (``fw + fs`` fractional bits).
     q : Out(unsigned(fs + 1))
-        State, :data:`LATENCY` = 3 cycles after ``u``: the first register holds ``u``, the
-        second the rounded pre-activation, the third the clamped one, the state (for
-        ``my_sigmoid`` the table's synchronous read port, at the clamped index).  The rounding
-        (an add as wide as ``u``) and the clamp take a cycle each (timing).
+        State, :attr:`latency` (:func:`latency`) cycles after ``u``: a register holds ``u``
+        where the board has the timing registers, the next the rounded pre-activation, the
+        last the clamped one, the state (for ``my_sigmoid`` the table's synchronous read port,
+        at the clamped index).  The rounding (an add as wide as ``u``) and the clamp take a
+        cycle each (timing).
     """
 
     def __init__(self, params: CoreParams):
         self.params = params
+        self.latency = latency(params)
         super().__init__({"u": In(signed(params.acc_bits)), "q": Out(unsigned(params.state_bits))})
 
     round = staticmethod(rshift_round)   # the one rounding of ρ_q (a test replaces it to break the core)
@@ -54,8 +60,11 @@ class Activation(wiring.Component):
         m = Module()
         spec = self.params.spec
         name = self.params.activation
-        u = Signal.like(self.u, reset_less=True)
-        m.d.sync += u.eq(self.u)
+        if self.latency == 3:
+            u = Signal.like(self.u, reset_less=True)
+            m.d.sync += u.eq(self.u)
+        else:
+            u = self.u
         shift = spec.fw + (1 if name == "my_hard_sig" else 0)
         rounded = Signal(signed(len(u) - shift + 1), reset_less=True)
         m.d.sync += rounded.eq(self.round(u, shift))

@@ -18,7 +18,7 @@ from .row_sum import product_shape
 class FeedbackSumSignature(wiring.Signature):
     """A word's products and the accumulator word they add to, as the memory reads it, and
     ``repeat``: the word is the one written the cycle before (its read is then stale).  The new
-    sums one cycle later, their states :data:`activation.LATENCY` cycles after that."""
+    sums one cycle later, their states :func:`activation.latency` cycles after that."""
 
     def __init__(self, params: CoreParams):
         lanes = params.lanes
@@ -42,14 +42,15 @@ class FeedbackSum(wiring.Component):
 
     Latency: ``sums`` :data:`LATENCY` cycle after the products (the memory's word comes
     registered: a word written two cycles before comes through its transparent read, the one
-    written in the cycle before from here); ``q`` :data:`Q_LATENCY`.
+    written in the cycle before from here); ``q`` :attr:`q_latency`, :data:`LATENCY` and the
+    activation's.
     """
 
     LATENCY = 1
-    Q_LATENCY = LATENCY + activation.LATENCY
 
     def __init__(self, params: CoreParams, *, forwarding: bool):
         self.params, self.forwarding = params, forwarding
+        self.q_latency = self.LATENCY + activation.latency(params)
         super().__init__(FeedbackSumSignature(params))
 
     def elaborate(self, platform) -> Module:

@@ -9,7 +9,9 @@ from . import activation, block_ram, multiplier
 from .adder_tree import tree_latency
 from .distribution import broadcast_latency, operand_lead
 
-LATENCY = activation.LATENCY    # (the states are written after the activation)
+def state_latency(p: CoreParams) -> int:
+    """Cycles from a unit's sum to its state: the activation's (:func:`~.activation.latency`)."""
+    return activation.latency(p)
 
 
 # Stages (cycles after a word issues).  The row's postsynaptic state, which every lane's
@@ -48,7 +50,7 @@ def row_end_stage(p: CoreParams) -> int:
 # the cycle that sees the pipeline empty.  With T tree registers, R = row_end_stage and
 # W = row_end_writes, the drive's last write is at stage R + T + W; a hidden layer's pass
 # writes its row ends at R + T + W and the states below it at R + LATENCY; the output layer's
-# states land at R + T + LATENCY.
+# states land at R + T + LATENCY (LATENCY: :func:`state_latency`).
 def drain_drive(p: CoreParams) -> int:
     return row_end_stage(p) + tree_registers(p) + row_end_writes(p) + (2 if p.halves == 2 else 1)   # (the odd sample's write a cycle later)
 
@@ -67,11 +69,11 @@ def drive_issue_cycles(p: CoreParams) -> int:
 
 
 def drain_hidden(p: CoreParams) -> int:
-    return row_end_stage(p) + max(tree_registers(p) + row_end_writes(p), LATENCY) + 1
+    return row_end_stage(p) + max(tree_registers(p) + row_end_writes(p), state_latency(p)) + 1
 
 
 def drain_output(p: CoreParams) -> int:
-    return row_end_stage(p) + tree_registers(p) + LATENCY + 1
+    return row_end_stage(p) + tree_registers(p) + state_latency(p) + 1
 
 
 def step_issue_cycles(p: CoreParams) -> int:

@@ -29,7 +29,7 @@ Stages (cycles after a word issues, ``hdl/neuron_timing.py``), each a component 
   go out ``lead`` cycles later, and both come to the lanes' multipliers at
   :func:`~.neuron_timing.operands`; the products at :func:`~.neuron_timing.products`;
 - feedback: :class:`~.feedback_sum.FeedbackSum`, the read-modify-write of the accumulator word
-  at :func:`~.neuron_timing.row_end_stage`, its states ``LATENCY`` cycles later;
+  at :func:`~.neuron_timing.row_end_stage`, its states :func:`~.neuron_timing.state_latency` cycles later;
 - forward: :class:`~.row_sum.RowSum`, its adder tree registered ``T`` times
   (:func:`~.neuron_timing.tree_registers`), then :class:`~.row_end.RowEnd` (bias, scale,
   nudge) ``T`` cycles after the read-modify-write, and for the output layer :class:`~.output_state.OutputState`.
@@ -167,7 +167,7 @@ class NeuronUpdate(wiring.Component):
         fb_done = Signal(fb_layout)
         m.d.comb += [fb_done.done.eq(rmw.valid & rmw.last_row & (layer >= 2)), fb_done.g.eq(rmw.g),
                      fb_done.h.eq(rmw.h)]
-        fb_line = delay_line(m, fb_done, FeedbackSum.Q_LATENCY - FeedbackSum.LATENCY, "fb_done")
+        fb_line = delay_line(m, fb_done, fb.q_latency - fb.LATENCY, "fb_done")
 
         # -- the forward path: the drive's sums of both samples; a step's is the odd one's
         rows = m.submodules.row_sum = RowSum(p)
@@ -193,7 +193,7 @@ class NeuronUpdate(wiring.Component):
         out_unit = Signal(out_layout)
         m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i.eq(row.i), out_unit.word.eq(row.i_word),
                      out_unit.lane.eq(row.i_lane), out_unit.h.eq(row.h)]
-        out_line = delay_line(m, out_unit, OutputState.LATENCY, "out")
+        out_line = delay_line(m, out_unit, out.latency, "out")
         m.d.comb += [self.out_valid.eq(out_line[-1].valid), self.out_half.eq(out_line[-1].h),
                      self.out_unit.eq(out_line[-1].i), self.out_q.eq(out.q)]
         self._state_writes(m, layer, issue.token, fb_line[-1], fb.q, out_line[-1], out.q)

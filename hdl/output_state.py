@@ -16,7 +16,7 @@ from .delay import delay_line
 
 class OutputStateSignature(wiring.Signature):
     """A unit's accumulator (with the nudge inside ρ, if there) and its nudge σ·(y_q − q_N);
-    its state :attr:`OutputState.LATENCY` cycles later."""
+    its state :attr:`OutputState.latency` cycles later (the activation's)."""
 
     def __init__(self, params: CoreParams):
         super().__init__({"u": In(signed(params.acc_bits)), "err": In(signed(params.state_bits + 2)),
@@ -24,10 +24,9 @@ class OutputStateSignature(wiring.Signature):
 
 
 class OutputState(wiring.Component):
-    LATENCY = activation.LATENCY
-
     def __init__(self, params: CoreParams):
         self.params = params
+        self.latency = activation.latency(params)
         super().__init__(OutputStateSignature(params))
 
     def elaborate(self, platform) -> Module:
@@ -38,6 +37,6 @@ class OutputState(wiring.Component):
         if self.params.nudge_inside:
             m.d.comb += self.q.eq(unit.q)
             return m
-        err = delay_line(m, self.err, self.LATENCY, "err", reset_less=True)[-1]
+        err = delay_line(m, self.err, self.latency, "err", reset_less=True)[-1]
         m.d.comb += self.q.eq(clamp(unit.q + rshift_round(err, spec.k), 0, spec.one))
         return m

@@ -49,6 +49,16 @@ def test_random_config_trace_is_bit_exact_and_on_schedule(seed):
     assert moved > 0
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_random_configs_on_the_icebreaker_are_bit_exact_and_on_schedule(seed):
+    """The iCEBreaker's gateware (no timing registers: shorter pipelines, the activation a cycle
+    sooner, the sequencer's instruction the program memory's word), pairs or not."""
+    rng = np.random.default_rng(3000 + seed)
+    cfg = random_gateware_config(rng, hardware={"board": "icebreaker", "pairs": bool(seed % 2)})
+    x, y = random_data(cfg, rng, batches=2)
+    assert_exact_and_on_schedule(cfg, x, y)
+
+
 @pytest.mark.parametrize("inputs, batch", [(3, 2), (4, 8), (3, 1)])
 def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
     """At most P inputs: a drive row is one word, and a pair's odd row end waits a cycle

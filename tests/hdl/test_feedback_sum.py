@@ -25,7 +25,7 @@ def run(dut: FeedbackSum, memory: list[list[int]], words) -> tuple[list[list[int
 
     async def tb(ctx):
         pending = None
-        for cycle in range(len(words) + dut.Q_LATENCY):
+        for cycle in range(len(words) + dut.q_latency):
             if cycle < len(words):
                 g, products = words[cycle]
                 ctx.set(dut.products, products)
@@ -37,7 +37,7 @@ def run(dut: FeedbackSum, memory: list[list[int]], words) -> tuple[list[list[int
             await ctx.tick()
             if cycle < len(words):
                 pending = (words[cycle][0], [ctx.get(dut.sums[l]) for l in range(lanes)])
-            if cycle >= dut.Q_LATENCY - 1 and cycle - dut.Q_LATENCY + 1 < len(words):
+            if cycle >= dut.q_latency - 1 and cycle - dut.q_latency + 1 < len(words):
                 states.append([ctx.get(dut.q[l]) for l in range(lanes)])
         if pending is not None:
             memory[pending[0]] = pending[1]
@@ -46,11 +46,12 @@ def run(dut: FeedbackSum, memory: list[list[int]], words) -> tuple[list[list[int
     return memory, states
 
 
+@pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])
 @pytest.mark.parametrize("units, forwarding", [(4, True), (11, False)])
 @pytest.mark.parametrize("name", ["hard_sigmoid", "my_sigmoid"])
-def test_feedback_sums_and_states_equal_the_model(units, forwarding, name):
+def test_feedback_sums_and_states_equal_the_model(units, forwarding, name, board):
     lanes = 4
-    p = params(sizes=(6, units, 5), lanes=lanes, activation=name)
+    p = params(sizes=(6, units, 5), lanes=lanes, activation=name, board=board)
     spec = p.spec
     dut = FeedbackSum(p, forwarding=forwarding)
     rng = np.random.default_rng(units)
