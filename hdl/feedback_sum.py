@@ -16,9 +16,10 @@ from .row_sum import product_shape
 
 
 class FeedbackSumSignature(wiring.Signature):
-    """A word's products and the accumulator word they add to, as the memory reads it, and
-    ``repeat``: the word is the one written the cycle before (its read is then stale).  The new
-    sums one cycle later, their states :func:`activation.latency` cycles after that."""
+    """A word's products and the accumulator word they add to, as the memory reads it (in the
+    products' cycle, or the cycle after where it is not registered here), and ``repeat``: the
+    word is the one written the cycle before (its read is then stale).  The new sums one cycle
+    after the products, their states :func:`activation.latency` cycles after that."""
 
     def __init__(self, params: CoreParams):
         lanes = params.lanes
@@ -39,6 +40,10 @@ class FeedbackSum(wiring.Component):
     forwarding : bool
         Build the path for ``repeat``: only where a row of ``W_m`` (``m ≥ 2``) is one word does a
         word follow itself (elsewhere 34 flip-flops and a multiplexer a lane for nothing).
+    registered_acc : bool
+        The accumulator word comes with the products and is registered here; else it comes a
+        cycle later, the memory's read register its only one
+        (:func:`~.neuron_timing.direct_accumulators`).
 
     Latency: ``sums`` :data:`LATENCY` cycle after the products (the memory's word comes
     registered: a word written two cycles before comes through its transparent read, the one
@@ -48,8 +53,10 @@ class FeedbackSum(wiring.Component):
 
     LATENCY = 1
 
-    def __init__(self, params: CoreParams, *, forwarding: bool):
-        self.params, self.forwarding = params, forwarding
+    def __init__(self, params: CoreParams, *, forwarding: bool, registered_acc: bool = True):
+        if forwarding and not registered_acc:
+            raise ValueError("the forwarding path compares the registered accumulator word")
+        self.params, self.forwarding, self.registered_acc = params, forwarding, registered_acc
         self.q_latency = self.LATENCY + activation.latency(params)
         super().__init__(FeedbackSumSignature(params))
 
@@ -57,8 +64,11 @@ class FeedbackSum(wiring.Component):
         m = Module()
         lanes = range(self.params.lanes)
         products = Signal.like(self.products, reset_less=True)
-        acc = Signal.like(self.acc, reset_less=True)
-        m.d.sync += [products.eq(self.products), acc.eq(self.acc)]
+        m.d.sync += products.eq(self.products)
+        acc = self.acc
+        if self.registered_acc:
+            acc = Signal.like(self.acc, reset_less=True)
+            m.d.sync += acc.eq(self.acc)
         sums = list(acc)
         if self.forwarding:
             repeat = Signal()

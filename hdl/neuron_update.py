@@ -41,6 +41,8 @@ model (``hdl/schedule.py``) counts them.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -50,11 +52,12 @@ from epfpga.contract.params import CoreParams
 from . import block_ram
 from . import memories as mem
 from .delay import delay_line
+from .device import UNDEFINED_INIT
 from .distribution import Broadcast, Gather, operand_lead
 from .feedback_sum import FeedbackSum
 from .multiplier import PER_LANE, request_signature
 from .neuron_issue import NeuronIssue
-from .neuron_timing import operands, products, row_end_stage, step_done_stage, tree_registers
+from .neuron_timing import direct_accumulators, operands, products, row_end_stage, step_done_stage, tree_registers
 from .output_state import OutputState
 from .row_end import RowEnd
 from .row_sum import RowSum
@@ -149,7 +152,8 @@ class NeuronUpdate(wiring.Component):
 
         # -- the feedback path: the products on the even multipliers, into the accumulators of
         # the layer below the pass (layer 1's sums start from the drive: the first row reads it)
-        fb = m.submodules.feedback = FeedbackSum(p, forwarding=any(p.weight_groups(n) == 1 for n in range(2, N + 1)))
+        fb = m.submodules.feedback = FeedbackSum(p, forwarding=any(p.weight_groups(n) == 1 for n in range(2, N + 1)),
+                                                 registered_acc=not direct_accumulators(p))
         rmw, word = tokens[at_row_end], tokens[at_products]    # the word added in, the one after it
         writes = rmw.valid & ~rmw.last_row & (layer >= 2)
         m.d.comb += [*[fb.products[l].eq(self.mul.p[2 * l]) for l in range(P)],
@@ -208,18 +212,29 @@ class NeuronUpdate(wiring.Component):
 
     def _accumulators(self, m, platform, layer, tokens):
         """One per layer below the output and sample of the pair (layer 1's with the input
-        drive), private to this engine; read the cycle before the products come.  Where the
-        board has the timing registers, the address is formed a cycle earlier and registered,
-        so that the layer's select does not precede the memory's address and the compare of
-        its transparent read."""
+        drive), private to this engine; read the cycle before the products come, transparent
+        to the write, or as they come, where the reads are direct
+        (:func:`~.neuron_timing.direct_accumulators`).  Where the board has the timing
+        registers, the address is formed a cycle earlier and registered, so that the layer's
+        select does not precede the memory's address and the compare of its transparent read."""
         p = self.params
         early = int(p.timing_registers)
-        ask = tokens[products(p) - 1 - early]
+        direct = direct_accumulators(p)
+        ask = tokens[products(p) - early - (0 if direct else 1)]
         acc_rd, acc_wr = {}, {}
         for n in range(1, p.layers):
             acc = m.submodules[f"acc{n}"] = mem.accumulators(p, n).build(platform)
             acc_wr[n] = acc.write_port(granularity=1)
-            acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
+            if direct:
+                # no read meets a write of its word, so none to bypass; the read into a register
+                # with no initial value, which yosys makes the block's own (hdl/block_ram.py)
+                acc.attrs["no_rw_check"] = 1
+                port = acc.read_port(domain="comb")
+                word = Signal.like(port.data, name=f"acc{n}_word", reset_less=True, attrs={UNDEFINED_INIT: 1})
+                m.d.sync += word.eq(port.data)
+                acc_rd[n] = SimpleNamespace(addr=port.addr, data=word)
+            else:
+                acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
             addr = Signal.like(acc_rd[n].addr, name=f"acc{n}_ask")
             with m.If(layer == n + 1):
                 m.d.comb += addr.eq(mem.acc_address(p, n, ask.h, ask.g, ask.first_row if n == 1 else 0))

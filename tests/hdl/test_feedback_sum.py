@@ -12,6 +12,7 @@ import torch
 from epfpga.golden.fixed.activation import activation
 from epfpga.golden.fixed.neuron_update import feedback_sum
 from epfpga.hdl.feedback_sum import FeedbackSum
+from epfpga.hdl.neuron_timing import direct_accumulators
 
 from .neuron_params import params
 from .sim_helpers import simulate
@@ -19,23 +20,29 @@ from .sim_helpers import simulate
 
 def run(dut: FeedbackSum, memory: list[list[int]], words) -> tuple[list[list[int]], list[list[int]]]:
     """Feed ``(g, products)`` words one a cycle; the memory after the last write, and the
-    states of each word as they come."""
+    states of each word as they come.  The word's accumulator comes with its products, or a
+    cycle later where the unit takes it unregistered (read then, it sees every write)."""
     memory = [list(word) for word in memory]
     lanes, states = len(memory[0]), []
 
     async def tb(ctx):
         pending = None
         for cycle in range(len(words) + dut.q_latency):
+            if not dut.registered_acc and 0 < cycle <= len(words):
+                g = words[cycle - 1][0]
+                ctx.set(dut.acc, memory[g])
+                memory[g] = [ctx.get(dut.sums[l]) for l in range(lanes)]   # (written at this edge)
             if cycle < len(words):
                 g, products = words[cycle]
                 ctx.set(dut.products, products)
-                ctx.set(dut.acc, memory[g])       # stale where the word was written the cycle before
-                ctx.set(dut.repeat, pending is not None and pending[0] == g)
+                if dut.registered_acc:
+                    ctx.set(dut.acc, memory[g])       # stale where the word was written the cycle before
+                    ctx.set(dut.repeat, pending is not None and pending[0] == g)
             if pending is not None:
                 memory[pending[0]] = pending[1]
                 pending = None
             await ctx.tick()
-            if cycle < len(words):
+            if cycle < len(words) and dut.registered_acc:
                 pending = (words[cycle][0], [ctx.get(dut.sums[l]) for l in range(lanes)])
             if cycle >= dut.q_latency - 1 and cycle - dut.q_latency + 1 < len(words):
                 states.append([ctx.get(dut.q[l]) for l in range(lanes)])
@@ -47,13 +54,13 @@ def run(dut: FeedbackSum, memory: list[list[int]], words) -> tuple[list[list[int
 
 
 @pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])
-@pytest.mark.parametrize("units, forwarding", [(4, True), (11, False)])
+@pytest.mark.parametrize("units, forwarding, registered_acc", [(4, True, True), (11, False, True), (11, False, False)])
 @pytest.mark.parametrize("name", ["hard_sigmoid", "my_sigmoid"])
-def test_feedback_sums_and_states_equal_the_model(units, forwarding, name, board):
+def test_feedback_sums_and_states_equal_the_model(units, forwarding, registered_acc, name, board):
     lanes = 4
     p = params(sizes=(6, units, 5), lanes=lanes, activation=name, board=board)
     spec = p.spec
-    dut = FeedbackSum(p, forwarding=forwarding)
+    dut = FeedbackSum(p, forwarding=forwarding, registered_acc=registered_acc)
     rng = np.random.default_rng(units)
     rows, groups = p.sizes[2], p.groups(units)
     w = torch.from_numpy(rng.integers(-spec.w_max, spec.w_max + 1, (rows, groups * lanes)))
@@ -67,3 +74,13 @@ def test_feedback_sums_and_states_equal_the_model(units, forwarding, name, board
     assert sum(memory, []) == u.tolist()
     last_row = states[-groups:]
     assert sum(last_row, []) == activation(spec, u).tolist()
+
+
+def test_the_accumulators_are_read_directly_on_the_ice40_where_no_row_is_one_word():
+    """A row of two words or more: each word's read comes after the previous row's write of it
+    has landed, so the iCE40 reads it into the add with no bypass; the ECP5 (LUT RAM) keeps the
+    registered, transparent read, and so does a net with a one-word row (the forwarding)."""
+    assert direct_accumulators(params(sizes=(64, 256, 10), lanes=2, board="icebreaker"))
+    assert direct_accumulators(params(sizes=(6, 5, 8, 3), lanes=4, board="icebreaker"))    # rows of 2 and 2 words
+    assert not direct_accumulators(params(sizes=(6, 4, 5), lanes=4, board="icebreaker"))   # a row of one word
+    assert not direct_accumulators(params(sizes=(64, 256, 10), lanes=2, board="ulx3s-85f"))
