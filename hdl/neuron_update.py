@@ -174,13 +174,14 @@ class NeuronUpdate(wiring.Component):
         fb_line = delay_line(m, fb_done, fb.q_latency - fb.LATENCY, "fb_done")
 
         # -- the forward path: the drive's sums of both samples; a step's is the odd one's
-        rows = m.submodules.row_sum = RowSum(p)
+        end = RowEnd(p)
+        rows = m.submodules.row_sum = RowSum(p, held=end.registered_sums)
         m.d.comb += [rows.valid.eq(word.valid), rows.first.eq(word.first_g),
                      *[rows.products[h][l].eq(self.mul.p[2 * l + h]) for h in range(2) for l in range(P)]]
         tokf = tokens[at_products + tree]
-        end = m.submodules.row_end = RowEnd(p)
+        m.submodules.row_end = end
         toke, ope = tokens[at_products + tree - end.early], row_operands[at_products - operands(p) + tree - end.early]
-        m.d.comb += [end.sums.eq(rows.sums), end.drive.eq(layer == 1),
+        m.d.comb += [end.sums.eq(rows.held if end.registered_sums else rows.sums), end.drive.eq(layer == 1),
                      end.bias.eq(ope.bias), end.q.eq(ope.post), end.unit.eq(toke.i), end.half.eq(toke.h),
                      end.labels[0].eq(self.label), end.labels[1].eq(self.label_odd), end.nudge.eq(self.nudge),
                      end.output.eq(layer == N)]

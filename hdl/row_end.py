@@ -39,13 +39,17 @@ class RowEnd(wiring.Component):
     Where the board has room (:attr:`~epfpga.contract.params.CoreParams.timing_registers`)
     the other operands come :attr:`early` = 1 cycle ahead of the sums and the nudge is
     registered on its own, so that its carry and the bias's add are not in one cycle (the
-    ULX3S's ``digits`` builds' row-end path); else :attr:`early` = 0."""
+    ULX3S's ``digits`` builds' row-end path); else :attr:`early` = 0, and the sums come
+    registered (:attr:`registered_sums`: the row sum's accumulators, a cycle later than its
+    sums, ``RowSum.held``), where a register of them here would copy those.
+    """
 
     LATENCY = 1
 
     def __init__(self, params: CoreParams):
         self.params = params
         self.early = int(params.timing_registers)
+        self.registered_sums = not params.timing_registers
         super().__init__(RowEndSignature(params))
 
     def elaborate(self, platform) -> Module:
@@ -65,8 +69,12 @@ class RowEnd(wiring.Component):
         sums, drive = Signal.like(self.sums, reset_less=True), Signal(reset_less=True)
         offset = Signal(signed(p.acc_bits), reset_less=True)   # bias, and the nudge inside ρ
         nudge_in = Mux(output, err << (spec.fw - spec.k), 0) if p.nudge_inside else 0
-        m.d.sync += [sums.eq(self.sums), drive.eq(self.drive), self.err.eq(err),
-                     offset.eq((bias << spec.fs) + nudge_in)]
+        registers = [drive.eq(self.drive), self.err.eq(err), offset.eq((bias << spec.fs) + nudge_in)]
+        if self.registered_sums:
+            m.d.comb += sums.eq(self.sums)
+            m.d.sync += registers
+        else:
+            m.d.sync += [sums.eq(self.sums), *registers]
         scale = spec.fs - spec.fx
         m.d.comb += [self.u.eq(Mux(drive, sums[0] << scale, sums[1]) + offset),
                      self.u_odd.eq((sums[1] << scale) + offset)]

@@ -21,12 +21,14 @@ def product_shape(p: CoreParams):
 class RowSumSignature(wiring.Signature):
     """A word's products of both samples of the pair, with the token's ``valid`` and ``first``
     (the row's first word) in the same cycle; the sums so far :attr:`RowSum.latency` cycles
-    later."""
+    later, and with ``held`` the accumulators: the sums up to the last valid word, a cycle
+    after they were ``sums``."""
 
-    def __init__(self, params: CoreParams):
+    def __init__(self, params: CoreParams, held: bool = False):
         products = data.ArrayLayout(data.ArrayLayout(product_shape(params), params.lanes), 2)
-        super().__init__({"products": In(products), "valid": In(1), "first": In(1),
-                          "sums": Out(data.ArrayLayout(signed(params.acc_bits), 2))})
+        sums = data.ArrayLayout(signed(params.acc_bits), 2)
+        super().__init__({"products": In(products), "valid": In(1), "first": In(1), "sums": Out(sums),
+                          **({"held": Out(sums)} if held else {})})
 
 
 class RowSum(wiring.Component):
@@ -35,13 +37,15 @@ class RowSum(wiring.Component):
 
     The tree is registered :func:`~.adder_tree.tree_latency` times (timing at large ``P``),
     which is the latency: ``sums`` is the row's sum up to the word given that many cycles
-    before, combinational from there (the row end registers it).
+    before, combinational from there (the row end registers it, or takes ``held``, the
+    accumulators, where ``held``: a copy of them would be flip-flops that no LUT of theirs
+    feeds, a logic cell each on the iCE40).
     """
 
-    def __init__(self, params: CoreParams):
+    def __init__(self, params: CoreParams, held: bool = False):
         self.params = params
         self.latency = tree_latency(params.lanes)
-        super().__init__(RowSumSignature(params))
+        super().__init__(RowSumSignature(params, held))
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -53,4 +57,6 @@ class RowSum(wiring.Component):
             m.d.comb += total.eq(Mux(first, 0, acc) + tree_sum(list(self.products[sample]), m, self.latency))
             with m.If(valid):
                 m.d.sync += acc.eq(total)
+            if "held" in self.signature.members:
+                m.d.comb += self.held[sample].eq(acc)
         return m

@@ -33,7 +33,8 @@ def cases(p, rng):
 
 
 def run(dut, items):
-    """Each item's operands, then its sums :attr:`RowEnd.early` cycles later, a row a cycle."""
+    """Each item's operands, then its sums :attr:`RowEnd.early` cycles later, a row a cycle;
+    registered sums (:attr:`RowEnd.registered_sums`) a cycle later again, with the result."""
     got, early = [], dut.early
 
     async def tb(ctx):
@@ -47,10 +48,13 @@ def run(dut, items):
                 ctx.set(dut.output, c["kind"] == "output")
             if k >= early:
                 c = items[k - early]
-                ctx.set(dut.sums, list(c["sums"]))
+                if not dut.registered_sums:
+                    ctx.set(dut.sums, list(c["sums"]))
                 ctx.set(dut.drive, c["kind"] == "drive")
             await ctx.tick()
             if k >= early:
+                if dut.registered_sums:
+                    ctx.set(dut.sums, list(items[k - early]["sums"]))
                 got.append((ctx.get(dut.u), ctx.get(dut.u_odd), ctx.get(dut.err)))
 
     simulate(dut, tb)
@@ -64,7 +68,7 @@ def test_row_end_equals_the_model(nudge, board):
     spec = p.spec
     items = list(cases(p, np.random.default_rng(1)))
     dut = RowEnd(p)
-    assert dut.early == (board != "icebreaker")
+    assert dut.early == (board != "icebreaker") and dut.registered_sums == (board == "icebreaker")
     got = run(dut, items)
     t = torch.tensor
     for c, (u, u_odd, err) in zip(items, got):

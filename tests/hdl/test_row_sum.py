@@ -33,9 +33,12 @@ def run(dut: RowSum, words, gap: int) -> list[list[int]]:
                 ctx.set(dut.products, products)
             else:      # an idle cycle's products are not the row's
                 ctx.set(dut.products, [[12345] * len(dut.products[0])] * 2)
-            if cycle >= dut.latency and schedule[cycle - dut.latency][3]:
+            done = cycle >= dut.latency and schedule[cycle - dut.latency][3]
+            if done:
                 got.append([ctx.get(dut.sums[h]) for h in range(2)])
             await ctx.tick()
+            if done and "held" in dut.signature.members:   # the accumulators, a cycle later
+                assert [ctx.get(dut.held[h]) for h in range(2)] == got[-1]
 
     simulate(dut, tb)
     return got
@@ -43,9 +46,10 @@ def run(dut: RowSum, words, gap: int) -> list[list[int]]:
 
 @pytest.mark.parametrize("lanes, registers", [(4, 0), (16, 1), (64, 2)])
 @pytest.mark.parametrize("gap", [0, 1])
-def test_row_sums_equal_forward_sum(lanes, registers, gap):
+@pytest.mark.parametrize("held", [False, True])
+def test_row_sums_equal_forward_sum(lanes, registers, gap, held):
     p = params(sizes=(3 * lanes - 1, 5, 3), lanes=lanes)
-    dut = RowSum(p)
+    dut = RowSum(p, held=held)
     assert dut.latency == registers
     rng = np.random.default_rng(lanes + gap)
     rows, width = 4, p.sizes[0]
