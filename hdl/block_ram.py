@@ -43,9 +43,10 @@ multiplexer: each block's bits go straight to their lane.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from amaranth import Array, ClockSignal, Const, Instance, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import Out
 
 from epfpga.contract.params import SPRAM_BITS, SPRAM_WORDS
@@ -58,6 +59,26 @@ LATENCY = 3           # address registered at the first edge, read at the second
 # data width -> the address bits below the word (byte enables or sub-row select)
 _ADDRESS_SHIFT = {36: 5, 18: 4, 9: 3, 4: 2, 2: 1, 1: 0}
 _BYTE = 9
+
+
+def block_read(m: Module, store: memory.Memory, platform, name: str):
+    """A synchronous read port of ``store`` (``addr``, ``en``, ``data`` the cycle after), for a
+    memory whose reads never meet a write of their word, or whose data is not used when they
+    do.  On the iCE40 it is the block's own read: an asynchronous port into a register with no
+    initial value, and ``no_rw_check``, which yosys merges into the ``SB_RAM40_4K`` (an
+    Amaranth synchronous port, with its initial value and its old word in a collision, kept a
+    register of the written word, a bypass and the read's register in the fabric: a
+    flip-flop a bit each, which no LUT of theirs feeds).  Elsewhere Amaranth's synchronous
+    port."""
+    if not is_ice40(platform):
+        return store.read_port(src_loc_at=1)
+    store.attrs["no_rw_check"] = 1
+    port = store.read_port(domain="comb")
+    en = Signal(init=1, name=f"{name}_en")
+    data = Signal(store.shape, name=f"{name}_data", reset_less=True, attrs={UNDEFINED_INIT: 1})
+    with m.If(en):
+        m.d.sync += data.eq(port.data)
+    return SimpleNamespace(addr=port.addr, en=en, data=data)
 
 
 @dataclass(frozen=True)

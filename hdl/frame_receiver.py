@@ -16,6 +16,7 @@ from amaranth.utils import ceil_log2
 
 from epfpga.contract.protocol import MAX_FRAME, frame_layout
 
+from .block_ram import block_read
 from .crc import crc16_next
 from .slip import SYMBOL
 
@@ -81,7 +82,8 @@ class FrameReceiver(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         buf = m.submodules.buffer = memory.Memory(shape=8, depth=self.size, init=[])
-        wr, rd = buf.write_port(), buf.read_port()
+        # (the engine reads a frame only after its last byte is written)
+        wr, rd = buf.write_port(), block_read(m, buf, platform, "buffer")
         m.d.comb += rd.addr.eq(self.read.addr)
         with m.If(~self.read.hold):
             m.d.sync += self.read.data.eq(rd.data)

@@ -41,8 +41,6 @@ model (``hdl/schedule.py``) counts them.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -52,7 +50,6 @@ from epfpga.contract.params import CoreParams
 from . import block_ram
 from . import memories as mem
 from .delay import delay_line
-from .device import UNDEFINED_INIT
 from .distribution import Broadcast, Gather, operand_lead
 from .feedback_sum import FeedbackSum
 from .multiplier import PER_LANE, request_signature
@@ -226,14 +223,8 @@ class NeuronUpdate(wiring.Component):
         for n in range(1, p.layers):
             acc = m.submodules[f"acc{n}"] = mem.accumulators(p, n).build(platform)
             acc_wr[n] = acc.write_port(granularity=1)
-            if direct:
-                # no read meets a write of its word, so none to bypass; the read into a register
-                # with no initial value, which yosys makes the block's own (hdl/block_ram.py)
-                acc.attrs["no_rw_check"] = 1
-                port = acc.read_port(domain="comb")
-                word = Signal.like(port.data, name=f"acc{n}_word", reset_less=True, attrs={UNDEFINED_INIT: 1})
-                m.d.sync += word.eq(port.data)
-                acc_rd[n] = SimpleNamespace(addr=port.addr, data=word)
+            if direct:    # (no read meets a write of its word: none to bypass)
+                acc_rd[n] = block_ram.block_read(m, acc, platform, f"acc{n}")
             else:
                 acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
             addr = Signal.like(acc_rd[n].addr, name=f"acc{n}_ask")

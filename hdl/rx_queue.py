@@ -18,6 +18,7 @@ from amaranth.utils import ceil_log2
 
 from epfpga.contract.protocol import RX_QUEUE
 
+from .block_ram import block_read
 from .slip import SYMBOL
 
 #: Cycles from a symbol in to the same symbol out of an empty queue.
@@ -68,7 +69,8 @@ class RxQueue(wiring.Component):
         m = Module()
         bits = ceil_log2(self.depth)
         store = m.submodules.store = memory.Memory(shape=SYMBOL.size, depth=self.depth, init=[])
-        write, read = store.write_port(), store.read_port(transparent_for=())
+        # (a read meets a write of its word only where the queue is empty, and is not used then)
+        write, read = store.write_port(), block_read(m, store, platform, "store")
         head, tail = Signal(bits + 1), Signal(bits + 1)       # the next to read, the next to write
         empty = head == tail
         full = (head[bits] != tail[bits]) & (head[:bits] == tail[:bits])

@@ -22,6 +22,7 @@ from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS, SIGN_STREAM, stream_seed
 
 from . import timing
+from .block_ram import block_read
 from .memories import SlotCode, slot_index
 from .prng import Xorshift32
 
@@ -90,7 +91,7 @@ class Sequencer(wiring.Component):
         rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program)
         wr = rom.write_port()
         m.d.comb += [wr.addr.eq(self.prog.addr), wr.data.eq(self.prog.data), wr.en.eq(self.prog.en)]
-        rd = rom.read_port()
+        rd = block_read(m, rom, platform, "program")    # (read only from the start, written only before)
         signs = m.submodules.sign_stream = Xorshift32([stream_seed(p.seed, SIGN_STREAM)])
         m.d.comb += [self.sign_state.eq(signs.state), signs.load.eq(self.sign_load), signs.value.eq(self.sign_value)]
 
