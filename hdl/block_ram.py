@@ -165,8 +165,10 @@ class BlockRAM(wiring.Component):
         ``SB_SPRAM256KA`` instances, where the write takes the port.
 
     A read must not meet a write of its word requested in the same cycle (the ``DP16KD`` reads
-    then) or in the next (the iCE40's blocks read a cycle later), nor, with one port, any write
-    requested in its cycle: the blocks and the SPRAM leave such a read undefined.  Built for the
+    then), in the next (the iCE40's blocks read a cycle later) or in the one after (the iCE40's
+    blocks take a write as it is asked, with no register of it: its address and word, from the
+    engines' registers, would be flip-flops that no LUT of theirs feeds), nor, with one port,
+    any write requested in its cycle: the blocks and the SPRAM leave such a read undefined.  Built for the
     simulators (no platform: Amaranth's simulator, the simulators' Verilog) such a read returns
     its word with every bit inverted, held until the next read, so that every bit-exact test
     shows a schedule that breaks the rule on either device.
@@ -197,7 +199,10 @@ class BlockRAM(wiring.Component):
         # (only the enables need a reset: an address or word is used only where one is high)
         write = _Write(Signal.like(self.write.addr, name="w_addr", reset_less=True), Signal.like(self.write.en, name="w_en"),
                        Signal(self.spec.shape, name="w_data", reset_less=True))
-        m.d.sync += [write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
+        if is_ice40(platform) and not self.single_port:
+            m.d.comb += [write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
+        else:
+            m.d.sync += [write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
         requests = []
         for k, port in enumerate(self.read):
             addr, en = Signal.like(port.addr, name=f"r{k}_addr", reset_less=True), Signal(name=f"r{k}_en")
@@ -220,9 +225,15 @@ class BlockRAM(wiring.Component):
         for k, (addr, en, data) in enumerate(requests):    # (the unused lanes' data stays 0)
             registered = Signal(store.shape, name=f"r{k}_data", reset_less=True,
                                 attrs={UNDEFINED_INIT: 1} if is_ice40(platform) else {})
+            if platform is None:
+                word, late = self._checked_read(m, store, write, addr, en, k)
+                m.d.sync += registered.eq(word)
+                if late is not None:
+                    poisoned = self._late_poison(m, write, *late, k)
+                    m.d.comb += [data[l].eq(registered[l] ^ poisoned.replicate(len(registered[l]))) for l in range(used)]
+                    continue
             m.d.comb += [data[l].eq(registered[l]) for l in range(used)]
             if platform is None:
-                m.d.sync += registered.eq(self._checked_read(m, store, write, addr, en, k))
                 continue
             inferred = store.read_port(domain="comb")
             ice40 = is_ice40(platform)
@@ -247,18 +258,22 @@ class BlockRAM(wiring.Component):
         return addr_q, en_q
 
     def _checked_read(self, m: Module, store, write: _Write, addr, en, k: int):
-        """The simulators' read of the registered request: the word, inverted where the read
+        """The simulators' read of the registered request, and where the memory has two ports the
+        request registered again (for :meth:`_late_poison`): the word, inverted where the read
         meets a write it may not meet, and held so until the next read.  With one port, any
         write requested in the read's cycle; with two, a write of its word requested in the
-        read's cycle (the ECP5's blocks read then) or in the next (the iCE40's read a cycle
-        later), so that a schedule the simulators pass holds on both."""
+        read's cycle (the ECP5's blocks read then), in the next (the iCE40's read a cycle later)
+        or in the one after (the iCE40's take their writes unregistered), so that a schedule the
+        simulators pass holds on both.  (The last is seen after the word is in its register:
+        :meth:`_late_poison` inverts the register's output.)"""
         inferred = store.read_port()
         m.d.comb += [inferred.addr.eq(addr), inferred.en.eq(en)]
         word = inferred.data.as_value()
+        late = None
         if self.single_port:
             clashes = [(en, write.en.any())]
         else:
-            late_addr, late_en = self._request(m, addr, en, f"r{k}_late_")
+            late_addr, late_en = late = self._request(m, addr, en, f"r{k}_late_")
             clashes = [(en, write.en.any() & (write.addr == addr)), (late_en, write.en.any() & (write.addr == late_addr))]
         for j, (reading, clash) in enumerate(clashes):
             held = Signal(name=f"r{k}_poisoned{j}")
@@ -267,7 +282,17 @@ class BlockRAM(wiring.Component):
             # (the first is held from the read's request, the second decided in the read's cycle)
             poisoned = held if j == 0 else Mux(reading, clash, held)
             word = word ^ poisoned.replicate(len(word))
-        return word
+        return word, late
+
+    def _late_poison(self, m: Module, write: _Write, late_addr, late_en, k: int):
+        """Whether the read of port ``k`` (its request, :meth:`_checked_read`'s second register
+        of it) met a write of its word requested two cycles after it (the simulators' form, the
+        writes registered): decided as the word comes, and held with it until the next read."""
+        last_addr, last_en = self._request(m, late_addr, late_en, f"r{k}_last_")
+        clash, held = write.en.any() & (write.addr == last_addr), Signal(name=f"r{k}_poisoned2")
+        with m.If(last_en):
+            m.d.sync += held.eq(clash)
+        return Mux(last_en, clash, held)
 
     def _spram(self, m: Module, write: _Write, request) -> None:
         """:func:`spram_blocks` ``SB_SPRAM256KA`` a lane, one after the other in depth: the

@@ -38,13 +38,13 @@ def test_the_banks_share_out_every_address_once(name):
 
 def stimulus(b: Banks, cycles: int, seed: int, wrong: int | None = None) -> list[dict]:
     """Random writes anywhere (random lane enables, rails among the values) and reads of each
-    port's own bank, never of a word written that cycle or the next; with ``wrong``, port
+    port's own bank, never of a word written that cycle or the next two; with ``wrong``, port
     ``wrong`` reads the other bank every seventh cycle."""
     rng = np.random.default_rng(seed)
     spec = b.spec
     hi = 1 << spec.elem.width
     own = [[a for a in range(spec.depth) if b.bank(a) == k] for k in range(2)]
-    waddrs = [int(rng.integers(spec.depth)) for _ in range(cycles + 1)]
+    waddrs = [int(rng.integers(spec.depth)) for _ in range(cycles + 2)]
     out = []
     for t in range(cycles):
         waddr = waddrs[t]
@@ -53,8 +53,8 @@ def stimulus(b: Banks, cycles: int, seed: int, wrong: int | None = None) -> list
             pool = own[1 - k] if wrong == k and t % 7 == 3 else own[k]
             a = int(rng.choice(pool))
             # (a read of the other bank reads the word with the bank bit flipped: that one too)
-            near = {w ^ flip for w in waddrs[t:t + 2] for flip in (0, 0 if b.bit is None else 1 << b.bit)}
-            for _ in range(4):
+            near = {w ^ flip for w in waddrs[t:t + 3] for flip in (0, 0 if b.bit is None else 1 << b.bit)}
+            for _ in range(6):
                 a = pool[(pool.index(a) + 1) % len(pool)] if a in near else a
             raddr.append(a)
         data = [int(rng.choice([0, hi - 1])) if t % 5 == 0 else int(rng.integers(hi)) for _ in range(spec.lanes)]
