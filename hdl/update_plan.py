@@ -76,6 +76,19 @@ def word_read_sample(p: CoreParams, blk: Block) -> int | None:
     return blk.samples - 1 if (write_stage(p) - operand_lead(p)) % blk.samples else 0
 
 
+def held_words(p: CoreParams) -> bool:
+    """The word being updated goes to the sweep straight from its memory's read, which holds it:
+    where the board has no timing registers, every ``W`` block reads its word in its pass's last
+    sample (:func:`word_read_sample`), the ``b`` blocks read theirs there too, and a pass is
+    longer than the multipliers' latency, so that the next word's read comes after the sweep has
+    taken it.  Elsewhere the word goes beside the products, through registers that on the
+    iCE40 no LUT of theirs feeds (``P`` weights two cycles)."""
+    late = multiplier.latency(p)
+    return not p.timing_registers and all(
+        blk.samples > late and (blk.kind == "b" or word_read_sample(p, blk) == blk.samples - 1)
+        for blk in blocks(p) if blk.kind != "diff")
+
+
 def single_port_weights(p: CoreParams) -> bool:
     """Every ``W`` block reads its words once (:func:`word_read_sample`): the weight memories
     need one port, a read or a write a cycle."""

@@ -46,7 +46,7 @@ from .delay import delay_line
 from .multiplier import PER_LANE, request_signature
 from .update_issue import UpdateIssue, words
 from .distribution import Broadcast, Gather, operand_lead
-from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, word_read_sample
+from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, held_words, word_read_sample
 from .update_sweep import UpdateSweep, sum_shape
 
 
@@ -182,6 +182,7 @@ class WeightUpdate(wiring.Component):
         being updated, of the token issued then (``at``, ``b``: its position and sample)."""
         p = self.params
         i, g = at.i, at.g
+        held = held_words(p)
         for k, blk in enumerate(blocks(p)):
             n = blk.layer
             with m.If(block == k):
@@ -191,7 +192,7 @@ class WeightUpdate(wiring.Component):
                                  sb.addr.eq(mem.slot_address(p, 1, mem.slot_index(p, mem.SlotCode.B, i), g))]
                     continue
                 m.d.comb += self._port(blk.kind, n).addr.eq(at.addr)
-                read_at = word_read_sample(p, blk) if blk.kind == "W" else None
+                read_at = word_read_sample(p, blk) if blk.kind == "W" else (blk.samples - 1 if held else None)
                 if read_at is not None:     # (en low holds the word for the pass's other samples)
                     m.d.comb += self._port(blk.kind, n).en.eq(issuing & (b == read_at))
                 if blk.kind == "W" and n == 1:   # a pair's samples a cycle (or the one sample)
@@ -273,7 +274,7 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [m1[l].eq(self.mul.p[2 * l]) for l in range(P)] + [m2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
         # the word and the block's kind, beside the products
         late = multiplier.latency(p)
-        weights = [delay_line(m, w1[l], late, f"w_l{l}_", reset_less=True)[-1] for l in range(P)]
+        weights = w1 if held_words(p) else [delay_line(m, w1[l], late, f"w_l{l}_", reset_less=True)[-1] for l in range(P)]
         return m1, m2, weights, delay_line(m, diff_block, late, "diff_block")[-1]
 
     def _sweep(self, m, block, plan) -> UpdateSweep:

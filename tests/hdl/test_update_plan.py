@@ -8,7 +8,8 @@ import pytest
 from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
 from epfpga.hdl.distribution import operand_lead
-from epfpga.hdl.update_plan import blocks, single_port_weights, word_read_sample, write_stage
+from epfpga.hdl import multiplier
+from epfpga.hdl.update_plan import blocks, held_words, single_port_weights, word_read_sample, write_stage
 
 
 def params(batch: int, lanes: int, board: str = "icebreaker", pairs: bool = True) -> CoreParams:
@@ -54,3 +55,22 @@ def test_both_read_samples_are_taken():
     p = params(4, 32)    # the write 2 + 8 + 2 cycles after issue, the read 2
     assert (write_stage(p), operand_lead(p)) == (12, 2)
     assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
+
+
+@pytest.mark.parametrize("lanes, batch, pairs, held", [
+    (2, 4, False, True),      # digits' target on the iCEBreaker: every word read in its last sample
+    (1, 8, True, True),       # W_1 a pair's 4 cycles a word, W_2 8
+    (2, 4, True, False),      # W_1 2 cycles a word: not longer than the multipliers' 2
+    (4, 4, False, False),     # its words read in the first sample: the next read comes first
+    (8, 16, True, False),
+])
+def test_the_word_goes_to_the_sweep_from_its_read_only_where_the_read_holds_it(lanes, batch, pairs, held):
+    """Every ``W`` block reads its word in the last sample, and a pass is longer than the
+    multipliers' latency: the next word's read comes after the sweep takes the word."""
+    p = params(batch, lanes, pairs=pairs)
+    assert held_words(p) == held
+    late = multiplier.latency(p)
+    for blk in blocks(p):
+        if held and blk.kind == "W":
+            assert word_read_sample(p, blk) == blk.samples - 1 and blk.samples > late
+    assert not held_words(params(batch, lanes, "ulx3s-85f", pairs))    # (the ECP5 keeps its registers)

@@ -84,8 +84,11 @@ def test_the_ice40_netlist_is_bit_exact_in_icarus_with_the_spram_starting_unknow
 
 
 @pytest.mark.slow
-def test_a_digits_mini_batch_is_bit_exact_on_the_ice40_netlist_in_verilator():
-    cfg = icebreaker(config_mod.load("digits").replace(lanes=4, batch=4))
+@pytest.mark.parametrize("lanes, pairs", [(4, True), (2, False)])
+def test_a_digits_mini_batch_is_bit_exact_on_the_ice40_netlist_in_verilator(lanes, pairs):
+    """(P = 2, one sample at a time: the iCEBreaker's target, within its block RAM)"""
+    cfg = icebreaker(config_mod.load("digits").replace(lanes=lanes, batch=4))
+    cfg = cfg.replace(hardware=dataclasses.replace(cfg.hardware, pairs=pairs))
     ds = data_mod.load("digits")
     check(cfg, ds.train_x[:cfg.batch], ds.train_y[:cfg.batch], "verilator", "ice40")
 
