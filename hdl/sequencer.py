@@ -85,8 +85,12 @@ class Sequencer(wiring.Component):
             "negative": Out(1), "sign_state": Out(PRNG_BITS), "sign_load": In(1), "sign_value": In(PRNG_BITS),
         })
 
-    def elaborate(self, platform) -> Module:
-        m = Module()
+    def _program(self, m: Module, platform):
+        """The program memory (its read port), the sign stream, the program counter and the
+        instruction: where the board has the timing registers, a register after the program
+        memory's read (a block RAM's slow output); else the read word, which reads only in FETCH
+        and holds until the next (the register would be flip-flops that no LUT feeds, each a
+        logic cell of its own on the iCE40)."""
         p = self.params
         rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program)
         wr = rom.write_port()
@@ -94,18 +98,20 @@ class Sequencer(wiring.Component):
         rd = block_read(m, rom, platform, "program")    # (read only from the start, written only before)
         signs = m.submodules.sign_stream = Xorshift32([stream_seed(p.seed, SIGN_STREAM)])
         m.d.comb += [self.sign_state.eq(signs.state), signs.load.eq(self.sign_load), signs.value.eq(self.sign_value)]
-
-        # where the board has the timing registers, the instruction is a register after the
-        # program memory's read (a block RAM's slow output); else it is the read word, which
-        # reads only in FETCH and holds until the next (the register would be flip-flops that
-        # no LUT feeds, each a logic cell of its own on the iCE40)
-        pc = Signal(range(PROGRAM_DEPTH))
+        pc = Signal(range(PROGRAM_DEPTH), name="pc")
         registered = p.timing_registers
         instr = Signal(INSTRUCTION, name="instr") if registered else data.View(INSTRUCTION, rd.data[:INSTRUCTION.size])
-        step = Signal(IMM_BITS)
         m.d.comb += [rd.addr.eq(pc), self.op.eq(instr.op)]
         if not registered:
             m.d.comb += rd.en.eq(0)
+        return rd, signs, pc, instr
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p = self.params
+        rd, signs, pc, instr = self._program(m, platform)
+        registered = p.timing_registers
+        step = Signal(IMM_BITS)
         nudge = Mux(instr.nudge == Nudge.SIGMA, Mux(self.negative, Nudge.MINUS, Nudge.PLUS), instr.nudge)
         m.d.comb += [self.n_nudge.eq(nudge), self.u_negate.eq((instr.nudge == Nudge.SIGMA) & self.negative),
                      self.u_halve.eq(instr.imm == 2)]

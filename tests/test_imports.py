@@ -63,3 +63,4 @@ def test_no_package_imports_another_that_imports_it():
 def test_the_cycle_finder_finds_a_cycle():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": {"c"}}) is None
+
