@@ -33,15 +33,18 @@ class BatchSum(wiring.Component):
     d : Out(ArrayLayout(sum_shape, lanes))
         The sum of the word so far, this cycle's products included: combinational
         (latency 0); the running sum is registered when ``valid``.
+    held : Out(ArrayLayout(sum_shape, lanes))
+        With ``held``: the running sum, ``d`` of the last valid cycle (a cycle later).
     """
 
     LATENCY = 0
 
-    def __init__(self, lanes: int, product_shape: Shape, sum_shape: Shape):
+    def __init__(self, lanes: int, product_shape: Shape, sum_shape: Shape, held: bool = False):
         self.lanes = lanes
         products = data.ArrayLayout(product_shape, lanes)
+        sums = data.ArrayLayout(sum_shape, lanes)
         super().__init__({"m1": In(products), "m2": In(products), "first": In(1), "valid": In(1),
-                          "d": Out(data.ArrayLayout(sum_shape, lanes))})
+                          "d": Out(sums), **({"held": Out(sums)} if held else {})})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -50,4 +53,6 @@ class BatchSum(wiring.Component):
             m.d.comb += self.d[l].eq(Mux(self.first, 0, running) + self.m1[l] - self.m2[l])
             with m.If(self.valid):
                 m.d.sync += running.eq(self.d[l])
+            if "held" in self.signature.members:
+                m.d.comb += self.held[l].eq(running)
         return m

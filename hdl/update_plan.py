@@ -27,8 +27,22 @@ def operands(p: CoreParams) -> int:
     return operand_lead(p) + block_ram.LATENCY
 
 
-def diff_write_stage(p: CoreParams) -> int:
+def held_sums(p: CoreParams) -> bool:
+    """The batch sum goes to the diff memory and the sweep from its accumulator, a cycle after it
+    forms, where the board has no timing registers: the sum's adder then feeds its accumulator
+    alone, on the iCE40 in one logic cell with it (as it forms, it fed the accumulator, the
+    sweep's queue and the diff memory, and the accumulator took a cell of its own)."""
+    return not p.timing_registers
+
+
+def sum_stage(p: CoreParams) -> int:
+    """The stage of a word's sample's product difference, into the batch sum."""
     return operands(p) + multiplier.latency(p)
+
+
+def diff_write_stage(p: CoreParams) -> int:
+    """The stage of the batch sum's write (the diff block's) or its sweep (the others)."""
+    return sum_stage(p) + int(held_sums(p))
 
 
 def drain_diff(p: CoreParams) -> int:
@@ -83,7 +97,7 @@ def held_words(p: CoreParams) -> bool:
     longer than the multipliers' latency, so that the next word's read comes after the sweep has
     taken it.  Elsewhere the word goes beside the products, through registers that on the
     iCE40 no LUT of theirs feeds (``P`` weights two cycles)."""
-    late = multiplier.latency(p)
+    late = diff_write_stage(p) - operands(p)    # (from a word's read to its sweep)
     return not p.timing_registers and all(
         blk.samples > late and (blk.kind == "b" or word_read_sample(p, blk) == blk.samples - 1)
         for blk in blocks(p) if blk.kind != "diff")

@@ -46,7 +46,8 @@ from .delay import delay_line
 from .multiplier import PER_LANE, request_signature
 from .update_issue import UpdateIssue, words
 from .distribution import Broadcast, Gather, operand_lead
-from .update_plan import base_shift, blocks, diff_memory, diff_write_stage, held_words, word_read_sample
+from .update_plan import (base_shift, blocks, diff_memory, diff_write_stage, held_sums, held_words, operands,
+                          sum_stage, word_read_sample)
 from .update_sweep import UpdateSweep, sum_shape
 
 
@@ -131,18 +132,22 @@ class WeightUpdate(wiring.Component):
         m1, m2, weights, diff_block = self._operands(m, block, list(lane_blocks.lanes), a1, a2)
 
         # -- batch sum D; the diff block's (a one-sample sum, q_b,1 − q_a,1) written at once ------
-        word = tokens[diff_write_stage(p)]
-        batch_sum = m.submodules.batch_sum = BatchSum(P, m1[0].shape(), sum_shape(p))
-        m.d.comb += [batch_sum.first.eq(word.first_b), batch_sum.valid.eq(word.valid)]
+        # (as it forms, or held a cycle: update_plan.held_sums)
+        held = held_sums(p)
+        formed, word = tokens[sum_stage(p)], tokens[diff_write_stage(p)]
+        batch_sum = m.submodules.batch_sum = BatchSum(P, m1[0].shape(), sum_shape(p), held=held)
+        m.d.comb += [batch_sum.first.eq(formed.first_b), batch_sum.valid.eq(formed.valid)]
         m.d.comb += [batch_sum.m1[l].eq(m1[l]) for l in range(P)] + [batch_sum.m2[l].eq(m2[l]) for l in range(P)]
-        m.d.comb += [diff_wr.addr.eq(word.addr), *[diff_wr.data[l].eq(batch_sum.d[l % P]) for l in range(p.halves * P)]]
+        sums = batch_sum.held if held else batch_sum.d
+        diff_block = delay_line(m, diff_block, int(held), "diff_block_held")[-1]
+        m.d.comb += [diff_wr.addr.eq(word.addr), *[diff_wr.data[l].eq(sums[l % P]) for l in range(p.halves * P)]]
         with m.If(word.valid & diff_block):
             m.d.comb += diff_wr.en.eq(((1 << P) - 1) << (P * word.odd))
 
         # -- the sweep: scale, round and add, lane by lane; the word written -----------------------
         sweep = self._sweep(m, block, plan)
         m.d.comb += [sweep.valid.eq(word.valid & word.last_b & ~diff_block), sweep.addr.eq(word.addr),
-                     sweep.sums.eq(batch_sum.d), *[sweep.weights[l].eq(weights[l]) for l in range(P)]]
+                     sweep.sums.eq(sums), *[sweep.weights[l].eq(weights[l]) for l in range(P)]]
         for k, blk in enumerate(plan):
             if blk.kind == "diff":
                 continue
@@ -274,7 +279,9 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [m1[l].eq(self.mul.p[2 * l]) for l in range(P)] + [m2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
         # the word and the block's kind, beside the products
         late = multiplier.latency(p)
-        weights = w1 if held_words(p) else [delay_line(m, w1[l], late, f"w_l{l}_", reset_less=True)[-1] for l in range(P)]
+        to_sweep = diff_write_stage(p) - operands(p)
+        weights = w1 if held_words(p) else [delay_line(m, w1[l], to_sweep, f"w_l{l}_", reset_less=True)[-1]
+                                            for l in range(P)]
         return m1, m2, weights, delay_line(m, diff_block, late, "diff_block")[-1]
 
     def _sweep(self, m, block, plan) -> UpdateSweep:

@@ -30,8 +30,9 @@ def states(rng, rows: int) -> torch.Tensor:
 
 def run(words: list[list[tuple[list[int], list[int]]]], gap: int) -> list[list[int]]:
     """Feed each word's cycles (``m1``, ``m2`` of every lane), ``gap`` idle cycles between
-    words; the sums after each word's last cycle."""
-    dut = BatchSum(LANES, PRODUCT, SUM)
+    words; the sums after each word's last cycle (and ``held``, the running sum, equals them
+    in the cycle after it, whatever comes then)."""
+    dut = BatchSum(LANES, PRODUCT, SUM, held=True)
     got = []
 
     async def tb(ctx):
@@ -45,6 +46,8 @@ def run(words: list[list[tuple[list[int], list[int]]]], gap: int) -> list[list[i
                 if k == len(word) - 1:
                     got.append([ctx.get(dut.d[l]) for l in range(LANES)])
                 await ctx.tick()
+                if k == len(word) - 1:
+                    assert [ctx.get(dut.held[l]) for l in range(LANES)] == got[-1]
             for _ in range(gap):
                 ctx.set(dut.valid, 0)
                 ctx.set(dut.m1, [int(v) for v in np.full(LANES, 12345)])   # ignored while not valid

@@ -45,31 +45,32 @@ def test_reads_and_writes_of_a_weight_block_never_share_a_cycle(batch, lanes, bo
 
 def test_both_read_samples_are_taken():
     """The last sample where the write stage is not a multiple of the pass, else the first."""
-    p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write stage 8 + 2
+    p = params(4, 4)     # W_1: 2 cycles a word, W_2: 4; the write stage 8 + 2 + 1 (the held sum)
     w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
-    assert (write_stage(p), operand_lead(p)) == (10, 0) and (w1.samples, w2.samples) == (2, 4)
-    assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (0, 3)
+    assert (write_stage(p), operand_lead(p)) == (11, 0) and (w1.samples, w2.samples) == (2, 4)
+    assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (1, 3)
     p = params(4, 4, "ulx3s-85f")     # the broadcast registered: the read 1; the write 1 + 8 + 2 + 2,
     assert (write_stage(p), operand_lead(p)) == (13, 1)    # the last the multipliers' fabric registers
     assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 0]
-    p = params(4, 32)    # the write 2 + 8 + 2 cycles after issue, the read 2
-    assert (write_stage(p), operand_lead(p)) == (12, 2)
-    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
+    p = params(4, 32)    # the write 2 + 8 + 2 + 1 cycles after issue, the read 2
+    assert (write_stage(p), operand_lead(p)) == (13, 2)
+    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [1, 3]
 
 
 @pytest.mark.parametrize("lanes, batch, pairs, held", [
     (2, 4, False, True),      # digits' target on the iCEBreaker: every word read in its last sample
     (1, 8, True, True),       # W_1 a pair's 4 cycles a word, W_2 8
-    (2, 4, True, False),      # W_1 2 cycles a word: not longer than the multipliers' 2
-    (4, 4, False, False),     # its words read in the first sample: the next read comes first
-    (8, 16, True, False),
+    (2, 4, True, False),      # W_1 2 cycles a word: not longer than the 3 from its read to the sweep
+    (4, 2, False, False),
+    (8, 16, True, True),
 ])
 def test_the_word_goes_to_the_sweep_from_its_read_only_where_the_read_holds_it(lanes, batch, pairs, held):
     """Every ``W`` block reads its word in the last sample, and a pass is longer than the
-    multipliers' latency: the next word's read comes after the sweep takes the word."""
+    multipliers' latency and the held batch sum's cycle: the next word's read comes after the
+    sweep takes the word."""
     p = params(batch, lanes, pairs=pairs)
     assert held_words(p) == held
-    late = multiplier.latency(p)
+    late = multiplier.latency(p) + 1
     for blk in blocks(p):
         if held and blk.kind == "W":
             assert word_read_sample(p, blk) == blk.samples - 1 and blk.samples > late
