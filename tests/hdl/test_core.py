@@ -18,7 +18,7 @@ from epfpga.verification.trainer import RtlTrainer
 
 from .helpers import random_data, random_gateware_config, traces
 
-SEEDS = range(20)
+SEEDS = range(16)   # (the slow suite runs 34 more: 16 to 49)
 
 
 def assert_identical(fixed, rtl) -> None:
@@ -49,12 +49,12 @@ def test_random_config_trace_is_bit_exact_and_on_schedule(seed):
     assert moved > 0
 
 
-@pytest.mark.parametrize("seed", range(2))
-def test_random_configs_on_the_icebreaker_are_bit_exact_and_on_schedule(seed):
+def test_a_random_config_on_the_icebreaker_is_bit_exact_and_on_schedule():
     """The iCEBreaker's gateware (no timing registers: shorter pipelines, the activation a cycle
-    sooner, the sequencer's instruction the program memory's word), pairs or not."""
-    rng = np.random.default_rng(3000 + seed)
-    cfg = random_gateware_config(rng, hardware={"board": "icebreaker", "pairs": bool(seed % 2)})
+    sooner, the sequencer's instruction the program memory's word), with pairs (without:
+    :func:`test_one_sample_at_a_time_is_bit_exact_and_on_schedule`)."""
+    rng = np.random.default_rng(3001)
+    cfg = random_gateware_config(rng, hardware={"board": "icebreaker", "pairs": True})
     x, y = random_data(cfg, rng, batches=2)
     assert_exact_and_on_schedule(cfg, x, y)
 
@@ -68,8 +68,7 @@ def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
     assert_exact_and_on_schedule(cfg, x, y)
 
 
-@pytest.mark.parametrize("sizes, lanes, batch, board", [([9, 13, 5], 4, 4, "ulx3s-85f"), ([7, 11, 6, 4], 1, 2, "ulx3s-85f"),
-                                                        ([9, 13, 5], 2, 4, "icebreaker")])
+@pytest.mark.parametrize("sizes, lanes, batch, board", [([9, 13, 5], 4, 4, "ulx3s-85f"), ([9, 13, 5], 2, 4, "icebreaker")])
 def test_one_sample_at_a_time_is_bit_exact_and_on_schedule(sizes, lanes, batch, board):
     """``hardware.pairs = false``: each neuron step runs one sample, ``W_1``'s update one
     sample a cycle, the inputs in one memory; the same traces, and the schedule model's cycles
@@ -188,9 +187,9 @@ def test_core_runs_the_digits_preset_on_schedule():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(20, 50))
+@pytest.mark.parametrize("seed", range(16, 50))
 def test_more_random_configs(seed):
-    """The slow suite's 30 more seeds (50 in all with the default suite's)."""
+    """The slow suite's 34 more seeds (50 in all with the default suite's)."""
     test_random_config_trace_is_bit_exact_and_on_schedule(seed)
 
 
