@@ -1,7 +1,8 @@
 """The core's memories, read between registers: one place that knows the device's block RAM.
 
 Every memory the engines and the host share is a :class:`BlockRAM`: one write port with
-per-lane enables, registered (a write lands in the cycle after its request), and one or more
+per-lane enables, registered (a write lands in the cycle after its request; the iCE40's
+blocks take it as it is asked, their own write registers the only ones), and one or more
 read ports whose address and data are *registered*, :data:`LATENCY` = 3 cycles from the
 address to the data (the engines and the host read path use the data as it comes, with no
 register of their own).  The request registers end the engines' and the host's address and
@@ -180,8 +181,8 @@ class BlockRAM(wiring.Component):
         high (``en`` low holds the data).
     write : Out(spec.write_signature())
         Per-lane enables (``en`` bit ``l`` writes lane ``l``); the word is written at the
-        edge after the next (the request is registered), so a read requested in the cycle
-        after the write's request returns it.
+        edge after the next (the request is registered; on the iCE40's blocks at the next),
+        so a read requested in the cycle after the write's request returns it.
 
     Only ``spec.used_lanes`` are stored; the others read 0 and ignore writes.
     """

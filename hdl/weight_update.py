@@ -25,6 +25,9 @@ carried to every lane through registered trees (:mod:`.distribution`), ``L`` cyc
 (:class:`~.update_sweep.UpdateSweep`), lane ``c`` of each unit's share: ``L + 6 + c`` picked,
 ``× σ_u`` (a negation) and its draw; ``L + 7 + c`` ``× lr_q`` and rounding, one shift;
 ``L + 8 + c`` saturating add; the word written in ``L + 8 + share`` (:func:`write_stage`).
+Without the timing registers (the iCEBreaker) the batch sum goes on from its accumulator a
+cycle later (:func:`~.update_plan.held_sums`: every stage from the diff write on one more),
+and the word to the sweep from its held read (:func:`~.update_plan.held_words`).
 A block takes ``rows · G · samples`` issue cycles plus its drain (:func:`drain_diff`,
 :func:`drain`).
 """
