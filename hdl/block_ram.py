@@ -224,8 +224,15 @@ class BlockRAM(wiring.Component):
         m.d.comb += [port.addr.eq(write.addr), port.en.eq(write.en[:used]),
                      *[port.data[l].eq(write.data[l]) for l in range(used)]]
         for k, (addr, en, data) in enumerate(requests):    # (the unused lanes' data stays 0)
-            registered = Signal(store.shape, name=f"r{k}_data", reset_less=True,
-                                attrs={UNDEFINED_INIT: 1} if is_ice40(platform) else {})
+            if is_ice40(platform):
+                # the block reads the address a cycle later, straight into its data: a second
+                # address register, where a data register would hold P elements in flip-flops
+                # that no LUT feeds, a logic cell each
+                late_addr, late_en = self._request(m, addr, en, f"r{k}_late_")
+                read = block_read(m, store, platform, f"r{k}")
+                m.d.comb += [read.addr.eq(late_addr), read.en.eq(late_en), *[data[l].eq(read.data[l]) for l in range(used)]]
+                continue
+            registered = Signal(store.shape, name=f"r{k}_data", reset_less=True)
             if platform is None:
                 word, late = self._checked_read(m, store, write, addr, en, k)
                 m.d.sync += registered.eq(word)
@@ -237,18 +244,11 @@ class BlockRAM(wiring.Component):
             if platform is None:
                 continue
             inferred = store.read_port(domain="comb")
-            ice40 = is_ice40(platform)
-            if ice40:
-                # the block reads the address a cycle later, straight into its data: a second
-                # address register, where a data register would hold P elements in flip-flops
-                # that no LUT feeds, a logic cell each
-                addr, en = self._request(m, addr, en, f"r{k}_late_")
-            word = registered if ice40 else Signal(store.shape, name=f"r{k}_word", reset_less=True)
+            word = Signal(store.shape, name=f"r{k}_word", reset_less=True)
             m.d.comb += inferred.addr.eq(addr)
             with m.If(en):    # (merged into the block with no_rw_check: see above)
                 m.d.sync += word.eq(inferred.data)
-            if not ice40:
-                m.d.sync += registered.eq(word)
+            m.d.sync += registered.eq(word)
         return m
 
     @staticmethod

@@ -283,19 +283,18 @@ class Core(wiring.Component):
         # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
         # reads and writes its lanes' at the request's offset --------------------------------------
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
+        prng_write = host.write(Region.PRNG)
         if p.timing_registers:
             # (registered as a memory's word is, and picked a cycle later: the write's decode
             # stays off the streams' address, which ends in their state's update)
             prng_word = Signal(PRNG_BITS)
             m.d.comb += prng_word.eq(Mux(offset == P, seq.sign_state, upd.prng_state))
             m.d.sync += answers[Region.PRNG].eq(delayed(prng_word, block_ram.LATENCY, "prng_word"))
-            prng_write = host.write(Region.PRNG)
             prng_at = offset
         else:
             # (the state at the pick, when a memory's word is picked: the states hold while the
             # core is idle, so only the request's offset follows it there, not 32 flip-flops a
             # cycle that no LUT feeds, each a logic cell of its own on the iCE40)
-            prng_write = host.write(Region.PRNG)
             prng_at = Mux(prng_write, offset, pick_reg)
             m.d.sync += answers[Region.PRNG].eq(Mux(pick_reg == P, seq.sign_state, upd.prng_state))
         m.d.comb += [upd.prng_addr.eq(prng_at), upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
