@@ -16,10 +16,10 @@ from .row_sum import product_shape
 
 
 class FeedbackSumSignature(wiring.Signature):
-    """A word's products and the accumulator word they add to, as the memory reads it (in the
-    products' cycle, or the cycle after where it is not registered here), and ``repeat``: the
-    word is the one written the cycle before (its read is then stale).  The new sums one cycle
-    after the products, their states :func:`activation.latency` cycles after that."""
+    """A word's products and the accumulator word they add to, as the memory reads it in the
+    products' cycle, and ``repeat``: the word is the one written the cycle before (its read is
+    then stale).  The new sums one cycle after the products, their states
+    :func:`activation.latency` cycles after that."""
 
     def __init__(self, params: CoreParams):
         lanes = params.lanes
@@ -40,36 +40,38 @@ class FeedbackSum(wiring.Component):
     forwarding : bool
         Build the path for ``repeat``: only where a row of ``W_m`` (``m ≥ 2``) is one word does a
         word follow itself (elsewhere 34 flip-flops and a multiplexer a lane for nothing).
-    registered_acc : bool
-        The accumulator word comes with the products and is registered here; else it comes a
-        cycle later, the memory's read register its only one
-        (:func:`~.neuron_timing.direct_accumulators`).
+    direct : bool
+        The accumulator word comes from the memory's own read register, and the sum is
+        registered here (:func:`~.neuron_timing.direct_accumulators`: its adder's logic cells
+        hold it, where a register of the products and one of the word would be flip-flops that
+        no LUT feeds); else the products and the word are registered here, and the memory's
+        read is transparent (a word written two cycles before comes through it, the one written
+        in the cycle before from here).
 
-    Latency: ``sums`` :data:`LATENCY` cycle after the products (the memory's word comes
-    registered: a word written two cycles before comes through its transparent read, the one
-    written in the cycle before from here); ``q`` :attr:`q_latency`, :data:`LATENCY` and the
-    activation's.
+    Latency: ``sums`` :data:`LATENCY` cycle after the products; ``q`` :attr:`q_latency`,
+    :data:`LATENCY` and the activation's.
     """
 
     LATENCY = 1
 
-    def __init__(self, params: CoreParams, *, forwarding: bool, registered_acc: bool = True):
-        if forwarding and not registered_acc:
+    def __init__(self, params: CoreParams, *, forwarding: bool, direct: bool = False):
+        if forwarding and direct:
             raise ValueError("the forwarding path compares the registered accumulator word")
-        self.params, self.forwarding, self.registered_acc = params, forwarding, registered_acc
+        self.params, self.forwarding, self.direct = params, forwarding, direct
         self.q_latency = self.LATENCY + activation.latency(params)
         super().__init__(FeedbackSumSignature(params))
 
     def elaborate(self, platform) -> Module:
         m = Module()
         lanes = range(self.params.lanes)
-        products = Signal.like(self.products, reset_less=True)
-        m.d.sync += products.eq(self.products)
-        acc = self.acc
-        if self.registered_acc:
+        if self.direct:
+            m.d.sync += [self.sums[l].eq(self.acc[l] + self.products[l]) for l in lanes]
+        else:
+            products = Signal.like(self.products, reset_less=True)
+            m.d.sync += products.eq(self.products)
             acc = Signal.like(self.acc, reset_less=True)
             m.d.sync += acc.eq(self.acc)
-        sums = list(acc)
+            sums = list(acc)
         if self.forwarding:
             repeat = Signal()
             m.d.sync += [repeat.eq(self.repeat)]
@@ -78,5 +80,7 @@ class FeedbackSum(wiring.Component):
             sums = [Mux(repeat, last[l], acc[l]) for l in lanes]
         for l in lanes:
             unit = m.submodules[f"act_l{l}"] = Activation(self.params)
-            m.d.comb += [self.sums[l].eq(sums[l] + products[l]), unit.u.eq(self.sums[l]), self.q[l].eq(unit.q)]
+            if not self.direct:
+                m.d.comb += self.sums[l].eq(sums[l] + products[l])
+            m.d.comb += [unit.u.eq(self.sums[l]), self.q[l].eq(unit.q)]
         return m

@@ -89,15 +89,17 @@ def chains(p: CoreParams) -> bool:
 
 
 def direct_accumulators(p: CoreParams) -> bool:
-    """The feedback path reads an accumulator word a cycle later, straight into its add, and
-    with no bypass: on a board without LUT RAM (the iCE40, whose block RAM's read is its own
-    register), where every row of ``W_m`` (``m ≥ 2``) is two words or more.  A word is then
-    read the cycle after the previous row's write of it lands, or later, so the read needs to
-    see no write (for a transparent read yosys adds a register of the written word and a
-    multiplexer on every bit, and a register after the block would be flip-flops that no LUT
-    feeds: ``digits`` at P = 2, 140 logic cells).  Elsewhere the word is read the cycle before
-    the products, transparent to the write, and registered beside them."""
-    return not p.lut_ram and all(p.weight_groups(m) >= 2 for m in range(2, p.layers + 1))
+    """The feedback path reads an accumulator word into its add with no bypass and registers
+    the sum, not the word and the products: on a board without LUT RAM (the iCE40, whose block
+    RAM's read is its own register), where every row of ``W_m`` (``m ≥ 2``) is three words or
+    more.  A word is then read, the cycle before its products, after the previous row's write
+    of it has landed, so the read needs to see no write (for a transparent read yosys adds a
+    register of the written word and a multiplexer on every bit, 140 logic cells in ``digits``
+    at P = 2, and registers of the word and the products would be flip-flops that no LUT
+    feeds, 78 more).
+    Elsewhere the read is transparent to the write, and the word and the products are
+    registered beside each other."""
+    return not p.lut_ram and all(p.weight_groups(m) >= 3 for m in range(2, p.layers + 1))
 
 
 def step_done_stage(p: CoreParams) -> int:

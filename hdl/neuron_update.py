@@ -150,7 +150,7 @@ class NeuronUpdate(wiring.Component):
         # -- the feedback path: the products on the even multipliers, into the accumulators of
         # the layer below the pass (layer 1's sums start from the drive: the first row reads it)
         fb = m.submodules.feedback = FeedbackSum(p, forwarding=any(p.weight_groups(n) == 1 for n in range(2, N + 1)),
-                                                 registered_acc=not direct_accumulators(p))
+                                                 direct=direct_accumulators(p))
         rmw, word = tokens[at_row_end], tokens[at_products]    # the word added in, the one after it
         writes = rmw.valid & ~rmw.last_row & (layer >= 2)
         m.d.comb += [*[fb.products[l].eq(self.mul.p[2 * l]) for l in range(P)],
@@ -211,14 +211,14 @@ class NeuronUpdate(wiring.Component):
     def _accumulators(self, m, platform, layer, tokens):
         """One per layer below the output and sample of the pair (layer 1's with the input
         drive), private to this engine; read the cycle before the products come, transparent
-        to the write, or as they come, where the reads are direct
+        to the write, or with no bypass where the reads are direct
         (:func:`~.neuron_timing.direct_accumulators`).  Where the board has the timing
         registers, the address is formed a cycle earlier and registered, so that the layer's
         select does not precede the memory's address and the compare of its transparent read."""
         p = self.params
         early = int(p.timing_registers)
         direct = direct_accumulators(p)
-        ask = tokens[products(p) - early - (0 if direct else 1)]
+        ask = tokens[products(p) - early - 1]
         acc_rd, acc_wr = {}, {}
         for n in range(1, p.layers):
             acc = m.submodules[f"acc{n}"] = mem.accumulators(p, n).build(platform)
