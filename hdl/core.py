@@ -129,7 +129,7 @@ class Core(wiring.Component):
             seq.prog.addr.eq(offset), seq.prog.data.eq(self.wdata), seq.prog.en.eq(host.write(Region.PROGRAM)),
         ]
 
-        reads, banked, pred_rd = self._memories(m, host, neu, upd, seq, predictions)
+        reads, banked, pred_rd = self._memories(m, platform, host, neu, upd, seq, predictions)
         counters = m.submodules.counters = CycleCounters()
         m.d.comb += [counters.start.eq(seq.start), counters.busy.eq(seq.busy), counters.executing.eq(seq.executing),
                      counters.op.eq(seq.op), counters.step.eq(neu.step_done)]
@@ -137,7 +137,7 @@ class Core(wiring.Component):
         self._host_reads(m, host, reads, banked, pred_rd, seq, upd, counters)
         return m
 
-    def _memories(self, m, host, neu, upd, seq, predictions):
+    def _memories(self, m, platform, host, neu, upd, seq, predictions):
         """The memories, each port driven by the engine that is busy, else by the host.  Returns
         the read ports of the regions the host reads (data registered), the second banks' ports
         of the banked ones, and the predictions' read port."""
@@ -179,12 +179,18 @@ class Core(wiring.Component):
         host_write_port(x_mem.write, bank_write(Region.X, p.input_bank_bit))
 
         y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=INPUT_BANKS * p.batch, init=[])
-        y_rd, y_rd_odd = y_mem.read_port(domain="comb"), y_mem.read_port(domain="comb")
+        labels = Cat(seq.sample[:p.label_bank_bit], self.bank)
+        if p.lut_ram or p.halves == 2:
+            y_rd, y_rd_odd = y_mem.read_port(domain="comb"), y_mem.read_port(domain="comb")
+            m.d.comb += [y_rd.addr.eq(labels), neu.label.eq(y_rd.data),
+                         y_rd_odd.addr.eq(Cat((seq.sample | 1)[:p.label_bank_bit], self.bank)),
+                         neu.label_odd.eq(y_rd_odd.data)]
+        else:   # (in a block RAM, read a cycle after the sample changes: its label is used far later)
+            y_mem.attrs["ram_style"] = "block"
+            y_rd = block_ram.block_read(m, y_mem, platform, "y")
+            m.d.comb += [y_rd.addr.eq(labels), neu.label.eq(y_rd.data)]
         y_wr = y_mem.write_port()
-        m.d.comb += [y_rd.addr.eq(Cat(seq.sample[:p.label_bank_bit], self.bank)), neu.label.eq(y_rd.data),
-                     y_rd_odd.addr.eq(Cat((seq.sample | 1)[:p.label_bank_bit], self.bank)),
-                     neu.label_odd.eq(y_rd_odd.data),
-                     y_wr.addr.eq(offset), y_wr.data.eq(self.wdata), y_wr.en.eq(bank_write(Region.Y, p.label_bank_bit))]
+        m.d.comb += [y_wr.addr.eq(offset), y_wr.data.eq(self.wdata), y_wr.en.eq(bank_write(Region.Y, p.label_bank_bit))]
 
         pred_mem = m.submodules.pred = memory.Memory(shape=unsigned(p.label_bits), depth=p.batch, init=[])
         for h, unit in enumerate(predictions):
