@@ -27,7 +27,7 @@ from . import block_ram
 from . import memories as mem
 from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
-from .cycle_counters import COUNTERS, CycleCounters, field
+from .cycle_counters import COUNTERS, CycleCounters, field, run_bits
 from .delay import delay_line
 from .distribution import Broadcast, Gather
 from .multiplier import PER_LANE, MultiplierBank, fabric_registers
@@ -130,7 +130,7 @@ class Core(wiring.Component):
         ]
 
         reads, banked, pred_rd = self._memories(m, platform, host, neu, upd, seq, predictions)
-        counters = m.submodules.counters = CycleCounters()
+        counters = m.submodules.counters = CycleCounters(run_bits=run_bits(p, self.program))
         m.d.comb += [counters.start.eq(seq.start), counters.busy.eq(seq.busy), counters.executing.eq(seq.executing),
                      counters.op.eq(seq.op), counters.step.eq(neu.step_done)]
 
