@@ -53,7 +53,7 @@ from .delay import delay_line
 from .distribution import Broadcast, Gather, operand_lead
 from .feedback_sum import FeedbackSum
 from .multiplier import PER_LANE, request_signature
-from .neuron_issue import NeuronIssue
+from .neuron_issue import NeuronIssue, token_row
 from .neuron_timing import direct_accumulators, operands, products, row_end_stage, step_done_stage, tree_registers
 from .output_state import OutputState
 from .row_end import RowEnd
@@ -179,7 +179,7 @@ class NeuronUpdate(wiring.Component):
         m.submodules.row_end = end
         toke, ope = tokens[at_products + tree - end.early], row_operands[at_products - operands(p) + tree - end.early]
         m.d.comb += [end.sums.eq(rows.held if end.registered_sums else rows.sums), end.drive.eq(layer == 1),
-                     end.bias.eq(ope.bias), end.q.eq(ope.post), end.unit.eq(toke.i), end.half.eq(toke.h),
+                     end.bias.eq(ope.bias), end.q.eq(ope.post), end.unit.eq(token_row(p, toke)), end.half.eq(toke.h),
                      end.labels[0].eq(self.label), end.labels[1].eq(self.label_odd), end.nudge.eq(self.nudge),
                      end.output.eq(layer == N)]
         row = Signal.like(tokf, reset_less=True)     # the row at its end, beside RowEnd's result
@@ -190,10 +190,10 @@ class NeuronUpdate(wiring.Component):
         # -- the output layer: its states, and the unit each is of
         out = m.submodules.output_state = OutputState(p)
         m.d.comb += [out.u.eq(end.u), out.err.eq(end.err)]
-        out_layout = data.StructLayout({"valid": 1, "i": len(row.i), "word": len(row.i_word),
+        out_layout = data.StructLayout({"valid": 1, "i": len(token_row(p, row)), "word": len(row.i_word),
                                         "lane": len(row.i_lane), "h": 1})
         out_unit = Signal(out_layout)
-        m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i.eq(row.i), out_unit.word.eq(row.i_word),
+        m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i.eq(token_row(p, row)), out_unit.word.eq(row.i_word),
                      out_unit.lane.eq(row.i_lane), out_unit.h.eq(row.h)]
         out_line = delay_line(m, out_unit, out.latency, "out")
         m.d.comb += [self.out_valid.eq(out_line[-1].valid), self.out_half.eq(out_line[-1].h),
