@@ -72,9 +72,11 @@ class Board:
 BOARDS = {
     "ulx3s-85f": Board("ulx3s-85f", "LFE5U-85F", "ecp5", 156, 208 * 18 * 1024, 60.0, 3_000_000,
                        ("openFPGALoader", "--board", "ulx3s"), "top.bit", preset="digits"),
-    # 48 MHz: 12 Mbaud is a divisor of 4 (docs/architecture.md, the iCEBreaker)
-    "icebreaker": Board("icebreaker", "iCE40UP5K", "ice40", 8, 30 * 4096, 48.0, 12_000_000,
-                        ("openFPGALoader", "--board", "icebreaker"), "top.bin", spram_blocks=4),
+    # 30 MHz, where digits-icebreaker routes; its FT2232H's 6 Mbaud (12 M / 2) is a divisor of
+    # 5 (12 Mbaud needs 48 MHz: 4 clocks a bit; docs/architecture.md, the iCEBreaker)
+    "icebreaker": Board("icebreaker", "iCE40UP5K", "ice40", 8, 30 * 4096, 30.0, 6_000_000,
+                        ("openFPGALoader", "--board", "icebreaker"), "top.bin", spram_blocks=4,
+                        preset="digits-icebreaker"),
 }
 
 
@@ -116,7 +118,14 @@ def check_fit(b: Board, params: CoreParams) -> None:
         short.append(f"its {'other ' if b.spram_blocks else ''}memories need {total / 2**20:.2f} Mbit of block RAM, "
                      f"the {b.device} has {b.bram_bits / 2**20:.2f} Mbit ({(total - b.bram_bits) / 2**20:.2f} Mbit over)")
     if short:
-        raise UserError(f"config does not fit the {b.name}: " + "; ".join(short))
+        raise UserError(f"config does not fit the {b.name}: " + "; ".join(short) + preset_hint(b, params.config))
+
+
+def preset_hint(b: Board, config: Config) -> str:
+    """Where a config does not fit, the board's own preset, which does, as a command."""
+    if b.preset is None or config.name == b.preset:
+        return ""
+    return f"; the preset {b.preset} fits it: epfpga build --board {b.name} --config {b.preset}"
 
 
 def yowasp_environment() -> dict[str, str]:
@@ -176,7 +185,8 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
     except Exception as exc:   # a tool failed; its log is in out
         over = overused(utilisation_from_log(out / "top.tim"))
         if over:
-            raise UserError(f"config does not fit the {b.name} after synthesis: {', '.join(over)}; see {out}") from None
+            raise UserError(f"config does not fit the {b.name} after synthesis: {', '.join(over)}; see {out}"
+                            + preset_hint(b, config)) from None
         raise UserError(f"the {b.name} build failed ({type(exc).__name__}: {exc}); see {out}") from None
     finally:
         for k, v in saved.items():

@@ -350,6 +350,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         name="digits", sizes=[64, 256, 10], activation="hard_sigmoid", estimator="symmetric",
         beta=0.5, t1=20, t2=8, batch=16, epochs=30, lrs=[0.1, 0.05],
     ),
+    # ``digits`` on the $25 iCEBreaker (iCE40UP5K): two lanes, mini-batches of 4, one sample at
+    # a time, every input a 2-byte element, frames of up to 256 bytes (docs/architecture.md).
+    "digits-icebreaker": dict(
+        name="digits-icebreaker", sizes=[64, 256, 10], activation="hard_sigmoid", estimator="symmetric",
+        beta=0.5, t1=20, t2=8, batch=4, lanes=2, epochs=30, lrs=[0.1, 0.05],
+        hardware=dict(board="icebreaker", clock_mhz=30.0, coded_inputs=False, pairs=False, max_payload=256),
+    ),
     # 784-128-10 MNIST, symmetric nudging with hard_sigmoid.
     "mnist": dict(
         name="mnist", sizes=[784, 128, 10], activation="hard_sigmoid", estimator="symmetric",

@@ -1,11 +1,11 @@
 """Build a board preset and compare it with its committed baseline, or make it the baseline.
 
-    .venv/bin/python scripts/baseline.py --board ulx3s-85f [--write] [--out DIR]
+    .venv/bin/python scripts/baseline.py --board ulx3s-85f|icebreaker [--write] [--out DIR]
 
 Without ``--write`` the build is compared with ``boards/baselines/<board>.json`` (exit 1 on a
 regression of more than 5 %: Fmax lower, or LUTs, FFs, DSPs or block RAMs more); with it, the
 build becomes the baseline, built with the config, lanes and clock given (by default the
-baseline's own).
+baseline's own, or the board's preset and defaults where it has none yet).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from epfpga import config as config_mod  # noqa: E402
 from epfpga.boards import baseline  # noqa: E402
-from epfpga.boards.build import build  # noqa: E402
+from epfpga.boards.build import BOARDS, build  # noqa: E402
 from epfpga.errors import UserError  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--board", default="ulx3s-85f", choices=("ulx3s-85f",))
+    parser.add_argument("--board", default="ulx3s-85f", choices=sorted(BOARDS))
     parser.add_argument("--write", action="store_true", help="make this build the baseline")
     parser.add_argument("--config", help="with --write: the config (default: the baseline's)")
     parser.add_argument("--lanes", type=int, help="with --write: the lanes (default: the baseline's)")
@@ -37,13 +37,14 @@ def main() -> int:
     if old is None and not args.write:
         print(f"baseline: no {baseline.path(args.board)}; make one with --write", file=sys.stderr)
         return 2
-    name = args.config or old["config"]
-    lanes = args.lanes or old["lanes"]
-    clock = args.clock or old["target_mhz"]
+    name = args.config or (old["config"] if old else BOARDS[args.board].preset)
     try:
-        cfg = config_mod.load(name).replace(lanes=lanes)
+        cfg = config_mod.load(name)
+        lanes = args.lanes or (old["lanes"] if old else cfg.lanes)
+        clock = args.clock or (old["target_mhz"] if old else None)
+        cfg = cfg.replace(lanes=lanes)
         with tempfile.TemporaryDirectory() as tmp:
-            report = build(cfg, args.board, Path(args.out or tmp), clock)
+            report = build(cfg, args.board, Path(args.out or tmp), clock, old["baud"] if old else None)
     except UserError as exc:
         print(f"baseline: {exc}", file=sys.stderr)
         return 2

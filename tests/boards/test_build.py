@@ -133,7 +133,20 @@ def test_the_icebreaker_fit_check_names_every_shortfall_in_one_line():
     assert str(info.value) == (
         "config does not fit the icebreaker: 8 lanes need 16 multipliers, the iCE40UP5K has 8 (8 too many); "
         "its weights need 8 SPRAMs (8 lanes, a column each), the iCE40UP5K has 4; the SPRAM has one port, "
-        "and at batch 2 the update reads a W_1 word every cycle (batch >= 4 leaves a cycle for each write)")
+        "and at batch 2 the update reads a W_1 word every cycle (batch >= 4 leaves a cycle for each write); "
+        "the preset digits-icebreaker fits it: epfpga build --board icebreaker --config digits-icebreaker")
+
+
+def test_digits_is_refused_by_the_icebreaker_naming_its_preset_which_fits(tmp_path):
+    """The digits preset, even at P = 2, needs more block RAM than the UP5K has; the refusal
+    names the preset that fits, which passes the same check."""
+    proc = epfpga("build", "--board", "icebreaker", "--config", "digits", "--lanes", "2", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "memories need" in proc.stderr and proc.stderr.strip().endswith(
+        "the preset digits-icebreaker fits it: epfpga build --board icebreaker --config digits-icebreaker")
+    preset = config_mod.load("digits-icebreaker")
+    build.check_fit(build.BOARDS["icebreaker"], CoreParams.from_config(preset))
+    assert (preset.lanes, preset.batch, preset.hardware.pairs) == (2, 4, False)
 
 
 def test_digits_at_4_lanes_keeps_both_weight_layers_in_one_spram_a_lane():
@@ -179,7 +192,7 @@ def test_a_small_system_builds_for_the_icebreaker(tmp_path):
     proc = epfpga("build", "--board", "icebreaker", "--config", toml(tmp_path, **config), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["board"] == "icebreaker" and report["dsp"] == 2 and report["target_mhz"] == 48
+    assert report["board"] == "icebreaker" and report["dsp"] == 2 and report["target_mhz"] == 30
     assert report["utilization"]["ICESTORM_SPRAM"]["used"] == 1 and report["ff"] < report["lut"]
     assert report["utilization"]["ICESTORM_RAM"]["used"] == 16     # (the queue 2, the frame buffer 1)
     assert (out / "top.bin").stat().st_size > 100_000

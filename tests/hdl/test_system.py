@@ -6,7 +6,7 @@ import pytest
 
 from epfpga import config as config_mod
 from epfpga.contract.address_map import address, layer_region
-from epfpga.contract.protocol import Command, Descriptor, Frame, Status, encode_frame, pack, read_payload, \
+from epfpga.contract.protocol import END, Command, Descriptor, Frame, Status, encode_frame, pack, read_payload, \
     read_values, slip_encode, write_payload
 from epfpga.contract.params import CoreParams
 from epfpga.hdl.system import System
@@ -41,10 +41,17 @@ def test_info_write_read_and_a_corrupted_frame_through_the_pins(board):
                       encode_frame(3, Command.READ, read_payload(w1, 2, len(values)))):
             await host.send(ctx, frame)
             replies.extend(await host.receive(ctx))
+        # a byte with its stop bit low: the frame is answered FRAMING and rx_errors counts it
+        await host.send(ctx, bytes([END]))
+        await host.send(ctx, b"A", stop=0)
+        await host.send(ctx, bytes([END]))
+        replies.extend(await host.receive(ctx))
+        await host.send(ctx, encode_frame(4, Command.STATUS))
+        replies.extend(await host.receive(ctx))
 
     assert system.divisor == 4
     simulate(system, bench)
-    info, written, bad, read = replies
+    info, written, bad, read, framing, status = replies
     assert all(isinstance(r, Frame) for r in replies), replies
     assert (info.seq, info.command, info.status) == (1, Command.INFO | 0x80, Status.OK)
     assert Descriptor.unpack(info.payload[1:]) == system.descriptor
@@ -53,3 +60,5 @@ def test_info_write_read_and_a_corrupted_frame_through_the_pins(board):
     assert read.status == Status.OK
     got = [v - (1 << 16) if v >> 15 else v for v in read_values(read.payload, 2)]
     assert got == values     # the corrupted frame wrote nothing
+    assert framing.status == Status.FRAMING
+    assert status.status == Status.OK and read_values(status.payload, 4)[9] == 1     # rx_errors

@@ -10,11 +10,16 @@ class PinHost:
     def __init__(self, dut, divisor: int):
         self.dut, self.divisor = dut, divisor
 
-    async def send(self, ctx, data: bytes) -> None:
+    async def send(self, ctx, data: bytes, *, stop: int = 1) -> None:
+        """``data`` onto ``rx``; ``stop = 0`` breaks each byte's stop bit (a framing error), and
+        the line then idles a byte's time."""
         for byte in data:
-            for bit in [0, *((byte >> i) & 1 for i in range(8)), 1]:
+            for bit in [0, *((byte >> i) & 1 for i in range(8)), stop]:
                 ctx.set(self.dut.rx, bit)
                 await ctx.tick().repeat(self.divisor)
+            if not stop:
+                ctx.set(self.dut.rx, 1)
+                await ctx.tick().repeat(10 * self.divisor)
 
     async def receive(self, ctx, frames: int = 1, max_cycles: int = 200_000) -> list:
         """Sample ``tx`` every cycle until ``frames`` frames have come back (each a
