@@ -171,7 +171,12 @@ class FrameCheck(wiring.Component):
         m.d.comb += self.may_run.eq(Mux(self.resident, control | runner,
                                         control | (bank_write & bank_free) | ~self.core_busy))
         duplicate = self.applied & (self.applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
+        # (where the board has no timing registers, the count of the header, which holds to the
+        # reply's end, with no second register of it)
+        sampled_elements = [self.elements.eq(elements_q)] if p.timing_registers else []
         with m.If(self.sample):
-            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], self.elements.eq(elements_q),
+            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], *sampled_elements,
                          self.in_range.eq(in_range), self.duplicate.eq(duplicate)]
+        if not p.timing_registers:
+            m.d.comb += self.elements.eq(elements_q)
         return m

@@ -20,14 +20,16 @@ WORDS = 12
 SHIFTS = [-2, 0, 5, 9]
 
 
-def run(dut, words, *, shift, negate, frozen, draws):
-    """Feed ``(addr, sums, weights)`` a word every ``share`` cycles; the words written."""
+def run(dut, words, *, shift, negate, frozen, draws, gaps=None):
+    """Feed ``(addr, sums, weights)`` a word every ``share`` cycles (and ``gaps[k]`` idle cycles
+    more after word ``k``); the words written."""
     got = []
+    gaps = gaps or [0] * len(words)
 
     async def tb(ctx):
         for port, value in ((dut.shift, shift), (dut.negate, negate), (dut.frozen, frozen), (dut.draws, draws)):
             ctx.set(port, value)
-        feed = [w for word in words for w in [word] + [None] * (dut.share - 1)]
+        feed = [w for word, gap in zip(words, gaps) for w in [word] + [None] * (dut.share - 1 + gap)]
         for cycle in range(len(feed) + dut.latency + 1):
             word = feed[cycle] if cycle < len(feed) else None
             ctx.set(dut.valid, word is not None)
@@ -75,4 +77,21 @@ def test_a_frozen_layer_writes_its_words_unchanged():
     rng = np.random.default_rng(3)
     words = [(k, rng.integers(-999, 999, 4).tolist(), rng.integers(-99, 99, 4).tolist()) for k in range(4)]
     got = run(dut, words, shift=0, negate=0, frozen=1, draws=0)
+    assert [(a, d) for _, a, d in got] == [(w[0], w[2]) for w in words]
+
+
+@pytest.mark.parametrize("batch", [2, 8])
+def test_consecutive_words_are_written_at_their_counted_addresses(batch):
+    """The iCEBreaker's form: runs of words at consecutive addresses, back to back, a cycle
+    apart while the sweep is still busy, and after it has emptied; each run's first address
+    comes with its first word."""
+    p = params(lanes=4, batch=batch)
+    dut = UpdateSweep(p, 64, SHIFTS, consecutive=True)
+    rng = np.random.default_rng(batch)
+    starts = [10] * 4 + [40] * 3 + [7] * 3
+    offsets = [0, 1, 2, 3, 0, 1, 2, 0, 1, 2]
+    words = [(a + k, rng.integers(-999, 999, 4).tolist(), rng.integers(-99, 99, 4).tolist())
+             for a, k in zip(starts, offsets)]
+    gaps = [0, 1, 0, dut.latency + 2, 1, 0, dut.latency + 1, 0, 0, 0]
+    got = run(dut, words, shift=0, negate=0, frozen=1, draws=0, gaps=gaps)
     assert [(a, d) for _, a, d in got] == [(w[0], w[2]) for w in words]
