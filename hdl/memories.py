@@ -121,11 +121,13 @@ def weight_memories(p: CoreParams) -> list[LayerMemory]:
     blocks (or LUT-RAM cells) hold that depth anyway.  784-128-10 at P = 64: ``W_2``'s 20 words
     go after ``W_1``'s 1,664 in ``W_1``'s 2,048-word blocks, where on their own they took 512
     LUT-RAM cells, and a weight operand then comes from one memory in either engine.  In SPRAM
-    (:attr:`CoreParams.weights_in_spram`) the bound is a block's depth: digits' ``W_2`` at
-    P = 4 goes after ``W_1``'s 4,096 words in the lanes' SPRAMs, where on its own it took four
-    more of the four."""
-    return _stack(p, "W", signed(p.weight_bits), {n: p.weight_depth(n) for n in range(1, p.layers + 1)},
-                  lambda first: SPRAM_WORDS if p.weights_in_spram else pow2_at_least(first))
+    (:attr:`CoreParams.weights_in_spram`) the bound is the depth of the SPRAMs the first layer
+    takes: digits' ``W_2`` at P = 4 goes after ``W_1``'s 4,096 words in the lanes' SPRAMs,
+    where on its own it took four more of the four, and 784-64-10's at P = 2 after ``W_1``'s
+    25,088 words in two SPRAMs a lane (four in all, not six)."""
+    def room(first: int) -> int:
+        return SPRAM_WORDS * -(-first // SPRAM_WORDS) if p.weights_in_spram else pow2_at_least(first)
+    return _stack(p, "W", signed(p.weight_bits), {n: p.weight_depth(n) for n in range(1, p.layers + 1)}, room)
 
 
 #: The words a block RAM holds at its widest (the iCE40's 256 x 16; the ECP5's DP16KD holds

@@ -17,6 +17,7 @@ from epfpga.boards import build
 from epfpga.contract.params import CoreParams
 from epfpga.errors import UserError
 from epfpga.hdl import memories as mem
+from epfpga.hdl.block_ram import spram_blocks
 
 TINY = dict(sizes=[5, 6, 3], lanes=1, batch=2, lrs=[0.5, 0.5], t1=3, t2=2)
 
@@ -156,6 +157,16 @@ def test_digits_at_4_lanes_keeps_both_weight_layers_in_one_spram_a_lane():
     ice = CoreParams.from_config(digits.replace(hardware=dataclasses.replace(digits.hardware, board="icebreaker")))
     assert [(wm.spec.name, wm.spec.depth) for wm in mem.weight_memories(ice)] == [("W1_2", 4736)]
     assert [wm.spec.name for wm in mem.weight_memories(CoreParams.from_config(digits))] == ["W1", "W2"]
+    build.check_fit(build.BOARDS["icebreaker"], ice)
+
+
+def test_784_64_10_at_2_lanes_keeps_w2_after_w1_in_two_sprams_a_lane():
+    """W_1's 25,088 words a lane take two SPRAMs, and W_2's 320 go after them: four SPRAMs, not
+    the six that W_2 in SPRAMs of its own took, so the UP5K holds it."""
+    mnist = config_mod.load("mnist").replace(sizes=(784, 64, 10), lanes=2, batch=4)
+    ice = CoreParams.from_config(mnist.replace(hardware=dataclasses.replace(mnist.hardware, board="icebreaker",
+                                                                            pairs=False)))
+    assert [(wm.spec.name, wm.spec.depth, spram_blocks(wm.spec)) for wm in mem.weight_memories(ice)] == [("W1_2", 25408, 2)]
     build.check_fit(build.BOARDS["icebreaker"], ice)
 
 
