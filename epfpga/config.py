@@ -100,7 +100,11 @@ class Hardware:
     the data set's bytes through the input table, so it needs ``coded_inputs``).
     ``max_payload``: the largest payload a frame of the link carries, a power of two from 128
     to 1024; the device's receive queue and frame buffer are sized by it (256: 6 of the
-    iCE40UP5K's 30 block RAMs fewer than 1024), and the host learns it from the descriptor."""
+    iCE40UP5K's 30 block RAMs fewer than 1024), and the host learns it from the descriptor.
+    ``label_block_ram``: on a board without LUT RAM (the iCEBreaker), one sample at a time, the
+    labels take a block RAM of their own (``digits-icebreaker``: about 40 logic cells fewer than
+    in flip-flops); ``false`` keeps them in logic cells where the block RAMs are short (a
+    784-input net)."""
 
     board: str = "ulx3s-85f"
     clock_mhz: float = 25.0
@@ -108,6 +112,7 @@ class Hardware:
     sdram: bool = False
     max_payload: int = 1024
     pairs: bool = True
+    label_block_ram: bool = True
 
     def __post_init__(self) -> None:
         _choice("hardware.board", self.board, BOARDS)
@@ -119,6 +124,8 @@ class Hardware:
         _int("hardware.max_payload", self.max_payload, 128, 1024)
         if not isinstance(self.pairs, bool):
             raise ConfigError("hardware.pairs", self.pairs, "must be true or false")
+        if not isinstance(self.label_block_ram, bool):
+            raise ConfigError("hardware.label_block_ram", self.label_block_ram, "must be true or false")
         if self.max_payload & (self.max_payload - 1):
             raise ConfigError("hardware.max_payload", self.max_payload, "must be a power of two (128, 256, 512 or 1024)")
         if self.sdram and self.board not in SDRAM_BOARDS:

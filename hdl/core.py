@@ -180,7 +180,7 @@ class Core(wiring.Component):
 
         y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=INPUT_BANKS * p.batch, init=[])
         labels = Cat(seq.sample[:p.label_bank_bit], self.bank)
-        if p.lut_ram or p.halves == 2:
+        if p.lut_ram or p.halves == 2 or not p.config.hardware.label_block_ram:
             y_rd, y_rd_odd = y_mem.read_port(domain="comb"), y_mem.read_port(domain="comb")
             m.d.comb += [y_rd.addr.eq(labels), neu.label.eq(y_rd.data),
                          y_rd_odd.addr.eq(Cat((seq.sample | 1)[:p.label_bank_bit], self.bank)),

@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/python ]; then
   echo "test.sh: no .venv here: run 'bash scripts/setup.sh' first" >&2
   exit 2
 fi
-exec .venv/bin/python -m pytest -n 2 --durations=8 "$@"
+exec .venv/bin/python -m pytest -n 2 --dist worksteal --durations=8 "$@"

@@ -18,3 +18,12 @@ def mnist_dir() -> Path:
     if not (MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"MNIST not found at {MNIST_DIR} (the shared data folder beside the project)")
     return MNIST_DIR
+
+
+# The simulators' and the toolchain's tests first: with ``-n 2`` the suite takes as long as its
+# busiest worker, and one of these started last would run alone at the end.
+FIRST = ("tests/verification/", "tests/boards/test_build.py", "tests/hdl/test_core.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(FIRST))     # (stable: each file keeps its order)

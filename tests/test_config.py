@@ -113,6 +113,13 @@ def test_coded_inputs_is_true_or_false(value):
         config.from_dict({"hardware": {"coded_inputs": value}})
 
 
+def test_label_block_ram_is_on_by_default_and_a_boolean():
+    assert config.from_dict({}).hardware.label_block_ram is True
+    assert config.from_dict({"hardware": {"label_block_ram": False}}).hardware.label_block_ram is False
+    with pytest.raises(ConfigError, match="hardware.label_block_ram.*true or false"):
+        config.from_dict({"hardware": {"label_block_ram": "no"}})
+
+
 def test_pairs_is_on_by_default_and_a_boolean():
     assert config.from_dict({}).hardware.pairs is True
     assert config.from_dict({"hardware": {"pairs": False}}).hardware.pairs is False

@@ -68,13 +68,17 @@ def test_a_drive_row_of_one_group_is_bit_exact_and_on_schedule(inputs, batch):
     assert_exact_and_on_schedule(cfg, x, y)
 
 
-@pytest.mark.parametrize("sizes, lanes, batch, board", [([9, 13, 5], 4, 4, "ulx3s-85f"), ([9, 13, 5], 2, 4, "icebreaker")])
-def test_one_sample_at_a_time_is_bit_exact_and_on_schedule(sizes, lanes, batch, board):
+@pytest.mark.parametrize("sizes, lanes, batch, board, label_block_ram", [([9, 13, 5], 4, 4, "ulx3s-85f", True),
+                                                                          ([9, 13, 5], 2, 4, "icebreaker", True),
+                                                                          ([5, 7, 3], 1, 2, "icebreaker", False)])
+def test_one_sample_at_a_time_is_bit_exact_and_on_schedule(sizes, lanes, batch, board, label_block_ram):
     """``hardware.pairs = false``: each neuron step runs one sample, ``W_1``'s update one
     sample a cycle, the inputs in one memory; the same traces, and the schedule model's cycles
-    (the iCEBreaker's: its sequencer's instruction the program memory's word)."""
+    (the iCEBreaker's: its sequencer's instruction the program memory's word, its labels read
+    a cycle late from a block RAM, or at once from logic cells)."""
     cfg = config_mod.from_dict(dict(sizes=sizes, lanes=lanes, batch=batch, t1=3, t2=2, lrs=[0.5] * (len(sizes) - 1),
-                                    fixed={"rounding": "stochastic"}, hardware={"pairs": False, "board": board}))
+                                    fixed={"rounding": "stochastic"},
+                                    hardware={"pairs": False, "board": board, "label_block_ram": label_block_ram}))
     x, y = random_data(cfg, np.random.default_rng(batch), batches=2)
     assert_exact_and_on_schedule(cfg, x, y)
 
