@@ -15,7 +15,7 @@ from amaranth.lib import data, memory
 from amaranth.utils import ceil_log2
 
 from epfpga.contract.address_map import INPUT_BANKS
-from epfpga.contract.params import SPRAM_WORDS, CoreParams, pow2_at_least
+from epfpga.contract.params import SPRAM_WORDS, CoreParams, ceil_div, pow2_at_least
 
 from .device import is_ecp5
 
@@ -126,7 +126,7 @@ def weight_memories(p: CoreParams) -> list[LayerMemory]:
     where on its own it took four more of the four, and 784-64-10's at P = 2 after ``W_1``'s
     25,088 words in two SPRAMs a lane (four in all, not six)."""
     def room(first: int) -> int:
-        return SPRAM_WORDS * -(-first // SPRAM_WORDS) if p.weights_in_spram else pow2_at_least(first)
+        return SPRAM_WORDS * ceil_div(first, SPRAM_WORDS) if p.weights_in_spram else pow2_at_least(first)
     return _stack(p, "W", signed(p.weight_bits), {n: p.weight_depth(n) for n in range(1, p.layers + 1)}, room)
 
 
