@@ -198,6 +198,23 @@ def test_more_random_configs(seed):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", range(12))
+def test_more_random_icebreaker_configs(seed):
+    """The iCEBreaker's gateware on random configs, half of them one sample at a time (its
+    direct accumulators, counted sweep addresses, narrow counters, labels in a block RAM or in
+    logic cells): bit-exact and on schedule."""
+    rng = np.random.default_rng(4000 + seed)
+    hardware = {"board": "icebreaker", "pairs": bool(seed % 2), "label_block_ram": seed % 4 != 0}
+    cfg = random_gateware_config(rng, hardware=hardware)
+    if not cfg.hardware.pairs:     # (the SPRAM's one port: a cycle for each write)
+        cfg = cfg.replace(batch=max(cfg.batch, 2))
+    elif cfg.batch < 4:
+        cfg = cfg.replace(batch=4)
+    x, y = random_data(cfg, rng, batches=2)
+    assert_exact_and_on_schedule(cfg, x, y)
+
+
+@pytest.mark.slow
 def test_digits_trace_of_32_samples_is_bit_exact(tmp_path):
     """Two updates of the digits preset (P = 4), through the CLI, decided by ``epfpga compare``."""
     import subprocess
