@@ -160,6 +160,16 @@ def test_digits_at_4_lanes_keeps_both_weight_layers_in_one_spram_a_lane():
     build.check_fit(build.BOARDS["icebreaker"], ice)
 
 
+def test_the_hint_names_the_board_preset_except_to_the_preset_itself():
+    """Both refusals (before synthesis and after it, where nextpnr finds a resource short) end
+    with the board's preset, unless the config is that preset; a board with none adds nothing."""
+    icebreaker = build.BOARDS["icebreaker"]
+    assert build.preset_hint(icebreaker, config_mod.load("mnist")) == (
+        "; the preset digits-icebreaker fits it: epfpga build --board icebreaker --config digits-icebreaker")
+    assert build.preset_hint(icebreaker, config_mod.load("digits-icebreaker")) == ""
+    assert build.preset_hint(dataclasses.replace(icebreaker, preset=None), config_mod.load("mnist")) == ""
+
+
 def test_784_64_10_at_2_lanes_keeps_w2_after_w1_in_two_sprams_a_lane():
     """W_1's 25,088 words a lane take two SPRAMs, and W_2's 320 go after them: four SPRAMs, not
     the six that W_2 in SPRAMs of its own took, so the UP5K holds it."""
