@@ -200,10 +200,8 @@ class BlockRAM(wiring.Component):
         # (only the enables need a reset: an address or word is used only where one is high)
         write = _Write(Signal.like(self.write.addr, name="w_addr", reset_less=True), Signal.like(self.write.en, name="w_en"),
                        Signal(self.spec.shape, name="w_data", reset_less=True))
-        if is_ice40(platform) and not self.single_port:
-            m.d.comb += [write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
-        else:
-            m.d.sync += [write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
+        m.d["comb" if is_ice40(platform) and not self.single_port else "sync"] += [
+            write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
         requests = []
         for k, port in enumerate(self.read):
             addr, en = Signal.like(port.addr, name=f"r{k}_addr", reset_less=True), Signal(name=f"r{k}_en")

@@ -96,9 +96,8 @@ def direct_accumulators(p: CoreParams) -> bool:
     of it has landed, so the read needs to see no write (for a transparent read yosys adds a
     register of the written word and a multiplexer on every bit, 140 logic cells in ``digits``
     at P = 2, and registers of the word and the products would be flip-flops that no LUT
-    feeds, 78 more).
-    Elsewhere the read is transparent to the write, and the word and the products are
-    registered beside each other."""
+    feeds, 78 more).  Elsewhere the read is transparent to the write, and the word and the
+    products are registered beside each other."""
     return not p.lut_ram and all(p.weight_groups(m) >= 3 for m in range(2, p.layers + 1))
 
 

@@ -190,10 +190,11 @@ class NeuronUpdate(wiring.Component):
         # -- the output layer: its states, and the unit each is of
         out = m.submodules.output_state = OutputState(p)
         m.d.comb += [out.u.eq(end.u), out.err.eq(end.err)]
-        out_layout = data.StructLayout({"valid": 1, "i": len(token_row(p, row)), "word": len(row.i_word),
+        row_i = token_row(p, row)
+        out_layout = data.StructLayout({"valid": 1, "i": len(row_i), "word": len(row.i_word),
                                         "lane": len(row.i_lane), "h": 1})
         out_unit = Signal(out_layout)
-        m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i.eq(token_row(p, row)), out_unit.word.eq(row.i_word),
+        m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i.eq(row_i), out_unit.word.eq(row.i_word),
                      out_unit.lane.eq(row.i_lane), out_unit.h.eq(row.h)]
         out_line = delay_line(m, out_unit, out.latency, "out")
         m.d.comb += [self.out_valid.eq(out_line[-1].valid), self.out_half.eq(out_line[-1].h),

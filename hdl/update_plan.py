@@ -95,8 +95,9 @@ def held_words(p: CoreParams) -> bool:
     where the board has no timing registers, every ``W`` block reads its word in its pass's last
     sample (:func:`word_read_sample`), the ``b`` blocks read theirs there too, and a pass is
     longer than the cycles from a word's read to its sweep (the multipliers' latency, and the
-    held sum's cycle), so that the next word's read comes after the sweep has taken it.  Elsewhere the word goes beside the products, through registers that on the
-    iCE40 no LUT of theirs feeds (``P`` weights two cycles)."""
+    held sum's cycle), so that the next word's read comes after the sweep has taken it.
+    Elsewhere the word goes beside the products, through registers that on the iCE40 no LUT of
+    theirs feeds (``P`` weights two cycles)."""
     late = diff_write_stage(p) - operands(p)    # (from a word's read to its sweep)
     return not p.timing_registers and all(
         blk.samples > late and (blk.kind == "b" or word_read_sample(p, blk) == blk.samples - 1)

@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.params import CoreParams
 from epfpga.golden.prng import PRNG_BITS
 
-from . import block_ram, multiplier
+from . import block_ram
 from . import memories as mem
 from .batch_sum import BatchSum
 from .block_ram import BlockRAM
@@ -142,7 +142,6 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [batch_sum.first.eq(formed.first_b), batch_sum.valid.eq(formed.valid)]
         m.d.comb += [batch_sum.m1[l].eq(m1[l]) for l in range(P)] + [batch_sum.m2[l].eq(m2[l]) for l in range(P)]
         sums = batch_sum.held if held else batch_sum.d
-        diff_block = delay_line(m, diff_block, int(held), "diff_block_held")[-1]
         m.d.comb += [diff_wr.addr.eq(word.addr), *[diff_wr.data[l].eq(sums[l % P]) for l in range(p.halves * P)]]
         with m.If(word.valid & diff_block):
             m.d.comb += diff_wr.en.eq(((1 << P) - 1) << (P * word.odd))
@@ -253,7 +252,8 @@ class WeightUpdate(wiring.Component):
         presynaptic state or input, or its own state for the differences of the diff and bias
         blocks (times one): a lane picks only among the memories' words, which the neuron
         update's operands share (hdl/core.py).  Returns the products, and the word's weights and
-        whether the block is the diff block, beside them."""
+        whether the block is the diff block as its batch sum goes to the diff memory or the
+        sweep (:func:`~.update_plan.diff_write_stage`)."""
         p, P = self.params, self.params.lanes
         sa_q = {n: self.states_a[n - 1].data for n in range(1, p.layers + 1)}
         sb_q = {n: self.states_b[n - 1].data for n in range(1, p.layers + 1)}
@@ -280,12 +280,11 @@ class WeightUpdate(wiring.Component):
         m1 = [Signal(signed(prod_bits), name=f"m1_l{l}") for l in range(P)]
         m2 = [Signal(signed(prod_bits), name=f"m2_l{l}") for l in range(P)]
         m.d.comb += [m1[l].eq(self.mul.p[2 * l]) for l in range(P)] + [m2[l].eq(self.mul.p[2 * l + 1]) for l in range(P)]
-        # the word and the block's kind, beside the products
-        late = multiplier.latency(p)
+        # the word and the block's kind, to the diff write and the sweep (beside the batch sum)
         to_sweep = diff_write_stage(p) - operands(p)
         weights = w1 if held_words(p) else [delay_line(m, w1[l], to_sweep, f"w_l{l}_", reset_less=True)[-1]
                                             for l in range(P)]
-        return m1, m2, weights, delay_line(m, diff_block, late, "diff_block")[-1]
+        return m1, m2, weights, delay_line(m, diff_block, to_sweep, "diff_block")[-1]
 
     def _sweep(self, m, block, plan) -> UpdateSweep:
         """The sweep, with each block's rounding.  ``lr_q = 2**L`` and the rounding divides by
