@@ -128,6 +128,12 @@ def preset_hint(b: Board, config: Config) -> str:
     return f"; the preset {b.preset} fits it: epfpga build --board {b.name} --config {b.preset}"
 
 
+def nextpnr_options(seed: int | None) -> str:
+    """The options a build gives nextpnr: its report, a routed design even where timing fails
+    (the report says by how much), and the placer's seed where one is asked for."""
+    return "--report nextpnr.json --timing-allow-fail" + (f" --seed {seed}" if seed is not None else "")
+
+
 def yowasp_environment() -> dict[str, str]:
     """The amaranth platform's tool variables, pointing at the YoWASP console scripts beside
     this interpreter."""
@@ -139,11 +145,14 @@ def yowasp_environment() -> dict[str, str]:
 
 
 def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = None, baud: int | None = None,
-          log=print, route_minutes: float | None = None) -> dict:
+          log=print, route_minutes: float | None = None, seed: int | None = None) -> dict:
     """Synthesise, place, route and pack ``config`` for ``board_name`` into ``out``; returns
     (and writes) ``report.json``.  With ``route_minutes``, a router still routing after that
     long is stopped: ``report.json`` then says so, with the router's curve, and
-    :class:`~.routing.RouteTimeout` is raised."""
+    :class:`~.routing.RouteTimeout` is raised.  ``seed`` is nextpnr's (its placer's
+    starting point; ``None``: nextpnr's own): one netlist places and routes the same way for
+    one seed, and the Fmax of a design whose paths are mostly routing moves by several per
+    cent from seed to seed (``docs/toolchain.md``)."""
     b = board(board_name)
     config = config.replace(hardware=dataclasses.replace(config.hardware, board=b.name))   # (the memories' layout)
     params = CoreParams.from_config(config)
@@ -170,12 +179,12 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
                               script_after_read=yowasp.after_read(b.family),
                               synth_opts=yowasp.synthesis_options(b.family),
                               script_after_synth=yowasp.synthesis(b.family, "top")[1],
-                              nextpnr_opts="--report nextpnr.json --timing-allow-fail")
+                              nextpnr_opts=nextpnr_options(seed))
         plan.extract(str(out))
         routing.run(out, "build_top", route_minutes, log)
     except routing.RouteTimeout as exc:
         report = {"board": b.name, "device": b.device, "config": config.name, "lanes": params.lanes,
-                  "target_mhz": clock_hz / 1e6, "routed": False, "route_minutes": route_minutes,
+                  "target_mhz": clock_hz / 1e6, "seed": seed, "routed": False, "route_minutes": route_minutes,
                   "router": routing.curve(routing.read(out / routing.LOG)),
                   "utilization": utilisation_from_log(out / routing.LOG),
                   "seconds": round(time.monotonic() - start, 1)}
@@ -207,7 +216,7 @@ def build(config: Config, board_name: str, out: Path, clock_mhz: float | None = 
     link = system.baud / 10 / (sent + received)
     report = {"board": b.name, "device": b.device, "config": config.name, "lanes": params.lanes,
               **{k: figures[k] for k in ("lut", "ff", "dsp", "bram")},
-              "fmax_mhz": figures["fmax_mhz"], "target_mhz": system.clock_hz / 1e6, "baud": system.baud,
+              "fmax_mhz": figures["fmax_mhz"], "target_mhz": system.clock_hz / 1e6, "seed": seed, "baud": system.baud,
               "timing_met": bool(figures["fmax_mhz"]) and figures["fmax_mhz"] >= system.clock_hz / 1e6,
               "cycles_per_sample": per_sample, "samples_per_s": round(min(compute, link)),
               "compute_bound_samples_per_s": round(compute), "link_bound_samples_per_s": round(link),

@@ -29,6 +29,16 @@ def clamp(v, lo: int, hi: int):
     return Mux(v < lo, lo, Mux(v > hi, hi, v))
 
 
+def rounded_bounds(u, m: int, lo: int, hi: int):
+    """Whether ``rshift_round(u, m)`` is below ``lo`` and above ``hi``, decided from ``u``
+    itself: two compares with constants, beside the rounding's add rather than after it."""
+    if m <= 0:     # (u << k below lo, above hi)
+        k = -m
+        return u < -((-lo) >> k), u > hi >> k
+    half = 1 << (m - 1)
+    return u < (lo << m) - half, u >= ((hi + 1) << m) - half
+
+
 class Activation(wiring.Component):
     """ρ_q of the config's activation.
 
@@ -46,7 +56,11 @@ class Activation(wiring.Component):
         where the board has the timing registers, the next the rounded pre-activation, the
         last the clamped one, the state (for ``my_sigmoid`` the table's synchronous read port,
         at the clamped index).  The rounding (an add as wide as ``u``) and the clamp take a
-        cycle each (timing).
+        cycle each (timing).  Where ``u`` is registered, whether the rounded value is above the
+        clamp's range (and below it, where that is not its sign) is decided from ``u``, beside
+        the rounding (:func:`rounded_bounds`), so that the clamp's stage is a multiplexer: the
+        compare after the rounding, into the state register's reset, was the ECP5's critical
+        path (9.4 ns).
     """
 
     def __init__(self, params: CoreParams):
@@ -70,12 +84,28 @@ class Activation(wiring.Component):
         m.d.sync += rounded.eq(self.round(u, shift))
         if name == "my_sigmoid":
             z_lo, table = sigmoid_table(spec.fs)
+            lo, hi = z_lo, z_lo + len(table) - 1
+        else:
+            lo, hi = 0, spec.one
+        if self.latency == 3:
+            early_below, early_above = rounded_bounds(u, shift, lo, hi)
+            above = Signal(name="above")
+            m.d.sync += above.eq(early_above)
+            if lo == 0:     # (the rounded value's sign bit)
+                below = rounded < 0
+            else:
+                below = Signal(name="below")
+                m.d.sync += below.eq(early_below)
+            clamped = Mux(below, lo, Mux(above, hi, rounded))
+        else:
+            clamped = clamp(rounded, lo, hi)
+        if name == "my_sigmoid":
             rom = m.submodules.table = memory.Memory(
                 shape=unsigned(self.params.state_bits), depth=len(table), init=[int(v) for v in table])
             port = rom.read_port()
-            m.d.comb += [port.addr.eq(clamp(rounded, z_lo, z_lo + len(table) - 1) - z_lo), self.q.eq(port.data)]
+            m.d.comb += [port.addr.eq(clamped - z_lo), self.q.eq(port.data)]
         else:
             q = Signal.like(self.q, reset_less=True)
-            m.d.sync += q.eq(clamp(rounded, 0, spec.one))
+            m.d.sync += q.eq(clamped)
             m.d.comb += self.q.eq(q)
         return m

@@ -26,6 +26,14 @@ LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its element
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
 
 
+def offset_bits(p: CoreParams) -> int:
+    """The bits of the build's largest region's size, at most an offset's: an in-range burst's
+    offsets are below it, so its higher offset bits are 0 (the check sums and compares these
+    bits only, and the protocol engine counts them; after a burst's last element its count
+    may wrap, with no bus cycle to follow)."""
+    return min(REGION_SHIFT, max(r.limit for r in p.host_regions() + p.link_regions()).bit_length())
+
+
 def log_width(width: Value) -> Value:
     """log2 of an element's ``width`` in bytes (1, 2 or 4; 0 for any other, which the checks refuse)."""
     return Mux(width == 4, 2, Mux(width == 2, 1, 0))
@@ -141,17 +149,21 @@ class FrameCheck(wiring.Component):
 
         # the burst's last offset, two registers behind the header (timing: the CRC bytes come after
         # it), on every board: on the iCEBreaker too the element count's subtract, shift and
-        # command select before the add were its critical path (34.8 ns)
-        last = Signal(REGION_SHIFT + 1)
+        # command select before the add were its critical path (34.8 ns); at the regions' width,
+        # an offset with a higher bit set being out of every region's range
+        p = self.params
+        bits = offset_bits(p)
+        last = Signal(max(bits, len(elements)) + 1)
         elements_q = Signal.like(elements, name="elements_q")
         m.d.sync += elements_q.eq(elements)
-        m.d.sync += last.eq(offset + elements_q - 1)
+        m.d.sync += last.eq(offset[:bits] + elements_q - 1)
+        beyond = early(offset[bits:].any(), "beyond")
 
         # the region's size and access, and whether the burst may run beside the core (each part
         # registered, the core's state as it is: one multiplexer before the decision, timing)
-        limit, readable, writable, banked = Signal(REGION_SHIFT + 1), Signal(), Signal(), Signal()
+        limit = Signal(range(max(r.limit for r in p.host_regions() + p.link_regions()) + 1))
+        readable, writable, banked = Signal(), Signal(), Signal()
         bank, same_bank = Signal(), Signal()     # a banked region's: the burst's bank, and whether it ends in it
-        p = self.params
         with m.Switch(region):
             for r in p.host_regions() + p.link_regions():
                 with m.Case(r.region):
@@ -162,7 +174,7 @@ class FrameCheck(wiring.Component):
         is_write, is_inputs = command == Command.WRITE, command == Command.INPUTS
         writes = is_write | is_inputs
         allowed = Mux(writes, writable, readable) & (~is_inputs | (region == Region.X))
-        in_range = (last < early(limit, "limit_q")) & early(allowed, "allowed")
+        in_range = (last < early(limit, "limit_q")) & early(allowed, "allowed") & ~beyond
         # (a write of START while a program runs is refused, as the START command is)
         control = early((region == Region.CONTROL) & ~(is_write & (offset == Reg.START)), "control")
         runner = early((region == Region.RESIDENT) & ~(writes & (offset != ResidentReg.UNTIL)), "runner")
@@ -171,12 +183,8 @@ class FrameCheck(wiring.Component):
         m.d.comb += self.may_run.eq(Mux(self.resident, control | runner,
                                         control | (bank_write & bank_free) | ~self.core_busy))
         duplicate = self.applied & (self.applied_seq == seq) & Cat(command == c for c in STATE_CHANGING).any()
-        # (where the board has no timing registers, the count of the header, which holds to the
-        # reply's end, with no second register of it)
-        sampled_elements = [self.elements.eq(elements_q)] if p.timing_registers else []
         with m.If(self.sample):
-            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)], *sampled_elements,
+            m.d.sync += [*[q.eq(flag) for q, (flag, _) in zip(fault_q, faults)],
                          self.in_range.eq(in_range), self.duplicate.eq(duplicate)]
-        if not p.timing_registers:
-            m.d.comb += self.elements.eq(elements_q)
+        m.d.comb += self.elements.eq(elements_q)   # (the header holds to the reply's end)
         return m

@@ -136,16 +136,17 @@ BLOCK_WORDS = 256
 
 
 def bias_memories(p: CoreParams) -> list[LayerMemory]:
-    """The memories of ``b_1 … b_N``.  On a board without LUT RAM (:attr:`CoreParams.lut_ram`:
-    the iCE40) the next layers' biases go after the first's in its block RAM, up to
+    """The memories of ``b_1 … b_N``.  Where the first layer's biases are in block RAM (every
+    memory on a board without LUT RAM, :attr:`CoreParams.lut_ram`; one deeper than
+    :func:`shallow`'s LUT RAM on the ECP5) the next layers' go after them, up to
     :data:`BLOCK_WORDS` (or the power of two the first's depth rounds up to): ``digits`` at
     P = 4 keeps ``b_2``'s 3 words after ``b_1``'s 64, where on their own they were 393
-    flip-flops and 140 LUTs with their read registers and multiplexers.  With LUT RAM each
-    layer's biases stay a memory of their own: the ECP5's ``digits`` built 278 LUTs smaller with
-    ``b_2`` in ``b_1``'s blocks, but at 92.0 MHz against its baseline's 110.3
-    (``docs/results.md``)."""
+    flip-flops and 140 LUTs on the iCE40 with their read registers and multiplexers, and 278
+    LUT4 and 148 flip-flops on the ECP5.  A first layer's biases in LUT RAM or flip-flops (a few
+    words, at large ``P``) stay a memory of their own."""
     def room(first: int) -> int:
-        return first if p.lut_ram else max(BLOCK_WORDS, pow2_at_least(first))
+        in_block_ram = not p.lut_ram or shallow(first) is None
+        return max(BLOCK_WORDS, pow2_at_least(first)) if in_block_ram else first
     return _stack(p, "b", signed(p.weight_bits), {n: p.unit_words(n) for n in range(1, p.layers + 1)}, room,
                   used={n: p.sizes[n] for n in range(1, p.layers + 1)})
 

@@ -20,24 +20,22 @@ from .row_scan import RowScan
 
 
 def token_layout(p: CoreParams) -> data.StructLayout:
-    """What travels down the pipeline with each issued word: the row ``i`` (also as ``P``-lane
-    word and lane; where the board has no timing registers only as those, :func:`token_row`),
-    the word ``g`` within the row, the sample ``h`` of the pair, where the word sits in its row
-    (``first_g``: decided at the issue, not where the row sum needs it: timing), and ``zero``
-    (the step reads the all-zero source slot)."""
+    """What travels down the pipeline with each issued word: the row ``i`` as its ``P``-lane
+    word and lane (:func:`token_row`), the word ``g`` within the row, the sample ``h`` of the
+    pair, where the word sits in its row (``first_g``: decided at the issue, not where the row
+    sum needs it: timing), and ``zero`` (the step reads the all-zero source slot)."""
     rows = max(p.sizes[1:])
     return data.StructLayout({
         "valid": 1, "g": range(max(p.weight_groups(n) for n in range(1, p.layers + 1)) + 1),
-        **({"i": range(rows + 1)} if p.timing_registers else {}),
         "i_word": range(-(-rows // p.lanes) + 1), "i_lane": range(max(2, p.lanes)),
         "first_row": 1, "last_row": 1, "first_g": 1, "last_g": 1, "h": 1, "zero": 1,
     })
 
 
 def token_row(p: CoreParams, tok) -> Value:
-    """A token's row ``i``: its own field, or its word and lane (``P`` is a power of two; the
-    iCE40 would hold the copy in a logic cell a bit and a stage)."""
-    return tok.i if p.timing_registers else Cat(tok.i_lane[:p.lane_bits], tok.i_word)
+    """A token's row ``i``, from its word and lane (``P`` is a power of two): a field of its
+    own would be a flip-flop a bit and a stage, and on the iCE40 a logic cell each."""
+    return Cat(tok.i_lane[:p.lane_bits], tok.i_word)
 
 
 class IssueSignature(wiring.Signature):
@@ -87,7 +85,6 @@ class NeuronIssue(wiring.Component):
         last_g, last_row = Signal(), Signal()
         m.d.comb += [last_g.eq(scan.group == last_group), last_row.eq(scan.row == last_row_index)]
         m.d.comb += [tok.valid.eq(issuing), tok.h.eq(half), tok.g.eq(scan.group),
-                     *([tok.i.eq(scan.row)] if p.timing_registers else []),
                      tok.i_word.eq(scan.row_word), tok.i_lane.eq(scan.row_lane), tok.first_row.eq(scan.row == 0),
                      tok.first_g.eq(scan.group == 0),
                      tok.last_row.eq(last_row), tok.last_g.eq(last_g), tok.zero.eq(self.zero),

@@ -157,9 +157,11 @@ class NeuronUpdate(wiring.Component):
                      fb.repeat.eq(writes & (rmw.g == word.g) & (rmw.h == word.h) & ~word.first_row)]
         m.d.comb += fb.acc.eq(acc_rd[1].data)     # (ungated: where it is the only one, no AND a bit)
         for n in range(1, N):
+            # (the feedback's word and address unless the row end writes: its pass's layer's
+            # enable picks, with no third choice of zeros)
+            m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, rmw.h, rmw.g)),
+                         *[acc_wr[n].data[l].eq(fb.sums[l]) for l in range(P)]]
             with m.If(layer == n + 1):
-                m.d.comb += [acc_wr[n].addr.eq(mem.acc_address(p, n, rmw.h, rmw.g)),
-                             *[acc_wr[n].data[l].eq(fb.sums[l]) for l in range(P)]]
                 if n > 1:
                     m.d.comb += fb.acc.eq(acc_rd[n].data)
                 with m.If(writes):

@@ -68,14 +68,14 @@ class UpdateSweep(wiring.Component):
     ``round(σ·D, S − L)`` with the top ``S − L`` bits of the same draw (the offset's low ``L``
     bits never carry into the quotient): one shift a block, one rounding adder a unit.
 
-    With ``consecutive``, a word that comes while the sweep is busy is at the address after
-    the one before it (the blocks' words, in order), so the write's address is counted from
-    the first word of each run, not carried through the stages (flip-flops that no LUT feeds,
-    a logic cell a bit and a stage on the iCE40).
+    A word that comes while the sweep is busy is at the address after the one before it (the
+    blocks' words, in order), so the write's address is counted from the first word of each
+    run, not carried through the stages (flip-flops that no LUT feeds, a logic cell a bit and
+    a stage on the iCE40).
     """
 
-    def __init__(self, params: CoreParams, words: int, shifts: Sequence[int], consecutive: bool = False):
-        self.params, self.shifts, self.consecutive = params, sorted(shifts), consecutive
+    def __init__(self, params: CoreParams, words: int, shifts: Sequence[int]):
+        self.params, self.shifts = params, sorted(shifts)
         self.share = params.update_share
         self.latency = sweep_latency(params)
         super().__init__(SweepSignature(params, words, self.shifts))
@@ -85,9 +85,6 @@ class UpdateSweep(wiring.Component):
         p, share = self.params, self.share
         P, units = p.lanes, p.lanes // share
         addr = Signal.like(self.addr, reset_less=True)
-        if not self.consecutive:
-            with m.If(self.valid):
-                m.d.sync += addr.eq(self.addr)
         # each unit's lanes wait in a queue that moves one lane a cycle, so its next lane is a
         # register's output, not a multiplexer by a counter that every unit shares (timing)
         sums = [self._queue(m, self.sums, u, f"sums_u{u}") for u in range(units)]
@@ -112,8 +109,8 @@ class UpdateSweep(wiring.Component):
         m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
 
         top = max(1, max(self.shifts))
-        picked = Signal(data.StructLayout({"valid": 1, "slot": len(slot), "addr": 0 if self.consecutive else len(addr)}))
-        m.d.sync += [picked.valid.eq(active), picked.slot.eq(slot), picked.addr.eq(addr)]
+        picked = Signal(data.StructLayout({"valid": 1, "slot": len(slot)}))
+        m.d.sync += [picked.valid.eq(active), picked.slot.eq(slot)]
         v = [Signal(signed(len(self.sums[0]) + 1), name=f"v_u{u}", reset_less=True) for u in range(units)]
         w = [Signal.like(self.weights[0], name=f"wa_u{u}") for u in range(units)]
         draw = [Signal(top, name=f"draw_u{u}", reset_less=True) for u in range(units)]
@@ -137,15 +134,14 @@ class UpdateSweep(wiring.Component):
         # a sweep's lanes are consecutive cycles, so as its last is added the new values of the
         # unit's earlier lanes are its last ``share − 1`` values, with no enable to fan out
         written = [delay_line(m, write_back.q[u], share - 1, f"new_u{u}_", reset_less=True) for u in range(units)]
-        m.d.comb += [self.write.addr.eq(addr if self.consecutive else added.addr),
+        m.d.comb += [self.write.addr.eq(addr),
                      self.write.en.eq(added.valid & (added.slot == share - 1)),
                      *[self.write.data[l].eq(written[l // share][share - 1 - l % share]) for l in range(P)],
                      self.busy.eq(active | picked.valid | rounded.valid | added.valid)]
-        if self.consecutive:
-            with m.If(self.valid & ~self.busy):    # (a run's first word: the sweep is empty)
-                m.d.sync += addr.eq(self.addr)
-            with m.Elif(self.write.en):
-                m.d.sync += addr.eq(addr + 1)
+        with m.If(self.valid & ~self.busy):    # (a run's first word: the sweep is empty)
+            m.d.sync += addr.eq(self.addr)
+        with m.Elif(self.write.en):
+            m.d.sync += addr.eq(addr + 1)
         return m
 
     def _queue(self, m: Module, word, u: int, name: str) -> list:

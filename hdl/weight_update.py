@@ -298,7 +298,7 @@ class WeightUpdate(wiring.Component):
 
         live = [blk for blk in plan if blk.kind != "diff" and spec.lr_q[blk.layer - 1]]
         shifts = sorted({net_shift(blk, h) for blk in live for h in (0, 1)}) or [0]
-        sweep = m.submodules.sweep = UpdateSweep(p, words(p) + 1, shifts, consecutive=not p.timing_registers)
+        sweep = m.submodules.sweep = UpdateSweep(p, words(p) + 1, shifts)
         m.d.comb += [sweep.negate.eq(self.negate), sweep.prng_addr.eq(self.prng_addr),
                      sweep.prng_load.eq(self.prng_load), sweep.prng_value.eq(self.prng_value),
                      self.prng_state.eq(sweep.prng_state)]

@@ -200,6 +200,8 @@ CASES = {
                                                 "--sim", "verilator"], "--check-every 4"),
     "usb latency out of range": (lambda t: ["train", "--backend", "board", "--sim", "verilator",
                                             "--usb-latency-ms", "300"], "0 to 255 ms"),
+    "placer seed out of range": (lambda t: ["build", "--board", "ulx3s-85f", "--seed", str(1 << 31), "--out",
+                                            str(t / "o")], "--seed: 2147483648 must be in [0, 2**31)"),
 }
 
 

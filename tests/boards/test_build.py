@@ -55,10 +55,11 @@ def test_a_small_system_builds_from_any_folder_without_the_venv_on_path(tmp_path
     (tmp_path / "here").mkdir()
     out = tmp_path / "elsewhere" / "build"
     env = {"PATH": "/usr/bin:/bin", "HOME": os.environ["HOME"]}
-    proc = epfpga("build", "--board", "ulx3s-85f", "--config", toml(tmp_path, **TINY), "--out", str(out),
+    proc = epfpga("build", "--board", "ulx3s-85f", "--config", toml(tmp_path, **TINY), "--seed", "7", "--out", str(out),
                   cwd=tmp_path / "here", env=env)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((out / "report.json").read_text())
+    assert report["seed"] == 7 and " --seed 7" in (out / "build_top.sh").read_text()   # (nextpnr's placer)
     for key in ("board", "device", "lut", "ff", "dsp", "bram", "fmax_mhz", "target_mhz", "cycles_per_sample",
                 "samples_per_s", "critical_path", "memories", "compute_bound_samples_per_s", "link_bound_samples_per_s"):
         assert key in report, key
@@ -70,6 +71,12 @@ def test_a_small_system_builds_from_any_folder_without_the_venv_on_path(tmp_path
     assert (out / "top.bit").stat().st_size > 100_000
     dry = epfpga("program", "--board", "ulx3s-85f", str(out), "--dry-run")
     assert dry.returncode == 0 and dry.stdout.strip() == f"openFPGALoader --board ulx3s {out / 'top.bit'}"
+
+
+def test_the_build_help_names_each_board_default_clock_and_baud():
+    text = " ".join(epfpga("build", "--help").stdout.split())
+    for b in build.BOARDS.values():
+        assert f"{b.clock_mhz:g} on the {b.name}" in text and f"{b.baud} on the {b.name}" in text, b.name
 
 
 def test_program_without_a_bitstream_exits_2(tmp_path):

@@ -6,7 +6,7 @@ import torch
 
 from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
-from epfpga.golden.fixed.activation import activation
+from epfpga.golden.fixed.activation import activation, sigmoid_table
 from epfpga.hdl.activation import Activation
 
 from .sim_helpers import simulate
@@ -16,7 +16,9 @@ from .sim_helpers import simulate
 @pytest.mark.parametrize("name", ["hard_sigmoid", "my_hard_sig", "my_sigmoid"])
 @pytest.mark.parametrize("fw", [0, 1, 12])
 def test_activation_matches_the_golden_function(name, fw, board, latency):
-    """Without the timing registers (the iCEBreaker) no register holds ``u``: a cycle sooner."""
+    """Without the timing registers (the iCEBreaker) no register holds ``u``: a cycle sooner.
+    Every ``u`` within two steps of each end of the clamp's range is checked: with the
+    register, the ends are decided from ``u`` before the rounding (``rounded_bounds``)."""
     cfg = config_mod.from_dict(dict(sizes=[20, 30, 10], activation=name, beta=1.0,
                                     fixed={"weight_frac": fw, "rounding": "nearest"}, hardware={"board": board}))
     params = CoreParams.from_config(cfg)
@@ -28,6 +30,10 @@ def test_activation_matches_the_golden_function(name, fw, board, latency):
     u = np.concatenate([rng.integers(-4 * one, 5 * one, 300), [0, one, -1, one // 2, 1 - one,
                                                                 (1 << (params.acc_bits - 1)) - 1,
                                                                 -(1 << (params.acc_bits - 1))]])
+    z_lo, table = sigmoid_table(params.spec.fs)
+    ends = (0, params.spec.one + 1, z_lo, z_lo + len(table))     # (rounded values: the ranges' ends)
+    edges = [np.arange((e << s) - (2 << s) - 2, (e << s) + (2 << s) + 2) for e in ends for s in (fw, fw + 1)]
+    u = np.concatenate([u, *edges])
     want = activation(params.spec, torch.from_numpy(u)).tolist()
     got = []
 

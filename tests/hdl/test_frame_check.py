@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from epfpga import config as config_mod
-from epfpga.contract.address_map import Region, address, layer_region
+from epfpga.contract.address_map import REGION_SHIFT, Region, address, layer_region
 from epfpga.contract.params import CoreParams
 from epfpga.contract.protocol import (STATE_CHANGING, Coding, Command, Status, crc16, inputs_payloads,
                                       pack, read_payload, start_payload, wait_payload, write_payload)
 from epfpga.contract.resident import ResidentReg
-from epfpga.hdl.frame_check import LATENCY, FrameCheck
+from epfpga.hdl.frame_check import LATENCY, FrameCheck, offset_bits
 from epfpga.hdl.frame_receiver import FRAME
 from epfpga.verification.engine_model import EngineModel
 
@@ -25,7 +25,11 @@ HEAD_BYTES = FRAME.size // 8
 def random_frame(rng, params: CoreParams) -> bytes:
     regions = params.host_regions() + params.link_regions()
     region = regions[int(rng.integers(len(regions)))]
-    addr = address(region.region, int(rng.integers(0, region.limit + 3)))
+    offset = int(rng.integers(0, region.limit + 3))
+    bits = offset_bits(params)
+    if bits < REGION_SHIFT and rng.random() < 0.2:    # a bit above every region's range (the check sums below it)
+        offset |= 1 << int(rng.integers(bits, REGION_SHIFT))
+    addr = address(region.region, offset)
     seq = int(rng.integers(0, 4))                   # (few seqs: retries come often)
     kind = int(rng.integers(8))
     if kind == 0:

@@ -39,10 +39,12 @@ def test_one_or_two_words_go_to_flip_flops_and_the_drive_shares_the_sums_cells()
     assert styled(p, ECP5(), "logic") == set() and styled(p, ECP5()) == {"acc1"}
 
 
-def test_the_biases_share_a_block_ram_on_the_ice40_only():
-    """The iCE40, which has no LUT RAM, puts the layers' biases in one memory up to a block's
-    256 words, but no further: ``digits`` at P = 4 keeps ``b_2``'s 3 words after ``b_1``'s 64;
-    the ECP5 keeps a memory a layer."""
+def test_the_biases_share_a_block_ram_where_the_first_layer_has_one():
+    """Where the first layer's biases are in block RAM (every memory on the iCE40, which has
+    no LUT RAM; one deeper than LUT RAM takes on the ECP5) the layers' biases share it up to a
+    block's 256 words, but no further: ``digits`` at P = 4 keeps ``b_2``'s 3 words after
+    ``b_1``'s 64 on both.  On the ECP5 a first layer's few words in LUT RAM keep a memory a
+    layer (784-128-10 at P = 32)."""
     def params(config, lanes, board, **keys):
         cfg = config_mod.load(config).replace(lanes=lanes, **keys)
         return CoreParams.from_config(cfg.replace(hardware=cfg.hardware.__class__(board=board)))
@@ -54,8 +56,8 @@ def test_the_biases_share_a_block_ram_on_the_ice40_only():
     assert layout(p) == [("b1_2", 67, (0, 64))]
     assert mem.bias_index(p, 2) == 0 and mem.bias_memory(p, 2).base(2) == 64
     assert mem.biases(p, 2).depth == 3 and mem.bias_ports(p).addr_width == 7
-    assert layout(params("digits", 4, "ulx3s-85f")) == [("b1", 64, (0,)), ("b2", 3, (0,))]
-    assert mem.bias_index(params("digits", 4, "ulx3s-85f"), 2) == 1
+    assert layout(params("digits", 4, "ulx3s-85f")) == [("b1_2", 67, (0, 64))]
+    assert mem.bias_index(params("digits", 4, "ulx3s-85f"), 2) == 0
     assert layout(params("mnist", 32, "ulx3s-85f")) == [("b1", 4, (0,)), ("b2", 1, (0,))]
     assert layout(params("mnist", 32, "icebreaker")) == [("b1_2", 5, (0, 4))]
     assert layout(params("digits", 1, "icebreaker")) == [("b1", 256, (0,)), ("b2", 10, (0,))]   # 266 > 256

@@ -46,7 +46,7 @@ def run(p, *, drive: bool, steps: int = 1, hold: int = 0):
             since = None if since is None else since + 1
             if tok.valid:
                 # (the iCEBreaker's token carries its row as its word and lane only)
-                row = tok.i if p.timing_registers else tok.i_word * p.lanes + tok.i_lane
+                row = tok.i_word * p.lanes + tok.i_lane
                 words.append((cycle, (ctx.get(dut.layer), row, tok.g, tok.h, ctx.get(dut.addr))))
                 since = 0 if tok.last_row and tok.last_g else since
             ctx.set(dut.in_flight, since is not None and 1 <= since <= hold)

@@ -61,7 +61,7 @@ def test_written_words_equal_scale_round_and_write_back(batch, rounding, shift, 
     sums[0], sums[1] = sign * (big - 1), -sign * big       # changes past both rails
     weights = torch.from_numpy(rng.integers(spec.w_min, spec.w_max + 1, (WORDS, p.lanes)))
     weights[0], weights[1] = spec.w_max, spec.w_min
-    words = [(3 * k + 1, sums[k].tolist(), weights[k].tolist()) for k in range(WORDS)]
+    words = [(k + 1, sums[k].tolist(), weights[k].tolist()) for k in range(WORDS)]   # (a run: in order)
     stochastic = rounding == "stochastic"
     got = run(dut, words, shift=shift, negate=negate, frozen=0, draws=stochastic and shift > 0)
     streams = LaneStreams(p.seed, p.lanes) if stochastic else None
@@ -82,11 +82,10 @@ def test_a_frozen_layer_writes_its_words_unchanged():
 
 @pytest.mark.parametrize("batch", [2, 8])
 def test_consecutive_words_are_written_at_their_counted_addresses(batch):
-    """The iCEBreaker's form: runs of words at consecutive addresses, back to back, a cycle
-    apart while the sweep is still busy, and after it has emptied; each run's first address
-    comes with its first word."""
+    """Runs of words at consecutive addresses, back to back, a cycle apart while the sweep is
+    still busy, and after it has emptied; each run's first address comes with its first word."""
     p = params(lanes=4, batch=batch)
-    dut = UpdateSweep(p, 64, SHIFTS, consecutive=True)
+    dut = UpdateSweep(p, 64, SHIFTS)
     rng = np.random.default_rng(batch)
     starts = [10] * 4 + [40] * 3 + [7] * 3
     offsets = [0, 1, 2, 3, 0, 1, 2, 0, 1, 2]
