@@ -1,19 +1,12 @@
 """Sums of many values as balanced adder trees, registered every :data:`LEVELS_PER_STAGE`
 levels where a pipeline asks for it.
 
-Python's ``sum`` of Amaranth values builds a chain, ``((v0 + v1) + v2) + …``: ``P`` adds in
-series for ``P`` lanes.  A balanced tree is ``ceil(log2 P)`` adds deep, each level one bit wider
-than the one below.  At 64 lanes even that is six carry chains, so :func:`tree_latency`
-registers the tree every two levels, leaving the last stage two levels and whatever the caller
-adds after it (the row accumulator): no stage of the neuron update's forward sum is more than
-three adds deep at any ``P``.
-
-Each add's sum is a wire that yosys keeps (``keep``).  Left to itself, yosys merges an
-unregistered tree and the add after it into one multi-operand sum and builds that as
-carry-save adders in LUTs, two LUTs a bit a level, with one carry chain at the end: the
-``digits`` row sums at P = 4 took 424 LUT4 and 34 ``CCU2C`` on the ECP5 that way, and 66 LUT4
-and 118 ``CCU2C`` (half as many LUTs counted as nextpnr counts them, two a ``CCU2C``) as a
-carry chain an add; on the iCE40 a chain's bit is one logic cell (``docs/results.md``).
+Python's ``sum`` of Amaranth values builds a chain, ``((v0 + v1) + v2) + …``, that yosys keeps
+as written: ``P`` carry chains in series for ``P`` lanes.  A balanced tree is ``ceil(log2 P)``
+adds deep, each level one bit wider than the one below.  At 64 lanes even that is six carry
+chains, so :func:`tree_latency` registers the tree every two levels, leaving the last stage
+two levels and whatever the caller adds after it (the row accumulator): no stage of the
+neuron update's forward sum is more than three adds deep at any ``P``.
 """
 
 from __future__ import annotations
@@ -32,11 +25,10 @@ def tree_latency(count: int) -> int:
     return max(0, -(-ceil_log2(count) // LEVELS_PER_STAGE) - 1)
 
 
-def tree_sum(values: Sequence[Value], m: Module, latency: int = 0) -> Value:
-    """The exact sum of ``values`` (at least one), added pairwise level by level, each add a
-    carry chain of its own (a kept wire, ``tree{level}_{k}``, in ``m``), with a register after
-    every :data:`LEVELS_PER_STAGE` levels, ``latency`` of them (in ``m``'s ``sync`` domain):
-    the sum is of the values ``latency`` cycles before."""
+def tree_sum(values: Sequence[Value], m: Module | None = None, latency: int = 0) -> Value:
+    """The exact sum of ``values`` (at least one), added pairwise level by level, with a
+    register after every :data:`LEVELS_PER_STAGE` levels, ``latency`` of them (in ``m``'s
+    ``sync`` domain): the sum is of the values ``latency`` cycles before."""
     level = [Value.cast(v) for v in values]
     if not level:
         raise ValueError("tree_sum of no values")
@@ -44,17 +36,10 @@ def tree_sum(values: Sequence[Value], m: Module, latency: int = 0) -> Value:
         raise ValueError(f"a tree of {len(level)} values takes at most {tree_latency(len(level))} registers")
     depth = 0
     while len(level) > 1:
+        level = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)] + ([level[-1]] if len(level) % 2 else [])
         depth += 1
-        registered = depth % LEVELS_PER_STAGE == 0 and depth // LEVELS_PER_STAGE <= latency
-        sums = []
-        for k in range(0, len(level) - 1, 2):
-            total = level[k] + level[k + 1]
-            wire = Signal(total.shape(), name=f"tree{depth}_{k // 2}", attrs={"keep": 1})
-            m.d.comb += wire.eq(total)
-            sums.append(wire)
-        level = sums + ([level[-1]] if len(level) % 2 else [])
-        if registered:
-            registers = [Signal(v.shape(), name=f"tree{depth}_q{k}", reset_less=True) for k, v in enumerate(level)]
+        if depth % LEVELS_PER_STAGE == 0 and depth // LEVELS_PER_STAGE <= latency:
+            registers = [Signal(v.shape(), name=f"tree{depth}_{k}", reset_less=True) for k, v in enumerate(level)]
             m.d.sync += [r.eq(v) for r, v in zip(registers, level)]
             level = registers
     return level[0]
