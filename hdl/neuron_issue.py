@@ -72,35 +72,18 @@ class NeuronIssue(wiring.Component):
                                            max(wm.spec.depth for wm in mem.weight_memories(p)))
         issuing, gap, half = Signal(), Signal(), Signal()
         pairs, chain = Const(p.halves > 1), Const(chains(p))
-        # whether the scan's word is its row's last and its row the pass's last: registers, set as
-        # the scan moves, from compares with the last but one (a value the scan never reaches
-        # where there is one), so that no compare precedes the scan's restart (timing: a routed
-        # build's critical path ran from the row through its compare into the counters' reset)
-        last_g, last_row = Signal(), Signal()
-        one_group, one_row = Signal(), Signal()     # the pass's rows are one word, it is one row
-        before_last_group, before_last_row = Signal(len(scan.group) + 1), Signal(len(scan.row) + 1)
+        # the pass's layer and what its scan and ends compare with, set together: registers, so
+        # that no decoder of the layer sits before the compares (timing)
+        last_group, last_row_index = Signal.like(scan.group), Signal.like(scan.row)
         top, driving = Signal(), Signal()       # the pass is over W_N, over W_1
 
         def enter(n):
-            """The pass over ``W_n``: its layer, and what its scan and ends compare with, set with
-            its restart (registers: no decoder of the layer sits before the compares)."""
-            def table(values, signal):
-                return Array(Const((values.get(k, 1) - 2) % (1 << len(signal)), len(signal)) for k in range(N + 2))[n]
-
-            def single(values):
-                return Array(Const(values.get(k, 1) == 1) for k in range(N + 2))[n]
-            m.d.sync += [layer.eq(n), before_last_group.eq(table(groups, before_last_group)),
-                         before_last_row.eq(table(rows, before_last_row)), one_group.eq(single(groups)),
-                         one_row.eq(single(rows)), last_g.eq(single(groups)), last_row.eq(single(rows)),
+            table = lambda values: Array(Const(values.get(k, 1) - 1) for k in range(N + 2))[n]  # noqa: E731
+            m.d.sync += [layer.eq(n), last_group.eq(table(groups)), last_row_index.eq(table(rows)),
                          top.eq(n == N), driving.eq(n == 1)]
 
-        with m.If(scan.restart):
-            m.d.sync += [last_g.eq(one_group), last_row.eq(one_row)]
-        with m.Elif(scan.advance):
-            with m.If(last_g):
-                m.d.sync += [last_g.eq(one_group), last_row.eq(scan.row == before_last_row)]
-            with m.Else():
-                m.d.sync += last_g.eq(scan.group == before_last_group)
+        last_g, last_row = Signal(), Signal()
+        m.d.comb += [last_g.eq(scan.group == last_group), last_row.eq(scan.row == last_row_index)]
         m.d.comb += [tok.valid.eq(issuing), tok.h.eq(half), tok.g.eq(scan.group),
                      tok.i_word.eq(scan.row_word), tok.i_lane.eq(scan.row_lane), tok.first_row.eq(scan.row == 0),
                      tok.first_g.eq(scan.group == 0),

@@ -171,7 +171,6 @@ class ProtocolEngine(wiring.Component):
         rptr = Signal(range(max_frame(p.max_payload)))
         hb = Signal(range(HEADER_BYTES + 1))
         wait_left = Signal(32)          # WAIT: cycles left before the reply says BUSY
-        waited = Signal()               # wait_left is 0 (registered: no compare before the reply, timing)
         writing = Signal()              # INPUTS: the second pass over the codes, which writes
         excess = Signal()               # INPUTS: a value came after the count's (k counts them)
         header = Array([Const(VERSION, 8), seq, command | REPLY, reply_length[:8], reply_length[8:], status])
@@ -240,7 +239,7 @@ class ProtocolEngine(wiring.Component):
         asked_bare, asked_length, payload_length = f.asked_bare, f.asked_length, f.payload_length
         reply, reply_length, report = f.reply, f.reply_length, f.report
         rptr, status, target, wait_left, word = f.rptr, f.status, f.target, f.wait_left, f.word
-        at, waited, writes = f.at, f.waited, f.writes
+        at, writes = f.at, f.writes
         with m.State("RECEIVE"):
             m.d.comb += [frame.enable.eq(1), self.idle.eq(frame.empty)]
             with m.If(frame.ended):
@@ -281,7 +280,7 @@ class ProtocolEngine(wiring.Component):
             with m.Elif(is_[Command.STATUS]):
                 report(Status.OK)
             with m.Elif(is_[Command.WAIT]):
-                m.d.sync += [wait_left.eq(head.params.wait.max_cycles), waited.eq(head.params.wait.max_cycles == 0)]
+                m.d.sync += wait_left.eq(head.params.wait.max_cycles)
                 m.next = "WAIT"
             with m.Else():
                 m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(asked_length), bare.eq(asked_bare)]
@@ -289,12 +288,12 @@ class ProtocolEngine(wiring.Component):
 
     def _wait(self, m, f):
         """WAIT: until the core is idle, or the frame's cycles are up."""
-        report, wait_left, waited = f.report, f.wait_left, f.waited
+        report, wait_left = f.report, f.wait_left
         with m.State("WAIT"):
-            m.d.sync += [wait_left.eq(wait_left - 1), waited.eq(wait_left == 1)]
+            m.d.sync += wait_left.eq(wait_left - 1)
             with m.If(~self.core_busy):
                 report(Status.OK)
-            with m.Elif(waited):
+            with m.Elif(wait_left == 0):
                 report(Status.BUSY)
 
     def _write(self, m, f):

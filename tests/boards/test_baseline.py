@@ -38,5 +38,6 @@ def test_the_board_preset_builds_no_slower_and_no_bigger_than_its_baseline(board
     """A full synthesis, place and route (minutes)."""
     old = baseline.load(board)
     cfg = config_mod.load(old["config"]).replace(lanes=old["lanes"])
-    report = build(cfg, board, tmp_path / "build", old["target_mhz"], old["baud"], log=lambda _: None)
+    report = build(cfg, board, tmp_path / "build", old["target_mhz"], old["baud"], log=lambda _: None,
+                   seed=old["seed"])
     assert baseline.regressions(old, report) == [], report
