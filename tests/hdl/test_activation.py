@@ -17,8 +17,8 @@ from .sim_helpers import simulate
 @pytest.mark.parametrize("fw", [0, 1, 12])
 def test_activation_matches_the_golden_function(name, fw, board, latency):
     """Without the timing registers (the iCEBreaker) no register holds ``u``: a cycle sooner.
-    Every ``u`` within two steps of each end of the clamp's range is checked: with the
-    register, the ends are decided from ``u`` before the rounding (``rounded_bounds``)."""
+    Each ``u`` within two of where the rounding crosses an end of the clamp's range is checked:
+    with the register, the ends are decided from ``u`` before the rounding (``rounded_bounds``)."""
     cfg = config_mod.from_dict(dict(sizes=[20, 30, 10], activation=name, beta=1.0,
                                     fixed={"weight_frac": fw, "rounding": "nearest"}, hardware={"board": board}))
     params = CoreParams.from_config(cfg)
@@ -32,8 +32,8 @@ def test_activation_matches_the_golden_function(name, fw, board, latency):
                                                                 -(1 << (params.acc_bits - 1))]])
     z_lo, table = sigmoid_table(params.spec.fs)
     ends = (0, params.spec.one + 1, z_lo, z_lo + len(table))     # (rounded values: the ranges' ends)
-    edges = [np.arange((e << s) - (2 << s) - 2, (e << s) + (2 << s) + 2) for e in ends for s in (fw, fw + 1)]
-    u = np.concatenate([u, *edges])
+    crossings = [(e << s) - (1 << s >> 1) for e in ends for s in (fw, fw + 1)]   # (round(u, s) reaches e)
+    u = np.concatenate([u, *[np.arange(c - 2, c + 3) for c in crossings]])
     want = activation(params.spec, torch.from_numpy(u)).tolist()
     got = []
 
