@@ -26,12 +26,17 @@ LEAD = PARAMS[Command.WRITE].size   # a WRITE's payload bytes before its element
 STATUS_ELEMENTS = STATUS_REGISTERS + len(LINK_COUNTERS)
 
 
+def largest_region(p: CoreParams) -> int:
+    """The size of the build's largest region, host's or link's."""
+    return max(r.limit for r in p.host_regions() + p.link_regions())
+
+
 def offset_bits(p: CoreParams) -> int:
     """The bits of the build's largest region's size, at most an offset's: an in-range burst's
     offsets are below it, so its higher offset bits are 0 (the check sums and compares these
     bits only, and the protocol engine counts them; after a burst's last element its count
     may wrap, with no bus cycle to follow)."""
-    return min(REGION_SHIFT, max(r.limit for r in p.host_regions() + p.link_regions()).bit_length())
+    return min(REGION_SHIFT, largest_region(p).bit_length())
 
 
 def log_width(width: Value) -> Value:
@@ -161,7 +166,7 @@ class FrameCheck(wiring.Component):
 
         # the region's size and access, and whether the burst may run beside the core (each part
         # registered, the core's state as it is: one multiplexer before the decision, timing)
-        limit = Signal(range(max(r.limit for r in p.host_regions() + p.link_regions()) + 1))
+        limit = Signal(range(largest_region(p) + 1))
         readable, writable, banked = Signal(), Signal(), Signal()
         bank, same_bank = Signal(), Signal()     # a banked region's: the burst's bank, and whether it ends in it
         with m.Switch(region):

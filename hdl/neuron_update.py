@@ -192,15 +192,13 @@ class NeuronUpdate(wiring.Component):
         # -- the output layer: its states, and the unit each is of
         out = m.submodules.output_state = OutputState(p)
         m.d.comb += [out.u.eq(end.u), out.err.eq(end.err)]
-        row_i = token_row(p, row)
-        out_layout = data.StructLayout({"valid": 1, "i": len(row_i), "word": len(row.i_word),
-                                        "lane": len(row.i_lane), "h": 1})
-        out_unit = Signal(out_layout)
-        m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i.eq(row_i), out_unit.word.eq(row.i_word),
-                     out_unit.lane.eq(row.i_lane), out_unit.h.eq(row.h)]
+        out_layout = data.StructLayout({"valid": 1, "i_word": len(row.i_word), "i_lane": len(row.i_lane), "h": 1})
+        out_unit = Signal(out_layout)      # (its unit is its row: token_row)
+        m.d.comb += [out_unit.valid.eq(ended & (layer == N)), out_unit.i_word.eq(row.i_word),
+                     out_unit.i_lane.eq(row.i_lane), out_unit.h.eq(row.h)]
         out_line = delay_line(m, out_unit, out.latency, "out")
         m.d.comb += [self.out_valid.eq(out_line[-1].valid), self.out_half.eq(out_line[-1].h),
-                     self.out_unit.eq(out_line[-1].i), self.out_q.eq(out.q)]
+                     self.out_unit.eq(token_row(p, out_line[-1])), self.out_q.eq(out.q)]
         self._state_writes(m, layer, issue.token, fb_line[-1], fb.q, out_line[-1], out.q)
 
         # -- control: the pass drains until its last write has landed
@@ -355,10 +353,10 @@ class NeuronUpdate(wiring.Component):
         for n in range(1, N + 1):
             port = self.state_writes[n - 1]
             if n == N:
-                m.d.comb += [port.addr.eq(mem.slot_address(p, n, Mux(out.h, dst[1], dst[0]), out.word)),
+                m.d.comb += [port.addr.eq(mem.slot_address(p, n, Mux(out.h, dst[1], dst[0]), out.i_word)),
                              *[port.data[l].eq(out_q) for l in range(P)]]
                 with m.If(out.valid):
-                    m.d.comb += port.en.eq((1 << out.lane) if P > 1 else 1)
+                    m.d.comb += port.en.eq((1 << out.i_lane) if P > 1 else 1)
             else:
                 valid_lane = [fb.g * P + l < p.sizes[n] for l in range(P)]
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, Mux(fb.h, dst[1], dst[0]), fb.g)),
