@@ -72,9 +72,9 @@ class Board:
 BOARDS = {
     "ulx3s-85f": Board("ulx3s-85f", "LFE5U-85F", "ecp5", 156, 208 * 18 * 1024, 60.0, 3_000_000,
                        ("openFPGALoader", "--board", "ulx3s"), "top.bit", preset="digits"),
-    # 30 MHz, where digits-icebreaker routes; its FT2232H's 6 Mbaud (12 M / 2) is a divisor of
-    # 5 (12 Mbaud needs 48 MHz: 4 clocks a bit; docs/architecture.md, the iCEBreaker)
-    "icebreaker": Board("icebreaker", "iCE40UP5K", "ice40", 8, 30 * 4096, 30.0, 6_000_000,
+    # 30 MHz, where digits-icebreaker routes; its FT2232H's fastest, 12 Mbaud, is 2.5 cycles a
+    # bit: the line on the I/O cells' double-data-rate registers, 5 half-cycles a bit
+    "icebreaker": Board("icebreaker", "iCE40UP5K", "ice40", 8, 30 * 4096, 30.0, 12_000_000,
                         ("openFPGALoader", "--board", "icebreaker"), "top.bin", spram_blocks=4,
                         preset="digits-icebreaker"),
 }

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from amaranth import ClockDomain, Module, Signal
+from amaranth import Cat, ClockDomain, Module, Signal, Value
 from amaranth.lib import io, wiring
 
 from epfpga.contract.params import CoreParams
 from epfpga.hdl.system import System
+
+
+def serial_line(m: Module, uart, ticks: int) -> tuple[Value, Value]:
+    """The pins of ``uart`` (a platform's ``uart`` resource) through I/O buffers, ``ticks`` a
+    cycle (:func:`~epfpga.hdl.uart.rate`): ``(rx, tx)``, the line's sample in each tick of a
+    cycle and the level to drive in each, the earliest in bit 0.  Two ticks a cycle are the I/O
+    cells' double-data-rate registers, which sample and drive the line on both clock edges."""
+    if ticks == 1:
+        m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
+        m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
+        return rx.i, tx.o
+    m.submodules.rx_buffer = rx = io.DDRBuffer("i", uart.rx)
+    m.submodules.tx_buffer = tx = io.DDRBuffer("o", uart.tx)
+    return Cat(rx.i[0], rx.i[1]), Cat(tx.o[0], tx.o[1])
 
 
 class BoardTop(wiring.Component):
@@ -57,10 +71,8 @@ class BoardTop(wiring.Component):
         if self.system.params.sdram:
             self.sdram(m, platform)
         m.submodules.system = system = self.system
-        uart = platform.request("uart", 0, dir="-")
-        m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
-        m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
-        m.d.comb += [system.rx.eq(rx.i), tx.o.eq(system.tx)]
+        rx, tx = serial_line(m, platform.request("uart", 0, dir="-"), system.ticks)
+        m.d.comb += [system.rx.eq(rx), tx.eq(system.tx)]
         for k, (pin, flag) in enumerate(zip(self.led_pins(platform), (system.busy, system.done, system.error),
                                             strict=True)):
             buffer = m.submodules[f"led{k}_buffer"] = io.Buffer("o", pin)

@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_build.add_argument("--clock", type=float, metavar="MHz",
                          help="the core clock (the PLL's nearest; default 60 on the ulx3s-85f, 30 on the icebreaker)")
     p_build.add_argument("--baud", type=_positive,
-                         help="the link's baud (default 3000000 on the ulx3s-85f, 6000000 on the icebreaker)")
+                         help="the link's baud (default 3000000 on the ulx3s-85f, 12000000 on the icebreaker)")
     p_build.add_argument("--out", metavar="DIR", required=True)
     p_build.add_argument("--route-minutes", type=_minutes, metavar="N",
                          help="stop a router still routing after N minutes: exit 1, report.json with its progress")

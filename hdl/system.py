@@ -27,7 +27,7 @@ from .rx_queue import RxQueue
 from .sdram import SDRAMPins
 from .sdram_host import SDRAMHost
 from .slip import FrameEncoder, SlipDecoder
-from .uart import UARTRx, UARTTx, divisor
+from .uart import UARTRx, UARTTx, divisor, rate
 
 TOP = "epfpga_system"
 
@@ -51,14 +51,16 @@ class System(wiring.Component):
     params : CoreParams
     clock_hz, baud : int
         The clock of the ``sync`` domain and the link's baud (the UART divisor is their
-        ratio, rounded: :func:`~.uart.divisor` refuses one off by more than 2 %).
+        ratio, rounded: :func:`~.uart.divisor` refuses one off by more than 2 %; a clock under
+        four cycles a bit puts the line on double-data-rate registers, :func:`~.uart.rate`).
 
     Attributes
     ----------
-    rx : In(1)
-        Serial input (idle high), asynchronous to the clock.
-    tx : Out(1)
-        Serial output.
+    rx : In(ticks)
+        Serial input (idle high), asynchronous to the clock: its sample in each tick of a cycle
+        (``ticks``: 1, or 2 on a double-data-rate line), the earliest in bit 0.
+    tx : Out(ticks)
+        Serial output, in each tick of the next cycle.
     busy, done, error : Out(1)
         The core runs a program; it finished one; the last reply was an error.
     idle : Out(1)
@@ -72,9 +74,11 @@ class System(wiring.Component):
 
     def __init__(self, params: CoreParams, clock_hz: int, baud: int, sdram_dq=None):
         self.params, self.clock_hz, self.baud = params, int(clock_hz), int(baud)
-        self.divisor = divisor(clock_hz, baud)
+        self.ticks = rate(clock_hz, baud)
+        self.divisor = divisor(clock_hz, baud, self.ticks)
         self.descriptor = descriptor(params, self.clock_hz, self.baud)
-        members = {"rx": In(1, init=1), "tx": Out(1, init=1), "busy": Out(1), "done": Out(1),
+        idle_line = (1 << self.ticks) - 1
+        members = {"rx": In(self.ticks, init=idle_line), "tx": Out(self.ticks, init=idle_line), "busy": Out(1), "done": Out(1),
                    "error": Out(1), "idle": Out(1)}
         if params.sdram:
             check_clock(ULX3S_SDRAM, self.clock_hz)
@@ -86,8 +90,8 @@ class System(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         core = m.submodules.core = Core(self.params)
-        rx = m.submodules.uart_rx = UARTRx(self.divisor)
-        tx = m.submodules.uart_tx = UARTTx(self.divisor)
+        rx = m.submodules.uart_rx = UARTRx(self.divisor, self.ticks)
+        tx = m.submodules.uart_tx = UARTTx(self.divisor, self.ticks)
         decoder = m.submodules.slip_decoder = SlipDecoder()
         queue = m.submodules.rx_queue = RxQueue(rx_queue(self.params.max_payload))   # (the hosts' window)
         encoder = m.submodules.frame_encoder = FrameEncoder()

@@ -83,7 +83,7 @@ def describe_system(p: CoreParams, system) -> dict:
     """The JSON map of the system top: its pins, link and descriptor, and the core's map."""
     d = system.descriptor
     return {"top": SYSTEM_TOP, "ports": port_map(system), "clock_hz": system.clock_hz, "baud": system.baud,
-            "uart_divisor": system.divisor, "protocol": "docs/protocol.md",
+            "uart_divisor": system.divisor, "uart_ticks": system.ticks, "protocol": "docs/protocol.md",
             "descriptor": {k: (v.hex() if isinstance(v, bytes) else v) for k, v in d.__dict__.items()},
             "core": describe(p, Core(p))}
 

@@ -1,10 +1,10 @@
 """Build a board preset and compare it with its committed baseline, or make it the baseline.
 
-    .venv/bin/python scripts/baseline.py --board ulx3s-85f|icebreaker [--write [--seed N]] [--out DIR]
+    .venv/bin/python scripts/baseline.py --board ulx3s-85f|icebreaker [--write [--seed N] [--baud B]] [--out DIR]
 
 Without ``--write`` the build is compared with ``boards/baselines/<board>.json`` (exit 1 on a
 regression of more than 5 %: Fmax lower, or LUTs, FFs, DSPs or block RAMs more); with it, the
-build becomes the baseline, built with the config, lanes and clock given (by default the
+build becomes the baseline, built with the config, lanes, clock, seed and baud given (by default the
 baseline's own, or the board's preset and defaults where it has none yet).
 """
 
@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--lanes", type=int, help="with --write: the lanes (default: the baseline's)")
     parser.add_argument("--clock", type=float, help="with --write: the clock in MHz (default: the baseline's)")
     parser.add_argument("--seed", type=int, help="with --write: nextpnr's placer seed (default: the baseline's)")
+    parser.add_argument("--baud", type=int, help="with --write: the link's baud (default: the baseline's)")
     parser.add_argument("--out", help="the build folder (default: a temporary one)")
     args = parser.parse_args()
     old = baseline.load(args.board) if baseline.path(args.board).exists() else None
@@ -44,9 +45,10 @@ def main() -> int:
         lanes = args.lanes or (old["lanes"] if old else cfg.lanes)
         clock = args.clock or (old["target_mhz"] if old else None)
         seed = args.seed if args.seed is not None else (old.get("seed") if old else None)
+        baud = args.baud or (old["baud"] if old else None)
         cfg = cfg.replace(lanes=lanes)
         with tempfile.TemporaryDirectory() as tmp:
-            report = build(cfg, args.board, Path(args.out or tmp), clock, old["baud"] if old else None, seed=seed)
+            report = build(cfg, args.board, Path(args.out or tmp), clock, baud, seed=seed)
     except UserError as exc:
         print(f"baseline: {exc}", file=sys.stderr)
         return 2

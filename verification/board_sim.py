@@ -25,6 +25,7 @@ from epfpga.contract.protocol import DEFAULT_BAUD
 from epfpga.contract.sdram import ULX3S_SDRAM
 from epfpga.errors import UserError
 from epfpga.hdl.system import TOP, System
+from epfpga.hdl.uart import MIN_DIVISOR, rate
 
 from . import simulators
 from .sdram_sim import sdram_sources, timing_args, verilator_args
@@ -82,7 +83,14 @@ class SimulatedBoard:
                  usb_latency_ms: float = 0.0, log=_stderr):
         if not 0 <= usb_latency_ms <= 255:
             raise UserError(f"--usb-latency-ms {usb_latency_ms:g}: an FTDI latency timer is 0 to 255 ms")
-        self.system = System(params, clock_hz, baud)
+        if rate(clock_hz, baud) != 1:
+            raise UserError(f"--baud {baud}: the simulated board drives its pins once a cycle, so at "
+                            f"{clock_hz / 1e6:g} MHz it takes at most {clock_hz / MIN_DIVISOR:g} baud "
+                            f"({MIN_DIVISOR} cycles a bit)")
+        try:
+            self.system = System(params, clock_hz, baud)
+        except ValueError as exc:   # a baud the UART cannot divide
+            raise UserError(f"--baud {baud}: {exc}") from None
         self.usb_latency_cycles = round(usb_latency_ms * 1e-3 * clock_hz)
         binary = build(self.system, log)
         self.dir = Path(tempfile.mkdtemp(prefix="epfpga-board-"))

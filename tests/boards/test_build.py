@@ -221,6 +221,7 @@ def test_a_small_system_builds_for_the_icebreaker(tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["board"] == "icebreaker" and report["dsp"] == 2 and report["target_mhz"] == 30
+    assert report["baud"] == 12_000_000     # the line on the I/O cells' double-data-rate registers
     assert report["utilization"]["ICESTORM_SPRAM"]["used"] == 1 and report["ff"] < report["lut"]
     assert report["utilization"]["ICESTORM_RAM"]["used"] == 16     # (the queue 2, the frame buffer 1)
     assert (out / "top.bin").stat().st_size > 100_000

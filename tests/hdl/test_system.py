@@ -1,4 +1,5 @@
-"""The system top at its pins, in Amaranth's simulator: real UART bit timing (divisor 4)."""
+"""The system top at its pins, in Amaranth's simulator: real UART bit timing, 12 Mbaud at 48 MHz
+(divisor 4) and at the iCEBreaker's 30 MHz (the double-data-rate line, 5 half-cycles a bit)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,22 @@ from epfpga.hdl.system import System
 from .sim_helpers import simulate
 from .uart_pins import PinHost
 
-CLOCK, BAUD = 48_000_000, 12_000_000   # divisor 4, the iCEBreaker's link
+BAUD = 12_000_000
+CLOCK = {"ulx3s-85f": 48_000_000, "icebreaker": 30_000_000}
 
 
 def small_system(board: str = "ulx3s-85f") -> System:
     cfg = config_mod.from_dict(dict(sizes=[5, 6, 3], lanes=4, batch=2, lrs=[0.1, 0.1], t1=3, t2=2,
                                     hardware=dict(board=board)))
-    return System(CoreParams.from_config(cfg), CLOCK, BAUD)
+    return System(CoreParams.from_config(cfg), CLOCK[board], BAUD)
 
 
-@pytest.mark.parametrize("board", ["ulx3s-85f", "icebreaker"])     # with the timing registers and without
-def test_info_write_read_and_a_corrupted_frame_through_the_pins(board):
+@pytest.mark.parametrize("board, ticks, divisor", [("ulx3s-85f", 1, 4), ("icebreaker", 2, 5)])  # with the timing registers and without
+def test_info_write_read_and_a_corrupted_frame_through_the_pins(board, ticks, divisor):
     system = small_system(board)
     assert system.params.timing_registers == (board != "icebreaker")
-    host = PinHost(system, system.divisor)
+    assert (system.ticks, system.divisor) == (ticks, divisor)
+    host = PinHost(system, system.divisor, system.ticks)
     w1 = address(layer_region(1, "W"), 0)
     values = [-3, 7, 1000, -2048, 5]
     corrupt = bytearray(pack(9, Command.WRITE, write_payload(w1, 2, [1, 2, 3])))
@@ -49,7 +52,6 @@ def test_info_write_read_and_a_corrupted_frame_through_the_pins(board):
         await host.send(ctx, encode_frame(4, Command.STATUS))
         replies.extend(await host.receive(ctx))
 
-    assert system.divisor == 4
     simulate(system, bench)
     info, written, bad, read, framing, status = replies
     assert all(isinstance(r, Frame) for r in replies), replies

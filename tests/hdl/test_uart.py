@@ -1,6 +1,7 @@
 # amaranth: UnusedElaboratable=no
 """8N1 UART against cycle-exact waveforms: the transmitter's pin traced every cycle, the
-receiver fed bit-timed waveforms (ideal, ±2 % off, glitches, bad stop bits, a break)."""
+receiver fed bit-timed waveforms (ideal, ±2 % off, glitches, bad stop bits, a break); each at one
+tick a cycle and at two (the double-data-rate line: ``tx`` and ``rx`` carry a cycle's two ticks)."""
 
 from __future__ import annotations
 
@@ -15,17 +16,13 @@ from amaranth.back import verilog
 from epfpga.hdl.uart import UARTRx, UARTTx, divisor
 
 from .sim_helpers import simulate
+from .uart_pins import cycles, frame, ticks_of
 
 IDLE_BITS = 3                                  # idle-high lead-in before the first frame
 
 
-def frame(byte: int, stop: int = 1) -> list[int]:
-    """Line levels of one 8N1 frame: start 0, data LSB first, stop."""
-    return [0, *((byte >> i) & 1 for i in range(8)), stop]
-
-
 def waveform(bits: list[int], d: int, error: float = 0.0) -> list[int]:
-    """Per-cycle line levels: bit k spans cycles [round(k*T), round((k+1)*T)), T = d*(1+error)."""
+    """Per-tick line levels: bit k spans ticks [round(k*T), round((k+1)*T)), T = d*(1+error)."""
     t = d * (1 + error)
     out: list[int] = []
     for k, level in enumerate(bits):
@@ -35,7 +32,7 @@ def waveform(bits: list[int], d: int, error: float = 0.0) -> list[int]:
 
 def frames_line(payloads: list[int], d: int, error: float = 0.0, tail_bits: int = 3
                 ) -> tuple[list[int], list[int]]:
-    """Idle, back-to-back frames, idle; and the cycle each start bit begins."""
+    """Idle, back-to-back frames, idle; and the tick each start bit begins."""
     t = d * (1 + error)
     bits = [1] * IDLE_BITS + [b for p in payloads for b in frame(p)] + [1] * tail_bits
     starts = [round((IDLE_BITS + 10 * i) * t) for i in range(len(payloads))]
@@ -57,14 +54,14 @@ class RxTrace:
         return [c for c, x in enumerate(getattr(self, name)) if x]
 
 
-def run_rx(d: int, line: list[int], ready=lambda c: True) -> RxTrace:
-    """Drive ``rx`` with one level per cycle; record the outputs in every cycle."""
-    dut = UARTRx(d)
+def run_rx(d: int, line: list[int], ready=lambda c: True, ticks: int = 1) -> RxTrace:
+    """Drive ``rx`` with ``line``, one level a tick; record the outputs in every cycle."""
+    dut = UARTRx(d, ticks)
     trace = RxTrace()
 
     async def tb(ctx):
-        for c, level in enumerate(line):
-            ctx.set(dut.rx, level)
+        for c, value in enumerate(cycles(line, ticks)):
+            ctx.set(dut.rx, value)
             ctx.set(dut.data.ready, ready(c))
             trace.valid.append(ctx.get(dut.data.valid))
             trace.payload.append(ctx.get(dut.data.payload))
@@ -77,27 +74,27 @@ def run_rx(d: int, line: list[int], ready=lambda c: True) -> RxTrace:
     return trace
 
 
-def delivered_at(d: int, start: int) -> int:
-    """Cycle ``data.valid`` rises for a frame whose start bit begins in cycle ``start``."""
-    return start + 9 * d + d // 2 + 3
+def delivered_at(d: int, start: int, ticks: int = 1) -> int:
+    """Cycle ``data.valid`` rises for a frame whose start bit begins in tick ``start``."""
+    return (start + 9 * d + d // 2) // ticks + 3
 
 
 # --- transmitter -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("d", [4, 13])
-def test_tx_waveform_bit_exact_and_back_to_back(d):
+@pytest.mark.parametrize("d, ticks", [(4, 1), (13, 1), (4, 2), (5, 2)])
+def test_tx_waveform_bit_exact_and_back_to_back(d, ticks):
     rng = random.Random(d)
     burst = [0x00, 0xFF, 0x55, 0xA3] + [rng.randrange(256) for _ in range(4)]
     first = 3
     late = first + 10 * d * len(burst) + 5 * d        # offered on an idle line, after a gap
     offers = [(first, p) for p in burst] + [(late, rng.randrange(256))]
-    cycles = late + 10 * d + 2 * d
-    dut = UARTTx(d)
+    n = late + 10 * d + 2 * d
+    dut = UARTTx(d, ticks)
     tx, busy, handshakes = [], [], []
 
     async def tb(ctx):
         i = 0
-        for c in range(cycles):
+        for c in range(n):
             tx.append(ctx.get(dut.tx))
             busy.append(ctx.get(dut.busy))
             offer = i < len(offers) and c >= offers[i][0]
@@ -110,71 +107,75 @@ def test_tx_waveform_bit_exact_and_back_to_back(d):
             await ctx.tick()
 
     simulate(dut, tb)
-    # valid held: taken every 10*d cycles; after the gap, taken in the cycle it is offered
-    assert handshakes == [first + 10 * d * i for i in range(len(burst))] + [late]
-    want_tx, want_busy = [1] * cycles, [0] * cycles
-    for h, (_, p) in zip(handshakes, offers):
+    # offered on an idle line, the start bit is the next cycle's first tick; valid held, each
+    # start bit follows the last stop bit's last tick, taken in the cycle before
+    starts = [ticks * (first + 1) + 10 * d * i for i in range(len(burst))] + [ticks * (late + 1)]
+    assert handshakes == [t // ticks - 1 for t in starts]
+    want_tx, want_busy = [1] * (n * ticks), [0] * n
+    for t, (_, p) in zip(starts, offers):
         for k, level in enumerate(frame(p)):
-            for j in range(d):                        # start bit one cycle after the handshake
-                want_tx[h + 1 + k * d + j] = level
-                want_busy[h + 1 + k * d + j] = 1
-    assert tx == want_tx
+            for j in range(d):
+                want_tx[t + k * d + j] = level
+                want_busy[(t + k * d + j) // ticks] = 1
+    assert ticks_of(tx, ticks) == want_tx
     assert busy == want_busy
 
 
 # --- receiver ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("d", [4, 5, 13, 217])
-def test_rx_ideal_timing_in_order_with_exact_latency(d):
+@pytest.mark.parametrize("d, ticks", [(4, 1), (5, 1), (13, 1), (217, 1), (4, 2), (5, 2), (13, 2)])
+def test_rx_ideal_timing_in_order_with_exact_latency(d, ticks):
     rng = random.Random(d)
     payloads = [0x00, 0xFF, 0x55, 0xA3] + [rng.randrange(256) for _ in range(12 if d < 100 else 1)]
     line, starts = frames_line(payloads, d)
-    trace = run_rx(d, line)
+    trace = run_rx(d, line, ticks=ticks)
     assert trace.received() == payloads
-    assert trace.pulses("valid") == [delivered_at(d, s) for s in starts]
+    assert trace.pulses("valid") == [delivered_at(d, s, ticks) for s in starts]
     assert not trace.pulses("error") and not trace.pulses("overflow")
 
 
-@pytest.mark.parametrize("d", [4, 16])
+@pytest.mark.parametrize("d, ticks", [(4, 1), (16, 1), (5, 2)])
 @pytest.mark.parametrize("error", [-0.02, 0.02])
-def test_rx_sender_bit_time_off_by_two_percent(d, error):
+def test_rx_sender_bit_time_off_by_two_percent(d, ticks, error):
     rng = random.Random(int(d * 100 * (1 + error)))
     payloads = [0x00, 0xFF, 0x55, 0xAA, 0x0F, 0xF0] + [rng.randrange(256) for _ in range(40)]
     line, _ = frames_line(payloads, d, error)
-    trace = run_rx(d, line)
+    trace = run_rx(d, line, ticks=ticks)
     assert trace.received() == payloads
     assert not trace.pulses("error") and not trace.pulses("overflow")
 
 
-@pytest.mark.parametrize("d", [4, 13])
-def test_rx_framing_error_pulses_once_drops_byte_and_recovers(d):
+@pytest.mark.parametrize("d, ticks", [(4, 1), (13, 1), (5, 2)])
+def test_rx_framing_error_pulses_once_drops_byte_and_recovers(d, ticks):
     bits = [1] * IDLE_BITS + frame(0x5A, stop=0) + [1] + frame(0xC3)
     bits += [0] * 30 + [1] + frame(0x3C) + [1] * 3    # a break: one more error, then a byte
-    trace = run_rx(d, waveform(bits, d))
+    trace = run_rx(d, waveform(bits, d), ticks=ticks)
     assert trace.received() == [0xC3, 0x3C]
     start_bad, start_break = IDLE_BITS * d, (IDLE_BITS + 21) * d
-    assert trace.pulses("error") == [delivered_at(d, start_bad), delivered_at(d, start_break)]
+    assert trace.pulses("error") == [delivered_at(d, start_bad, ticks), delivered_at(d, start_break, ticks)]
     assert not trace.pulses("overflow")
 
 
-@pytest.mark.parametrize("d", [4, 16])
-def test_rx_rejects_low_glitch_shorter_than_half_a_bit(d):
+@pytest.mark.parametrize("d, ticks", [(4, 1), (16, 1), (5, 2), (8, 2)])
+def test_rx_rejects_low_glitch_shorter_than_half_a_bit(d, ticks):
     line = [1] * (IDLE_BITS * d)
-    for width in range(1, (d + 1) // 2):             # every width below d / 2
-        line += [0] * width + [1] * (2 * d)
+    for width in range(1, (d + 1) // 2):             # every width below d / 2, in each tick of a cycle
+        for offset in range(ticks):
+            line += [1] * offset + [0] * width + [1] * (2 * d)
     line += waveform(frame(0x96) + [1] * 2, d)
-    trace = run_rx(d, line)
+    trace = run_rx(d, line, ticks=ticks)
     assert trace.received() == [0x96]                 # one byte, and the good frame intact
     assert not trace.pulses("error")
 
 
-def test_rx_overflow_keeps_first_byte_and_drops_second():
+@pytest.mark.parametrize("ticks", [1, 2])
+def test_rx_overflow_keeps_first_byte_and_drops_second(ticks):
     d = 8
     line, starts = frames_line([0x11, 0x22, 0x33], d)
-    release = delivered_at(d, starts[1]) + 2 * d      # take the first byte only after the second
-    trace = run_rx(d, line, ready=lambda c: c >= release)
-    first = delivered_at(d, starts[0])
-    assert trace.pulses("overflow") == [delivered_at(d, starts[1])]
+    release = delivered_at(d, starts[1], ticks) + 2 * d      # take the first byte only after the second
+    trace = run_rx(d, line, ready=lambda c: c >= release, ticks=ticks)
+    first = delivered_at(d, starts[0], ticks)
+    assert trace.pulses("overflow") == [delivered_at(d, starts[1], ticks)]
     assert all(trace.valid[first:release + 1]) and set(trace.payload[first:release + 1]) == {0x11}
     assert trace.received() == [0x11, 0x33]
     assert not trace.pulses("error")
@@ -183,8 +184,8 @@ def test_rx_overflow_keeps_first_byte_and_drops_second():
 # --- both ----------------------------------------------------------------------------------------
 
 class Loopback(Elaboratable):
-    def __init__(self, d: int):
-        self.utx, self.urx = UARTTx(d), UARTRx(d)
+    def __init__(self, d: int, ticks: int):
+        self.utx, self.urx = UARTTx(d, ticks), UARTRx(d, ticks)
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -193,17 +194,18 @@ class Loopback(Elaboratable):
         return m
 
 
-def test_loopback_200_random_bytes_at_divisor_4():
+@pytest.mark.parametrize("d, ticks", [(4, 1), (5, 2)])    # 12 Mbaud at 48 MHz, and at 30 MHz
+def test_loopback_200_random_bytes_back_to_back(d, ticks):
     rng = random.Random(7)
     payloads = [rng.randrange(256) for _ in range(200)]
-    dut = Loopback(4)
+    dut = Loopback(d, ticks)
     got, errors = [], []
 
     async def tb(ctx):
         ctx.set(dut.urx.data.ready, 1)
         ctx.set(dut.utx.data.valid, 1)
         sent = 0
-        for _ in range(10 * 4 * len(payloads) + 60):
+        for _ in range(10 * d * len(payloads) // ticks + 60):
             if sent < len(payloads):
                 ctx.set(dut.utx.data.payload, payloads[sent])
                 if ctx.get(dut.utx.data.ready):
