@@ -92,14 +92,15 @@ def word_read_sample(p: CoreParams, blk: Block) -> int | None:
 
 def held_words(p: CoreParams) -> bool:
     """The word being updated goes to the sweep straight from its memory's read, which holds it:
-    where the board has no timing registers, every ``W`` block reads its word in its pass's last
-    sample (:func:`word_read_sample`), the ``b`` blocks read theirs there too, and a pass is
-    longer than the cycles from a word's read to its sweep (the multipliers' latency, and the
-    held sum's cycle), so that the next word's read comes after the sweep has taken it.
-    Elsewhere the word goes beside the products, through registers that on the iCE40 no LUT of
-    theirs feeds (``P`` weights two cycles)."""
+    where every ``W`` block reads its word in its pass's last sample (:func:`word_read_sample`),
+    the ``b`` blocks read theirs there too, and a pass is longer than the cycles from a word's
+    read to its sweep (the multipliers' latency, and the held sum's cycle), so that the next
+    word's read comes after the sweep has taken it.  Elsewhere the word goes beside the
+    products, through registers: ``P`` weights two cycles (four on the ECP5, whose
+    multipliers take two more; ``digits`` at P = 4 holds its words and has 256 flip-flops
+    fewer), which on the iCE40 no LUT of theirs feeds."""
     late = diff_write_stage(p) - operands(p)    # (from a word's read to its sweep)
-    return not p.timing_registers and all(
+    return all(
         blk.samples > late and (blk.kind == "b" or word_read_sample(p, blk) == blk.samples - 1)
         for blk in blocks(p) if blk.kind != "diff")
 

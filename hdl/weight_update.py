@@ -26,8 +26,9 @@ carried to every lane through registered trees (:mod:`.distribution`), ``L`` cyc
 ``× σ_u`` (a negation) and its draw; ``L + 7 + c`` ``× lr_q`` and rounding, one shift;
 ``L + 8 + c`` saturating add; the word written in ``L + 8 + share`` (:func:`write_stage`).
 Without the timing registers (the iCEBreaker) the batch sum goes on from its accumulator a
-cycle later (:func:`~.update_plan.held_sums`: every stage from the diff write on one more),
-and the word to the sweep from its held read (:func:`~.update_plan.held_words`).
+cycle later (:func:`~.update_plan.held_sums`: every stage from the diff write on one more).
+Where the schedule allows (:func:`~.update_plan.held_words`) the word goes to the sweep from
+its held read.
 A block takes ``rows · G · samples`` issue cycles plus its drain (:func:`drain_diff`,
 :func:`drain`).
 """
