@@ -35,8 +35,8 @@ MAC16_BITS = 16  # SB_MAC16 operands: 16 bits, each signed or unsigned
 
 def fabric_registers(p) -> bool:
     """Whether the core at ``p`` (a :class:`~epfpga.contract.params.CoreParams`) registers its
-    multipliers' operands and products in the fabric (:class:`MultiplierBank`): where the board
-    has the timing registers, up to 16 lanes.  There the placer, with no floorplan
+    multipliers' products in the fabric (:class:`MultiplierBank`): where the board has the
+    timing registers, up to 16 lanes.  There the placer, with no floorplan
     (``boards/floorplan.py``), leaves much of the logic far from the multipliers' rows; from
     32 lanes the floorplan puts each lane's block RAMs beside its multipliers, and 784-128-10
     at P = 32 with the registers (4,400 flip-flops more) had 8,341 arcs left to route after
@@ -45,9 +45,9 @@ def fabric_registers(p) -> bool:
 
 
 def bank_latency(registered: bool) -> int:
-    """A :class:`MultiplierBank`'s latency: :data:`LATENCY`, and two cycles more (the operand
-    and product registers) if ``registered``."""
-    return LATENCY + 2 * int(registered)
+    """A :class:`MultiplierBank`'s latency: :data:`LATENCY`, and a cycle more (the product
+    register) if ``registered``."""
+    return LATENCY + int(registered)
 
 
 def latency(p) -> int:
@@ -157,17 +157,17 @@ class MultiplierBank(wiring.Component):
     count : int
     a_shape, b_shape : Shape
     registered : bool
-        Operands and products each go through a fabric register as well: the nets between a
-        multiplier (a ``MULT18X18D`` sits in a row of its own, across the die from much of
-        the logic) and the fabric then carry no logic.  The engines' operand selects and the
-        choice of engine end in the operand register (the ``digits`` build's critical path,
-        9.48 ns, 7.70 of it routing); the adder tree starts from the product register (the
-        next build's, 9.36 ns, of which the product's way out of the multiplier 3.31).
+        The products go through a fabric register as well: the adder tree starts from it, not
+        from the multiplier's output (a ``MULT18X18D`` sits in a row of its own, across the die
+        from much of the logic: that path was a ``digits`` build's critical path, 9.36 ns, of
+        which the product's way out of the multiplier 3.31).  The operands had a fabric
+        register too, until the engines' operand selects no longer limited the build: without
+        it ``digits`` has 265 flip-flops fewer and the same Fmax (``docs/results.md``).
 
     Attributes
     ----------
     port : In(request_signature(count, a_shape, b_shape))
-        Operands in, products out, :attr:`latency` cycles apart: :data:`LATENCY`, two more
+        Operands in, products out, :attr:`latency` cycles apart: :data:`LATENCY`, one more
         if ``registered``.
     """
 
@@ -179,9 +179,6 @@ class MultiplierBank(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         a, b = self.port.a, self.port.b
-        if self.registered:
-            a, b = Signal.like(a, reset_less=True), Signal.like(b, reset_less=True)
-            m.d.sync += [a.eq(self.port.a), b.eq(self.port.b)]
         products = Signal.like(self.port.p, reset_less=True)
         for k in range(self.count):
             mul = m.submodules[f"mul{k}"] = Multiplier(self.a_shape, self.b_shape, f"mul{k}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from amaranth import Module, Signal
 from amaranth.back import verilog
 from amaranth.lib import wiring

@@ -9,13 +9,13 @@ from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
 from epfpga.hdl.distribution import operand_lead
 from epfpga.hdl import multiplier
-from epfpga.hdl.update_plan import blocks, held_words, single_port_weights, word_read_sample, write_stage
+from epfpga.hdl.update_plan import blocks, held_sums, held_words, single_port_weights, word_read_sample, write_stage
 
 
 def params(batch: int, lanes: int, board: str = "icebreaker", pairs: bool = True) -> CoreParams:
     """(``board`` sizes the timing registers: the iCEBreaker has none, the ULX3S registers the
     shared operands' broadcast, one cycle more of lead up to 16 lanes, and the multipliers'
-    operands and products, two cycles more to the products)"""
+    products, a cycle more)"""
     return CoreParams.from_config(config_mod.from_dict(dict(sizes=[20, 12, 5], lanes=lanes, batch=batch, lrs=[0.1, 0.1],
                                                             hardware=dict(board=board, pairs=pairs))))
 
@@ -49,17 +49,17 @@ def test_both_read_samples_are_taken():
     w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
     assert (write_stage(p), operand_lead(p)) == (11, 0) and (w1.samples, w2.samples) == (2, 4)
     assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (1, 3)
-    p = params(4, 4, "ulx3s-85f")     # the broadcast registered: the read 1; the write 1 + 8 + 2 + 2,
-    assert (write_stage(p), operand_lead(p)) == (13, 1)    # the last the multipliers' fabric registers
-    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 0]
+    p = params(4, 1, "ulx3s-85f")     # the broadcast registered: the read 1; the write 1 + 8 + 1 + 1,
+    assert (write_stage(p), operand_lead(p)) == (11, 1)    # the last the multipliers' product register
+    assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
     p = params(4, 32)    # the write 2 + 8 + 2 + 1 cycles after issue, the read 2
     assert (write_stage(p), operand_lead(p)) == (13, 2)
     assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [1, 3]
 
 
 @pytest.mark.parametrize("lanes, batch, pairs, held, held_ecp5", [
-    (2, 4, False, True, False),    # digits' target on the iCEBreaker: every word read in its last sample
-    (1, 8, True, True, False),     # W_1 a pair's 4 cycles a word, W_2 8 (the ECP5's products 2 cycles later)
+    (2, 4, False, True, True),     # digits' target on the iCEBreaker: every word read in its last sample
+    (1, 8, True, True, True),      # W_1 a pair's 4 cycles a word, W_2 8
     (2, 4, True, False, False),    # W_1 2 cycles a word: not longer than the 3 from its read to the sweep
     (4, 2, False, False, False),
     (8, 16, True, True, True),
@@ -67,11 +67,12 @@ def test_both_read_samples_are_taken():
 def test_the_word_goes_to_the_sweep_from_its_read_only_where_the_read_holds_it(lanes, batch, pairs, held, held_ecp5):
     """Every ``W`` block reads its word in the last sample, and a pass is longer than the
     multipliers' latency and the held batch sum's cycle: the next word's read comes after the
-    sweep takes the word.  On every board: the ECP5's multipliers take two cycles more."""
+    sweep takes the word.  On every board: the ECP5's multipliers take a cycle more, and its
+    batch sum is not held."""
     for board, want in (("icebreaker", held), ("ulx3s-85f", held_ecp5)):
         p = params(batch, lanes, board, pairs)
         assert held_words(p) == want, board
-        late = multiplier.latency(p) + 1
+        late = multiplier.latency(p) + held_sums(p)     # (the held sum's cycle: the iCEBreaker's)
         rule = all(blk.samples > late and (blk.kind == "b" or word_read_sample(p, blk) == blk.samples - 1)
                    for blk in blocks(p) if blk.kind != "diff")
         assert want == rule, board
