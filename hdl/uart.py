@@ -213,8 +213,9 @@ class UARTRx(wiring.Component):
         self.State = data.StructLayout({
             "mode": _Rx,
             "timer": range(self.divisor),   # ticks to the next sample point
-            "bit": range(8),
-            "shreg": 8,                     # data bits shift in from the top: LSB first
+            # the data bits shift in from the top, LSB first, behind a 1 that reaches bit 0
+            # with the eighth: no count of them
+            "shreg": 9,
         })
         super().__init__({
             "rx": In(ticks, init=(1 << ticks) - 1), "data": Out(stream.Signature(8)),
@@ -240,13 +241,12 @@ class UARTRx(wiring.Component):
                     m.d.comb += [after.timer.eq(d // 2 - 1), after.mode.eq(_Rx.START)]
             with m.Case(_Rx.START):
                 with m.If(sample):
-                    m.d.comb += [after.timer.eq(d - 1), after.bit.eq(0),
+                    m.d.comb += [after.timer.eq(d - 1), after.shreg.eq(1 << 8),
                                  after.mode.eq(Mux(line, _Rx.IDLE, _Rx.DATA))]
             with m.Case(_Rx.DATA):
                 with m.If(sample):
-                    m.d.comb += [after.timer.eq(d - 1), after.shreg.eq(Cat(now.shreg[1:], line)),
-                                 after.bit.eq(now.bit + 1)]
-                    with m.If(now.bit == 7):
+                    m.d.comb += [after.timer.eq(d - 1), after.shreg.eq(Cat(now.shreg[1:], line))]
+                    with m.If(now.shreg[1]):
                         m.d.comb += after.mode.eq(_Rx.STOP)
             with m.Case(_Rx.STOP):
                 with m.If(sample):
@@ -271,5 +271,5 @@ class UARTRx(wiring.Component):
                 m.d.sync += self.overflow.eq(1)
             with m.Else():
                 # a frame is at least 40 ticks: no later tick of the cycle shifts its byte
-                m.d.sync += [self.data.payload.eq(now.shreg), self.data.valid.eq(1)]
+                m.d.sync += [self.data.payload.eq(now.shreg[1:]), self.data.valid.eq(1)]
         return m
