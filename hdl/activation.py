@@ -10,8 +10,6 @@ from amaranth.lib.wiring import In, Out
 from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.activation import sigmoid_table
 
-from .multiplier import fabric_registers
-
 
 def latency(p: CoreParams) -> int:
     """Cycles from ``u`` to ``q``: 3 where the board has the timing registers, else 2 (the input
@@ -58,19 +56,18 @@ class Activation(wiring.Component):
         where the board has the timing registers, the next the rounded pre-activation, the
         last the clamped one, the state (for ``my_sigmoid`` the table's synchronous read port,
         at the clamped index).  The rounding (an add as wide as ``u``) and the clamp take a
-        cycle each (timing).  Where ``u`` is registered and the lanes are few enough for the
-        multipliers' fabric registers (:func:`~.multiplier.fabric_registers`: ``digits`` on the
-        ECP5), whether the rounded value is above the clamp's range (and below it, where that is
-        not its sign) is decided from ``u``, beside the rounding (:func:`rounded_bounds`), so
-        that the clamp's stage is a multiplexer: the compare after the rounding, into the state
-        register's reset, was that build's critical path (9.4 ns).  From 32 lanes, where the
-        paths are elsewhere, the compares (about 13 LUT4 a unit, one unit a lane) are not made.
+        cycle each (timing).  Where ``u`` is registered, whether the rounded value is above the
+        clamp's range (and below it, where that is not its sign) is decided from ``u``, beside
+        the rounding (:func:`rounded_bounds`), so that the clamp's stage is a multiplexer: the
+        compare after the rounding, into the state register's reset, was the ECP5 ``digits``
+        build's critical path (9.4 ns).  (At 32 lanes the compares cost 433 LUT4, but without
+        them 784-128-10 did not route in 45 min: ``docs/results.md``.)
     """
 
     def __init__(self, params: CoreParams):
         self.params = params
         self.latency = latency(params)
-        self.early_bounds = self.latency == 3 and fabric_registers(params)
+        self.early_bounds = self.latency == 3
         super().__init__({"u": In(signed(params.acc_bits)), "q": Out(unsigned(params.state_bits))})
 
     round = staticmethod(rshift_round)   # the one rounding of ρ_q (a test replaces it to break the core)
