@@ -67,7 +67,6 @@ class Activation(wiring.Component):
     def __init__(self, params: CoreParams):
         self.params = params
         self.latency = latency(params)
-        self.early_bounds = self.latency == 3
         super().__init__({"u": In(signed(params.acc_bits)), "q": Out(unsigned(params.state_bits))})
 
     round = staticmethod(rshift_round)   # the one rounding of ρ_q (a test replaces it to break the core)
@@ -89,7 +88,7 @@ class Activation(wiring.Component):
             lo, hi = z_lo, z_lo + len(table) - 1
         else:
             lo, hi = 0, spec.one
-        if self.early_bounds:
+        if self.latency == 3:
             early_below, early_above = rounded_bounds(u, shift, lo, hi)
             above = Signal(name="above")
             m.d.sync += above.eq(early_above)

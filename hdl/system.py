@@ -78,8 +78,8 @@ class System(wiring.Component):
         self.divisor = divisor(clock_hz, baud, self.ticks)
         self.descriptor = descriptor(params, self.clock_hz, self.baud)
         idle_line = (1 << self.ticks) - 1
-        members = {"rx": In(self.ticks, init=idle_line), "tx": Out(self.ticks, init=idle_line), "busy": Out(1), "done": Out(1),
-                   "error": Out(1), "idle": Out(1)}
+        members = {"rx": In(self.ticks, init=idle_line), "tx": Out(self.ticks, init=idle_line),
+                   "busy": Out(1), "done": Out(1), "error": Out(1), "idle": Out(1)}
         if params.sdram:
             check_clock(ULX3S_SDRAM, self.clock_hz)
             # (a top-level port of the design in simulation, the board's pins in a build)

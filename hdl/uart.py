@@ -25,11 +25,15 @@ MAX_BAUD_ERROR = 0.02
 DDR = 2
 
 
+def _check_positive(clock_hz: float, baud: float) -> None:
+    if not (clock_hz > 0 and baud > 0):
+        raise ValueError(f"UART clock {clock_hz!r} Hz and baud {baud!r} must both be positive")
+
+
 def rate(clock_hz: float, baud: float) -> int:
     """Ticks a clock cycle for ``baud`` from a ``clock_hz`` clock: 1, or :data:`DDR` where a
     bit would round to fewer than :data:`MIN_DIVISOR` cycles."""
-    if not (clock_hz > 0 and baud > 0):
-        raise ValueError(f"UART clock {clock_hz!r} Hz and baud {baud!r} must both be positive")
+    _check_positive(clock_hz, baud)
     return 1 if round(clock_hz / baud) >= MIN_DIVISOR else DDR
 
 
@@ -57,8 +61,7 @@ def divisor(clock_hz: float, baud: float, ticks: int = 1) -> int:
         The divisor is below 4, or the baud rate it gives, ``ticks * clock_hz / divisor``,
         differs from ``baud`` by more than 2 %.
     """
-    if not (clock_hz > 0 and baud > 0):
-        raise ValueError(f"UART clock {clock_hz!r} Hz and baud {baud!r} must both be positive")
+    _check_positive(clock_hz, baud)
     tick_hz = ticks * clock_hz
     d = round(tick_hz / baud)
     achieved = tick_hz / d if d else float("inf")

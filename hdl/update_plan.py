@@ -96,9 +96,8 @@ def held_words(p: CoreParams) -> bool:
     the ``b`` blocks read theirs there too, and a pass is longer than the cycles from a word's
     read to its sweep (the multipliers' latency, and the held sum's cycle), so that the next
     word's read comes after the sweep has taken it.  Elsewhere the word goes beside the
-    products, through registers: ``P`` weights two cycles (four on the ECP5, whose
-    multipliers take two more; ``digits`` at P = 4 holds its words and has 256 flip-flops
-    fewer), which on the iCE40 no LUT of theirs feeds."""
+    products, through ``P`` registers a cycle of that way (``digits`` on the ECP5 holds its
+    words: 255 flip-flops fewer), which on the iCE40 no LUT of theirs feeds."""
     late = diff_write_stage(p) - operands(p)    # (from a word's read to its sweep)
     return all(
         blk.samples > late and (blk.kind == "b" or word_read_sample(p, blk) == blk.samples - 1)
