@@ -6,10 +6,10 @@ write (``we``) takes effect at the clock edge; a read (``re``) answers in ``rdat
 and the PRNG states are accessible only while the core is idle (``STATUS.busy`` = 0), with
 one exception: the input and label memories have two banks, and the bank the running
 program does not use may be written while it runs (double buffering).  The control
-registers are always accessible.  Weights read back sign-extended.  Without the timing
-registers (the iCEBreaker) a PRNG state reads as it is ``READ_LATENCY − 1`` cycles after the
-request, and a PRNG write in that cycle leaves the read undefined (the protocol engine writes
-only after a frame's reads are answered).
+registers are always accessible.  Weights read back sign-extended.  A PRNG state reads as it
+is ``READ_LATENCY − 1`` cycles after the request; without the timing registers (the
+iCEBreaker) a PRNG write in that cycle leaves the read undefined, with them the read gives the
+state before the write (the protocol engine writes only after a frame's reads are answered).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .neuron_update import NeuronUpdate
 from .prediction import Prediction
 from .sequencer import Sequencer
 from .update_plan import single_port_weights
+from .update_sweep import host_read_port
 from .weight_update import WeightUpdate
 
 __all__ = ["Core", "READ_LATENCY", "REGION_SHIFT", "Reg", "Region", "layer_region"]
@@ -289,20 +290,17 @@ class Core(wiring.Component):
         # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
         # reads and writes its lanes' at the request's offset --------------------------------------
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
+        # (the state at the pick, when a memory's word is picked: the states hold while the core
+        # is idle, so only the request's offset follows it there, not 32 flip-flops a cycle;
+        # where the streams have a read port of the host's, the write's decode stays off their
+        # address, which ends in their state's update)
         prng_write = host.write(Region.PRNG)
-        if p.timing_registers:
-            # (registered as a memory's word is, and picked a cycle later: the write's decode
-            # stays off the streams' address, which ends in their state's update)
-            prng_word = Signal(PRNG_BITS)
-            m.d.comb += prng_word.eq(Mux(offset == P, seq.sign_state, upd.prng_state))
-            m.d.sync += answers[Region.PRNG].eq(delayed(prng_word, block_ram.LATENCY, "prng_word"))
+        if host_read_port(p):
+            m.d.comb += upd.prng_read_addr.eq(pick_reg)
             prng_at = offset
         else:
-            # (the state at the pick, when a memory's word is picked: the states hold while the
-            # core is idle, so only the request's offset follows it there, not 32 flip-flops a
-            # cycle that no LUT feeds, each a logic cell of its own on the iCE40)
             prng_at = Mux(prng_write, offset, pick_reg)
-            m.d.sync += answers[Region.PRNG].eq(Mux(pick_reg == P, seq.sign_state, upd.prng_state))
+        m.d.sync += answers[Region.PRNG].eq(Mux(pick_reg == P, seq.sign_state, upd.prng_state))
         m.d.comb += [upd.prng_addr.eq(prng_at), upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
                      upd.prng_load.eq(prng_write & (offset < P)), seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")

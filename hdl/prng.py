@@ -47,17 +47,23 @@ class Xorshift32(wiring.Component):
     load, value : In(1), In(32)
         Set its state to ``value`` at the next clock edge (takes precedence over ``advance``;
         a checkpoint restores it).  ``value`` must not be 0, xorshift's fixed point.
+    peek_addr, peek : In(range(len(seeds))), Out(32)
+        With ``peek``: the state of stream ``peek_addr``, combinational, through a read port of
+        its own (a copy of the LUT RAM on the ECP5), so that reading a stream moves no address
+        of ``addr``'s, which ends in the streams' update.
 
     Latency: a draw is available in the same cycle; one draw a cycle.
     """
 
-    def __init__(self, seeds: Sequence[int]):
+    def __init__(self, seeds: Sequence[int], peek: bool = False):
         for seed in seeds:
             if not 0 < seed <= MASK:
                 raise ValueError(f"xorshift32 seed {seed} must be in [1, 2**32)")
         self.seeds = list(seeds)
-        super().__init__({"addr": In(range(len(self.seeds))), "draw": Out(PRNG_BITS), "advance": In(1),
-                          "state": Out(PRNG_BITS), "load": In(1), "value": In(PRNG_BITS)})
+        streams = range(len(self.seeds))
+        super().__init__({"addr": In(streams), "draw": Out(PRNG_BITS), "advance": In(1),
+                          "state": Out(PRNG_BITS), "load": In(1), "value": In(PRNG_BITS),
+                          **({"peek_addr": In(streams), "peek": Out(PRNG_BITS)} if peek else {})})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -68,9 +74,14 @@ class Xorshift32(wiring.Component):
             m.d.comb += self.state.eq(state)
             with m.If(self.load | self.advance):
                 m.d.sync += state.eq(new)
+            if "peek" in self.signature.members:
+                m.d.comb += self.peek.eq(state)
             return m
         states = m.submodules.states = memory.Memory(shape=PRNG_BITS, depth=len(self.seeds), init=self.seeds)
         read, write = states.read_port(domain="comb"), states.write_port()
         m.d.comb += [read.addr.eq(self.addr), write.addr.eq(self.addr), self.state.eq(read.data),
                      write.data.eq(new), write.en.eq(self.load | self.advance)]
+        if "peek" in self.signature.members:
+            peek = states.read_port(domain="comb")
+            m.d.comb += [peek.addr.eq(self.peek_addr), self.peek.eq(peek.data)]
         return m

@@ -8,7 +8,7 @@ and the epoch runner (:class:`~.epoch_runner.EpochRunner`, region ``RESIDENT``) 
 
 from __future__ import annotations
 
-from amaranth import Module, Mux
+from amaranth import Module, Mux, Signal
 from amaranth.hdl import IOPort
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -104,8 +104,15 @@ class System(wiring.Component):
             self.busy.eq(core.busy), self.done.eq(core.done), self.error.eq(engine.error),
         ]
         idle = engine.idle & queue.empty & ~encoder.busy & ~tx.busy & ~core.busy
+        core_busy = core.busy
+        if self.params.timing_registers:
+            # (a cycle late to the engine, from a register beside it: the sequencer decodes busy
+            # from its state, and the engine's decisions hang on it across the die, the ULX3S
+            # `digits` builds' critical path; frames are far more than a cycle apart)
+            core_busy = Signal()
+            m.d.sync += core_busy.eq(core.busy)
         if self.params.sdram:
-            self._resident(m, core, engine, idle)
+            self._resident(m, core, engine, idle, core_busy)
         else:
             request = [core.addr.eq(engine.addr), core.wdata.eq(engine.wdata), core.we.eq(engine.we),
                        core.re.eq(engine.re)]
@@ -120,14 +127,14 @@ class System(wiring.Component):
             else:
                 m.d.comb += request
             m.d.comb += [engine.wready.eq(1), engine.rdata.eq(core.rdata), engine.rvalid.eq(core.rvalid),
-                         engine.core_busy.eq(core.busy), self.idle.eq(idle)]
+                         engine.core_busy.eq(core_busy), self.idle.eq(idle)]
         wiring.connect(m, decoder.symbols, queue.symbols)
         wiring.connect(m, queue.queued, engine.rx)
         wiring.connect(m, engine.tx, encoder.frame)
         wiring.connect(m, encoder.wire, tx.data)
         return m
 
-    def _resident(self, m: Module, core: Core, engine: ProtocolEngine, idle) -> None:
+    def _resident(self, m: Module, core: Core, engine: ProtocolEngine, idle, core_busy) -> None:
         """The SDRAM and the epoch runner beside the core: the engine's requests of regions
         ``SDRAM``, ``SDRAM_CRC`` and ``RESIDENT`` go to them, the rest to the core's bus, which
         the runner shares (:class:`~.bus_arbiter.BusArbiter`)."""
@@ -156,6 +163,6 @@ class System(wiring.Component):
             engine.rvalid.eq(arbiter.engine.rvalid | sdram.rvalid | regs.rvalid),
             engine.rdata.eq(Mux(sdram.rvalid, sdram.rdata, Mux(regs.rvalid, regs.rdata, arbiter.engine.rdata))),
             runner.core_busy.eq(core.busy), sdram.resident.eq(runner.running),
-            engine.core_busy.eq(core.busy | runner.running), engine.resident.eq(runner.running),
+            engine.core_busy.eq(core_busy | runner.running), engine.resident.eq(runner.running),
             self.idle.eq(idle & ~sdram.busy & ~runner.running),
         ]

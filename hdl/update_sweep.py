@@ -27,6 +27,15 @@ def sum_shape(p: CoreParams):
     return signed(max(p.diff_bits(n, bias) for n in range(1, p.layers + 1) for bias in (False, True)))
 
 
+def host_read_port(p: CoreParams) -> bool:
+    """Whether the host reads the streams' states through a read port of their own
+    (``prng_read_addr``), not at the address the update steps them at: where the board has the
+    timing registers (the ECP5, whose LUT RAM makes the port a copy of 8 ``DPR16X4`` a unit).
+    The core then reads a state when it picks the answer, with no multiplexer into the streams'
+    address, and holds no state for the 3 cycles of a memory's read (96 flip-flops)."""
+    return p.timing_registers
+
+
 def sweep_latency(p: CoreParams) -> int:
     """Cycles from a word's sums to its write: pick, round, add, then the sweep's other lanes."""
     return 3 + p.update_share
@@ -44,7 +53,8 @@ class SweepSignature(wiring.Signature):
     """A word's batch sums and weights as they are (``valid``), with the block's rounding: the
     net ``shift`` ``S − log2 lr_q``, ``frozen`` (``lr_q = 0``), ``draws`` (stochastic rounding
     takes a draw a lane) and ``negate`` (``σ_u = −1``); the word to write, :attr:`UpdateSweep.latency`
-    cycles later.  ``prng_*``: the host's access to lane ``prng_addr``'s stream (while idle)."""
+    cycles later.  ``prng_*``: the host's access to lane ``prng_addr``'s stream (while idle); it
+    reads lane ``prng_read_addr``'s where the sweep has :func:`host_read_port`."""
 
     def __init__(self, params: CoreParams, words: int, shifts: Sequence[int]):
         lanes = params.lanes
@@ -54,7 +64,7 @@ class SweepSignature(wiring.Signature):
             "negate": In(1), "shift": In(range(min(shifts), max(shifts) + 1)), "frozen": In(1), "draws": In(1),
             "write": Out(WordWrite(params, words)), "busy": Out(1),
             "prng_addr": In(range(lanes)), "prng_state": Out(PRNG_BITS), "prng_load": In(1),
-            "prng_value": In(PRNG_BITS),
+            "prng_value": In(PRNG_BITS), **({"prng_read_addr": In(range(lanes))} if host_read_port(params) else {}),
         })
 
 
@@ -99,14 +109,20 @@ class UpdateSweep(wiring.Component):
         if share > 1:
             with m.If(active):
                 m.d.sync += [s.eq(slot + 1) for s in slots]    # wraps to 0 as the sweep ends
-        streams = [Xorshift32([stream_seed(p.seed, u * share + c) for c in range(share)]) for u in range(units)]
+        peek = host_read_port(p)
+        streams = [Xorshift32([stream_seed(p.seed, u * share + c) for c in range(share)], peek) for u in range(units)]
         host_unit = self.prng_addr // share if units > 1 else 0
         for u, stream in enumerate(streams):
             m.submodules[f"prng_u{u}"] = stream
             m.d.comb += [stream.addr.eq(Mux(actives[u], slots[u], self.prng_addr % share)),
                          stream.value.eq(self.prng_value), stream.load.eq(self.prng_load & (host_unit == u)),
                          stream.advance.eq(actives[u] & self.draws)]
-        m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
+        if peek:
+            read_unit = self.prng_read_addr // share if units > 1 else 0
+            m.d.comb += [stream.peek_addr.eq(self.prng_read_addr % share) for stream in streams]
+            m.d.comb += self.prng_state.eq(Array(stream.peek for stream in streams)[read_unit])
+        else:
+            m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
 
         top = max(1, max(self.shifts))
         picked = Signal(data.StructLayout({"valid": 1, "slot": len(slot)}))

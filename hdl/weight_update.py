@@ -52,7 +52,7 @@ from .update_issue import UpdateIssue, words
 from .distribution import Broadcast, Gather, operand_lead
 from .update_plan import (base_shift, blocks, diff_memory, diff_write_stage, held_sums, held_words, operands,
                           sum_stage, word_read_sample)
-from .update_sweep import UpdateSweep, sum_shape
+from .update_sweep import UpdateSweep, host_read_port, sum_shape
 
 
 class WeightUpdate(wiring.Component):
@@ -76,6 +76,9 @@ class WeightUpdate(wiring.Component):
     prng_addr, prng_state : In(range(P)), Out(32)
         The state of lane ``prng_addr``'s stream, combinational (the host reads them for
         checkpoints; only while idle).
+    prng_read_addr : In(range(P))
+        Where the sweep has :func:`~.update_sweep.host_read_port`: ``prng_state`` is lane
+        ``prng_read_addr``'s.
     prng_load, prng_value : In(1), In(32)
         Set that state to ``prng_value`` (only while idle).
     x, x2 : read requests of the inputs, data registered by the memory
@@ -97,7 +100,7 @@ class WeightUpdate(wiring.Component):
         p = self.params = params
         members = {"start": In(1), "negate": In(1), "halve": In(1), "bank": In(1), "busy": Out(1),
                    "prng_addr": In(range(p.lanes)), "prng_state": Out(PRNG_BITS), "prng_load": In(1),
-                   "prng_value": In(PRNG_BITS),
+                   "prng_value": In(PRNG_BITS), **({"prng_read_addr": In(range(p.lanes))} if host_read_port(p) else {}),
                    "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
                    "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
                    "written": Out(range(2 * p.layers))}
@@ -303,6 +306,8 @@ class WeightUpdate(wiring.Component):
         m.d.comb += [sweep.negate.eq(self.negate), sweep.prng_addr.eq(self.prng_addr),
                      sweep.prng_load.eq(self.prng_load), sweep.prng_value.eq(self.prng_value),
                      self.prng_state.eq(sweep.prng_state)]
+        if host_read_port(p):
+            m.d.comb += sweep.prng_read_addr.eq(self.prng_read_addr)
         with m.Switch(block):
             for k, blk in enumerate(plan):
                 if blk.kind == "diff":

@@ -245,7 +245,8 @@ def _stochastic_config(**changes) -> config_mod.Config:
 def test_prng_states_read_back_and_restore_a_run_exactly(board):
     """The streams start from the documented seeds; states written by the host are the ones the
     next mini-batch draws from (a checkpoint's restore), and read back as the model's after it
-    (the iCEBreaker reads a state at the pick, the ULX3S at the request: reads back to back)."""
+    (both read a state at the pick, the ULX3S through the streams' own read port: reads back
+    to back)."""
     from epfpga.golden.prng import SIGN_STREAM, stream_seed
     cfg = _stochastic_config(hardware={"board": board})
     rng = np.random.default_rng(4)
@@ -291,6 +292,37 @@ def test_prng_states_are_not_writable_while_the_core_runs():
         assert ctx.get(core.rvalid) and ctx.get(core.rdata) != 12345
 
     simulate(core, bench)
+
+
+def test_a_prng_read_on_the_ulx3s_gives_the_state_before_a_write_at_its_pick():
+    """Reads of every stream back to back, one of them picked in the cycle a write of its
+    stream takes effect: that read gives the state before the write, the next one the new."""
+    from epfpga.contract.address_map import Region
+    from epfpga.contract.params import CoreParams
+    from epfpga.golden.prng import SIGN_STREAM, stream_seed
+    from epfpga.hdl.core import Core
+    from .sim_helpers import simulate
+    params = CoreParams.from_config(_stochastic_config(hardware={"board": "ulx3s-85f"}))
+    P, core = params.lanes, Core(params)
+    seeds = [*(stream_seed(5, l) for l in range(P)), stream_seed(5, SIGN_STREAM)]
+    pick = READ_LATENCY - 1                         # the cycle after a request that picks its answer
+    requests = {c: c for c in range(P)} | {P + 1: P, P + 2: 1}   # cycle: the stream read
+    write_at = 1 + pick                             # stream 1's read is picked as it is written
+    got = []
+
+    async def bench(ctx):
+        for cycle in range(P + 3 + READ_LATENCY):
+            ctx.set(core.re, cycle in requests)
+            ctx.set(core.we, cycle == write_at)
+            ctx.set(core.wdata, 12345)
+            ctx.set(core.addr, address(Region.PRNG, 1 if cycle == write_at else requests.get(cycle, 0)))
+            await ctx.tick()
+            if ctx.get(core.rvalid):
+                got.append(ctx.get(core.rdata))
+
+    assert write_at not in requests
+    simulate(core, bench)
+    assert got == [*seeds[:P], seeds[P], 12345]
 
 
 def test_the_idle_input_bank_loads_while_the_core_trains_on_the_other():
