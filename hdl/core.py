@@ -27,7 +27,7 @@ from . import block_ram
 from . import memories as mem
 from .banked_ram import BankedRAM
 from .block_ram import BlockRAM
-from .cycle_counters import COUNTERS, CycleCounters, run_bits
+from .cycle_counters import COUNTERS, CycleCounters, field, run_bits
 from .delay import delay_line
 from .distribution import Broadcast, Gather
 from .multiplier import PER_LANE, MultiplierBank, fabric_registers
@@ -131,7 +131,7 @@ class Core(wiring.Component):
         ]
 
         reads, banked, pred_rd = self._memories(m, platform, host, neu, upd, seq, predictions)
-        counters = m.submodules.counters = CycleCounters(run_bits=run_bits(p, self.program), op_memory=p.lut_ram)
+        counters = m.submodules.counters = CycleCounters(run_bits=run_bits(p, self.program))
         m.d.comb += [counters.start.eq(seq.start), counters.busy.eq(seq.busy), counters.executing.eq(seq.executing),
                      counters.op.eq(seq.op), counters.step.eq(neu.step_done)]
 
@@ -197,7 +197,8 @@ class Core(wiring.Component):
         for h, unit in enumerate(predictions):
             pred_wr = pred_mem.write_port()
             m.d.comb += [pred_wr.addr.eq(seq.sample | h), pred_wr.data.eq(unit.index), pred_wr.en.eq(seq.predict)]
-        pred_rd = pred_mem.read_port()     # (addressed by the host's read: Core._host_reads)
+        pred_rd = pred_mem.read_port()
+        m.d.comb += pred_rd.addr.eq(offset)
 
         # the weight and the bias memories (several layers' in one, memories.weight_memories and
         # bias_memories: the host's regions W_n and b_n start at their layers' first words, each
@@ -250,24 +251,24 @@ class Core(wiring.Component):
     def _host_reads(self, m, host, reads, banked, pred_rd, seq, upd, counters):
         """The host's reads, and its writes of the PRNG states."""
         p, P = self.params, self.params.lanes
-        region, offset, word = host.region, host.offset, host.word
+        region, offset, word, lane = host.region, host.offset, host.word, host.lane
         # -- host reads, in registered stages so that no path runs from a block RAM's slow
         # output, or from every memory, to the answer: each memory registers the address and
         # its read word (hdl/block_ram.py: the word comes block_ram.LATENCY cycles after the
         # request); the cycle after, its lane (of either bank) is picked into a register, one
         # per group of 16 words where there are more (a Gather whose root multiplexer is
         # combinational: no net from every lane, and no cycle added); then one multiplexer of
-        # the regions' answers.  The request's region and offset follow it to the pick.
-        # (the offset's low bits: a control register, a PRNG stream, a prediction, or a memory
-        # word's lane)
-        request = Signal(data.StructLayout({"valid": 1, "region": len(region), "reg": max(8, len(pred_rd.addr)),
+        # the regions' answers.  The request's region, register and lane follow it to the pick.
+        def delayed(value, cycles: int, name: str):
+            return delay_line(m, value, cycles, name)[-1]
+
+        request = Signal(data.StructLayout({"valid": 1, "region": len(region), "reg": 8, "lane": max(1, p.lane_bits),
                                             "bank": 1}))
-        m.d.comb += [request.valid.eq(self.re), request.region.eq(region), request.reg.eq(offset)]
+        m.d.comb += [request.valid.eq(self.re), request.region.eq(region), request.reg.eq(offset), request.lane.eq(lane)]
         for r, (_, banks) in banked.items():     # the bank of a banked memory's word
             with m.If(region == r):
                 m.d.comb += request.bank.eq(banks.bank(word))
-        stages = delay_line(m, request, block_ram.LATENCY, "read_stage")
-        pick = stages[-1]
+        pick = delayed(request, block_ram.LATENCY, "read_stage")
         pick_reg, answer_region = pick.reg, Signal.like(region)
         m.d.sync += [self.rvalid.eq(pick.valid), answer_region.eq(pick.region)]
         answers: dict[int, Value] = {}
@@ -276,7 +277,7 @@ class Core(wiring.Component):
             if id(port) not in picked:
                 words = [port.data[l] for l in range(P)] + ([banked[r][0].data[l] for l in range(P)] if r in banked else [])
                 gather = m.submodules[f"host_gather_{r}"] = Gather(len(words), Value.cast(words[0]).shape())
-                m.d.comb += [gather.select.eq(Cat(pick_reg[:p.lane_bits], pick.bank)),
+                m.d.comb += [gather.select.eq(Cat(pick.lane[:p.lane_bits], pick.bank)),
                              *[gather.words[k].eq(w) for k, w in enumerate(words)]]
                 assert gather.LATENCY <= 1, "a region's words fit two levels of 16 (MAX_LANES)"
                 if gather.LATENCY:
@@ -303,10 +304,8 @@ class Core(wiring.Component):
         m.d.comb += [upd.prng_addr.eq(prng_at), upd.prng_value.eq(self.wdata), seq.sign_value.eq(self.wdata),
                      upd.prng_load.eq(prng_write & (offset < P)), seq.sign_load.eq(prng_write & (offset == P))]
         answers[Region.CONTROL] = Signal(HOST_DATA_BITS, name="answer_control")
-        # (the prediction memory's read port registers the address a cycle before the pick)
-        m.d.comb += pred_rd.addr.eq(stages[-2].reg)
-        m.d.sync += answers[Region.PRED].eq(pred_rd.data)
-        m.d.comb += counters.select.eq(pick_reg)
+        # (the prediction memory's read port registers the first cycle)
+        m.d.sync += answers[Region.PRED].eq(delayed(pred_rd.data, block_ram.LATENCY - 1, "pred_word"))
         with m.Switch(pick_reg):
             with m.Case(Reg.START):     # (write-only in effect: reads as 0)
                 m.d.sync += answers[Region.CONTROL].eq(0)
@@ -314,8 +313,9 @@ class Core(wiring.Component):
                 m.d.sync += answers[Region.CONTROL].eq(Cat(seq.busy, seq.done, self.bank))
             with m.Case(Reg.NEGATIVE):
                 m.d.sync += answers[Region.CONTROL].eq(seq.negative)
-            with m.Case(*COUNTERS):
-                m.d.sync += answers[Region.CONTROL].eq(counters.count)
+            for r in COUNTERS:
+                with m.Case(r):
+                    m.d.sync += answers[Region.CONTROL].eq(counters.counts[field(r)])
         with m.Switch(answer_region):
             for r, answer in answers.items():
                 with m.Case(r):  # elements sign- or zero-extend as their shape says

@@ -146,9 +146,11 @@ class ProtocolEngine(wiring.Component):
         writes = is_write | is_inputs
 
         status = Signal(Status)
-        reply_length = Signal(16)     # (from CLASSIFY: the payload's length asked, 1 from DECIDE unless kept)
+        reply_length = Signal(16)
         bare = Signal()               # reply_length == 1: the reply is its header (registered: timing)
         n_last = Signal.like(n)       # n − 1, the last element's k (registered: timing)
+        asked_length = Signal(16)     # 1 + the payload's length, and whether it is 0 (registered: timing)
+        asked_bare = Signal()
         reports = is_[Command.STATUS] | is_[Command.WAIT]   # the status registers
         payload_length = Mux(is_[Command.INFO], len(self.descriptor),
                              Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width(width), 0)))
@@ -234,7 +236,7 @@ class ProtocolEngine(wiring.Component):
         bad_bank, bare, check, cursor, excess, is_ = f.bad_bank, f.bare, f.check, f.cursor, f.excess, f.is_
         expander, frame, hb, head, is_inputs = f.expander, f.frame, f.hb, f.head, f.is_inputs
         is_read, is_write, j, k, n, n_last = f.is_read, f.is_write, f.j, f.k, f.n, f.n_last
-        payload_length = f.payload_length
+        asked_bare, asked_length, payload_length = f.asked_bare, f.asked_length, f.payload_length
         reply, reply_length, report = f.reply, f.reply_length, f.report
         rptr, status, target, wait_left, word = f.rptr, f.status, f.target, f.wait_left, f.word
         at, writes = f.at, f.writes
@@ -247,10 +249,10 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += [cursor.eq(at(target)), k.eq(0), j.eq(0), word.eq(0), rptr.eq(HEADER_BYTES + LEAD)]
             m.next = "CLASSIFY"
         with m.State("CLASSIFY"):
-            m.d.sync += [n_last.eq(n - 1), reply_length.eq(1 + payload_length), bare.eq(payload_length == 0)]
+            m.d.sync += [n_last.eq(n - 1), asked_length.eq(1 + payload_length), asked_bare.eq(payload_length == 0)]
             m.next = "DECIDE"
         with m.State("DECIDE"):
-            m.d.sync += [reply_length.eq(1), bare.eq(1)]    # (a reply of its header, unless a READ's or INFO's)
+            m.d.sync += [reply_length.eq(1), bare.eq(1)]
             with m.If(check.status != Status.OK):
                 reply(check.status)
             with m.Elif(check.duplicate):
@@ -281,7 +283,7 @@ class ProtocolEngine(wiring.Component):
                 m.d.sync += wait_left.eq(head.params.wait.max_cycles)
                 m.next = "WAIT"
             with m.Else():
-                m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(reply_length), bare.eq(bare)]
+                m.d.sync += [status.eq(Status.OK), hb.eq(0), reply_length.eq(asked_length), bare.eq(asked_bare)]
                 m.next = "HEADER"
 
     def _wait(self, m, f):
