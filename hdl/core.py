@@ -288,7 +288,7 @@ class Core(wiring.Component):
             answers[r] = picked[id(port)]
         answers[Region.PRED] = Signal.like(pred_rd.data, name="answer_pred")
         # -- PRNG states: lane l at offset l, the sign stream at offset P; the weight update
-        # reads and writes its lanes' at the request's offset --------------------------------------
+        # writes its lanes' at the request's offset ------------------------------------------------
         answers[Region.PRNG] = Signal(PRNG_BITS, name="answer_prng")
         # (the state at the pick, when a memory's word is picked: the states hold while the core
         # is idle, so only the request's offset follows it there, not 32 flip-flops a cycle;

@@ -1,5 +1,7 @@
 """Gateware xorshift32 streams against the golden one-step reference."""
 
+import pytest
+
 from epfpga.golden.prng import SIGN_STREAM, xorshift32, stream_seed
 from epfpga.hdl.prng import Xorshift32
 
@@ -62,3 +64,28 @@ def test_several_streams_in_one_memory_step_independently_and_load_by_address():
             want.append(x)
         assert got[s] == want, f"stream {s}"
         assert states[s] == (0x1234_5678 if s == 2 else want[-1])
+
+
+@pytest.mark.parametrize("streams", [1, 4])
+def test_the_peek_port_reads_any_stream_while_another_steps(streams):
+    """The host's read port (``peek``): each cycle a stream steps at ``addr`` and ``peek`` reads
+    another one (the next, or the same with one stream); it gives that stream's state as the
+    golden streams have it then, before the cycle's step lands."""
+    seeds = [stream_seed(7, lane) for lane in range(streams)]
+    dut = Xorshift32(seeds, peek=True)
+    state = list(seeds)
+    seen, want = [], []
+
+    async def tb(ctx):
+        for t in range(40):
+            s, q = t * 3 % streams, (t * 3 + 1) % streams
+            ctx.set(dut.addr, s)
+            ctx.set(dut.advance, 1)
+            ctx.set(dut.peek_addr, q)
+            seen.append(ctx.get(dut.peek))
+            want.append(state[q])
+            state[s] = xorshift32(state[s])
+            await ctx.tick()
+
+    simulate(dut, tb)
+    assert seen == want
