@@ -117,12 +117,11 @@ class UpdateSweep(wiring.Component):
             m.d.comb += [stream.addr.eq(Mux(actives[u], slots[u], self.prng_addr % share)),
                          stream.value.eq(self.prng_value), stream.load.eq(self.prng_load & (host_unit == u)),
                          stream.advance.eq(actives[u] & self.draws)]
+        read_addr = self.prng_read_addr if peek else self.prng_addr
         if peek:
-            read_unit = self.prng_read_addr // share if units > 1 else 0
-            m.d.comb += [stream.peek_addr.eq(self.prng_read_addr % share) for stream in streams]
-            m.d.comb += self.prng_state.eq(Array(stream.peek for stream in streams)[read_unit])
-        else:
-            m.d.comb += self.prng_state.eq(Array(stream.state for stream in streams)[host_unit])
+            m.d.comb += [stream.peek_addr.eq(read_addr % share) for stream in streams]
+        read_unit = read_addr // share if units > 1 else 0
+        m.d.comb += self.prng_state.eq(Array(stream.peek if peek else stream.state for stream in streams)[read_unit])
 
         top = max(1, max(self.shifts))
         picked = Signal(data.StructLayout({"valid": 1, "slot": len(slot)}))
