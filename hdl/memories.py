@@ -124,9 +124,16 @@ def weight_memories(p: CoreParams) -> list[LayerMemory]:
     (:attr:`CoreParams.weights_in_spram`) the bound is the depth of the SPRAMs the first layer
     takes: digits' ``W_2`` at P = 4 goes after ``W_1``'s 4,096 words in the lanes' SPRAMs,
     where on its own it took four more of the four, and 784-64-10's at P = 2 after ``W_1``'s
-    25,088 words in two SPRAMs a lane (four in all, not six)."""
+    25,088 words in two SPRAMs a lane (four in all, not six).  On a board with LUT RAM (the
+    ECP5, whose 85F has 208 ``DP16KD``) the bound is twice that power of two: a layer's words
+    may double the blocks of the first, which costs blocks the board has to spare, not logic.
+    ``digits`` at P = 4: ``W_2``'s 640 words go after ``W_1``'s 4,096 in 8,192-word blocks,
+    12 ``DP16KD`` more, where on their own their memory's ports and the engines' and the host's
+    multiplexers between the two memories were 201 LUT4 and 73 flip-flops."""
     def room(first: int) -> int:
-        return SPRAM_WORDS * ceil_div(first, SPRAM_WORDS) if p.weights_in_spram else pow2_at_least(first)
+        if p.weights_in_spram:
+            return SPRAM_WORDS * ceil_div(first, SPRAM_WORDS)
+        return pow2_at_least(first) * (2 if p.lut_ram else 1)
     return _stack(p, "W", signed(p.weight_bits), {n: p.weight_depth(n) for n in range(1, p.layers + 1)}, room)
 
 

@@ -88,17 +88,24 @@ def chains(p: CoreParams) -> bool:
     return p.layers == 2 and p.halves == 2 and step_issue_cycles(p) >= drain_output(p) - 1
 
 
+def fresh_accumulator_reads(p: CoreParams) -> bool:
+    """Every row of ``W_m`` (``m ≥ 2``) is three words or more: an accumulator word is then read,
+    the cycle before its products, after the previous row's write of it (a cycle after the
+    products) has landed, so the read needs to see no write.  For a read transparent to the
+    write yosys adds a register of the written word and a multiplexer on every bit (140 logic
+    cells in ``digits`` at P = 2 on the iCE40; 141 LUT4 and 136 flip-flops at P = 4 on the
+    ECP5); elsewhere (a row of one or two words) the read is transparent."""
+    return all(p.weight_groups(m) >= 3 for m in range(2, p.layers + 1))
+
+
 def direct_accumulators(p: CoreParams) -> bool:
-    """The feedback path reads an accumulator word into its add with no bypass and registers
-    the sum, not the word and the products: on a board without LUT RAM (the iCE40, whose block
-    RAM's read is its own register), where every row of ``W_m`` (``m ≥ 2``) is three words or
-    more.  A word is then read, the cycle before its products, after the previous row's write
-    of it has landed, so the read needs to see no write (for a transparent read yosys adds a
-    register of the written word and a multiplexer on every bit, 140 logic cells in ``digits``
-    at P = 2, and registers of the word and the products would be flip-flops that no LUT
-    feeds, 78 more).  Elsewhere the read is transparent to the write, and the word and the
-    products are registered beside each other."""
-    return not p.lut_ram and all(p.weight_groups(m) >= 3 for m in range(2, p.layers + 1))
+    """The feedback path reads an accumulator word into its add and registers the sum, not the
+    word and the products: on a board without LUT RAM (the iCE40, whose block RAM's read is its
+    own register) where the reads are fresh (:func:`fresh_accumulator_reads`), since registers
+    of the word and the products would be flip-flops that no LUT feeds (78 logic cells in
+    ``digits`` at P = 2).  Elsewhere the word and the products are registered beside each other
+    (the ECP5's block RAM's output is slow)."""
+    return not p.lut_ram and fresh_accumulator_reads(p)
 
 
 def step_done_stage(p: CoreParams) -> int:

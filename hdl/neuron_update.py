@@ -54,11 +54,18 @@ from .distribution import Broadcast, Gather, operand_lead
 from .feedback_sum import FeedbackSum
 from .multiplier import PER_LANE, request_signature
 from .neuron_issue import NeuronIssue, token_row
-from .neuron_timing import direct_accumulators, operands, products, row_end_stage, step_done_stage, tree_registers
+from .neuron_timing import (direct_accumulators, fresh_accumulator_reads, operands, products, row_end_stage,
+                            step_done_stage, tree_registers)
 from .output_state import OutputState
 from .row_end import RowEnd
 from .row_sum import RowSum
 
+
+def _layer_case(m: Module, n: int, last: int):
+    """A lane's case of layer ``n``, the last layer's the default: a lane's layer is one of the
+    cases whenever its operands are used, and a default of zeros was an AND gate on every
+    operand bit (200 LUT4 in ``digits`` at P = 4 on the ECP5)."""
+    return m.Default() if n == last else m.Case(n)
 
 
 class NeuronUpdate(wiring.Component):
@@ -211,20 +218,19 @@ class NeuronUpdate(wiring.Component):
 
     def _accumulators(self, m, platform, layer, tokens):
         """One per layer below the output and sample of the pair (layer 1's with the input
-        drive), private to this engine; read the cycle before the products come, transparent
-        to the write, or with no bypass where the reads are direct
-        (:func:`~.neuron_timing.direct_accumulators`).  Where the board has the timing
-        registers, the address is formed a cycle earlier and registered, so that the layer's
-        select does not precede the memory's address and the compare of its transparent read."""
+        drive), private to this engine; read the cycle before the products come, with no
+        bypass where the reads are fresh (:func:`~.neuron_timing.fresh_accumulator_reads`), else
+        transparent to the write.  Where the board has the timing registers, the address is
+        formed a cycle earlier and registered, so that the layer's select does not precede the
+        memory's address (and the compare of a transparent read)."""
         p = self.params
         early = int(p.timing_registers)
-        direct = direct_accumulators(p)
         ask = tokens[products(p) - early - 1]
         acc_rd, acc_wr = {}, {}
         for n in range(1, p.layers):
             acc = m.submodules[f"acc{n}"] = mem.accumulators(p, n).build(platform)
             acc_wr[n] = acc.write_port(granularity=1)
-            if direct:    # (no read meets a write of its word: none to bypass)
+            if fresh_accumulator_reads(p):    # (no read meets a write of its word: none to bypass)
                 acc_rd[n] = block_ram.block_read(m, acc, platform, f"acc{n}")
             else:
                 acc_rd[n] = acc.read_port(transparent_for=(acc_wr[n],))
@@ -280,7 +286,7 @@ class NeuronUpdate(wiring.Component):
         for l in range(P):
             with m.Switch(lane_layers[l]):
                 for n in weights:
-                    with m.Case(n):
+                    with _layer_case(m, n, p.layers):
                         m.d.comb += [bias.words[l].eq(biases[n].data[l]),
                                      *[self.mul.a[2 * l + h].eq(weights[n].data[l]) for h in range(2)]]
                         if n == 1:
@@ -305,7 +311,7 @@ class NeuronUpdate(wiring.Component):
         for l in range(P):
             with m.Switch(lane_layers[l]):
                 for n in range(2, p.layers + 1):
-                    with m.Case(n):
+                    with _layer_case(m, n, p.layers):
                         m.d.comb += gather.words[l].eq(states[n].data[l])
         return list(broadcast.lanes)
 

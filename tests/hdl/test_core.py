@@ -83,6 +83,17 @@ def test_one_sample_at_a_time_is_bit_exact_and_on_schedule(sizes, lanes, batch, 
     assert_exact_and_on_schedule(cfg, x, y)
 
 
+@pytest.mark.parametrize("sizes", [[6, 9, 10, 3], [6, 9, 8, 3]])
+def test_accumulator_reads_at_the_rows_bound_are_bit_exact_on_the_ulx3s(sizes):
+    """Rows of ``W_2`` and ``W_3`` of three words: the accumulators' reads have no bypass
+    (``neuron_timing.fresh_accumulator_reads``); ``W_3``'s rows of two words: a read meets the
+    write of its word in the same cycle, and takes it through the transparent read (read with
+    no bypass, the old word comes and the trace differs)."""
+    cfg = config_mod.from_dict(dict(sizes=sizes, lanes=4, batch=2, t1=3, t2=2, lrs=[0.5] * (len(sizes) - 1)))
+    x, y = random_data(cfg, np.random.default_rng(len(sizes) + sizes[2]), batches=2)
+    assert_exact_and_on_schedule(cfg, x, y)
+
+
 @pytest.mark.parametrize("sizes", [[40, 36, 10], [20, 36, 18, 10]])
 def test_thirty_two_lanes_with_their_trees_are_bit_exact_and_on_schedule(sizes):
     """P = 32: the shared operands read ahead through two-level trees (``distribution.lead``),

@@ -12,7 +12,7 @@ import torch
 from epfpga.golden.fixed.activation import activation
 from epfpga.golden.fixed.neuron_update import feedback_sum
 from epfpga.hdl.feedback_sum import FeedbackSum
-from epfpga.hdl.neuron_timing import direct_accumulators
+from epfpga.hdl.neuron_timing import direct_accumulators, fresh_accumulator_reads
 
 from .neuron_params import params
 from .sim_helpers import simulate
@@ -86,10 +86,13 @@ def test_feedback_sums_and_states_equal_the_model(units, forwarding, direct, nam
 def test_the_accumulators_are_read_directly_on_the_ice40_where_every_row_is_three_words():
     """A row of three words or more: each word's read, the cycle before its products, comes
     after the previous row's write of it has landed, so the iCE40 reads it into the add with
-    no bypass; the ECP5 (LUT RAM) keeps the registered, transparent read, and so does a net
-    with a row of two words (the read would meet the write) or one (the forwarding)."""
+    no bypass; the ECP5 reads it with no bypass too, but registers it beside the products; a
+    net with a row of two words (the read would meet the write) or one (the forwarding) keeps
+    the transparent read."""
     assert direct_accumulators(params(sizes=(64, 256, 10), lanes=2, board="icebreaker"))
     assert direct_accumulators(params(sizes=(6, 9, 10, 3), lanes=4, board="icebreaker"))    # rows of 3 and 3 words
     assert not direct_accumulators(params(sizes=(6, 9, 8, 3), lanes=4, board="icebreaker"))  # W_3's rows: 2 words
     assert not direct_accumulators(params(sizes=(6, 4, 5), lanes=4, board="icebreaker"))    # a row of one word
     assert not direct_accumulators(params(sizes=(64, 256, 10), lanes=2, board="ulx3s-85f"))
+    assert fresh_accumulator_reads(params(sizes=(64, 256, 10), lanes=2, board="ulx3s-85f"))   # (no bypass there either)
+    assert not fresh_accumulator_reads(params(sizes=(6, 9, 8, 3), lanes=4, board="ulx3s-85f"))

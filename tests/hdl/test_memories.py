@@ -17,7 +17,7 @@ from epfpga.hdl.update_plan import diff_memory
 
 def styled(p: CoreParams, platform, style: str = "distributed") -> set[str]:
     text = rtlil.convert(NeuronUpdate(p), platform=platform)
-    return set(re.findall(rf'attribute \\ram_style "{style}"\n\s*memory width \d+ size \d+ \\(\w+)', text))
+    return set(re.findall(rf'attribute \\ram_style "{style}"\n(?:\s*attribute [^\n]*\n)*\s*memory width \d+ size \d+ \\(\w+)', text))
 
 
 def test_shallow_memories_ask_for_lut_ram_on_the_ecp5_only():
@@ -63,6 +63,21 @@ def test_the_biases_share_a_block_ram_where_the_first_layer_has_one():
     assert layout(params("digits", 1, "icebreaker")) == [("b1", 256, (0,)), ("b2", 10, (0,))]   # 266 > 256
     wide = params("digits", 4, "icebreaker", sizes=(64, 1000, 10))      # b1 250 words, b2 3: 253
     assert layout(wide) == [("b1_2", 253, (0, 250))]
+
+
+def test_the_weights_share_a_memory_up_to_twice_the_first_layers_power_of_two_on_the_ecp5():
+    """``digits`` at P = 4: ``W_1`` is 4,096 words, a power of two already; on the ECP5 ``W_2``'s
+    640 go after it (in 8,192-word blocks), and in the iCEBreaker's SPRAM too (16 K words a
+    block), but a layer one word a lane past the doubled depth keeps a memory of its own."""
+    def layout(board, sizes=(64, 256, 10)):
+        cfg = config_mod.load("digits").replace(lanes=4, sizes=sizes)
+        p = CoreParams.from_config(cfg.replace(hardware=cfg.hardware.__class__(board=board)))
+        return [(wm.spec.name, wm.spec.depth, wm.bases) for wm in mem.weight_memories(p)]
+
+    assert layout("ulx3s-85f") == [("W1_2", 4736, (0, 4096))]
+    assert layout("icebreaker") == [("W1_2", 4736, (0, 4096))]
+    assert layout("ulx3s-85f", (64, 256, 64)) == [("W1_2", 8192, (0, 4096))]     # W_2: 64 rows of 64 words
+    assert layout("ulx3s-85f", (64, 256, 65)) == [("W1", 4096, (0,)), ("W2", 4160, (0,))]
 
 
 def test_one_sample_at_a_time_keeps_one_copy_of_the_inputs_and_half_the_scratch():
