@@ -364,8 +364,11 @@ class NeuronUpdate(wiring.Component):
                 with m.If(out.valid):
                     m.d.comb += port.en.eq((1 << out.i_lane) if P > 1 else 1)
             else:
-                valid_lane = [fb.g * P + l < p.sizes[n] for l in range(P)]
+                # (a lane past the layer's last unit, in its last word only, writes 0: where the
+                # units fill their words, no lane is, and no AND gate a bit)
+                partial = p.sizes[n] % P
                 m.d.comb += [port.addr.eq(mem.slot_address(p, n, Mux(fb.h, dst[1], dst[0]), fb.g)),
-                             *[port.data[l].eq(Mux(valid_lane[l], fb_q[l], 0)) for l in range(P)]]
+                             *[port.data[l].eq(fb_q[l] if not partial or l < partial else
+                                               Mux(fb.g * P + l < p.sizes[n], fb_q[l], 0)) for l in range(P)]]
                 with m.If(fb.done & (layer == n + 1)):
                     m.d.comb += port.en.eq((1 << P) - 1)
