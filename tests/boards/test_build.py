@@ -159,11 +159,11 @@ def test_digits_is_refused_by_the_icebreaker_naming_its_preset_which_fits(tmp_pa
 
 def test_digits_at_4_lanes_keeps_both_weight_layers_in_one_spram_a_lane():
     """W_2 goes after W_1's 4,096 words in each lane's SPRAM (4,736 of 16,384 words); on the
-    ECP5 it has a memory of its own."""
+    ECP5 too, in 8,192-word blocks (``memories.weight_memories``)."""
     digits = config_mod.load("digits").replace(lanes=4, batch=4)
     ice = CoreParams.from_config(digits.replace(hardware=dataclasses.replace(digits.hardware, board="icebreaker")))
     assert [(wm.spec.name, wm.spec.depth) for wm in mem.weight_memories(ice)] == [("W1_2", 4736)]
-    assert [wm.spec.name for wm in mem.weight_memories(CoreParams.from_config(digits))] == ["W1", "W2"]
+    assert [wm.spec.name for wm in mem.weight_memories(CoreParams.from_config(digits))] == ["W1_2"]
     build.check_fit(build.BOARDS["icebreaker"], ice)
 
 
