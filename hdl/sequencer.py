@@ -23,7 +23,6 @@ from epfpga.golden.prng import PRNG_BITS, SIGN_STREAM, stream_seed
 
 from . import timing
 from .block_ram import block_read
-from .device import is_ecp5
 from .memories import SlotCode, slot_index
 from .prng import Xorshift32
 
@@ -94,8 +93,6 @@ class Sequencer(wiring.Component):
         logic cell of its own on the iCE40)."""
         p = self.params
         rom = m.submodules.program = memory.Memory(shape=WORD_BITS, depth=PROGRAM_DEPTH, init=self.program)
-        if is_ecp5(platform):   # (one of the many DP16KD, not 16 LUT-RAM cells: 96 TRELLIS_COMB)
-            rom.attrs["ram_style"] = "block"
         wr = rom.write_port()
         m.d.comb += [wr.addr.eq(self.prog.addr), wr.data.eq(self.prog.data), wr.en.eq(self.prog.en)]
         rd = block_read(m, rom, platform, "program")    # (read only from the start, written only before)
