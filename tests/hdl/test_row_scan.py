@@ -46,8 +46,10 @@ def test_the_scan_walks_a_matrix_row_by_row_and_word_by_word(lanes, groups, base
             ctx.set(dut.restart, move == "restart")
             ctx.set(dut.advance, move == "advance")
             ctx.set(dut.last_group, ctx.get(dut.group) == groups - 1)
+            ahead = (ctx.get(dut.next_row), ctx.get(dut.next_group))
             await ctx.tick()
             got.append(tuple(ctx.get(s) for s in (dut.row, dut.row_word, dut.row_lane, dut.group, dut.addr)))
+            assert ahead == (got[-1][0], got[-1][3])     # next_row, next_group: the position after the edge
 
     simulate(dut, bench)
     assert got == want
