@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -29,14 +29,33 @@ def clamp(v, lo: int, hi: int):
     return Mux(v < lo, lo, Mux(v > hi, hi, v))
 
 
+def _at_least(v, c: int):
+    """``v >= c`` for a constant ``c`` (a signed ``v`` compared with its sign bit flipped), as
+    AND and OR gates from the low bit up, which ABC maps to LUTs: as an add, each compare was a
+    carry chain as wide as ``u``, with its start and end cells (``digits`` at P = 4 on the ECP5:
+    162 TRELLIS_COMB more for the five activations)."""
+    w = len(v)
+    if v.shape().signed:
+        v, c = Cat(v[:-1], ~v[-1]), c + (1 << (w - 1))
+    if c <= 0:
+        return Const(1)
+    if c >= 1 << w:
+        return Const(0)
+    ge = Const(1)
+    for i in range(w):
+        ge = (v[i] & ge) if (c >> i) & 1 else (v[i] | ge)
+    return ge
+
+
 def rounded_bounds(u, m: int, lo: int, hi: int):
     """Whether ``rshift_round(u, m)`` is below ``lo`` and above ``hi``, decided from ``u``
-    itself: two compares with constants, beside the rounding's add rather than after it."""
+    itself: two compares with constants (:func:`_at_least`), beside the rounding's add rather
+    than after it."""
     if m <= 0:     # (u << k below lo, above hi)
         k = -m
         return u < -((-lo) >> k), u > hi >> k
     half = 1 << (m - 1)
-    return u < (lo << m) - half, u >= ((hi + 1) << m) - half
+    return ~_at_least(u, (lo << m) - half), _at_least(u, ((hi + 1) << m) - half)
 
 
 class Activation(wiring.Component):
