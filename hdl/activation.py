@@ -19,10 +19,12 @@ def latency(p: CoreParams) -> int:
 
 
 def rshift_round(v, m: int):
-    """``round(v, m)`` of §4 on an Amaranth value (nearest, ties up)."""
+    """``round(v, m)`` of §4 on an Amaranth value (nearest, ties up): ``(v + 2^(m-1)) >> m``,
+    written as ``(v >> m)`` plus the bit below, so that where only the result's low bits are
+    kept, the add is only as wide as they are."""
     if m <= 0:
         return v << -m
-    return (v + (1 << (m - 1))) >> m
+    return (v >> m) + v[m - 1]
 
 
 def clamp(v, lo: int, hi: int):
@@ -74,13 +76,13 @@ class Activation(wiring.Component):
         State, :attr:`latency` (:func:`latency`) cycles after ``u``: a register holds ``u``
         where the board has the timing registers, the next the rounded pre-activation, the
         last the clamped one, the state (for ``my_sigmoid`` the table's synchronous read port,
-        at the clamped index).  The rounding (an add as wide as ``u``) and the clamp take a
-        cycle each (timing).  Where ``u`` is registered, whether the rounded value is above the
-        clamp's range (and below it, where that is not its sign) is decided from ``u``, beside
-        the rounding (:func:`rounded_bounds`), so that the clamp's stage is a multiplexer: the
-        compare after the rounding, into the state register's reset, was the ECP5 ``digits``
-        build's critical path (9.4 ns).  (At 32 lanes the compares cost 433 LUT4, but without
-        them 784-128-10 did not route in 45 min: ``docs/results.md``.)
+        at the clamped index).  The rounding and the clamp take a cycle each (timing).  Where
+        ``u`` is registered, whether the rounded value is below or above the clamp's range is
+        decided from ``u``, beside the rounding (:func:`rounded_bounds`), so that the clamp's
+        stage is a multiplexer (the compare after the rounding, into the state register's
+        reset, was the ECP5 ``digits`` build's critical path, 9.4 ns), and only the bits the
+        range takes are rounded.  (At 32 lanes the compares as carry chains cost 433 LUT4, but
+        without them 784-128-10 did not route in 45 min: ``docs/results.md``.)
     """
 
     def __init__(self, params: CoreParams):
@@ -100,24 +102,22 @@ class Activation(wiring.Component):
         else:
             u = self.u
         shift = spec.fw + (1 if name == "my_hard_sig" else 0)
-        rounded = Signal(signed(len(u) - shift + 1), reset_less=True)
-        m.d.sync += rounded.eq(self.round(u, shift))
         if name == "my_sigmoid":
             z_lo, table = sigmoid_table(spec.fs)
             lo, hi = z_lo, z_lo + len(table) - 1
         else:
             lo, hi = 0, spec.one
         if self.latency == 3:
+            # the range decided from u; within it the rounded value fits the range's bits, so
+            # only they are rounded (an add as wide as u was a carry chain in each unit)
             early_below, early_above = rounded_bounds(u, shift, lo, hi)
-            above = Signal(name="above")
-            m.d.sync += above.eq(early_above)
-            if lo == 0:     # (the rounded value's sign bit)
-                below = rounded < 0
-            else:
-                below = Signal(name="below")
-                m.d.sync += below.eq(early_below)
+            above, below = Signal(name="above"), Signal(name="below")
+            rounded = Signal(signed(max(lo.bit_length(), hi.bit_length()) + 1), reset_less=True)
+            m.d.sync += [above.eq(early_above), below.eq(early_below), rounded.eq(self.round(u, shift))]
             clamped = Mux(below, lo, Mux(above, hi, rounded))
         else:
+            rounded = Signal(signed(len(u) - shift + 1), reset_less=True)
+            m.d.sync += rounded.eq(self.round(u, shift))
             clamped = clamp(rounded, lo, hi)
         if name == "my_sigmoid":
             rom = m.submodules.table = memory.Memory(
