@@ -26,20 +26,27 @@ def tree_latency(count: int) -> int:
 
 
 def tree_sum(values: Sequence[Value], m: Module | None = None, latency: int = 0) -> Value:
-    """The exact sum of ``values`` (at least one), added pairwise level by level, with a
-    register after every :data:`LEVELS_PER_STAGE` levels, ``latency`` of them (in ``m``'s
-    ``sync`` domain): the sum is of the values ``latency`` cycles before."""
+    """The exact sum of ``values`` (at least two, or one with no register), added pairwise
+    level by level, with a register after every :data:`LEVELS_PER_STAGE` levels, ``latency``
+    of them (in ``m``'s ``sync`` domain), and with one more than :func:`tree_latency` the sum
+    itself registered: the sum is of the values ``latency`` cycles before."""
     level = [Value.cast(v) for v in values]
     if not level:
         raise ValueError("tree_sum of no values")
-    if latency > tree_latency(len(level)):
-        raise ValueError(f"a tree of {len(level)} values takes at most {tree_latency(len(level))} registers")
-    depth = 0
+    most = tree_latency(len(level)) + (len(level) > 1)
+    if latency > most:
+        raise ValueError(f"a tree of {len(level)} values takes at most {most} registers")
+    depth = placed = 0
+
+    def register(values: list) -> list:
+        registers = [Signal(v.shape(), name=f"tree{depth}_{k}", reset_less=True) for k, v in enumerate(values)]
+        m.d.sync += [r.eq(v) for r, v in zip(registers, values)]
+        return registers
     while len(level) > 1:
         level = [level[k] + level[k + 1] for k in range(0, len(level) - 1, 2)] + ([level[-1]] if len(level) % 2 else [])
         depth += 1
-        if depth % LEVELS_PER_STAGE == 0 and depth // LEVELS_PER_STAGE <= latency:
-            registers = [Signal(v.shape(), name=f"tree{depth}_{k}", reset_less=True) for k, v in enumerate(level)]
-            m.d.sync += [r.eq(v) for r, v in zip(registers, level)]
-            level = registers
+        if depth % LEVELS_PER_STAGE == 0 and placed < latency:
+            level, placed = register(level), placed + 1
+    if placed < latency:    # (the root: the caller's add after the tree then has a stage of its own)
+        level = register(level)
     return level[0]

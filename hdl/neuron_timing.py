@@ -29,8 +29,11 @@ def products(p: CoreParams) -> int:
 
 def tree_registers(p: CoreParams) -> int:
     """Registers in the forward sum's adder tree (:func:`~.adder_tree.tree_latency` of ``P``
-    products): the forward path's row end comes that many cycles after :func:`row_end_stage`."""
-    return tree_latency(p.lanes)
+    products), and where that is none, one at its root on a board with the timing registers
+    (P = 2 or 4 on the ECP5: the products' add and the row accumulator's in one stage were the
+    path of routed digits builds, 9.2-9.9 ns): the forward path's row end comes that many
+    cycles after :func:`row_end_stage`."""
+    return max(tree_latency(p.lanes), int(p.timing_registers and p.lanes > 1))
 
 
 def row_end_writes(p: CoreParams) -> int:

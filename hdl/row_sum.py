@@ -9,8 +9,9 @@ from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.params import CoreParams
 
-from .adder_tree import tree_latency, tree_sum
+from .adder_tree import tree_sum
 from .delay import delay_line
+from .neuron_timing import tree_registers
 
 
 def product_shape(p: CoreParams):
@@ -35,7 +36,7 @@ class RowSum(wiring.Component):
     """The row's forward sums so far of the pair's two samples (a step's is the odd one's: the
     even multipliers carry the feedback products).
 
-    The tree is registered :func:`~.adder_tree.tree_latency` times (timing at large ``P``),
+    The tree is registered :func:`~.neuron_timing.tree_registers` times (timing at large ``P``),
     which is the latency: ``sums`` is the row's sum up to the word given that many cycles
     before, combinational from there (the row end registers it, or takes ``held``, the
     accumulators, where ``held``: a copy of them would be flip-flops that no LUT of theirs
@@ -44,7 +45,7 @@ class RowSum(wiring.Component):
 
     def __init__(self, params: CoreParams, held: bool = False):
         self.params = params
-        self.latency = tree_latency(params.lanes)
+        self.latency = tree_registers(params)
         super().__init__(RowSumSignature(params, held))
 
     def elaborate(self, platform) -> Module:

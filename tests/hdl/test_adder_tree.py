@@ -49,3 +49,30 @@ def test_the_sum_is_exact_at_the_rails_and_log_deep(count):
 def test_no_values_is_refused():
     with pytest.raises(ValueError, match="no values"):
         tree_sum([])
+
+
+@pytest.mark.parametrize("count", [2, 4])
+def test_a_register_more_than_the_levels_ask_is_the_roots(count):
+    """Two or four values have no register between their levels (:func:`tree_latency` 0); one
+    register is then the sum's own, a cycle after the values; two are refused."""
+    values = [Signal(signed(8), name=f"v{k}") for k in range(count)]
+    m = Module()
+    total = tree_sum(values, m, latency=1)
+    out = Signal(total.shape())
+    m.d.comb += out.eq(total)
+    got = []
+
+    async def tb(ctx):
+        for t in range(4):
+            for k, v in enumerate(values):
+                ctx.set(v, t * 10 + k - 60)
+            await ctx.tick()
+            got.append(ctx.get(out))
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(tb)
+    sim.run()
+    assert got == [sum(t * 10 + k - 60 for k in range(count)) for t in range(4)]
+    with pytest.raises(ValueError, match="at most 1 registers"):
+        tree_sum(values, Module(), latency=2)
