@@ -152,8 +152,12 @@ class ProtocolEngine(wiring.Component):
         asked_length = Signal(16)     # 1 + the payload's length, and whether it is 0 (registered: timing)
         asked_bare = Signal()
         reports = is_[Command.STATUS] | is_[Command.WAIT]   # the status registers
+        # (the element width's log from the header, a register ahead; the reply is bare unless
+        # it has a payload, which a READ has unless it reads none: no shift before the test)
         payload_length = Mux(is_[Command.INFO], len(self.descriptor),
-                             Mux(reports, 4 * STATUS_ELEMENTS, Mux(is_read, n << log_width(width), 0)))
+                             Mux(reports, 4 * STATUS_ELEMENTS,
+                                 Mux(is_read, n << ahead(m, p, log_width(width), "log_width"), 0)))
+        payload_none = ~(is_[Command.INFO] | reports | (is_read & n.any()))
 
         # -- execution --------------------------------------------------------------------------------
         k = Signal(16)                  # element
@@ -237,6 +241,7 @@ class ProtocolEngine(wiring.Component):
         expander, frame, hb, head, is_inputs = f.expander, f.frame, f.hb, f.head, f.is_inputs
         is_read, is_write, j, k, n, n_last = f.is_read, f.is_write, f.j, f.k, f.n, f.n_last
         asked_bare, asked_length, payload_length = f.asked_bare, f.asked_length, f.payload_length
+        payload_none = f.payload_none
         reply, reply_length, report = f.reply, f.reply_length, f.report
         rptr, status, target, wait_left, word = f.rptr, f.status, f.target, f.wait_left, f.word
         at, writes = f.at, f.writes
@@ -249,7 +254,7 @@ class ProtocolEngine(wiring.Component):
             m.d.sync += [cursor.eq(at(target)), k.eq(0), j.eq(0), word.eq(0), rptr.eq(HEADER_BYTES + LEAD)]
             m.next = "CLASSIFY"
         with m.State("CLASSIFY"):
-            m.d.sync += [n_last.eq(n - 1), asked_length.eq(1 + payload_length), asked_bare.eq(payload_length == 0)]
+            m.d.sync += [n_last.eq(n - 1), asked_length.eq(1 + payload_length), asked_bare.eq(payload_none)]
             m.next = "DECIDE"
         with m.State("DECIDE"):
             m.d.sync += [reply_length.eq(1), bare.eq(1)]
