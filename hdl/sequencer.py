@@ -154,8 +154,11 @@ class Sequencer(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
+                # (the program counter and the sample wait at 0, so that only done and the
+                # state take the host's start: its decode was the path of routed builds)
+                m.d.sync += [pc.eq(0), self.sample.eq(0)]
                 with m.If(self.start):
-                    m.d.sync += [pc.eq(0), self.sample.eq(0), self.done.eq(0)]
+                    m.d.sync += self.done.eq(0)
                     m.next = "FETCH"
             with m.State("FETCH"):
                 m.d.comb += self.busy.eq(1)
