@@ -115,12 +115,17 @@ class Core(wiring.Component):
 
         host = _HostRequest(self, seq)
         region, offset = host.region, host.offset
-        with m.If(seq.start):
+        # a START write: the sequencer takes it only while idle, so its own decode has no
+        # busy in it (busy into the decode and back into the sequencer's state was the path of
+        # a routed build); the run's bank and counters take it while idle
+        start = self.we & (region == Region.CONTROL) & (offset == Reg.START) & self.wdata[0]
+        started = start & host.idle
+        with m.If(started):
             m.d.sync += self.bank.eq(self.wdata[1])
 
         # -- sequencer and engines --------------------------------------------------------------
         m.d.comb += [
-            seq.start.eq(self.we & (region == Region.CONTROL) & (offset == Reg.START) & self.wdata[0] & host.idle),
+            seq.start.eq(start),
             seq.n_busy.eq(neu.busy), seq.n_next.eq(neu.next_step), neu.more.eq(seq.n_more), seq.u_busy.eq(upd.busy),
             neu.start.eq(seq.n_start), neu.drive.eq(seq.n_drive), neu.src.eq(seq.n_src),
             neu.src_slots.eq(seq.n_src_slots), neu.dst_slots.eq(seq.n_dst_slots),
@@ -132,7 +137,7 @@ class Core(wiring.Component):
 
         reads, banked, pred_rd = self._memories(m, platform, host, neu, upd, seq, predictions)
         counters = m.submodules.counters = CycleCounters(run_bits=run_bits(p, self.program))
-        m.d.comb += [counters.start.eq(seq.start), counters.busy.eq(seq.busy), counters.executing.eq(seq.executing),
+        m.d.comb += [counters.start.eq(started), counters.busy.eq(seq.busy), counters.executing.eq(seq.executing),
                      counters.op.eq(seq.op), counters.step.eq(neu.step_done)]
 
         self._host_reads(m, host, reads, banked, pred_rd, seq, upd, counters)

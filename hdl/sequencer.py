@@ -39,7 +39,7 @@ class Sequencer(wiring.Component):
     Attributes
     ----------
     start : In(1)
-        Pulse: run the program from address 0 with sample 0.
+        Pulse: run the program from address 0 with sample 0 (taken only while idle).
     busy, done : Out(1)
         ``done`` rises at ``halt`` and stays until the next ``start``.
     op : Out(3)
