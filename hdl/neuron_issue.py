@@ -76,9 +76,10 @@ class NeuronIssue(wiring.Component):
         # that no decoder of the layer sits before the compares (timing)
         last_group, last_row_index = Signal.like(scan.group), Signal.like(scan.row)
         top, driving = Signal(), Signal()       # the pass is over W_N, over W_1
-        # the word is its row's last, the row its pass's: registered, from the scan's next
-        # position and the next pass's ends, so that the counters' compares do not precede the
-        # pass's end and the scan's restart (both the path of several routed builds)
+        # the word is its row's last, the row its pass's: where the board has the timing
+        # registers, registered from the scan's next position and the next pass's ends, so that
+        # the counters' compares do not precede the pass's end and the scan's restart (the path
+        # of several routed ECP5 builds; on the iCEBreaker, 94 logic cells more)
         next_last_group, next_last_row_index = Signal.like(last_group), Signal.like(last_row_index)
         m.d.comb += [next_last_group.eq(last_group), next_last_row_index.eq(last_row_index)]
 
@@ -89,7 +90,11 @@ class NeuronIssue(wiring.Component):
                          top.eq(n == N), driving.eq(n == 1)]
 
         last_g, last_row = Signal(), Signal()
-        m.d.sync += [last_g.eq(scan.next_group == next_last_group), last_row.eq(scan.next_row == next_last_row_index)]
+        if p.timing_registers:
+            m.d.sync += [last_g.eq(scan.next_group == next_last_group),
+                         last_row.eq(scan.next_row == next_last_row_index)]
+        else:
+            m.d.comb += [last_g.eq(scan.group == last_group), last_row.eq(scan.row == last_row_index)]
         m.d.comb += [tok.valid.eq(issuing), tok.h.eq(half), tok.g.eq(scan.group),
                      tok.i_word.eq(scan.row_word), tok.i_lane.eq(scan.row_lane), tok.first_row.eq(scan.row == 0),
                      tok.first_g.eq(scan.group == 0),
