@@ -94,7 +94,7 @@ def test_accumulator_reads_at_the_rows_bound_are_bit_exact_on_the_ulx3s(sizes):
     assert_exact_and_on_schedule(cfg, x, y)
 
 
-@pytest.mark.parametrize("sizes", [[40, 36, 10], [20, 36, 18, 10]])
+@pytest.mark.parametrize("sizes", [[40, 36, 10], pytest.param([20, 36, 18, 10], marks=pytest.mark.slow)])
 def test_thirty_two_lanes_with_their_trees_are_bit_exact_and_on_schedule(sizes):
     """P = 32: the shared operands read ahead through two-level trees (``distribution.lead``),
     the row ends broadcast to the accumulators; the counters equal the schedule model's."""
