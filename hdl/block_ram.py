@@ -70,7 +70,7 @@ def block_read(m: Module, store: memory.Memory, platform, name: str):
     Amaranth synchronous port asks for the old word in a collision, which neither device's
     blocks give across two ports: yosys kept a register of the written word, a bypass and
     the read's register in the fabric, a flip-flop a bit each (on the ECP5 in ``digits``, the
-    accumulators', the frame buffer's and the receive queue's: 174 LUT4 and 200 flip-flops)."""
+    accumulators', the frame buffer's and the receive queue's: 173 LUT4 and 200 flip-flops)."""
     store.attrs["no_rw_check"] = 1
     port = store.read_port(domain="comb")
     en = Signal(init=1, name=f"{name}_en")
