@@ -38,7 +38,13 @@ _OPTIONS = {"ecp5": "", "ice40": ""}
 _LUTS = {"ecp5": "techmap -map +/lattice/latches_map.v; abc -lut 4; clean",
          "ice40": "techmap -map +/ice40/latches_map.v; abc -dress -lut 4; ice40_wrapcarry -unwrap; "
                   "techmap -map +/ice40/ff_map.v; clean; opt_lut -tech ice40"}
-_UNTIL_LUTS = "-run begin:map_luts"
+_UNTIL_GATES = "-run begin:map_gates"
+#: On the ECP5, the adds and compares no wider than this many bits go to LUTs, not to a carry
+#: chain: nextpnr gives every chain a cell to start its carry and one to end it (78 chains,
+#: 324 of the ``digits`` core's 6,618 ``TRELLIS_COMB`` at P = 4), and a chain's cells come in
+#: pairs, so a short add took more cells than the LUTs that ABC makes of it.
+CARRY_MIN_BITS = 16
+_GATES = {"ecp5": f"techmap -map +/techmap.v t:$alu r:Y_WIDTH<{CARRY_MIN_BITS} %i", "ice40": ""}
 
 # The copies of a distribution tree (hdl/distribution.py: signals with the ``replica``
 # attribute) hold one value; without ``keep`` on their flip-flops, opt_merge makes them one.
@@ -56,14 +62,17 @@ def after_read(family: str) -> str:
 
 def synthesis_options(family: str) -> str:
     """The options of the first ``synth_<family>`` (what amaranth's build script puts after
-    the command): the family's own, and the stop before the LUT mapping."""
-    return " ".join(filter(None, (_OPTIONS[family], _UNTIL_LUTS)))
+    the command): the family's own, and the stop before the gate mapping."""
+    return " ".join(filter(None, (_OPTIONS[family], _UNTIL_GATES)))
 
 
 def synthesis(family: str, top: str) -> tuple[str, str]:
     """The synthesis of module ``top`` for ``family`` (``ecp5``, ``ice40``): the copies kept
     (:data:`KEEP_REPLICAS`, and on the iCE40 the undefined initial values dropped) and
-    ``synth_<family>`` up to the LUT mapping, and the script from
-    it on.  (The first part ends with the ``synth_<family>`` command, for options after it.)"""
+    ``synth_<family>`` up to the gate mapping, and the script from it on: the short adds to
+    gates on the ECP5 (:data:`CARRY_MIN_BITS`), the gates and the LUTs, the cells.  (The first
+    part ends with the ``synth_<family>`` command, for options after it.)"""
     synth = " ".join(filter(None, (f"synth_{family}", _OPTIONS[family], f"-top {top}")))
-    return f"{after_read(family)}; {synth} {_UNTIL_LUTS}", f"{_LUTS[family]}; {synth} -run map_cells:"
+    after = "; ".join(filter(None, (_GATES[family], f"{synth} -run map_gates:map_luts", _LUTS[family],
+                                    f"{synth} -run map_cells:")))
+    return f"{after_read(family)}; {synth} {_UNTIL_GATES}", after

@@ -95,6 +95,7 @@ class FrameReceiver(wiring.Component):
                      self.crc_ok.eq(crc == 0), self.error_taken.eq(take & symbol.error),
                      self.empty.eq((self.count == 0) & ~self.framing & ~self.overflow),
                      self.ended.eq(take & symbol.end & (~self.empty | symbol.error | symbol.lost))]
+        byte = take & ~symbol.error & ~symbol.end
         with m.If(take):
             with m.If(symbol.lost):
                 m.d.sync += self.overflow.eq(1)
@@ -106,8 +107,14 @@ class FrameReceiver(wiring.Component):
                 with m.Else():
                     m.d.comb += wr.en.eq(1)
                     m.d.sync += [self.count.eq(self.count + 1), crc.eq(crc16_next(crc, symbol.byte))]
-                    with m.If(self.count < FRAME.size // 8):
-                        m.d.sync += self.head.as_value().word_select(self.count, 8).eq(symbol.byte)
+        # each head byte's enable decoded from the count alone (a byte of the head is never the
+        # buffer's last): nested under the checks above, it was seven LUTs deep into the head's
+        # 100 clock enables, the critical path of a ULX3S build
+        with m.If(byte):
+            with m.Switch(self.count):
+                for b in range(FRAME.size // 8):
+                    with m.Case(b):
+                        m.d.sync += self.head.as_value()[8 * b:8 * b + 8].eq(symbol.byte)
         with m.If(~self.enable):    # a new frame starts clean
             m.d.sync += [self.count.eq(0), crc.eq(crc.init), self.framing.eq(0), self.overflow.eq(0)]
         with m.If(self.clear_head):

