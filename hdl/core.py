@@ -30,7 +30,7 @@ from .block_ram import BlockRAM
 from .cycle_counters import COUNTERS, CycleCounters, field, run_bits
 from .delay import delay_line
 from .distribution import Broadcast, Gather
-from .multiplier import PER_LANE, MultiplierBank, fabric_registers
+from .multiplier import PER_LANE, MultiplierBank, fabric_registers, own_banks
 from .neuron_update import NeuronUpdate
 from .prediction import Prediction
 from .sequencer import Sequencer
@@ -90,7 +90,6 @@ class Core(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self.params
-        P = p.lanes
         neu = m.submodules.neuron_update = NeuronUpdate(p)
         upd = m.submodules.weight_update = WeightUpdate(p)
         seq = m.submodules.sequencer = Sequencer(p, self.program)
@@ -99,19 +98,7 @@ class Core(wiring.Component):
             m.submodules[f"prediction{h}"] = unit
             m.d.comb += [unit.valid.eq(neu.out_valid & (neu.out_half == h)),
                          unit.unit.eq(neu.out_unit), unit.q.eq(neu.out_q)]
-        # the lanes' multipliers, the weight update's while it runs, else the neuron update's;
-        # the choice is registered (busy is decoded from the update's state) and reaches the
-        # lanes through a copy per 16, a cycle after busy (two above P = 16): the update's first
-        # operands come later, and the neuron update's after it has ended
-        bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes,
-                                                         registered=fabric_registers(p))
-        owner = m.submodules.multiplier_owner = Broadcast(P, 1)
-        m.d.sync += owner.value.eq(upd.busy)
-        for k in range(PER_LANE * P):
-            updating = owner.lanes[k // PER_LANE]
-            m.d.comb += [bank.port.a[k].eq(Mux(updating, upd.mul.a[k], neu.mul.a[k])),
-                         bank.port.b[k].eq(Mux(updating, upd.mul.b[k], neu.mul.b[k]))]
-        m.d.comb += [upd.mul.p.eq(bank.port.p), neu.mul.p.eq(bank.port.p)]
+        self._multipliers(m, neu, upd)
 
         host = _HostRequest(self, seq)
         region, offset = host.region, host.offset
@@ -142,6 +129,29 @@ class Core(wiring.Component):
 
         self._host_reads(m, host, reads, banked, pred_rd, seq, upd, counters)
         return m
+
+    def _multipliers(self, m, neu, upd):
+        """The lanes' multipliers: a bank for each engine where the board has them to spare
+        (:func:`~.multiplier.own_banks`), else one bank, the weight update's while it runs and
+        the neuron update's otherwise.  The shared bank's choice is registered (busy is decoded
+        from the update's state) and reaches the lanes through a copy per 16, a cycle after
+        busy (two above P = 16): the update's first operands come later, and the neuron
+        update's after it has ended."""
+        p, P = self.params, self.params.lanes
+        bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes,
+                                                         registered=fabric_registers(p))
+        if own_banks(p):
+            own = m.submodules.update_multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
+            wiring.connect(m, neu.mul, bank.port)
+            wiring.connect(m, upd.mul, own.port)
+            return
+        owner = m.submodules.multiplier_owner = Broadcast(P, 1)
+        m.d.sync += owner.value.eq(upd.busy)
+        for k in range(PER_LANE * P):
+            updating = owner.lanes[k // PER_LANE]
+            m.d.comb += [bank.port.a[k].eq(Mux(updating, upd.mul.a[k], neu.mul.a[k])),
+                         bank.port.b[k].eq(Mux(updating, upd.mul.b[k], neu.mul.b[k]))]
+        m.d.comb += [upd.mul.p.eq(bank.port.p), neu.mul.p.eq(bank.port.p)]
 
     def _memories(self, m, platform, host, neu, upd, seq, predictions):
         """The memories, each port driven by the engine that is busy, else by the host.  Returns

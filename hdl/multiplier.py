@@ -51,9 +51,26 @@ def bank_latency(registered: bool) -> int:
 
 
 def latency(p) -> int:
-    """The lanes' multipliers' latency for ``p``: :func:`bank_latency` with
+    """The neuron update's multipliers' latency for ``p``: :func:`bank_latency` with
     :func:`fabric_registers`."""
     return bank_latency(fabric_registers(p))
+
+
+def own_banks(p) -> bool:
+    """Whether each engine has a :class:`MultiplierBank` of its own, not one shared through a
+    multiplexer on every operand bit: where the neuron update's products are registered in the
+    fabric (:func:`fabric_registers`, the ECP5 up to 16 lanes: 4P of its 156 ``MULT18X18D``).
+    In ``digits`` the operands' multiplexers were 200 LUT4 (``docs/results.md``).  The weight
+    update's bank has no fabric register: its products go into the batch sum's carry chains,
+    which a register would only move, at 8 × 25 flip-flops.  The iCE40UP5K's eight
+    ``SB_MAC16`` are one bank at P = 4, and from 32 lanes the floorplan places one bank."""
+    return fabric_registers(p)
+
+
+def update_latency(p) -> int:
+    """The weight update's multipliers' latency: :data:`LATENCY` (its own bank has no product
+    register, and a shared one has none where the banks are shared)."""
+    return bank_latency(fabric_registers(p) and not own_banks(p))
 
 
 def product_shape(a: Shape, b: Shape) -> Shape:

@@ -37,7 +37,7 @@ def held_sums(p: CoreParams) -> bool:
 
 def sum_stage(p: CoreParams) -> int:
     """The stage of a word's sample's product difference, into the batch sum."""
-    return operands(p) + multiplier.latency(p)
+    return operands(p) + multiplier.update_latency(p)
 
 
 def diff_write_stage(p: CoreParams) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from amaranth.sim import Simulator
 
-from epfpga.hdl import block_ram, multiplier
+from epfpga.hdl import block_ram
 from epfpga.hdl import memories as mem
 
 
@@ -97,11 +97,11 @@ def write_model(port, store: dict[int, list[int]]):
     return process
 
 
-def multiplier_model(port, count: int, p):
-    """The lanes' ``count`` multipliers (:mod:`epfpga.hdl.multiplier`) for params ``p``: the
-    products :func:`~epfpga.hdl.multiplier.latency` cycles after their operands."""
+def multiplier_model(port, count: int, latency: int):
+    """An engine's ``count`` multipliers (:mod:`epfpga.hdl.multiplier`): the products
+    ``latency`` cycles after their operands."""
     async def process(ctx):
-        line = [None] * multiplier.latency(p)
+        line = [None] * latency
         async for _, _, a, b in ctx.tick().sample(port.a, port.b):
             line = line[1:] + [[int(a[k]) * int(b[k]) for k in range(count)]]
             if line[0] is not None:

@@ -10,7 +10,8 @@ import pytest
 from amaranth import signed, unsigned
 from amaranth.back import rtlil, verilog
 
-from epfpga.hdl.multiplier import LATENCY, Multiplier, MultiplierBank, fabric_registers, latency, product_shape
+from epfpga.hdl.multiplier import (LATENCY, Multiplier, MultiplierBank, fabric_registers, latency, own_banks, product_shape,
+                                   update_latency)
 from epfpga.hdl.device import ECP5, ICE40
 from epfpga.verification.netlist import ice40_cell_models
 
@@ -155,7 +156,9 @@ def test_a_bank_gives_each_product_exactly_its_latency_after_the_operands(regist
 @pytest.mark.parametrize("board, lanes, extra", [("ulx3s-85f", 4, 1), ("ulx3s-85f", 16, 1), ("ulx3s-85f", 32, 0),
                                                  ("icebreaker", 4, 0)])
 def test_the_lanes_multipliers_take_a_cycle_more_with_fabric_registers(board, lanes, extra):
-    """Where the board has the timing registers and up to 16 lanes (the floorplan's from 32)."""
+    """Where the board has the timing registers and up to 16 lanes (the floorplan's from 32),
+    the neuron update's; there the weight update has a bank of its own, with no register."""
     p = params(lanes=lanes, board=board)
-    assert fabric_registers(p) == bool(extra)
+    assert fabric_registers(p) == own_banks(p) == bool(extra)
     assert latency(p) == LATENCY + extra
+    assert update_latency(p) == LATENCY

@@ -14,6 +14,7 @@ from amaranth.utils import ceil_log2
 from epfpga.contract.isa import Nudge
 from epfpga.golden.fixed.neuron_update import input_drive, neuron_step, weight_view
 from epfpga.hdl import memories as mem
+from epfpga.hdl import multiplier
 from epfpga.hdl.neuron_update import NeuronUpdate
 
 from .neuron_params import params
@@ -45,7 +46,7 @@ def test_a_drive_and_a_step_equal_the_model(sizes, lanes, board, nudge):
     inputs = {g | h << stride_bits: word for h in range(2) for g, word in enumerate(lane_words(x[h], P))}
     states = [{SRC[h] << ceil_log2(p.slot_stride(n)) | g: word for h in range(2)
                for g, word in enumerate(lane_words(q[n - 1][h], P))} for n in range(1, N + 1)]
-    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P, p)]
+    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P, multiplier.latency(p))]
     processes += [read_model(port, store, P) for port, store in zip(dut.weights, weight_stores(p, w))]
     processes += [read_model(port, store, P) for port, store in zip(dut.biases, bias_stores(p, b))]
     processes += [read_model(port, store, P) for port, store in zip(dut.states, states)]

@@ -49,8 +49,8 @@ def test_both_read_samples_are_taken():
     w1, w2 = (blk for blk in blocks(p) if blk.kind == "W")
     assert (write_stage(p), operand_lead(p)) == (11, 0) and (w1.samples, w2.samples) == (2, 4)
     assert (word_read_sample(p, w1), word_read_sample(p, w2)) == (1, 3)
-    p = params(4, 1, "ulx3s-85f")     # the broadcast registered: the read 1; the write 1 + 8 + 1 + 1,
-    assert (write_stage(p), operand_lead(p)) == (11, 1)    # the last the multipliers' product register
+    p = params(4, 4, "ulx3s-85f")     # the broadcast registered: the read 1, the write 11
+    assert (write_stage(p), operand_lead(p)) == (11, 1)
     assert [word_read_sample(p, blk) for blk in blocks(p) if blk.kind == "W"] == [0, 3]
     p = params(4, 32)    # the write 2 + 8 + 2 + 1 cycles after issue, the read 2
     assert (write_stage(p), operand_lead(p)) == (13, 2)
@@ -60,19 +60,19 @@ def test_both_read_samples_are_taken():
 @pytest.mark.parametrize("lanes, batch, pairs, held, held_ecp5", [
     (2, 4, False, True, True),     # digits' target on the iCEBreaker: every word read in its last sample
     (1, 8, True, True, True),      # W_1 a pair's 4 cycles a word, W_2 8
-    (2, 4, True, False, False),    # W_1 2 cycles a word: not longer than the 3 from its read to the sweep
+    (2, 4, True, False, False),    # W_1 2 cycles a word: not longer than the 3 (2 on the ECP5) from its read to the sweep
     (4, 2, False, False, False),
-    (8, 16, True, True, True),
+    (8, 16, True, True, False),    # on the ECP5 each block reads its word in its first sample
 ])
 def test_the_word_goes_to_the_sweep_from_its_read_only_where_the_read_holds_it(lanes, batch, pairs, held, held_ecp5):
     """Every ``W`` block reads its word in the last sample, and a pass is longer than the
     multipliers' latency and the held batch sum's cycle: the next word's read comes after the
-    sweep takes the word.  On every board: the ECP5's multipliers take a cycle more, and its
-    batch sum is not held."""
+    sweep takes the word.  On every board: the iCE40's batch sum is held a cycle, the ECP5's
+    is not (and its weight update's multipliers have no fabric register)."""
     for board, want in (("icebreaker", held), ("ulx3s-85f", held_ecp5)):
         p = params(batch, lanes, board, pairs)
         assert held_words(p) == want, board
-        late = multiplier.latency(p) + held_sums(p)     # (the held sum's cycle: the iCEBreaker's)
+        late = multiplier.update_latency(p) + held_sums(p)     # (the held sum's cycle: the iCEBreaker's)
         rule = all(blk.samples > late and (blk.kind == "b" or word_read_sample(p, blk) == blk.samples - 1)
                    for blk in blocks(p) if blk.kind != "diff")
         assert want == rule, board

@@ -16,6 +16,7 @@ from epfpga import config as config_mod
 from epfpga.contract.params import CoreParams
 from epfpga.golden.fixed.trainer import FixedTrainer
 from epfpga.hdl import memories as mem
+from epfpga.hdl import multiplier
 from epfpga.hdl.update_plan import single_port_weights
 from epfpga.hdl.weight_update import WeightUpdate
 
@@ -56,7 +57,7 @@ def test_an_update_equals_the_model(sizes, lanes, batch, rounding, sign, board):
     states = [{(saved + phase * B + s) << ceil_log2(p.slot_stride(n)) | g: word
                for phase, q in enumerate((a, b)) for s in range(B) for g, word in enumerate(lane_words(q[n - 1][s], P))}
               for n in range(1, N + 1)]
-    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P, p)]
+    processes = [read_model(dut.x, inputs, P), read_model(dut.x2, inputs, P), multiplier_model(dut.mul, 2 * P, multiplier.update_latency(p))]
     one_port = single_port_weights(p)
     for read, write, store in zip(dut.weights, dut.weight_writes, stores):
         processes += [read_model(read, store, P, write, one_port), write_model(write, store)]
