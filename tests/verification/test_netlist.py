@@ -47,7 +47,7 @@ def test_the_netlist_has_the_device_cells_and_no_inferred_multiply():
     top = text[:text.index("endmodule")]
     cells = set(re.findall(r"^\s+(\w+) (?:#\(|_\d+_|\\)", top, re.M))
     assert {"MULT18X18D", "DP16KD", "TRELLIS_DPR16X4", "TRELLIS_FF", "LUT4"} <= cells, cells
-    assert len(re.findall(r"^\s+MULT18X18D ", top, re.M)) == 2 * 4    # two a lane
+    assert len(re.findall(r"^\s+MULT18X18D ", top, re.M)) == 2 * 2 * 4    # two a lane for each engine (own_banks)
 
 
 def test_a_small_config_is_bit_exact_in_verilator():
