@@ -48,7 +48,7 @@ from types import SimpleNamespace
 
 from amaranth import Array, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import memory, wiring
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 
 from epfpga.contract.params import SPRAM_BITS, SPRAM_WORDS
 
@@ -130,6 +130,26 @@ def spram_blocks(spec: MemorySpec) -> int:
     return -(-spec.depth // SPRAM_WORDS)
 
 
+def port_writable(shape: Dp16kdShape) -> bool:
+    """Whether the blocks' read side can write as well (:class:`BlockRAM`'s ``port_writes``):
+    a lane's element a block, both ports as wide (the 36-bit mode is pseudo-dual-port)."""
+    return shape.lanes_per_block == 1 and shape.width < 36
+
+
+def writes_in_blocks(spec: MemorySpec, ecp5: bool) -> bool:
+    """Whether ``spec``'s read side writes in its own blocks on a board (on the ECP5, in a
+    :func:`port_writable` mode of ``DP16KD`` blocks): where it does not, a port write would
+    be the write port's multiplexer all the same, one address multiplexer deeper."""
+    shape = dp16kd_shape(spec)
+    return ecp5 and spec.style is None and shape is not None and port_writable(shape)
+
+
+def port_write_signature(spec: MemorySpec) -> wiring.Signature:
+    """A write at a read port's address: per-lane enables and the word (the port's side, as
+    ``spec.write_signature()`` is)."""
+    return wiring.Signature({"en": In(spec.lanes), "data": In(spec.shape)})
+
+
 def block_lanes(spec: MemorySpec, k: int) -> range:
     """The lanes whose bits block ``k`` of a set of ``DP16KD`` blocks of ``spec`` holds."""
     shape = dp16kd_shape(spec)
@@ -162,6 +182,12 @@ class BlockRAM(wiring.Component):
         The memory has one port, shared by the read and the write (the weight memories:
         :func:`~.update_plan.single_port_weights`).  On the iCE40 such a memory is
         ``SB_SPRAM256KA`` instances, where the write takes the port.
+    port_writes : bool
+        Read port 0 writes too (:attr:`port_write`: the host's writes, at the address it reads).
+        In a ``DP16KD`` mode with a lane a block and both ports as wide (:func:`port_writable`)
+        the blocks' read side writes, so that no multiplexer picks between the two writes'
+        words, addresses and enables (the ULX3S ``digits``' ``W1_2``: 64 bits); elsewhere the
+        write port takes them.
 
     A read must not meet a write of its word requested in the same cycle (the ``DP16KD`` reads
     then), in the next (the iCE40's blocks read a cycle later) or in the one after (the iCE40's
@@ -181,15 +207,21 @@ class BlockRAM(wiring.Component):
         Per-lane enables (``en`` bit ``l`` writes lane ``l``); the word is written at the
         edge after the next (the request is registered; on the iCE40's blocks at the next),
         so a read requested in the cycle after the write's request returns it.
+    port_write : Out(port_write_signature(spec)), with ``port_writes``
+        A write at ``read[0].addr``, as :attr:`write` writes, never in a cycle where
+        :attr:`write` writes; port 0's read in its cycle returns an undefined word.
 
     Only ``spec.used_lanes`` are stored; the others read 0 and ignore writes.
     """
 
-    def __init__(self, spec: MemorySpec, read_ports: int = 1, single_port: bool = False):
-        if single_port and read_ports != 1:
-            raise ValueError(f"memory {spec.name}: a single-port memory has one read port, not {read_ports}")
-        self.spec, self.single_port = spec, single_port
+    def __init__(self, spec: MemorySpec, read_ports: int = 1, single_port: bool = False, port_writes: bool = False):
+        if (single_port or port_writes) and read_ports != 1:
+            raise ValueError(f"memory {spec.name}: a single-port memory or one whose read port writes has one "
+                             f"read port, not {read_ports}")
+        self.spec, self.single_port, self.port_writes = spec, single_port, port_writes
         members = {f"read{k}": Out(spec.read_signature()) for k in range(read_ports)}
+        if port_writes:
+            members["port_write"] = Out(port_write_signature(spec))
         super().__init__({**members, "write": Out(spec.write_signature())})
         self.read = [getattr(self, f"read{k}") for k in range(read_ports)]
 
@@ -198,16 +230,22 @@ class BlockRAM(wiring.Component):
         # (only the enables need a reset: an address or word is used only where one is high)
         write = _Write(Signal.like(self.write.addr, name="w_addr", reset_less=True), Signal.like(self.write.en, name="w_en"),
                        Signal(self.spec.shape, name="w_data", reset_less=True))
+        shape = dp16kd_shape(self.spec) if uses_dp16kd(self.spec, platform) else None
+        asked = _Write(self.write.addr, self.write.en, self.write.data)
+        if self.port_writes and not (shape and port_writable(shape)):    # (the write port takes them)
+            host = self.port_write.en.any()
+            asked = _Write(Mux(host, self.read[0].addr, asked.addr), asked.en | self.port_write.en,
+                           Mux(host, self.port_write.data, asked.data))
         m.d["comb" if is_ice40(platform) and not self.single_port else "sync"] += [
-            write.addr.eq(self.write.addr), write.en.eq(self.write.en), write.data.eq(self.write.data)]
+            write.addr.eq(asked.addr), write.en.eq(asked.en), write.data.eq(asked.data)]
         requests = []
         for k, port in enumerate(self.read):
             addr, en = Signal.like(port.addr, name=f"r{k}_addr", reset_less=True), Signal(name=f"r{k}_en")
             m.d.sync += [addr.eq(port.addr), en.eq(port.en)]
             requests.append((addr, en, port.data))
-        if uses_dp16kd(self.spec, platform):
+        if shape:
             for k, request in enumerate(requests):
-                self._dp16kd(m, dp16kd_shape(self.spec), write, request, k, platform)
+                self._dp16kd(m, shape, write, request, k, platform)
             return m
         if self.single_port and is_ice40(platform):
             self._spram(m, write, requests[0])
@@ -325,7 +363,8 @@ class BlockRAM(wiring.Component):
 
     def _dp16kd(self, m: Module, shape: Dp16kdShape, write: _Write, request, port: int, platform) -> None:
         """One set of blocks: port A of each takes every ``write`` (registered), port B serves
-        ``request`` (the registered address and enable, and the read port's data).  The
+        ``request`` (the registered address and enable, and the read port's data) and, for
+        port 0 with ``port_writes`` where the mode allows, the port writes at its address.  The
         addresses and the read enable are registered once per :data:`~.distribution.FANOUT`
         blocks, each copy beside its blocks: a wide memory's blocks span the die, and one
         register would drive them all."""
@@ -344,8 +383,14 @@ class BlockRAM(wiring.Component):
 
         write_addrs, read_addrs = copies(self.write.addr, "w_addr"), copies(self.read[port].addr, "addr")
         read_ens = copies(self.read[port].en, "en", reset_less=False)
+        port_writes = self.port_writes and port == 0 and port_writable(shape)
+        if port_writes:     # (registered as the write port's request is)
+            pw_en = Signal.like(self.port_write.en, name=f"{prefix}pw_en")
+            pw_data = Signal(self.spec.shape, name=f"{prefix}pw_data", reset_less=True)
+            m.d.sync += [pw_en.eq(self.port_write.en), pw_data.eq(self.port_write.data)]
         for k in range(shape.blocks(lanes)):
             write_addr, read_addr, read_en = write_addrs[k // FANOUT], read_addrs[k // FANOUT], read_ens[k // FANOUT]
+            read_write = Const(0)
             din, dout = Signal(36, name=f"{prefix}di{k}"), Signal(36, name=f"{prefix}do{k}")
             if shape.lanes_per_block > 1 or shape.width == 36:     # lanes side by side, in bytes
                 byte_count = shape.width // _BYTE
@@ -373,11 +418,16 @@ class BlockRAM(wiring.Component):
                              read_data.as_value()[first:first + width].eq(dout[18:18 + width])]
                 # width 18: AD[1:0] are the byte enables (both bytes); narrower: address bits
                 write_low, write_enable, chip_enable = Const(3 if shape.width == 18 else 0, 2), write.en[lane], Const(1)
+                if port_writes:     # port B writes DIB too
+                    m.d.comb += din[18:18 + width].eq(pw_data.as_value()[first:first + width])
+                    read_write = pw_en[lane]
             ada = Signal(14, name=f"{prefix}ada{k}")
             adb = Signal(14, name=f"{prefix}adb{k}")
             m.d.comb += [ada[shift:].eq(write_addr), adb[shift:].eq(read_addr)]
             if shift:
                 m.d.comb += ada[:min(shift, len(write_low))].eq(write_low)
+                if port_writes:
+                    m.d.comb += adb[:min(shift, len(write_low))].eq(write_low)
             ports = {f"i_DIA{b}": din[b] for b in range(18)} | {f"i_DIB{b}": din[18 + b] for b in range(18)}
             ports |= {f"o_DOA{b}": dout[b] for b in range(18)} | {f"o_DOB{b}": dout[18 + b] for b in range(18)}
             ports |= {f"i_ADA{b}": ada[b] for b in range(14)} | {f"i_ADB{b}": adb[b] for b in range(14)}
@@ -390,5 +440,5 @@ class BlockRAM(wiring.Component):
                 p_REGMODE_A="OUTREG", p_REGMODE_B="OUTREG", p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
                 p_CSDECODE_A="0b000", p_CSDECODE_B="0b000", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
                 p_GSR="DISABLED",
-                i_WEA=write_enable, i_CEA=chip_enable, i_WEB=0, i_CEB=read_en,
+                i_WEA=write_enable, i_CEA=chip_enable, i_WEB=read_write, i_CEB=read_en | read_write,
                 **ports, **site(platform, block_name(self.spec, port, k)))

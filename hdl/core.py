@@ -30,7 +30,7 @@ from .block_ram import BlockRAM
 from .cycle_counters import COUNTERS, CycleCounters, field, run_bits
 from .delay import delay_line
 from .distribution import Broadcast, Gather
-from .multiplier import PER_LANE, MultiplierBank, fabric_registers, own_banks
+from .multiplier import PER_LANE, MultiplierBank, fabric_registers, own_banks, update_shapes
 from .neuron_update import NeuronUpdate
 from .prediction import Prediction
 from .sequencer import Sequencer
@@ -141,7 +141,7 @@ class Core(wiring.Component):
         bank = m.submodules.multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes,
                                                          registered=fabric_registers(p))
         if own_banks(p):
-            own = m.submodules.update_multipliers = MultiplierBank(PER_LANE * P, *p.multiplier_shapes)
+            own = m.submodules.update_multipliers = MultiplierBank(PER_LANE * P, *update_shapes(p))
             wiring.connect(m, neu.mul, bank.port)
             wiring.connect(m, upd.mul, own.port)
             return
@@ -175,8 +175,9 @@ class Core(wiring.Component):
             if reading:
                 m.d.comb += [request.data.eq(port.data) for _, request in owners]
 
-        def host_write_port(port, allowed, addr=word):
-            m.d.comb += [port.addr.eq(addr), *[port.data[l].eq(self.wdata) for l in range(P)]]
+        def host_write_port(port, allowed):
+            """The host's write of one lane's element: the word to every lane, its lane's enable."""
+            m.d.comb += [port.data[l].eq(self.wdata) for l in range(P)]
             with m.If(allowed):
                 m.d.comb += port.en.eq(1 << lane if P > 1 else 1)
 
@@ -192,6 +193,7 @@ class Core(wiring.Component):
             x_rd2 = x_mem.read[1]
             host_or(x_rd2, (upd.busy, upd.x2), (neu.busy, neu.x2))
             banked[Region.X] = (x_rd2, input_banks)
+        m.d.comb += x_mem.write.addr.eq(word)
         host_write_port(x_mem.write, bank_write(Region.X, p.input_bank_bit))
 
         y_mem = m.submodules.y = memory.Memory(shape=unsigned(p.label_bits), depth=INPUT_BANKS * p.batch, init=[])
@@ -227,7 +229,10 @@ class Core(wiring.Component):
         stores += [(bm.spec, {layer_region(n, "b"): (2 * (n - 1) + 1, bm.base(n)) for n in bm.layers}, False,
                     (upd.biases[k], neu.biases[k], upd.bias_writes[k])) for k, bm in enumerate(mem.bias_memories(p))]
         for spec, regions, single_port, (upd_read, neu_read, request) in stores:
-            store = m.submodules[spec.name] = BlockRAM(spec, single_port=single_port)
+            # (the host writes at the read port's address where the blocks' read side writes:
+            # no multiplexer between the host's word and the update's)
+            port_writes = block_ram.writes_in_blocks(spec, p.lut_ram)
+            store = m.submodules[spec.name] = BlockRAM(spec, single_port=single_port, port_writes=port_writes)
             (rd,), wr = store.read, store.write
             host_word = Signal(spec.addr_bits, name=f"{spec.name.lower()}_host_word")
             m.d.comb += host_word.eq(word)
@@ -237,8 +242,16 @@ class Core(wiring.Component):
                         m.d.comb += host_word.eq(word + base)
             m.d.comb += rd.addr.eq(host_word)
             host_or(rd, (upd.busy, upd_read), (neu.busy, neu_read))
-            host_write_port(wr, Cat(*(host_write(r) for r in regions)).any(), host_word)
-            host_or(wr, (upd.busy, request))
+            allowed = Cat(*(host_write(r) for r in regions)).any()
+            if port_writes:
+                host_write_port(store.port_write, allowed)
+                m.d.comb += [wr.addr.eq(request.addr), wr.data.eq(request.data)]
+                with m.If(upd.busy):
+                    m.d.comb += wr.en.eq(request.en)
+            else:
+                m.d.comb += wr.addr.eq(host_word)
+                host_write_port(wr, allowed)
+                host_or(wr, (upd.busy, request))
             with m.If(upd.busy & request.en.any()):
                 m.d.comb += [self.wmon_en.eq(request.en), self.wmon_block.eq(upd.written),
                              self.wmon_addr.eq(request.addr), self.wmon_data.eq(request.data)]

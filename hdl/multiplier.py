@@ -67,6 +67,14 @@ def own_banks(p) -> bool:
     return fabric_registers(p)
 
 
+def update_shapes(p) -> tuple[Shape, Shape]:
+    """The weight update's operands: in a bank of its own (:func:`own_banks`) its signed one is
+    a state difference or a state, ``state_bits + 2`` bits (the neuron update's is a weight),
+    so its gathers and broadcasts carry no more; a shared bank takes both engines'."""
+    a, b = p.multiplier_shapes
+    return (signed(p.state_bits + 2), b) if own_banks(p) else (a, b)
+
+
 def update_latency(p) -> int:
     """The weight update's multipliers' latency: :data:`LATENCY` (its own bank has no product
     register, and a shared one has none where the banks are shared)."""

@@ -47,7 +47,7 @@ from . import memories as mem
 from .batch_sum import BatchSum
 from .block_ram import BlockRAM
 from .delay import delay_line
-from .multiplier import PER_LANE, request_signature
+from .multiplier import PER_LANE, request_signature, update_shapes
 from .update_issue import UpdateIssue, words
 from .distribution import Broadcast, Gather, operand_lead
 from .update_plan import (base_shift, blocks, diff_memory, diff_write_stage, held_sums, held_words, operands,
@@ -93,7 +93,7 @@ class WeightUpdate(wiring.Component):
         The memory the block writes: ``2(n−1)`` for ``W_n``, ``2(n−1) + 1`` for ``b_n``.
     mul : Out(request_signature(2P, …))
         The lanes' multipliers (:mod:`.multiplier`): operands at :func:`~.update_plan.operands`,
-        products two cycles later.
+        products :func:`~.multiplier.update_latency` cycles later.
     """
 
     def __init__(self, params: CoreParams):
@@ -102,7 +102,7 @@ class WeightUpdate(wiring.Component):
                    "prng_addr": In(range(p.lanes)), "prng_state": Out(PRNG_BITS), "prng_load": In(1),
                    "prng_value": In(PRNG_BITS), **({"prng_read_addr": In(range(p.lanes))} if host_read_port(p) else {}),
                    "x": In(mem.inputs(p).read_signature()), "x2": In(mem.inputs(p).read_signature()),
-                   "mul": Out(request_signature(PER_LANE * p.lanes, *p.multiplier_shapes)),
+                   "mul": Out(request_signature(PER_LANE * p.lanes, *update_shapes(p))),
                    "written": Out(range(2 * p.layers))}
         weights, biases, states = mem.weight_ports(p), mem.bias_ports(p), mem.state_ports(p)
         count, N = len(weights.specs), p.layers

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The core's memories: every word read back LATENCY cycles after its address, lane enables
 honoured, ``en`` low holding the data; on the ECP5 the same words from DP16KD instances (our
 cell model in Icarus), in every block shape."""
@@ -75,9 +76,11 @@ def reference(spec: MemorySpec, steps: list[dict], port: int = 0) -> list[list[i
     return got
 
 
-def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1, single_port: bool = False) -> list[list[list[int]]]:
-    """Each read port's data after each edge."""
-    dut = BlockRAM(spec, ports, single_port)
+def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1, single_port: bool = False,
+                   port_writes: bool = False) -> list[list[list[int]]]:
+    """Each read port's data after each edge (``port_writes``: a step's ``pwen`` writes its
+    ``wdata`` at port 0's address)."""
+    dut = BlockRAM(spec, ports, single_port, port_writes)
     write = dut.write
     got = [[] for _ in range(ports)]
 
@@ -87,6 +90,10 @@ def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1, single_p
             ctx.set(write.en, s["wen"])
             for l in range(spec.lanes):
                 ctx.set(write.data[l], s["wdata"][l])
+                if port_writes:
+                    ctx.set(dut.port_write.data[l], s["wdata"][l])
+            if port_writes:
+                ctx.set(dut.port_write.en, s.get("pwen", 0))
             for port, addr, en in zip(dut.read, s["raddr"], s["ren"]):
                 ctx.set(port.addr, addr)
                 ctx.set(port.en, en)
@@ -99,12 +106,12 @@ def amaranth_reads(spec: MemorySpec, steps: list[dict], ports: int = 1, single_p
 
 
 def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1, single_port: bool = False,
-                 ice40: bool = False) -> list[list[list[int]]]:
+                 ice40: bool = False, port_writes: bool = False) -> list[list[list[int]]]:
     """The ECP5 form's Verilog (DP16KD instances) with our DP16KD model, a single-port
     memory's iCE40 form (SB_SPRAM256KA) with yosys' model, or (``ice40``) the iCE40 form
     synthesised as the board build does (SB_RAM40_4K) with yosys' models, in Icarus: each read
     port's data after each edge."""
-    dut = BlockRAM(spec, ports, single_port)
+    dut = BlockRAM(spec, ports, single_port, port_writes)
     bits, lanes = spec.elem.width, spec.lanes
     if ice40:
         text = netlist.ice40(dut, log=lambda _: None).replace(f"module {netlist.TOP}(", "module dut(")
@@ -117,7 +124,7 @@ def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1, sing
     for s in steps:
         wdata = sum((v & mask) << (bits * l) for l, v in enumerate(s["wdata"]))
         reads = " ".join(f"{en:x} {addr:x}" for en, addr in zip(s["ren"], s["raddr"]))
-        rows.append(f"{reads} {s['wen']:x} {s['waddr']:x} {wdata:x}")
+        rows.append(f"{reads} {s['wen']:x} {s['waddr']:x} {wdata:x} {s.get('pwen', 0):x}")
     (work / "stim.txt").write_text("\n".join(rows) + "\n")
     width = bits * lanes
     declare = "".join(f"  reg ren{k}; reg [{spec.addr_bits - 1}:0] raddr{k}; wire [{width - 1}:0] rdata{k};\n"
@@ -126,18 +133,19 @@ def icarus_reads(spec: MemorySpec, steps: list[dict], work, ports: int = 1, sing
     scan = " ".join("%h %h" for _ in range(ports))
     scanned = ", ".join(f"ren{k}, raddr{k}" for k in range(ports))
     shown = ", ".join(f"rdata{k}" for k in range(ports))
+    port_write = ", .port_write__en(pwen), .port_write__data(wdata)" if port_writes else ""
     bench = f"""`timescale 1ns / 1ps
 module bench;
   reg clk = 0, rst = 0;
-{declare}  reg [{lanes - 1}:0] wen;
+{declare}  reg [{lanes - 1}:0] wen, pwen;
   reg [{spec.addr_bits - 1}:0] waddr;
   reg [{width - 1}:0] wdata;
   integer fd, out, r;
-  dut dut(.clk(clk), .rst(rst), {connect}.write__addr(waddr), .write__en(wen), .write__data(wdata));
+  dut dut(.clk(clk), .rst(rst), {connect}.write__addr(waddr), .write__en(wen), .write__data(wdata){port_write});
   initial begin
     fd = $fopen("stim.txt", "r"); out = $fopen("reads.txt", "w");
     while (!$feof(fd)) begin
-      r = $fscanf(fd, "{scan} %h %h %h\\n", {scanned}, wen, waddr, wdata);
+      r = $fscanf(fd, "{scan} %h %h %h %h\\n", {scanned}, wen, waddr, wdata, pwen);
       #1 clk = 1; #1 $fdisplay(out, "{" ".join("%h" for _ in range(ports))}", {shown}); clk = 0;
     end
     $fclose(out); $finish;
@@ -191,6 +199,49 @@ def test_the_dp16kd_instances_hold_and_return_the_same_words(geometry, ports, tm
     got = icarus_reads(spec, steps, tmp_path, ports)
     assert [len(reads) for reads in got] == [len(steps)] * ports
     assert got == [reference(spec, steps, k) for k in range(ports)]
+
+
+def port_write_steps(spec: MemorySpec, cycles: int, seed: int) -> tuple[list[dict], set[int]]:
+    """:func:`stimulus` with every seventh step's write a port write, at the read's address,
+    its data and lanes, and the edges after which port 0's data is undefined (from the port
+    write's step until a read requested after it has come): no read is requested in the two
+    steps before a port write (the simulators' form poisons a read beside a write of its word)
+    and port 0 reads in the four after it."""
+    steps, undefined = stimulus(spec, cycles, seed), set()
+    for t in range(3, cycles - 25, 7):
+        s = steps[t]
+        s["pwen"], s["wen"] = s["wen"] or 1, 0
+        for u in (t - 2, t - 1):
+            steps[u]["ren"] = [0]
+        for u in range(t + 1, t + 5):
+            steps[u]["ren"] = [1]
+        undefined |= set(range(t, t + 1 + LATENCY))
+    return steps, undefined
+
+
+def port_write_reference(spec: MemorySpec, steps: list[dict]) -> list[list[int]]:
+    """:func:`reference`, each port write applied as a write at port 0's read address."""
+    as_writes = [s | {"waddr": s["raddr"][0], "wen": s["pwen"]} if s.get("pwen") else s for s in steps]
+    return reference(spec, as_writes)
+
+
+@pytest.mark.parametrize("geometry", [g for g, shape in SHAPES if shape[1] == 1 and shape[0] < 36])
+def test_a_port_write_lands_as_a_write_in_both_forms(geometry, tmp_path):
+    """The host's writes at the read port's address (``port_writes``): on the DP16KD's read
+    side where the mode has both ports as wide, in the simulators' form through the write
+    port; either way each later read returns the word, and the other words are kept."""
+    spec = MemorySpec("m", *geometry)
+    steps, undefined = port_write_steps(spec, 600, seed=spec.depth + 3)
+    want = port_write_reference(spec, steps)
+    for got in (icarus_reads(spec, steps, tmp_path, port_writes=True)[0], amaranth_reads(spec, steps, port_writes=True)[0]):
+        assert len(got) == len(steps)
+        assert [w for t, w in enumerate(got) if t not in undefined] == [w for t, w in enumerate(want) if t not in undefined]
+    assert sum(bool(s.get("pwen")) for s in steps) > 50
+
+
+def test_a_memory_whose_read_port_writes_has_one_read_port():
+    with pytest.raises(ValueError, match="one read port, not 2"):
+        BlockRAM(MemorySpec("m", signed(16), 1, 64), 2, port_writes=True)
 
 
 def test_the_ecp5_gets_output_registered_dp16kd_and_other_memories_do_not():
