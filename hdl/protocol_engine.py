@@ -74,7 +74,8 @@ class ProtocolEngine(wiring.Component):
     cycles a byte, first to check that they decode to ``count`` values (``BAD_CODE``), then to
     write the values, one a cycle while a zero run lasts (:class:`~.input_expander.InputExpander`);
     a ``READ`` takes ``READ_LATENCY + 1`` cycles per element for its bus read, then sends its
-    bytes at the transmitter's pace.
+    bytes at the transmitter's pace; the next frame is taken a cycle after the reply's last
+    byte.
     """
 
     def __init__(self, params: CoreParams, descriptor: Descriptor):
@@ -107,6 +108,10 @@ class ProtocolEngine(wiring.Component):
         p = self.params
         frame = m.submodules.frame = FrameReceiver(max_frame(p.max_payload))
         wiring.connect(m, wiring.flipped(self.rx), frame.symbols)
+        # in RECEIVE, as a register of its own: the state's decode into the symbols' take and
+        # the head's hundred enables was a routed build's path
+        receiving = Signal(init=1)
+        m.d.comb += frame.enable.eq(receiving)
         byte_q = frame.read.data
         rom = m.submodules.descriptor = memory.Memory(shape=8, depth=len(self.descriptor), init=self.descriptor)
         rom_rd = rom.read_port(domain="comb")
@@ -149,6 +154,10 @@ class ProtocolEngine(wiring.Component):
         reply_length = Signal(16)
         bare = Signal()               # reply_length == 1: the reply is its header (registered: timing)
         n_last = Signal.like(n)       # n − 1, the last element's k (registered: timing)
+        # k == n_last, a cycle late: where it is read (a WRITE's bus write, a reply's bytes), k
+        # has held for a cycle or more (the compare into the reply's end and the head's clear was
+        # a routed build's path)
+        at_last = Signal()
         asked_length = Signal(16)     # 1 + the payload's length, and whether it is 0 (registered: timing)
         asked_bare = Signal()
         reports = is_[Command.STATUS] | is_[Command.WAIT]   # the status registers
@@ -161,6 +170,7 @@ class ProtocolEngine(wiring.Component):
 
         # -- execution --------------------------------------------------------------------------------
         k = Signal(16)                  # element
+        m.d.sync += at_last.eq(k == n_last)
         j = Signal(2)                   # byte of the element
         word = Signal(32)
         # the bus address of element k: its offset's low bits (the build's, offset_bits: an
@@ -223,10 +233,8 @@ class ProtocolEngine(wiring.Component):
             m.next = "HEADER"
 
         def finish():
-            """The reply is out: take the next frame (whose header starts from zeros, so the
-            reply to one too short to carry a ``seq`` says 0)."""
-            m.d.comb += frame.clear_head.eq(1)
-            m.next = "RECEIVE"
+            """The reply is out: take the next frame, its header cleared first (FINISH)."""
+            m.next = "FINISH"
 
         def report(code):
             """Reply with the status registers (STATUS, WAIT)."""
@@ -246,8 +254,9 @@ class ProtocolEngine(wiring.Component):
         rptr, status, target, wait_left, word = f.rptr, f.status, f.target, f.wait_left, f.word
         at, writes = f.at, f.writes
         with m.State("RECEIVE"):
-            m.d.comb += [frame.enable.eq(1), self.idle.eq(frame.empty)]
+            m.d.comb += self.idle.eq(frame.empty)
             with m.If(frame.ended):
+                m.d.sync += f.receiving.eq(0)
                 m.next = "CHECK"
         with m.State("CHECK"):
             m.d.comb += check.sample.eq(1)
@@ -305,7 +314,7 @@ class ProtocolEngine(wiring.Component):
         """WRITE (and START): the data bytes of element k from the buffer, then its bus write."""
         applied, applied_seq, byte_q, is_ = f.applied, f.applied_seq, f.byte_q, f.is_
         expander, is_inputs, j, k = f.expander, f.is_inputs, f.j, f.k
-        last_byte, n_last, reply, rptr, seq = f.last_byte, f.n_last, f.reply, f.rptr, f.seq
+        at_last, last_byte, reply, rptr, seq = f.at_last, f.last_byte, f.reply, f.rptr, f.seq
         step, to_table, values, word = f.step, f.to_table, f.values, f.word
         with m.State("FETCH"):
             m.d.sync += rptr.eq(rptr + 1)
@@ -333,7 +342,7 @@ class ProtocolEngine(wiring.Component):
                 m.d.comb += expander.table.en.eq(to_table)
             with m.If(self.wready | to_table):
                 m.d.sync += [step, k.eq(k + 1), word.eq(0)]
-                with m.If(is_[Command.START] | (k == n_last)):
+                with m.If(is_[Command.START] | at_last):
                     m.d.sync += [applied.eq(1), applied_seq.eq(seq)]
                     reply(Status.OK)
                 with m.Else():
@@ -368,7 +377,7 @@ class ProtocolEngine(wiring.Component):
         """The reply: its header, then the descriptor, or the elements read from the bus (or the
         link's counters)."""
         bad_frames, bare, finish, is_ = f.bad_frames, f.bare, f.finish, f.is_
-        hb, header, j, k, link_word, n_last = f.hb, f.header, f.j, f.k, f.link_word, f.n_last
+        at_last, frame, hb, header, j, k, link_word = f.at_last, f.frame, f.hb, f.header, f.j, f.k, f.link_word
         reports, rom_rd, status, width, word = f.reports, f.rom_rd, f.status, f.width, f.word
         step, word_bytes = f.step, f.word_bytes
         with m.State("HEADER"):
@@ -414,11 +423,18 @@ class ProtocolEngine(wiring.Component):
             element_width = Mux(reports, 4, width)
             final = j == (element_width - 1)[:2]
             m.d.comb += [self.tx.valid.eq(1), self.tx.payload.byte.eq(word_bytes[j]),
-                         self.tx.payload.last.eq(final & (k == n_last))]
+                         self.tx.payload.last.eq(final & at_last)]
             with m.If(self.tx.ready):
                 m.d.sync += j.eq(j + 1)
                 with m.If(final):
                     m.d.sync += [j.eq(0), k.eq(k + 1), step]
                     m.next = "ELEMENT"
-                    with m.If(k == n_last):
+                    with m.If(at_last):
                         finish()
+        # the next frame's header starts from zeros (the reply to one too short to carry a
+        # ``seq`` says 0), cleared in a state of its own: a clear decided with the reply's end
+        # fanned out to the head's hundred flip-flops (a routed build's path)
+        with m.State("FINISH"):
+            m.d.comb += frame.clear_head.eq(1)
+            m.d.sync += f.receiving.eq(1)
+            m.next = "RECEIVE"
