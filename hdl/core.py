@@ -1,7 +1,8 @@
 """The EP trainer core: memories, the two pipelines, the sequencer and the host port.
 
-Host port: a plain synchronous bus (address map: :mod:`epfpga.contract.address_map`).  A
-write (``we``) takes effect at the clock edge; a read (``re``) answers in ``rdata`` with
+Host port: a plain synchronous bus (address map: :mod:`epfpga.contract.address_map`), whose
+masters address only the words of its regions (the core decodes the bits that tell them
+apart).  A write (``we``) takes effect at the clock edge; a read (``re``) answers in ``rdata`` with
 ``rvalid`` :data:`READ_LATENCY` = 4 cycles later; reads may be issued every cycle.  Memories
 and the PRNG states are accessible only while the core is idle (``STATUS.busy`` = 0), with
 one exception: the input and label memories have two banks, and the bank the running
@@ -353,12 +354,22 @@ class Core(wiring.Component):
 class _HostRequest:
     """The host bus request decoded: its region, offset, the word and lane of a memory region,
     and which writes it may make (memories only while the core is idle; the bank of the inputs
-    and labels the running program does not read at any time: double buffering)."""
+    and labels the running program does not read at any time: double buffering).
+
+    Only the bits that tell the build's regions and their words apart are decoded: the region's
+    low bits, the offset's up to its largest region's size.  A master addresses its regions'
+    words only (the protocol engine's checks refuse any other request, and the epoch runner
+    makes none); the decode of START from all 32 bits into the counters' reset was a routed
+    ULX3S build's critical path."""
 
     def __init__(self, core: Core, seq: Sequencer):
         p = core.params
         self.core, self.idle = core, ~seq.busy
-        self.region, self.offset = core.addr[REGION_SHIFT:], core.addr[:REGION_SHIFT]
+        regions = p.host_regions()
+        region_bits = max(r.region for r in regions).bit_length()
+        offset_bits = min(REGION_SHIFT, max(r.limit for r in regions).bit_length())
+        self.region = core.addr[REGION_SHIFT:REGION_SHIFT + region_bits]
+        self.offset = core.addr[:offset_bits]
         self.word = self.offset >> p.lane_bits
         self.lane = self.offset[:p.lane_bits] if p.lanes > 1 else 0
 
