@@ -117,8 +117,14 @@ def dp16kd_shape(spec: MemorySpec) -> Dp16kdShape | None:
     return None
 
 
+def ecp5_blocks(spec: MemorySpec) -> Dp16kdShape | None:
+    """The ``DP16KD`` mapping the ECP5 gives ``spec``: ``None`` for LUT RAM (a style) or where
+    no block shape holds it."""
+    return dp16kd_shape(spec) if spec.style is None else None
+
+
 def uses_dp16kd(spec: MemorySpec, platform) -> bool:
-    return is_ecp5(platform) and spec.style is None and dp16kd_shape(spec) is not None
+    return is_ecp5(platform) and ecp5_blocks(spec) is not None
 
 
 def spram_blocks(spec: MemorySpec) -> int:
@@ -140,8 +146,8 @@ def writes_in_blocks(spec: MemorySpec, ecp5: bool) -> bool:
     """Whether ``spec``'s read side writes in its own blocks on a board (on the ECP5, in a
     :func:`port_writable` mode of ``DP16KD`` blocks): where it does not, a port write would
     be the write port's multiplexer all the same, one address multiplexer deeper."""
-    shape = dp16kd_shape(spec)
-    return ecp5 and spec.style is None and shape is not None and port_writable(shape)
+    shape = ecp5_blocks(spec)
+    return ecp5 and shape is not None and port_writable(shape)
 
 
 def port_write_signature(spec: MemorySpec) -> wiring.Signature:
@@ -166,8 +172,8 @@ def block_name(spec: MemorySpec, port: int, k: int) -> str:
 def dp16kd_blocks(spec: MemorySpec, read_ports: int = 1) -> int:
     """The ``DP16KD`` blocks of ``spec`` on the ECP5 (0 for LUT RAM and yosys' memories):
     one set of blocks a read port, all written alike."""
-    shape = dp16kd_shape(spec)
-    return read_ports * shape.blocks(spec.used_lanes) if spec.style is None and shape else 0
+    shape = ecp5_blocks(spec)
+    return read_ports * shape.blocks(spec.used_lanes) if shape else 0
 
 
 class BlockRAM(wiring.Component):
@@ -230,12 +236,12 @@ class BlockRAM(wiring.Component):
         # (only the enables need a reset: an address or word is used only where one is high)
         write = _Write(Signal.like(self.write.addr, name="w_addr", reset_less=True), Signal.like(self.write.en, name="w_en"),
                        Signal(self.spec.shape, name="w_data", reset_less=True))
-        shape = dp16kd_shape(self.spec) if uses_dp16kd(self.spec, platform) else None
+        shape = ecp5_blocks(self.spec) if is_ecp5(platform) else None
         asked = _Write(self.write.addr, self.write.en, self.write.data)
         if self.port_writes and not (shape and port_writable(shape)):    # (the write port takes them)
-            host = self.port_write.en.any()
-            asked = _Write(Mux(host, self.read[0].addr, asked.addr), asked.en | self.port_write.en,
-                           Mux(host, self.port_write.data, asked.data))
+            port_writing = self.port_write.en.any()
+            asked = _Write(Mux(port_writing, self.read[0].addr, asked.addr), asked.en | self.port_write.en,
+                           Mux(port_writing, self.port_write.data, asked.data))
         m.d["comb" if is_ice40(platform) and not self.single_port else "sync"] += [
             write.addr.eq(asked.addr), write.en.eq(asked.en), write.data.eq(asked.data)]
         requests = []
