@@ -62,7 +62,7 @@ class CocotbTransport(RequestTransport):
         else:
             from .netlist import synthesised
             text = synthesised(netlist, core, log)
-        self.model = simulators.build(sim, text, waves, log)
+        self.model = simulators.build(sim, text, waves, log, netlist=netlist is not None)
         self.keep = work_dir is not None
         self.dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix=f"epfpga-{sim}-"))
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -111,8 +111,9 @@ def test_wrong_gateware_is_caught_at_the_first_wrong_beat(sim, monkeypatch):
     x, y = random_data(cfg, np.random.default_rng(3), batches=1)
     monkeypatch.setattr(Activation, "round", staticmethod(_truncate))
 
-    # what the faulty core computes, recorded without checks: the reference for "first"
-    recorder = RtlTrainer(cfg, sim=sim)
+    # what the faulty core computes, recorded without checks: the reference for "first" (with
+    # waves, as the checked run below: one model for both)
+    recorder = RtlTrainer(cfg, sim=sim, waves=True)
     try:
         fixed, got = traces(cfg, x, y, recorder)
     finally:
