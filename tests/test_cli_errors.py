@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -205,14 +206,50 @@ CASES = {
 }
 
 
+def run_cli(argv: list[str], capfd) -> tuple[int, str, str]:
+    """``epfpga argv`` in this process (a fresh interpreter per case costs the suite minutes of
+    imports): the exit status, and what reached the file descriptors 1 and 2.  A warning a user
+    would see (any but a deprecation) fails the case, as would its line on stderr."""
+    import torch
+
+    from epfpga import cli
+
+    threads = torch.get_num_threads()   # (the commands set it: the worker's runs keep theirs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:   # argparse
+            code = exc.code
+        finally:
+            torch.set_num_threads(threads)
+    shown = [w for w in caught if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))]
+    assert not shown, [str(w.message) for w in shown]
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_exits_2_with_one_line(case, tmp_path):
+def test_bad_input_exits_2_with_one_line(case, tmp_path, capfd, monkeypatch):
+    make_args, needle = CASES[case]
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(make_args(tmp_path), capfd)
+    assert code == 2, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and lines[0].startswith("epfpga")
+    assert needle in lines[0], lines[0]
+    assert out == ""
+
+
+# the entry point itself, a fresh interpreter: an argument, a config and a file case
+@pytest.mark.parametrize("case", ["unknown option", "unknown key", "missing init"])
+def test_bad_input_exits_2_with_one_line_from_the_command(case, tmp_path):
     make_args, needle = CASES[case]
     proc = subprocess.run([sys.executable, "-m", "epfpga.cli", *make_args(tmp_path)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr and lines[0].startswith("epfpga")
+    assert len(lines) == 1 and "Traceback" not in proc.stderr and lines[0].startswith("epfpga"), proc.stderr
     assert needle in lines[0], lines[0]
     assert proc.stdout == ""
