@@ -127,16 +127,17 @@ class Model:
         from cocotb_tools.runner import Verilator, get_runner
         if self.sim != "verilator":
             return get_runner(self.sim)
+        make_args = NETLIST_OPT if self.netlist else []
 
         class PortsOnly(Verilator):
             """cocotb's Verilator runner, but only the top-level ports are public (the control
             file says which): ``--public-flat-rw`` on every signal stops Verilator optimising
             and costs several times the simulation speed."""
 
-            def _build_command(inner):
+            def _build_command(self):
                 cmds = super()._build_command()
                 cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
-                cmds[1] += NETLIST_OPT if self.netlist else []
+                cmds[1] += make_args
                 return cmds
 
         return PortsOnly()
@@ -175,7 +176,8 @@ def build(sim: str, verilog: str, waves: bool = False, log=print, netlist: bool 
     A ``netlist`` (gate-level) model is compiled for build time, not run time (:data:`NETLIST_OPT`)."""
     prepare(sim)
     waves = waves or sim == "icarus"   # Icarus builds always carry the dump module
-    tools = (f"{RECIPE}\0{sim}\0{int(waves)}\0{int(netlist)}\0{sys.version}\0{metadata.version('cocotb')}\0"
+    make_args = " ".join(NETLIST_OPT) if netlist else ""
+    tools = (f"{RECIPE}\0{sim}\0{int(waves)}\0{make_args}\0{sys.version}\0{metadata.version('cocotb')}\0"
              f"{_tool_version(sim)}\0")
     key = hashlib.sha256(tools.encode() + verilog.encode()).hexdigest()[:16]
     model = Model(sim, cache_root() / f"{sim}-{key}", waves, netlist)

@@ -30,6 +30,9 @@ SMALL = dict(sizes=[48, 6, 3], lanes=4, batch=4, lrs=[0.1, 0.1], t1=3, t2=2, fix
 
 def check(cfg, x, y, sim: str, target: str = "ecp5") -> None:
     rtl = CheckedRtlTrainer(cfg, sim=sim, netlist=target)
+    if sim == "verilator":   # a netlist's C++ compiled for build time (simulators.NETLIST_OPT)
+        log = (rtl.driver.transport.model.directory / "build.log").read_text()
+        assert " -O0 " in log and " -O2 " not in log
     try:
         fixed, got = traces(cfg, x, y, rtl)
     finally:
