@@ -61,7 +61,8 @@ def study(base: Config, dataset: data_mod.Dataset, out: Path) -> dict:
         rows.append({"group": group, **knobs, "fixed": dataclasses.asdict(cfg.fixed), "batch": cfg.batch,
                      "test_error": metrics["test_error"],
                      "samples_per_s": metrics["epochs"][-1]["samples_per_s"]})
-    report = {"config": base.to_dict(), "data": dataset.name, "float_test_error": reference, "runs": rows}
+    report = {"config": base.to_dict(), "data": dataset.name, "train_samples": len(dataset.train_y),
+              "float_test_error": reference, "runs": rows}
     (out / "precision.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(report, out / "precision.png")
     return report

@@ -13,19 +13,32 @@ from epfpga import data as data_mod
 from epfpga.errors import UserError
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be an integer >= 1")
+    return value
+
+
 def parse(description: str) -> tuple[config_mod.Config, data_mod.Dataset, Path]:
-    """``--config``, ``--data``, ``--epochs`` and ``--out``, loaded; bad input exits 2 with one line."""
+    """``--config``, ``--data``, ``--epochs``, ``--limit`` and ``--out``, loaded; bad input exits 2
+    with one line."""
     parser = argparse.ArgumentParser(description=description)
+    parser.error = fail   # one line, no usage dump
     parser.add_argument("--config", default="digits", help="preset or TOML file")
     parser.add_argument("--data", default="digits", help="'digits' or 'mnist:DIR'")
-    parser.add_argument("--epochs", type=int, help="override the config's epochs")
+    parser.add_argument("--epochs", type=_positive, help="override the config's epochs")
+    parser.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training samples")
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args()
     try:
         cfg = config_mod.load(args.config)
         if args.epochs:
             cfg = cfg.replace(epochs=args.epochs)
-        return cfg, data_mod.load(args.data), Path(args.out)
+        return cfg, data_mod.load(args.data).limited(args.limit), Path(args.out)
     except UserError as exc:
         fail(str(exc))
 

@@ -30,9 +30,10 @@ def test_compare_float_fixed_writes_both_curves(tmp_path):
 
 
 def test_precision_study_writes_table_and_plot(tmp_path):
-    out = _script("precision_study.py", "--config", "digits", "--epochs", "1", "--out", str(tmp_path / "p"),
-                  cwd=tmp_path)
+    out = _script("precision_study.py", "--config", "digits", "--epochs", "1", "--limit", "480",
+                  "--out", str(tmp_path / "p"), cwd=tmp_path)
     report = json.loads((tmp_path / "p" / "precision.json").read_text())
+    assert report["train_samples"] == 480
     assert len(report["runs"]) == 2 * 7 + 5 + 2
     assert (tmp_path / "p" / "precision.png").stat().st_size > 10_000
     assert out.count("\n|") == len(report["runs"]) + 2  # header and separator rows
@@ -44,6 +45,9 @@ def test_scripts_reject_bad_input_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare_float_fixed.py"), "--config", "nope",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "nope" in proc.stderr
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "precision_study.py"), "--limit", "0",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--limit: '0'" in proc.stderr
 
 
 def test_figure_scripts_write_figures_and_numbers(tmp_path):
