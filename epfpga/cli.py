@@ -35,7 +35,7 @@ def _number(parse, ok, bounds: str):
     return convert
 
 
-_positive = _number(int, lambda v: v >= 1, ">= 1")
+positive = _number(int, lambda v: v >= 1, ">= 1")   # (the scripts take it too: scripts/run_args.py)
 _seed = _number(int, lambda v: 0 <= v < 1 << 32, "in [0, 2**32)")
 _placer_seed = _number(int, lambda v: 0 <= v < 1 << 31, "in [0, 2**31) (nextpnr's is a signed int)")
 _seconds = _number(float, lambda v: 0 < v < 3600, "in (0, 3600) seconds")
@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
         p.add_argument("--data", default="digits", metavar="D", help="'digits', 'mnist:DIR' or 'cifar10:DIR'")
         p.add_argument("--seed", type=_seed, help="override the config's seed")
-        p.add_argument("--threads", type=_positive, default=1,
+        p.add_argument("--threads", type=positive, default=1,
                        help="torch intra-op threads (default 1: fastest for the MLPs, which are bound by "
                             "per-call overhead)")
 
@@ -294,18 +294,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="simulator of --backend rtl (default amaranth); with --backend board, "
                               "'verilator' trains the simulated board")
     p_train.add_argument("--port", help="--backend board: the board's serial port (e.g. /dev/ttyUSB1)")
-    p_train.add_argument("--baud", type=_positive,
+    p_train.add_argument("--baud", type=positive,
                          help="--backend board: the link's baud (default 3000000; the simulated board's "
                               "gateware is built for it, default 12000000)")
     p_train.add_argument("--timeout", type=_seconds, help="--backend board: seconds to wait for each answer (default 2)")
     p_train.add_argument("--usb-latency-ms", type=_milliseconds, metavar="MS",
                          help="--sim verilator: the simulated board's USB bridge latency timer (default 16; "
                               "0: the ideal wire)")
-    p_train.add_argument("--epochs", type=_positive, help="override the config's epochs")
-    p_train.add_argument("--limit", type=_positive, help="use only the first N training samples")
-    p_train.add_argument("--test-limit", type=_positive, metavar="N", help="evaluate on the first N test samples")
+    p_train.add_argument("--epochs", type=positive, help="override the config's epochs")
+    p_train.add_argument("--limit", type=positive, help="use only the first N training samples")
+    p_train.add_argument("--test-limit", type=positive, metavar="N", help="evaluate on the first N test samples")
     p_train.add_argument("--init", metavar="FILE.npz", help="start from these weights")
-    p_train.add_argument("--checkpoint-every", type=_positive, metavar="N",
+    p_train.add_argument("--checkpoint-every", type=positive, metavar="N",
                          help="write DIR/checkpoint.npz every N mini-batches and after every epoch")
     p_train.add_argument("--resume", metavar="DIR",
                          help="continue the run whose checkpoint is in DIR (same --config; --epochs may grow)")
@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--resident", action="store_true",
                          help="--backend board: upload the training set into the board's SDRAM once; the device "
                               "runs each epoch by itself (a build with [hardware] sdram = true)")
-    p_train.add_argument("--check-every", type=_positive, metavar="N",
+    p_train.add_argument("--check-every", type=positive, metavar="N",
                          help="--resident --check: compare the weights every N mini-batches (default 1) and at "
                               "each epoch's end")
     p_train.add_argument("--device", choices=("cpu", "cuda"),
@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_trace.add_argument("--backend", choices=("fixed", "rtl"), default="fixed")
     p_trace.add_argument("--sim", choices=SIMULATORS, help="simulator of --backend rtl (default amaranth)")
     p_trace.add_argument("--init", metavar="FILE.npz", help="start from these weights")
-    p_trace.add_argument("--samples", type=_positive, default=64,
+    p_trace.add_argument("--samples", type=positive, default=64,
                          help="training samples, the first N of the data, a multiple of the batch")
     p_trace.add_argument("--out", metavar="F.npz", required=True)
     p_trace.set_defaults(func=cmd_trace)
@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_verilog.add_argument("--top", choices=("core", "system"), default="core",
                            help="the core and its host bus, or the system: the core behind its UART")
     p_verilog.add_argument("--clock-mhz", type=float, help="--top system: the clock (default: the config's hardware.clock_mhz)")
-    p_verilog.add_argument("--baud", type=_positive, help="--top system: the link's baud (default 3000000)")
+    p_verilog.add_argument("--baud", type=positive, help="--top system: the link's baud (default 3000000)")
     p_verilog.add_argument("--out", metavar="DIR", required=True)
     p_verilog.set_defaults(func=cmd_verilog)
 
@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     board_sub = p_board.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p_info = board_sub.add_parser("info", help="print the descriptor a board answers INFO with")
     p_info.add_argument("--port", help="the board's serial port")
-    p_info.add_argument("--baud", type=_positive, help="the link's baud (default 3000000)")
+    p_info.add_argument("--baud", type=positive, help="the link's baud (default 3000000)")
     p_info.add_argument("--sim", choices=("verilator",), help="ask a simulated board of --config instead")
     p_info.add_argument("--config", default="digits", metavar="NAME|FILE", help="the simulated board's config")
     p_info.add_argument("--timeout", type=_seconds, default=2.0, help="seconds to wait for each answer")
@@ -356,9 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_upload.add_argument("--config", required=True, metavar="NAME|FILE",
                           help="the device's config (its build needs [hardware] sdram = true)")
     p_upload.add_argument("--data", default="digits", help="digits (default), mnist:DIR")
-    p_upload.add_argument("--limit", type=_positive, help="only the first N training samples")
+    p_upload.add_argument("--limit", type=positive, help="only the first N training samples")
     p_upload.add_argument("--port", help="the board's serial port")
-    p_upload.add_argument("--baud", type=_positive, help="the link's baud (default 3000000)")
+    p_upload.add_argument("--baud", type=positive, help="the link's baud (default 3000000)")
     p_upload.add_argument("--sim", choices=("verilator",), help="upload to a simulated board of --config instead")
     p_upload.add_argument("--timeout", type=_seconds, default=2.0, help="seconds to wait for each answer")
     p_upload.add_argument("--usb-latency-ms", type=_milliseconds, metavar="MS",
@@ -369,10 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_build.add_argument("--board", choices=config_mod.BOARDS, required=True)
     p_build.add_argument("--config", default="digits", metavar="NAME|FILE",
                          help="preset (%s) or TOML file" % ", ".join(config_mod.PRESETS))
-    p_build.add_argument("--lanes", type=_positive, help="override the config's lanes")
+    p_build.add_argument("--lanes", type=positive, help="override the config's lanes")
     p_build.add_argument("--clock", type=float, metavar="MHz",
                          help="the core clock (the PLL's nearest; default 60 on the ulx3s-85f, 30 on the icebreaker)")
-    p_build.add_argument("--baud", type=_positive,
+    p_build.add_argument("--baud", type=positive,
                          help="the link's baud (default 3000000 on the ulx3s-85f, 12000000 on the icebreaker)")
     p_build.add_argument("--out", metavar="DIR", required=True)
     p_build.add_argument("--route-minutes", type=_minutes, metavar="N",
@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p_gdu)
     p_gdu.add_argument("--betas", type=_float_list, default=[0.5, 0.1, 0.01, 0.001],
                        metavar="B1,B2,…", help="nudging strengths to sweep")
-    p_gdu.add_argument("--samples", type=_positive, default=8, help="training samples in the batch")
+    p_gdu.add_argument("--samples", type=positive, default=8, help="training samples in the batch")
     p_gdu.add_argument("--out", metavar="DIR", required=True)
     p_gdu.set_defaults(func=cmd_gdu)
     return parser

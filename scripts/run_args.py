@@ -10,17 +10,8 @@ from pathlib import Path
 
 from epfpga import config as config_mod
 from epfpga import data as data_mod
+from epfpga.cli import positive
 from epfpga.errors import UserError
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be an integer >= 1")
-    return value
 
 
 def parse(description: str) -> tuple[config_mod.Config, data_mod.Dataset, Path]:
@@ -30,8 +21,8 @@ def parse(description: str) -> tuple[config_mod.Config, data_mod.Dataset, Path]:
     parser.error = fail   # one line, no usage dump
     parser.add_argument("--config", default="digits", help="preset or TOML file")
     parser.add_argument("--data", default="digits", help="'digits' or 'mnist:DIR'")
-    parser.add_argument("--epochs", type=_positive, help="override the config's epochs")
-    parser.add_argument("--limit", type=_positive, metavar="N", help="train on the first N training samples")
+    parser.add_argument("--epochs", type=positive, help="override the config's epochs")
+    parser.add_argument("--limit", type=positive, metavar="N", help="train on the first N training samples")
     parser.add_argument("--out", required=True, help="output folder")
     args = parser.parse_args()
     try:

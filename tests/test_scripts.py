@@ -47,7 +47,7 @@ def test_scripts_reject_bad_input_in_one_line(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "nope" in proc.stderr
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "precision_study.py"), "--limit", "0",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--limit: '0'" in proc.stderr
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--limit: 0 must be >= 1" in proc.stderr
 
 
 def test_figure_scripts_write_figures_and_numbers(tmp_path):
